@@ -1,0 +1,62 @@
+"""What every router shares: the request's transaction and the Idempotency-Key header."""
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from kinsave.db import unit_of_work
+from kinsave.idempotency import service as idempotency
+
+
+def _write_session(request: Request) -> Iterator[Session]:
+    with unit_of_work(request.app.state.session_factory) as session:
+        yield session
+
+
+def _read_session(request: Request) -> Iterator[Session]:
+    with unit_of_work(request.app.state.read_session_factory) as session:
+        yield session
+
+
+# scope="function": the transaction commits before the response is sent, so a client is never
+# told "done" about a change whose commit then failed.
+DbSession = Annotated[Session, Depends(_write_session, scope="function")]
+ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Retrying with the same key and body returns the first result.",
+    ),
+]
+
+
+def idempotent(
+    session: Session,
+    request: Request,
+    *,
+    scope: str,
+    key: str | None,
+    body: BaseModel | None,
+    operation: Callable[[], BaseModel],
+    status_code: int = 200,
+) -> JSONResponse:
+    """Run a money-moving operation once per Idempotency-Key; a retry replays the first answer."""
+    request_hash = idempotency.fingerprint(
+        request.method, request.url.path, body.model_dump(mode="json") if body else None
+    )
+    content, replayed = idempotency.run_once(
+        session,
+        scope=scope,
+        key=key,
+        request_hash=request_hash,
+        operation=operation,
+        status_code=status_code,
+    )
+    headers = {"Idempotent-Replayed": "true"} if replayed else None
+    return JSONResponse(content, status_code=status_code, headers=headers)

@@ -1,0 +1,103 @@
+"""Builds the FastAPI app: routers, middleware, error handlers, the sweeper. Nothing else."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kinsave import __version__
+from kinsave.auth.router import router as auth_router
+from kinsave.campaigns.router import router as campaigns_router
+from kinsave.config import Settings, get_settings
+from kinsave.db import make_engine, make_session_factory
+from kinsave.envelopes.router import router as envelopes_router
+from kinsave.errors import KinsaveError
+from kinsave.jobs import Sweeper
+from kinsave.ledger.router import router as ledger_router
+
+MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings)
+    session_factory = make_session_factory(engine)
+    sweeper = Sweeper(session_factory, interval=settings.sweeper_interval_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if settings.sweeper_enabled:
+            sweeper.start()
+        yield
+        sweeper.stop()
+        engine.dispose()
+
+    app = FastAPI(
+        title="kinsave",
+        version=__version__,
+        description="Red envelopes, coupons and shares that bring shoppers back to the store.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.read_session_factory = make_session_factory(engine, read_only=True)
+
+    for router in (auth_router, ledger_router, envelopes_router, campaigns_router):
+        app.include_router(router)
+    _install_error_handlers(app)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(KinsaveError)
+    async def _kinsave_error(_request: Request, error: KinsaveError) -> JSONResponse:
+        return JSONResponse(error.to_body(), status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = error.errors()
+        fields = {str(p["loc"][-1]) for p in problems if p.get("loc")}
+        code = "invalid_amount" if fields & MONEY_FIELDS else "invalid_request"
+        details = {
+            "fields": [
+                {"loc": [str(x) for x in p.get("loc", ())], "message": p.get("msg", "")}
+                for p in problems
+            ]
+        }
+        message = "; ".join(f"{'.'.join(d['loc'])}: {d['message']}" for d in details["fields"])
+        return JSONResponse(
+            KinsaveError(code, message[:500], details=details).to_body(), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(
+            error.status_code, "invalid_request"
+        )
+        status = error.status_code if code != "invalid_request" else 400
+        return JSONResponse(
+            {"error": {"code": code, "message": str(error.detail)}}, status_code=status
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity_error(_request: Request, _error: IntegrityError) -> JSONResponse:
+        # A unique or check constraint refused the write: a concurrent duplicate lost the race.
+        return JSONResponse(
+            KinsaveError("conflict", "a concurrent request changed this first; retry").to_body(),
+            status_code=409,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _database_down(_request: Request, _error: OperationalError) -> JSONResponse:
+        body = KinsaveError("service_unavailable", "the database is unavailable; retry").to_body()
+        return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})

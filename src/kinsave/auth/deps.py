@@ -1,0 +1,51 @@
+"""FastAPI dependencies that turn an Authorization header into a principal."""
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+
+from kinsave.auth import service
+from kinsave.auth.schemas import ShopperPrincipal, ShopPrincipal
+from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.lower().startswith("bearer "):
+        raise KinsaveError("unauthorized", "send Authorization: Bearer <token>")
+    return authorization[7:].strip()
+
+
+# Authentication reads in its own short transaction so that the request's write transaction
+# (on SQLite, an immediate write lock) starts only once we know who is calling.
+def current_shopper(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> ShopperPrincipal:
+    token = _bearer(authorization)
+    if token.startswith(("ks_op_", "ks_store_")):
+        raise KinsaveError("unauthorized", "this endpoint needs a shopper session, not an API key")
+    with unit_of_work(request.app.state.read_session_factory) as session:
+        return service.resolve_session(session, token)
+
+
+def _shop_principal(request: Request, authorization: str | None, role: str) -> ShopPrincipal:
+    key = _bearer(authorization)
+    with unit_of_work(request.app.state.read_session_factory) as session:
+        return service.resolve_api_key(session, key, role)
+
+
+def current_operator(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> ShopPrincipal:
+    return _shop_principal(request, authorization, "operator")
+
+
+def current_store(
+    request: Request, authorization: Annotated[str | None, Header()] = None
+) -> ShopPrincipal:
+    return _shop_principal(request, authorization, "store")
+
+
+CurrentShopper = Annotated[ShopperPrincipal, Depends(current_shopper)]
+CurrentOperator = Annotated[ShopPrincipal, Depends(current_operator)]
+CurrentStore = Annotated[ShopPrincipal, Depends(current_store)]

@@ -1,0 +1,48 @@
+"""Who is calling: shops (tenants), shoppers and their sessions, and shop API keys."""
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kinsave.db import Base, UTCDateTime
+
+
+class Shop(Base):
+    __tablename__ = "shop"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Shopper(Base):
+    __tablename__ = "shopper"
+
+    # The id the shopper signs in with ("grandma" in dev login, "tg:123" from Telegram).
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ShopperSession(Base):
+    __tablename__ = "shopper_session"
+
+    # Only a hash of the bearer token is stored: a leaked table grants no sessions.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    shopper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_key"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(16))  # shown in listings so keys can be told apart
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shop.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # "operator" or "store"
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

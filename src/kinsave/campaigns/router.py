@@ -1,0 +1,102 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.auth.deps import CurrentOperator
+from kinsave.campaigns import service
+from kinsave.campaigns.schemas import (
+    AmountIn,
+    CampaignIn,
+    CampaignListOut,
+    CampaignOut,
+    CampaignStatusIn,
+    CreditGrantIn,
+    CreditGrantOut,
+)
+
+router = APIRouter(prefix="/v1/admin/campaigns", tags=["admin: campaigns"])
+
+
+@router.post("", response_model=CampaignOut, status_code=201)
+def create_campaign(
+    body: CampaignIn,
+    request: Request,
+    operator: CurrentOperator,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return idempotent(
+        session,
+        request,
+        scope=operator.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: service.create_campaign(session, operator.shop_id, body),
+    )
+
+
+@router.get("", response_model=CampaignListOut)
+def list_campaigns(
+    operator: CurrentOperator,
+    session: ReadSession,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> CampaignListOut:
+    return service.list_campaigns(session, operator.shop_id, limit=limit, offset=offset)
+
+
+@router.get("/{campaign_id}", response_model=CampaignOut)
+def get_campaign(campaign_id: str, operator: CurrentOperator, session: ReadSession) -> CampaignOut:
+    return service.get_campaign(session, operator.shop_id, campaign_id)
+
+
+@router.post("/{campaign_id}/status", response_model=CampaignOut)
+def set_campaign_status(
+    campaign_id: str, body: CampaignStatusIn, operator: CurrentOperator, session: DbSession
+) -> CampaignOut:
+    return service.set_status(session, operator.shop_id, campaign_id, body.status)
+
+
+@router.post("/{campaign_id}/budget", response_model=CampaignOut)
+def add_budget(
+    campaign_id: str,
+    body: AmountIn,
+    request: Request,
+    operator: CurrentOperator,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return idempotent(
+        session,
+        request,
+        scope=operator.scope,
+        key=idempotency_key,
+        body=body,
+        operation=lambda: service.add_budget(session, operator.shop_id, campaign_id, body.amount),
+    )
+
+
+@router.post("/{campaign_id}/credits", response_model=CreditGrantOut, status_code=201)
+def grant_credit(
+    campaign_id: str,
+    body: CreditGrantIn,
+    request: Request,
+    operator: CurrentOperator,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Gift wallet credit from the budget. Send an Idempotency-Key: it also names the grant."""
+    return idempotent(
+        session,
+        request,
+        scope=operator.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: service.grant_credit(
+            session, operator.shop_id, campaign_id, body.shopper_id, body.amount, idempotency_key
+        ),
+    )

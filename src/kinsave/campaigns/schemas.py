@@ -1,0 +1,98 @@
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
+
+from pydantic import BaseModel, Field, StrictInt, field_validator, model_validator
+
+from kinsave.envelopes.daily_rule import DailyRule, TieredRule, UniformRule
+
+Money = StrictInt  # minor units; JSON floats and strings are refused, never rounded
+
+
+class CampaignIn(BaseModel):
+    name: str = Field(min_length=1, max_length=120)
+    budget: Money
+    timezone: str = "Asia/Shanghai"
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+    daily_rule: DailyRule | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        if value not in _zones():
+            raise ValueError("unknown IANA timezone")
+        return value
+
+    @field_validator("starts_at", "ends_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("give a timezone offset, e.g. 2026-12-31T20:00:00+08:00")
+        return value
+
+    @model_validator(mode="after")
+    def _window(self) -> "CampaignIn":
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            raise ValueError("ends_at must be after starts_at")
+        return self
+
+
+_ZONES: set[str] = set()
+
+
+def _zones() -> set[str]:
+    if not _ZONES:
+        _ZONES.update(available_timezones())
+    return _ZONES
+
+
+class AmountIn(BaseModel):
+    amount: Money
+
+
+class CreditGrantIn(BaseModel):
+    shopper_id: str = Field(min_length=1, max_length=128)
+    amount: Money
+    note: str = Field(default="", max_length=120)
+
+
+class CampaignStatusIn(BaseModel):
+    status: Literal["active", "paused", "ended"]
+
+
+class CampaignOut(BaseModel):
+    id: str
+    shop_id: str
+    name: str
+    status: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    daily_rule: Annotated[UniformRule | TieredRule, Field(discriminator="kind")] | None
+    budget_funded: int
+    budget_remaining: int
+    budget_spent: int
+    created_at: datetime
+
+
+class CampaignListOut(BaseModel):
+    campaigns: list[CampaignOut]
+    next_offset: int | None
+
+
+class CreditGrantOut(BaseModel):
+    transfer_id: int
+    shopper_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class DailyTerms:
+    """What a daily claim needs to know about its campaign."""
+
+    campaign_id: str
+    budget_account_id: int
+    timezone: str
+    rule: UniformRule | TieredRule

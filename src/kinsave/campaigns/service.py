@@ -1,0 +1,184 @@
+"""Campaigns: an operator's budget (a ledger account funded by the shop) and its rules."""
+
+import secrets
+from datetime import datetime, timedelta
+
+from pydantic import TypeAdapter
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinsave.auth import service as auth
+from kinsave.campaigns.models import Campaign
+from kinsave.campaigns.schemas import (
+    CampaignIn,
+    CampaignListOut,
+    CampaignOut,
+    CreditGrantOut,
+    DailyTerms,
+)
+from kinsave.db import utcnow
+from kinsave.envelopes.daily_rule import DailyRule
+from kinsave.errors import KinsaveError
+from kinsave.ledger import service as ledger
+from kinsave.ledger.models import AccountKind
+
+MAX_BUDGET = 10**12
+_rule_adapter: TypeAdapter[DailyRule] = TypeAdapter(DailyRule)
+
+
+def create_campaign(session: Session, shop_id: str, data: CampaignIn) -> CampaignOut:
+    """Create a campaign and fund its budget from the shop. Errors: invalid_amount."""
+    if not 0 <= data.budget <= MAX_BUDGET:
+        raise KinsaveError("invalid_amount", f"budget must be between 0 and {MAX_BUDGET}")
+    now = utcnow()
+    campaign_id = "cmp_" + secrets.token_hex(8)
+    budget_account = ledger.open_account(session, AccountKind.CAMPAIGN_BUDGET, campaign_id)
+    campaign = Campaign(
+        id=campaign_id,
+        shop_id=shop_id,
+        name=data.name,
+        budget_account_id=budget_account,
+        timezone=data.timezone,
+        starts_at=data.starts_at or now,
+        ends_at=data.ends_at or now + timedelta(days=365),
+        daily_rule=data.daily_rule.model_dump() if data.daily_rule else None,
+        status="active",
+        created_at=now,
+    )
+    session.add(campaign)
+    session.flush()
+    if data.budget:
+        _fund(session, campaign, data.budget, key=f"campaign-funding:{campaign_id}:initial")
+    return _out(session, campaign)
+
+
+def add_budget(session: Session, shop_id: str, campaign_id: str, amount: int) -> CampaignOut:
+    campaign = owned_campaign(session, shop_id, campaign_id)
+    if not 0 < amount <= MAX_BUDGET:
+        raise KinsaveError("invalid_amount", "a top-up is a positive amount")
+    _fund(session, campaign, amount, key=f"campaign-funding:{campaign_id}:{secrets.token_hex(8)}")
+    return _out(session, campaign)
+
+
+def _fund(session: Session, campaign: Campaign, amount: int, *, key: str) -> None:
+    funding = ledger.open_account(session, AccountKind.SHOP_FUNDING, campaign.shop_id)
+    ledger.transfer(
+        session,
+        from_account_id=funding,
+        to_account_id=campaign.budget_account_id,
+        amount=amount,
+        kind="campaign_funding",
+        key=key,
+        reference=campaign.id,
+    )
+
+
+def set_status(session: Session, shop_id: str, campaign_id: str, status: str) -> CampaignOut:
+    campaign = owned_campaign(session, shop_id, campaign_id)
+    if campaign.status == "ended" and status != "ended":
+        raise KinsaveError("conflict", "an ended campaign cannot be restarted")
+    campaign.status = status
+    session.flush()
+    return _out(session, campaign)
+
+
+def grant_credit(
+    session: Session,
+    shop_id: str,
+    campaign_id: str,
+    shopper_id: str,
+    amount: int,
+    key: str | None,
+) -> CreditGrantOut:
+    """Gift wallet credit to a shopper from the campaign budget (goodwill, compensation).
+
+    The grant is booked under `key` (the caller's Idempotency-Key) so it can never be paid twice.
+    """
+    campaign = owned_campaign(session, shop_id, campaign_id)
+    if amount <= 0:
+        raise KinsaveError("invalid_amount", "a credit grant is a positive amount")
+    if not auth.shopper_exists(session, shopper_id):
+        raise KinsaveError("not_found", "no such shopper")
+    transfer_id = ledger.transfer(
+        session,
+        from_account_id=campaign.budget_account_id,
+        to_account_id=ledger.wallet_account(session, shopper_id),
+        amount=amount,
+        kind="credit_grant",
+        key=f"credit-grant:{campaign_id}:{key or secrets.token_hex(12)}",
+        reference=campaign_id,
+        insufficient_code="budget_exhausted",
+    )
+    return CreditGrantOut(transfer_id=transfer_id, shopper_id=shopper_id, amount=amount)
+
+
+def owned_campaign(session: Session, shop_id: str, campaign_id: str) -> Campaign:
+    """The campaign if it belongs to this shop. Another shop's campaign is simply not found."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.shop_id != shop_id:
+        raise KinsaveError("not_found", "no such campaign")
+    return campaign
+
+
+def campaign_budget_account(session: Session, shop_id: str, campaign_id: str) -> int:
+    return owned_campaign(session, shop_id, campaign_id).budget_account_id
+
+
+def get_campaign(session: Session, shop_id: str, campaign_id: str) -> CampaignOut:
+    return _out(session, owned_campaign(session, shop_id, campaign_id))
+
+
+def list_campaigns(session: Session, shop_id: str, *, limit: int, offset: int) -> CampaignListOut:
+    rows = (
+        session.execute(
+            select(Campaign)
+            .where(Campaign.shop_id == shop_id)
+            .order_by(Campaign.created_at.desc(), Campaign.id)
+            .limit(limit + 1)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
+    return CampaignListOut(
+        campaigns=[_out(session, c) for c in rows[:limit]],
+        next_offset=offset + limit if len(rows) > limit else None,
+    )
+
+
+def daily_terms(session: Session, campaign_id: str, now: datetime) -> DailyTerms:
+    """What a daily claim on this campaign draws from, if it can be claimed right now."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise KinsaveError("not_found", "no such campaign")
+    if campaign.daily_rule is None:
+        raise KinsaveError("campaign_has_no_daily_envelope", "this campaign has no daily envelope")
+    if campaign.status != "active" or not campaign.starts_at <= now < campaign.ends_at:
+        raise KinsaveError("campaign_not_active", "this campaign is not running right now")
+    return DailyTerms(
+        campaign_id=campaign.id,
+        budget_account_id=campaign.budget_account_id,
+        timezone=campaign.timezone,
+        rule=_rule_adapter.validate_python(campaign.daily_rule),
+    )
+
+
+def _out(session: Session, campaign: Campaign) -> CampaignOut:
+    remaining = ledger.balance(session, campaign.budget_account_id)
+    funded = ledger.total_received(session, campaign.budget_account_id, kind="campaign_funding")
+    return CampaignOut(
+        id=campaign.id,
+        shop_id=campaign.shop_id,
+        name=campaign.name,
+        status=campaign.status,
+        timezone=campaign.timezone,
+        starts_at=campaign.starts_at,
+        ends_at=campaign.ends_at,
+        daily_rule=_rule_adapter.validate_python(campaign.daily_rule)
+        if campaign.daily_rule
+        else None,
+        budget_funded=funded,
+        budget_remaining=remaining,
+        budget_spent=funded - remaining,
+        created_at=campaign.created_at,
+    )

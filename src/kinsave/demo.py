@@ -1,0 +1,104 @@
+"""Demo data: a shop, a running campaign with a daily envelope, and a family with envelopes.
+
+Everything is created through the services, so the demo's money is as real as production's.
+"""
+
+import random
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from kinsave.auth import service as auth
+from kinsave.campaigns import service as campaigns
+from kinsave.campaigns.schemas import CampaignIn
+from kinsave.config import Settings
+from kinsave.envelopes import service as envelopes
+from kinsave.envelopes.daily_rule import Tier, TieredRule
+from kinsave.envelopes.schemas import EnvelopeIn
+
+DEMO_SHOP = "Harvest Family Market"
+FAMILY = {
+    "grandma": "Grandma Li",
+    "grandpa": "Grandpa Li",
+    "mum": "Mum (Mei)",
+    "dad": "Dad (Jun)",
+    "xiaoming": "Xiaoming",
+    "xiaohong": "Xiaohong",
+}
+
+
+@dataclass
+class DemoSeed:
+    shop_id: str
+    operator_key: str
+    store_key: str
+    campaign_id: str
+    envelope_ids: list[str] = field(default_factory=list)
+    created: bool = True
+
+
+def seed(session: Session, settings: Settings) -> DemoSeed:
+    """Seed once; later runs reuse the data and only issue fresh keys."""
+    shop = auth.ensure_shop(session, DEMO_SHOP)
+    operator_key = auth.create_api_key(session, shop.id, "operator")
+    store_key = auth.create_api_key(session, shop.id, "store")
+    existing = campaigns.list_campaigns(session, shop.id, limit=1, offset=0).campaigns
+    if existing:
+        return DemoSeed(shop.id, operator_key, store_key, existing[0].id, created=False)
+    for shopper_id, name in FAMILY.items():
+        auth.ensure_shopper(session, shopper_id, name)
+    rule = TieredRule(
+        tiers=[
+            Tier(weight=80, min=10, max=50),
+            Tier(weight=19, min=51, max=288),
+            Tier(weight=1, min=888, max=888),
+        ]
+    )
+    campaign = campaigns.create_campaign(
+        session,
+        shop.id,
+        CampaignIn(name="Every day a red envelope", budget=5_000_000, daily_rule=rule),
+    )
+    rng = random.Random(2026)
+    for shopper_id in FAMILY:
+        envelopes.claim_daily(session, campaign.id, shopper_id, rng=rng)
+        campaigns.grant_credit(
+            session, shop.id, campaign.id, shopper_id, 2000, key=f"demo-welcome-{shopper_id}"
+        )
+    family_envelope = envelopes.create_shopper_envelope(
+        session,
+        settings,
+        "grandma",
+        EnvelopeIn(total=1000, shares=5, kind="lucky", message="For the family, from Grandma"),
+    )
+    for relative in ("mum", "xiaoming"):
+        envelopes.grab_share(session, family_envelope.id, relative)
+    shop_envelope = envelopes.create_campaign_envelope(
+        session,
+        settings,
+        shop.id,
+        campaign.id,
+        EnvelopeIn(total=8800, shares=20, kind="lucky", message="Harvest Market thanks you"),
+    )
+    return DemoSeed(
+        shop.id, operator_key, store_key, campaign.id, [family_envelope.id, shop_envelope.id]
+    )
+
+
+def describe(seeded: DemoSeed, base_url: str) -> str:
+    state = "seeded" if seeded.created else "already seeded; new keys issued"
+    lines = [
+        f"[bold green]kinsave demo[/bold green] ({state})",
+        f"  API docs        {base_url}/docs",
+        f"  Mini app        {base_url}/app",
+        f"  Admin console   {base_url}/admin",
+        f"  Demo store      {base_url}/store",
+        f"  Shop            {DEMO_SHOP} ({seeded.shop_id})",
+        f"  Operator key    {seeded.operator_key}",
+        f"  Store key       {seeded.store_key}",
+        f"  Daily campaign  {seeded.campaign_id}",
+        "  Shoppers        " + ", ".join(FAMILY) + " (POST /v1/auth/dev-login {'user_id': ...})",
+    ]
+    if seeded.envelope_ids:
+        lines.append("  Envelopes       " + ", ".join(seeded.envelope_ids))
+    return "\n".join(lines)

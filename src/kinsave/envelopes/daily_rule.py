@@ -1,0 +1,61 @@
+"""Pure: the amount rule of a daily red envelope, and the draw from it."""
+
+import random
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+MAX_DAILY_AMOUNT = 1_000_000
+
+
+class UniformRule(BaseModel):
+    """Every claimant draws uniformly from [min, max]."""
+
+    kind: Literal["uniform"] = "uniform"
+    min: int = Field(ge=1, le=MAX_DAILY_AMOUNT)
+    max: int = Field(ge=1, le=MAX_DAILY_AMOUNT)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "UniformRule":
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class Tier(BaseModel):
+    weight: int = Field(ge=1, le=1_000_000)
+    min: int = Field(ge=1, le=MAX_DAILY_AMOUNT)
+    max: int = Field(ge=1, le=MAX_DAILY_AMOUNT)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Tier":
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+class TieredRule(BaseModel):
+    """A tier is picked by weight, then the amount uniformly within it (80 % get 10-50, 1 % 888)."""
+
+    kind: Literal["tiers"] = "tiers"
+    tiers: list[Tier] = Field(min_length=1, max_length=20)
+
+
+DailyRule = Annotated[UniformRule | TieredRule, Field(discriminator="kind")]
+
+
+def draw_amount(rule: UniformRule | TieredRule, rng: random.Random) -> int:
+    if isinstance(rule, UniformRule):
+        return rng.randint(rule.min, rule.max)
+    point = rng.randrange(sum(tier.weight for tier in rule.tiers))
+    for tier in rule.tiers:
+        if point < tier.weight:
+            return rng.randint(tier.min, tier.max)
+        point -= tier.weight
+    raise AssertionError("weights cover the range")
+
+
+def max_amount(rule: UniformRule | TieredRule) -> int:
+    if isinstance(rule, UniformRule):
+        return rule.max
+    return max(tier.max for tier in rule.tiers)

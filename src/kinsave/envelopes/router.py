@@ -1,0 +1,120 @@
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.envelopes import service
+from kinsave.envelopes.schemas import (
+    DailyClaimOut,
+    DailyStatusOut,
+    EnvelopeAuditOut,
+    EnvelopeIn,
+    EnvelopeOut,
+    GrabOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["envelopes"])
+
+
+@router.post("/envelopes", response_model=EnvelopeOut, status_code=201)
+def create_envelope(
+    body: EnvelopeIn,
+    request: Request,
+    shopper: CurrentShopper,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Send a lucky (random shares) or equal envelope, funded from your wallet."""
+    settings = request.app.state.settings
+    return idempotent(
+        session,
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: service.create_shopper_envelope(
+            session, settings, shopper.shopper_id, body
+        ),
+    )
+
+
+@router.get("/envelopes/{envelope_id}", response_model=EnvelopeOut)
+def get_envelope(envelope_id: str, shopper: CurrentShopper, session: ReadSession) -> EnvelopeOut:
+    return service.envelope_view(session, envelope_id, viewer=shopper.shopper_id)
+
+
+@router.post("/envelopes/{envelope_id}/grab", response_model=GrabOut)
+def grab_envelope(
+    envelope_id: str,
+    request: Request,
+    shopper: CurrentShopper,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return idempotent(
+        session,
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        body=None,
+        operation=lambda: service.grab_share(session, envelope_id, shopper.shopper_id),
+    )
+
+
+@router.post("/daily/{campaign_id}/claim", response_model=DailyClaimOut)
+def claim_daily(
+    campaign_id: str,
+    request: Request,
+    shopper: CurrentShopper,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Claim today's red envelope of a campaign (once per local calendar day)."""
+    return idempotent(
+        session,
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        body=None,
+        operation=lambda: service.claim_daily(session, campaign_id, shopper.shopper_id),
+    )
+
+
+@router.get("/daily/{campaign_id}", response_model=DailyStatusOut)
+def daily_status(campaign_id: str, shopper: CurrentShopper, session: ReadSession) -> DailyStatusOut:
+    return service.daily_status(session, campaign_id, shopper.shopper_id)
+
+
+@router.post(
+    "/admin/campaigns/{campaign_id}/envelopes", response_model=EnvelopeOut, status_code=201
+)
+def create_campaign_envelope(
+    campaign_id: str,
+    body: EnvelopeIn,
+    request: Request,
+    operator: CurrentOperator,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A shop envelope paid from the campaign's budget."""
+    settings = request.app.state.settings
+    return idempotent(
+        session,
+        request,
+        scope=operator.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: service.create_campaign_envelope(
+            session, settings, operator.shop_id, campaign_id, body
+        ),
+    )
+
+
+@router.get("/admin/envelopes/{envelope_id}/audit", response_model=EnvelopeAuditOut)
+def audit_envelope(
+    envelope_id: str, operator: CurrentOperator, session: ReadSession
+) -> EnvelopeAuditOut:
+    """Replay a shop envelope's split from its seed and check it against shares and escrow."""
+    return service.audit_shop_envelope(session, operator.shop_id, envelope_id)

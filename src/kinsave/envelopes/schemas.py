@@ -1,0 +1,86 @@
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, StrictInt
+
+
+class EnvelopeIn(BaseModel):
+    total: StrictInt = Field(description="Minor units (fen) to split")
+    shares: StrictInt = Field(description="How many people can grab a share")
+    kind: Literal["lucky", "equal"] = "lucky"
+    message: str = Field(default="", max_length=200)
+
+
+class GrabOut(BaseModel):
+    envelope_id: str
+    amount: int
+    seq: int
+    grabbed_at: datetime
+
+
+class GrabberOut(BaseModel):
+    shopper_id: str
+    display_name: str
+    amount: int
+    grabbed_at: datetime
+    luckiest: bool
+
+
+class EnvelopeOut(BaseModel):
+    id: str
+    kind: str
+    total: int
+    shares: int
+    message: str
+    sender_shopper_id: str | None
+    campaign_id: str | None
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    grabbed_shares: int
+    grabbed_amount: int
+    remaining_shares: int
+    remaining_amount: int
+    refunded_amount: int
+    grabs: list[GrabberOut]
+    luckiest_shopper_id: str | None = Field(
+        description="Who got the most; final once every share is grabbed or the envelope expired"
+    )
+    luckiest_is_final: bool
+    my_amount: int | None = None
+
+
+class ShareAuditOut(BaseModel):
+    seq: int
+    amount: int
+    grabbed_by: str | None
+    grabbed_at: datetime | None
+    refunded_at: datetime | None
+
+
+class EnvelopeAuditOut(BaseModel):
+    envelope_id: str
+    split_seed: str
+    shares: list[ShareAuditOut]
+    replay_matches: bool = Field(description="Re-running the split with the seed gives the shares")
+    escrow_balance: int
+    escrow_matches_open_shares: bool
+
+
+class DailyClaimOut(BaseModel):
+    campaign_id: str
+    amount: int
+    local_day: date
+    claimed_at: datetime
+
+
+class DailyStatusOut(BaseModel):
+    campaign_id: str
+    local_day: date
+    claimed: bool
+    amount: int | None
+
+
+class ExpiryReport(BaseModel):
+    expired: int
+    refunded_amount: int

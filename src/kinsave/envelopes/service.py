@@ -1,0 +1,441 @@
+"""Lucky and equal envelopes, and the daily red envelope.
+
+Scarcity lives in the database: shares are split when the envelope is created and stored, a grab
+takes one unclaimed share row (SKIP LOCKED on PostgreSQL) and the unique (envelope, grabber) index
+refuses a second grab; a daily claim is a row unique per (campaign, shopper, local day). Money moves
+only through ledger transfers whose keys are derived from those rows.
+"""
+
+import random
+import secrets
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from kinsave.auth import service as auth
+from kinsave.campaigns import service as campaigns
+from kinsave.config import Settings
+from kinsave.db import utcnow
+from kinsave.envelopes import split as splitting
+from kinsave.envelopes.daily_rule import draw_amount
+from kinsave.envelopes.models import DailyClaim, Envelope, EnvelopeShare
+from kinsave.envelopes.schemas import (
+    DailyClaimOut,
+    DailyStatusOut,
+    EnvelopeAuditOut,
+    EnvelopeIn,
+    EnvelopeOut,
+    GrabberOut,
+    GrabOut,
+    ShareAuditOut,
+)
+from kinsave.errors import KinsaveError
+from kinsave.ledger import service as ledger
+from kinsave.ledger.models import Account, AccountKind
+
+_system_random = random.SystemRandom()
+
+
+def create_shopper_envelope(
+    session: Session, settings: Settings, shopper_id: str, data: EnvelopeIn
+) -> EnvelopeOut:
+    """Fund an envelope from the shopper's wallet. Errors: invalid_amount, insufficient_funds."""
+    wallet = ledger.wallet_account(session, shopper_id)
+    envelope = _create(session, settings, data, funder_account_id=wallet, sender=shopper_id)
+    return envelope_view(session, envelope.id, viewer=shopper_id)
+
+
+def create_campaign_envelope(
+    session: Session, settings: Settings, shop_id: str, campaign_id: str, data: EnvelopeIn
+) -> EnvelopeOut:
+    """A shop or influencer envelope paid from a campaign budget. Errors: budget_exhausted."""
+    budget = campaigns.campaign_budget_account(session, shop_id, campaign_id)
+    envelope = _create(
+        session,
+        settings,
+        data,
+        funder_account_id=budget,
+        campaign_id=campaign_id,
+        insufficient_code="budget_exhausted",
+    )
+    return envelope_view(session, envelope.id, viewer=None)
+
+
+def _create(
+    session: Session,
+    settings: Settings,
+    data: EnvelopeIn,
+    *,
+    funder_account_id: int,
+    sender: str | None = None,
+    campaign_id: str | None = None,
+    insufficient_code: str = "insufficient_funds",
+) -> Envelope:
+    _check_amounts(settings, data.total, data.shares)
+    now = utcnow()
+    envelope_id = "env_" + secrets.token_hex(8)
+    seed = str(_system_random.getrandbits(64))
+    amounts = splitting.split(data.kind, data.total, data.shares, random.Random(seed))
+    escrow = ledger.open_account(session, AccountKind.ENVELOPE_ESCROW, envelope_id)
+    envelope = Envelope(
+        id=envelope_id,
+        kind=data.kind,
+        total=data.total,
+        share_count=data.shares,
+        message=data.message,
+        sender_shopper_id=sender,
+        campaign_id=campaign_id,
+        funder_account_id=funder_account_id,
+        escrow_account_id=escrow,
+        split_seed=seed,
+        status="open",
+        created_at=now,
+        expires_at=now + timedelta(seconds=settings.envelope_ttl_seconds),
+    )
+    session.add(envelope)
+    session.flush()
+    session.execute(
+        insert(EnvelopeShare),
+        [{"envelope_id": envelope_id, "seq": i, "amount": a} for i, a in enumerate(amounts, 1)],
+    )
+    ledger.transfer(
+        session,
+        from_account_id=funder_account_id,
+        to_account_id=escrow,
+        amount=data.total,
+        kind="envelope_funding",
+        key=f"envelope-funding:{envelope_id}",
+        reference=envelope_id,
+        insufficient_code=insufficient_code,
+        now=now,
+    )
+    return envelope
+
+
+def _check_amounts(settings: Settings, total: int, shares: int) -> None:
+    if not 1 <= shares <= settings.envelope_max_shares:
+        raise KinsaveError(
+            "invalid_amount", f"shares must be between 1 and {settings.envelope_max_shares}"
+        )
+    if not shares <= total <= settings.envelope_max_total:
+        raise KinsaveError(
+            "invalid_amount",
+            f"total must be at least 1 per share and at most {settings.envelope_max_total}",
+        )
+
+
+def grab_share(
+    session: Session, envelope_id: str, shopper_id: str, now: datetime | None = None
+) -> GrabOut:
+    """Give the shopper one unclaimed share and move it from escrow to their wallet.
+
+    At most one share per shopper per envelope, even when the same shopper races itself.
+    Errors: not_found, envelope_expired, already_grabbed, envelope_empty.
+    """
+    now = now or utcnow()
+    envelope = session.execute(
+        select(Envelope.status, Envelope.expires_at, Envelope.escrow_account_id).where(
+            Envelope.id == envelope_id
+        )
+    ).one_or_none()
+    if envelope is None:
+        raise KinsaveError("not_found", "no such envelope")
+    if envelope.status != "open" or envelope.expires_at <= now:
+        raise KinsaveError("envelope_expired", "this envelope has expired")
+    if _grabbed_amount(session, envelope_id, shopper_id) is not None:
+        raise KinsaveError("already_grabbed", "you already grabbed a share of this envelope")
+    taken = _take_share(session, envelope_id, shopper_id, now, skip_locked=True)
+    if taken is None:
+        # Every open share was locked by a grab in flight; wait for them in case one rolls back.
+        taken = _take_share(session, envelope_id, shopper_id, now, skip_locked=False)
+    if taken is None:
+        raise KinsaveError("envelope_empty", "every share of this envelope has been grabbed")
+    share_id, seq, amount = taken
+    ledger.transfer(
+        session,
+        from_account_id=envelope.escrow_account_id,
+        to_account_id=ledger.wallet_account(session, shopper_id),
+        amount=amount,
+        kind="envelope_grab",
+        key=f"envelope-grab:{share_id}",
+        reference=envelope_id,
+        now=now,
+    )
+    return GrabOut(envelope_id=envelope_id, amount=amount, seq=seq, grabbed_at=now)
+
+
+def _take_share(
+    session: Session, envelope_id: str, shopper_id: str, now: datetime, *, skip_locked: bool
+) -> tuple[int, int, int] | None:
+    next_open = (
+        select(EnvelopeShare.id)
+        .where(
+            EnvelopeShare.envelope_id == envelope_id,
+            EnvelopeShare.grabbed_by.is_(None),
+            EnvelopeShare.refunded_at.is_(None),
+        )
+        .order_by(EnvelopeShare.seq)
+        .limit(1)
+        .with_for_update(skip_locked=skip_locked)
+        .scalar_subquery()
+    )
+    statement = (
+        update(EnvelopeShare)
+        .where(EnvelopeShare.id == next_open, EnvelopeShare.grabbed_by.is_(None))
+        .values(grabbed_by=shopper_id, grabbed_at=now)
+        .returning(EnvelopeShare.id, EnvelopeShare.seq, EnvelopeShare.amount)
+    )
+    try:
+        row = session.execute(statement).one_or_none()
+    except IntegrityError as error:  # the same shopper won a concurrent grab a moment earlier
+        raise KinsaveError("already_grabbed", "you already grabbed a share") from error
+    return None if row is None else (row[0], row[1], row[2])
+
+
+def _grabbed_amount(session: Session, envelope_id: str, shopper_id: str) -> int | None:
+    return session.execute(
+        select(EnvelopeShare.amount).where(
+            EnvelopeShare.envelope_id == envelope_id, EnvelopeShare.grabbed_by == shopper_id
+        )
+    ).scalar_one_or_none()
+
+
+def envelope_view(session: Session, envelope_id: str, *, viewer: str | None) -> EnvelopeOut:
+    """Who grabbed how much and when, the luckiest, and what remains."""
+    envelope = session.get(Envelope, envelope_id)
+    if envelope is None:
+        raise KinsaveError("not_found", "no such envelope")
+    shares = session.execute(
+        select(EnvelopeShare).where(EnvelopeShare.envelope_id == envelope_id)
+    ).scalars()
+    grabbed = [s for s in shares if s.grabbed_by is not None]
+    refunded = session.execute(
+        select(func.coalesce(func.sum(EnvelopeShare.amount), 0)).where(
+            EnvelopeShare.envelope_id == envelope_id, EnvelopeShare.refunded_at.is_not(None)
+        )
+    ).scalar_one()
+    grabbed.sort(key=lambda s: (s.grabbed_at, s.seq))
+    # Ties go to whoever grabbed first, as in the hosts' own envelopes.
+    luckiest = max(grabbed, key=lambda s: (s.amount, -s.seq)) if grabbed else None
+    names = auth.display_names(session, [s.grabbed_by for s in grabbed if s.grabbed_by])
+    grabbed_amount = sum(s.amount for s in grabbed)
+    return EnvelopeOut(
+        id=envelope.id,
+        kind=envelope.kind,
+        total=envelope.total,
+        shares=envelope.share_count,
+        message=envelope.message,
+        sender_shopper_id=envelope.sender_shopper_id,
+        campaign_id=envelope.campaign_id,
+        status=envelope.status,
+        created_at=envelope.created_at,
+        expires_at=envelope.expires_at,
+        grabbed_shares=len(grabbed),
+        grabbed_amount=grabbed_amount,
+        remaining_shares=0 if envelope.status != "open" else envelope.share_count - len(grabbed),
+        remaining_amount=envelope.total - grabbed_amount - int(refunded),
+        refunded_amount=int(refunded),
+        grabs=[
+            GrabberOut(
+                shopper_id=s.grabbed_by or "",
+                display_name=names.get(s.grabbed_by or "", s.grabbed_by or ""),
+                amount=s.amount,
+                grabbed_at=s.grabbed_at or envelope.created_at,
+                luckiest=s is luckiest,
+            )
+            for s in grabbed
+        ],
+        luckiest_shopper_id=luckiest.grabbed_by if luckiest else None,
+        luckiest_is_final=envelope.status != "open" or len(grabbed) == envelope.share_count,
+        my_amount=next((s.amount for s in grabbed if s.grabbed_by == viewer), None),
+    )
+
+
+def audit_envelope(session: Session, envelope_id: str) -> EnvelopeAuditOut:
+    """Replay the split from its seed and compare it with the stored shares and the escrow."""
+    envelope = session.get(Envelope, envelope_id)
+    if envelope is None:
+        raise KinsaveError("not_found", "no such envelope")
+    shares = (
+        session.execute(
+            select(EnvelopeShare)
+            .where(EnvelopeShare.envelope_id == envelope_id)
+            .order_by(EnvelopeShare.seq)
+        )
+        .scalars()
+        .all()
+    )
+    replay = splitting.split(
+        envelope.kind, envelope.total, envelope.share_count, random.Random(envelope.split_seed)
+    )
+    open_amount = sum(s.amount for s in shares if s.grabbed_by is None and s.refunded_at is None)
+    escrow = ledger.balance(session, envelope.escrow_account_id)
+    return EnvelopeAuditOut(
+        envelope_id=envelope_id,
+        split_seed=envelope.split_seed,
+        shares=[
+            ShareAuditOut(
+                seq=s.seq,
+                amount=s.amount,
+                grabbed_by=s.grabbed_by,
+                grabbed_at=s.grabbed_at,
+                refunded_at=s.refunded_at,
+            )
+            for s in shares
+        ],
+        replay_matches=replay == [s.amount for s in shares],
+        escrow_balance=escrow,
+        escrow_matches_open_shares=escrow == open_amount,
+    )
+
+
+def audit_shop_envelope(session: Session, shop_id: str, envelope_id: str) -> EnvelopeAuditOut:
+    """The audit of an envelope paid from one of this shop's campaigns; others are not found."""
+    envelope = session.get(Envelope, envelope_id)
+    if envelope is None or envelope.campaign_id is None:
+        raise KinsaveError("not_found", "no such shop envelope")
+    campaigns.owned_campaign(session, shop_id, envelope.campaign_id)
+    return audit_envelope(session, envelope_id)
+
+
+def due_for_expiry(session: Session, now: datetime, limit: int = 200) -> list[str]:
+    rows = session.execute(
+        select(Envelope.id)
+        .where(Envelope.status == "open", Envelope.expires_at <= now)
+        .order_by(Envelope.expires_at)
+        .limit(limit)
+    )
+    return [row[0] for row in rows]
+
+
+def expire_envelope(session: Session, envelope_id: str, now: datetime) -> int | None:
+    """Close an expired envelope and return its unclaimed shares to the funder, exactly once.
+
+    Returns the refunded amount, or None when another sweeper (or nothing) got there first.
+    """
+    closed = session.execute(
+        update(Envelope)
+        .where(Envelope.id == envelope_id, Envelope.status == "open", Envelope.expires_at <= now)
+        .values(status="expired", closed_at=now)
+        .returning(Envelope.escrow_account_id, Envelope.funder_account_id)
+    ).one_or_none()
+    if closed is None:
+        return None
+    amounts = session.execute(
+        update(EnvelopeShare)
+        .where(
+            EnvelopeShare.envelope_id == envelope_id,
+            EnvelopeShare.grabbed_by.is_(None),
+            EnvelopeShare.refunded_at.is_(None),
+        )
+        .values(refunded_at=now)
+        .returning(EnvelopeShare.amount)
+    ).all()
+    refund = sum(row[0] for row in amounts)
+    if refund:
+        ledger.transfer(
+            session,
+            from_account_id=closed.escrow_account_id,
+            to_account_id=closed.funder_account_id,
+            amount=refund,
+            kind="envelope_refund",
+            key=f"envelope-refund:{envelope_id}",
+            reference=envelope_id,
+            now=now,
+        )
+    return refund
+
+
+def claim_daily(
+    session: Session,
+    campaign_id: str,
+    shopper_id: str,
+    *,
+    rng: random.Random = _system_random,
+    now: datetime | None = None,
+) -> DailyClaimOut:
+    """Today's red envelope: once per shopper per campaign per local calendar day.
+
+    Errors: not_found, campaign_not_active, campaign_has_no_daily_envelope,
+    already_claimed_today, budget_exhausted (the budget never overdraws).
+    """
+    now = now or utcnow()
+    terms = campaigns.daily_terms(session, campaign_id, now)
+    local_day = now.astimezone(ZoneInfo(terms.timezone)).date()
+    amount = draw_amount(terms.rule, rng)
+    try:
+        session.execute(
+            insert(DailyClaim).values(
+                campaign_id=campaign_id,
+                shopper_id=shopper_id,
+                local_day=local_day,
+                amount=amount,
+                created_at=now,
+            )
+        )
+    except IntegrityError as error:
+        raise KinsaveError(
+            "already_claimed_today", "today's envelope is already claimed"
+        ) from error
+    ledger.transfer(
+        session,
+        from_account_id=terms.budget_account_id,
+        to_account_id=ledger.wallet_account(session, shopper_id),
+        amount=amount,
+        kind="daily_claim",
+        key=f"daily:{campaign_id}:{shopper_id}:{local_day.isoformat()}",
+        reference=campaign_id,
+        insufficient_code="budget_exhausted",
+        now=now,
+    )
+    return DailyClaimOut(
+        campaign_id=campaign_id, amount=amount, local_day=local_day, claimed_at=now
+    )
+
+
+def daily_status(
+    session: Session, campaign_id: str, shopper_id: str, now: datetime | None = None
+) -> DailyStatusOut:
+    now = now or utcnow()
+    terms = campaigns.daily_terms(session, campaign_id, now)
+    local_day = now.astimezone(ZoneInfo(terms.timezone)).date()
+    amount = session.execute(
+        select(DailyClaim.amount).where(
+            DailyClaim.campaign_id == campaign_id,
+            DailyClaim.shopper_id == shopper_id,
+            DailyClaim.local_day == local_day,
+        )
+    ).scalar_one_or_none()
+    return DailyStatusOut(
+        campaign_id=campaign_id, local_day=local_day, claimed=amount is not None, amount=amount
+    )
+
+
+def escrow_problems(session: Session) -> list[str]:
+    """Envelopes whose escrow balance differs from the sum of their still-open shares."""
+    open_amount = func.coalesce(
+        func.sum(
+            case(
+                (
+                    EnvelopeShare.grabbed_by.is_(None) & EnvelopeShare.refunded_at.is_(None),
+                    EnvelopeShare.amount,
+                ),
+                else_=0,
+            )
+        ),
+        0,
+    )
+    rows = session.execute(
+        select(Envelope.id, Account.balance, open_amount)
+        .join(Account, Account.id == Envelope.escrow_account_id)
+        .join(EnvelopeShare, EnvelopeShare.envelope_id == Envelope.id)
+        .group_by(Envelope.id, Account.balance)
+    )
+    return [
+        f"envelope {envelope_id}: escrow holds {held}, open shares add up to {expected}"
+        for envelope_id, held, expected in rows
+        if held != expected
+    ]

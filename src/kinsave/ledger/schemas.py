@@ -1,0 +1,50 @@
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class WalletOut(BaseModel):
+    shopper_id: str
+    balance: int
+    currency: str
+
+
+class HistoryEntryOut(BaseModel):
+    transfer_id: int
+    amount: int  # signed: positive when money came in
+    kind: str
+    reference: str | None
+    counterparty_kind: str
+    created_at: datetime
+
+
+class HistoryOut(BaseModel):
+    entries: list[HistoryEntryOut]
+    next_before: int | None
+
+
+class AccountMismatch(BaseModel):
+    account_id: int
+    kind: str
+    owner_id: str
+    stored_balance: int
+    computed_balance: int
+
+
+class ReconcileReport(BaseModel):
+    accounts: int
+    transfers: int
+    total_moved: int
+    sum_of_balances: int
+    mismatches: list[AccountMismatch]
+    negative_accounts: list[int]
+    domain_problems: list[str] = []
+
+    @property
+    def clean(self) -> bool:
+        return (
+            self.sum_of_balances == 0
+            and not self.mismatches
+            and not self.negative_accounts
+            and not self.domain_problems
+        )

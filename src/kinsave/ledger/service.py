@@ -1,0 +1,220 @@
+"""The ledger: the only code that writes balances. Services elsewhere call `transfer`.
+
+Every transfer moves a positive integer amount from one account to another and carries a unique
+idempotency key, so the same business event can never be booked twice. Balances live on the account
+row and change in the same transaction as the transfer; a CHECK constraint and a conditional UPDATE
+keep every account that is not an outside-money account from going below zero.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, union_all, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, aliased
+
+from kinsave.db import utcnow
+from kinsave.errors import KinsaveError
+from kinsave.ledger.models import NEGATIVE_ALLOWED, Account, AccountKind, Transfer
+from kinsave.ledger.schemas import (
+    AccountMismatch,
+    HistoryEntryOut,
+    HistoryOut,
+    ReconcileReport,
+)
+
+DEFAULT_CURRENCY = "CNY"
+
+
+def open_account(
+    session: Session, kind: AccountKind, owner_id: str, currency: str = DEFAULT_CURRENCY
+) -> int:
+    """Return the id of the (kind, owner) account, creating it if needed. Safe under races."""
+    existing = find_account(session, kind, owner_id)
+    if existing is not None:
+        return existing
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(Account)
+        .values(
+            kind=kind.value,
+            owner_id=owner_id,
+            currency=currency,
+            balance=0,
+            may_go_negative=kind in NEGATIVE_ALLOWED,
+            created_at=utcnow(),
+        )
+        .on_conflict_do_nothing(index_elements=["kind", "owner_id"])
+    )
+    session.execute(statement)
+    account_id = find_account(session, kind, owner_id)
+    assert account_id is not None
+    return account_id
+
+
+def find_account(session: Session, kind: AccountKind, owner_id: str) -> int | None:
+    return session.execute(
+        select(Account.id).where(Account.kind == kind.value, Account.owner_id == owner_id)
+    ).scalar_one_or_none()
+
+
+def wallet_account(session: Session, shopper_id: str) -> int:
+    return open_account(session, AccountKind.WALLET, shopper_id)
+
+
+def transfer(
+    session: Session,
+    *,
+    from_account_id: int,
+    to_account_id: int,
+    amount: int,
+    kind: str,
+    key: str,
+    reference: str | None = None,
+    insufficient_code: str = "insufficient_funds",
+    now: datetime | None = None,
+) -> int:
+    """Move `amount` between two accounts; returns the transfer id.
+
+    Raises KinsaveError(`insufficient_code`) when the source cannot pay, and IntegrityError when
+    `key` was used before. Either leaves the transaction dirty: the caller's boundary rolls back.
+    """
+    if amount <= 0:
+        raise KinsaveError("invalid_amount", "a transfer moves a positive amount")
+    # Updating rows in id order means two transfers over the same pair of accounts can never
+    # wait on each other in opposite orders (no deadlocks on PostgreSQL).
+    for account_id, delta in sorted([(from_account_id, -amount), (to_account_id, amount)]):
+        if not _apply_delta(session, account_id, delta):
+            raise KinsaveError(insufficient_code, "not enough money in the paying account")
+    transfer_id: int = session.execute(
+        insert(Transfer)
+        .values(
+            idempotency_key=key,
+            from_account_id=from_account_id,
+            to_account_id=to_account_id,
+            amount=amount,
+            kind=kind,
+            reference=reference,
+            created_at=now or utcnow(),
+        )
+        .returning(Transfer.id)
+    ).scalar_one()
+    return transfer_id
+
+
+def _apply_delta(session: Session, account_id: int, delta: int) -> bool:
+    statement = update(Account).where(Account.id == account_id)
+    if delta < 0:
+        statement = statement.where((Account.balance + delta >= 0) | Account.may_go_negative)
+    result = session.execute(
+        statement.values(balance=Account.balance + delta).execution_options(
+            synchronize_session=False
+        )
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def balance(session: Session, account_id: int) -> int:
+    value: int = session.execute(
+        select(Account.balance).where(Account.id == account_id)
+    ).scalar_one()
+    return value
+
+
+def balance_of(session: Session, kind: AccountKind, owner_id: str) -> int:
+    """The balance of an account by owner; 0 for an account that was never opened."""
+    value = session.execute(
+        select(Account.balance).where(Account.kind == kind.value, Account.owner_id == owner_id)
+    ).scalar_one_or_none()
+    return value or 0
+
+
+def total_received(session: Session, account_id: int, *, kind: str) -> int:
+    """Everything this account ever received through transfers of one kind."""
+    value = session.execute(
+        select(func.coalesce(func.sum(Transfer.amount), 0)).where(
+            Transfer.to_account_id == account_id, Transfer.kind == kind
+        )
+    ).scalar_one()
+    return int(value)
+
+
+def history(
+    session: Session, account_id: int, *, limit: int = 50, before: int | None = None
+) -> HistoryOut:
+    """The account's transfers, newest first, paginated by transfer id."""
+    counterparty = aliased(Account)
+    rows = []
+    for direction, own_col, other_col in (
+        (-1, Transfer.from_account_id, Transfer.to_account_id),
+        (1, Transfer.to_account_id, Transfer.from_account_id),
+    ):
+        statement = (
+            select(Transfer, counterparty.kind)
+            .join(counterparty, counterparty.id == other_col)
+            .where(own_col == account_id)
+        )
+        if before is not None:
+            statement = statement.where(Transfer.id < before)
+        statement = statement.order_by(Transfer.id.desc()).limit(limit + 1)
+        rows += [(direction, t, kind) for t, kind in session.execute(statement)]
+    rows.sort(key=lambda row: row[1].id, reverse=True)
+    page = rows[:limit]
+    entries = [
+        HistoryEntryOut(
+            transfer_id=t.id,
+            amount=direction * t.amount,
+            kind=t.kind,
+            reference=t.reference,
+            counterparty_kind=kind,
+            created_at=t.created_at,
+        )
+        for direction, t, kind in page
+    ]
+    next_before = page[-1][1].id if len(rows) > limit else None
+    return HistoryOut(entries=entries, next_before=next_before)
+
+
+def reconcile(session: Session) -> ReconcileReport:
+    """Recompute every balance from the transfers and check that all accounts sum to zero."""
+    movements = union_all(
+        select(Transfer.to_account_id.label("account_id"), Transfer.amount.label("delta")),
+        select(Transfer.from_account_id.label("account_id"), (-Transfer.amount).label("delta")),
+    ).subquery()
+    computed = (
+        select(movements.c.account_id, func.sum(movements.c.delta).label("computed"))
+        .group_by(movements.c.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Account.id,
+            Account.kind,
+            Account.owner_id,
+            Account.balance,
+            Account.may_go_negative,
+            func.coalesce(computed.c.computed, 0),
+        ).outerjoin(computed, computed.c.account_id == Account.id)
+    ).all()
+    mismatches = [
+        AccountMismatch(
+            account_id=row[0],
+            kind=row[1],
+            owner_id=row[2],
+            stored_balance=row[3],
+            computed_balance=int(row[5]),
+        )
+        for row in rows
+        if row[3] != int(row[5])
+    ]
+    transfers, total_moved = session.execute(
+        select(func.count(Transfer.id), func.coalesce(func.sum(Transfer.amount), 0))
+    ).one()
+    return ReconcileReport(
+        accounts=len(rows),
+        transfers=transfers,
+        total_moved=int(total_moved),
+        sum_of_balances=sum(row[3] for row in rows),
+        mismatches=mismatches,
+        negative_accounts=[row[0] for row in rows if row[3] < 0 and not row[4]],
+    )

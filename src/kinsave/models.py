@@ -1,0 +1,17 @@
+"""Imports every domain's tables so that Base.metadata is complete (Alembic, test clean-up)."""
+
+from kinsave.auth import models as auth_models
+from kinsave.campaigns import models as campaign_models
+from kinsave.db import Base
+from kinsave.envelopes import models as envelope_models
+from kinsave.idempotency import models as idempotency_models
+from kinsave.ledger import models as ledger_models
+
+__all__ = [
+    "Base",
+    "auth_models",
+    "campaign_models",
+    "envelope_models",
+    "idempotency_models",
+    "ledger_models",
+]

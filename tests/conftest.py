@@ -1,0 +1,170 @@
+"""Real databases for every test: a SQLite file and a fresh PostgreSQL database per run.
+
+Tests that take `database_url` (directly or through `session_factory`, `api`, ...) run once per
+backend. With CI=true an unreachable PostgreSQL or Redis fails the run instead of skipping it.
+"""
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from kinsave.app import create_app
+from kinsave.config import Settings, normalize_database_url
+from kinsave.db import make_engine, make_session_factory, unit_of_work
+from kinsave.envelopes import service as envelopes
+from kinsave.ledger import service as ledger
+from kinsave.migrate import upgrade_to_head
+from kinsave.models import Base
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BACKENDS = os.environ.get("KINSAVE_TEST_BACKENDS", "sqlite,postgresql").split(",")
+PG_ADMIN_URL = os.environ.get("KINSAVE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("KINSAVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _unreachable(what: str, error: Exception) -> None:
+    message = f"{what} is unreachable: {error}"
+    if IN_CI:
+        pytest.fail(message + " (CI=true: services must be up; .ci/run starts them)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kinsave.db'}"
+        return
+    admin_url = normalize_database_url(PG_ADMIN_URL)
+    name = f"kinsave_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as error:  # noqa: BLE001 - any failure to reach the server counts
+        _unreachable("PostgreSQL", error)
+    yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(
+        database_url=database_url,
+        dev_login=True,
+        sweeper_enabled=False,
+        sqlite_synchronous="NORMAL",  # tests need no power-loss durability
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    upgrade_to_head(settings)
+    yield engine
+    engine.dispose()
+
+
+def _wipe(engine: Engine) -> None:
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            quoted = ", ".join(f'"{t}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {quoted} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(text(f'DELETE FROM "{table}"'))
+
+
+def assert_reconciled(session_factory: sessionmaker[Session]) -> None:
+    with unit_of_work(session_factory) as session:
+        report = ledger.reconcile(session)
+        report.domain_problems = envelopes.escrow_problems(session)
+    assert report.clean, report.model_dump()
+
+
+@pytest.fixture
+def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
+    """A clean database for this test; the ledger must reconcile when the test ends."""
+    _wipe(engine)
+    factory = make_session_factory(engine)
+    yield factory
+    assert_reconciled(factory)
+
+
+@pytest.fixture
+def backend(engine: Engine) -> str:
+    return engine.dialect.name
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn serving the real app on a real port, in a thread of the test process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.app = create_app(settings)
+        self.port = _free_port()
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("test server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(settings: Settings, engine: Engine) -> Iterator[LiveServer]:
+    server = LiveServer(settings)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api(live_server: LiveServer, session_factory: sessionmaker[Session]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
+        yield client
+
+
+@pytest.fixture
+def redis_url() -> str:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL).ping()
+    except Exception as error:  # noqa: BLE001
+        _unreachable("Redis", error)
+    return REDIS_URL

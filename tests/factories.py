@@ -1,0 +1,62 @@
+"""Plain typed helpers that make test data through the real API or the services."""
+
+from typing import Any
+
+import httpx
+from sqlalchemy.orm import Session, sessionmaker
+
+from kinsave.auth import service as auth
+from kinsave.db import unit_of_work
+
+Headers = dict[str, str]
+
+
+def login(api: httpx.Client, user_id: str) -> Headers:
+    response = api.post("/v1/auth/dev-login", json={"user_id": user_id})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['token']}"}
+
+
+def shop_key(
+    session_factory: sessionmaker[Session], shop: str = "Test Shop", role: str = "operator"
+) -> Headers:
+    with unit_of_work(session_factory) as session:
+        shop_row = auth.ensure_shop(session, shop)
+        key = auth.create_api_key(session, shop_row.id, role)
+    return {"Authorization": f"Bearer {key}"}
+
+
+def create_campaign(
+    api: httpx.Client, operator: Headers, *, budget: int = 1_000_000, **extra: Any
+) -> dict[str, Any]:
+    body = {"name": "Holiday", "budget": budget, **extra}
+    response = api.post("/v1/admin/campaigns", json=body, headers=operator)
+    assert response.status_code == 201, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def give_credit(
+    api: httpx.Client, operator: Headers, campaign_id: str, shopper_id: str, amount: int
+) -> None:
+    response = api.post(
+        f"/v1/admin/campaigns/{campaign_id}/credits",
+        json={"shopper_id": shopper_id, "amount": amount},
+        headers=operator,
+    )
+    assert response.status_code == 201, response.text
+
+
+def wallet_balance(api: httpx.Client, shopper: Headers) -> int:
+    response = api.get("/v1/wallet", headers=shopper)
+    assert response.status_code == 200, response.text
+    balance: int = response.json()["balance"]
+    return balance
+
+
+def funded_shopper(
+    api: httpx.Client, operator: Headers, campaign_id: str, user_id: str, amount: int
+) -> Headers:
+    headers = login(api, user_id)
+    give_credit(api, operator, campaign_id, user_id, amount)
+    return headers
