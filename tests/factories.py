@@ -60,3 +60,27 @@ def funded_shopper(
     headers = login(api, user_id)
     give_credit(api, operator, campaign_id, user_id, amount)
     return headers
+
+
+def race(
+    base_url: str, calls: list[tuple[str, str, Headers, dict[str, Any] | None]]
+) -> list[httpx.Response]:
+    """Fire the calls at once from one thread each, released together by a barrier."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    barrier = threading.Barrier(len(calls))
+
+    def fire(call: tuple[str, str, Headers, dict[str, Any] | None]) -> httpx.Response:
+        method, path, headers, body = call
+        with httpx.Client(base_url=base_url, timeout=120) as client:
+            barrier.wait()
+            return client.request(method, path, headers=headers, json=body)
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(fire, calls))
+
+
+def error_code(response: httpx.Response) -> str:
+    code: str = response.json()["error"]["code"]
+    return code

@@ -135,3 +135,7 @@ def operator_create(shop: Annotated[str, typer.Option(help="Shop name")]) -> Non
 def store_key_create(shop: Annotated[str, typer.Option(help="Shop name")]) -> None:
     """Create the shop if needed and print a new store API key."""
     _create_key(shop, "store")
+
+
+if __name__ == "__main__":
+    app()

@@ -46,6 +46,20 @@ class EnvelopeShare(Base):
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class EnvelopeGrab(Base):
+    """A shopper's one ticket to grab an envelope, taken before any share is locked.
+
+    The primary key refuses a second grab. Taking it first means a shopper racing themself waits
+    on this row alone, never while holding a share lock that others wait for (no deadlocks).
+    """
+
+    __tablename__ = "envelope_grab"
+
+    envelope_id: Mapped[str] = mapped_column(ForeignKey("envelope.id"), primary_key=True)
+    shopper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class DailyClaim(Base):
     __tablename__ = "daily_claim"
     # At most one claim per shopper per campaign per local calendar day.

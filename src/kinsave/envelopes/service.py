@@ -1,13 +1,14 @@
 """Lucky and equal envelopes, and the daily red envelope.
 
 Scarcity lives in the database: shares are split when the envelope is created and stored, a grab
-takes one unclaimed share row (SKIP LOCKED on PostgreSQL) and the unique (envelope, grabber) index
-refuses a second grab; a daily claim is a row unique per (campaign, shopper, local day). Money moves
-only through ledger transfers whose keys are derived from those rows.
+first inserts a (envelope, shopper) ticket whose primary key refuses a second grab, then takes one
+unclaimed share row (SKIP LOCKED on PostgreSQL); a daily claim is a row unique per (campaign,
+shopper, local day). Money moves only through ledger transfers whose keys derive from those rows.
 """
 
 import random
 import secrets
+import time
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,7 +22,7 @@ from kinsave.config import Settings
 from kinsave.db import utcnow
 from kinsave.envelopes import split as splitting
 from kinsave.envelopes.daily_rule import draw_amount
-from kinsave.envelopes.models import DailyClaim, Envelope, EnvelopeShare
+from kinsave.envelopes.models import DailyClaim, Envelope, EnvelopeGrab, EnvelopeShare
 from kinsave.envelopes.schemas import (
     DailyClaimOut,
     DailyStatusOut,
@@ -37,6 +38,7 @@ from kinsave.ledger import service as ledger
 from kinsave.ledger.models import Account, AccountKind
 
 _system_random = random.SystemRandom()
+_TAIL_ATTEMPTS = 40  # about 1.6 s of back-off in all, only ever at an envelope's last shares
 
 
 def create_shopper_envelope(
@@ -145,12 +147,17 @@ def grab_share(
         raise KinsaveError("not_found", "no such envelope")
     if envelope.status != "open" or envelope.expires_at <= now:
         raise KinsaveError("envelope_expired", "this envelope has expired")
-    if _grabbed_amount(session, envelope_id, shopper_id) is not None:
-        raise KinsaveError("already_grabbed", "you already grabbed a share of this envelope")
-    taken = _take_share(session, envelope_id, shopper_id, now, skip_locked=True)
-    if taken is None:
-        # Every open share was locked by a grab in flight; wait for them in case one rolls back.
-        taken = _take_share(session, envelope_id, shopper_id, now, skip_locked=False)
+    try:
+        session.execute(
+            insert(EnvelopeGrab).values(
+                envelope_id=envelope_id, shopper_id=shopper_id, created_at=now
+            )
+        )
+    except IntegrityError as error:
+        raise KinsaveError(
+            "already_grabbed", "you already grabbed a share of this envelope"
+        ) from error
+    taken = _take_any_share(session, envelope_id, shopper_id, now)
     if taken is None:
         raise KinsaveError("envelope_empty", "every share of this envelope has been grabbed")
     share_id, seq, amount = taken
@@ -167,8 +174,38 @@ def grab_share(
     return GrabOut(envelope_id=envelope_id, amount=amount, seq=seq, grabbed_at=now)
 
 
+def _take_any_share(
+    session: Session, envelope_id: str, shopper_id: str, now: datetime
+) -> tuple[int, int, int] | None:
+    """Take a free share, or None when none is left.
+
+    Never waits on a share another grab has locked (waiting on row locks deadlocks on
+    PostgreSQL). When the only open shares are locked by grabs in flight, one of those may still
+    roll back, so back off briefly and look again instead of answering "empty" too early.
+    """
+    for attempt in range(_TAIL_ATTEMPTS):
+        taken = _take_share(session, envelope_id, shopper_id, now)
+        if taken is not None or not _open_shares_remain(session, envelope_id):
+            return taken
+        time.sleep(0.002 * (attempt + 1))
+    raise KinsaveError("service_unavailable", "this envelope is very busy; try again")
+
+
+def _open_shares_remain(session: Session, envelope_id: str) -> bool:
+    row = session.execute(
+        select(EnvelopeShare.id)
+        .where(
+            EnvelopeShare.envelope_id == envelope_id,
+            EnvelopeShare.grabbed_by.is_(None),
+            EnvelopeShare.refunded_at.is_(None),
+        )
+        .limit(1)
+    ).first()
+    return row is not None
+
+
 def _take_share(
-    session: Session, envelope_id: str, shopper_id: str, now: datetime, *, skip_locked: bool
+    session: Session, envelope_id: str, shopper_id: str, now: datetime
 ) -> tuple[int, int, int] | None:
     next_open = (
         select(EnvelopeShare.id)
@@ -179,7 +216,7 @@ def _take_share(
         )
         .order_by(EnvelopeShare.seq)
         .limit(1)
-        .with_for_update(skip_locked=skip_locked)
+        .with_for_update(skip_locked=True)
         .scalar_subquery()
     )
     statement = (
@@ -188,19 +225,8 @@ def _take_share(
         .values(grabbed_by=shopper_id, grabbed_at=now)
         .returning(EnvelopeShare.id, EnvelopeShare.seq, EnvelopeShare.amount)
     )
-    try:
-        row = session.execute(statement).one_or_none()
-    except IntegrityError as error:  # the same shopper won a concurrent grab a moment earlier
-        raise KinsaveError("already_grabbed", "you already grabbed a share") from error
+    row = session.execute(statement).one_or_none()
     return None if row is None else (row[0], row[1], row[2])
-
-
-def _grabbed_amount(session: Session, envelope_id: str, shopper_id: str) -> int | None:
-    return session.execute(
-        select(EnvelopeShare.amount).where(
-            EnvelopeShare.envelope_id == envelope_id, EnvelopeShare.grabbed_by == shopper_id
-        )
-    ).scalar_one_or_none()
 
 
 def envelope_view(session: Session, envelope_id: str, *, viewer: str | None) -> EnvelopeOut:
