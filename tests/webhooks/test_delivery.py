@@ -21,7 +21,7 @@ from tests.factories import shop_key
 
 
 class Receiver:
-    """A store's webhook endpoint: answers with the queued statuses (then 200), checks signatures."""
+    """A store's webhook endpoint: answers the queued statuses (then 200), checks signatures."""
 
     def __init__(self) -> None:
         self.secret = ""
