@@ -237,3 +237,23 @@ class TestExpiry:
             api.get(f"/v1/help-requests/{request_id}", headers=login(api, "mum")).json()["helped"]
             == 0
         )
+
+
+class TestOneOpenRequestPerOffer:
+    def test_second_open_request_refused_until_the_first_is_over(self, api, session_factory):
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator, budget=10_000)
+        offer = _offer(api, operator, campaign["id"], hours=1)
+        grandma = login(api, "grandma")
+        first = _start(api, grandma, offer["id"])["id"]
+        again = api.post("/v1/help-requests", json={"offer_id": offer["id"]}, headers=grandma)
+        assert again.json()["error"]["code"] == "help_request_already_open"
+        assert _budget(api, operator, campaign["id"]) == 9_500
+        later = utcnow() + timedelta(hours=1, seconds=1)
+        with unit_of_work(session_factory) as session:
+            second = help_requests.start_request(session, offer["id"], "grandma", now=later)
+        assert second.id != first
+        view = api.get(f"/v1/help-requests/{first}", headers=grandma).json()
+        assert view["state"] == "expired"
+        assert _budget(api, operator, campaign["id"]) == 9_500  # first refunded, second reserved
+        _help_escrow_clean(session_factory)

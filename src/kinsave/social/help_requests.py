@@ -41,6 +41,7 @@ register_codes(
         "help_self_not_allowed": 403,
         "help_request_closed": 409,
         "help_request_expired": 410,
+        "help_request_already_open": 409,
     }
 )
 
@@ -82,13 +83,17 @@ def start_request(
 ) -> HelpRequestOut:
     """Start a help request: freeze the offer's terms and reserve the reward into escrow.
 
-    Errors: not_found, campaign_not_active, budget_exhausted (nothing is reserved then).
+    One open request per shopper per offer (a unique partial index); the shopper's own request
+    that is past its deadline but not yet swept is expired (and refunded) first.
+    Errors: not_found, campaign_not_active, help_request_already_open, budget_exhausted
+    (nothing is reserved then).
     """
     now = now or utcnow()
     offer = session.get(HelpOffer, offer_id)
     if offer is None:
         raise KinsaveError("not_found", "no such help offer")
     campaign = campaigns.running_campaign(session, offer.campaign_id, now)
+    _expire_own_overdue(session, offer_id, requester_id, now)
     request_id = "hlp_" + secrets.token_hex(8)
     escrow = ledger.open_account(session, AccountKind.HELP_ESCROW, request_id)
     request = HelpRequest(
@@ -108,8 +113,13 @@ def start_request(
         created_at=now,
         deadline_at=now + timedelta(hours=offer.hours),
     )
-    session.add(request)
-    session.flush()
+    try:
+        with session.begin_nested():
+            session.add(request)
+    except IntegrityError:
+        raise KinsaveError(
+            "help_request_already_open", "you already have an open request for this offer"
+        ) from None
     ledger.transfer(
         session,
         from_account_id=campaign.budget_account_id,
@@ -122,6 +132,19 @@ def start_request(
         now=now,
     )
     return request_view(session, request_id, now=now)
+
+
+def _expire_own_overdue(session: Session, offer_id: str, requester_id: str, now: datetime) -> None:
+    overdue = session.execute(
+        select(HelpRequest.id).where(
+            HelpRequest.offer_id == offer_id,
+            HelpRequest.requester_id == requester_id,
+            HelpRequest.state == "open",
+            HelpRequest.deadline_at <= now,
+        )
+    ).scalars()
+    for request_id in list(overdue):
+        expire_request(session, request_id, now)
 
 
 def give_help(

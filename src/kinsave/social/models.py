@@ -15,6 +15,7 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -59,6 +60,15 @@ class HelpRequest(Base):
     __table_args__ = (
         CheckConstraint("helped >= 0 AND helped <= helpers_needed", name="helped_in_range"),
         Index("ix_help_request_state_deadline_at", "state", "deadline_at"),
+        # One open request per shopper per offer: nobody can park a whole budget in escrows.
+        Index(
+            "uq_help_request_open_offer_requester",
+            "offer_id",
+            "requester_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
