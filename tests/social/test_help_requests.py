@@ -257,3 +257,34 @@ class TestOneOpenRequestPerOffer:
         assert view["state"] == "expired"
         assert _budget(api, operator, campaign["id"]) == 9_500  # first refunded, second reserved
         _help_escrow_clean(session_factory)
+
+
+class TestDailyLimitRace:
+    def test_one_helper_racing_over_many_requests_fills_only_k_slots(
+        self, api, live_server, session_factory
+    ):
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator, budget=10_000)
+        offer = _offer(api, operator, campaign["id"], helpers_needed=2, daily_help_limit=2)
+        requests = [_start(api, login(api, f"asker{i}"), offer["id"])["id"] for i in range(5)]
+        aunt = login(api, "busy-aunt")
+        barrier = threading.Barrier(len(requests))
+        results: list[httpx.Response] = []
+
+        def race(request_id: str) -> None:
+            with httpx.Client(base_url=live_server.url, timeout=60) as client:
+                barrier.wait()
+                results.append(_help(client, aunt, request_id))
+
+        threads = [threading.Thread(target=race, args=(r,)) for r in requests]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert sorted(r.status_code for r in results) == [200, 200, 409, 409, 409]
+        refused = {r.json()["error"]["code"] for r in results if r.status_code != 200}
+        assert refused == {"help_limit_reached"}
+        helped = [
+            api.get(f"/v1/help-requests/{r}", headers=aunt).json()["helped"] for r in requests
+        ]
+        assert sorted(helped) == [0, 0, 0, 1, 1]
