@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
+from kinsave.campaigns.models import Campaign
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError, register_codes
 from kinsave.ledger import service as ledger
@@ -96,30 +97,7 @@ def start_request(
     _expire_own_overdue(session, offer_id, requester_id, now)
     request_id = "hlp_" + secrets.token_hex(8)
     escrow = ledger.open_account(session, AccountKind.HELP_ESCROW, request_id)
-    request = HelpRequest(
-        id=request_id,
-        offer_id=offer.id,
-        campaign_id=campaign.id,
-        requester_id=requester_id,
-        helpers_needed=offer.helpers_needed,
-        hours=offer.hours,
-        reward=offer.reward,
-        daily_help_limit=offer.daily_help_limit,
-        timezone=campaign.timezone,
-        helped=0,
-        state="open",
-        budget_account_id=campaign.budget_account_id,
-        escrow_account_id=escrow,
-        created_at=now,
-        deadline_at=now + timedelta(hours=offer.hours),
-    )
-    try:
-        with session.begin_nested():
-            session.add(request)
-    except IntegrityError:
-        raise KinsaveError(
-            "help_request_already_open", "you already have an open request for this offer"
-        ) from None
+    _insert_request(session, _frozen_terms(request_id, offer, campaign, requester_id, escrow, now))
     ledger.transfer(
         session,
         from_account_id=campaign.budget_account_id,
@@ -132,6 +110,44 @@ def start_request(
         now=now,
     )
     return request_view(session, request_id, now=now)
+
+
+def _frozen_terms(
+    request_id: str,
+    offer: HelpOffer,
+    campaign: Campaign,
+    requester_id: str,
+    escrow_account_id: int,
+    now: datetime,
+) -> HelpRequest:
+    """The new request, with the offer's terms copied: later offer changes never reach it."""
+    return HelpRequest(
+        id=request_id,
+        offer_id=offer.id,
+        campaign_id=campaign.id,
+        requester_id=requester_id,
+        helpers_needed=offer.helpers_needed,
+        hours=offer.hours,
+        reward=offer.reward,
+        daily_help_limit=offer.daily_help_limit,
+        timezone=campaign.timezone,
+        helped=0,
+        state="open",
+        budget_account_id=campaign.budget_account_id,
+        escrow_account_id=escrow_account_id,
+        created_at=now,
+        deadline_at=now + timedelta(hours=offer.hours),
+    )
+
+
+def _insert_request(session: Session, request: HelpRequest) -> None:
+    try:
+        with session.begin_nested():
+            session.add(request)
+    except IntegrityError:
+        raise KinsaveError(
+            "help_request_already_open", "you already have an open request for this offer"
+        ) from None
 
 
 def _expire_own_overdue(session: Session, offer_id: str, requester_id: str, now: datetime) -> None:

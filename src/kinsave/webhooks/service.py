@@ -178,19 +178,7 @@ def claim_due(session: Session, now: datetime, *, lease: timedelta, limit: int) 
     ids = list(session.execute(due).scalars())
     if not ids:
         return []
-    claimed = dict(
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending")
-            .values(
-                attempts=WebhookDelivery.attempts + 1,
-                next_attempt_at=now + lease,
-                last_attempt_at=now,
-            )
-            .returning(WebhookDelivery.id, WebhookDelivery.attempts)
-            .execution_options(synchronize_session=False)
-        ).all()
-    )
+    claimed = _take(session, ids, now + lease, now)
     rows = session.execute(
         select(
             WebhookDelivery.id,
@@ -216,6 +204,22 @@ def claim_due(session: Session, now: datetime, *, lease: timedelta, limit: int) 
         )
         for row in rows
     ]
+
+
+def _take(session: Session, ids: list[int], lease_until: datetime, now: datetime) -> dict[int, int]:
+    """Count the attempt and hide the rows until the lease ends; returns id -> attempt number."""
+    rows = session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(ids), WebhookDelivery.status == "pending")
+        .values(
+            attempts=WebhookDelivery.attempts + 1,
+            next_attempt_at=lease_until,
+            last_attempt_at=now,
+        )
+        .returning(WebhookDelivery.id, WebhookDelivery.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    return {delivery_id: attempt for delivery_id, attempt in rows}
 
 
 def record_attempt(
