@@ -25,6 +25,18 @@ class TestTelegramLogin:
             assert auth.channel_identities(session, "tg:4242") == [("telegram", "4242")]
             assert session.get(Shopper, "tg:4242").display_name == "Li Hua"
 
+    def test_signing_in_again_keeps_one_identity(self, host_api, session_factory):
+        for _ in range(2):
+            init_data = with_hash(user_fields(4242, int(time.time())), TEST_BOT_TOKEN)
+            response = host_api.post("/v1/auth/telegram", json={"init_data": init_data})
+            assert response.status_code == 200, response.text
+        with unit_of_work(session_factory) as session:
+            rows = session.execute(select(ChannelIdentity)).scalars().all()
+            assert [(r.host, r.host_user_id, r.app_id) for r in rows] == [
+                ("telegram", "4242", "7000000001")
+            ]
+            assert rows[0].last_seen_at > rows[0].created_at
+
     @pytest.mark.parametrize(
         ("age", "code"), [(24 * 3600 + 60, "init_data_expired"), (0, "init_data_invalid")]
     )

@@ -1,13 +1,15 @@
-"""Sessions for shoppers and API keys for a shop's operators and store.
+"""Sessions for shoppers and API keys for a shop's operators and store; sign-in from the hosts.
 
-Secrets are random (secrets module) and only their SHA-256 is stored.
+Secrets are random (secrets module) and only their SHA-256 is stored. A host sign-in (Telegram
+initData, WeChat code2session) also keeps the shopper's channel identity for anti-fraud.
 """
 
 import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinsave.auth import telegram
@@ -129,25 +131,31 @@ def remember_channel_identity(
     app_id: str | None = None,
     union_id: str | None = None,
 ) -> None:
-    """Keep (host, host user id) -> shopper for anti-fraud; refreshes last_seen_at."""
+    """Keep (host, host user id) -> shopper for anti-fraud; refreshes last_seen_at.
+
+    An upsert, so two first sign-ins racing each other both succeed.
+    """
     now = utcnow()
-    row = session.get(ChannelIdentity, (host, host_user_id))
-    if row is None:
-        session.add(
-            ChannelIdentity(
-                host=host,
-                host_user_id=host_user_id,
-                shopper_id=shopper_id,
-                app_id=app_id,
-                union_id=union_id,
-                created_at=now,
-                last_seen_at=now,
-            )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(ChannelIdentity).values(
+        host=host,
+        host_user_id=host_user_id,
+        shopper_id=shopper_id,
+        app_id=app_id,
+        union_id=union_id,
+        created_at=now,
+        last_seen_at=now,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["host", "host_user_id"],
+            set_={
+                "last_seen_at": now,
+                "union_id": func.coalesce(statement.excluded.union_id, ChannelIdentity.union_id),
+            },
         )
-    else:
-        row.last_seen_at = now
-        row.union_id = union_id or row.union_id
-    session.flush()
+    )
 
 
 def channel_identities(session: Session, shopper_id: str) -> list[tuple[str, str]]:
