@@ -65,7 +65,7 @@ class FakeCode2Session:
             errcode = int(code[3:])
             return 200, json.dumps({"errcode": errcode, "errmsg": "fake error"}).encode()
         if code == "slow":
-            time.sleep(1.5)
+            time.sleep(2.5)
         if code == "garbage":
             return 200, b"<html>not json</html>"
         login = {"openid": f"o_{code}", "session_key": f"SESSIONKEY-{code}", "unionid": f"u_{code}"}
@@ -90,7 +90,7 @@ def host_server(
             "wechat_code2session_url": code2session.url,
             "wechat_appid": WECHAT_APPID,
             "wechat_secret": WECHAT_SECRET,
-            "wechat_timeout_seconds": 0.5,
+            "wechat_timeout_seconds": 1.5,
         }
     )
     server = LiveServer(host_settings)

@@ -118,7 +118,7 @@ class TestWechatLogin:
 
     def test_no_transaction_is_open_during_the_call(self, host_api, session_factory, code2session):
         # While WeChat is answering, someone else writes. Had the login opened its transaction
-        # first (on SQLite: the write lock), this write would wait past the 0.5 s client timeout.
+        # first (on SQLite: the write lock), this write would wait past the 1.5 s client timeout.
         def write_meanwhile() -> None:
             with unit_of_work(session_factory) as session:
                 auth.ensure_shop(session, "Written during code2session")

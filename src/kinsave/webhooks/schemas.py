@@ -57,7 +57,7 @@ class WebhookDeliveryOut(BaseModel):
     resent_from: int | None
     created_at: datetime
     delivered_at: datetime | None
-    payload: dict[str, Any]
+    body: dict[str, Any] = Field(description="The JSON body sent (id, event, created_at, data)")
 
 
 class WebhookDeliveryListOut(BaseModel):

@@ -287,5 +287,5 @@ def _delivery_out(d: WebhookDelivery) -> WebhookDeliveryOut:
         resent_from=d.resent_from,
         created_at=d.created_at,
         delivered_at=d.delivered_at,
-        payload=json.loads(d.body),
+        body=json.loads(d.body),
     )
