@@ -25,6 +25,7 @@ from kinsave.envelopes import service as envelopes
 from kinsave.ledger import service as ledger
 from kinsave.migrate import upgrade_to_head
 from kinsave.models import Base
+from kinsave.social import help_requests
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BACKENDS = os.environ.get("KINSAVE_TEST_BACKENDS", "sqlite,postgresql").split(",")
@@ -92,7 +93,9 @@ def _wipe(engine: Engine) -> None:
 def assert_reconciled(session_factory: sessionmaker[Session]) -> None:
     with unit_of_work(session_factory) as session:
         report = ledger.reconcile(session)
-        report.domain_problems = envelopes.escrow_problems(session)
+        report.domain_problems = envelopes.escrow_problems(session) + help_requests.escrow_problems(
+            session
+        )
     assert report.clean, report.model_dump()
 
 

@@ -18,6 +18,8 @@ from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.social.router import router as social_router
+from kinsave.webhooks.router import router as webhooks_router
 
 MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
 
@@ -26,7 +28,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings)
     session_factory = make_session_factory(engine)
-    sweeper = Sweeper(session_factory, interval=settings.sweeper_interval_seconds)
+    sweeper = Sweeper(
+        session_factory, interval=settings.sweeper_interval_seconds, settings=settings
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -47,7 +51,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
 
-    for router in (auth_router, ledger_router, envelopes_router, campaigns_router):
+    for router in (
+        auth_router,
+        ledger_router,
+        envelopes_router,
+        campaigns_router,
+        social_router,
+        webhooks_router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
 

@@ -81,10 +81,13 @@ def reconcile() -> None:
     """Recompute every balance from the transfers; exit 1 on any difference."""
     from kinsave.envelopes import service as envelopes
     from kinsave.ledger import service as ledger
+    from kinsave.social import help_requests
 
     with unit_of_work(_session_factory()) as session:
         report = ledger.reconcile(session)
-        report.domain_problems = envelopes.escrow_problems(session)
+        report.domain_problems = envelopes.escrow_problems(session) + help_requests.escrow_problems(
+            session
+        )
     table = Table(title="kinsave reconcile")
     table.add_column("check")
     table.add_column("result", justify="right")
@@ -94,7 +97,7 @@ def reconcile() -> None:
     table.add_row("sum of all balances", str(report.sum_of_balances))
     table.add_row("balances differing from transfers", str(len(report.mismatches)))
     table.add_row("accounts below zero", str(len(report.negative_accounts)))
-    table.add_row("envelope escrow problems", str(len(report.domain_problems)))
+    table.add_row("escrow problems (envelopes, help)", str(len(report.domain_problems)))
     console.print(table)
     for mismatch in report.mismatches:
         console.print(f"[red]mismatch[/red] {mismatch.model_dump()}")
@@ -108,11 +111,26 @@ def reconcile() -> None:
 
 @app.command()
 def expire() -> None:
-    """Refund expired envelopes now (the server's sweeper does the same periodically)."""
-    from kinsave.jobs import expire_envelopes
+    """Refund expired envelopes and help requests now (the server's sweeper does it too)."""
+    from kinsave.jobs import expire_envelopes, expire_help_requests
 
-    report = expire_envelopes(_session_factory())
+    factory = _session_factory()
+    report = expire_envelopes(factory)
     console.print(f"expired {report.expired} envelopes, refunded {report.refunded_amount}")
+    helps = expire_help_requests(factory)
+    console.print(f"expired {helps.expired} help requests, refunded {helps.refunded_amount}")
+
+
+@app.command("deliver-webhooks")
+def deliver_webhooks() -> None:
+    """Send due webhook deliveries now, with retries per the backoff (the sweeper does it too)."""
+    from kinsave.jobs import deliver_webhooks as deliver
+
+    report = deliver(_session_factory(), get_settings())
+    console.print(
+        f"sent {report.sent}: delivered {report.delivered}, "
+        f"retrying {report.retrying}, failed {report.failed}"
+    )
 
 
 def _create_key(shop: str, role: str) -> None:

@@ -33,6 +33,22 @@ class Settings(BaseSettings):
     sweeper_interval_seconds: float = 30.0
     sweeper_enabled: bool = True
 
+    # Shopper login from the hosts. Telegram: the bot token checks initData's `hash`; the bot id
+    # (defaults to the token's prefix) checks the Ed25519 `signature` without the token.
+    telegram_bot_token: str | None = None
+    telegram_bot_id: int | None = None
+    telegram_test_environment: bool = False
+    telegram_init_data_max_age_seconds: int = 24 * 3600
+    wechat_code2session_url: str = "https://api.weixin.qq.com/sns/jscode2session"
+    wechat_appid: str | None = None
+    wechat_secret: str | None = None
+    wechat_timeout_seconds: float = 3.0
+
+    # Webhooks to the store: per-attempt timeout, retry schedule (base * 2^attempt), give-up point.
+    webhook_timeout_seconds: float = 5.0
+    webhook_retry_base_seconds: float = 30.0
+    webhook_max_attempts: int = 8
+
     @field_validator("database_url")
     @classmethod
     def _normalize(cls, value: str) -> str:

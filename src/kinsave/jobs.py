@@ -6,9 +6,14 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinsave.config import Settings
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import ExpiryReport
+from kinsave.social import help_requests
+from kinsave.social.schemas import HelpExpiryReport
+from kinsave.webhooks import delivery as webhook_delivery
+from kinsave.webhooks.schemas import DeliveryReport
 
 log = logging.getLogger("kinsave.jobs")
 
@@ -38,12 +43,48 @@ def expire_envelopes(
     return ExpiryReport(expired=expired, refunded_amount=refunded)
 
 
+def expire_help_requests(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> HelpExpiryReport:
+    """Refund the escrow of every unfinished help request past its deadline to its budget.
+
+    Each request in its own short transaction; safe to run from several processes at once (the
+    conditional state change lets exactly one of them refund).
+    """
+    now = now or utcnow()
+    expired = refunded = 0
+    while True:
+        with unit_of_work(session_factory) as session:
+            due = help_requests.due_for_expiry(session, now)
+        for request_id in due:
+            with unit_of_work(session_factory) as session:
+                amount = help_requests.expire_request(session, request_id, now)
+            if amount is not None:
+                expired += 1
+                refunded += amount
+        if len(due) < 200:
+            return HelpExpiryReport(expired=expired, refunded_amount=refunded)
+
+
+def deliver_webhooks(
+    session_factory: sessionmaker[Session], settings: Settings, now: datetime | None = None
+) -> DeliveryReport:
+    """Send due webhook deliveries (network calls happen outside any transaction)."""
+    return webhook_delivery.deliver_due(session_factory, settings, now)
+
+
 class Sweeper:
     """Runs the periodic jobs inside `kinsave serve` on a daemon thread."""
 
-    def __init__(self, session_factory: sessionmaker[Session], interval: float) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        interval: float,
+        settings: Settings | None = None,
+    ) -> None:
         self._session_factory = session_factory
         self._interval = interval
+        self._settings = settings or Settings()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -58,11 +99,29 @@ class Sweeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            try:
-                report = expire_envelopes(self._session_factory)
-                if report.expired:
-                    log.info(
-                        "expired %d envelopes, refunded %d", report.expired, report.refunded_amount
-                    )
-            except Exception:  # keep sweeping: one bad pass must not stop refunds for good
-                log.exception("sweeper pass failed")
+            self._pass()
+
+    def _pass(self) -> None:
+        # Each job is guarded on its own: one failing job must not stop the others for good.
+        try:
+            report = expire_envelopes(self._session_factory)
+            if report.expired:
+                log.info(
+                    "expired %d envelopes, refunded %d", report.expired, report.refunded_amount
+                )
+        except Exception:
+            log.exception("envelope expiry failed")
+        try:
+            helps = expire_help_requests(self._session_factory)
+            if helps.expired:
+                log.info(
+                    "expired %d help requests, refunded %d", helps.expired, helps.refunded_amount
+                )
+        except Exception:
+            log.exception("help request expiry failed")
+        try:
+            sent = deliver_webhooks(self._session_factory, self._settings)
+            if sent.sent:
+                log.info("webhooks: %s", sent.model_dump())
+        except Exception:
+            log.exception("webhook delivery failed")

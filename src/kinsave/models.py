@@ -6,6 +6,8 @@ from kinsave.db import Base
 from kinsave.envelopes import models as envelope_models
 from kinsave.idempotency import models as idempotency_models
 from kinsave.ledger import models as ledger_models
+from kinsave.social import models as social_models
+from kinsave.webhooks import models as webhook_models
 
 __all__ = [
     "Base",
@@ -14,4 +16,6 @@ __all__ = [
     "envelope_models",
     "idempotency_models",
     "ledger_models",
+    "social_models",
+    "webhook_models",
 ]

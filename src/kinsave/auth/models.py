@@ -46,3 +46,20 @@ class ApiKey(Base):
     role: Mapped[str] = mapped_column(String(16))  # "operator" or "store"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ChannelIdentity(Base):
+    """Who a shopper is on a host (Telegram user id, WeChat openid), kept for anti-fraud.
+
+    Self-referral checks compare these: two shopper ids behind one host identity are one person.
+    """
+
+    __tablename__ = "channel_identity"
+
+    host: Mapped[str] = mapped_column(String(16), primary_key=True)  # "telegram", "wechat"
+    host_user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    shopper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), index=True)
+    app_id: Mapped[str | None] = mapped_column(String(64))  # the bot id or mini-program appid
+    union_id: Mapped[str | None] = mapped_column(String(128), index=True)  # WeChat unionid
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)

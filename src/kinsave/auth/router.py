@@ -1,8 +1,9 @@
 from fastapi import APIRouter, Request
 
 from kinsave.api import DbSession
-from kinsave.auth import service
-from kinsave.auth.schemas import DevLoginIn, TokenOut
+from kinsave.auth import service, wechat
+from kinsave.auth.schemas import DevLoginIn, TelegramLoginIn, TokenOut, WechatLoginIn
+from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 
 router = APIRouter(prefix="/v1/auth", tags=["auth"])
@@ -19,3 +20,19 @@ def dev_login(body: DevLoginIn, request: Request, session: DbSession) -> TokenOu
         session, body.user_id, channel="dev", ttl_seconds=settings.session_ttl_seconds
     )
     return TokenOut(token=token, shopper_id=body.user_id, expires_in=settings.session_ttl_seconds)
+
+
+@router.post("/telegram", response_model=TokenOut)
+def telegram_login(body: TelegramLoginIn, request: Request, session: DbSession) -> TokenOut:
+    """Sign in from a Telegram Mini App with its initData (hash or Ed25519 signature)."""
+    return service.sign_in_with_telegram(session, request.app.state.settings, body.init_data)
+
+
+@router.post("/wechat", response_model=TokenOut)
+def wechat_login(body: WechatLoginIn, request: Request) -> TokenOut:
+    """Sign in from a WeChat-style mini program with the code from wx.login()."""
+    settings = request.app.state.settings
+    # The network call comes first, with no transaction (and on SQLite no write lock) open.
+    user = wechat.exchange_code(settings, body.code)
+    with unit_of_work(request.app.state.session_factory) as session:
+        return service.sign_in_with_wechat(session, settings, user)

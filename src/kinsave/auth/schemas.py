@@ -8,6 +8,16 @@ class DevLoginIn(BaseModel):
     display_name: str | None = Field(default=None, max_length=100)
 
 
+class TelegramLoginIn(BaseModel):
+    init_data: str = Field(
+        max_length=65_536, description="Telegram.WebApp.initData, exactly as received"
+    )
+
+
+class WechatLoginIn(BaseModel):
+    code: str = Field(min_length=1, max_length=128, description="The code from wx.login()")
+
+
 class TokenOut(BaseModel):
     token: str
     shopper_id: str
@@ -31,3 +41,13 @@ class ShopPrincipal:
     @property
     def scope(self) -> str:
         return f"{self.role}:{self.shop_id}"
+
+
+@dataclass(frozen=True)
+class HostIdentity:
+    """Who a shopper is on a host, as the host vouched for it at sign-in."""
+
+    host: str  # "telegram", "wechat"
+    host_user_id: str
+    app_id: str | None = None
+    union_id: str | None = None

@@ -120,6 +120,19 @@ def owned_campaign(session: Session, shop_id: str, campaign_id: str) -> Campaign
     return campaign
 
 
+def running_campaign(session: Session, campaign_id: str, now: datetime) -> Campaign:
+    """The campaign if it is active right now (for shopper-side use: no shop check).
+
+    Errors: not_found, campaign_not_active.
+    """
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None:
+        raise KinsaveError("not_found", "no such campaign")
+    if campaign.status != "active" or not campaign.starts_at <= now < campaign.ends_at:
+        raise KinsaveError("campaign_not_active", "this campaign is not running right now")
+    return campaign
+
+
 def campaign_budget_account(session: Session, shop_id: str, campaign_id: str) -> int:
     return owned_campaign(session, shop_id, campaign_id).budget_account_id
 

@@ -25,6 +25,7 @@ class AccountKind(StrEnum):
     CREDIT_HOLD = "credit_hold"  # wallet credit reserved by a checkout
     SHOP_REDEEMED = "shop_redeemed"  # wallet credit spent at the shop's store
     REWARD_HOLD = "reward_hold"  # referral rewards waiting out the refund period
+    HELP_ESCROW = "help_escrow"  # one per help request: its reward, held until it unlocks
 
 
 # Accounts that stand for money outside kinsave and so may be negative. Everything else never is.

@@ -48,3 +48,13 @@ class ReconcileReport(BaseModel):
             and not self.negative_accounts
             and not self.domain_problems
         )
+
+
+class WalletCreditOut(BaseModel):
+    """Money that landed in a shopper's wallet (a claim, a grab, a reward)."""
+
+    shopper_id: str
+    amount: int
+    kind: str
+    reference: str | None
+    created_at: datetime

@@ -6,6 +6,7 @@ row and change in the same transaction as the transfer; a CHECK constraint and a
 keep every account that is not an outside-money account from going below zero.
 """
 
+from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, union_all, update
@@ -20,6 +21,7 @@ from kinsave.ledger.schemas import (
     HistoryEntryOut,
     HistoryOut,
     ReconcileReport,
+    WalletCreditOut,
 )
 
 DEFAULT_CURRENCY = "CNY"
@@ -173,6 +175,37 @@ def history(
     ]
     next_before = page[-1][1].id if len(rows) > limit else None
     return HistoryOut(entries=entries, next_before=next_before)
+
+
+def recent_wallet_credits(
+    session: Session, shopper_ids: Collection[str], *, kinds: Collection[str], limit: int = 20
+) -> list[WalletCreditOut]:
+    """Transfers of the given kinds into these shoppers' wallets, newest first (read only)."""
+    if not shopper_ids or not kinds:
+        return []
+    rows = session.execute(
+        select(
+            Account.owner_id,
+            Transfer.amount,
+            Transfer.kind,
+            Transfer.reference,
+            Transfer.created_at,
+        )
+        .join(Account, Account.id == Transfer.to_account_id)
+        .where(
+            Account.kind == AccountKind.WALLET.value,
+            Account.owner_id.in_(list(shopper_ids)),
+            Transfer.kind.in_(list(kinds)),
+        )
+        .order_by(Transfer.id.desc())
+        .limit(limit)
+    )
+    return [
+        WalletCreditOut(
+            shopper_id=owner, amount=amount, kind=kind, reference=reference, created_at=at
+        )
+        for owner, amount, kind, reference, at in rows
+    ]
 
 
 def reconcile(session: Session) -> ReconcileReport:

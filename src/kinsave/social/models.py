@@ -1,0 +1,113 @@
+"""The family circle and help requests.
+
+A help request copies its terms (helpers needed, hours, reward, daily limit) from the offer when it
+starts, so an operator editing the offer later can never move the goalposts of a running request.
+"""
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kinsave.db import Base, BigIntId, UTCDateTime
+
+
+class CircleLink(Base):
+    """One direction of a relatives/friends link; every link is stored both ways."""
+
+    __tablename__ = "circle_link"
+    __table_args__ = (CheckConstraint("shopper_id <> relative_id", name="not_self"),)
+
+    shopper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), primary_key=True)
+    relative_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), primary_key=True)
+    via: Mapped[str] = mapped_column(String(32))  # what linked them first: "share", "help", ...
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HelpOffer(Base):
+    """An operator's terms: ask N people to help within T hours to unlock a reward."""
+
+    __tablename__ = "help_offer"
+    __table_args__ = (
+        CheckConstraint("helpers_needed >= 1", name="helpers_needed_positive"),
+        CheckConstraint("hours >= 1", name="hours_positive"),
+        CheckConstraint("reward >= 1", name="reward_positive"),
+        CheckConstraint("daily_help_limit >= 1", name="daily_help_limit_positive"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shop.id"), index=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaign.id"), index=True)
+    helpers_needed: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[int] = mapped_column(Integer)
+    reward: Mapped[int] = mapped_column(BigInteger)
+    daily_help_limit: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HelpRequest(Base):
+    __tablename__ = "help_request"
+    __table_args__ = (
+        CheckConstraint("helped >= 0 AND helped <= helpers_needed", name="helped_in_range"),
+        Index("ix_help_request_state_deadline_at", "state", "deadline_at"),
+        # One open request per shopper per offer: nobody can park a whole budget in escrows.
+        Index(
+            "uq_help_request_open_offer_requester",
+            "offer_id",
+            "requester_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("help_offer.id"), index=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaign.id"))
+    requester_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), index=True)
+    # The terms, frozen when the request starts.
+    helpers_needed: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[int] = mapped_column(Integer)
+    reward: Mapped[int] = mapped_column(BigInteger)
+    daily_help_limit: Mapped[int] = mapped_column(Integer)
+    timezone: Mapped[str] = mapped_column(String(64))  # the campaign's: decides a helper's day
+    helped: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # open | completed | expired
+    budget_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    escrow_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Help(Base):
+    """One helper's help on one request.
+
+    (request, helper) is unique: a helper helps a request once. (helper, local day, slot) is
+    unique with slot in 1..K: a helper fills at most K slots a day, so the database itself refuses
+    the K+1-th help of the day, however many requests race.
+    """
+
+    __tablename__ = "help"
+    __table_args__ = (
+        UniqueConstraint("request_id", "helper_id"),
+        UniqueConstraint("helper_id", "local_day", "slot"),
+        CheckConstraint("slot >= 1", name="slot_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("help_request.id"))
+    helper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"))
+    local_day: Mapped[date] = mapped_column(Date)
+    slot: Mapped[int] = mapped_column(Integer)
+    helped_at: Mapped[datetime] = mapped_column(UTCDateTime)

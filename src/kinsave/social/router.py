@@ -1,0 +1,104 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.social import help_requests, service
+from kinsave.social.schemas import (
+    CircleOut,
+    HelpOfferIn,
+    HelpOfferOut,
+    HelpOut,
+    HelpRequestIn,
+    HelpRequestOut,
+)
+
+router = APIRouter(prefix="/v1", tags=["circle and help requests"])
+
+
+@router.get("/circle", response_model=CircleOut)
+def get_circle(
+    shopper: CurrentShopper,
+    session: ReadSession,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> CircleOut:
+    """My relatives and friends, and what they recently claimed or grabbed."""
+    return service.circle_view(session, shopper.shopper_id, limit=limit)
+
+
+@router.post(
+    "/admin/campaigns/{campaign_id}/help-offers", response_model=HelpOfferOut, status_code=201
+)
+def create_help_offer(
+    campaign_id: str,
+    body: HelpOfferIn,
+    request: Request,
+    operator: CurrentOperator,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Ask N people to help within T hours to unlock a reward paid from this campaign's budget."""
+    return idempotent(
+        session,
+        request,
+        scope=operator.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: help_requests.create_offer(session, operator.shop_id, campaign_id, body),
+    )
+
+
+@router.get("/admin/campaigns/{campaign_id}/help-offers", response_model=list[HelpOfferOut])
+def list_help_offers(
+    campaign_id: str, operator: CurrentOperator, session: ReadSession
+) -> list[HelpOfferOut]:
+    return help_requests.list_offers(session, operator.shop_id, campaign_id)
+
+
+@router.post("/help-requests", response_model=HelpRequestOut, status_code=201)
+def start_help_request(
+    body: HelpRequestIn,
+    request: Request,
+    shopper: CurrentShopper,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Start asking for help; the reward is reserved from the campaign budget right away."""
+    return idempotent(
+        session,
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: help_requests.start_request(session, body.offer_id, shopper.shopper_id),
+    )
+
+
+@router.get("/help-requests/{request_id}", response_model=HelpRequestOut)
+def get_help_request(
+    request_id: str, shopper: CurrentShopper, session: ReadSession
+) -> HelpRequestOut:
+    return help_requests.request_view(session, request_id)
+
+
+@router.post("/help-requests/{request_id}/help", response_model=HelpOut)
+def help_request(
+    request_id: str,
+    request: Request,
+    shopper: CurrentShopper,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Help once; the help that completes the request pays its reward to the requester."""
+    return idempotent(
+        session,
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        body=None,
+        operation=lambda: help_requests.give_help(session, request_id, shopper.shopper_id),
+    )

@@ -1,0 +1,87 @@
+from datetime import datetime
+
+from pydantic import BaseModel, Field, StrictInt
+
+
+class RelativeOut(BaseModel):
+    shopper_id: str
+    display_name: str
+    via: str
+    linked_at: datetime
+
+
+class CircleActivityOut(BaseModel):
+    shopper_id: str
+    display_name: str
+    kind: str  # daily_claim | envelope_grab | help_reward
+    amount: int
+    at: datetime
+
+
+class CircleOut(BaseModel):
+    relatives: list[RelativeOut]
+    recent: list[CircleActivityOut] = Field(
+        description="What the circle recently claimed or grabbed"
+    )
+
+
+class HelpOfferIn(BaseModel):
+    helpers_needed: StrictInt = Field(ge=1, le=100, description="N: helpers needed to unlock")
+    hours: StrictInt = Field(ge=1, le=24 * 30, description="T: hours the request stays open")
+    reward: StrictInt = Field(description="Minor units paid from the campaign budget on unlock")
+    daily_help_limit: StrictInt = Field(
+        default=3, ge=1, le=100, description="K: requests one helper may help per local day"
+    )
+
+
+class HelpOfferOut(BaseModel):
+    id: str
+    campaign_id: str
+    helpers_needed: int
+    hours: int
+    reward: int
+    daily_help_limit: int
+    created_at: datetime
+
+
+class HelpRequestIn(BaseModel):
+    offer_id: str = Field(min_length=1, max_length=40)
+
+
+class HelperOut(BaseModel):
+    shopper_id: str
+    display_name: str
+    helped_at: datetime
+
+
+class HelpRequestOut(BaseModel):
+    """Everything the requester and helpers see: the terms never change after the start."""
+
+    id: str
+    offer_id: str
+    campaign_id: str
+    requester_id: str
+    helpers_needed: int
+    helped: int
+    helpers_remaining: int
+    helpers: list[HelperOut]
+    reward: int
+    hours: int
+    daily_help_limit: int
+    state: str  # open | completed | expired
+    created_at: datetime
+    deadline_at: datetime
+    closed_at: datetime | None
+
+
+class HelpOut(BaseModel):
+    request_id: str
+    helped: int
+    helpers_needed: int
+    state: str
+    reward_paid: int | None = Field(description="The reward, when this help unlocked it")
+
+
+class HelpExpiryReport(BaseModel):
+    expired: int
+    refunded_amount: int
