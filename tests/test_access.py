@@ -95,3 +95,14 @@ class TestDevLogin:
     def test_bad_user_id_is_refused(self, api):
         response = api.post("/v1/auth/dev-login", json={"user_id": "<script>"})
         assert response.status_code == 422 and error_code(response) == "invalid_request"
+
+
+class TestFirstSignIn:
+    def test_two_first_sign_ins_at_once_both_succeed(self, api, live_server):
+        from tests.factories import race
+
+        body = {"user_id": "newcomer"}
+        responses = race(live_server.url, [("POST", "/v1/auth/dev-login", {}, body)] * 6)
+        assert [r.status_code for r in responses] == [200] * 6
+        tokens = {r.json()["token"] for r in responses}
+        assert len(tokens) == 6

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -47,6 +48,17 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT for `model` that accepts ON CONFLICT DO NOTHING / DO UPDATE on either database.
+
+    This is how rows created on first sight (wallets, shoppers, links) survive two first requests
+    racing each other: the loser's insert does nothing instead of failing the request.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql.insert(model)
+    return sqlite.insert(model)
 
 
 def utcnow() -> datetime:

@@ -9,7 +9,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinsave.auth import telegram
@@ -17,7 +16,7 @@ from kinsave.auth.models import ApiKey, ChannelIdentity, Shop, Shopper, ShopperS
 from kinsave.auth.schemas import HostIdentity, ShopperPrincipal, ShopPrincipal, TokenOut
 from kinsave.auth.wechat import WechatIdentity
 from kinsave.config import Settings
-from kinsave.db import utcnow
+from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError, register_codes
 from kinsave.ledger import service as ledger
 
@@ -34,12 +33,14 @@ def ensure_shopper(session: Session, shopper_id: str, display_name: str | None =
     """The shopper with this sign-in id, created (with a wallet) on first sight."""
     shopper = session.get(Shopper, shopper_id)
     if shopper is None:
-        shopper = Shopper(
-            id=shopper_id, display_name=display_name or shopper_id, created_at=utcnow()
+        session.execute(
+            insert_on_conflict(session, Shopper)
+            .values(id=shopper_id, display_name=display_name or shopper_id, created_at=utcnow())
+            .on_conflict_do_nothing(index_elements=["id"])
         )
-        session.add(shopper)
-        session.flush()
         ledger.wallet_account(session, shopper_id)
+        shopper = session.get(Shopper, shopper_id)
+        assert shopper is not None
     return shopper
 
 
@@ -136,9 +137,7 @@ def remember_channel_identity(
     An upsert, so two first sign-ins racing each other both succeed.
     """
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(ChannelIdentity).values(
+    statement = insert_on_conflict(session, ChannelIdentity).values(
         host=host,
         host_user_id=host_user_id,
         shopper_id=shopper_id,

@@ -10,10 +10,9 @@ from collections.abc import Collection
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, union_all, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from kinsave.db import utcnow
+from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import NEGATIVE_ALLOWED, Account, AccountKind, Transfer
 from kinsave.ledger.schemas import (
@@ -34,10 +33,8 @@ def open_account(
     existing = find_account(session, kind, owner_id)
     if existing is not None:
         return existing
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = (
-        insert(Account)
+        insert_on_conflict(session, Account)
         .values(
             kind=kind.value,
             owner_id=owner_id,

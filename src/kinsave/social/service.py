@@ -5,11 +5,10 @@ A link is stored in both directions so that "my circle" is one indexed read. Lin
 """
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
-from kinsave.db import utcnow
+from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.social.models import CircleLink
@@ -26,15 +25,13 @@ def link_relatives(session: Session, shopper_a: str, shopper_b: str, *, via: str
     """
     if shopper_a == shopper_b:
         raise KinsaveError("invalid_request", "a shopper cannot be linked to themself")
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     rows = [
         {"shopper_id": a, "relative_id": b, "via": via[:32], "created_at": now}
         for a, b in ((shopper_a, shopper_b), (shopper_b, shopper_a))
     ]
     session.execute(
-        insert(CircleLink)
+        insert_on_conflict(session, CircleLink)
         .values(rows)
         .on_conflict_do_nothing(index_elements=["shopper_id", "relative_id"])
     )
