@@ -18,6 +18,8 @@ from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.sharing.admin_router import router as sharing_admin_router
+from kinsave.sharing.router import router as sharing_router
 
 MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
 
@@ -47,7 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
 
-    for router in (auth_router, ledger_router, envelopes_router, campaigns_router):
+    for router in (
+        auth_router,
+        ledger_router,
+        envelopes_router,
+        campaigns_router,
+        sharing_router,
+        sharing_admin_router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
 

@@ -108,11 +108,15 @@ def reconcile() -> None:
 
 @app.command()
 def expire() -> None:
-    """Refund expired envelopes now (the server's sweeper does the same periodically)."""
-    from kinsave.jobs import expire_envelopes
+    """Refund expired envelopes and pay referral rewards whose hold ended (the server's sweeper
+    does the same periodically)."""
+    from kinsave.jobs import expire_envelopes, release_referral_rewards
 
-    report = expire_envelopes(_session_factory())
+    factory = _session_factory()
+    report = expire_envelopes(factory)
     console.print(f"expired {report.expired} envelopes, refunded {report.refunded_amount}")
+    released = release_referral_rewards(factory)
+    console.print(f"paid {released.released} referral rewards, {released.paid_amount} in total")
 
 
 def _create_key(shop: str, role: str) -> None:

@@ -9,6 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import ExpiryReport
+from kinsave.sharing import rewards
+from kinsave.sharing.schemas import ReleaseReport
 
 log = logging.getLogger("kinsave.jobs")
 
@@ -36,6 +38,28 @@ def expire_envelopes(
         if len(due) < 200:
             break
     return ExpiryReport(expired=expired, refunded_amount=refunded)
+
+
+def release_referral_rewards(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> ReleaseReport:
+    """Pay every referral reward whose hold has ended, each in its own short transaction.
+
+    Safe to run from several processes at once: each reward is paid exactly once.
+    """
+    now = now or utcnow()
+    report = ReleaseReport()
+    while True:
+        with unit_of_work(session_factory) as session:
+            due = rewards.due_rewards(session, now)
+        for reward_id in due:
+            with unit_of_work(session_factory) as session:
+                paid = rewards.release_reward(session, reward_id, now)
+            if paid is not None:
+                report.released += 1
+                report.paid_amount += paid
+        if len(due) < 200:
+            return report
 
 
 class Sweeper:
@@ -66,3 +90,11 @@ class Sweeper:
                     )
             except Exception:  # keep sweeping: one bad pass must not stop refunds for good
                 log.exception("sweeper pass failed")
+            try:
+                released = release_referral_rewards(self._session_factory)
+                if released.released:
+                    log.info(
+                        "paid %d referral rewards, %d", released.released, released.paid_amount
+                    )
+            except Exception:  # the same: rewards wait for the next pass, never lost
+                log.exception("referral reward pass failed")

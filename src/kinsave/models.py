@@ -6,6 +6,7 @@ from kinsave.db import Base
 from kinsave.envelopes import models as envelope_models
 from kinsave.idempotency import models as idempotency_models
 from kinsave.ledger import models as ledger_models
+from kinsave.sharing import models as sharing_models
 
 __all__ = [
     "Base",
@@ -14,4 +15,5 @@ __all__ = [
     "envelope_models",
     "idempotency_models",
     "ledger_models",
+    "sharing_models",
 ]
