@@ -46,13 +46,12 @@ def require_channel(session: Session, shop_id: str, channel: str) -> None:
 
 
 def list_channels(session: Session, shop_id: str) -> ChannelListOut:
-    versions = dict(
-        session.execute(
-            select(ChannelPolicy.channel, func.max(ChannelPolicy.version))
-            .where(ChannelPolicy.shop_id == shop_id)
-            .group_by(ChannelPolicy.channel)
-        ).tuples()
+    rows = session.execute(
+        select(ChannelPolicy.channel, func.max(ChannelPolicy.version))
+        .where(ChannelPolicy.shop_id == shop_id)
+        .group_by(ChannelPolicy.channel)
     )
+    versions: dict[str, int] = {channel: version for channel, version in rows}
     return ChannelListOut(
         channels=[
             ChannelOut(
