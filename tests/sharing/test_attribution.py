@@ -284,12 +284,58 @@ class TestRelease:
 
         def sweep() -> None:
             barrier.wait()
-            reports.append(release_referral_rewards(session_factory, T0 + WEEK))
+            try:
+                reports.append(release_referral_rewards(session_factory, T0 + WEEK))
+            except Exception as error:  # noqa: BLE001 - a sweeper's failure fails the test
+                reports.append(error)
 
         threads = [threading.Thread(target=sweep) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
+        assert not [r for r in reports if isinstance(r, Exception)], reports
         assert sum(r.released for r in reports) == 6
         assert money(session_factory, shop_id, campaign_id, "grandma") == (97_000, 0, 3000)
+
+
+class TestRaces:
+    def race(self, count, target):
+        barrier = threading.Barrier(count)
+        results = []
+
+        def run(i: int) -> None:
+            barrier.wait()
+            try:
+                results.append(target(i))
+            except Exception as error:  # noqa: BLE001 - a racing thread's failure fails the test
+                results.append(error)
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert not [r for r in results if isinstance(r, Exception)], results
+        return results
+
+    def test_daily_cap_holds_under_concurrent_orders(self, session_factory):
+        shop_id, campaign_id = shop_with_campaign(session_factory, referral=REWARD)
+        code = share(session_factory, "grandma", campaign_id, T0)
+        for i in range(5):
+            shopper(session_factory, f"kid{i}")
+        results = self.race(
+            5, lambda i: pay(session_factory, shop_id, f"o{i}", f"kid{i}", code, T0 + DAY)
+        )
+        assert sorted(r.reward_status for r in results) == ["held", "held", "none", "none", "none"]
+        assert money(session_factory, shop_id, campaign_id, "grandma") == (99_000, 1000, 0)
+
+    def test_same_order_reported_twice_at_once_books_once(self, session_factory):
+        shop_id, campaign_id = shop_with_campaign(session_factory, referral=REWARD)
+        code = share(session_factory, "grandma", campaign_id, T0)
+        shopper(session_factory, "grandson")
+        results = self.race(
+            3, lambda _: pay(session_factory, shop_id, "o1", "grandson", code, T0 + DAY)
+        )
+        assert len({r.reward_id for r in results}) == 1
+        assert money(session_factory, shop_id, campaign_id, "grandma") == (99_500, 500, 0)

@@ -173,3 +173,27 @@ class TestShortLink:
     def test_unknown_code(self, api, session_factory):
         assert api.get("/s/AAAAAAAAAAA", follow_redirects=False).status_code == 404
         assert api.get("/s/../../etc", follow_redirects=False).status_code == 404
+
+
+class TestRetries:
+    def test_resolve_retry_uses_the_share_once(self, api, session_factory):
+        operator, store, campaign_id, grandma = setup(api, session_factory)
+        api.put(
+            f"/v1/admin/campaigns/{campaign_id}/sharing",
+            json={"share_use_limit": 1},
+            headers=operator,
+        )
+        out = api_share(api, grandma, campaign_id)
+        headers = {**store, "Idempotency-Key": "paste-1"}
+        first = api.post("/v1/store/tokens/resolve", json={"text": out["token"]}, headers=headers)
+        again = api.post("/v1/store/tokens/resolve", json={"text": out["token"]}, headers=headers)
+        assert first.status_code == again.status_code == 200
+        assert again.headers["Idempotent-Replayed"] == "true" and again.json() == first.json()
+        fresh = api.post("/v1/store/tokens/resolve", json={"text": out["token"]}, headers=store)
+        assert fresh.json()["error"]["code"] == "token_used_up"
+
+    def test_share_retry_returns_the_same_code(self, api, session_factory):
+        _, _, campaign_id, grandma = setup(api, session_factory)
+        headers = {**grandma, "Idempotency-Key": "share-1"}
+        first = api_share(api, headers, campaign_id)
+        assert api_share(api, headers, campaign_id)["code"] == first["code"]

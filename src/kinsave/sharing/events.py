@@ -75,5 +75,5 @@ def record_event(
     )
     if dedupe_key is not None:
         statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: a skipped conflict returns no row on every backend.
+    return session.execute(statement.returning(SharingEvent.id)).first() is not None

@@ -4,10 +4,10 @@ short link or its landing page."""
 from pathlib import Path
 
 from fastapi import APIRouter, Header, Request, Response
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from kinsave.api import DbSession, ReadSession
+from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
 from kinsave.auth.deps import CurrentShopper, CurrentStore
 from kinsave.db import utcnow
 from kinsave.sharing import bots, render, service
@@ -23,11 +23,23 @@ def _base_url(request: Request) -> str:
 
 @router.post("/v1/shares", response_model=ShareOut, status_code=201)
 def create_share(
-    body: ShareIn, request: Request, shopper: CurrentShopper, session: DbSession
-) -> ShareOut:
+    body: ShareIn,
+    request: Request,
+    shopper: CurrentShopper,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
     """Share a deal, coupon, envelope or help request on a channel: every form it allows."""
-    return service.create_share(
-        session, shopper.shopper_id, body, base_url=_base_url(request), now=utcnow()
+    return idempotent(
+        session,
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: service.create_share(
+            session, shopper.shopper_id, body, base_url=_base_url(request), now=utcnow()
+        ),
     )
 
 
@@ -57,9 +69,23 @@ def share_qr_png(code: str, request: Request, session: ReadSession) -> Response:
 
 
 @router.post("/v1/store/tokens/resolve", response_model=ResolveOut)
-def resolve_token(body: ResolveIn, store: CurrentStore, session: DbSession) -> ResolveOut:
-    """Resolve pasted text to the share's target; `attribution` goes back with the order."""
-    return service.resolve_token(session, store.shop_id, body, utcnow())
+def resolve_token(
+    body: ResolveIn,
+    request: Request,
+    store: CurrentStore,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Resolve pasted text to the share's target; `attribution` goes back with the order.
+    Each resolve uses the share once (its use limit): send an Idempotency-Key to retry safely."""
+    return idempotent(
+        session,
+        request,
+        scope=store.scope,
+        key=idempotency_key,
+        body=body,
+        operation=lambda: service.resolve_token(session, store.shop_id, body, utcnow()),
+    )
 
 
 @router.get("/s/{code}", response_class=RedirectResponse, status_code=302)
