@@ -339,3 +339,17 @@ class TestRaces:
         )
         assert len({r.reward_id for r in results}) == 1
         assert money(session_factory, shop_id, campaign_id, "grandma") == (99_500, 500, 0)
+
+    def test_full_refund_racing_the_release_nets_to_nothing(self, session_factory):
+        shop_id, campaign_id = shop_with_campaign(session_factory, referral=REWARD)
+        code = share(session_factory, "grandma", campaign_id, T0)
+        pay(session_factory, shop_id, "o1", "grandson", code, T0)
+        self.race(
+            2,
+            lambda i: (
+                release_referral_rewards(session_factory, T0 + WEEK)
+                if i == 0
+                else refund(session_factory, shop_id, "o1", 3000, T0 + WEEK)
+            ),
+        )
+        assert money(session_factory, shop_id, campaign_id, "grandma") == (100_000, 0, 0)

@@ -62,6 +62,18 @@ def attribute_order(
     if chosen is None:
         return None
     share, setup = chosen
+    return _reward(session, share, setup, order_id, shopper_id, amount_paid, now)
+
+
+def _reward(
+    session: Session,
+    share: Share,
+    setup: CampaignSharingIn,
+    order_id: str,
+    buyer_id: str,
+    amount_paid: int,
+    now: datetime,
+) -> AttributionOut:
     out = AttributionOut(
         order_id=order_id,
         share_code=share.code,
@@ -72,16 +84,15 @@ def attribute_order(
         reward_id=None,
         reward_amount=0,
         reward_status="none",
+        reason=_refusal(session, share, setup, buyer_id, amount_paid),
     )
-    out.reason = _refusal(session, share, setup, shopper_id, amount_paid)
-    if out.reason is None:
-        assert setup.referral is not None
+    if out.reason is None and setup.referral is not None:
         held = rewards.hold_reward(
             session,
             share=share,
             rule=setup.referral,
             order_id=order_id,
-            buyer_id=shopper_id,
+            buyer_id=buyer_id,
             amount_paid=amount_paid,
             now=now,
         )

@@ -8,7 +8,7 @@ UPDATE ... WHERE status = 'held'; every transfer's key names its business event.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
@@ -69,23 +69,7 @@ def hold_reward(
                 )
             except KinsaveError as error:
                 raise _NoReward(error.code) from error
-            reward = ReferralReward(
-                shop_id=share.shop_id,
-                order_id=order_id,
-                campaign_id=share.campaign_id,
-                share_code=share.code,
-                channel=share.channel,
-                sharer_id=share.sharer_id,
-                buyer_id=buyer_id,
-                amount=rule.amount,
-                order_amount=amount_paid,
-                refunded_amount=0,
-                clawed_back=0,
-                unrecovered=0,
-                status="held",
-                created_at=now,
-                release_at=now + timedelta(seconds=rule.hold_seconds),
-            )
+            reward = _new_reward(share, rule, order_id, buyer_id, amount_paid, now)
             session.add(reward)
             session.flush()
     except _NoReward as refusal:
@@ -93,8 +77,36 @@ def hold_reward(
     return HeldReward(reward_id=reward.id, amount=rule.amount, reason=None)
 
 
+def _new_reward(
+    share: Share,
+    rule: ReferralRuleIn,
+    order_id: str,
+    buyer_id: str,
+    amount_paid: int,
+    now: datetime,
+) -> ReferralReward:
+    assert share.campaign_id is not None
+    return ReferralReward(
+        shop_id=share.shop_id,
+        order_id=order_id,
+        campaign_id=share.campaign_id,
+        share_code=share.code,
+        channel=share.channel,
+        sharer_id=share.sharer_id,
+        buyer_id=buyer_id,
+        amount=rule.amount,
+        order_amount=amount_paid,
+        refunded_amount=0,
+        clawed_back=0,
+        unrecovered=0,
+        status="held",
+        created_at=now,
+        release_at=now + timedelta(seconds=rule.hold_seconds),
+    )
+
+
 def _take_cap_slot(
-    session: Session, campaign_id: str, sharer_id: str, local_day: object, cap: int
+    session: Session, campaign_id: str, sharer_id: str, local_day: date, cap: int
 ) -> None:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
