@@ -138,3 +138,13 @@ class TestLint:
         assert refused.status_code == 409
         assert refused.json()["error"]["code"] == "campaign_not_publishable"
         assert refused.json()["error"]["details"]["violations"] == ["share_reward"]
+
+
+class TestPolicyDefaults:
+    def test_fields_left_out_take_the_channels_default(self, api, session_factory):
+        operator = shop_key(session_factory)
+        body = {"qr_allowed": False}
+        put = api.put("/v1/admin/channels/wechat/policy", json=body, headers=operator).json()
+        rules = put["policy"]["rules"]
+        assert rules["qr_allowed"] is False
+        assert rules["links_allowed"] is False and rules["deep_link"]["format"] == "wechat_url_link"

@@ -102,10 +102,12 @@ def policy_history(session: Session, shop_id: str, channel: str) -> PolicyOut:
 
 
 def update_policy(session: Session, shop_id: str, channel: str, data: PolicyIn) -> PolicyVersionOut:
-    """Store a new version of the channel's policy. Errors: not_found, conflict (a concurrent
-    edit took this version number; retry)."""
+    """Store a new version of the channel's policy: the fields given replace the policy, the
+    fields left out take the channel's built-in default (never the previous version's value).
+    Errors: not_found, conflict (a concurrent edit took this version number; retry)."""
     version = current_policy(session, shop_id, channel).version + 1
-    rules = PolicyRules.model_validate(data.model_dump(exclude={"note"}))
+    given = data.model_dump(exclude_unset=True, exclude={"note"})
+    rules = PolicyRules.model_validate({**default_policy(channel).model_dump(), **given})
     row = ChannelPolicy(
         shop_id=shop_id,
         channel=channel,
