@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from kinsave.sharing import bots, policy, render
+from kinsave.sharing import bots, policy, render, tokens
 from kinsave.sharing.lint import CampaignSharingLintInput, HelpRequestSetup, lint_campaign
 from kinsave.sharing.policy import DeepLinkRule, PolicyRules
 from kinsave.sharing.touches import Touch, choose_touch, kept_reward
@@ -175,3 +175,15 @@ class TestTouches:
             kept = now_kept
         assert kept_reward(reward, paid, paid) == 0
         assert kept_reward(reward, paid, 0) == reward
+
+
+class TestDeepLinkProperties:
+    @given(st.text(alphabet=tokens.ALPHABET, min_size=11, max_size=11))
+    def test_every_code_fits_every_host(self, code):
+        scene = policy.deep_link(DeepLinkRule(format="wechat_scene"), code)
+        assert scene is not None and policy.WECHAT_SCENE.fullmatch(scene)
+        startapp = policy.deep_link(DeepLinkRule(format="telegram_startapp", base="b"), code)
+        assert startapp == f"b?startapp={code}"
+        url_link = policy.deep_link(DeepLinkRule(format="wechat_url_link", base="w?a=1"), code)
+        assert url_link is not None
+        assert len(url_link.split("&query=", 1)[1]) <= policy.WECHAT_URL_LINK_QUERY_MAX
