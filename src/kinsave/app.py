@@ -18,6 +18,8 @@ from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.sharing.admin_router import router as sharing_admin_router
+from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.webhooks.router import router as webhooks_router
 
@@ -58,6 +60,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         campaigns_router,
         social_router,
         webhooks_router,
+        sharing_router,
+        sharing_admin_router,
     ):
         app.include_router(router)
     _install_error_handlers(app)

@@ -111,14 +111,17 @@ def reconcile() -> None:
 
 @app.command()
 def expire() -> None:
-    """Refund expired envelopes and help requests now (the server's sweeper does it too)."""
-    from kinsave.jobs import expire_envelopes, expire_help_requests
+    """Settle everything that is due now: refund expired envelopes and help requests, pay
+    referral rewards whose hold ended (the server's sweeper does the same periodically)."""
+    from kinsave.jobs import expire_envelopes, expire_help_requests, release_referral_rewards
 
     factory = _session_factory()
     report = expire_envelopes(factory)
     console.print(f"expired {report.expired} envelopes, refunded {report.refunded_amount}")
     helps = expire_help_requests(factory)
     console.print(f"expired {helps.expired} help requests, refunded {helps.refunded_amount}")
+    released = release_referral_rewards(factory)
+    console.print(f"paid {released.released} referral rewards, {released.paid_amount} in total")
 
 
 @app.command("deliver-webhooks")

@@ -1,69 +1,92 @@
-"""Background jobs. Each job owns its transactions: one unit of work per item it processes."""
+"""Background jobs. Each job owns its transactions: one unit of work per item it settles.
+
+Every job is safe to run from several processes at once (the sweeper inside each `kinsave serve`
+and `kinsave expire`): the per-item service functions change state with conditional updates, so
+exactly one runner settles each item and the others get None.
+"""
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.config import Settings
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import ExpiryReport
+from kinsave.sharing import rewards
+from kinsave.sharing.schemas import ReleaseReport
 from kinsave.social import help_requests
 from kinsave.social.schemas import HelpExpiryReport
 from kinsave.webhooks import delivery as webhook_delivery
 from kinsave.webhooks.schemas import DeliveryReport
 
 log = logging.getLogger("kinsave.jobs")
+Item = TypeVar("Item")
+BATCH = 200  # the due-item queries return at most this many at a time
+
+
+def settle_each(
+    session_factory: sessionmaker[Session],
+    find_due: Callable[[Session], list[Item]],
+    settle: Callable[[Session, Item], int | None],
+) -> tuple[int, int]:
+    """Settle every due item, each in its own short transaction. Returns (settled, amount)."""
+    settled = amount = 0
+    while True:
+        with unit_of_work(session_factory) as session:
+            due = find_due(session)
+        for item in due:
+            with unit_of_work(session_factory) as session:
+                moved = settle(session, item)
+            if moved is not None:
+                settled += 1
+                amount += moved
+        if len(due) < BATCH:
+            return settled, amount
 
 
 def expire_envelopes(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> ExpiryReport:
-    """Refund every envelope past its expiry, each in its own short transaction.
-
-    Safe to run from several processes at once: each refund happens exactly once.
-    """
+    """Return the unclaimed shares of every expired envelope to its funder, exactly once."""
     now = now or utcnow()
-    expired = refunded = 0
-    while True:
-        with unit_of_work(session_factory) as session:
-            due = envelopes.due_for_expiry(session, now)
-        if not due:
-            break
-        for envelope_id in due:
-            with unit_of_work(session_factory) as session:
-                amount = envelopes.expire_envelope(session, envelope_id, now)
-            if amount is not None:
-                expired += 1
-                refunded += amount
-        if len(due) < 200:
-            break
+    expired, refunded = settle_each(
+        session_factory,
+        lambda session: envelopes.due_for_expiry(session, now),
+        lambda session, envelope_id: envelopes.expire_envelope(session, envelope_id, now),
+    )
     return ExpiryReport(expired=expired, refunded_amount=refunded)
 
 
 def expire_help_requests(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> HelpExpiryReport:
-    """Refund the escrow of every unfinished help request past its deadline to its budget.
-
-    Each request in its own short transaction; safe to run from several processes at once (the
-    conditional state change lets exactly one of them refund).
-    """
+    """Refund the escrow of every unfinished help request past its deadline, exactly once."""
     now = now or utcnow()
-    expired = refunded = 0
-    while True:
-        with unit_of_work(session_factory) as session:
-            due = help_requests.due_for_expiry(session, now)
-        for request_id in due:
-            with unit_of_work(session_factory) as session:
-                amount = help_requests.expire_request(session, request_id, now)
-            if amount is not None:
-                expired += 1
-                refunded += amount
-        if len(due) < 200:
-            return HelpExpiryReport(expired=expired, refunded_amount=refunded)
+    expired, refunded = settle_each(
+        session_factory,
+        lambda session: help_requests.due_for_expiry(session, now),
+        lambda session, request_id: help_requests.expire_request(session, request_id, now),
+    )
+    return HelpExpiryReport(expired=expired, refunded_amount=refunded)
+
+
+def release_referral_rewards(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> ReleaseReport:
+    """Pay every referral reward whose hold has ended into the sharer's wallet, exactly once."""
+    now = now or utcnow()
+    released, paid = settle_each(
+        session_factory,
+        lambda session: rewards.due_rewards(session, now),
+        lambda session, reward_id: rewards.release_reward(session, reward_id, now),
+    )
+    return ReleaseReport(released=released, paid_amount=paid)
 
 
 def deliver_webhooks(
@@ -71,6 +94,16 @@ def deliver_webhooks(
 ) -> DeliveryReport:
     """Send due webhook deliveries (network calls happen outside any transaction)."""
     return webhook_delivery.deliver_due(session_factory, settings, now)
+
+
+SweepJob = Callable[[sessionmaker[Session], Settings], BaseModel]
+
+SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
+    ("envelope expiry", lambda factory, _settings: expire_envelopes(factory)),
+    ("help request expiry", lambda factory, _settings: expire_help_requests(factory)),
+    ("referral rewards", lambda factory, _settings: release_referral_rewards(factory)),
+    ("webhook delivery", deliver_webhooks),
+)
 
 
 class Sweeper:
@@ -99,29 +132,16 @@ class Sweeper:
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
-            self._pass()
+            self.sweep_once()
 
-    def _pass(self) -> None:
-        # Each job is guarded on its own: one failing job must not stop the others for good.
-        try:
-            report = expire_envelopes(self._session_factory)
-            if report.expired:
-                log.info(
-                    "expired %d envelopes, refunded %d", report.expired, report.refunded_amount
-                )
-        except Exception:
-            log.exception("envelope expiry failed")
-        try:
-            helps = expire_help_requests(self._session_factory)
-            if helps.expired:
-                log.info(
-                    "expired %d help requests, refunded %d", helps.expired, helps.refunded_amount
-                )
-        except Exception:
-            log.exception("help request expiry failed")
-        try:
-            sent = deliver_webhooks(self._session_factory, self._settings)
-            if sent.sent:
-                log.info("webhooks: %s", sent.model_dump())
-        except Exception:
-            log.exception("webhook delivery failed")
+    def sweep_once(self) -> None:
+        for name, job in SWEEP_JOBS:
+            # Each job is guarded on its own: one failing job must not stop the others, and
+            # what it did not settle waits for the next pass (nothing is lost).
+            try:
+                report = job(self._session_factory, self._settings)
+            except Exception:
+                log.exception("%s failed", name)
+                continue
+            if any(report.model_dump().values()):
+                log.info("%s: %s", name, report.model_dump())

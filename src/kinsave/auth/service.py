@@ -48,6 +48,10 @@ def shopper_exists(session: Session, shopper_id: str) -> bool:
     return session.get(Shopper, shopper_id) is not None
 
 
+def shop_exists(session: Session, shop_id: str) -> bool:
+    return session.get(Shop, shop_id) is not None
+
+
 def display_names(session: Session, shopper_ids: list[str]) -> dict[str, str]:
     rows = session.execute(
         select(Shopper.id, Shopper.display_name).where(Shopper.id.in_(shopper_ids))

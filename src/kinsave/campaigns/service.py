@@ -195,3 +195,8 @@ def _out(session: Session, campaign: Campaign) -> CampaignOut:
         budget_spent=funded - remaining,
         created_at=campaign.created_at,
     )
+
+
+def find_campaign(session: Session, campaign_id: str) -> Campaign | None:
+    """Any shop's campaign by id (for shopper-facing flows that name a campaign), or None."""
+    return session.get(Campaign, campaign_id)

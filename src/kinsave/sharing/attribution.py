@@ -1,0 +1,287 @@
+"""Attribution: which share brought an order, and the sharer's referral reward for it.
+
+The store's checkout reports each paid order (and refund); the integrator calls these two
+functions from the checkout's `paid` and `refund` calls, inside the same unit of work.
+"""
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from kinsave.errors import KinsaveError
+from kinsave.sharing import campaign_setup, rewards, tokens
+from kinsave.sharing.events import record_event
+from kinsave.sharing.models import Share, SharingEvent
+from kinsave.sharing.schemas import AttributionOut, CampaignSharingIn
+from kinsave.sharing.touches import Touch, choose_touch
+
+TOUCH_KINDS = ("token_resolved", "link_opened")
+MAX_WINDOW = timedelta(days=90)  # the longest window a campaign may set (schemas)
+
+
+def attribute_order(
+    session: Session,
+    *,
+    shop_id: str,
+    order_id: str,
+    shopper_id: str,
+    amount_paid: int,
+    attribution: str | None,
+    now: datetime,
+) -> AttributionOut | None:
+    """Record the paid order, attribute it to a share and hold the sharer's reward.
+
+    `attribution` is the handle the store got from resolve (a code) or any text holding a token.
+    Touches: that handle plus the buyer's own earlier opens and resolves; each counts within its
+    campaign's window, and the campaign's model (last touch by default) picks one. Returns None
+    when no share counts. The reward depends only on this purchase; none for self-referral
+    (same shopper, device hash or channel identity), past the sharer's daily cap or when the
+    budget is spent (`reason` says which). Idempotent per (shop, order): a repeat call books
+    nothing and returns the first attribution. Errors: invalid_amount.
+    """
+    if amount_paid < 0:
+        raise KinsaveError("invalid_amount", "amount_paid cannot be negative")
+    dedupe_key = f"order_paid:{shop_id}:{order_id}"
+    if _order_event(session, dedupe_key) is not None:
+        return _replay(session, shop_id, order_id, dedupe_key)
+    chosen = _chosen_share(session, shop_id, shopper_id, attribution, now)
+    recorded = record_event(
+        session,
+        kind="order_paid",
+        shop_id=shop_id,
+        share_code=chosen[0].code if chosen else None,
+        shopper_id=shopper_id,
+        order_id=order_id,
+        amount=amount_paid,
+        dedupe_key=dedupe_key,
+        occurred_at=now,
+    )
+    if not recorded:  # a concurrent report of the same order won
+        return _replay(session, shop_id, order_id, dedupe_key)
+    if chosen is None:
+        return None
+    share, setup = chosen
+    return _reward(session, share, setup, order_id, shopper_id, amount_paid, now)
+
+
+def _reward(
+    session: Session,
+    share: Share,
+    setup: CampaignSharingIn,
+    order_id: str,
+    buyer_id: str,
+    amount_paid: int,
+    now: datetime,
+) -> AttributionOut:
+    out = AttributionOut(
+        order_id=order_id,
+        share_code=share.code,
+        sharer_id=share.sharer_id,
+        campaign_id=share.campaign_id,
+        channel=share.channel,
+        model=setup.attribution_model,
+        reward_id=None,
+        reward_amount=0,
+        reward_status="none",
+        reason=_refusal(session, share, setup, buyer_id, amount_paid),
+    )
+    if out.reason is None and setup.referral is not None:
+        held = rewards.hold_reward(
+            session,
+            share=share,
+            rule=setup.referral,
+            order_id=order_id,
+            buyer_id=buyer_id,
+            amount_paid=amount_paid,
+            now=now,
+        )
+        out.reward_id, out.reward_amount, out.reason = held.reward_id, held.amount, held.reason
+        out.reward_status = "held" if held.reward_id else "none"
+    return out
+
+
+def reverse_order(
+    session: Session, *, shop_id: str, order_id: str, refunded_amount: int, now: datetime
+) -> None:
+    """Record a refund of `refunded_amount` (this refund, not the running total) and claw back
+    exactly the part of the order's reward it unearns: the sharer keeps
+    floor(reward * (paid - refunded so far) / paid); a full refund takes it all back. Held
+    money returns from the hold; paid money from the sharer's wallet as far as it goes, the rest
+    recorded as unrecovered. Each call is one refund: the checkout makes its refund call
+    idempotent. Errors: invalid_amount.
+    """
+    if refunded_amount <= 0:
+        raise KinsaveError("invalid_amount", "a refund is a positive amount")
+    reward = rewards.reward_for_order(session, shop_id, order_id)
+    order_event = _order_event(session, f"order_paid:{shop_id}:{order_id}")
+    record_event(
+        session,
+        kind="order_refunded",
+        shop_id=shop_id,
+        share_code=order_event.share_code if order_event else None,
+        shopper_id=order_event.shopper_id if order_event else None,
+        order_id=order_id,
+        amount=refunded_amount,
+        occurred_at=now,
+    )
+    if reward is not None:
+        rewards.claw_back(session, reward.id, refunded_amount, now)
+
+
+def _refusal(
+    session: Session, share: Share, setup: CampaignSharingIn, buyer_id: str, amount_paid: int
+) -> str | None:
+    if share.campaign_id is None or setup.referral is None:
+        return "no_referral_reward"
+    if amount_paid <= 0:
+        return "nothing_paid"
+    if _is_self_referral(session, share, buyer_id):
+        return "self_referral"
+    return None
+
+
+def _chosen_share(
+    session: Session, shop_id: str, shopper_id: str, handle: str | None, now: datetime
+) -> tuple[Share, CampaignSharingIn] | None:
+    touches: list[Touch] = []
+    setups: dict[str, CampaignSharingIn] = {}
+    shares: dict[str, Share] = {}
+
+    def add(code: str, at: datetime) -> None:
+        share = shares.get(code) or session.get(Share, code)
+        if share is None or share.shop_id != shop_id:
+            return
+        shares[code] = share
+        setup = _setup(session, share, setups)
+        touches.append(Touch(code, at, timedelta(seconds=setup.window_seconds)))
+
+    code = tokens.handle_code(handle) if handle else None
+    if code is not None:
+        add(code, _handle_touched_at(session, code, now))
+    for event_code, at in _buyer_touches(session, shop_id, shopper_id, now):
+        add(event_code, at)
+    if not touches:
+        return None
+    # The model is the campaign's of the handle (the store's word) or of the latest touch.
+    lead = (
+        touches[0]
+        if code is not None and touches[0].code == code
+        else max(touches, key=lambda t: t.at)
+    )
+    model = _setup(session, shares[lead.code], setups).attribution_model
+    chosen = choose_touch(touches, now, model)
+    if chosen is None:
+        return None
+    share = shares[chosen.code]
+    return share, _setup(session, share, setups)
+
+
+def _setup(
+    session: Session, share: Share, cache: dict[str, CampaignSharingIn]
+) -> CampaignSharingIn:
+    key = share.campaign_id or ""
+    if key not in cache:
+        cache[key] = (
+            campaign_setup.setup_of(session, share.campaign_id)
+            if share.campaign_id
+            else CampaignSharingIn()
+        )
+    return cache[key]
+
+
+def _handle_touched_at(session: Session, code: str, now: datetime) -> datetime:
+    """When the handle was last opened or resolved by a person; its creation if never."""
+    latest = session.execute(
+        select(func.max(SharingEvent.occurred_at)).where(
+            SharingEvent.share_code == code,
+            SharingEvent.kind.in_(TOUCH_KINDS),
+            SharingEvent.is_bot.is_(False),
+            SharingEvent.occurred_at <= now,
+        )
+    ).scalar_one_or_none()
+    if latest is not None:
+        return _aware(latest)
+    share = session.get(Share, code)
+    assert share is not None
+    return share.created_at
+
+
+def _buyer_touches(
+    session: Session, shop_id: str, shopper_id: str, now: datetime
+) -> list[tuple[str, datetime]]:
+    rows = session.execute(
+        select(SharingEvent.share_code, SharingEvent.occurred_at)
+        .where(
+            SharingEvent.shop_id == shop_id,
+            SharingEvent.shopper_id == shopper_id,
+            SharingEvent.kind.in_(TOUCH_KINDS),
+            SharingEvent.is_bot.is_(False),
+            SharingEvent.share_code.is_not(None),
+            SharingEvent.occurred_at <= now,
+            SharingEvent.occurred_at >= now - MAX_WINDOW,
+        )
+        .order_by(SharingEvent.occurred_at, SharingEvent.id)
+    )
+    return [(str(code), at) for code, at in rows]
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _is_self_referral(session: Session, share: Share, buyer_id: str) -> bool:
+    """Same shopper, or a device hash or channel identity seen on both (recorded with events)."""
+    if share.sharer_id == buyer_id:
+        return True
+    marks: dict[str, set[str]] = {share.sharer_id: set(), buyer_id: set()}
+    if share.device_hash:
+        marks[share.sharer_id].add("d:" + share.device_hash)
+    rows = session.execute(
+        select(SharingEvent.shopper_id, SharingEvent.device_hash, SharingEvent.channel_identity)
+        .where(
+            SharingEvent.shopper_id.in_([share.sharer_id, buyer_id]),
+            or_(
+                SharingEvent.device_hash.is_not(None),
+                SharingEvent.channel_identity.is_not(None),
+            ),
+        )
+        .distinct()
+    )
+    for shopper, device, identity in rows:
+        if shopper is None:
+            continue
+        if device:
+            marks[shopper].add("d:" + device)
+        if identity:
+            marks[shopper].add("i:" + identity)
+    return bool(marks[share.sharer_id] & marks[buyer_id])
+
+
+def _order_event(session: Session, dedupe_key: str) -> SharingEvent | None:
+    return session.execute(
+        select(SharingEvent).where(SharingEvent.dedupe_key == dedupe_key)
+    ).scalar_one_or_none()
+
+
+def _replay(
+    session: Session, shop_id: str, order_id: str, dedupe_key: str
+) -> AttributionOut | None:
+    event = _order_event(session, dedupe_key)
+    share = session.get(Share, event.share_code) if event and event.share_code else None
+    if share is None:
+        return None
+    reward = rewards.reward_for_order(session, shop_id, order_id)
+    setup = _setup(session, share, {})
+    return AttributionOut(
+        order_id=order_id,
+        share_code=share.code,
+        sharer_id=share.sharer_id,
+        campaign_id=share.campaign_id,
+        channel=share.channel,
+        model=setup.attribution_model,
+        reward_id=reward.id if reward else None,
+        reward_amount=reward.amount if reward else 0,
+        reward_status="held" if reward else "none",
+        reason=None if reward else "already_attributed",
+    )

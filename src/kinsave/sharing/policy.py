@@ -1,0 +1,133 @@
+"""Pure: what a host allows (a channel policy), and how a share adapts to it.
+
+A policy says whether external links open (and to which domains), which mini-app deep link the host
+offers and its limits, whether QR codes and which payment methods are allowed, and whether wording
+that rewards the act of sharing (or random rewards) may appear. Everything here is plain data and
+functions over it: no database, no web.
+"""
+
+import re
+from typing import Literal
+from urllib.parse import quote, urlsplit
+
+from pydantic import BaseModel, Field, field_validator
+
+from kinsave.sharing.tokens import format_token
+
+BUILTIN_CHANNELS = ("web", "wechat", "telegram", "whatsapp", "sms")
+
+# The hosts' documented limits.
+WECHAT_URL_LINK_QUERY_MAX = 1024
+WECHAT_SCENE_MAX = 32
+WECHAT_SCENE = re.compile(r"^[0-9A-Za-z!#$&'()*+,/:;=?@\-._~]{0,32}$")
+TELEGRAM_STARTAPP = re.compile(r"^[A-Za-z0-9_-]{0,512}$")
+
+DeepLinkFormat = Literal["wechat_url_link", "wechat_scene", "telegram_startapp"]
+_DOMAIN = r"^[a-z0-9*]([a-z0-9.*-]{0,251}[a-z0-9])?$"
+
+
+class DeepLinkRule(BaseModel):
+    """How the host opens the mini app. `base`: the URL the start parameter is appended to
+    (wechat_url_link: `weixin://dl/business/?appid=..&path=..`; telegram: `https://t.me/bot/app`).
+    """
+
+    format: DeepLinkFormat
+    base: str = Field(default="", max_length=400)
+
+
+class PolicyRules(BaseModel):
+    links_allowed: bool = True
+    allowed_domains: list[str] = Field(default_factory=list, max_length=100)
+    blocked_domains: list[str] = Field(default_factory=list, max_length=100)
+    deep_link: DeepLinkRule | None = None
+    qr_allowed: bool = True
+    payment_methods: list[str] = Field(default_factory=lambda: ["wallet", "card"], max_length=20)
+    share_reward_wording_allowed: bool = True
+    random_rewards_allowed: bool = True
+    help_count_must_show: bool = False
+
+    @field_validator("allowed_domains", "blocked_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        cleaned = [d.strip().lower() for d in value]
+        for domain in cleaned:
+            if not re.match(_DOMAIN, domain):
+                raise ValueError(f"not a domain: {domain!r}")
+        return cleaned
+
+
+_WECHAT_BASE = "weixin://dl/business/?appid=wx_kinsave&path=pages/share/index"
+
+DEFAULT_POLICIES: dict[str, PolicyRules] = {
+    "web": PolicyRules(payment_methods=["wallet", "card", "alipay", "wechat_pay"]),
+    # The host of the product story: blocks the store's links and payment, bans share rewards.
+    "wechat": PolicyRules(
+        links_allowed=False,
+        deep_link=DeepLinkRule(format="wechat_url_link", base=_WECHAT_BASE),
+        payment_methods=["wallet", "wechat_pay"],
+        share_reward_wording_allowed=False,
+        random_rewards_allowed=False,
+        help_count_must_show=True,
+    ),
+    "telegram": PolicyRules(
+        deep_link=DeepLinkRule(format="telegram_startapp", base="https://t.me/kinsave_bot/app"),
+    ),
+    "whatsapp": PolicyRules(),
+    "sms": PolicyRules(qr_allowed=False),
+}
+
+
+def default_policy(channel: str) -> PolicyRules:
+    """The built-in channel's policy, or a permissive one for a channel an operator adds."""
+    return DEFAULT_POLICIES.get(channel, PolicyRules()).model_copy(deep=True)
+
+
+def deep_link(rule: DeepLinkRule, code: str) -> str | None:
+    """The host's deep link opening the mini app on this share, or None if over a host limit."""
+    if rule.format == "telegram_startapp":
+        if not TELEGRAM_STARTAPP.fullmatch(code):
+            return None
+        return f"{rule.base}?startapp={code}"
+    if rule.format == "wechat_scene":
+        # The scene of an unlimited mini-program code: passed when generating the code image.
+        scene = f"s={code}"
+        return scene if WECHAT_SCENE.fullmatch(scene) else None
+    query = quote(f"s={code}", safe="")
+    if len(query) > WECHAT_URL_LINK_QUERY_MAX:
+        return None
+    separator = "&" if "?" in rule.base else "?"
+    return f"{rule.base}{separator}query={query}"
+
+
+def domain_allowed(rules: PolicyRules, host: str | None) -> bool:
+    """May the host open a link to this domain? (`*.shop.com` matches sub-domains.)"""
+    if not rules.links_allowed:
+        return False
+    if host is None:
+        return True
+    host = host.lower().rstrip(".")
+    if any(_matches(host, pattern) for pattern in rules.blocked_domains):
+        return False
+    return not rules.allowed_domains or any(_matches(host, p) for p in rules.allowed_domains)
+
+
+def _matches(host: str, pattern: str) -> bool:
+    if pattern.startswith("*."):
+        return host.endswith(pattern[1:]) or host == pattern[2:]
+    return host == pattern
+
+
+def url_allowed(rules: PolicyRules, url: str) -> bool:
+    return domain_allowed(rules, urlsplit(url).hostname)
+
+
+def share_text(rules: PolicyRules, *, code: str, headline: str, link: str | None) -> str:
+    """The line the shopper pastes: the token first (it must survive truncation), then what it is,
+    then how to open it. Reward-for-sharing wording never appears here: a reward is for a purchase.
+    """
+    parts = [format_token(code), headline.strip()[:120] or "A saving for you"]
+    if link is not None:
+        parts.append(f"Open: {link}")
+    else:
+        parts.append("Copy this message and open the store app to get it.")
+    return " ".join(parts)

@@ -1,0 +1,62 @@
+"""Pure: every form a share takes on a channel, as its policy allows (link, deep link, QR, token).
+
+The QR code encodes the mini-app deep link when the host has one (it opens inside the host), else
+the short link; a channel that allows neither links nor deep links gets no QR, only the token.
+"""
+
+import io
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import segno
+
+from kinsave.sharing import policy
+from kinsave.sharing.policy import PolicyRules
+from kinsave.sharing.tokens import format_token
+
+HEADLINES = {
+    "deal": "A deal for you at the store.",
+    "coupon": "A coupon for you at the store.",
+    "envelope": "A red envelope for you.",
+    "help": "Help me unlock a red envelope.",
+}
+
+
+@dataclass(frozen=True)
+class ShareForms:
+    token: str
+    text: str
+    link: str | None
+    deep_link: str | None
+    qr_content: str | None
+
+
+def share_forms(
+    rules: PolicyRules, *, code: str, target_type: str, base_url: str, headline: str = ""
+) -> ShareForms:
+    """`base_url`: where kinsave is reached from outside (the short link lives there)."""
+    short_link = f"{base_url.rstrip('/')}/s/{code}"
+    link = short_link if policy.domain_allowed(rules, urlsplit(short_link).hostname) else None
+    deep = policy.deep_link(rules.deep_link, code) if rules.deep_link else None
+    qr_content = (deep or link) if rules.qr_allowed else None
+    text = policy.share_text(
+        rules, code=code, headline=headline or HEADLINES.get(target_type, ""), link=link
+    )
+    return ShareForms(
+        token=format_token(code), text=text, link=link, deep_link=deep, qr_content=qr_content
+    )
+
+
+def qr_svg(content: str) -> str:
+    return str(segno.make(content, error="m").svg_inline(scale=4))
+
+
+def qr_png(content: str) -> bytes:
+    buffer = io.BytesIO()
+    segno.make(content, error="m").save(buffer, kind="png", scale=6, border=2)
+    return buffer.getvalue()
+
+
+def store_url(store_base_url: str, *, target_type: str, target_id: str, code: str) -> str:
+    """The store's page for a target. The `ks` parameter carries the attribution handle."""
+    return f"{store_base_url.rstrip('/')}/{target_type}/{target_id}?ks={code}"

@@ -1,0 +1,116 @@
+"""HTTP for shares: shoppers create and revoke them, the store resolves tokens, anyone opens a
+short link or its landing page."""
+
+from pathlib import Path
+
+from fastapi import APIRouter, Header, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.auth.deps import CurrentShopper, CurrentStore
+from kinsave.db import utcnow
+from kinsave.sharing import bots, render, service
+from kinsave.sharing.schemas import ResolveIn, ResolveOut, ShareIn, ShareOut
+
+router = APIRouter(tags=["sharing"])
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+@router.post("/v1/shares", response_model=ShareOut, status_code=201)
+def create_share(
+    body: ShareIn,
+    request: Request,
+    shopper: CurrentShopper,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Share a deal, coupon, envelope or help request on a channel: every form it allows."""
+    return idempotent(
+        session,
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: service.create_share(
+            session, shopper.shopper_id, body, base_url=_base_url(request), now=utcnow()
+        ),
+    )
+
+
+@router.delete("/v1/shares/{code}", status_code=204)
+def revoke_share(code: str, shopper: CurrentShopper, session: DbSession) -> Response:
+    service.revoke_share(session, code, sharer_id=shopper.shopper_id, now=utcnow())
+    return Response(status_code=204)
+
+
+@router.post("/v1/shares/{code}/accept", response_model=ResolveOut)
+def accept_share(
+    code: str,
+    shopper: CurrentShopper,
+    session: DbSession,
+    x_device_hash: str | None = Header(default=None, max_length=64),
+) -> ResolveOut:
+    """The signed-in shopper opened this share in the mini app (a touch for attribution)."""
+    return service.accept_share(
+        session, shopper.shopper_id, code, device_hash=x_device_hash, now=utcnow()
+    )
+
+
+@router.get("/v1/shares/{code}/qr.png", response_class=Response)
+def share_qr_png(code: str, request: Request, session: ReadSession) -> Response:
+    content = service.qr_content(session, code, base_url=_base_url(request), now=utcnow())
+    return Response(render.qr_png(content), media_type="image/png")
+
+
+@router.post("/v1/store/tokens/resolve", response_model=ResolveOut)
+def resolve_token(
+    body: ResolveIn,
+    request: Request,
+    store: CurrentStore,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Resolve pasted text to the share's target; `attribution` goes back with the order.
+    Each resolve uses the share once (its use limit): send an Idempotency-Key to retry safely."""
+    return idempotent(
+        session,
+        request,
+        scope=store.scope,
+        key=idempotency_key,
+        body=body,
+        operation=lambda: service.resolve_token(session, store.shop_id, body, utcnow()),
+    )
+
+
+@router.get("/s/{code}", response_class=RedirectResponse, status_code=302)
+def open_short_link(
+    code: str,
+    request: Request,
+    session: DbSession,
+    user_agent: str | None = Header(default=None),
+) -> RedirectResponse:
+    """Count the open (not for bots and link-preview crawlers) and redirect where the channel
+    allows: the store's page, or kinsave's landing page with the token to copy."""
+    opened = service.open_link(
+        session,
+        code,
+        is_bot=bots.is_bot(user_agent),
+        base_url=_base_url(request),
+        store_base_url=request.app.state.settings.store_base_url,
+        now=utcnow(),
+    )
+    return RedirectResponse(opened.location, status_code=302)
+
+
+@router.get("/app/s/{code}", response_class=HTMLResponse)
+def landing_page(code: str, request: Request, session: ReadSession) -> HTMLResponse:
+    landing = service.landing(session, code, base_url=_base_url(request), now=utcnow())
+    return templates.TemplateResponse(
+        request, "landing.html", {"landing": landing}, status_code=200
+    )

@@ -1,0 +1,176 @@
+"""Request and response models of sharing: channels, policies, shares, tokens, rewards, funnel."""
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field, StrictInt
+
+from kinsave.sharing.lint import CampaignSharingLintInput
+from kinsave.sharing.policy import PolicyRules
+
+DAY = 24 * 3600
+TargetType = Literal["deal", "coupon", "envelope", "help"]
+AttributionModel = Literal["last_touch", "first_touch"]
+_ID = r"^[A-Za-z0-9_.:-]+$"
+
+
+class ChannelIn(BaseModel):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]{1,31}$")
+
+
+class ChannelOut(BaseModel):
+    name: str
+    builtin: bool
+    policy_version: int
+
+
+class ChannelListOut(BaseModel):
+    channels: list[ChannelOut]
+
+
+class PolicyIn(PolicyRules):
+    note: str = Field(default="", max_length=200)
+
+
+class PolicyVersionOut(BaseModel):
+    version: int
+    rules: PolicyRules
+    note: str
+    created_at: datetime
+
+
+class PolicyOut(BaseModel):
+    channel: str
+    current: PolicyVersionOut
+    history: list[PolicyVersionOut]  # newest first
+
+
+class ViolationOut(BaseModel):
+    code: str
+    message: str
+
+
+class ChannelLintOut(BaseModel):
+    channel: str
+    publishable: bool
+    violations: list[ViolationOut]
+
+
+class CampaignLintOut(BaseModel):
+    campaign_id: str
+    channels: list[ChannelLintOut]
+
+
+class PolicyUpdateOut(BaseModel):
+    channel: str
+    policy: PolicyVersionOut
+    lint: list[CampaignLintOut]  # every campaign of the shop, re-linted against the new version
+
+
+class ReferralRuleIn(BaseModel):
+    """A fixed reward per referred paid order: it depends on the purchase, never on the share."""
+
+    amount: StrictInt = Field(ge=1, le=1_000_000)
+    hold_seconds: int = Field(default=7 * DAY, ge=0, le=90 * DAY)  # the refund period
+    daily_cap: int = Field(default=10, ge=1, le=10_000)  # rewards per sharer per local day
+
+
+class CampaignSharingIn(CampaignSharingLintInput):
+    window_seconds: int = Field(default=7 * DAY, ge=1, le=90 * DAY)
+    attribution_model: AttributionModel = "last_touch"
+    referral: ReferralRuleIn | None = None
+    share_ttl_seconds: int = Field(default=30 * DAY, ge=60, le=365 * DAY)
+    share_use_limit: int | None = Field(default=None, ge=1, le=1_000_000)
+
+
+class CampaignSharingOut(BaseModel):
+    campaign_id: str
+    setup: CampaignSharingIn
+    lint: CampaignLintOut
+
+
+class TargetIn(BaseModel):
+    type: TargetType
+    id: str = Field(min_length=1, max_length=64, pattern=_ID)
+
+
+class ShareIn(BaseModel):
+    target: TargetIn
+    channel: str = Field(min_length=1, max_length=32)
+    campaign_id: str | None = Field(default=None, max_length=40)
+    # Without a campaign the share needs its shop named.
+    shop_id: str | None = Field(default=None, max_length=40)
+    device_hash: str | None = Field(default=None, max_length=64)
+    # The sharer's account on the host (e.g. "tg:123"), kept to refuse self-referral.
+    channel_identity: str | None = Field(default=None, max_length=128)
+
+
+class ShareOut(BaseModel):
+    code: str
+    token: str
+    text: str
+    link: str | None
+    deep_link: str | None
+    qr_svg: str | None
+    qr_png_url: str | None
+    channel: str
+    target: TargetIn
+    campaign_id: str | None
+    payment_methods: list[str]
+    created_at: datetime
+    expires_at: datetime
+    use_limit: int | None
+
+
+class ResolveIn(BaseModel):
+    text: str = Field(max_length=100_000)
+    shopper_id: str | None = Field(default=None, max_length=128)
+    device_hash: str | None = Field(default=None, max_length=64)
+    channel_identity: str | None = Field(default=None, max_length=128)
+
+
+class ResolveOut(BaseModel):
+    code: str
+    target: TargetIn
+    attribution: str
+    campaign_id: str | None
+    channel: str
+
+
+class AttributionOut(BaseModel):
+    order_id: str
+    share_code: str
+    sharer_id: str
+    campaign_id: str | None
+    channel: str
+    model: AttributionModel
+    reward_id: int | None
+    reward_amount: int
+    # held: booked and waiting out the refund period; none: see `reason`
+    reward_status: Literal["held", "none"]
+    reason: str | None = None
+
+
+class ReleaseReport(BaseModel):
+    released: int = 0
+    paid_amount: int = 0
+
+
+class FunnelRow(BaseModel):
+    channel: str | None
+    day: date | None
+    shares: int = 0
+    opens: int = 0
+    resolves: int = 0
+    claims: int = 0
+    store_visits: int = 0
+    orders: int = 0
+    sales: int = 0
+    coupon_cost: int = 0
+    reward_cost: int = 0
+
+
+class FunnelOut(BaseModel):
+    campaign_id: str
+    by: list[str]
+    rows: list[FunnelRow]
