@@ -18,6 +18,7 @@ from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.web import install as install_pages
 
 MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
 
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (auth_router, ledger_router, envelopes_router, campaigns_router):
         app.include_router(router)
+    install_pages(app)
     _install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])

@@ -1,0 +1,49 @@
+// The console's charts: uPlot (vendored, MIT) fed from the burn JSON. No inline script anywhere.
+"use strict";
+
+(function () {
+  function drawBurn(figure) {
+    fetch(figure.dataset.url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("burn data " + response.status);
+        return response.json();
+      })
+      .then(function (burn) {
+        if (!burn.points.length) {
+          var empty = document.createElement("p");
+          empty.className = "empty";
+          empty.textContent = figure.dataset.empty;
+          figure.appendChild(empty);
+          figure.dataset.rendered = "empty";
+          return;
+        }
+        // Days at noon UTC so that every timezone's axis shows the intended date.
+        var days = burn.points.map(function (p) { return Date.parse(p.day + "T12:00:00Z") / 1000; });
+        var spent = burn.points.map(function (p) { return p.spent_to_date / 100; });
+        var remaining = burn.points.map(function (p) { return p.remaining / 100; });
+        var yuan = function (_u, value) { return value == null ? "" : "¥" + value.toFixed(2); };
+        var options = {
+          width: Math.max(figure.clientWidth, 280),
+          height: 260,
+          series: [
+            {},
+            { label: figure.dataset.labelSpent, stroke: "#c8102e", width: 2, value: yuan },
+            { label: figure.dataset.labelRemaining, stroke: "#0b6e2e", width: 2, value: yuan },
+          ],
+          axes: [{}, { size: 70, values: function (_u, ticks) {
+            return ticks.map(function (v) { return "¥" + v; });
+          } }],
+        };
+        new uPlot(options, [days, spent, remaining], figure);
+        figure.dataset.rendered = "chart";
+      })
+      .catch(function () {
+        figure.dataset.rendered = "error";
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var figure = document.getElementById("burn-chart");
+    if (figure) drawBurn(figure);
+  });
+})();
