@@ -2,6 +2,12 @@
 "use strict";
 
 (function () {
+  function xRange(days, day) {
+    var min = days[0];
+    var max = days[days.length - 1];
+    return max - min < 6 * day ? [min - 3 * day, max + 3 * day] : [min, max];
+  }
+
   function drawBurn(figure) {
     fetch(figure.dataset.url, { credentials: "same-origin" })
       .then(function (response) {
@@ -22,13 +28,20 @@
         var spent = burn.points.map(function (p) { return p.spent_to_date / 100; });
         var remaining = burn.points.map(function (p) { return p.remaining / 100; });
         var yuan = function (_u, value) { return value == null ? "" : "¥" + value.toFixed(2); };
+        var day = 86400;
         var options = {
           width: Math.max(figure.clientWidth, 280),
           height: 260,
+          // The points are local days: show them as dates, whatever the viewer's timezone.
+          tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+          // A fresh campaign has one or two days: keep a readable week around them.
+          scales: { x: { time: true, auto: false, range: xRange(days, day) } },
           series: [
             {},
-            { label: figure.dataset.labelSpent, stroke: "#c8102e", width: 2, value: yuan },
-            { label: figure.dataset.labelRemaining, stroke: "#0b6e2e", width: 2, value: yuan },
+            { label: figure.dataset.labelSpent, stroke: "#c8102e", width: 2, value: yuan,
+              points: { show: true, size: 8 } },
+            { label: figure.dataset.labelRemaining, stroke: "#0b6e2e", width: 2, value: yuan,
+              points: { show: true, size: 8 } },
           ],
           axes: [{}, { size: 70, values: function (_u, ticks) {
             return ticks.map(function (v) { return "¥" + v; });
