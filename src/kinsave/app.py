@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (auth_router, ledger_router, envelopes_router, campaigns_router):
         app.include_router(router)
-    install_pages(app)
+    install_pages(app, settings)
     _install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])
