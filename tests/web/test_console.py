@@ -55,7 +55,7 @@ class TestConsole:
         chart = page.locator("#burn-chart")
         expect(chart).to_have_attribute("data-rendered", "chart")
         expect(chart.locator("canvas")).to_have_count(1)
-        expect(chart.locator(".u-legend")).to_contain_text("Remaining")
+        expect(chart.locator(".u-legend")).to_contain_text("Spent to date")
         shots.take(page, "campaign-detail-chart")
         check_accessibility(page)
 

@@ -118,7 +118,9 @@ EN: dict[str, str] = {
     "admin.campaign": "Campaign",
     "admin.daily_rule": "Daily rule",
     "admin.form_error": "Please check the form",
-    "admin.chart_label": "Budget burn chart: spent to date and remaining per day",
+    "admin.chart_label": "Budget burn chart: spent each day and spent to date",
+    "admin.spent_day": "Spent that day",
+    "admin.spent_to_date": "Spent to date",
 }
 
 ZH: dict[str, str] = {
@@ -233,7 +235,9 @@ ZH: dict[str, str] = {
     "admin.campaign": "活动",
     "admin.daily_rule": "每日规则",
     "admin.form_error": "请检查表单",
-    "admin.chart_label": "预算消耗图：每日累计花费与剩余",
+    "admin.chart_label": "预算消耗图：每日花费与累计花费",
+    "admin.spent_day": "当日花费",
+    "admin.spent_to_date": "累计花费",
 }
 
 CATALOGS = {"en": EN, "zh-CN": ZH}

@@ -25,8 +25,10 @@
         }
         // Days at noon UTC so that every timezone's axis shows the intended date.
         var days = burn.points.map(function (p) { return Date.parse(p.day + "T12:00:00Z") / 1000; });
-        var spent = burn.points.map(function (p) { return p.spent_to_date / 100; });
-        var remaining = burn.points.map(function (p) { return p.remaining / 100; });
+        // The burn itself: what went out each day and in total (remaining is in the facts above;
+        // a budget topped up later would otherwise dwarf the spending on the same axis).
+        var daily = burn.points.map(function (p) { return p.spent / 100; });
+        var toDate = burn.points.map(function (p) { return p.spent_to_date / 100; });
         var yuan = function (_u, value) { return value == null ? "" : "¥" + value.toFixed(2); };
         var day = 86400;
         var options = {
@@ -38,16 +40,16 @@
           scales: { x: { time: true, auto: false, range: xRange(days, day) } },
           series: [
             {},
-            { label: figure.dataset.labelSpent, stroke: "#c8102e", width: 2, value: yuan,
-              points: { show: true, size: 8 } },
-            { label: figure.dataset.labelRemaining, stroke: "#0b6e2e", width: 2, value: yuan,
-              points: { show: true, size: 8 } },
+            { label: figure.dataset.labelDaily, stroke: "#8f0b20", fill: "rgba(200,16,46,0.12)",
+              width: 2, value: yuan, points: { show: true, size: 7 } },
+            { label: figure.dataset.labelToDate, stroke: "#1a56db", width: 2, value: yuan,
+              points: { show: true, size: 7 } },
           ],
           axes: [{}, { size: 70, values: function (_u, ticks) {
             return ticks.map(function (v) { return "¥" + v; });
           } }],
         };
-        new uPlot(options, [days, spent, remaining], figure);
+        new uPlot(options, [days, daily, toDate], figure);
         figure.dataset.rendered = "chart";
       })
       .catch(function () {
