@@ -65,6 +65,11 @@ class TestConsole:
         assert rows[0] == ["day", "funded_fen", "spent_fen", "spent_to_date_fen", "remaining_fen"]
         assert rows[-1][1:] == ["500000", "8800", "8800", "491200"]
 
+        page.get_by_role("button", name="Pause").click()
+        expect(page.locator("#campaign-status")).to_have_text("paused")
+        page.get_by_role("button", name="Resume").click()
+        expect(page.locator("#campaign-status")).to_have_text("active")
+
         page.get_by_role("link", name="Campaigns").click()
         expect(page.locator("#campaigns tbody tr")).to_have_count(1)
         check_accessibility(page)

@@ -259,6 +259,28 @@ def send_shop_envelope(
     return RedirectResponse(back, status_code=303)
 
 
+@router.post("/campaigns/{campaign_id}/status")
+def set_campaign_status(
+    campaign_id: str,
+    request: Request,
+    status: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Pause, resume or end a campaign from its page."""
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    if not form_csrf_ok(request, csrf) or status not in ("active", "paused", "ended"):
+        return _denied(request)
+    back = f"/admin/campaigns/{campaign_id}"
+    try:
+        with unit_of_work(request.app.state.session_factory) as session:
+            campaigns.set_status(session, operator.shop_id, campaign_id, status)
+    except KinsaveError as error:
+        return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
+    return RedirectResponse(back, status_code=303)
+
+
 @router.get("/envelopes", response_class=HTMLResponse)
 def envelope_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
     operator = console_operator(request)
