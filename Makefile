@@ -8,9 +8,9 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/store/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" -e examples/store
 	touch $(STAMP)
 
 demo: install
@@ -25,7 +25,10 @@ format: install
 	$(BIN)/ruff format src tests examples
 	$(BIN)/ruff check --fix src tests examples
 
+# The browser tests drive Debian's Chromium; CI runs as root, so install it when it is missing
+# (with a CJK font, so Chinese pages render in the screenshots).
 test: install lint
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-wqy-zenhei)
 	$(BIN)/python -m pytest
 
 clean:

@@ -21,6 +21,7 @@ from kinsave.ledger.router import router as ledger_router
 from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
+from kinsave.web import install as install_pages
 from kinsave.webhooks.router import router as webhooks_router
 
 MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sharing_admin_router,
     ):
         app.include_router(router)
+    install_pages(app, settings)
     _install_error_handlers(app)
 
     @app.get("/healthz", tags=["ops"])

@@ -72,6 +72,10 @@ def demo(
         seeded = demo_data.seed(session, get_settings())
     base = f"http://{host}:{port}"
     console.print(demo_data.describe(seeded, base))
+    # The demo store calls this server's store API with the key the seed just issued.
+    os.environ["KINSAVE_DEMO_STORE_KEY"] = seeded.store_key
+    os.environ.setdefault("KINSAVE_DEMO_STORE_API_URL", base)
+    get_settings.cache_clear()
     if not seed_only:
         serve(host=host, port=port, workers=1, no_migrate=True)
 

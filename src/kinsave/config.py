@@ -21,6 +21,9 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     dev_login: bool = False
     demo_store: bool = False
+    # The demo store (examples/store) is a client of the store API over HTTP, with its own key.
+    demo_store_api_url: str = "http://127.0.0.1:8000"
+    demo_store_key: str | None = None
     # SQLite: FULL keeps commits durable across power loss, which is what money needs.
     sqlite_synchronous: str = "FULL"
     db_pool_size: int = 20

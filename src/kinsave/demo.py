@@ -5,6 +5,8 @@ Everything is created through the services, so the demo's money is as real as pr
 
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
@@ -12,6 +14,7 @@ from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import CampaignIn
 from kinsave.config import Settings
+from kinsave.db import utcnow
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn
@@ -57,8 +60,14 @@ def seed(session: Session, settings: Settings) -> DemoSeed:
     campaign = campaigns.create_campaign(
         session,
         shop.id,
-        CampaignIn(name="Every day a red envelope", budget=5_000_000, daily_rule=rule),
+        CampaignIn(
+            name="Every day a red envelope",
+            budget=5_000_000,
+            daily_rule=rule,
+            starts_at=utcnow() - timedelta(days=HISTORY_DAYS),
+        ),
     )
+    seed_daily_history(session, campaign.id, rng=random.Random(11))
     rng = random.Random(2026)
     for shopper_id in FAMILY:
         envelopes.claim_daily(session, campaign.id, shopper_id, rng=rng)
@@ -83,6 +92,28 @@ def seed(session: Session, settings: Settings) -> DemoSeed:
     return DemoSeed(
         shop.id, operator_key, store_key, campaign.id, [family_envelope.id, shop_envelope.id]
     )
+
+
+HISTORY_DAYS = 14
+DEMO_ZONE = ZoneInfo("Asia/Shanghai")  # the campaign's timezone (CampaignIn's default)
+NEIGHBOURS = 24
+
+
+def seed_daily_history(session: Session, campaign_id: str, *, rng: random.Random) -> None:
+    """Past days of daily claims by the family and neighbours, so the burn chart has a story."""
+    today = utcnow().astimezone(DEMO_ZONE).date()
+    shoppers = list(FAMILY) + [f"neighbour{n:02d}" for n in range(1, NEIGHBOURS + 1)]
+    for shopper_id in shoppers[len(FAMILY) :]:
+        auth.ensure_shopper(session, shopper_id, shopper_id.replace("neighbour", "Neighbour "))
+    for days_ago in range(HISTORY_DAYS - 1, 0, -1):
+        # More people come back as the campaign gets known.
+        turnout = 0.3 + 0.6 * (HISTORY_DAYS - days_ago) / HISTORY_DAYS
+        for shopper_id in shoppers:
+            if rng.random() < turnout:
+                day = today - timedelta(days=days_ago)
+                opened = time(9, tzinfo=DEMO_ZONE)  # people open it between 09:00 and 19:00
+                when = datetime.combine(day, opened) + timedelta(minutes=rng.randrange(600))
+                envelopes.claim_daily(session, campaign_id, shopper_id, rng=rng, now=when)
 
 
 def describe(seeded: DemoSeed, base_url: str) -> str:

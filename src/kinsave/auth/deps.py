@@ -1,5 +1,6 @@
-"""FastAPI dependencies that turn an Authorization header into a principal."""
+"""FastAPI dependencies that turn a Bearer header (or the pages' cookie) into a principal."""
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -8,6 +9,14 @@ from kinsave.auth import service
 from kinsave.auth.schemas import ShopperPrincipal, ShopPrincipal
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
+
+# The mini app's pages keep the shopper's session token in an HttpOnly cookie. A cookie is sent
+# by the browser on its own, so a state-changing request authenticated by it must also prove it
+# came from our own script: a header equal to the (readable, non-HttpOnly) CSRF cookie.
+SESSION_COOKIE = "ks_session"
+CSRF_COOKIE = "ks_csrf"
+CSRF_HEADER = "X-Kinsave-CSRF"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def _bearer(authorization: str | None) -> str:
@@ -21,11 +30,27 @@ def _bearer(authorization: str | None) -> str:
 def current_shopper(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> ShopperPrincipal:
-    token = _bearer(authorization)
+    token = _bearer(authorization) if authorization else _session_cookie(request)
     if token.startswith(("ks_op_", "ks_store_")):
         raise KinsaveError("unauthorized", "this endpoint needs a shopper session, not an API key")
     with unit_of_work(request.app.state.read_session_factory) as session:
         return service.resolve_session(session, token)
+
+
+def _session_cookie(request: Request) -> str:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        raise KinsaveError("unauthorized", "send Authorization: Bearer <token>")
+    if request.method not in SAFE_METHODS and not csrf_matches(request):
+        raise KinsaveError("forbidden", f"a cookie session needs the {CSRF_HEADER} header")
+    return token
+
+
+def csrf_matches(request: Request, supplied: str | None = None) -> bool:
+    """The request carries the CSRF cookie's value (in the header, or `supplied` from a form)."""
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    given = supplied if supplied is not None else request.headers.get(CSRF_HEADER, "")
+    return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())
 
 
 def _shop_principal(request: Request, authorization: str | None, role: str) -> ShopPrincipal:

@@ -8,6 +8,7 @@ from kinsave.auth.deps import CurrentOperator
 from kinsave.campaigns import service
 from kinsave.campaigns.schemas import (
     AmountIn,
+    BudgetBurnOut,
     CampaignIn,
     CampaignListOut,
     CampaignOut,
@@ -51,6 +52,12 @@ def list_campaigns(
 @router.get("/{campaign_id}", response_model=CampaignOut)
 def get_campaign(campaign_id: str, operator: CurrentOperator, session: ReadSession) -> CampaignOut:
     return service.get_campaign(session, operator.shop_id, campaign_id)
+
+
+@router.get("/{campaign_id}/burn", response_model=BudgetBurnOut)
+def budget_burn(campaign_id: str, operator: CurrentOperator, session: ReadSession) -> BudgetBurnOut:
+    """The budget burn per local day, for the console's chart and CSV export."""
+    return service.budget_burn(session, operator.shop_id, campaign_id)
 
 
 @router.post("/{campaign_id}/status", response_model=CampaignOut)

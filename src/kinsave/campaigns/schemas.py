@@ -1,5 +1,5 @@
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
@@ -86,6 +86,20 @@ class CreditGrantOut(BaseModel):
     transfer_id: int
     shopper_id: str
     amount: int
+
+
+class BurnPointOut(BaseModel):
+    day: date = Field(description="The campaign's local calendar day")
+    funded: int = Field(description="Budget added that day")
+    spent: int = Field(description="Paid out that day, less refunds that came back")
+    spent_to_date: int
+    remaining: int
+
+
+class BudgetBurnOut(BaseModel):
+    campaign_id: str
+    timezone: str
+    points: list[BurnPointOut]
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """Campaigns: an operator's budget (a ledger account funded by the shop) and its rules."""
 
 import secrets
-from datetime import datetime, timedelta
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 from sqlalchemy import select
@@ -10,6 +12,8 @@ from sqlalchemy.orm import Session
 from kinsave.auth import service as auth
 from kinsave.campaigns.models import Campaign
 from kinsave.campaigns.schemas import (
+    BudgetBurnOut,
+    BurnPointOut,
     CampaignIn,
     CampaignListOut,
     CampaignOut,
@@ -23,6 +27,7 @@ from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 
 MAX_BUDGET = 10**12
+MAX_BURN_DAYS = 400
 _rule_adapter: TypeAdapter[DailyRule] = TypeAdapter(DailyRule)
 
 
@@ -137,6 +142,10 @@ def campaign_budget_account(session: Session, shop_id: str, campaign_id: str) ->
     return owned_campaign(session, shop_id, campaign_id).budget_account_id
 
 
+def campaign_ids(session: Session, shop_id: str) -> list[str]:
+    return list(session.execute(select(Campaign.id).where(Campaign.shop_id == shop_id)).scalars())
+
+
 def get_campaign(session: Session, shop_id: str, campaign_id: str) -> CampaignOut:
     return _out(session, owned_campaign(session, shop_id, campaign_id))
 
@@ -174,6 +183,50 @@ def daily_terms(session: Session, campaign_id: str, now: datetime) -> DailyTerms
         timezone=campaign.timezone,
         rule=_rule_adapter.validate_python(campaign.daily_rule),
     )
+
+
+def running_daily_campaign(session: Session, now: datetime | None = None) -> str | None:
+    """The oldest active campaign with a daily envelope that is running now: the mini app's."""
+    now = now or utcnow()
+    candidates = session.execute(
+        select(Campaign.id, Campaign.daily_rule)
+        .where(Campaign.status == "active", Campaign.starts_at <= now, Campaign.ends_at > now)
+        .order_by(Campaign.created_at, Campaign.id)
+        .limit(50)
+    )
+    # daily_rule may be stored as JSON null rather than SQL NULL, so it is checked here.
+    return next((row[0] for row in candidates if row[1]), None)
+
+
+def budget_burn(session: Session, shop_id: str, campaign_id: str) -> BudgetBurnOut:
+    """The budget per local day: added, spent (net of refunds), spent to date and remaining."""
+    campaign = owned_campaign(session, shop_id, campaign_id)
+    zone = ZoneInfo(campaign.timezone)
+    funded: dict[date, int] = defaultdict(int)
+    spent: dict[date, int] = defaultdict(int)
+    for when, amount, kind in ledger.movements(session, campaign.budget_account_id):
+        day = when.astimezone(zone).date()
+        if kind == "campaign_funding":
+            funded[day] += amount
+        else:
+            spent[day] -= amount
+    points: list[BurnPointOut] = []
+    days = sorted(set(funded) | set(spent))
+    total_funded = total_spent = 0
+    for offset in range(min((days[-1] - days[0]).days + 1, MAX_BURN_DAYS) if days else 0):
+        day = days[0] + timedelta(days=offset)
+        total_funded += funded[day]
+        total_spent += spent[day]
+        points.append(
+            BurnPointOut(
+                day=day,
+                funded=funded[day],
+                spent=spent[day],
+                spent_to_date=total_spent,
+                remaining=total_funded - total_spent,
+            )
+        )
+    return BudgetBurnOut(campaign_id=campaign.id, timezone=campaign.timezone, points=points)
 
 
 def _out(session: Session, campaign: Campaign) -> CampaignOut:

@@ -81,6 +81,25 @@ class DailyStatusOut(BaseModel):
     amount: int | None
 
 
+class EnvelopeSummaryOut(BaseModel):
+    id: str
+    kind: str
+    total: int
+    shares: int
+    message: str
+    campaign_id: str | None
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    grabbed_shares: int
+    grabbed_amount: int
+
+
+class EnvelopeListOut(BaseModel):
+    envelopes: list[EnvelopeSummaryOut]
+    next_offset: int | None
+
+
 class ExpiryReport(BaseModel):
     expired: int
     refunded_amount: int

@@ -28,7 +28,9 @@ from kinsave.envelopes.schemas import (
     DailyStatusOut,
     EnvelopeAuditOut,
     EnvelopeIn,
+    EnvelopeListOut,
     EnvelopeOut,
+    EnvelopeSummaryOut,
     GrabberOut,
     GrabOut,
     ShareAuditOut,
@@ -325,6 +327,47 @@ def audit_shop_envelope(session: Session, shop_id: str, envelope_id: str) -> Env
         raise KinsaveError("not_found", "no such shop envelope")
     campaigns.owned_campaign(session, shop_id, envelope.campaign_id)
     return audit_envelope(session, envelope_id)
+
+
+def list_shop_envelopes(
+    session: Session, shop_id: str, *, campaign_id: str | None, limit: int, offset: int
+) -> EnvelopeListOut:
+    """The shop's envelopes (paid from its campaigns), newest first, one page at a time."""
+    owned = campaigns.campaign_ids(session, shop_id)
+    if campaign_id is not None:
+        owned = [campaign_id] if campaign_id in owned else []
+    grabbed = func.count(EnvelopeShare.grabbed_by)
+    grabbed_amount = func.coalesce(
+        func.sum(case((EnvelopeShare.grabbed_by.is_not(None), EnvelopeShare.amount), else_=0)), 0
+    )
+    rows = session.execute(
+        select(Envelope, grabbed, grabbed_amount)
+        .join(EnvelopeShare, EnvelopeShare.envelope_id == Envelope.id)
+        .where(Envelope.campaign_id.in_(owned))
+        .group_by(Envelope.id)
+        .order_by(Envelope.created_at.desc(), Envelope.id)
+        .limit(limit + 1)
+        .offset(offset)
+    ).all()
+    return EnvelopeListOut(
+        envelopes=[
+            EnvelopeSummaryOut(
+                id=e.id,
+                kind=e.kind,
+                total=e.total,
+                shares=e.share_count,
+                message=e.message,
+                campaign_id=e.campaign_id,
+                status=e.status,
+                created_at=e.created_at,
+                expires_at=e.expires_at,
+                grabbed_shares=int(count),
+                grabbed_amount=int(amount),
+            )
+            for e, count, amount in rows[:limit]
+        ],
+        next_offset=offset + limit if len(rows) > limit else None,
+    )
 
 
 def due_for_expiry(session: Session, now: datetime, limit: int = 200) -> list[str]:

@@ -138,6 +138,21 @@ def total_received(session: Session, account_id: int, *, kind: str) -> int:
     return int(value)
 
 
+def movements(session: Session, account_id: int) -> list[tuple[datetime, int, str]]:
+    """Every (time, signed amount, kind) that moved this account, oldest first: for reports."""
+    rows = union_all(
+        select(Transfer.created_at, Transfer.amount, Transfer.kind).where(
+            Transfer.to_account_id == account_id
+        ),
+        select(Transfer.created_at, -Transfer.amount, Transfer.kind).where(
+            Transfer.from_account_id == account_id
+        ),
+    )
+    found = [(when, int(amount), kind) for when, amount, kind in session.execute(rows)]
+    found.sort(key=lambda row: row[0])
+    return found
+
+
 def history(
     session: Session, account_id: int, *, limit: int = 50, before: int | None = None
 ) -> HistoryOut:

@@ -1,0 +1,34 @@
+"""The pages: the mini app (/app), the operator console (/admin) and their static files."""
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from kinsave.config import Settings
+from kinsave.web import console, console_reports, language, mini_app
+from kinsave.web.security import install_page_headers
+
+STATIC_DIR = Path(__file__).parent / "static"
+
+
+def install(app: FastAPI, settings: Settings) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for router in (mini_app.router, console.router, console_reports.router, language.router):
+        app.include_router(router)
+    if settings.demo_store:
+        mount_demo_store(app, settings)
+    install_page_headers(app)
+
+
+def mount_demo_store(app: FastAPI, settings: Settings) -> None:
+    """The demo store is a separate package (examples/store), mounted at /store on request."""
+    try:
+        from kinsave_demo_store import create_store
+    except ImportError as error:
+        raise RuntimeError(
+            "KINSAVE_DEMO_STORE=1 needs the demo store package: pip install -e examples/store"
+        ) from error
+    if not settings.demo_store_key:
+        raise RuntimeError("KINSAVE_DEMO_STORE=1 needs KINSAVE_DEMO_STORE_KEY (a store API key)")
+    app.mount("/store", create_store(settings.demo_store_api_url, settings.demo_store_key))

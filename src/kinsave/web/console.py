@@ -1,0 +1,296 @@
+"""The operator console (/admin): sign in with an operator API key, then campaigns and envelopes.
+
+The key lives in an HttpOnly, SameSite=Strict cookie scoped to /admin; every form carries the
+CSRF token and a one-time form key, so a double submit creates nothing twice.
+"""
+
+import secrets
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from kinsave.api import ReadSession
+from kinsave.auth import service as auth
+from kinsave.auth.schemas import ShopPrincipal
+from kinsave.campaigns import service as campaigns
+from kinsave.db import unit_of_work
+from kinsave.envelopes import service as envelopes
+from kinsave.envelopes.schemas import EnvelopeIn
+from kinsave.errors import KinsaveError
+from kinsave.idempotency import service as idempotency
+from kinsave.web.forms import FormError, campaign_from_form, parse_int, parse_yuan
+from kinsave.web.rendering import render
+from kinsave.web.security import OPERATOR_COOKIE, console_operator, form_csrf_ok, set_cookie
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+PAGE = 20
+CONSOLE_SESSION_SECONDS = 12 * 3600
+Fields = dict[str, str]
+
+
+def _sign_in() -> RedirectResponse:
+    return RedirectResponse("/admin/login", status_code=303)
+
+
+def _denied(request: Request) -> Response:
+    return render(request, "admin/denied.html", {}, status_code=403)
+
+
+@router.get("", response_class=HTMLResponse)
+def console_home() -> RedirectResponse:
+    return RedirectResponse("/admin/campaigns", status_code=303)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_page(request: Request) -> Response:
+    return render(request, "admin/login.html", {})
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(
+    request: Request,
+    session: ReadSession,
+    api_key: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not form_csrf_ok(request, csrf):
+        return _denied(request)
+    try:
+        auth.resolve_api_key(session, api_key.strip(), "operator")
+    except KinsaveError:
+        return render(request, "admin/login.html", {"error": True}, status_code=401)
+    response = RedirectResponse("/admin/campaigns", status_code=303)
+    set_cookie(
+        response,
+        request,
+        OPERATOR_COOKIE,
+        api_key.strip(),
+        max_age=CONSOLE_SESSION_SECONDS,
+        path="/admin",
+        same_site="strict",
+    )
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    if not form_csrf_ok(request, csrf):
+        return _denied(request)
+    response = _sign_in()
+    response.delete_cookie(OPERATOR_COOKIE, path="/admin")
+    return response
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+def campaign_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    page = campaigns.list_campaigns(session, operator.shop_id, limit=PAGE, offset=max(offset, 0))
+    return render(
+        request,
+        "admin/campaigns.html",
+        {"page": page, "offset": offset, "limit": PAGE, "nav": "campaigns"},
+    )
+
+
+@router.get("/campaigns/new", response_class=HTMLResponse)
+def new_campaign(request: Request) -> Response:
+    if console_operator(request) is None:
+        return _sign_in()
+    return _campaign_form(request, {}, None)
+
+
+def _campaign_form(request: Request, fields: Fields, problem: str | None) -> Response:
+    context = {
+        "fields": fields,
+        "problem": problem,
+        "form_key": secrets.token_hex(12),
+        "nav": "campaigns",
+    }
+    return render(request, "admin/campaign_new.html", context, status_code=422 if problem else 200)
+
+
+@router.post("/campaigns", response_class=HTMLResponse)
+def create_campaign(
+    request: Request,
+    name: Annotated[str, Form()] = "",
+    budget: Annotated[str, Form()] = "",
+    timezone: Annotated[str, Form()] = "Asia/Shanghai",
+    starts_at: Annotated[str, Form()] = "",
+    ends_at: Annotated[str, Form()] = "",
+    daily_min: Annotated[str, Form()] = "",
+    daily_max: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+    form_key: Annotated[str, Form()] = "",
+) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    if not form_csrf_ok(request, csrf):
+        return _denied(request)
+    fields = {
+        "name": name,
+        "budget": budget,
+        "timezone": timezone,
+        "starts_at": starts_at,
+        "ends_at": ends_at,
+        "daily_min": daily_min,
+        "daily_max": daily_max,
+        "form_key": form_key,
+    }
+    try:
+        data = campaign_from_form(fields)
+    except FormError as error:
+        return _campaign_form(request, fields, error.field)
+    except ValidationError as error:
+        return _campaign_form(request, fields, _first_field(error))
+    try:
+        body = _run_form_once(
+            request,
+            operator,
+            form_key,
+            data,
+            lambda session: campaigns.create_campaign(session, operator.shop_id, data),
+        )
+    except KinsaveError as error:
+        return _campaign_form(request, fields, error.code)
+    return RedirectResponse(f"/admin/campaigns/{body['id']}", status_code=303)
+
+
+def _first_field(error: ValidationError) -> str:
+    locations = [str(p["loc"][0]) for p in error.errors() if p.get("loc")]
+    return locations[0] if locations else "form"
+
+
+def _run_form_once(
+    request: Request,
+    operator: ShopPrincipal,
+    form_key: str,
+    data: BaseModel,
+    operation: Callable[[Session], BaseModel],
+) -> dict[str, Any]:
+    """One transaction for the form, run at most once per form key (double submits replay).
+
+    The form's own unit of work (not the request's) so that a refusal rolls everything back
+    before the page turns it into a message.
+    """
+    with unit_of_work(request.app.state.session_factory) as session:
+        body, _ = idempotency.run_once(
+            session,
+            scope=operator.scope,
+            key="form:" + (form_key or secrets.token_hex(12))[:100],
+            request_hash=idempotency.fingerprint(
+                "POST", request.url.path, data.model_dump(mode="json")
+            ),
+            operation=lambda: operation(session),
+        )
+    return body
+
+
+@router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
+def campaign_detail(
+    campaign_id: str, request: Request, session: ReadSession, offset: int = 0
+) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    try:
+        campaign = campaigns.get_campaign(session, operator.shop_id, campaign_id)
+    except KinsaveError:
+        return render(request, "admin/missing.html", {}, status_code=404)
+    page = envelopes.list_shop_envelopes(
+        session, operator.shop_id, campaign_id=campaign_id, limit=PAGE, offset=max(offset, 0)
+    )
+    context = {
+        "campaign": campaign,
+        "page": page,
+        "offset": offset,
+        "limit": PAGE,
+        "form_key": secrets.token_hex(12),
+        "nav": "campaigns",
+        "problem": request.query_params.get("problem"),
+    }
+    return render(request, "admin/campaign.html", context)
+
+
+@router.post("/campaigns/{campaign_id}/envelopes", response_class=HTMLResponse)
+def send_shop_envelope(
+    campaign_id: str,
+    request: Request,
+    total: Annotated[str, Form()],
+    shares: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+    form_key: Annotated[str, Form()] = "",
+    kind: Annotated[str, Form()] = "lucky",
+    message: Annotated[str, Form()] = "",
+) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    if not form_csrf_ok(request, csrf):
+        return _denied(request)
+    back = f"/admin/campaigns/{campaign_id}"
+    try:
+        data = EnvelopeIn(
+            total=parse_yuan(total, "total"),
+            shares=parse_int(shares, "shares"),
+            kind="equal" if kind == "equal" else "lucky",
+            message=message[:200],
+        )
+        settings = request.app.state.settings
+        _run_form_once(
+            request,
+            operator,
+            form_key,
+            data,
+            lambda session: envelopes.create_campaign_envelope(
+                session, settings, operator.shop_id, campaign_id, data
+            ),
+        )
+    except FormError as error:
+        return RedirectResponse(f"{back}?problem={error.field}", status_code=303)
+    except KinsaveError as error:
+        return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.post("/campaigns/{campaign_id}/status")
+def set_campaign_status(
+    campaign_id: str,
+    request: Request,
+    status: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Pause, resume or end a campaign from its page."""
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    if not form_csrf_ok(request, csrf) or status not in ("active", "paused", "ended"):
+        return _denied(request)
+    back = f"/admin/campaigns/{campaign_id}"
+    try:
+        with unit_of_work(request.app.state.session_factory) as session:
+            campaigns.set_status(session, operator.shop_id, campaign_id, status)
+    except KinsaveError as error:
+        return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
+    return RedirectResponse(back, status_code=303)
+
+
+@router.get("/envelopes", response_class=HTMLResponse)
+def envelope_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    page = envelopes.list_shop_envelopes(
+        session, operator.shop_id, campaign_id=None, limit=PAGE, offset=max(offset, 0)
+    )
+    return render(
+        request,
+        "admin/envelopes.html",
+        {"page": page, "offset": offset, "limit": PAGE, "nav": "envelopes"},
+    )

@@ -1,0 +1,67 @@
+"""Turning the console's form fields into the API's request models. Pure: no database, no web."""
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from kinsave.campaigns.schemas import CampaignIn
+from kinsave.envelopes.daily_rule import UniformRule
+
+YUAN = re.compile(r"^\s*(\d{1,10})(?:\.(\d{1,2}))?\s*$")
+
+
+class FormError(ValueError):
+    """A field a person typed cannot be read; `field` names it for the form."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def parse_yuan(text: str, field: str) -> int:
+    """'12', '12.5' or '12.50' yuan as fen, read as text so no float touches money."""
+    match = YUAN.match(text)
+    if not match:
+        raise FormError(field)
+    return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
+
+
+def parse_int(text: str, field: str) -> int:
+    if not text.strip().isdigit():
+        raise FormError(field)
+    return int(text)
+
+
+def parse_local_time(text: str, timezone: str, field: str) -> datetime | None:
+    """A datetime-local field ('2026-12-31T20:00') read in the campaign's own timezone."""
+    if not text.strip():
+        return None
+    try:
+        naive = datetime.fromisoformat(text.strip())
+    except ValueError as error:
+        raise FormError(field) from error
+    if naive.tzinfo is not None:
+        raise FormError(field)
+    try:
+        return naive.replace(tzinfo=ZoneInfo(timezone))
+    except (ZoneInfoNotFoundError, ValueError) as error:
+        raise FormError("timezone") from error
+
+
+def campaign_from_form(fields: dict[str, str]) -> CampaignIn:
+    """Raises FormError, or pydantic's ValidationError for rules the API model enforces."""
+    timezone = fields.get("timezone", "") or "Asia/Shanghai"
+    daily_min, daily_max = fields.get("daily_min", "").strip(), fields.get("daily_max", "").strip()
+    rule = None
+    if daily_min or daily_max:
+        rule = UniformRule(
+            min=parse_int(daily_min, "daily_min"), max=parse_int(daily_max, "daily_max")
+        )
+    return CampaignIn(
+        name=fields.get("name", "").strip(),
+        budget=parse_yuan(fields.get("budget", ""), "budget"),
+        timezone=timezone,
+        starts_at=parse_local_time(fields.get("starts_at", ""), timezone, "starts_at"),
+        ends_at=parse_local_time(fields.get("ends_at", ""), timezone, "ends_at"),
+        daily_rule=rule,
+    )

@@ -1,0 +1,49 @@
+"""Jinja2 templates (autoescaped) with the language, the CSRF token and money formatting."""
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from kinsave.web.i18n import LANGUAGES, choose_language, text, translator
+from kinsave.web.security import csrf_token, set_csrf_cookie
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+def money(amount: int) -> str:
+    """Fen as yuan for people: 88 -> ¥0.88. Integer arithmetic only."""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount) // 100}.{abs(amount) % 100:02d}"
+
+
+TEMPLATES.env.filters["money"] = money
+# The catalog groups the pages' scripts need (error codes, states): handed over as JSON data.
+SCRIPT_GROUPS = ("error", "state", "daily", "envelope")
+
+
+def render(
+    request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
+) -> HTMLResponse:
+    language = choose_language(request)
+    token, is_new = csrf_token(request)
+    other = next(code for code in LANGUAGES if code != language)
+    page = {
+        "lang": language,
+        "other_lang": other,
+        "t": partial(text, language),
+        "script_messages": {
+            key: value
+            for key, value in translator(language).items()
+            if key.split(".")[0] in SCRIPT_GROUPS
+        },
+        "csrf_token": token,
+        **context,
+    }
+    response = TEMPLATES.TemplateResponse(request, name, page, status_code=status_code)
+    if is_new:
+        set_csrf_cookie(response, request, token)
+    return response

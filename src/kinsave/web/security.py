@@ -1,0 +1,111 @@
+"""Cookies, CSRF and the Content-Security-Policy of the pages.
+
+Shoppers' pages keep the session token in an HttpOnly cookie (read by `auth.deps.current_shopper`
+too); the console keeps the operator's API key in its own HttpOnly cookie, scoped to /admin.
+Every form carries the CSRF cookie's value in a hidden field; the pages' scripts send it in the
+X-Kinsave-CSRF header.
+"""
+
+import secrets
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from kinsave.auth import service as auth
+from kinsave.auth.deps import CSRF_COOKIE, SESSION_COOKIE, csrf_matches
+from kinsave.auth.schemas import ShopperPrincipal, ShopPrincipal
+from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
+
+OPERATOR_COOKIE = "ks_operator"
+PAGE_PREFIXES = ("/app", "/admin", "/store", "/lang")
+# No inline script or style anywhere: everything the pages run or style comes from /static.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'"
+)
+
+
+def set_cookie(
+    response: Response,
+    request: Request,
+    name: str,
+    value: str,
+    *,
+    http_only: bool = True,
+    max_age: int | None = None,
+    path: str = "/",
+    same_site: str = "lax",
+) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path=path,
+        httponly=http_only,
+        samesite=same_site,  # type: ignore[arg-type]
+        secure=request.url.scheme == "https",
+    )
+
+
+def csrf_token(request: Request) -> tuple[str, bool]:
+    """The request's CSRF token, and whether it is new (and so must be set as a cookie)."""
+    existing = request.cookies.get(CSRF_COOKIE)
+    if existing:
+        return existing, False
+    return secrets.token_urlsafe(24), True
+
+
+def set_csrf_cookie(response: Response, request: Request, token: str) -> None:
+    # Readable by our own script on purpose: it copies it into the X-Kinsave-CSRF header.
+    set_cookie(response, request, CSRF_COOKIE, token, http_only=False)
+
+
+def form_csrf_ok(request: Request, supplied: str) -> bool:
+    return csrf_matches(request, supplied)
+
+
+def page_shopper(request: Request) -> ShopperPrincipal | None:
+    """The shopper signed in through the page cookie, or None."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        with unit_of_work(request.app.state.read_session_factory) as session:
+            return auth.resolve_session(session, token)
+    except KinsaveError:
+        return None
+
+
+def console_operator(request: Request) -> ShopPrincipal | None:
+    """The operator signed in to the console, or None."""
+    key = request.cookies.get(OPERATOR_COOKIE)
+    if not key:
+        return None
+    try:
+        with unit_of_work(request.app.state.read_session_factory) as session:
+            return auth.resolve_api_key(session, key, "operator")
+    except KinsaveError:
+        return None
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """Only a path on this site: never an open redirect to somebody else's."""
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
+        return target
+    return default
+
+
+def install_page_headers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _page_headers(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        if request.url.path.startswith(PAGE_PREFIXES):
+            response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            response.headers["Referrer-Policy"] = "same-origin"
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

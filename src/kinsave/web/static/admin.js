@@ -1,0 +1,64 @@
+// The console's charts: uPlot (vendored, MIT) fed from the burn JSON. No inline script anywhere.
+"use strict";
+
+(function () {
+  function xRange(days, day) {
+    var min = days[0];
+    var max = days[days.length - 1];
+    return max - min < 6 * day ? [min - 3 * day, max + 3 * day] : [min, max];
+  }
+
+  function drawBurn(figure) {
+    fetch(figure.dataset.url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("burn data " + response.status);
+        return response.json();
+      })
+      .then(function (burn) {
+        if (!burn.points.length) {
+          var empty = document.createElement("p");
+          empty.className = "empty";
+          empty.textContent = figure.dataset.empty;
+          figure.appendChild(empty);
+          figure.dataset.rendered = "empty";
+          return;
+        }
+        // Days at noon UTC so that every timezone's axis shows the intended date.
+        var days = burn.points.map(function (p) { return Date.parse(p.day + "T12:00:00Z") / 1000; });
+        // The burn itself: what went out each day and in total (remaining is in the facts above;
+        // a budget topped up later would otherwise dwarf the spending on the same axis).
+        var daily = burn.points.map(function (p) { return p.spent / 100; });
+        var toDate = burn.points.map(function (p) { return p.spent_to_date / 100; });
+        var yuan = function (_u, value) { return value == null ? "" : "¥" + value.toFixed(2); };
+        var day = 86400;
+        var options = {
+          width: Math.max(figure.clientWidth, 280),
+          height: 260,
+          // The points are local days: show them as dates, whatever the viewer's timezone.
+          tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+          // A fresh campaign has one or two days: keep a readable week around them.
+          scales: { x: { time: true, auto: false, range: xRange(days, day) } },
+          series: [
+            {},
+            { label: figure.dataset.labelDaily, stroke: "#8f0b20", fill: "rgba(200,16,46,0.12)",
+              width: 2, value: yuan, points: { show: true, size: 7 } },
+            { label: figure.dataset.labelToDate, stroke: "#1a56db", width: 2, value: yuan,
+              points: { show: true, size: 7 } },
+          ],
+          axes: [{}, { size: 70, values: function (_u, ticks) {
+            return ticks.map(function (v) { return "¥" + v; });
+          } }],
+        };
+        new uPlot(options, [days, daily, toDate], figure);
+        figure.dataset.rendered = "chart";
+      })
+      .catch(function () {
+        figure.dataset.rendered = "error";
+      });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    var figure = document.getElementById("burn-chart");
+    if (figure) drawBurn(figure);
+  });
+})();

@@ -1,0 +1,210 @@
+// The mini app's behaviour: plain JavaScript, no build step. User text only ever goes through
+// textContent, never innerHTML. Requests carry the CSRF cookie in X-Kinsave-CSRF and an
+// Idempotency-Key that is kept across retries of the same tap.
+"use strict";
+
+(function () {
+  var messages = {};
+  try {
+    messages = JSON.parse(document.getElementById("ks-messages").textContent || "{}");
+  } catch (e) {
+    messages = {};
+  }
+
+  function t(key) {
+    return messages[key] || messages["state.error"] || key;
+  }
+
+  function money(amount) {
+    var sign = amount < 0 ? "-" : "";
+    var a = Math.abs(amount);
+    var fen = String(a % 100);
+    return sign + "¥" + Math.floor(a / 100) + "." + (fen.length < 2 ? "0" + fen : fen);
+  }
+
+  // "10", "10.5", "10.50" -> 1050 fen, parsed as text so no float ever touches money.
+  function parseYuan(text) {
+    var match = /^\s*(\d{1,7})(?:\.(\d{1,2}))?\s*$/.exec(text);
+    if (!match) return null;
+    var fen = (match[2] || "").padEnd(2, "0");
+    return parseInt(match[1], 10) * 100 + parseInt(fen, 10);
+  }
+
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf("=");
+      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+    }
+    return "";
+  }
+
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  // One logical action (a tap) keeps its key until it gets an answer, so a retry after a
+  // dropped connection can never pay twice.
+  function call(element, method, path, body) {
+    if (!element.dataset.key) element.dataset.key = newKey();
+    var headers = {
+      "Content-Type": "application/json",
+      "X-Kinsave-CSRF": cookie("ks_csrf"),
+      "Idempotency-Key": element.dataset.key,
+    };
+    return fetch(path, {
+      method: method,
+      headers: headers,
+      credentials: "same-origin",
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(
+      function (response) {
+        delete element.dataset.key;
+        return response.json().then(
+          function (data) { return { ok: response.ok, status: response.status, data: data }; },
+          function () { return { ok: false, status: response.status, data: {} }; }
+        );
+      },
+      function () {
+        return { ok: false, status: 0, offline: true, data: {} };
+      }
+    );
+  }
+
+  function errorText(result) {
+    if (result.offline) return t("state.offline");
+    var code = result.data && result.data.error && result.data.error.code;
+    if (code === "unauthorized") {
+      window.location.assign("/app/login?next=" + encodeURIComponent(location.pathname));
+    }
+    return code ? t("error." + code) : t("state.error");
+  }
+
+  function showNotice(text) {
+    var notice = document.getElementById("notice");
+    notice.textContent = text;
+    notice.hidden = !text;
+  }
+
+  function watchConnection() {
+    var banner = document.getElementById("offline");
+    function update() { banner.hidden = navigator.onLine; }
+    window.addEventListener("online", update);
+    window.addEventListener("offline", update);
+    update();
+  }
+
+  function busy(button, on) {
+    button.disabled = on;
+    button.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  function setupDaily() {
+    var button = document.getElementById("claim-daily");
+    if (!button) return;
+    button.addEventListener("click", function () {
+      busy(button, true);
+      showNotice("");
+      var path = "/v1/daily/" + encodeURIComponent(button.dataset.campaign) + "/claim";
+      call(button, "POST", path, null).then(function (result) {
+        if (!result.ok) {
+          busy(button, false);
+          showNotice(errorText(result));
+          return;
+        }
+        var envelope = document.getElementById("daily-envelope");
+        envelope.classList.add("opening");
+        document.getElementById("daily-amount").textContent = money(result.data.amount);
+        document.getElementById("daily-landed").hidden = false;
+        button.hidden = true;
+        var balance = document.getElementById("wallet-balance");
+        var total = parseInt(balance.dataset.balance, 10) + result.data.amount;
+        balance.dataset.balance = String(total);
+        balance.textContent = money(total);
+        balance.classList.add("landing");
+      });
+    });
+  }
+
+  function setupSend() {
+    var form = document.getElementById("send-form");
+    if (!form) return;
+    var error = document.getElementById("send-error");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var total = parseYuan(form.elements.total.value);
+      var shares = parseInt(form.elements.shares.value, 10);
+      if (total === null || !(shares >= 1)) {
+        error.textContent = t("error.invalid_amount");
+        error.hidden = false;
+        return;
+      }
+      var submit = form.querySelector("button[type=submit]");
+      busy(submit, true);
+      var body = {
+        total: total,
+        shares: shares,
+        kind: form.elements.kind.value,
+        message: form.elements.message.value,
+      };
+      call(form, "POST", "/v1/envelopes", body).then(function (result) {
+        busy(submit, false);
+        if (result.ok) {
+          window.location.assign("/app/e/" + encodeURIComponent(result.data.id));
+          return;
+        }
+        error.textContent = errorText(result);
+        error.hidden = false;
+      });
+    });
+  }
+
+  function setupEnvelope() {
+    var page = document.getElementById("envelope");
+    if (!page) return;
+    var grab = document.getElementById("grab");
+    if (grab) {
+      grab.addEventListener("click", function () {
+        busy(grab, true);
+        showNotice("");
+        var path = "/v1/envelopes/" + encodeURIComponent(page.dataset.envelope) + "/grab";
+        call(grab, "POST", path, null).then(function (result) {
+          if (!result.ok) {
+            busy(grab, false);
+            showNotice(errorText(result));
+            if (result.status >= 400 && result.status < 500) window.setTimeout(reload, 1500);
+            return;
+          }
+          grab.hidden = true;
+          page.querySelector(".envelope").classList.add("opening");
+          document.getElementById("grab-amount").textContent = money(result.data.amount);
+          window.setTimeout(reload, 900);
+        });
+      });
+    }
+    var copy = document.getElementById("copy-link");
+    copy.addEventListener("click", function () {
+      var done = document.getElementById("copy-done");
+      if (navigator.clipboard) {
+        navigator.clipboard.writeText(location.href).then(function () {
+          done.textContent = t("envelope.copied");
+        }, function () { done.textContent = location.href; });
+      } else {
+        done.textContent = location.href;
+      }
+    });
+  }
+
+  function reload() { window.location.reload(); }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    watchConnection();
+    setupDaily();
+    setupSend();
+    setupEnvelope();
+  });
+})();

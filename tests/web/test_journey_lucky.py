@@ -1,0 +1,116 @@
+"""Journey 3: Grandma sends a lucky envelope, three relatives grab it in their own browsers, the
+page shows who got what and the luckiest, and after expiry the remainder returns to her wallet."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from kinsave.db import utcnow
+from kinsave.jobs import expire_envelopes
+from tests.factories import create_campaign, funded_shopper, shop_key, wallet_balance
+from tests.web.conftest import check_accessibility, sign_in
+
+pytestmark = pytest.mark.browser
+RELATIVES = {"mum": "Mum (Mei)", "dad": "Dad (Jun)", "xiaoming": "Xiaoming"}
+
+
+def yuan(amount: int) -> str:
+    return f"¥{amount // 100}.{amount % 100:02d}"
+
+
+class TestLuckyEnvelope:
+    def test_send_grab_luckiest_expire_refund(self, api, session_factory, people, shots):
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator)
+        grandma_api = funded_shopper(api, operator, campaign["id"], "grandma", 5000)
+
+        grandma = people.phone()
+        sign_in(grandma, "grandma", "Grandma Li", next_path="/app/send")
+        expect(grandma.locator("#wallet-balance")).to_have_text("¥50.00")
+        grandma.get_by_label("Amount (¥)").fill("10")
+        grandma.get_by_label("Shares", exact=True).fill("5")
+        grandma.get_by_label("Message", exact=True).fill("For the family <3")
+        shots.take(grandma, "send-form")
+        check_accessibility(grandma)
+        grandma.get_by_role("button", name="Put money in the envelope").click()
+        grandma.wait_for_url(re.compile(r"/app/e/env_\w+$"))
+        envelope_url = grandma.url
+        expect(grandma.locator(".message")).to_have_text("“For the family <3”")
+        expect(grandma.locator("#grabbed-count")).to_contain_text("0 of 5 shares")
+        shots.take(grandma, "envelope-sent")
+
+        got: dict[str, int] = {}
+        for user_id, name in RELATIVES.items():
+            relative = people.phone()
+            sign_in(relative, user_id, name)
+            relative.goto(envelope_url)
+            relative.get_by_role("button", name="Grab").click()
+            mine = relative.locator("#my-amount")
+            expect(mine).to_have_text(re.compile(r"^¥\d+\.\d\d$"))
+            got[user_id] = int(mine.inner_text().replace("¥", "").replace(".", ""))
+            shots.take(relative, f"grabbed-{user_id}")
+        check_accessibility(relative)
+
+        grandma.reload()
+        expect(grandma.locator("#grabs li")).to_have_count(3)
+        for user_id, name in RELATIVES.items():
+            row = grandma.locator("#grabs li", has_text=name)
+            expect(row.locator(".amount")).to_have_text(yuan(got[user_id]))
+        view = api.get(f"/v1/envelopes/{envelope_url.rsplit('/', 1)[1]}", headers=grandma_api)
+        luckiest = RELATIVES[view.json()["luckiest_shopper_id"]]
+        assert got[view.json()["luckiest_shopper_id"]] == max(got.values())
+        expect(grandma.locator("#grabs li.luckiest .who")).to_have_text(luckiest)
+        expect(grandma.locator("#luckiest")).to_have_text("Luckiest so far")
+        remaining = 1000 - sum(got.values())
+        expect(grandma.locator("#remaining")).to_have_text(yuan(remaining))
+        shots.take(grandma, "envelope-three-grabs")
+
+        report = expire_envelopes(session_factory, now=utcnow() + timedelta(days=2))
+        assert report.refunded_amount == remaining
+        grandma.reload()
+        expect(grandma.locator("#state-expired")).to_have_text("This envelope has expired.")
+        expect(grandma.locator("#refunded")).to_have_text(yuan(remaining))
+        expect(grandma.locator("#luckiest")).to_have_text("Luckiest")
+        shots.take(grandma, "envelope-expired")
+
+        latecomer = people.phone()
+        sign_in(latecomer, "xiaohong", "Xiaohong")
+        latecomer.goto(envelope_url)
+        expect(latecomer.locator("#state-expired")).to_be_visible()
+        expect(latecomer.get_by_role("button", name="Grab")).to_have_count(0)
+        shots.take(latecomer, "latecomer-expired")
+
+        grandma.goto("/app/wallet")
+        expect(grandma.locator("#wallet-balance")).to_have_text(yuan(5000 - 1000 + remaining))
+        expect(grandma.locator("#history li").first).to_contain_text("Envelope remainder returned")
+        shots.take(grandma, "wallet-refund")
+        assert wallet_balance(api, grandma_api) == 5000 - 1000 + remaining
+
+    def test_grabbing_twice_shows_the_share_already_grabbed(self, api, session_factory, people):
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator)
+        grandma_api = funded_shopper(api, operator, campaign["id"], "grandma", 1000)
+        sent = api.post("/v1/envelopes", json={"total": 300, "shares": 3}, headers=grandma_api)
+        url = f"/app/e/{sent.json()['id']}"
+        first, second = people.phone(), people.phone()
+        for page in (first, second):
+            sign_in(page, "mum", "Mum (Mei)")
+            page.goto(url)
+        first.get_by_role("button", name="Grab").click()
+        expect(first.locator("#my-amount")).to_be_visible()
+        second.get_by_role("button", name="Grab").click()  # the stale tab of the same person
+        expect(second.locator("#notice")).to_have_text("You already grabbed this envelope.")
+        expect(second.locator("#my-amount")).to_be_visible()  # reloads into the grabbed state
+
+    def test_not_enough_money_and_unknown_envelope(self, api, people, shots):
+        page = people.phone()
+        sign_in(page, "poor", "Poor Relative", next_path="/app/send")
+        page.get_by_label("Amount (¥)").fill("10")
+        page.get_by_role("button", name="Put money in the envelope").click()
+        expect(page.locator("#send-error")).to_have_text("Not enough money in your wallet.")
+        shots.take(page, "send-insufficient")
+        response = page.goto("/app/e/env_doesnotexist")
+        assert response is not None and response.status == 404
+        expect(page.locator("h1")).to_have_text("We could not find that.")
