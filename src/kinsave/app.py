@@ -12,7 +12,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kinsave import __version__
 from kinsave.auth.router import router as auth_router
 from kinsave.campaigns.router import router as campaigns_router
+from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
+from kinsave.coupons.checkout_router import router as checkout_router
+from kinsave.coupons.router import admin_router as coupon_admin_router
+from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import KinsaveError
@@ -47,7 +51,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
 
-    for router in (auth_router, ledger_router, envelopes_router, campaigns_router):
+    for router in (
+        auth_router,
+        ledger_router,
+        envelopes_router,
+        campaigns_router,
+        catalog_router,
+        coupon_admin_router,
+        coupons_router,
+        checkout_router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
 

@@ -1,5 +1,6 @@
 """The `kinsave` command. Each command opens its own unit of work and calls services; no SQL."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -108,11 +109,47 @@ def reconcile() -> None:
 
 @app.command()
 def expire() -> None:
-    """Refund expired envelopes now (the server's sweeper does the same periodically)."""
-    from kinsave.jobs import expire_envelopes
+    """Refund expired envelopes and release expired checkout reservations now.
 
-    report = expire_envelopes(_session_factory())
+    The server's sweeper does the same periodically."""
+    from kinsave.jobs import expire_envelopes, release_expired_reservations
+
+    factory = _session_factory()
+    report = expire_envelopes(factory)
     console.print(f"expired {report.expired} envelopes, refunded {report.refunded_amount}")
+    released = release_expired_reservations(factory)
+    console.print(f"released {released} expired checkout reservations")
+
+
+@app.command("import-products")
+def import_products(
+    file: Annotated[Path, typer.Argument(help="CSV with a header row, or JSON lines", exists=True)],
+    shop: Annotated[str, typer.Option(help="Shop name")],
+    batch: Annotated[int, typer.Option(help="Products per transaction")] = 500,
+) -> None:
+    """Upsert the shop's products from a file (sku, title, price, category, image_url, in_stock)."""
+    from rich.progress import Progress
+
+    from kinsave.auth import service as auth
+    from kinsave.catalog import importing
+    from kinsave.catalog import service as catalog
+
+    factory = _session_factory()
+    with unit_of_work(factory) as session:
+        shop_id = auth.ensure_shop(session, shop).id
+    done = 0
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task("importing", total=importing.count_rows(file))
+            for chunk in importing.read_batches(file, batch):
+                with unit_of_work(factory) as session:
+                    catalog.upsert_products(session, shop_id, chunk)
+                done += len(chunk)
+                progress.update(task, advance=len(chunk))
+    except importing.ProductFileError as error:
+        console.print(f"[red]{error}[/red] ({done} products imported before it)")
+        raise typer.Exit(1) from error
+    console.print(f"[green]imported {done} products into {shop!r} ({shop_id})[/green]")
 
 
 def _create_key(shop: str, role: str) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinsave.coupons import orders as checkout_orders
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import ExpiryReport
@@ -38,6 +39,26 @@ def expire_envelopes(
     return ExpiryReport(expired=expired, refunded_amount=refunded)
 
 
+def release_expired_reservations(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> int:
+    """Release every checkout reservation past its hold, each in its own short transaction.
+
+    Safe to run from several processes at once: each release happens exactly once. Returns how
+    many this call released.
+    """
+    now = now or utcnow()
+    released = 0
+    while True:
+        with unit_of_work(session_factory) as session:
+            due = checkout_orders.due_reservations(session, now)
+        for order_pk in due:
+            with unit_of_work(session_factory) as session:
+                released += checkout_orders.expire_reservation(session, order_pk, now)
+        if len(due) < 200:
+            return released
+
+
 class Sweeper:
     """Runs the periodic jobs inside `kinsave serve` on a daemon thread."""
 
@@ -64,5 +85,8 @@ class Sweeper:
                     log.info(
                         "expired %d envelopes, refunded %d", report.expired, report.refunded_amount
                     )
+                released = release_expired_reservations(self._session_factory)
+                if released:
+                    log.info("released %d expired checkout reservations", released)
             except Exception:  # keep sweeping: one bad pass must not stop refunds for good
                 log.exception("sweeper pass failed")
