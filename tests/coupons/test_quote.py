@@ -1,7 +1,7 @@
 """The pure optimiser: each kind, scope and stacking rule, rounding, and optimality."""
 
 from datetime import UTC, datetime, timedelta
-from itertools import combinations
+from itertools import combinations, pairwise
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -143,9 +143,7 @@ class TestAllocation:
     def test_units_add_up(self, total, quantity, data):
         cuts = sorted(data.draw(st.lists(st.integers(0, quantity), max_size=5)))
         bounds = [0, *cuts, quantity]
-        assert (
-            sum(units_share(total, quantity, a, b - a) for a, b in zip(bounds, bounds[1:])) == total
-        )
+        assert sum(units_share(total, quantity, a, b - a) for a, b in pairwise(bounds)) == total
 
 
 GROUPS = ["g1", "g2", "g3"]

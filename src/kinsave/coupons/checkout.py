@@ -138,7 +138,7 @@ def _reservable(
         .where(
             Coupon.id.in_(coupon_ids), Coupon.shopper_id == shopper_id, Coupon.shop_id == shop_id
         )
-    ).tuples()
+    ).all()
     found = {c.id: (c, t) for c, t in rows}
     held = []
     for coupon_id in coupon_ids:

@@ -65,7 +65,7 @@ def _offers(
     )
     if shop_id is not None:
         statement = statement.where(Coupon.shop_id == shop_id)
-    for coupon, template in session.execute(statement).tuples():
+    for coupon, template in session.execute(statement).all():
         badge = DealCouponOut(
             template_id=template.id, coupon_id=coupon.id, name=template.name, held=True
         )

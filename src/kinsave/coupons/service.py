@@ -291,7 +291,7 @@ def my_coupons(
     )
     if shop_id is not None:
         statement = statement.where(Coupon.shop_id == shop_id)
-    coupons = [coupon_out(c, t, now) for c, t in session.execute(statement).tuples()]
+    coupons = [coupon_out(c, t, now) for c, t in session.execute(statement).all()]
     return CouponListOut(coupons=[c for c in coupons if state is None or c.state == state])
 
 
@@ -308,13 +308,14 @@ def claimable(
     if shop_id is not None:
         statement = statement.where(CouponTemplate.shop_id == shop_id)
     templates = list(session.execute(statement.order_by(CouponTemplate.created_at)).scalars())
-    held = dict(
-        session.execute(
+    held: dict[str, int] = {
+        template_id: count
+        for template_id, count in session.execute(
             select(Coupon.template_id, func.count())
             .where(Coupon.shopper_id == shopper_id)
             .group_by(Coupon.template_id)
-        ).tuples()
-    )
+        )
+    }
     return [(t, held.get(t.id, 0)) for t in templates if held.get(t.id, 0) < t.per_shopper_limit]
 
 
@@ -364,5 +365,5 @@ def held_coupons(
             Coupon.expires_at > now,
         )
         .order_by(Coupon.id)
-    ).tuples()
+    ).all()
     return [as_held(t, c.id, c.expires_at) for c, t in rows]
