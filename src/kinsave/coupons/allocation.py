@@ -14,6 +14,8 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     whole = sum(weights)
     if total <= 0 or whole <= 0:
         return [0] * len(weights)
+    if total == whole:
+        return list(weights)
     parts = [total * w // whole for w in weights]
     remainders = [total * w % whole for w in weights]
     short = total - sum(parts)

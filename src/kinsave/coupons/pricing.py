@@ -118,12 +118,35 @@ class Option:
     lines: tuple[int, ...]  # indexes of eligible lines
     eligible: int  # their full price
     nominal: int
+    order: tuple[object, ...]  # where it applies among the chosen (see `apply`)
 
 
 def measure(lines: list[CartLine], shipping_fee: int, coupon: HeldCoupon) -> Option:
-    covered = tuple(i for i, line in enumerate(lines) if coupon.covers(line))
-    eligible = sum(lines[i].gross for i in covered)
-    return Option(coupon, covered, eligible, nominal_discount(coupon, eligible, shipping_fee))
+    return measure_all(lines, shipping_fee, [coupon])[0]
+
+
+def measure_all(
+    lines: list[CartLine], shipping_fee: int, coupons: list[HeldCoupon]
+) -> list[Option]:
+    """Every coupon against the cart, indexing the cart once by sku and by category."""
+    gross = [line.gross for line in lines]
+    by_key: dict[tuple[str, str], list[int]] = {}
+    for i, line in enumerate(lines):
+        by_key.setdefault(("skus", line.sku), []).append(i)
+        if line.category is not None:
+            by_key.setdefault(("categories", line.category), []).append(i)
+    everything = tuple(range(len(lines)))
+    options = []
+    for coupon in coupons:
+        if coupon.scope in ("skus", "categories"):
+            found = {i for v in coupon.scope_values for i in by_key.get((coupon.scope, v), ())}
+            covered = tuple(sorted(found))
+        else:
+            covered = everything
+        eligible = sum(gross[i] for i in covered)
+        nominal = nominal_discount(coupon, eligible, shipping_fee)
+        options.append(Option(coupon, covered, eligible, nominal, (coupon.terms, coupon.id)))
+    return options
 
 
 @dataclass
@@ -148,7 +171,7 @@ def apply(
     shipping_left = shipping_fee
     per_coupon: dict[str, int] = {}
     per_line: list[dict[str, int]] = [{} for _ in lines]
-    ordered = sorted(chosen, key=lambda o: (o.coupon.terms, o.coupon.id))
+    ordered = sorted(chosen, key=lambda o: o.order)
     for option in ordered:
         if option.coupon.kind == "free_shipping":
             taken = min(option.nominal, shipping_left)
@@ -185,7 +208,7 @@ def total_to_pay(
     A coupon always has at least its eligible amount minus everything taken before it; when that
     covers its nominal discount it takes all of it, which is what `apply` would find too.
     """
-    ordered = sorted(chosen, key=lambda o: (o.coupon.terms, o.coupon.id))
+    ordered = sorted(chosen, key=lambda o: o.order)
     taken = shipping_taken = 0
     for option in ordered:
         if option.coupon.kind == "free_shipping":

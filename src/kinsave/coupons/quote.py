@@ -16,7 +16,7 @@ from kinsave.coupons.pricing import (
     HeldCoupon,
     Option,
     apply,
-    measure,
+    measure_all,
     total_to_pay,
 )
 
@@ -43,6 +43,8 @@ def candidate_groups(options: list[Option]) -> list[list[Option]]:
         distinct = [next(same) for _terms, same in groupby(members, key=lambda o: o.coupon.terms)]
         distinct.sort(key=lambda o: (-o.nominal, o.coupon.rank))
         groups.append(distinct)
+    # Biggest savings first: a good answer early lets the bound cut more.
+    groups.sort(key=lambda g: (-g[0].nominal, g[0].coupon.stacking_group))
     return groups
 
 
@@ -75,12 +77,18 @@ class _Search:
         best_savings = self.full - self.best_key[0]
         if bound < best_savings or (bound == best_savings and len(self.chosen) > self.best_key[1]):
             return
-        if depth == len(self.groups):
+        if bound == best_savings and len(self.chosen) == self.best_key[1]:
+            # Only choosing nothing more could still tie and win on the coupons' order.
+            depth = len(self.groups)
+        if depth == len(self.groups) or nominal + (self.credit if combinable else 0) >= self.full:
+            # A leaf; or the coupons so far may already make the order free, and then adding
+            # more could only lose the tie-break.
             total = total_to_pay(self.lines, self.shipping_fee, self.chosen, self.credit)
             key = choice_key(total, self.chosen)
             if key < self.best_key:
                 self.best_key, self.best = key, list(self.chosen)
-            return
+            if depth == len(self.groups) or total == 0:
+                return
         for option in self.groups[depth]:
             self.chosen.append(option)
             self._visit(
@@ -142,7 +150,7 @@ def quote(
     wallet_balance: int,
 ) -> Quote:
     """The best combination of the held coupons plus the credit the shopper chose to use."""
-    options = [measure(lines, shipping_fee, c) for c in coupons]
+    options = measure_all(lines, shipping_fee, coupons)
     credit_limit = max(0, min(use_credit, wallet_balance))
     chosen = best_combination(lines, shipping_fee, options, credit_limit)
     return _result(lines, shipping_fee, options, chosen, credit_limit)
@@ -156,7 +164,7 @@ def quote_selection(
     Raises NotApplicable when two coupons share a stacking group, a coupon saves nothing, credit
     is combined with a coupon that forbids it, or the credit exceeds what is left to pay.
     """
-    options = [measure(lines, shipping_fee, c) for c in coupons]
+    options = measure_all(lines, shipping_fee, coupons)
     groups: set[str] = set()
     for option in options:
         if option.coupon.stacking_group in groups:
