@@ -28,22 +28,7 @@ from kinsave.coupons.schemas import (
     TemplateOut,
 )
 from kinsave.db import utcnow
-from kinsave.errors import KinsaveError, register_codes
-
-register_codes(
-    {
-        "coupon_sold_out": 409,
-        "coupon_limit_reached": 409,
-        "coupon_not_claimable": 409,
-        "coupon_not_applicable": 422,
-        "coupon_expired": 410,
-        "coupon_reserved": 409,
-        "coupon_used": 409,
-        "order_not_found": 404,
-        "order_state_invalid": 409,
-        "order_expired": 410,
-    }
-)
+from kinsave.errors import KinsaveError
 
 
 def create_template(session: Session, shop_id: str, data: TemplateIn) -> TemplateOut:
