@@ -15,6 +15,7 @@ from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
 from kinsave.coupons.checkout_router import router as checkout_router
+from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
+    app.state.claim_gate = ClaimGate(settings.redis_url) if settings.redis_url else None
 
     for router in (
         auth_router,

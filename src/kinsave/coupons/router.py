@@ -78,7 +78,9 @@ def claim_coupon(
         key=idempotency_key,
         body=body,
         status_code=201,
-        operation=lambda: service.claim_coupon(session, shopper.shopper_id, body.template_id),
+        operation=lambda: service.claim_coupon(
+            session, shopper.shopper_id, body.template_id, gate=request.app.state.claim_gate
+        ),
     )
 
 

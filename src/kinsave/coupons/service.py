@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
+from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.coupons.pricing import HeldCoupon
 from kinsave.coupons.schemas import (
@@ -160,15 +161,39 @@ def set_template_status(
 
 
 def claim_coupon(
-    session: Session, shopper_id: str, template_id: str, now: datetime | None = None
+    session: Session,
+    shopper_id: str,
+    template_id: str,
+    now: datetime | None = None,
+    *,
+    gate: ClaimGate | None = None,
 ) -> CouponOut:
     """Give the shopper one coupon of the template.
 
     Never more than the stock in total nor the per-shopper limit per shopper, under any
-    concurrency (the database decides). Errors: not_found, coupon_not_claimable (paused, ended,
-    not started), coupon_expired (its window is over), coupon_limit_reached, coupon_sold_out.
+    concurrency (the database decides; the optional Redis gate only refuses sold-out claims
+    early). Errors: not_found, coupon_not_claimable (paused, ended, not started),
+    coupon_expired (its window is over), coupon_limit_reached, coupon_sold_out.
     """
-    now = now or utcnow()
+    if gate is None:
+        return _claim(session, shopper_id, template_id, now or utcnow())
+    if not gate.enter(template_id, lambda: _stock_left(session, template_id)):
+        raise KinsaveError("coupon_sold_out", "every coupon of this kind has been claimed")
+    try:
+        return _claim(session, shopper_id, template_id, now or utcnow())
+    except KinsaveError:
+        gate.leave(template_id)
+        raise
+
+
+def _stock_left(session: Session, template_id: str) -> int:
+    row = session.execute(
+        select(CouponTemplate.stock - CouponTemplate.issued).where(CouponTemplate.id == template_id)
+    ).scalar_one_or_none()
+    return int(row or 0)
+
+
+def _claim(session: Session, shopper_id: str, template_id: str, now: datetime) -> CouponOut:
     template = session.get(CouponTemplate, template_id)
     if template is None:
         raise KinsaveError("not_found", "no such coupon template")
