@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import update
 
 from kinsave.coupons.allocation import units_share
-from kinsave.coupons.models import Coupon
+from kinsave.coupons.models import CheckoutOrder, Coupon
 from kinsave.db import unit_of_work, utcnow
 from kinsave.jobs import release_expired_reservations
 from kinsave.ledger import service as ledger
@@ -22,6 +22,7 @@ from tests.coupons.factories import (
     push_products,
 )
 from tests.factories import Headers, create_campaign, funded_shopper, shop_key, wallet_balance
+from tests.test_cli import kinsave
 
 CART = {
     "shopper_id": "grandma",
@@ -209,8 +210,6 @@ class TestCancelAndExpire:
     def test_paid_after_hold_ran_out_is_refused(self, api, shop, session_factory):
         reserve(api, shop, "o-5")
         with unit_of_work(session_factory) as session:
-            from kinsave.coupons.models import CheckoutOrder
-
             session.execute(
                 update(CheckoutOrder).values(expires_at=utcnow() - timedelta(seconds=1))
             )
@@ -218,6 +217,16 @@ class TestCancelAndExpire:
         assert (refused.status_code, error_code(refused)) == (410, "order_expired")
         assert balances(session_factory, shop, "o-5") == (2000, 1000, 0)
         assert release_expired_reservations(session_factory) == 1
+
+    def test_kinsave_expire_releases(self, api, shop, session_factory, database_url):
+        reserve(api, shop, "o-8")
+        with unit_of_work(session_factory) as session:
+            session.execute(
+                update(CheckoutOrder).values(expires_at=utcnow() - timedelta(seconds=1))
+            )
+        result = kinsave(database_url, "expire")
+        assert "released 1 expired checkout reservations" in result.stdout, result.stderr
+        assert balances(session_factory, shop, "o-8") == (3000, 0, 0)
 
 
 class TestRefusals:
