@@ -192,6 +192,12 @@ def _insert_order(
     ).scalar_one_or_none()
     if order_pk is None:
         return None
+    _insert_lines(session, order_pk, result)
+    session.flush()
+    return session.get_one(CheckoutOrder, order_pk)
+
+
+def _insert_lines(session: Session, order_pk: int, result: optimiser.Quote) -> None:
     for position, line in enumerate(result.lines):
         session.add(
             OrderLine(
@@ -206,8 +212,6 @@ def _insert_order(
                 refunded_quantity=0,
             )
         )
-    session.flush()
-    return session.get_one(CheckoutOrder, order_pk)
 
 
 def _hold_coupons(

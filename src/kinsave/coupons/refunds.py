@@ -53,17 +53,7 @@ def refund_order(
     refunded = [_refund_units(session, line, n) for line, n in _wanted(session, order, data)]
     shipping_cash, shipping_credit = _close_if_done(session, order, now)
     credit = sum(line.credit for line in refunded) + shipping_credit
-    if credit:
-        ledger.transfer(
-            session,
-            from_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id),
-            to_account_id=ledger.wallet_account(session, order.shopper_id),
-            amount=credit,
-            kind="checkout_refund",
-            key=f"checkout-refund:{refund_pk}",
-            reference=order.order_id,
-            now=now,
-        )
+    _return_credit(session, order, refund_pk, credit, now)
     session.refresh(order)
     result = RefundOut(
         order_id=order.order_id,
@@ -84,6 +74,22 @@ def refund_order(
     )
     on_order_refunded(session, order, result)
     return result
+
+
+def _return_credit(
+    session: Session, order: CheckoutOrder, refund_pk: int, credit: int, now: datetime
+) -> None:
+    if credit:
+        ledger.transfer(
+            session,
+            from_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, order.shop_id),
+            to_account_id=ledger.wallet_account(session, order.shopper_id),
+            amount=credit,
+            kind="checkout_refund",
+            key=f"checkout-refund:{refund_pk}",
+            reference=order.order_id,
+            now=now,
+        )
 
 
 def on_order_refunded(session: Session, order: CheckoutOrder, refund: RefundOut) -> None:
