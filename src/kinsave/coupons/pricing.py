@@ -163,6 +163,19 @@ class Applied:
     coupon_ids: list[str] = field(default_factory=list)
 
 
+def take_from_lines(remaining: list[int], option: Option) -> list[int]:
+    """Take the option's discount from what is left on its lines (in place); returns the parts."""
+    weights = [remaining[i] for i in option.lines]
+    room = sum(weights)
+    if option.nominal >= room:  # it takes everything left on its lines
+        parts = weights
+    else:
+        parts = allocate(option.nominal, weights)
+    for i, part in zip(option.lines, parts, strict=True):
+        remaining[i] -= part
+    return parts
+
+
 def apply(
     lines: list[CartLine], shipping_fee: int, chosen: list[Option], credit_limit: int
 ) -> Applied:
@@ -177,10 +190,9 @@ def apply(
             taken = min(option.nominal, shipping_left)
             shipping_left -= taken
         else:
-            weights = [remaining[i] for i in option.lines]
-            taken = min(option.nominal, sum(weights))
-            for i, part in zip(option.lines, allocate(taken, weights), strict=True):
-                remaining[i] -= part
+            parts = take_from_lines(remaining, option)
+            taken = sum(parts)
+            for i, part in zip(option.lines, parts, strict=True):
                 if part:
                     per_line[i][option.coupon.id] = part
         per_coupon[option.coupon.id] = taken
@@ -216,9 +228,25 @@ def total_to_pay(
         elif option.eligible - taken >= option.nominal:
             taken += option.nominal
         else:
-            return apply(lines, shipping_fee, chosen, credit_limit).total_to_pay
+            return _exact_total(lines, shipping_fee, ordered, credit_limit)
     payable = (
         sum(line.gross for line in lines) - taken + shipping_fee - min(shipping_taken, shipping_fee)
     )
     combinable = all(o.coupon.credit_combinable for o in chosen)
+    return payable - (min(credit_limit, payable) if combinable else 0)
+
+
+def _exact_total(
+    lines: list[CartLine], shipping_fee: int, ordered: list[Option], credit_limit: int
+) -> int:
+    """apply(...).total_to_pay, by the same steps, without recording the per-line splits."""
+    remaining = [line.gross for line in lines]
+    shipping_left = shipping_fee
+    for option in ordered:
+        if option.coupon.kind == "free_shipping":
+            shipping_left -= min(option.nominal, shipping_left)
+        else:
+            take_from_lines(remaining, option)
+    payable = sum(remaining) + shipping_left
+    combinable = all(o.coupon.credit_combinable for o in ordered)
     return payable - (min(credit_limit, payable) if combinable else 0)
