@@ -12,7 +12,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kinsave import __version__
 from kinsave.auth.router import router as auth_router
 from kinsave.campaigns.router import router as campaigns_router
+from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
+from kinsave.coupons.checkout_router import router as checkout_router
+from kinsave.coupons.gate import ClaimGate
+from kinsave.coupons.router import admin_router as coupon_admin_router
+from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import KinsaveError
@@ -53,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
+    app.state.claim_gate = ClaimGate(settings.redis_url) if settings.redis_url else None
 
     for router in (
         auth_router,
@@ -63,6 +69,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks_router,
         sharing_router,
         sharing_admin_router,
+        catalog_router,
+        coupon_admin_router,
+        coupons_router,
+        checkout_router,
     ):
         app.include_router(router)
     install_pages(app, settings)

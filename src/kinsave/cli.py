@@ -1,5 +1,6 @@
 """The `kinsave` command. Each command opens its own unit of work and calls services; no SQL."""
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -115,15 +116,23 @@ def reconcile() -> None:
 
 @app.command()
 def expire() -> None:
-    """Settle everything that is due now: refund expired envelopes and help requests, pay
-    referral rewards whose hold ended (the server's sweeper does the same periodically)."""
-    from kinsave.jobs import expire_envelopes, expire_help_requests, release_referral_rewards
+    """Settle everything that is due now: refund expired envelopes and help requests, release
+    expired checkout reservations, pay referral rewards whose hold ended (the server's sweeper
+    does the same periodically)."""
+    from kinsave.jobs import (
+        expire_envelopes,
+        expire_help_requests,
+        release_expired_reservations,
+        release_referral_rewards,
+    )
 
     factory = _session_factory()
     report = expire_envelopes(factory)
     console.print(f"expired {report.expired} envelopes, refunded {report.refunded_amount}")
     helps = expire_help_requests(factory)
     console.print(f"expired {helps.expired} help requests, refunded {helps.refunded_amount}")
+    reservations = release_expired_reservations(factory)
+    console.print(f"released {reservations.released} expired checkout reservations")
     released = release_referral_rewards(factory)
     console.print(f"paid {released.released} referral rewards, {released.paid_amount} in total")
 
@@ -138,6 +147,37 @@ def deliver_webhooks() -> None:
         f"sent {report.sent}: delivered {report.delivered}, "
         f"retrying {report.retrying}, failed {report.failed}"
     )
+
+
+@app.command("import-products")
+def import_products(
+    file: Annotated[Path, typer.Argument(help="CSV with a header row, or JSON lines", exists=True)],
+    shop: Annotated[str, typer.Option(help="Shop name")],
+    batch: Annotated[int, typer.Option(help="Products per transaction")] = 500,
+) -> None:
+    """Upsert the shop's products from a file (sku, title, price, category, image_url, in_stock)."""
+    from rich.progress import Progress
+
+    from kinsave.auth import service as auth
+    from kinsave.catalog import importing
+    from kinsave.catalog import service as catalog
+
+    factory = _session_factory()
+    with unit_of_work(factory) as session:
+        shop_id = auth.ensure_shop(session, shop).id
+    done = 0
+    try:
+        with Progress(console=console) as progress:
+            task = progress.add_task("importing", total=importing.count_rows(file))
+            for chunk in importing.read_batches(file, batch):
+                with unit_of_work(factory) as session:
+                    catalog.upsert_products(session, shop_id, chunk)
+                done += len(chunk)
+                progress.update(task, advance=len(chunk))
+    except importing.ProductFileError as error:
+        console.print(f"[red]{error}[/red] ({done} products imported before it)")
+        raise typer.Exit(1) from error
+    console.print(f"[green]imported {done} products into {shop!r} ({shop_id})[/green]")
 
 
 def _create_key(shop: str, role: str) -> None:

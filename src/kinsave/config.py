@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     envelope_max_shares: int = 100
     envelope_ttl_seconds: int = 24 * 3600
     session_ttl_seconds: int = 30 * 24 * 3600
+    checkout_hold_seconds: int = 15 * 60  # how long a checkout reservation holds coupons and credit
     sweeper_interval_seconds: float = 30.0
     sweeper_enabled: bool = True
     # Where the shop's store shows a deal/coupon (a short link redirects there when the channel

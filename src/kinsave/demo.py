@@ -15,6 +15,7 @@ from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import CampaignIn
 from kinsave.config import Settings
 from kinsave.db import utcnow
+from kinsave.demo_catalog import seed_catalog
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn
@@ -37,6 +38,7 @@ class DemoSeed:
     store_key: str
     campaign_id: str
     envelope_ids: list[str] = field(default_factory=list)
+    coupon_template_ids: list[str] = field(default_factory=list)
     created: bool = True
 
 
@@ -89,8 +91,14 @@ def seed(session: Session, settings: Settings) -> DemoSeed:
         campaign.id,
         EnvelopeIn(total=8800, shares=20, kind="lucky", message="Harvest Market thanks you"),
     )
+    template_ids = seed_catalog(session, shop.id)
     return DemoSeed(
-        shop.id, operator_key, store_key, campaign.id, [family_envelope.id, shop_envelope.id]
+        shop.id,
+        operator_key,
+        store_key,
+        campaign.id,
+        [family_envelope.id, shop_envelope.id],
+        template_ids,
     )
 
 
@@ -132,4 +140,6 @@ def describe(seeded: DemoSeed, base_url: str) -> str:
     ]
     if seeded.envelope_ids:
         lines.append("  Envelopes       " + ", ".join(seeded.envelope_ids))
+    if seeded.coupon_template_ids:
+        lines.append("  Coupons         " + ", ".join(seeded.coupon_template_ids))
     return "\n".join(lines)

@@ -15,6 +15,8 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.config import Settings
+from kinsave.coupons import orders as checkout_orders
+from kinsave.coupons.checkout_schemas import ReservationReleaseReport
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import ExpiryReport
@@ -89,6 +91,21 @@ def release_referral_rewards(
     return ReleaseReport(released=released, paid_amount=paid)
 
 
+def release_expired_reservations(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> ReservationReleaseReport:
+    """Give back the coupons and credit of every checkout reservation past its hold, once."""
+    now = now or utcnow()
+    released, _ = settle_each(
+        session_factory,
+        lambda session: checkout_orders.due_reservations(session, now),
+        lambda session, order_pk: (
+            0 if checkout_orders.expire_reservation(session, order_pk, now) else None
+        ),
+    )
+    return ReservationReleaseReport(released=released)
+
+
 def deliver_webhooks(
     session_factory: sessionmaker[Session], settings: Settings, now: datetime | None = None
 ) -> DeliveryReport:
@@ -101,6 +118,7 @@ SweepJob = Callable[[sessionmaker[Session], Settings], BaseModel]
 SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
     ("envelope expiry", lambda factory, _settings: expire_envelopes(factory)),
     ("help request expiry", lambda factory, _settings: expire_help_requests(factory)),
+    ("checkout reservations", lambda factory, _settings: release_expired_reservations(factory)),
     ("referral rewards", lambda factory, _settings: release_referral_rewards(factory)),
     ("webhook delivery", deliver_webhooks),
 )

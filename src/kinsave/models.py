@@ -2,6 +2,8 @@
 
 from kinsave.auth import models as auth_models
 from kinsave.campaigns import models as campaign_models
+from kinsave.catalog import models as catalog_models
+from kinsave.coupons import models as coupon_models
 from kinsave.db import Base
 from kinsave.envelopes import models as envelope_models
 from kinsave.idempotency import models as idempotency_models
@@ -14,6 +16,8 @@ __all__ = [
     "Base",
     "auth_models",
     "campaign_models",
+    "catalog_models",
+    "coupon_models",
     "envelope_models",
     "idempotency_models",
     "ledger_models",

@@ -6,10 +6,9 @@ order_paid, order_refunded. Bot opens are stored flagged, so they can be audited
 
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kinsave.db import utcnow
+from kinsave.db import insert_on_conflict, utcnow
 from kinsave.sharing.models import Share, SharingEvent
 
 EVENT_KINDS = frozenset(
@@ -56,9 +55,7 @@ def record_event(
         else:
             campaign_id = campaign_id or share.campaign_id
             channel = channel or share.channel
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(SharingEvent).values(
+    statement = insert_on_conflict(session, SharingEvent).values(
         kind=kind,
         shop_id=shop_id,
         campaign_id=campaign_id,

@@ -12,10 +12,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
+from kinsave.db import insert_on_conflict
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
@@ -108,10 +108,8 @@ def _new_reward(
 def _take_cap_slot(
     session: Session, campaign_id: str, sharer_id: str, local_day: date, cap: int
 ) -> None:
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(ReferralDayCount)
+        insert_on_conflict(session, ReferralDayCount)
         .values(campaign_id=campaign_id, sharer_id=sharer_id, local_day=local_day, count=0)
         .on_conflict_do_nothing(index_elements=["campaign_id", "sharer_id", "local_day"])
     )

@@ -1,0 +1,40 @@
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+MAX_PRICE = 10**10
+
+
+class ProductIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+    price: int = Field(ge=0, le=MAX_PRICE, description="minor units (fen)")
+    category: str = Field(min_length=1, max_length=64)
+    image_url: str | None = Field(default=None, max_length=500)
+    in_stock: bool = True
+
+
+class ProductsIn(BaseModel):
+    products: list[ProductIn] = Field(min_length=1, max_length=1000)
+
+
+class UpsertOut(BaseModel):
+    upserted: int
+
+
+class ProductOut(BaseModel):
+    shop_id: str
+    sku: str
+    title: str
+    price: int
+    category: str
+    image_url: str | None
+    in_stock: bool
+    updated_at: datetime
+
+
+class ProductListOut(BaseModel):
+    products: list[ProductOut]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,102 @@
+"""The shop's products: bulk upsert from the store, and reads for operators, shoppers and deals."""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kinsave.catalog.models import Product
+from kinsave.catalog.schemas import ProductIn, ProductListOut, ProductOut
+from kinsave.db import insert_on_conflict, utcnow
+from kinsave.errors import KinsaveError
+
+
+def upsert_products(session: Session, shop_id: str, products: list[ProductIn]) -> int:
+    """Insert or update products by (shop, sku); the last row of a repeated sku wins.
+
+    Idempotent: pushing the same list twice leaves the same catalog. Returns rows written.
+    """
+    latest = {p.sku: p for p in products}
+    if not latest:
+        return 0
+    now = utcnow()
+    rows = [{**p.model_dump(), "shop_id": shop_id, "updated_at": now} for p in latest.values()]
+    statement = insert_on_conflict(session, Product).values(rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=["shop_id", "sku"],
+        set_={
+            name: statement.excluded[name]
+            for name in ("title", "price", "category", "image_url", "in_stock", "updated_at")
+        },
+    )
+    session.execute(statement)
+    return len(rows)
+
+
+def _out(product: Product) -> ProductOut:
+    return ProductOut(
+        shop_id=product.shop_id,
+        sku=product.sku,
+        title=product.title,
+        price=product.price,
+        category=product.category,
+        image_url=product.image_url,
+        in_stock=product.in_stock,
+        updated_at=product.updated_at,
+    )
+
+
+def list_products(
+    session: Session,
+    shop_id: str | None,
+    *,
+    category: str | None = None,
+    in_stock_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> ProductListOut:
+    """Products by category then sku; one shop's, or every shop's when shop_id is None."""
+    statement = select(Product)
+    if shop_id is not None:
+        statement = statement.where(Product.shop_id == shop_id)
+    if category is not None:
+        statement = statement.where(Product.category == category)
+    if in_stock_only:
+        statement = statement.where(Product.in_stock.is_(True))
+    total = session.execute(select(func.count()).select_from(statement.subquery())).scalar_one()
+    page = session.execute(
+        statement.order_by(Product.category, Product.sku, Product.id).limit(limit).offset(offset)
+    ).scalars()
+    return ProductListOut(products=[_out(p) for p in page], total=total, limit=limit, offset=offset)
+
+
+def get_product(session: Session, shop_id: str, sku: str) -> ProductOut:
+    """One product of the shop. Errors: not_found."""
+    product = session.execute(
+        select(Product).where(Product.shop_id == shop_id, Product.sku == sku)
+    ).scalar_one_or_none()
+    if product is None:
+        raise KinsaveError("not_found", "no such product")
+    return _out(product)
+
+
+def categories_of(session: Session, shop_id: str, skus: list[str]) -> dict[str, str]:
+    """sku -> category for the skus the shop has pushed (unknown skus are left out)."""
+    if not skus:
+        return {}
+    rows = session.execute(
+        select(Product.sku, Product.category).where(
+            Product.shop_id == shop_id, Product.sku.in_(set(skus))
+        )
+    )
+    return {row[0]: row[1] for row in rows}
+
+
+def products_for_deals(
+    session: Session, shop_id: str | None, category: str | None
+) -> list[ProductOut]:
+    """Every in-stock product the deals feed ranks (one shop's or all shops')."""
+    statement = select(Product).where(Product.in_stock.is_(True))
+    if shop_id is not None:
+        statement = statement.where(Product.shop_id == shop_id)
+    if category is not None:
+        statement = statement.where(Product.category == category)
+    return [_out(p) for p in session.execute(statement.order_by(Product.id)).scalars()]

@@ -1,0 +1,240 @@
+"""The store's checkout: quote a cart, and reserve (hold) the chosen coupons and credit.
+
+An order id is unique per shop: the same id with the same body replays the order, with another
+body it is refused. Coupons are held by a conditional UPDATE (`state = 'available'`), credit by a
+ledger transfer wallet -> CREDIT_HOLD keyed by the order, so no order can use either twice.
+Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
+"""
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kinsave.auth import service as auth
+from kinsave.catalog import service as catalog
+from kinsave.coupons import orders
+from kinsave.coupons import quote as optimiser
+from kinsave.coupons import service as coupons
+from kinsave.coupons.checkout_schemas import (
+    CartLineIn,
+    ExplanationOut,
+    OrderOut,
+    QuotedLineOut,
+    QuoteIn,
+    QuoteOut,
+    ReserveIn,
+)
+from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate, OrderLine
+from kinsave.coupons.pricing import CartLine, HeldCoupon
+from kinsave.db import insert_on_conflict, utcnow
+from kinsave.errors import KinsaveError
+from kinsave.idempotency import service as idempotency
+from kinsave.ledger import service as ledger
+from kinsave.ledger.models import AccountKind
+
+
+def cart_lines(session: Session, shop_id: str, lines: list[CartLineIn]) -> list[CartLine]:
+    """The store's lines with each sku's category from the catalog (None when unknown)."""
+    categories = catalog.categories_of(session, shop_id, [line.sku for line in lines])
+    return [CartLine(x.sku, x.quantity, x.unit_price, categories.get(x.sku)) for x in lines]
+
+
+def quote_checkout(
+    session: Session, shop_id: str, data: QuoteIn, now: datetime | None = None
+) -> QuoteOut:
+    """The lowest total to pay over the shopper's available coupons for this shop and the credit
+    they chose to use. Reads only; an unknown shopper simply has no coupons and no credit."""
+    now = now or utcnow()
+    held = coupons.held_coupons(session, shop_id, data.shopper_id, now)
+    wallet = ledger.balance_of(session, AccountKind.WALLET, data.shopper_id)
+    result = optimiser.quote(
+        cart_lines(session, shop_id, data.lines),
+        data.shipping_fee,
+        held,
+        use_credit=data.use_credit,
+        wallet_balance=wallet,
+    )
+    return quote_out(data.shopper_id, wallet, result)
+
+
+def quote_out(shopper_id: str, wallet: int, result: optimiser.Quote) -> QuoteOut:
+    return QuoteOut(
+        shopper_id=shopper_id,
+        subtotal=result.subtotal,
+        shipping_fee=result.shipping_fee,
+        shipping_discount=result.shipping_discount,
+        discount=result.discount,
+        credit=result.credit,
+        wallet_balance=wallet,
+        total_to_pay=result.total_to_pay,
+        coupons=result.coupon_ids,
+        coupon_discounts=result.coupon_discounts,
+        lines=[QuotedLineOut(**vars(line)) for line in result.lines],
+        explanations=[ExplanationOut(**vars(why)) for why in result.explanations],
+        hint=result.hint,
+    )
+
+
+def reserve_checkout(
+    session: Session, shop_id: str, data: ReserveIn, hold_seconds: int, now: datetime | None = None
+) -> OrderOut:
+    """Hold the order's coupons and credit until now + hold_seconds.
+
+    Idempotent per (shop, order id): the same body returns the order as it is now.
+    Errors: order_state_invalid (order id reused with another body), not_found (shopper or
+    coupon), coupon_expired, coupon_reserved, coupon_used, coupon_not_applicable,
+    invalid_amount (credit above what is left to pay), insufficient_funds (wallet).
+    """
+    now = now or utcnow()
+    request_hash = idempotency.fingerprint("reserve", shop_id, data.model_dump(mode="json"))
+    existing = orders.find_order(session, shop_id, data.order_id)
+    if existing is not None:
+        return _replay(session, existing, request_hash)
+    if not auth.shopper_exists(session, data.shopper_id):
+        raise KinsaveError("not_found", "no such shopper")
+    held = _reservable(session, shop_id, data.shopper_id, data.coupons, now)
+    try:
+        result = optimiser.quote_selection(
+            cart_lines(session, shop_id, data.lines),
+            data.shipping_fee,
+            held,
+            credit=data.use_credit,
+        )
+    except optimiser.NotApplicable as refusal:
+        code = "invalid_amount" if refusal.coupon_id is None else "coupon_not_applicable"
+        raise KinsaveError(
+            code, refusal.message, details={"coupon_id": refusal.coupon_id}
+        ) from None
+    order = _insert_order(session, shop_id, data, result, request_hash, now, hold_seconds)
+    if order is None:  # a concurrent reserve of the same order id committed first
+        existing = orders.find_order(session, shop_id, data.order_id)
+        assert existing is not None
+        return _replay(session, existing, request_hash)
+    _hold_coupons(session, order, data.coupons, now)
+    if order.credit:
+        ledger.transfer(
+            session,
+            from_account_id=ledger.wallet_account(session, order.shopper_id),
+            to_account_id=order.hold_account_id,
+            amount=order.credit,
+            kind="checkout_hold",
+            key=f"checkout-hold:{order.id}",
+            reference=order.order_id,
+            now=now,
+        )
+    return orders.order_view(session, order)
+
+
+def _reservable(
+    session: Session, shop_id: str, shopper_id: str, coupon_ids: list[str], now: datetime
+) -> list[HeldCoupon]:
+    if len(set(coupon_ids)) != len(coupon_ids):
+        raise KinsaveError("coupon_not_applicable", "a coupon is listed twice")
+    rows = session.execute(
+        select(Coupon, CouponTemplate)
+        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+        .where(
+            Coupon.id.in_(coupon_ids), Coupon.shopper_id == shopper_id, Coupon.shop_id == shop_id
+        )
+    ).all()
+    found = {c.id: (c, t) for c, t in rows}
+    held = []
+    for coupon_id in coupon_ids:
+        if coupon_id not in found:
+            raise KinsaveError("not_found", f"the shopper holds no coupon {coupon_id}")
+        coupon, template = found[coupon_id]
+        state = coupons.coupon_state(coupon, now)
+        if state == "expired":
+            raise KinsaveError("coupon_expired", f"coupon {coupon_id} has expired")
+        if state != "available":
+            code = "coupon_reserved" if state == "reserved" else "coupon_used"
+            raise KinsaveError(code, f"coupon {coupon_id} is {state}")
+        held.append(coupons.as_held(template, coupon.id, coupon.expires_at))
+    return held
+
+
+def _insert_order(
+    session: Session,
+    shop_id: str,
+    data: ReserveIn,
+    result: optimiser.Quote,
+    request_hash: str,
+    now: datetime,
+    hold_seconds: int,
+) -> CheckoutOrder | None:
+    hold = ledger.open_account(session, AccountKind.CREDIT_HOLD, f"{shop_id}:{data.order_id}")
+    order_pk = session.execute(
+        insert_on_conflict(session, CheckoutOrder)
+        .values(
+            shop_id=shop_id,
+            order_id=data.order_id,
+            shopper_id=data.shopper_id,
+            status="reserved",
+            request_hash=request_hash,
+            coupon_ids=list(data.coupons),
+            subtotal=result.subtotal,
+            shipping_fee=result.shipping_fee,
+            shipping_discount=result.shipping_discount,
+            shipping_credit=result.shipping_credit,
+            discount=result.discount,
+            credit=result.credit,
+            total_to_pay=result.total_to_pay,
+            hold_account_id=hold,
+            reserved_at=now,
+            expires_at=now + timedelta(seconds=hold_seconds),
+        )
+        .on_conflict_do_nothing(index_elements=["shop_id", "order_id"])
+        .returning(CheckoutOrder.id)
+    ).scalar_one_or_none()
+    if order_pk is None:
+        return None
+    _insert_lines(session, order_pk, result)
+    session.flush()
+    return session.get_one(CheckoutOrder, order_pk)
+
+
+def _insert_lines(session: Session, order_pk: int, result: optimiser.Quote) -> None:
+    for position, line in enumerate(result.lines):
+        session.add(
+            OrderLine(
+                order_id=order_pk,
+                position=position,
+                sku=line.sku,
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                discount=line.discount,
+                credit=line.credit,
+                coupon_discounts=line.coupon_discounts,
+                refunded_quantity=0,
+            )
+        )
+
+
+def _hold_coupons(
+    session: Session, order: CheckoutOrder, coupon_ids: list[str], now: datetime
+) -> None:
+    if not coupon_ids:
+        return
+    held = session.execute(
+        update(Coupon)
+        .where(
+            Coupon.id.in_(coupon_ids),
+            Coupon.shopper_id == order.shopper_id,
+            Coupon.state == "available",
+            Coupon.expires_at > now,
+        )
+        .values(state="reserved", order_id=order.id)
+        .returning(Coupon.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    if len(held) != len(coupon_ids):  # another checkout reserved one a moment earlier
+        raise KinsaveError("coupon_reserved", "a coupon was reserved by another order")
+
+
+def _replay(session: Session, order: CheckoutOrder, request_hash: str) -> OrderOut:
+    if order.request_hash != request_hash:
+        raise KinsaveError(
+            "order_state_invalid", "this order id was reserved with a different request"
+        )
+    return orders.order_view(session, order)

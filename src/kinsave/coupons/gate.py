@@ -1,0 +1,60 @@
+"""An optional Redis gate in front of the claim rush (KINSAVE_REDIS_URL).
+
+Redis keeps a per-template count of the stock left. A claim takes one before it touches the
+database, so once a coupon is sold out the flood of late claimers is refused by Redis alone. The
+database stays the record and still decides every claim: the gate only ever refuses claims that
+the database would refuse too, as long as its count is not below the truth. A claim that the
+database refuses gives its unit back; a count that drifted anyway (a crash between the two)
+lives at most TTL_SECONDS and is then re-read from the database. When Redis is unreachable the
+gate lets everyone through.
+"""
+
+import logging
+from collections.abc import Callable
+
+import redis
+
+log = logging.getLogger("kinsave.coupons.gate")
+
+TTL_SECONDS = 10
+# Atomically take one unit: nil when the count must be seeded first, else what is left (a
+# negative answer means sold out, and the unit was not taken).
+_TAKE = """
+if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+local left = redis.call('DECR', KEYS[1])
+if left < 0 then redis.call('INCR', KEYS[1]) end
+return left
+"""
+
+
+class ClaimGate:
+    def __init__(self, url: str) -> None:
+        self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self._take = self._redis.register_script(_TAKE)
+
+    @staticmethod
+    def key(template_id: str) -> str:
+        return f"kinsave:coupon-stock-left:{template_id}"
+
+    def enter(self, template_id: str, stock_left: Callable[[], int]) -> bool:
+        """Take one unit; False when Redis already knows the coupon is sold out."""
+        key = self.key(template_id)
+        try:
+            left = self._take(keys=[key])
+            if left is None:
+                self._redis.set(key, stock_left(), ex=TTL_SECONDS, nx=True)
+                left = self._take(keys=[key])
+        except redis.RedisError:
+            log.warning("claim gate unavailable; the database alone decides")
+            return True
+        return left is None or int(left) >= 0
+
+    def leave(self, template_id: str) -> None:
+        """Give back a unit taken by a claim that the database then refused."""
+        self._give_back(self.key(template_id))
+
+    def _give_back(self, key: str) -> None:
+        try:
+            self._redis.incr(key)
+        except redis.RedisError:
+            log.warning("claim gate unavailable; its count resyncs within %ds", TTL_SECONDS)

@@ -1,0 +1,237 @@
+"""A reserved order's life after the quote: paid, cancelled or expired, and how it reads.
+
+Every state change is a conditional UPDATE on the order's status (`... WHERE status =
+'reserved'`), so each happens exactly once however many retries, stores or sweepers race it.
+Credit moves only by ledger transfers keyed by the order: CREDIT_HOLD -> SHOP_REDEEMED when paid,
+CREDIT_HOLD -> wallet on cancel or expiry.
+"""
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from kinsave.coupons.checkout_schemas import OrderLineOut, OrderOut, PaidIn
+from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine
+from kinsave.db import utcnow
+from kinsave.errors import KinsaveError
+from kinsave.ledger import service as ledger
+from kinsave.ledger.models import AccountKind
+from kinsave.sharing import attribution
+from kinsave.webhooks import service as webhooks
+
+PAID_STATES = ("paid", "partially_refunded", "refunded")
+RELEASED_STATES = ("cancelled", "expired")
+
+
+def find_order(session: Session, shop_id: str, order_id: str) -> CheckoutOrder | None:
+    return session.execute(
+        select(CheckoutOrder).where(
+            CheckoutOrder.shop_id == shop_id, CheckoutOrder.order_id == order_id
+        )
+    ).scalar_one_or_none()
+
+
+def owned_order(session: Session, shop_id: str, order_id: str) -> CheckoutOrder:
+    """The shop's order; unknown (or another shop's) is order_not_found."""
+    order = find_order(session, shop_id, order_id)
+    if order is None:
+        raise KinsaveError("order_not_found", "no such order")
+    return order
+
+
+def order_view(session: Session, order: CheckoutOrder) -> OrderOut:
+    session.refresh(order)
+    lines = session.execute(
+        select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position)
+    ).scalars()
+    return OrderOut(
+        order_id=order.order_id,
+        shop_id=order.shop_id,
+        shopper_id=order.shopper_id,
+        status=order.status,
+        coupons=order.coupon_ids,
+        subtotal=order.subtotal,
+        shipping_fee=order.shipping_fee,
+        shipping_discount=order.shipping_discount,
+        discount=order.discount,
+        credit=order.credit,
+        total_to_pay=order.total_to_pay,
+        attribution=order.attribution,
+        lines=[
+            OrderLineOut(
+                position=x.position,
+                sku=x.sku,
+                quantity=x.quantity,
+                unit_price=x.unit_price,
+                discount=x.discount,
+                credit=x.credit,
+                to_pay=x.quantity * x.unit_price - x.discount - x.credit,
+                refunded_quantity=x.refunded_quantity,
+                coupon_discounts=x.coupon_discounts,
+            )
+            for x in lines
+        ],
+        reserved_at=order.reserved_at,
+        expires_at=order.expires_at,
+        paid_at=order.paid_at,
+        closed_at=order.closed_at,
+    )
+
+
+def get_order(session: Session, shop_id: str, order_id: str) -> OrderOut:
+    return order_view(session, owned_order(session, shop_id, order_id))
+
+
+def mark_order_paid(
+    session: Session, shop_id: str, order_id: str, data: PaidIn, now: datetime | None = None
+) -> OrderOut:
+    """Redeem a reservation: its coupons become used and its held credit moves to the shop.
+
+    Idempotent: paying a paid order returns it unchanged (the first attribution stays).
+    Errors: order_not_found, order_expired (the hold ran out first), order_state_invalid.
+    """
+    now = now or utcnow()
+    order = owned_order(session, shop_id, order_id)
+    paid = session.execute(
+        update(CheckoutOrder)
+        .where(
+            CheckoutOrder.id == order.id,
+            CheckoutOrder.status == "reserved",
+            CheckoutOrder.expires_at > now,
+        )
+        .values(status="paid", paid_at=now, attribution=data.attribution)
+        .returning(CheckoutOrder.id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    session.refresh(order)
+    if paid is None:
+        if order.status in PAID_STATES:
+            return order_view(session, order)
+        if order.status == "expired" or (order.status == "reserved" and order.expires_at <= now):
+            raise KinsaveError("order_expired", "the reservation expired before payment")
+        raise KinsaveError("order_state_invalid", f"the order is {order.status}")
+    session.execute(
+        update(Coupon)
+        .where(Coupon.order_id == order.id, Coupon.state == "reserved")
+        .values(state="used", used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if order.credit:
+        ledger.transfer(
+            session,
+            from_account_id=order.hold_account_id,
+            to_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id),
+            amount=order.credit,
+            kind="checkout_redeem",
+            key=f"checkout-redeem:{order.id}",
+            reference=order.order_id,
+            now=now,
+        )
+    on_order_paid(session, order)
+    return order_view(session, order)
+
+
+def on_order_paid(session: Session, order: CheckoutOrder) -> None:
+    """Runs once per order, in the paying transaction, right after it was first paid: the share
+    that brought the order earns its (held) referral reward, and the store hears of it through
+    the webhook outbox, both committed with the payment or not at all."""
+    attribution.attribute_order(
+        session,
+        shop_id=order.shop_id,
+        order_id=order.order_id,
+        shopper_id=order.shopper_id,
+        amount_paid=order.total_to_pay,
+        attribution=order.attribution,
+        now=order.paid_at or utcnow(),
+    )
+    webhooks.enqueue(
+        session,
+        order.shop_id,
+        "order.paid",
+        {
+            "order_id": order.order_id,
+            "shopper_id": order.shopper_id,
+            "total_to_pay": order.total_to_pay,
+            "discount": order.discount,
+            "credit": order.credit,
+            "coupons": list(order.coupon_ids),
+        },
+    )
+
+
+def cancel_order(
+    session: Session, shop_id: str, order_id: str, now: datetime | None = None
+) -> OrderOut:
+    """Release a reservation: coupons available again, held credit back to the wallet.
+
+    Idempotent: a cancelled or expired order is returned as it is.
+    Errors: order_not_found, order_state_invalid (already paid: refund it instead).
+    """
+    now = now or utcnow()
+    order = owned_order(session, shop_id, order_id)
+    if not release_reservation(session, order.id, "cancelled", now):
+        session.refresh(order)
+        if order.status not in RELEASED_STATES:
+            raise KinsaveError("order_state_invalid", f"the order is {order.status}")
+    return order_view(session, order)
+
+
+def release_reservation(
+    session: Session, order_pk: int, status: str, now: datetime, *, only_if_due: bool = False
+) -> bool:
+    """Close a reserved order as `status` and give back its coupons and credit, exactly once.
+
+    Returns False when the order was no longer reserved (or, with only_if_due, not yet due).
+    """
+    statement = update(CheckoutOrder).where(
+        CheckoutOrder.id == order_pk, CheckoutOrder.status == "reserved"
+    )
+    if only_if_due:
+        statement = statement.where(CheckoutOrder.expires_at <= now)
+    closed = session.execute(
+        statement.values(status=status, closed_at=now)
+        .returning(
+            CheckoutOrder.shopper_id,
+            CheckoutOrder.credit,
+            CheckoutOrder.hold_account_id,
+            CheckoutOrder.order_id,
+        )
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if closed is None:
+        return False
+    session.execute(
+        update(Coupon)
+        .where(Coupon.order_id == order_pk, Coupon.state == "reserved")
+        .values(state="available", order_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    if closed.credit:
+        ledger.transfer(
+            session,
+            from_account_id=closed.hold_account_id,
+            to_account_id=ledger.wallet_account(session, closed.shopper_id),
+            amount=closed.credit,
+            kind="checkout_release",
+            key=f"checkout-release:{order_pk}",
+            reference=closed.order_id,
+            now=now,
+        )
+    return True
+
+
+def due_reservations(session: Session, now: datetime, limit: int = 200) -> list[int]:
+    """Reserved orders whose hold has run out, oldest first."""
+    rows = session.execute(
+        select(CheckoutOrder.id)
+        .where(CheckoutOrder.status == "reserved", CheckoutOrder.expires_at <= now)
+        .order_by(CheckoutOrder.expires_at)
+        .limit(limit)
+    )
+    return [row[0] for row in rows]
+
+
+def expire_reservation(session: Session, order_pk: int, now: datetime) -> bool:
+    """Release one due reservation; False when someone (another sweeper, a payment) was first."""
+    return release_reservation(session, order_pk, "expired", now, only_if_due=True)

@@ -1,0 +1,237 @@
+"""Refunds of paid orders, whole or by lines, exact to the minor unit.
+
+Each line's discount and credit were split over its units at checkout (largest remainder, see
+allocation.units_share), so refunding units in order returns exactly what they carried, and a
+fully refunded line returns its whole discount and credit. A refund takes its units by a
+conditional UPDATE (`refunded_quantity + n <= quantity`) and is unique per (order, refund key),
+so a retry never refunds twice. Credit goes back SHOP_REDEEMED -> wallet by one ledger transfer.
+A coupon comes back (with its original expiry) once every line it discounted is fully refunded;
+a shipping coupon once the whole order is.
+"""
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from kinsave.coupons import orders
+from kinsave.coupons.allocation import units_share
+from kinsave.coupons.checkout_schemas import RefundedLineOut, RefundIn, RefundOut
+from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine, OrderRefund
+from kinsave.db import insert_on_conflict, utcnow
+from kinsave.errors import KinsaveError
+from kinsave.idempotency import service as idempotency
+from kinsave.ledger import service as ledger
+from kinsave.ledger.models import AccountKind
+from kinsave.sharing import attribution
+from kinsave.webhooks import service as webhooks
+
+
+def refund_order(
+    session: Session, shop_id: str, order_id: str, data: RefundIn, now: datetime | None = None
+) -> RefundOut:
+    """Refund the given lines' units (or everything not refunded yet when no lines are given).
+
+    Idempotent per (order, refund_id or, without one, the body): a retry returns the first
+    result. Errors: order_not_found, order_state_invalid (not paid, fully refunded, or the
+    refund id reused with another body), invalid_request (unknown sku, more than is left).
+    """
+    now = now or utcnow()
+    order = orders.owned_order(session, shop_id, order_id)
+    request_hash = idempotency.fingerprint("refund", order_id, data.model_dump(mode="json"))
+    key = data.refund_id or "body:" + request_hash[:40]
+    previous = _find_refund(session, order.id, key)
+    if previous is not None:
+        return _replay(previous, request_hash)
+    if order.status not in ("paid", "partially_refunded"):
+        raise KinsaveError("order_state_invalid", f"the order is {order.status}")
+    refund_pk = _insert_refund(session, order.id, key, request_hash, now)
+    if refund_pk is None:  # the same refund committed concurrently
+        again = _find_refund(session, order.id, key)
+        assert again is not None
+        return _replay(again, request_hash)
+    refunded = [_refund_units(session, line, n) for line, n in _wanted(session, order, data)]
+    shipping_cash, shipping_credit = _close_if_done(session, order, now)
+    credit = sum(line.credit for line in refunded) + shipping_credit
+    _return_credit(session, order, refund_pk, credit, now)
+    session.refresh(order)
+    result = RefundOut(
+        order_id=order.order_id,
+        shop_id=order.shop_id,
+        shopper_id=order.shopper_id,
+        refund_id=key,
+        amount=sum(line.amount for line in refunded) + shipping_cash,
+        credit_returned=credit,
+        shipping_refunded=shipping_cash + shipping_credit,
+        lines=refunded,
+        coupons_restored=_restore_coupons(session, order),
+        order_status=order.status,
+    )
+    session.execute(
+        update(OrderRefund)
+        .where(OrderRefund.id == refund_pk)
+        .values(amount=result.amount, credit=credit, result=result.model_dump(mode="json"))
+    )
+    on_order_refunded(session, order, result)
+    return result
+
+
+def _return_credit(
+    session: Session, order: CheckoutOrder, refund_pk: int, credit: int, now: datetime
+) -> None:
+    if credit:
+        ledger.transfer(
+            session,
+            from_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, order.shop_id),
+            to_account_id=ledger.wallet_account(session, order.shopper_id),
+            amount=credit,
+            kind="checkout_refund",
+            key=f"checkout-refund:{refund_pk}",
+            reference=order.order_id,
+            now=now,
+        )
+
+
+def on_order_refunded(session: Session, order: CheckoutOrder, refund: RefundOut) -> None:
+    """Runs once per refund, in the refunding transaction, after the money moved: the referral
+    reward is clawed back in proportion to the cash refunded, and the store hears of it."""
+    if refund.amount > 0:  # a refund of wallet credit alone unearns no referral reward
+        attribution.reverse_order(
+            session,
+            shop_id=order.shop_id,
+            order_id=order.order_id,
+            refunded_amount=refund.amount,
+            now=utcnow(),
+        )
+    webhooks.enqueue(session, order.shop_id, "order.refunded", refund.model_dump(mode="json"))
+
+
+def _find_refund(session: Session, order_pk: int, key: str) -> OrderRefund | None:
+    return session.execute(
+        select(OrderRefund).where(OrderRefund.order_id == order_pk, OrderRefund.refund_key == key)
+    ).scalar_one_or_none()
+
+
+def _replay(refund: OrderRefund, request_hash: str) -> RefundOut:
+    if refund.request_hash != request_hash or refund.result is None:
+        raise KinsaveError("order_state_invalid", "this refund id was used for another refund")
+    return RefundOut.model_validate(refund.result)
+
+
+def _insert_refund(
+    session: Session, order_pk: int, key: str, request_hash: str, now: datetime
+) -> int | None:
+    refund_pk: int | None = session.execute(
+        insert_on_conflict(session, OrderRefund)
+        .values(
+            order_id=order_pk,
+            refund_key=key,
+            request_hash=request_hash,
+            amount=0,
+            credit=0,
+            created_at=now,
+        )
+        .on_conflict_do_nothing(index_elements=["order_id", "refund_key"])
+        .returning(OrderRefund.id)
+    ).scalar_one_or_none()
+    return refund_pk
+
+
+def _wanted(session: Session, order: CheckoutOrder, data: RefundIn) -> list[tuple[OrderLine, int]]:
+    lines = list(
+        session.execute(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position)
+        ).scalars()
+    )
+    if data.lines is None:
+        return [
+            (x, x.quantity - x.refunded_quantity) for x in lines if x.quantity > x.refunded_quantity
+        ]
+    wanted: dict[int, int] = {}
+    for request in data.lines:
+        left = request.quantity
+        matching = [x for x in lines if x.sku == request.sku]
+        if not matching:
+            raise KinsaveError("invalid_request", f"the order has no line for sku {request.sku}")
+        for line in matching:
+            take = min(left, line.quantity - line.refunded_quantity - wanted.get(line.position, 0))
+            if take > 0:
+                wanted[line.position] = wanted.get(line.position, 0) + take
+                left -= take
+        if left:
+            raise KinsaveError(
+                "invalid_request", f"only part of sku {request.sku} is left to refund"
+            )
+    return [(x, wanted[x.position]) for x in lines if wanted.get(x.position)]
+
+
+def _refund_units(session: Session, line: OrderLine, count: int) -> RefundedLineOut:
+    after = session.execute(
+        update(OrderLine)
+        .where(OrderLine.id == line.id, OrderLine.refunded_quantity + count <= OrderLine.quantity)
+        .values(refunded_quantity=OrderLine.refunded_quantity + count)
+        .returning(OrderLine.refunded_quantity)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if after is None:  # a concurrent refund took these units first
+        raise KinsaveError("invalid_request", f"sku {line.sku} was refunded meanwhile; retry")
+    start = after - count
+    discount = units_share(line.discount, line.quantity, start, count)
+    credit = units_share(line.credit, line.quantity, start, count)
+    return RefundedLineOut(
+        position=line.position,
+        sku=line.sku,
+        quantity=count,
+        amount=count * line.unit_price - discount - credit,
+        credit=credit,
+        discount=discount,
+    )
+
+
+def _close_if_done(session: Session, order: CheckoutOrder, now: datetime) -> tuple[int, int]:
+    """Mark the order refunded when nothing is left; that refund also returns the shipping."""
+    left = session.execute(
+        select(func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0)).where(
+            OrderLine.order_id == order.id
+        )
+    ).scalar_one()
+    target = "refunded" if int(left) == 0 else "partially_refunded"
+    closed = session.execute(
+        update(CheckoutOrder)
+        .where(
+            CheckoutOrder.id == order.id, CheckoutOrder.status.in_(("paid", "partially_refunded"))
+        )
+        .values(status=target, closed_at=now if target == "refunded" else None)
+        .returning(CheckoutOrder.id)
+        .execution_options(synchronize_session=False)
+    ).one_or_none()
+    if closed is None or target != "refunded":
+        return 0, 0
+    cash = order.shipping_fee - order.shipping_discount - order.shipping_credit
+    return cash, order.shipping_credit
+
+
+def _restore_coupons(session: Session, order: CheckoutOrder) -> list[str]:
+    rows: list[Any] = list(
+        session.execute(
+            select(
+                OrderLine.coupon_discounts, OrderLine.quantity, OrderLine.refunded_quantity
+            ).where(OrderLine.order_id == order.id)
+        )
+    )
+    restorable = []
+    for coupon_id in order.coupon_ids:
+        lines = [r for r in rows if coupon_id in r[0]]
+        if lines and all(r[2] == r[1] for r in lines) or not lines and order.status == "refunded":
+            restorable.append(coupon_id)
+    if not restorable:
+        return []
+    restored = session.execute(
+        update(Coupon)
+        .where(Coupon.id.in_(restorable), Coupon.order_id == order.id, Coupon.state == "used")
+        .values(state="available", order_id=None, used_at=None)
+        .returning(Coupon.id)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(row[0] for row in restored)

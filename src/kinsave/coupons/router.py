@@ -1,0 +1,126 @@
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.coupons import deals, service
+from kinsave.coupons.schemas import (
+    CenterOut,
+    ClaimIn,
+    CouponListOut,
+    CouponOut,
+    DealListOut,
+    State,
+    TemplateIn,
+    TemplateListOut,
+    TemplateOut,
+)
+
+admin_router = APIRouter(prefix="/v1/admin/coupon-templates", tags=["admin: coupons"])
+router = APIRouter(prefix="/v1", tags=["coupons"])
+
+
+@admin_router.post("", response_model=TemplateOut, status_code=201)
+def create_template(
+    body: TemplateIn,
+    request: Request,
+    operator: CurrentOperator,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return idempotent(
+        session,
+        request,
+        scope=operator.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: service.create_template(session, operator.shop_id, body),
+    )
+
+
+@admin_router.get("", response_model=TemplateListOut)
+def list_templates(operator: CurrentOperator, session: ReadSession) -> TemplateListOut:
+    """The shop's templates with their stock left."""
+    return service.list_templates(session, operator.shop_id)
+
+
+@admin_router.get("/{template_id}", response_model=TemplateOut)
+def get_template(template_id: str, operator: CurrentOperator, session: ReadSession) -> TemplateOut:
+    return service.template_out(service.owned_template(session, operator.shop_id, template_id))
+
+
+@admin_router.post("/{template_id}/{action}", response_model=TemplateOut)
+def change_template(
+    template_id: str,
+    action: Literal["pause", "resume", "end"],
+    operator: CurrentOperator,
+    session: DbSession,
+) -> TemplateOut:
+    """Pause, resume or end claiming. Coupons already claimed stay valid until their expiry."""
+    return service.set_template_status(session, operator.shop_id, template_id, action)
+
+
+@router.post("/coupons/claim", response_model=CouponOut, status_code=201)
+def claim_coupon(
+    body: ClaimIn,
+    request: Request,
+    shopper: CurrentShopper,
+    session: DbSession,
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    return idempotent(
+        session,
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        body=body,
+        status_code=201,
+        operation=lambda: service.claim_coupon(
+            session, shopper.shopper_id, body.template_id, gate=request.app.state.claim_gate
+        ),
+    )
+
+
+@router.get("/coupons", response_model=CouponListOut)
+def my_coupons(
+    shopper: CurrentShopper,
+    session: ReadSession,
+    state: State | None = None,
+    shop_id: str | None = None,
+) -> CouponListOut:
+    return service.my_coupons(session, shopper.shopper_id, state=state, shop_id=shop_id)
+
+
+@router.get("/coupons/center", response_model=CenterOut)
+def coupon_center(
+    shopper: CurrentShopper, session: ReadSession, shop_id: str | None = None
+) -> CenterOut:
+    """The coupons I can still claim."""
+    return service.coupon_center(session, shopper.shopper_id, shop_id)
+
+
+@router.get("/deals", response_model=DealListOut)
+def list_deals(
+    shopper: CurrentShopper,
+    session: ReadSession,
+    shop_id: str | None = None,
+    category: str | None = None,
+    min_price: Annotated[int | None, Query(ge=0)] = None,
+    max_price: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> DealListOut:
+    """Products, cheapest after the best coupon I hold or can claim, with that coupon."""
+    return deals.list_deals(
+        session,
+        shopper.shopper_id,
+        shop_id=shop_id,
+        category=category,
+        min_price=min_price,
+        max_price=max_price,
+        limit=limit,
+        offset=offset,
+    )

@@ -1,0 +1,90 @@
+"""The optional Redis gate in front of claims: it refuses early, the database still decides."""
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+from sqlalchemy import func, select
+
+from kinsave.auth import service as auth
+from kinsave.coupons import service
+from kinsave.coupons.gate import ClaimGate
+from kinsave.coupons.models import Coupon
+from kinsave.coupons.schemas import TemplateIn
+from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
+
+
+def setup(session_factory, shoppers: int, stock: int) -> str:
+    with unit_of_work(session_factory) as session:
+        shop = auth.ensure_shop(session, "Gate Shop")
+        for n in range(shoppers):
+            auth.ensure_shopper(session, f"g{n}")
+        template = service.create_template(
+            session,
+            shop.id,
+            TemplateIn(name="¥5 off", kind="amount_off", amount=500, stock=stock, valid_days=1),
+        )
+    return template.id
+
+
+def claim(session_factory, gate: ClaimGate, shopper: str, template_id: str) -> str:
+    try:
+        with unit_of_work(session_factory) as session:
+            service.claim_coupon(session, shopper, template_id, gate=gate)
+        return "ok"
+    except KinsaveError as refusal:
+        return refusal.code
+
+
+def coupons(session_factory) -> int:
+    with unit_of_work(session_factory) as session:
+        return session.execute(select(func.count()).select_from(Coupon)).scalar_one()
+
+
+class TestClaimGate:
+    def test_rush_through_the_gate_never_oversells(self, session_factory, redis_url):
+        template_id = setup(session_factory, shoppers=30, stock=5)
+        gate = ClaimGate(redis_url)
+        redis.Redis.from_url(redis_url).delete(gate.key(template_id))
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(
+                pool.map(lambda n: claim(session_factory, gate, f"g{n}", template_id), range(30))
+            )
+        assert results.count("ok") == 5 and set(results) == {"ok", "coupon_sold_out"}
+        assert coupons(session_factory) == 5
+        assert int(redis.Redis.from_url(redis_url).get(gate.key(template_id)) or 0) == 0
+
+    def test_limit_refusal_gives_the_unit_back(self, session_factory, redis_url):
+        template_id = setup(session_factory, shoppers=2, stock=2)
+        gate = ClaimGate(redis_url)
+        client = redis.Redis.from_url(redis_url)
+        client.delete(gate.key(template_id))
+        assert claim(session_factory, gate, "g0", template_id) == "ok"
+        assert claim(session_factory, gate, "g0", template_id) == "coupon_limit_reached"
+        assert int(client.get(gate.key(template_id)) or 0) == 1
+        assert claim(session_factory, gate, "g1", template_id) == "ok"
+
+    def test_a_drifted_count_heals_from_the_database(self, session_factory, redis_url):
+        template_id = setup(session_factory, shoppers=1, stock=3)
+        gate = ClaimGate(redis_url)
+        client = redis.Redis.from_url(redis_url)
+        client.set(gate.key(template_id), 0, ex=60)  # as if a crash lost units
+        assert claim(session_factory, gate, "g0", template_id) == "coupon_sold_out"
+        assert coupons(session_factory) == 0
+        client.delete(gate.key(template_id))  # what the TTL does on its own
+        assert claim(session_factory, gate, "g0", template_id) == "ok"
+
+    def test_redis_down_lets_the_database_decide(self, session_factory):
+        template_id = setup(session_factory, shoppers=1, stock=1)
+        gate = ClaimGate("redis://127.0.0.1:1/0")
+        assert claim(session_factory, gate, "g0", template_id) == "ok"
+        assert coupons(session_factory) == 1
+
+
+@pytest.fixture(autouse=True)
+def _clean_gate_keys(redis_url):
+    yield
+    client = redis.Redis.from_url(redis_url)
+    for key in client.scan_iter("kinsave:coupon-stock-left:*"):
+        client.delete(key)
