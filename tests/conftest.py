@@ -17,6 +17,7 @@ import uvicorn
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from kinsave.app import create_app
 from kinsave.config import Settings, normalize_database_url
@@ -50,7 +51,8 @@ def database_url(
     admin_url = normalize_database_url(PG_ADMIN_URL)
     name = f"kinsave_test_{uuid.uuid4().hex[:10]}"
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        # No pooled connection to go stale if a test restarts PostgreSQL in between.
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:  # noqa: BLE001 - any failure to reach the server counts
