@@ -60,3 +60,39 @@ def idempotent(
     )
     headers = {"Idempotent-Replayed": "true"} if replayed else None
     return JSONResponse(content, status_code=status_code, headers=headers)
+
+
+class RunOnce:
+    """A money-moving endpoint's transaction and Idempotency-Key, ready to run its operation once.
+
+    `once(scope, operation, body=...)` is `idempotent(...)` with the request's own session, request
+    and key filled in; `once.session` is the request's write transaction.
+    """
+
+    def __init__(
+        self, request: Request, session: DbSession, idempotency_key: IdempotencyKey = None
+    ) -> None:
+        self.request = request
+        self.session = session
+        self.key = idempotency_key
+
+    def __call__(
+        self,
+        scope: str,
+        operation: Callable[[], BaseModel],
+        *,
+        body: BaseModel | None = None,
+        status_code: int = 200,
+    ) -> JSONResponse:
+        return idempotent(
+            self.session,
+            self.request,
+            scope=scope,
+            key=self.key,
+            body=body,
+            operation=operation,
+            status_code=status_code,
+        )
+
+
+Once = Annotated[RunOnce, Depends()]

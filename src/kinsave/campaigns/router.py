@@ -1,9 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.api import DbSession, Once, ReadSession
 from kinsave.auth.deps import CurrentOperator
 from kinsave.campaigns import service
 from kinsave.campaigns.schemas import (
@@ -23,19 +23,14 @@ router = APIRouter(prefix="/v1/admin/campaigns", tags=["admin: campaigns"])
 @router.post("", response_model=CampaignOut, status_code=201)
 def create_campaign(
     body: CampaignIn,
-    request: Request,
     operator: CurrentOperator,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
-    return idempotent(
-        session,
-        request,
-        scope=operator.scope,
-        key=idempotency_key,
+    return once(
+        operator.scope,
+        lambda: service.create_campaign(once.session, operator.shop_id, body),
         body=body,
         status_code=201,
-        operation=lambda: service.create_campaign(session, operator.shop_id, body),
     )
 
 
@@ -71,18 +66,13 @@ def set_campaign_status(
 def add_budget(
     campaign_id: str,
     body: AmountIn,
-    request: Request,
     operator: CurrentOperator,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
-    return idempotent(
-        session,
-        request,
-        scope=operator.scope,
-        key=idempotency_key,
+    return once(
+        operator.scope,
+        lambda: service.add_budget(once.session, operator.shop_id, campaign_id, body.amount),
         body=body,
-        operation=lambda: service.add_budget(session, operator.shop_id, campaign_id, body.amount),
     )
 
 
@@ -90,20 +80,15 @@ def add_budget(
 def grant_credit(
     campaign_id: str,
     body: CreditGrantIn,
-    request: Request,
     operator: CurrentOperator,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Gift wallet credit from the budget. Send an Idempotency-Key: it also names the grant."""
-    return idempotent(
-        session,
-        request,
-        scope=operator.scope,
-        key=idempotency_key,
+    return once(
+        operator.scope,
+        lambda: service.grant_credit(
+            once.session, operator.shop_id, campaign_id, body.shopper_id, body.amount, once.key
+        ),
         body=body,
         status_code=201,
-        operation=lambda: service.grant_credit(
-            session, operator.shop_id, campaign_id, body.shopper_id, body.amount, idempotency_key
-        ),
     )

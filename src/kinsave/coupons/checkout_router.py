@@ -1,7 +1,7 @@
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentStore
 from kinsave.coupons import checkout, orders, refunds
 from kinsave.coupons.checkout_schemas import (
@@ -26,22 +26,17 @@ def quote(body: QuoteIn, store: CurrentStore, session: ReadSession) -> QuoteOut:
 @router.post("/checkout/reserve", response_model=OrderOut)
 def reserve(
     body: ReserveIn,
-    request: Request,
     store: CurrentStore,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Hold the quote's coupons and credit for the order until the hold expires.
 
     Idempotent by order id (and by Idempotency-Key when sent)."""
-    hold = request.app.state.settings.checkout_hold_seconds
-    return idempotent(
-        session,
-        request,
-        scope=store.scope,
-        key=idempotency_key,
+    hold = once.request.app.state.settings.checkout_hold_seconds
+    return once(
+        store.scope,
+        lambda: checkout.reserve_checkout(once.session, store.shop_id, body, hold),
         body=body,
-        operation=lambda: checkout.reserve_checkout(session, store.shop_id, body, hold),
     )
 
 
@@ -53,59 +48,43 @@ def get_order(order_id: str, store: CurrentStore, session: ReadSession) -> Order
 @router.post("/orders/{order_id}/paid", response_model=OrderOut)
 def paid(
     order_id: str,
-    request: Request,
     store: CurrentStore,
-    session: DbSession,
+    once: Once,
     body: PaidIn | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Redeem the reservation: coupons used, held credit paid to the shop."""
     data = body or PaidIn()
-    return idempotent(
-        session,
-        request,
-        scope=store.scope,
-        key=idempotency_key,
+    return once(
+        store.scope,
+        lambda: orders.mark_order_paid(once.session, store.shop_id, order_id, data),
         body=data,
-        operation=lambda: orders.mark_order_paid(session, store.shop_id, order_id, data),
     )
 
 
 @router.post("/orders/{order_id}/cancel", response_model=OrderOut)
 def cancel(
     order_id: str,
-    request: Request,
     store: CurrentStore,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Release an unpaid reservation: coupons available again, credit back to the wallet."""
-    return idempotent(
-        session,
-        request,
-        scope=store.scope,
-        key=idempotency_key,
-        body=None,
-        operation=lambda: orders.cancel_order(session, store.shop_id, order_id),
+    return once(
+        store.scope,
+        lambda: orders.cancel_order(once.session, store.shop_id, order_id),
     )
 
 
 @router.post("/orders/{order_id}/refund", response_model=RefundOut)
 def refund(
     order_id: str,
-    request: Request,
     store: CurrentStore,
-    session: DbSession,
+    once: Once,
     body: RefundIn | None = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Refund lines (or everything left): exact amounts, credit back, coupons restored."""
     data = body or RefundIn()
-    return idempotent(
-        session,
-        request,
-        scope=store.scope,
-        key=idempotency_key,
+    return once(
+        store.scope,
+        lambda: refunds.refund_order(once.session, store.shop_id, order_id, data),
         body=data,
-        operation=lambda: refunds.refund_order(session, store.shop_id, order_id, data),
     )

@@ -1,9 +1,9 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.api import DbSession, Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.coupons import deals, service
 from kinsave.coupons.schemas import (
@@ -25,19 +25,14 @@ router = APIRouter(prefix="/v1", tags=["coupons"])
 @admin_router.post("", response_model=TemplateOut, status_code=201)
 def create_template(
     body: TemplateIn,
-    request: Request,
     operator: CurrentOperator,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
-    return idempotent(
-        session,
-        request,
-        scope=operator.scope,
-        key=idempotency_key,
+    return once(
+        operator.scope,
+        lambda: service.create_template(once.session, operator.shop_id, body),
         body=body,
         status_code=201,
-        operation=lambda: service.create_template(session, operator.shop_id, body),
     )
 
 
@@ -66,21 +61,19 @@ def change_template(
 @router.post("/coupons/claim", response_model=CouponOut, status_code=201)
 def claim_coupon(
     body: ClaimIn,
-    request: Request,
     shopper: CurrentShopper,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
-    return idempotent(
-        session,
-        request,
-        scope=shopper.scope,
-        key=idempotency_key,
+    return once(
+        shopper.scope,
+        lambda: service.claim_coupon(
+            once.session,
+            shopper.shopper_id,
+            body.template_id,
+            gate=once.request.app.state.claim_gate,
+        ),
         body=body,
         status_code=201,
-        operation=lambda: service.claim_coupon(
-            session, shopper.shopper_id, body.template_id, gate=request.app.state.claim_gate
-        ),
     )
 
 

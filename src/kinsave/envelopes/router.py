@@ -1,7 +1,7 @@
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.envelopes import service
 from kinsave.envelopes.schemas import (
@@ -19,23 +19,16 @@ router = APIRouter(prefix="/v1", tags=["envelopes"])
 @router.post("/envelopes", response_model=EnvelopeOut, status_code=201)
 def create_envelope(
     body: EnvelopeIn,
-    request: Request,
     shopper: CurrentShopper,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Send a lucky (random shares) or equal envelope, funded from your wallet."""
-    settings = request.app.state.settings
-    return idempotent(
-        session,
-        request,
-        scope=shopper.scope,
-        key=idempotency_key,
+    settings = once.request.app.state.settings
+    return once(
+        shopper.scope,
+        lambda: service.create_shopper_envelope(once.session, settings, shopper.shopper_id, body),
         body=body,
         status_code=201,
-        operation=lambda: service.create_shopper_envelope(
-            session, settings, shopper.shopper_id, body
-        ),
     )
 
 
@@ -47,37 +40,25 @@ def get_envelope(envelope_id: str, shopper: CurrentShopper, session: ReadSession
 @router.post("/envelopes/{envelope_id}/grab", response_model=GrabOut)
 def grab_envelope(
     envelope_id: str,
-    request: Request,
     shopper: CurrentShopper,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
-    return idempotent(
-        session,
-        request,
-        scope=shopper.scope,
-        key=idempotency_key,
-        body=None,
-        operation=lambda: service.grab_share(session, envelope_id, shopper.shopper_id),
+    return once(
+        shopper.scope,
+        lambda: service.grab_share(once.session, envelope_id, shopper.shopper_id),
     )
 
 
 @router.post("/daily/{campaign_id}/claim", response_model=DailyClaimOut)
 def claim_daily(
     campaign_id: str,
-    request: Request,
     shopper: CurrentShopper,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Claim today's red envelope of a campaign (once per local calendar day)."""
-    return idempotent(
-        session,
-        request,
-        scope=shopper.scope,
-        key=idempotency_key,
-        body=None,
-        operation=lambda: service.claim_daily(session, campaign_id, shopper.shopper_id),
+    return once(
+        shopper.scope,
+        lambda: service.claim_daily(once.session, campaign_id, shopper.shopper_id),
     )
 
 
@@ -92,23 +73,18 @@ def daily_status(campaign_id: str, shopper: CurrentShopper, session: ReadSession
 def create_campaign_envelope(
     campaign_id: str,
     body: EnvelopeIn,
-    request: Request,
     operator: CurrentOperator,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """A shop envelope paid from the campaign's budget."""
-    settings = request.app.state.settings
-    return idempotent(
-        session,
-        request,
-        scope=operator.scope,
-        key=idempotency_key,
+    settings = once.request.app.state.settings
+    return once(
+        operator.scope,
+        lambda: service.create_campaign_envelope(
+            once.session, settings, operator.shop_id, campaign_id, body
+        ),
         body=body,
         status_code=201,
-        operation=lambda: service.create_campaign_envelope(
-            session, settings, operator.shop_id, campaign_id, body
-        ),
     )
 
 

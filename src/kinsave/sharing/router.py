@@ -7,7 +7,7 @@ from fastapi import APIRouter, Header, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.api import DbSession, Once, ReadSession
 from kinsave.auth.deps import CurrentShopper, CurrentStore
 from kinsave.db import utcnow
 from kinsave.sharing import bots, render, service
@@ -24,22 +24,17 @@ def _base_url(request: Request) -> str:
 @router.post("/v1/shares", response_model=ShareOut, status_code=201)
 def create_share(
     body: ShareIn,
-    request: Request,
     shopper: CurrentShopper,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Share a deal, coupon, envelope or help request on a channel: every form it allows."""
-    return idempotent(
-        session,
-        request,
-        scope=shopper.scope,
-        key=idempotency_key,
+    return once(
+        shopper.scope,
+        lambda: service.create_share(
+            once.session, shopper.shopper_id, body, base_url=_base_url(once.request), now=utcnow()
+        ),
         body=body,
         status_code=201,
-        operation=lambda: service.create_share(
-            session, shopper.shopper_id, body, base_url=_base_url(request), now=utcnow()
-        ),
     )
 
 
@@ -71,20 +66,15 @@ def share_qr_png(code: str, request: Request, session: ReadSession) -> Response:
 @router.post("/v1/store/tokens/resolve", response_model=ResolveOut)
 def resolve_token(
     body: ResolveIn,
-    request: Request,
     store: CurrentStore,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Resolve pasted text to the share's target; `attribution` goes back with the order.
     Each resolve uses the share once (its use limit): send an Idempotency-Key to retry safely."""
-    return idempotent(
-        session,
-        request,
-        scope=store.scope,
-        key=idempotency_key,
+    return once(
+        store.scope,
+        lambda: service.resolve_token(once.session, store.shop_id, body, utcnow()),
         body=body,
-        operation=lambda: service.resolve_token(session, store.shop_id, body, utcnow()),
     )
 
 

@@ -1,9 +1,9 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
+from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.social import help_requests, service
 from kinsave.social.schemas import (
@@ -34,20 +34,15 @@ def get_circle(
 def create_help_offer(
     campaign_id: str,
     body: HelpOfferIn,
-    request: Request,
     operator: CurrentOperator,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Ask N people to help within T hours to unlock a reward paid from this campaign's budget."""
-    return idempotent(
-        session,
-        request,
-        scope=operator.scope,
-        key=idempotency_key,
+    return once(
+        operator.scope,
+        lambda: help_requests.create_offer(once.session, operator.shop_id, campaign_id, body),
         body=body,
         status_code=201,
-        operation=lambda: help_requests.create_offer(session, operator.shop_id, campaign_id, body),
     )
 
 
@@ -61,20 +56,15 @@ def list_help_offers(
 @router.post("/help-requests", response_model=HelpRequestOut, status_code=201)
 def start_help_request(
     body: HelpRequestIn,
-    request: Request,
     shopper: CurrentShopper,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Start asking for help; the reward is reserved from the campaign budget right away."""
-    return idempotent(
-        session,
-        request,
-        scope=shopper.scope,
-        key=idempotency_key,
+    return once(
+        shopper.scope,
+        lambda: help_requests.start_request(once.session, body.offer_id, shopper.shopper_id),
         body=body,
         status_code=201,
-        operation=lambda: help_requests.start_request(session, body.offer_id, shopper.shopper_id),
     )
 
 
@@ -88,17 +78,11 @@ def get_help_request(
 @router.post("/help-requests/{request_id}/help", response_model=HelpOut)
 def help_request(
     request_id: str,
-    request: Request,
     shopper: CurrentShopper,
-    session: DbSession,
-    idempotency_key: IdempotencyKey = None,
+    once: Once,
 ) -> JSONResponse:
     """Help once; the help that completes the request pays its reward to the requester."""
-    return idempotent(
-        session,
-        request,
-        scope=shopper.scope,
-        key=idempotency_key,
-        body=None,
-        operation=lambda: help_requests.give_help(session, request_id, shopper.shopper_id),
+    return once(
+        shopper.scope,
+        lambda: help_requests.give_help(once.session, request_id, shopper.shopper_id),
     )
