@@ -183,6 +183,30 @@ class TestExpiry:
         assert sum(r.refunded_amount for r in reports) == 3000
         assert wallet_balance(api, grandma) == 10_000
 
+    def test_grab_after_expiry_is_refused_and_nothing_moves(self, api, family, session_factory):
+        _, _, grandma = family
+        envelope = send(api, grandma)
+        expire_envelopes(session_factory, now=utcnow() + timedelta(hours=25))
+        mum = login(api, "mum")
+        late = api.post(f"/v1/envelopes/{envelope['id']}/grab", headers=mum)
+        assert late.status_code == 410 and error_code(late) == "envelope_expired"
+        assert wallet_balance(api, mum) == 0
+        assert wallet_balance(api, grandma) == 10_000
+
+    def test_past_its_expiry_an_envelope_refuses_grabs_before_the_sweeper_runs(
+        self, api, family, session_factory
+    ):
+        from kinsave.db import unit_of_work
+        from kinsave.envelopes import service
+        from kinsave.errors import KinsaveError
+
+        _, _, grandma = family
+        envelope = send(api, grandma)
+        login(api, "mum")
+        with pytest.raises(KinsaveError) as refused, unit_of_work(session_factory) as session:
+            service.grab_share(session, envelope["id"], "mum", now=utcnow() + timedelta(hours=25))
+        assert refused.value.code == "envelope_expired"
+
     def test_not_yet_expired_envelopes_stay_open(self, api, family, session_factory):
         _, _, grandma = family
         send(api, grandma)
