@@ -14,6 +14,7 @@ from kinsave.auth.router import router as auth_router
 from kinsave.campaigns.router import router as campaigns_router
 from kinsave.config import Settings, get_settings
 from kinsave.db import make_engine, make_session_factory
+from kinsave.envelopes import fast_router
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import KinsaveError
 from kinsave.jobs import Sweeper
@@ -47,6 +48,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
 
+    if settings.fast_grab or settings.budget_shards:
+        fast_router.install(app, settings)  # before the plain routes: the first match wins
+    if settings.bench_endpoints:
+        from kinsave.bench.router import router as bench_router
+
+        app.include_router(bench_router)
     for router in (auth_router, ledger_router, envelopes_router, campaigns_router):
         app.include_router(router)
     _install_error_handlers(app)
