@@ -36,10 +36,19 @@ class LiveProgress:
         self._progress.update(self._tasks[key], description=what, completed=done, total=total)
 
 
+SHORT = {
+    "envelope_empty": "empty",
+    "already_grabbed": "again",
+    "already_claimed_today": "again",
+    "budget_exhausted": "exhausted",
+    "service_unavailable": "503",
+}
+
+
 def summary(run: BenchRun) -> Table:
     table = Table(title=f"kinsave bench ({run.workers} API process(es) for HTTP)")
-    for column in (
-        "database",
+    columns = (
+        "db",
         "scenario",
         "mode",
         "variant",
@@ -47,15 +56,14 @@ def summary(run: BenchRun) -> Table:
         "p50 ms",
         "p99 ms",
         "answers",
+        "loadgen cpu",
         "checks",
-    ):
-        table.add_column(
-            column, justify="right" if column in ("req/s", "p50 ms", "p99 ms") else "left"
-        )
+    )
+    for column in columns:
+        table.add_column(column, justify="right" if column in columns[4:7] else "left")
     for m in run.measurements:
-        answers = ", ".join(f"{code} {count}" for code, count in sorted(m.outcomes.items()))
-        if "loadgen_cpu_share" in m.notes:
-            answers += f" (loadgen cpu {m.notes['loadgen_cpu_share']:.0%})"
+        answers = " ".join(f"{SHORT.get(c, c)}:{n}" for c, n in sorted(m.outcomes.items()))
+        cpu = m.notes.get("loadgen_cpu_share")
         checks = "[green]ok[/green]" if not m.problems else f"[red]{len(m.problems)} bad[/red]"
         table.add_row(
             m.database,
@@ -66,6 +74,7 @@ def summary(run: BenchRun) -> Table:
             f"{m.p50_ms:.1f}",
             f"{m.p99_ms:.1f}",
             answers,
+            "-" if cpu is None else f"{cpu:.0%}",
             checks,
         )
     return table
