@@ -40,7 +40,7 @@ SCALES = {
         connections=8,
     ),
     "quick": Scale(
-        envelopes=20, shares=100, grab_attempts=4000, grab_shoppers=1000, daily_shoppers=3000
+        envelopes=15, shares=100, grab_attempts=3000, grab_shoppers=1000, daily_shoppers=1500
     ),
     "full": Scale(
         envelopes=1000,
