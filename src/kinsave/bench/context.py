@@ -22,7 +22,10 @@ class Scale:
     grab_shoppers: int
     daily_shoppers: int
     threads: int = 32  # in-process load threads (a storm is many requests at once)
-    connections: int = 64  # HTTP: concurrent keep-alive connections of the load generator
+    # HTTP: concurrent keep-alive connections of the load generator. Kept below the 40 threads of
+    # the server's pool: on SQLite the plain routes hold the write lock in a dependency that waits
+    # for a pool thread, so more connections than threads stall them (see docs/benchmarks.md).
+    connections: int = 32
 
     @property
     def shoppers(self) -> int:
