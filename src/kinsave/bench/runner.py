@@ -66,10 +66,10 @@ class BenchRun:
             )
         return rows
 
-    def write_json(self, folder: Path) -> Path:
+    def write_json(self, folder: Path, suffix: str = "") -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = folder / f"bench-{stamp}.json"
+        path = folder / f"bench-{stamp}{'-' + suffix if suffix else ''}.json"
         path.write_text(
             json.dumps(
                 {
@@ -142,6 +142,7 @@ def run(
                             result.measurements += _over_http(ctx, scenario, server, progress)
             finally:
                 engine.dispose()
+                result.write_json(Path("bench-results"), suffix="partial")  # survive a crash
     return result
 
 
