@@ -19,6 +19,7 @@ from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
+from kinsave.envelopes import fast_router
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import KinsaveError
 from kinsave.jobs import Sweeper
@@ -60,6 +61,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
     app.state.claim_gate = ClaimGate(settings.redis_url) if settings.redis_url else None
 
+    if settings.fast_grab or settings.budget_shards:
+        fast_router.install(app, settings)  # before the plain routes: the first match wins
+    if settings.bench_endpoints:
+        from kinsave.bench.router import router as bench_router
+
+        app.include_router(bench_router)
     for router in (
         auth_router,
         ledger_router,

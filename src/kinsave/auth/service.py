@@ -85,6 +85,13 @@ def resolve_session(session: Session, token: str) -> ShopperPrincipal:
     return ShopperPrincipal(shopper_id=row.shopper_id)
 
 
+def session_expires_at(session: Session, token: str) -> datetime:
+    """When a session (known to be valid) expires; lets a cache forget it in time."""
+    row = session.get(ShopperSession, _hash(token))
+    assert row is not None
+    return row.expires_at
+
+
 def revoke_session(session: Session, token: str) -> None:
     row = session.get(ShopperSession, _hash(token))
     if row is not None and row.revoked_at is None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
+from kinsave.campaigns import budget_shards
 from kinsave.campaigns.models import Campaign
 from kinsave.campaigns.schemas import (
     BudgetBurnOut,
@@ -230,7 +231,10 @@ def budget_burn(session: Session, shop_id: str, campaign_id: str) -> BudgetBurnO
 
 
 def _out(session: Session, campaign: Campaign) -> CampaignOut:
-    remaining = ledger.balance(session, campaign.budget_account_id)
+    # A sharded budget (budget_shards.py) keeps part of what remains in its shard accounts.
+    remaining = ledger.balance(session, campaign.budget_account_id) + budget_shards.shard_total(
+        session, campaign.id
+    )
     funded = ledger.total_received(session, campaign.budget_account_id, kind="campaign_funding")
     return CampaignOut(
         id=campaign.id,

@@ -1,0 +1,110 @@
+"""What every scenario gets: the database, the crowd of shoppers, the sizes, a seeded random."""
+
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from kinsave.bench.measure import Caller
+from kinsave.bench.seed import Crowd
+from kinsave.config import Settings
+
+
+@dataclass(frozen=True)
+class Scale:
+    """Sizes of one bench run. `full` is the issue's holiday; `quick` runs in about a minute."""
+
+    envelopes: int
+    shares: int
+    grab_attempts: int
+    grab_shoppers: int
+    daily_shoppers: int
+    threads: int = 32  # in-process load threads (a storm is many requests at once)
+    # HTTP: concurrent keep-alive connections of the load generator. Kept below the 40 threads of
+    # the server's pool: on SQLite the plain routes hold the write lock in a dependency that waits
+    # for a pool thread, so more connections than threads stall them (see docs/benchmarks.md).
+    connections: int = 32
+
+    @property
+    def shoppers(self) -> int:
+        return max(self.grab_shoppers, self.daily_shoppers)
+
+
+SCALES = {
+    "tiny": Scale(
+        envelopes=4,
+        shares=10,
+        grab_attempts=80,
+        grab_shoppers=40,
+        daily_shoppers=60,
+        threads=4,
+        connections=8,
+    ),
+    "quick": Scale(
+        envelopes=15, shares=100, grab_attempts=3000, grab_shoppers=1000, daily_shoppers=1500
+    ),
+    "full": Scale(
+        envelopes=1000,
+        shares=100,
+        grab_attempts=200_000,
+        grab_shoppers=50_000,
+        daily_shoppers=100_000,
+    ),
+}
+
+
+def resolve_scale(name: str) -> Scale:
+    """A named scale, or a fraction of the full one (e.g. 0.1)."""
+    if name in SCALES:
+        return SCALES[name]
+    fraction = float(name)
+    full = SCALES["full"]
+    return Scale(
+        envelopes=max(1, int(full.envelopes * fraction)),
+        shares=full.shares,
+        grab_attempts=max(1, int(full.grab_attempts * fraction)),
+        grab_shoppers=max(2, int(full.grab_shoppers * fraction)),
+        daily_shoppers=max(2, int(full.daily_shoppers * fraction)),
+    )
+
+
+@dataclass
+class BenchContext:
+    settings: Settings
+    session_factory: sessionmaker[Session]
+    database_url: str
+    crowd: Crowd
+    scale: Scale
+    rng: random.Random = field(default_factory=lambda: random.Random(20261125))
+    cleanups: list[Callable[[], Any]] = field(default_factory=list)  # run after each variant
+
+    @property
+    def database(self) -> str:
+        return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
+
+
+class Plan(Protocol):
+    """One variant's fresh data and its ordered attempts."""
+
+    def items(self) -> Sequence[Any]: ...
+
+
+@dataclass(frozen=True)
+class HttpTarget:
+    method: str
+    path: str
+    token: str
+
+
+class Scenario(Protocol):
+    name: str
+    inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]]
+    http_variants: dict[str, str]  # variant -> path template ({target} is the envelope/campaign)
+
+    def prepare(self, ctx: BenchContext) -> Any: ...
+
+    def http_targets(self, ctx: BenchContext, plan: Any, template: str) -> list[HttpTarget]: ...
+
+    def check(self, ctx: BenchContext, plan: Any, codes: list[str]) -> list[str]: ...

@@ -1,0 +1,181 @@
+"""daily-rush: a crowd claims one campaign's daily envelope and the budget runs out midway.
+
+The budget holds about half of what the crowd would draw, so the second half of the rush is
+refused `budget_exhausted`; some shoppers tap twice (`already_claimed_today`). Every claim debits
+the same campaign budget: the hot row of this scenario.
+"""
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from kinsave.bench import baseline, raw
+from kinsave.bench.context import BenchContext, HttpTarget
+from kinsave.bench.measure import Caller
+from kinsave.bench.seed import campaign
+from kinsave.campaigns import budget_shards
+from kinsave.campaigns import service as campaigns
+from kinsave.db import unit_of_work, utcnow
+from kinsave.envelopes import daily_fastpath
+from kinsave.envelopes import service as envelopes
+from kinsave.envelopes.daily_rule import UniformRule
+from kinsave.envelopes.models import DailyClaim
+from kinsave.errors import KinsaveError
+from kinsave.ledger.models import Transfer
+
+RULE = UniformRule(min=10, max=50)
+# service_unavailable (a deadlock victim, rolled back, nothing moved; the client retries) is an
+# honest answer, counted in the table, not a broken invariant: the checks below still must hold.
+ANSWERS = {"ok", "already_claimed_today", "budget_exhausted", "service_unavailable"}
+DEFAULT_SHARDS = 16
+
+
+@dataclass
+class DailyPlan:
+    campaign_id: str
+    budget_account_id: int
+    funded: int
+    attempts: list[int]  # shopper indexes
+    shopper_ids: list[str]
+    # How many accounts may each keep up to RULE.max - 1 when the rush is refused: 1 for kinsave
+    # (exact); the raw limit skips the gather step, so each of its accounts may strand a little.
+    stranding_accounts: int = 1
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(self.campaign_id, self.shopper_ids[s]) for s in self.attempts]
+
+
+def _in_uow(ctx: BenchContext, claim: Callable[..., Any]) -> Callable[[], Caller[Any]]:
+    def make() -> Caller[tuple[str, str]]:
+        def call(attempt: tuple[str, str]) -> str:
+            try:
+                with unit_of_work(ctx.session_factory) as session:
+                    claim(session, *attempt)
+            except KinsaveError as refusal:
+                return refusal.code
+            except OperationalError:  # what the API answers 503 service_unavailable for
+                return "service_unavailable"
+            return "ok"
+
+        return call
+
+    return make
+
+
+def _sharded(ctx: BenchContext, plan: DailyPlan) -> Callable[[], Caller[Any]]:
+    _spread(ctx, plan)
+    return _in_uow(ctx, daily_fastpath.claim_daily)
+
+
+def _spread(ctx: BenchContext, plan: DailyPlan) -> list[int]:
+    shards = ctx.settings.budget_shards or DEFAULT_SHARDS
+    with unit_of_work(ctx.session_factory) as session:
+        return budget_shards.spread(session, plan.campaign_id, plan.budget_account_id, shards)
+
+
+def _raw(ctx: BenchContext, plan: DailyPlan) -> Callable[[], Caller[Any]]:
+    accounts = [plan.budget_account_id, *_spread(ctx, plan)]
+    plan.stranding_accounts = len(accounts)
+    day = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
+
+    def make() -> Caller[tuple[str, str]]:
+        connection = raw.connect(ctx.database_url)
+        ctx.cleanups.append(connection.close)
+        rng = random.Random()
+
+        def call(attempt: tuple[str, str]) -> str:
+            campaign_id, shopper_id = attempt
+            return raw.claim(
+                connection,
+                {
+                    "campaign_id": campaign_id,
+                    "shopper_id": shopper_id,
+                    "local_day": day,
+                    "amount": rng.randint(RULE.min, RULE.max),
+                    "now": utcnow(),
+                    "key": f"daily:{campaign_id}:{shopper_id}:{day.isoformat()}",
+                    "accounts": accounts,
+                },
+            )
+
+        return call
+
+    return make
+
+
+class DailyRush:
+    name = "daily-rush"
+    inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]] = {
+        "straightforward": lambda ctx, _plan: _in_uow(ctx, baseline.claim_daily),
+        "kinsave plain": lambda ctx, _plan: _in_uow(ctx, envelopes.claim_daily),
+        "kinsave": _sharded,
+        "raw limit": _raw,
+    }
+    http_variants = {
+        "do-nothing": "GET /v1/bench/noop",
+        "straightforward": "POST /v1/bench/straightforward/daily/{target}/claim",
+        "kinsave plain": "POST /v1/bench/plain/daily/{target}/claim",
+        "kinsave": "POST /v1/daily/{target}/claim",
+    }
+
+    def prepare(self, ctx: BenchContext) -> DailyPlan:
+        count = ctx.scale.daily_shoppers
+        budget = count * (RULE.min + RULE.max) // 4  # half of what the crowd would draw
+        campaign_id, account = campaign(ctx.session_factory, ctx.crowd.shop_id, budget, RULE)
+        attempts: list[int] = []
+        for shopper in ctx.rng.sample(range(count), count):
+            attempts.append(shopper)
+            if ctx.rng.random() < 0.03:  # a second tap
+                attempts.append(attempts[ctx.rng.randrange(len(attempts))])
+        return DailyPlan(campaign_id, account, budget, attempts, ctx.crowd.shopper_ids)
+
+    def prepare_http(self, ctx: BenchContext, plan: DailyPlan, variant: str) -> None:
+        if variant == "kinsave" and ctx.settings.budget_shards:
+            _spread(ctx, plan)
+
+    def http_targets(self, ctx: BenchContext, plan: DailyPlan, template: str) -> list[HttpTarget]:
+        method, path = template.split(" ", 1)
+        target = path.format(target=plan.campaign_id)
+        return [HttpTarget(method, target, ctx.crowd.tokens[s]) for s in plan.attempts]
+
+    def check(self, ctx: BenchContext, plan: DailyPlan, codes: list[str]) -> list[str]:
+        """Once per shopper, budget never overdrawn, spent == paid, exhausted only when empty."""
+        problems = [
+            f"unexpected answer {c!r} x{n}" for c, n in Counter(codes).items() if c not in ANSWERS
+        ]
+        with unit_of_work(ctx.session_factory) as session:
+            claims = session.execute(
+                select(DailyClaim.shopper_id, DailyClaim.amount).where(
+                    DailyClaim.campaign_id == plan.campaign_id
+                )
+            ).all()
+            paid = session.execute(
+                select(func.count(), func.coalesce(func.sum(Transfer.amount), 0)).where(
+                    Transfer.kind == "daily_claim", Transfer.reference == plan.campaign_id
+                )
+            ).one()
+            remaining = campaigns.get_campaign(
+                session, ctx.crowd.shop_id, plan.campaign_id
+            ).budget_remaining
+        claimed = sum(amount for _, amount in claims)
+        if codes.count("ok") != len(claims):
+            problems.append(f"{codes.count('ok')} claims answered ok, {len(claims)} stored")
+        if (paid[0], int(paid[1])) != (len(claims), claimed):
+            problems.append(f"claim transfers {tuple(paid)} differ from the claims ({claimed})")
+        if remaining < 0 or plan.funded - remaining != claimed:
+            problems.append(f"budget {plan.funded}: {remaining} left but {claimed} claimed")
+        if "budget_exhausted" in codes and remaining >= RULE.max * plan.stranding_accounts:
+            problems.append(f"refused budget_exhausted while {remaining} is left")
+        if "budget_exhausted" not in codes:
+            problems.append("the budget never ran out: the rush was not exercised")
+        holders = {shopper for shopper, _ in claims}
+        for shopper, code in zip(plan.attempts, codes, strict=True):
+            if code == "already_claimed_today" and plan.shopper_ids[shopper] not in holders:
+                problems.append(f"refused {plan.shopper_ids[shopper]} who has no claim")
+        return problems[:20]

@@ -1,0 +1,107 @@
+"""HTTP runs: `kinsave serve` as a subprocess on a free port, load from loadgen.py's process."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+
+from kinsave.bench.context import HttpTarget
+from kinsave.bench.measure import LoadResult
+from kinsave.config import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def server_environment(settings: Settings) -> dict[str, str]:
+    """The bench's settings as the KINSAVE_* variables the server reads."""
+    env = dict(os.environ)
+    for name in (
+        "database_url",
+        "fast_grab",
+        "grab_batch_max",
+        "session_cache_seconds",
+        "budget_shards",
+        "bench_endpoints",
+        "sweeper_enabled",
+        "db_pool_size",
+        "sqlite_synchronous",
+    ):
+        env[f"KINSAVE_{name.upper()}"] = str(getattr(settings, name))
+    return env
+
+
+class ApiServer:
+    """`kinsave serve --workers N` against the bench database, stopped on exit."""
+
+    def __init__(self, settings: Settings, workers: int) -> None:
+        self.port = _free_port()
+        self.workers = workers
+        self._env = server_environment(settings)
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> "ApiServer":
+        kinsave = Path(sys.executable).parent / "kinsave"
+        command = [
+            str(kinsave),
+            "serve",
+            "--port",
+            str(self.port),
+            "--no-migrate",
+            "--workers",
+            str(self.workers),
+        ]
+        self._process = subprocess.Popen(command, env=self._env, start_new_session=True)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError("kinsave serve exited while starting")
+            try:
+                if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).is_success:
+                    return self
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError("kinsave serve did not start within 60 s")
+
+    def __exit__(
+        self, _type: type[BaseException] | None, _e: BaseException | None, _t: TracebackType | None
+    ) -> None:
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)  # the server and its worker processes
+            try:
+                self._process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait()
+
+
+def run_load(port: int, targets: list[HttpTarget], connections: int) -> tuple[LoadResult, float]:
+    """Send every target once from a separate process; returns the load and its CPU seconds."""
+    with tempfile.TemporaryDirectory(prefix="kinsave-load-") as folder:
+        job, result = Path(folder) / "job.json", Path(folder) / "result.json"
+        job.write_text(
+            json.dumps(
+                {
+                    "host": "127.0.0.1",
+                    "port": port,
+                    "connections": connections,
+                    "targets": [[t.method, t.path, t.token] for t in targets],
+                }
+            )
+        )
+        subprocess.run(
+            [sys.executable, "-m", "kinsave.bench.loadgen", str(job), str(result)], check=True
+        )
+        data = json.loads(result.read_text())
+    return LoadResult(data["seconds"], data["codes"], data["latencies_ms"]), data["cpu_seconds"]

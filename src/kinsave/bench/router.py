@@ -1,0 +1,43 @@
+"""Endpoints for `kinsave bench` only, mounted when KINSAVE_BENCH_ENDPOINTS=1.
+
+- GET /v1/bench/noop: does nothing; the server's own ceiling on these settings.
+- /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP.
+- /v1/bench/plain/...: kinsave's plain grab and claim routes, reachable while the public paths
+  are switched to the fast ones, so both run on the same server in the same run.
+"""
+
+from fastapi import APIRouter
+
+from kinsave.api import DbSession
+from kinsave.auth.deps import CurrentShopper
+from kinsave.bench import baseline
+from kinsave.envelopes import router as envelopes_router
+
+router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
+
+
+@router.get("/noop")
+async def noop() -> dict[str, bool]:
+    return {"ok": True}
+
+
+@router.post("/straightforward/envelopes/{envelope_id}/grab")
+def straightforward_grab(
+    envelope_id: str, shopper: CurrentShopper, session: DbSession
+) -> dict[str, int]:
+    return {"amount": baseline.grab_share(session, envelope_id, shopper.shopper_id)}
+
+
+@router.post("/straightforward/daily/{campaign_id}/claim")
+def straightforward_claim(
+    campaign_id: str, shopper: CurrentShopper, session: DbSession
+) -> dict[str, int]:
+    return {"amount": baseline.claim_daily(session, campaign_id, shopper.shopper_id)}
+
+
+router.add_api_route(
+    "/plain/envelopes/{envelope_id}/grab", envelopes_router.grab_envelope, methods=["POST"]
+)
+router.add_api_route(
+    "/plain/daily/{campaign_id}/claim", envelopes_router.claim_daily, methods=["POST"]
+)

@@ -1,0 +1,237 @@
+"""Runs the scenarios: every variant on fresh data, timed, checked, and compared."""
+
+import json
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from kinsave.bench import http, seed
+from kinsave.bench.context import BenchContext, Scale, Scenario
+from kinsave.bench.daily_rush import DailyRush
+from kinsave.bench.databases import temporary_database
+from kinsave.bench.grab_storm import GrabStorm
+from kinsave.bench.measure import LoadResult, Measurement, drive_threads
+from kinsave.config import Settings
+from kinsave.db import make_engine, make_session_factory, unit_of_work
+from kinsave.envelopes import service as envelopes
+from kinsave.ledger import service as ledger
+from kinsave.migrate import upgrade_to_head
+
+SCENARIOS: dict[str, Callable[[], Scenario]] = {"grab-storm": GrabStorm, "daily-rush": DailyRush}
+NOT_YET = {
+    "coupon-rush": "50,000 shoppers claim a coupon with 10,000 in stock (needs the coupons issue)",
+    "quote": "checkout quotes, 30-line carts, 50 held coupons (needs the coupons issue)",
+}
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+@dataclass
+class BenchRun:
+    scale: Scale
+    workers: int
+    measurements: list[Measurement] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        return [
+            f"{m.database} {m.scenario} {m.mode} {m.variant}: {p}"
+            for m in self.measurements
+            for p in m.problems
+        ]
+
+    def ratios(self) -> list[dict[str, Any]]:
+        """kinsave's throughput over the straightforward design and over the limit, per run."""
+        groups: dict[tuple[str, str, str], dict[str, float]] = {}
+        for m in self.measurements:
+            groups.setdefault((m.database, m.scenario, m.mode), {})[m.variant] = m.throughput
+        rows = []
+        for (database, scenario, mode), by_variant in groups.items():
+            limit = by_variant.get("raw limit") or by_variant.get("do-nothing")
+            kinsave = by_variant.get("kinsave", 0.0)
+            straightforward = by_variant.get("straightforward")
+            rows.append(
+                {
+                    "database": database,
+                    "scenario": scenario,
+                    "mode": mode,
+                    "vs_straightforward": kinsave / straightforward if straightforward else None,
+                    "vs_limit": kinsave / limit if limit else None,
+                }
+            )
+        return rows
+
+    def write_json(self, folder: Path, suffix: str = "") -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        path = folder / f"bench-{stamp}{'-' + suffix if suffix else ''}.json"
+        path.write_text(
+            json.dumps(
+                {
+                    "date": stamp,
+                    "machine": machine(),
+                    "scale": self.scale.__dict__,
+                    "workers": self.workers,
+                    "measurements": [m.as_json() for m in self.measurements],
+                    "ratios": self.ratios(),
+                    "problems": self.problems,
+                },
+                indent=2,
+            )
+        )
+        return path
+
+
+def machine() -> dict[str, Any]:
+    pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(pages * page_size / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+
+
+def bench_settings(database_url: str, scale: Scale) -> Settings:
+    """kinsave with its speed switches on, durable commits as shipped (SQLite FULL)."""
+    return Settings(
+        database_url=database_url,
+        sweeper_enabled=False,
+        fast_grab=True,
+        session_cache_seconds=30.0,
+        budget_shards=16,
+        bench_endpoints=True,
+        db_pool_size=max(8, scale.threads + 4),
+        db_pre_ping=False,
+        sqlite_synchronous="FULL",
+    )
+
+
+def run(
+    databases: list[str],
+    scenario_names: list[str],
+    modes: list[str],
+    scale: Scale,
+    workers: int,
+    progress: Progress,
+) -> BenchRun:
+    result = BenchRun(scale, workers)
+    for database in databases:
+        with temporary_database(database) as url:
+            settings = bench_settings(url, scale)
+            upgrade_to_head(settings)
+            engine = make_engine(settings)
+            try:
+                factory = make_session_factory(engine)
+                progress(f"{database}: signing in {scale.shoppers} shoppers", 0, 1)
+                ctx = BenchContext(
+                    settings, factory, url, seed.crowd(factory, scale.shoppers), scale
+                )
+                scenarios = [SCENARIOS[name]() for name in scenario_names]
+                if "in-process" in modes:
+                    for scenario in scenarios:
+                        result.measurements += _in_process(ctx, scenario, progress)
+                if "http" in modes:
+                    with http.ApiServer(settings, workers) as server:
+                        for scenario in scenarios:
+                            result.measurements += _over_http(ctx, scenario, server, progress)
+            finally:
+                engine.dispose()
+                result.write_json(Path("bench-results"), suffix="partial")  # survive a crash
+    return result
+
+
+def _in_process(ctx: BenchContext, scenario: Scenario, progress: Progress) -> list[Measurement]:
+    out = []
+    for variant, factory in scenario.inprocess_variants.items():
+        what = f"{ctx.database} {scenario.name} in-process: {variant}"
+        progress(what + " (preparing)", 0, 1)
+        plan = scenario.prepare(ctx)
+        items = plan.items()
+        make_caller = factory(ctx, plan)
+
+        def report(done: int, what: str = what, total: int = len(items)) -> None:
+            progress(what, done, total)
+
+        try:
+            load = drive_threads(items, ctx.scale.threads, make_caller, report)
+        finally:
+            for cleanup in ctx.cleanups:
+                cleanup()
+            ctx.cleanups.clear()
+        progress(what + " (checking)", len(items), len(items))
+        problems = scenario.check(ctx, plan, load.codes) + reconcile_problems(ctx.session_factory)
+        out.append(_measurement(ctx, scenario.name, "in-process", variant, load, problems))
+    return out
+
+
+def _over_http(
+    ctx: BenchContext, scenario: Scenario, server: http.ApiServer, progress: Progress
+) -> list[Measurement]:
+    out: list[Measurement] = []
+    plan: Any = None
+    plan_used = False  # a plan serves the do-nothing run and one writer; each writer gets fresh
+    for variant, template in scenario.http_variants.items():
+        what = f"{ctx.database} {scenario.name} http x{server.workers}: {variant}"
+        progress(what + " (preparing)", 0, 1)
+        writes = variant != "do-nothing"
+        if plan is None or writes and plan_used:
+            plan, plan_used = scenario.prepare(ctx), False
+        if writes:
+            plan_used = True
+            prepare_http = getattr(scenario, "prepare_http", None)
+            if prepare_http is not None:
+                prepare_http(ctx, plan, variant)
+        targets = scenario.http_targets(ctx, plan, template)
+        progress(what, 0, len(targets))
+        load, cpu = http.run_load(server.port, targets, ctx.scale.connections)
+        progress(what + " (checking)", len(targets), len(targets))
+        problems = []
+        if writes:
+            problems = scenario.check(ctx, plan, load.codes)
+            problems += reconcile_problems(ctx.session_factory)
+        elif set(load.codes) != {"ok"}:
+            problems = [f"do-nothing answered {sorted(set(load.codes))}"]
+        measurement = _measurement(
+            ctx, scenario.name, f"http x{server.workers}", variant, load, problems
+        )
+        measurement.notes["loadgen_cpu_share"] = round(cpu / load.seconds, 2)
+        out.append(measurement)
+    return out
+
+
+def _measurement(
+    ctx: BenchContext, scenario: str, mode: str, variant: str, load: LoadResult, problems: list[str]
+) -> Measurement:
+    outcomes, p50, p99 = load.summary()
+    return Measurement(
+        scenario,
+        ctx.database,
+        mode,
+        variant,
+        len(load.codes),
+        load.seconds,
+        outcomes,
+        round(p50, 2),
+        round(p99, 2),
+        problems=problems,
+    )
+
+
+def reconcile_problems(session_factory: sessionmaker[Session]) -> list[str]:
+    """`ledger.service.reconcile` and `envelopes.service.escrow_problems`, as problem lines."""
+    with unit_of_work(session_factory) as session:
+        report = ledger.reconcile(session)
+        report.domain_problems = envelopes.escrow_problems(session)
+    if report.clean:
+        return []
+    return [
+        f"reconcile not clean: sum {report.sum_of_balances}, "
+        f"{len(report.mismatches)} mismatches, {len(report.negative_accounts)} negative",
+        *report.domain_problems[:5],
+    ]
