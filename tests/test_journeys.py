@@ -1,7 +1,7 @@
 """PRODUCT.md's journeys end to end through the real HTTP API, across every package."""
 
 from kinsave.jobs import release_referral_rewards
-from tests.coupons.factories import claim, create_template, push_products
+from tests.coupons.factories import create_template, push_products
 from tests.factories import create_campaign, give_credit, login, shop_key, wallet_balance
 
 RICE = {"sku": "rice-5kg", "title": "Rice 5 kg", "price": 5900, "category": "rice"}
@@ -39,7 +39,12 @@ class TestJourneyTwo:
         assert share["link"] is None and share["token"] in share["text"]  # no store link here
 
         grandson = login(api, "grandson")
-        claim(api, grandson, template["id"])
+        claimed = api.post(
+            "/v1/coupons/claim",
+            json={"template_id": template["id"], "share_code": share["code"]},
+            headers=grandson,
+        )
+        assert claimed.status_code == 201, claimed.text
         give_credit(api, operator, campaign["id"], "grandson", 300)
         pasted = f"{share['text']} (from the family group)"
         resolved = api.post("/v1/store/tokens/resolve", json={"text": pasted}, headers=store)
@@ -71,8 +76,14 @@ class TestJourneyTwo:
             f"/v1/admin/campaigns/{campaign['id']}/funnel?by=channel", headers=operator
         ).json()
         wechat = next(row for row in funnel["rows"] if row["channel"] == "wechat")
-        assert (wechat["shares"], wechat["resolves"], wechat["orders"]) == (1, 1, 1)
+        assert (wechat["shares"], wechat["claims"], wechat["resolves"], wechat["orders"]) == (
+            1,
+            1,
+            1,
+            1,
+        )
         assert wechat["sales"] == 3600 and wechat["reward_cost"] == 500
+        assert wechat["coupon_cost"] == 2000
 
         refund = api.post("/v1/store/orders/o-1/refund", json={}, headers=store)
         assert refund.status_code == 200, refund.text

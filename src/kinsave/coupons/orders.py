@@ -144,6 +144,7 @@ def on_order_paid(session: Session, order: CheckoutOrder) -> None:
         amount_paid=order.total_to_pay,
         attribution=order.attribution,
         now=order.paid_at or utcnow(),
+        coupon_cost=order.discount,
     )
     webhooks.enqueue(
         session,

@@ -71,6 +71,7 @@ def claim_coupon(
             shopper.shopper_id,
             body.template_id,
             gate=once.request.app.state.claim_gate,
+            via_share=body.share_code,
         ),
         body=body,
         status_code=201,

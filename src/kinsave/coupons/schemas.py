@@ -72,6 +72,9 @@ class TemplateListOut(BaseModel):
 
 class ClaimIn(BaseModel):
     template_id: str = Field(min_length=1, max_length=40)
+    share_code: str | None = Field(
+        default=None, max_length=11, description="The share the shopper claims through, if any"
+    )
 
 
 class CouponOut(BaseModel):

@@ -29,6 +29,7 @@ from kinsave.coupons.schemas import (
 )
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
+from kinsave.sharing import events
 
 
 def create_template(session: Session, shop_id: str, data: TemplateIn) -> TemplateOut:
@@ -166,23 +167,36 @@ def claim_coupon(
     now: datetime | None = None,
     *,
     gate: ClaimGate | None = None,
+    via_share: str | None = None,
 ) -> CouponOut:
-    """Give the shopper one coupon of the template.
+    """Give the shopper one coupon of the template (through the share `via_share`, if given,
+    which the campaign's funnel then counts as a claim).
 
     Never more than the stock in total nor the per-shopper limit per shopper, under any
     concurrency (the database decides; the optional Redis gate only refuses sold-out claims
     early). Errors: not_found, coupon_not_claimable (paused, ended, not started),
     coupon_expired (its window is over), coupon_limit_reached, coupon_sold_out.
     """
-    if gate is None:
-        return _claim(session, shopper_id, template_id, now or utcnow())
-    if not gate.enter(template_id, lambda: _stock_left(session, template_id)):
+    now = now or utcnow()
+    if gate is not None and not gate.enter(template_id, lambda: _stock_left(session, template_id)):
         raise KinsaveError("coupon_sold_out", "every coupon of this kind has been claimed")
     try:
-        return _claim(session, shopper_id, template_id, now or utcnow())
+        coupon = _claim(session, shopper_id, template_id, now)
     except KinsaveError:
-        gate.leave(template_id)
+        if gate is not None:
+            gate.leave(template_id)
         raise
+    if via_share is not None:
+        events.record_event(
+            session,
+            kind="coupon_claimed_via_share",
+            shop_id=coupon.shop_id,
+            share_code=via_share,
+            shopper_id=shopper_id,
+            dedupe_key=f"coupon_claimed:{coupon.id}",
+            occurred_at=now,
+        )
+    return coupon
 
 
 def _stock_left(session: Session, template_id: str) -> int:

@@ -29,8 +29,12 @@ def attribute_order(
     amount_paid: int,
     attribution: str | None,
     now: datetime,
+    coupon_cost: int = 0,
 ) -> AttributionOut | None:
     """Record the paid order, attribute it to a share and hold the sharer's reward.
+
+    `coupon_cost` (the order's coupon discount) is booked against the share's channel for the
+    funnel when the order is attributed.
 
     `attribution` is the handle the store got from resolve (a code) or any text holding a token.
     Touches: that handle plus the buyer's own earlier opens and resolves; each counts within its
@@ -62,6 +66,18 @@ def attribute_order(
     if chosen is None:
         return None
     share, setup = chosen
+    if coupon_cost > 0:
+        record_event(
+            session,
+            kind="coupon_redeemed",
+            shop_id=shop_id,
+            share_code=share.code,
+            shopper_id=shopper_id,
+            order_id=order_id,
+            amount=coupon_cost,
+            dedupe_key=f"coupon_redeemed:{shop_id}:{order_id}",
+            occurred_at=now,
+        )
     return _reward(session, share, setup, order_id, shopper_id, amount_paid, now)
 
 

@@ -1,6 +1,7 @@
 """The funnel's events: the public way every package reports a step of a share's journey.
 
-Kinds: share_created, link_opened, token_resolved, coupon_claimed_via_share, store_visit,
+Kinds: share_created, link_opened, token_resolved, coupon_claimed_via_share, coupon_redeemed
+(the coupon discount of an attributed order: the funnel's coupon cost), store_visit,
 order_paid, order_refunded. Bot opens are stored flagged, so they can be audited but never counted.
 """
 
@@ -17,6 +18,7 @@ EVENT_KINDS = frozenset(
         "link_opened",
         "token_resolved",
         "coupon_claimed_via_share",
+        "coupon_redeemed",
         "store_visit",
         "order_paid",
         "order_refunded",

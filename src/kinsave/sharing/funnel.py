@@ -47,11 +47,14 @@ def funnel(session: Session, shop_id: str, campaign_id: str, by: list[str]) -> F
             SharingEvent.shop_id == shop_id,
             SharingEvent.campaign_id == campaign_id,
             SharingEvent.is_bot.is_(False),
-            SharingEvent.kind.in_(COUNTED),
+            SharingEvent.kind.in_([*COUNTED, "coupon_redeemed"]),
         )
     )
     for kind, channel, at, amount in events:
         row = rows[key(channel, at)]
+        if kind == "coupon_redeemed":  # the coupon discount of an order a share brought
+            row.coupon_cost += amount
+            continue
         setattr(row, COUNTED[kind], getattr(row, COUNTED[kind]) + 1)
         if kind == "order_paid":
             row.sales += amount
@@ -64,8 +67,6 @@ def funnel(session: Session, shop_id: str, campaign_id: str, by: list[str]) -> F
     )
     for channel, at, cost in rewards:
         rows[key(channel, at)].reward_cost += int(cost)
-    # SEAM (integrator): coupon cost per channel/day comes from the coupons package once its
-    # redemptions carry the share code; until then it is 0.
     result = []
     for (channel, day), row in sorted(
         rows.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or date.min)
