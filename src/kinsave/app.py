@@ -1,12 +1,13 @@
 """Builds the FastAPI app: routers, middleware, error handlers, the sweeper. Nothing else."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
@@ -15,14 +16,16 @@ from kinsave.campaigns.router import router as campaigns_router
 from kinsave.config import Settings, get_settings
 from kinsave.db import make_engine, make_session_factory
 from kinsave.envelopes.router import router as envelopes_router
-from kinsave.errors import KinsaveError
+from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.security.middleware import HostileInputGuard, SecurityHeaders
 from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.webhooks.router import router as webhooks_router
 
+logger = logging.getLogger("kinsave")
 MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
 
 
@@ -65,6 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(router)
     _install_error_handlers(app)
+    # Outermost last: headers are added even to the guard's own refusals.
+    app.add_middleware(
+        HostileInputGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -99,7 +109,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(
             error.status_code, "invalid_request"
         )
-        status = error.status_code if code != "invalid_request" else 400
+        # Anything else FastAPI raises here is a body it could not parse (bad UTF-8, say): the
+        # same 422 invalid_request as any other malformed request.
+        status = error.status_code if code != "invalid_request" else ERROR_STATUS[code]
         return JSONResponse(
             {"error": {"code": code, "message": str(error.detail)}}, status_code=status
         )
@@ -111,6 +123,20 @@ def _install_error_handlers(app: FastAPI) -> None:
             KinsaveError("conflict", "a concurrent request changed this first; retry").to_body(),
             status_code=409,
         )
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _value_refused(_request: Request, _error: Exception) -> JSONResponse:
+        # A backstop: the database refused a value no schema bounded (a NUL in PostgreSQL text,
+        # an integer beyond BIGINT). The transaction rolled back; nothing was written.
+        body = KinsaveError("invalid_request", "a value is out of range or malformed").to_body()
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        body = KinsaveError("internal_error", "something went wrong on our side").to_body()
+        return JSONResponse(body, status_code=500)
 
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, _error: OperationalError) -> JSONResponse:
