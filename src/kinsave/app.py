@@ -20,6 +20,8 @@ from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
 from kinsave.security.middleware import HostileInputGuard, SecurityHeaders
+from kinsave.security.ratelimit import RateLimiter
+from kinsave.security.router import router as security_router
 from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
@@ -55,6 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
+    if settings.rate_limits_enabled:
+        app.state.rate_limiter = RateLimiter(session_factory, settings.redis_url)
 
     for router in (
         auth_router,
@@ -65,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         webhooks_router,
         sharing_router,
         sharing_admin_router,
+        security_router,
     ):
         app.include_router(router)
     _install_error_handlers(app)
@@ -86,7 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KinsaveError)
     async def _kinsave_error(_request: Request, error: KinsaveError) -> JSONResponse:
-        return JSONResponse(error.to_body(), status_code=error.status)
+        retry_after = error.details.get("retry_after")
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

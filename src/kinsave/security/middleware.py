@@ -27,6 +27,7 @@ ALWAYS = {
     b"x-frame-options": b"DENY",
 }
 HSTS = b"max-age=31536000; includeSubDomains"
+BODY_STATE_KEY = "kinsave_raw_body"
 
 
 class Refusal(Exception):
@@ -74,6 +75,7 @@ class HostileInputGuard:
         except Refusal as refusal:
             await _send_error(send, refusal)
             return
+        scope[BODY_STATE_KEY] = body  # the audit log records what an operator sent
         replayed = False
 
         async def replay() -> Message:

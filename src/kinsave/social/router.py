@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import DbSession, IdempotencyKey, ReadSession, idempotent
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.security.deps import shopper_rate_limit
 from kinsave.social import help_requests, service
 from kinsave.social.schemas import (
     CircleOut,
@@ -85,7 +86,11 @@ def get_help_request(
     return help_requests.request_view(session, request_id)
 
 
-@router.post("/help-requests/{request_id}/help", response_model=HelpOut)
+@router.post(
+    "/help-requests/{request_id}/help",
+    response_model=HelpOut,
+    dependencies=[shopper_rate_limit("help")],
+)
 def help_request(
     request_id: str,
     request: Request,
