@@ -50,7 +50,8 @@ def database_url(
     admin_url = normalize_database_url(PG_ADMIN_URL)
     name = f"kinsave_test_{uuid.uuid4().hex[:10]}"
     try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+        # pre_ping: tests/reliability restarts PostgreSQL; the drop below must still work.
+        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True)
         with admin.connect() as connection:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as error:  # noqa: BLE001 - any failure to reach the server counts
