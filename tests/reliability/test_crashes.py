@@ -170,3 +170,49 @@ def test_postgresql_restart_mid_storm_is_503_then_recovers(postgresql_url, sessi
     finally:
         _ensure_postgresql_up()
         server.kill()
+
+
+def test_two_api_processes_and_two_sweepers_refund_once(postgresql_url, session_factory):
+    """Both processes serve grabs and both run the sweeper every 0.1 s over the same envelopes."""
+    env = {"KINSAVE_SWEEPER_ENABLED": "1", "KINSAVE_SWEEPER_INTERVAL_SECONDS": "0.1"}
+    servers = [ServerProcess(postgresql_url, KINSAVE_ENVELOPE_TTL_SECONDS="3", **env)]
+    servers.append(ServerProcess(postgresql_url, KINSAVE_ENVELOPE_TTL_SECONDS="3", **env))
+    try:
+        for server in servers:
+            server.start()
+        operator = shop_key(session_factory)
+        shoppers = _login_all(servers[0].url)
+        with httpx.Client(base_url=servers[1].url, timeout=30) as client:
+            campaign = create_campaign(client, operator, budget=100_000)
+            path = f"/v1/admin/campaigns/{campaign['id']}/envelopes"
+            envelopes = [
+                client.post(path, json={"total": 1_000, "shares": 10}, headers=operator).json()
+                for _ in range(6)
+            ]
+        # Grabs through alternating processes while both sweepers race for the expiries.
+        for i, (shopper, headers) in enumerate(list(shoppers.items())[:12]):
+            _grab(servers[i % 2].url, envelopes[i % 6]["id"], shopper, headers)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and _refunds(session_factory) < 6:
+            time.sleep(0.3)
+        time.sleep(1)  # both sweepers keep running over the closed envelopes
+        assert _refunds(session_factory) == 6
+        with httpx.Client(base_url=servers[0].url, timeout=30) as client:
+            after = client.get(f"/v1/admin/campaigns/{campaign['id']}", headers=operator).json()
+        grabbed = sum(sum(_ledger_shares(session_factory, e["id"]).values()) for e in envelopes)
+        assert grabbed > 0 and after["budget_remaining"] == 100_000 - grabbed
+    finally:
+        for server in servers:
+            server.kill()
+
+
+def _refunds(session_factory) -> int:
+    from kinsave.ledger.models import Transfer
+
+    with unit_of_work(session_factory) as session:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(Transfer).where(Transfer.kind == "envelope_refund")
+            )
+            or 0
+        )
