@@ -43,6 +43,7 @@ class RateLimiter:
         self.session_factory = session_factory
         self.redis: Any = _redis_client(redis_url) if redis_url else None
         self.redis_down_until = 0.0
+        self.redis_retry_seconds = REDIS_RETRY_SECONDS
         self.last_backend = "database"
 
     def hit(self, name: str, subject: str, limit: Limit, *, now: float | None = None) -> None:
@@ -76,7 +77,7 @@ class RateLimiter:
                 return count, retry_after
             except Exception as error:  # noqa: BLE001 - any Redis failure falls back
                 logger.warning("rate limiter: Redis failed (%s); counting in the database", error)
-                self.redis_down_until = time.monotonic() + REDIS_RETRY_SECONDS
+                self.redis_down_until = time.monotonic() + self.redis_retry_seconds
         self.last_backend = "database"
         return self._db_count(key, window, add), retry_after
 
