@@ -16,8 +16,12 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 # Pages may override these per response (the web package sets its own CSP): only missing headers
 # are added. Strict by default: no inline script, no framing, no plugins.
+# The one hash: the share landing page's Copy button (sharing/templates/landing.html), the only
+# inline handler kinsave ships; any other inline script is blocked.
+LANDING_COPY_HANDLER = "'sha256-2DOw6b9LOU3HJlqv1Ui0qp0IdLC7uW6ZHTkL7/0/E+c='"
 HTML_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    f"default-src 'self'; script-src 'self' 'unsafe-hashes' {LANDING_COPY_HANDLER}; "
+    "style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
@@ -28,6 +32,7 @@ ALWAYS = {
 }
 HSTS = b"max-age=31536000; includeSubDomains"
 BODY_STATE_KEY = "kinsave_raw_body"
+API_EXPLORER = {"/docs", "/redoc", "/docs/oauth2-redirect"}
 
 
 class Refusal(Exception):
@@ -136,18 +141,22 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         tls = is_tls(scope)
+        # FastAPI's own API explorer loads its script from a CDN with inline bootstrapping.
+        csp = scope["path"] not in API_EXPLORER
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self._add(list(message.get("headers") or []), tls)
+                message["headers"] = self._add(list(message.get("headers") or []), tls, csp)
             await send(message)
 
         await self.app(scope, receive, with_headers)
 
-    def _add(self, headers: list[tuple[bytes, bytes]], tls: bool) -> list[tuple[bytes, bytes]]:
+    def _add(
+        self, headers: list[tuple[bytes, bytes]], tls: bool, csp: bool
+    ) -> list[tuple[bytes, bytes]]:
         present = {name.lower(): value for name, value in headers}
         wanted = dict(ALWAYS)
-        if present.get(b"content-type", b"").startswith(b"text/html"):
+        if csp and present.get(b"content-type", b"").startswith(b"text/html"):
             wanted[b"content-security-policy"] = self.csp
         if tls:
             wanted[b"strict-transport-security"] = HSTS
