@@ -70,6 +70,9 @@ def settings(database_url: str) -> Settings:
         dev_login=True,
         sweeper_enabled=False,
         sqlite_synchronous="NORMAL",  # tests need no power-loss durability
+        # Every test client is 127.0.0.1: storms would trip the per-IP limits. The limits have
+        # their own tests (tests/security/test_rate_limits.py) with a server that enables them.
+        rate_limits_enabled=False,
     )
 
 

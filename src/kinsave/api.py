@@ -10,11 +10,14 @@ from sqlalchemy.orm import Session
 
 from kinsave.db import unit_of_work
 from kinsave.idempotency import service as idempotency
+from kinsave.security import audit
 
 
 def _write_session(request: Request) -> Iterator[Session]:
     with unit_of_work(request.app.state.session_factory) as session:
         yield session
+        # In the same transaction as the change: an operator change is never without its entry.
+        audit.record_operator_change(session, request)
 
 
 def _read_session(request: Request) -> Iterator[Session]:

@@ -1,12 +1,13 @@
 """Builds the FastAPI app: routers, middleware, error handlers, the sweeper. Nothing else."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
@@ -21,15 +22,19 @@ from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
 from kinsave.envelopes import fast_router
 from kinsave.envelopes.router import router as envelopes_router
-from kinsave.errors import KinsaveError
+from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.security.middleware import HostileInputGuard, SecurityHeaders
+from kinsave.security.ratelimit import RateLimiter
+from kinsave.security.router import router as security_router
 from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.web import install as install_pages
 from kinsave.webhooks.router import router as webhooks_router
 
+logger = logging.getLogger("kinsave")
 MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
 
 
@@ -60,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
     app.state.claim_gate = ClaimGate(settings.redis_url) if settings.redis_url else None
+    if settings.rate_limits_enabled:
+        app.state.rate_limiter = RateLimiter(session_factory, settings.redis_url)
 
     if settings.fast_grab or settings.budget_shards:
         fast_router.install(app, settings)  # before the plain routes: the first match wins
@@ -80,10 +87,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         coupon_admin_router,
         coupons_router,
         checkout_router,
+        security_router,
     ):
         app.include_router(router)
     install_pages(app, settings)
     _install_error_handlers(app)
+    # Outermost last: headers are added even to the guard's own refusals.
+    app.add_middleware(
+        HostileInputGuard,
+        max_body_bytes=settings.max_body_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
+    app.add_middleware(SecurityHeaders)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -95,7 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KinsaveError)
     async def _kinsave_error(_request: Request, error: KinsaveError) -> JSONResponse:
-        return JSONResponse(error.to_body(), status_code=error.status)
+        retry_after = error.details.get("retry_after")
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+        return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -118,7 +135,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(
             error.status_code, "invalid_request"
         )
-        status = error.status_code if code != "invalid_request" else 400
+        # Anything else FastAPI raises here is a body it could not parse (bad UTF-8, say): the
+        # same 422 invalid_request as any other malformed request.
+        status = error.status_code if code != "invalid_request" else ERROR_STATUS[code]
         return JSONResponse(
             {"error": {"code": code, "message": str(error.detail)}}, status_code=status
         )
@@ -130,6 +149,20 @@ def _install_error_handlers(app: FastAPI) -> None:
             KinsaveError("conflict", "a concurrent request changed this first; retry").to_body(),
             status_code=409,
         )
+
+    @app.exception_handler(DataError)
+    @app.exception_handler(OverflowError)
+    async def _value_refused(_request: Request, _error: Exception) -> JSONResponse:
+        # A backstop: the database refused a value no schema bounded (a NUL in PostgreSQL text,
+        # an integer beyond BIGINT). The transaction rolled back; nothing was written.
+        body = KinsaveError("invalid_request", "a value is out of range or malformed").to_body()
+        return JSONResponse(body, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        body = KinsaveError("internal_error", "something went wrong on our side").to_body()
+        return JSONResponse(body, status_code=500)
 
     @app.exception_handler(OperationalError)
     async def _database_down(_request: Request, _error: OperationalError) -> JSONResponse:

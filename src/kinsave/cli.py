@@ -182,20 +182,58 @@ def import_products(
     console.print(f"[green]imported {done} products into {shop!r} ({shop_id})[/green]")
 
 
-def _create_key(shop: str, role: str) -> None:
+def _create_key(shop: str, role: str, access: str = "full") -> None:
     from kinsave.auth import service as auth
 
     with unit_of_work(_session_factory()) as session:
         shop_row = auth.ensure_shop(session, shop)
-        key = auth.create_api_key(session, shop_row.id, role)
+        key = auth.create_api_key(session, shop_row.id, role, access)
     console.print(f"{role} key for shop {shop!r} ({shop_row.id}):")
     typer.echo(key)
 
 
 @operator_app.command("create")
-def operator_create(shop: Annotated[str, typer.Option(help="Shop name")]) -> None:
+def operator_create(
+    shop: Annotated[str, typer.Option(help="Shop name")],
+    read_only: Annotated[bool, typer.Option(help="A console key that may only read")] = False,
+) -> None:
     """Create the shop if needed and print a new operator API key."""
-    _create_key(shop, "operator")
+    _create_key(shop, "operator", "read" if read_only else "full")
+
+
+@operator_app.command("rotate")
+def operator_rotate(
+    shop: Annotated[str, typer.Option(help="Shop name")],
+    read_only: Annotated[bool, typer.Option(help="The new key may only read")] = False,
+) -> None:
+    """Revoke every operator key of the shop and print one new key (after a leak)."""
+    from kinsave.auth import service as auth
+    from kinsave.security import audit
+
+    with unit_of_work(_session_factory()) as session:
+        shop_row = auth.ensure_shop(session, shop)
+        revoked = auth.revoke_shop_keys(session, shop_row.id, "operator")
+        key = auth.create_api_key(session, shop_row.id, "operator", "read" if read_only else "full")
+        audit.record(
+            session,
+            shop_id=shop_row.id,
+            actor="cli",
+            action="operator keys rotated",
+            target="{}",
+            details=f"revoked {revoked} operator keys; issued {key[:10]}",
+        )
+    console.print(f"revoked {revoked} operator keys of {shop!r}; the new key:")
+    typer.echo(key)
+
+
+@app.command("revoke-sessions")
+def revoke_sessions(shopper: Annotated[str, typer.Argument(help="Shopper id")]) -> None:
+    """Sign a shopper out everywhere (a lost phone, a stolen token)."""
+    from kinsave.auth import service as auth
+
+    with unit_of_work(_session_factory()) as session:
+        revoked = auth.revoke_shopper_sessions(session, shopper)
+    console.print(f"revoked {revoked} sessions of {shopper!r}")
 
 
 @store_key_app.command("create")

@@ -67,6 +67,19 @@ class Settings(BaseSettings):
     bench_endpoints: bool = (
         False  # /v1/bench/* (do-nothing, straightforward design) for kinsave bench
     )
+    # Hostile input: bodies over this are refused (413) before parsing; JSON nested deeper (422).
+    max_body_bytes: int = 64 * 1024
+    max_json_depth: int = 32
+    # Rate limits, "<count>/<seconds>" per shopper, device and IP (see security/ratelimit.py).
+    # Redis counts when redis_url is set, the database otherwise. 0 count disables a limit.
+    rate_limits_enabled: bool = True
+    rate_limit_login: str = "30/60"
+    rate_limit_claim: str = "20/60"
+    rate_limit_grab: str = "60/60"
+    rate_limit_help: str = "30/60"
+    rate_limit_resolve: str = "600/60"
+    # Unknown share tokens per IP / store key before resolving is refused (code guessing).
+    rate_limit_token_unknown: str = "20/600"
 
     @field_validator("database_url")
     @classmethod

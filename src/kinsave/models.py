@@ -8,6 +8,7 @@ from kinsave.db import Base
 from kinsave.envelopes import models as envelope_models
 from kinsave.idempotency import models as idempotency_models
 from kinsave.ledger import models as ledger_models
+from kinsave.security import models as security_models
 from kinsave.sharing import models as sharing_models
 from kinsave.social import models as social_models
 from kinsave.webhooks import models as webhook_models
@@ -21,6 +22,7 @@ __all__ = [
     "envelope_models",
     "idempotency_models",
     "ledger_models",
+    "security_models",
     "social_models",
     "webhook_models",
     "sharing_models",

@@ -19,10 +19,14 @@ CSRF_HEADER = "X-Kinsave-CSRF"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _bearer(authorization: str | None) -> str:
+def bearer_token(authorization: str | None) -> str:
     if not authorization or not authorization.lower().startswith("bearer "):
         raise KinsaveError("unauthorized", "send Authorization: Bearer <token>")
     return authorization[7:].strip()
+
+
+_bearer = bearer_token
+READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 # Authentication reads in its own short transaction so that the request's write transaction
@@ -62,7 +66,13 @@ def _shop_principal(request: Request, authorization: str | None, role: str) -> S
 def current_operator(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> ShopPrincipal:
-    return _shop_principal(request, authorization, "operator")
+    """The operator's shop. A read-only key may only read; every other request is audited (the
+    request's write session logs it before committing, see security.audit)."""
+    principal = _shop_principal(request, authorization, "operator")
+    if principal.access != "full" and request.method not in READ_METHODS:
+        raise KinsaveError("forbidden", "this API key is read-only")
+    request.state.operator = principal
+    return principal
 
 
 def current_store(

@@ -44,6 +44,8 @@ class ApiKey(Base):
     prefix: Mapped[str] = mapped_column(String(16))  # shown in listings so keys can be told apart
     shop_id: Mapped[str] = mapped_column(ForeignKey("shop.id"), index=True)
     role: Mapped[str] = mapped_column(String(16))  # "operator" or "store"
+    # "full", or "read" for console keys that may only look (GET) and never change anything.
+    scope: Mapped[str] = mapped_column(String(16), server_default="full")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

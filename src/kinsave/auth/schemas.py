@@ -37,6 +37,8 @@ class ShopperPrincipal:
 class ShopPrincipal:
     shop_id: str
     role: str
+    access: str = "full"  # "read": the key may only look (GET), never change anything
+    key_prefix: str = ""  # names the key in the audit log without revealing it
 
     @property
     def scope(self) -> str:

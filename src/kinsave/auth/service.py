@@ -8,7 +8,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kinsave.auth import telegram
@@ -23,6 +23,7 @@ from kinsave.ledger import service as ledger
 register_codes({"init_data_invalid": 401, "init_data_expired": 401})
 
 KEY_PREFIX = {"operator": "ks_op_", "store": "ks_store_"}
+KEY_ACCESS = ("full", "read")
 
 
 def _hash(secret: str) -> str:
@@ -107,10 +108,14 @@ def ensure_shop(session: Session, name: str) -> Shop:
     return shop
 
 
-def create_api_key(session: Session, shop_id: str, role: str) -> str:
-    """Issue a key for the shop; the plain key is returned once and never stored."""
+def create_api_key(session: Session, shop_id: str, role: str, access: str = "full") -> str:
+    """Issue a key for the shop; the plain key is returned once and never stored.
+
+    `access` is "full" or "read" (a console key that may only look)."""
     if role not in KEY_PREFIX:
         raise KinsaveError("invalid_request", f"unknown key role {role!r}")
+    if access not in KEY_ACCESS:
+        raise KinsaveError("invalid_request", f"unknown key access {access!r}")
     key = KEY_PREFIX[role] + secrets.token_urlsafe(24)
     session.add(
         ApiKey(
@@ -118,6 +123,7 @@ def create_api_key(session: Session, shop_id: str, role: str) -> str:
             prefix=key[: len(KEY_PREFIX[role]) + 4],
             shop_id=shop_id,
             role=role,
+            scope=access,
             created_at=utcnow(),
         )
     )
@@ -131,7 +137,45 @@ def resolve_api_key(session: Session, key: str, role: str) -> ShopPrincipal:
         raise KinsaveError("unauthorized", "the API key is unknown or revoked")
     if row.role != role:
         raise KinsaveError("forbidden", f"this endpoint needs a {role} key")
-    return ShopPrincipal(shop_id=row.shop_id, role=row.role)
+    return ShopPrincipal(
+        shop_id=row.shop_id, role=row.role, access=row.scope, key_prefix=row.prefix
+    )
+
+
+def rotate_api_key(session: Session, key: str) -> tuple[str, str]:
+    """Revoke `key` and issue its replacement (same shop, role, access): (new key, its prefix).
+
+    The revoke is a conditional UPDATE, so two rotations of one key cannot both succeed."""
+    row = session.get(ApiKey, _hash(key))
+    revoked = session.execute(
+        update(ApiKey)
+        .where(ApiKey.key_hash == _hash(key), ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    if row is None or revoked.rowcount != 1:  # type: ignore[attr-defined]
+        raise KinsaveError("unauthorized", "the API key is unknown or revoked")
+    new_key = create_api_key(session, row.shop_id, row.role, row.scope)
+    return new_key, new_key[: len(KEY_PREFIX[row.role]) + 4]
+
+
+def revoke_shop_keys(session: Session, shop_id: str, role: str) -> int:
+    """Revoke every live key of this role for the shop (a leak: rotate them all)."""
+    result = session.execute(
+        update(ApiKey)
+        .where(ApiKey.shop_id == shop_id, ApiKey.role == role, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def revoke_shopper_sessions(session: Session, shopper_id: str) -> int:
+    """End every live session of the shopper (a stolen phone); returns how many."""
+    result = session.execute(
+        update(ShopperSession)
+        .where(ShopperSession.shopper_id == shopper_id, ShopperSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def remember_channel_identity(

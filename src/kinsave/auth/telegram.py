@@ -146,7 +146,7 @@ def _auth_date(fields: dict[str, str]) -> datetime:
 def _user(fields: dict[str, str], auth_date: datetime) -> TelegramUser:
     try:
         user = json.loads(fields.get("user", ""))
-    except ValueError as error:
+    except (ValueError, RecursionError) as error:  # deep nesting, even when signed, is refused
         raise _invalid("user is not JSON") from error
     if not isinstance(user, dict):
         raise _invalid("user is not an object")

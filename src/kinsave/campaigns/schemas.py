@@ -3,11 +3,10 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, Field, StrictInt, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from kinsave.envelopes.daily_rule import DailyRule, TieredRule, UniformRule
-
-Money = StrictInt  # minor units; JSON floats and strings are refused, never rounded
+from kinsave.ledger.schemas import Money
 
 
 class CampaignIn(BaseModel):

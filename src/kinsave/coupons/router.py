@@ -17,6 +17,7 @@ from kinsave.coupons.schemas import (
     TemplateListOut,
     TemplateOut,
 )
+from kinsave.security.deps import shopper_rate_limit
 
 admin_router = APIRouter(prefix="/v1/admin/coupon-templates", tags=["admin: coupons"])
 router = APIRouter(prefix="/v1", tags=["coupons"])
@@ -58,7 +59,12 @@ def change_template(
     return service.set_template_status(session, operator.shop_id, template_id, action)
 
 
-@router.post("/coupons/claim", response_model=CouponOut, status_code=201)
+@router.post(
+    "/coupons/claim",
+    response_model=CouponOut,
+    status_code=201,
+    dependencies=[shopper_rate_limit("coupon_claim")],
+)
 def claim_coupon(
     body: ClaimIn,
     shopper: CurrentShopper,

@@ -12,6 +12,7 @@ from kinsave.envelopes.schemas import (
     EnvelopeOut,
     GrabOut,
 )
+from kinsave.security.deps import shopper_rate_limit
 
 router = APIRouter(prefix="/v1", tags=["envelopes"])
 
@@ -37,7 +38,11 @@ def get_envelope(envelope_id: str, shopper: CurrentShopper, session: ReadSession
     return service.envelope_view(session, envelope_id, viewer=shopper.shopper_id)
 
 
-@router.post("/envelopes/{envelope_id}/grab", response_model=GrabOut)
+@router.post(
+    "/envelopes/{envelope_id}/grab",
+    response_model=GrabOut,
+    dependencies=[shopper_rate_limit("grab")],
+)
 def grab_envelope(
     envelope_id: str,
     shopper: CurrentShopper,
@@ -49,7 +54,11 @@ def grab_envelope(
     )
 
 
-@router.post("/daily/{campaign_id}/claim", response_model=DailyClaimOut)
+@router.post(
+    "/daily/{campaign_id}/claim",
+    response_model=DailyClaimOut,
+    dependencies=[shopper_rate_limit("claim")],
+)
 def claim_daily(
     campaign_id: str,
     shopper: CurrentShopper,

@@ -3,10 +3,12 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
+from kinsave.ledger.schemas import Money
+
 
 class EnvelopeIn(BaseModel):
-    total: StrictInt = Field(description="Minor units (fen) to split")
-    shares: StrictInt = Field(description="How many people can grab a share")
+    total: Money = Field(description="Minor units (fen) to split")
+    shares: StrictInt = Field(le=10_000, description="How many people can grab a share")
     kind: Literal["lucky", "equal"] = "lucky"
     message: str = Field(default="", max_length=200)
 

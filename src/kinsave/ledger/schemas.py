@@ -1,6 +1,13 @@
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, StrictInt
+
+# The largest amount any request may carry: a quadrillion minor units, far beyond any shop, below
+# 2^53 (exact in JavaScript clients) and 2^63 (a BIGINT), so sums of a few never overflow a column.
+MAX_AMOUNT = 10**15
+# Minor units; JSON floats and strings are refused, never rounded; beyond MAX_AMOUNT -> 422.
+Money = Annotated[StrictInt, Field(le=MAX_AMOUNT)]
 
 
 class WalletOut(BaseModel):

@@ -16,6 +16,7 @@ from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import NEGATIVE_ALLOWED, Account, AccountKind, Transfer
 from kinsave.ledger.schemas import (
+    MAX_AMOUNT,
     AccountMismatch,
     HistoryEntryOut,
     HistoryOut,
@@ -80,6 +81,8 @@ def transfer(
     """
     if amount <= 0:
         raise KinsaveError("invalid_amount", "a transfer moves a positive amount")
+    if amount > MAX_AMOUNT:
+        raise KinsaveError("invalid_amount", f"a transfer moves at most {MAX_AMOUNT}")
     # Updating rows in id order means two transfers over the same pair of accounts can never
     # wait on each other in opposite orders (no deadlocks on PostgreSQL).
     for account_id, delta in sorted([(from_account_id, -amount), (to_account_id, amount)]):

@@ -10,6 +10,7 @@ from fastapi.templating import Jinja2Templates
 from kinsave.api import DbSession, Once, ReadSession
 from kinsave.auth.deps import CurrentShopper, CurrentStore
 from kinsave.db import utcnow
+from kinsave.security.deps import GuardShareCodes, rate_limit
 from kinsave.sharing import bots, render, service
 from kinsave.sharing.schemas import ResolveIn, ResolveOut, ShareIn, ShareOut
 
@@ -44,7 +45,7 @@ def revoke_share(code: str, shopper: CurrentShopper, session: DbSession) -> Resp
     return Response(status_code=204)
 
 
-@router.post("/v1/shares/{code}/accept", response_model=ResolveOut)
+@router.post("/v1/shares/{code}/accept", response_model=ResolveOut, dependencies=[GuardShareCodes])
 def accept_share(
     code: str,
     shopper: CurrentShopper,
@@ -63,7 +64,11 @@ def share_qr_png(code: str, request: Request, session: ReadSession) -> Response:
     return Response(render.qr_png(content), media_type="image/png")
 
 
-@router.post("/v1/store/tokens/resolve", response_model=ResolveOut)
+@router.post(
+    "/v1/store/tokens/resolve",
+    response_model=ResolveOut,
+    dependencies=[rate_limit("resolve"), GuardShareCodes],
+)
 def resolve_token(
     body: ResolveIn,
     store: CurrentStore,
@@ -78,7 +83,12 @@ def resolve_token(
     )
 
 
-@router.get("/s/{code}", response_class=RedirectResponse, status_code=302)
+@router.get(
+    "/s/{code}",
+    response_class=RedirectResponse,
+    status_code=302,
+    dependencies=[GuardShareCodes],
+)
 def open_short_link(
     code: str,
     request: Request,

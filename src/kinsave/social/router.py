@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.security.deps import shopper_rate_limit
 from kinsave.social import help_requests, service
 from kinsave.social.schemas import (
     CircleOut,
@@ -75,7 +76,11 @@ def get_help_request(
     return help_requests.request_view(session, request_id)
 
 
-@router.post("/help-requests/{request_id}/help", response_model=HelpOut)
+@router.post(
+    "/help-requests/{request_id}/help",
+    response_model=HelpOut,
+    dependencies=[shopper_rate_limit("help")],
+)
 def help_request(
     request_id: str,
     shopper: CurrentShopper,

@@ -2,6 +2,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field, StrictInt
 
+from kinsave.ledger.schemas import Money
+
 
 class RelativeOut(BaseModel):
     shopper_id: str
@@ -28,7 +30,7 @@ class CircleOut(BaseModel):
 class HelpOfferIn(BaseModel):
     helpers_needed: StrictInt = Field(ge=1, le=100, description="N: helpers needed to unlock")
     hours: StrictInt = Field(ge=1, le=24 * 30, description="T: hours the request stays open")
-    reward: StrictInt = Field(description="Minor units paid from the campaign budget on unlock")
+    reward: Money = Field(description="Minor units paid from the campaign budget on unlock")
     daily_help_limit: StrictInt = Field(
         default=3, ge=1, le=100, description="K: requests one helper may help per local day"
     )

@@ -1,0 +1,65 @@
+"""The shop's audit log: every operator change (recorded in the same transaction as the change),
+key rotations, and what kinsave itself noticed (share-code guessing).
+
+Operator changes are recorded generically: `api._write_session` calls `record_operator_change`
+before it commits any request made with an operator key that is not a read. So routers merged
+later (coupons, the console) are audited without any change here.
+"""
+
+import json
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from kinsave.db import utcnow
+from kinsave.security.middleware import BODY_STATE_KEY
+from kinsave.security.models import AuditEntry
+from kinsave.security.schemas import AuditEntryOut, AuditPageOut
+
+MAX_DETAILS = 4000
+READS = {"GET", "HEAD", "OPTIONS"}
+
+
+def record(
+    session: Session, *, shop_id: str, actor: str, action: str, target: str, details: str
+) -> None:
+    session.add(
+        AuditEntry(
+            shop_id=shop_id,
+            actor=actor[:64],
+            action=action[:200],
+            target=target[:500],
+            details=details[:MAX_DETAILS],
+            created_at=utcnow(),
+        )
+    )
+    session.flush()
+
+
+def record_operator_change(session: Session, request: Request) -> None:
+    """If an operator key made this (non-read) request, log it in the request's transaction."""
+    principal = getattr(request.state, "operator", None)
+    if principal is None or request.method in READS:
+        return
+    route: Any = request.scope.get("route")
+    record(
+        session,
+        shop_id=principal.shop_id,
+        actor=principal.key_prefix or principal.role,
+        action=f"{request.method} {getattr(route, 'path', request.url.path)}",
+        target=json.dumps(dict(request.path_params), sort_keys=True),
+        details=request.scope.get(BODY_STATE_KEY, b"").decode("utf-8", "replace"),
+    )
+
+
+def page(session: Session, shop_id: str, *, before_id: int | None, limit: int) -> AuditPageOut:
+    """Newest first; pass the last id seen as `before_id` for the next page."""
+    query = select(AuditEntry).where(AuditEntry.shop_id == shop_id)
+    if before_id is not None:
+        query = query.where(AuditEntry.id < before_id)
+    rows = session.scalars(query.order_by(AuditEntry.id.desc()).limit(limit + 1)).all()
+    entries = [AuditEntryOut.model_validate(row, from_attributes=True) for row in rows[:limit]]
+    next_before = entries[-1].id if len(rows) > limit else None
+    return AuditPageOut(entries=entries, next_before_id=next_before)

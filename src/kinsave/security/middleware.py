@@ -1,0 +1,172 @@
+"""ASGI middleware that refuses hostile request bodies and adds security headers to responses.
+
+Pure ASGI (not BaseHTTPMiddleware) so that the body is read once, bounded, before any router or
+the JSON parser sees it; routers added later (coupons, pages) are covered without changes.
+"""
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+# Pages may override these per response (the web package sets its own CSP): only missing headers
+# are added. Strict by default: no inline script, no framing, no plugins.
+# The one hash: the share landing page's Copy button (sharing/templates/landing.html), the only
+# inline handler kinsave ships; any other inline script is blocked.
+LANDING_COPY_HANDLER = "'sha256-2DOw6b9LOU3HJlqv1Ui0qp0IdLC7uW6ZHTkL7/0/E+c='"
+HTML_CSP = (
+    f"default-src 'self'; script-src 'self' 'unsafe-hashes' {LANDING_COPY_HANDLER}; "
+    "style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+ALWAYS = {
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"same-origin",
+    b"x-frame-options": b"DENY",
+}
+HSTS = b"max-age=31536000; includeSubDomains"
+BODY_STATE_KEY = "kinsave_raw_body"
+API_EXPLORER = {"/docs", "/redoc", "/docs/oauth2-redirect"}
+
+
+class Refusal(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply arrays/objects nest, counted without parsing (strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):
+            depth -= 1
+    return deepest
+
+
+class HostileInputGuard:
+    """Refuse bodies over `max_body_bytes` (413) and JSON nested deeper than `max_json_depth`."""
+
+    def __init__(self, app: ASGIApp, *, max_body_bytes: int, max_json_depth: int) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.max_json_depth = max_json_depth
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        try:
+            body = await self._read_body(scope, receive)
+        except Refusal as refusal:
+            await _send_error(send, refusal)
+            return
+        scope[BODY_STATE_KEY] = body  # the audit log records what an operator sent
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_body_bytes):
+            raise _too_large(self.max_body_bytes)
+        chunks = bytearray()
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunks += message.get("body", b"")
+            if len(chunks) > self.max_body_bytes:
+                raise _too_large(self.max_body_bytes)
+            if not message.get("more_body", False):
+                break
+        body = bytes(chunks)
+        if b"json" in headers.get(b"content-type", b"") and json_depth(body) > self.max_json_depth:
+            raise Refusal(
+                422, "invalid_request", f"JSON nested deeper than {self.max_json_depth} levels"
+            )
+        return body
+
+
+def _too_large(limit: int) -> Refusal:
+    return Refusal(413, "payload_too_large", f"the request body is over {limit} bytes")
+
+
+async def _send_error(send: Send, refusal: Refusal) -> None:
+    body = json.dumps({"error": {"code": refusal.code, "message": refusal.message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    # Close the connection: the unread rest of an oversized body must not be parsed as a request.
+    headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class SecurityHeaders:
+    """Add nosniff, framing and referrer headers to every response; a CSP to every HTML page;
+    HSTS when the request came over TLS (directly or via a proxy's X-Forwarded-Proto)."""
+
+    def __init__(self, app: ASGIApp, *, csp: str = HTML_CSP) -> None:
+        self.app = app
+        self.csp = csp.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        tls = is_tls(scope)
+        # FastAPI's own API explorer loads its script from a CDN with inline bootstrapping.
+        csp = scope["path"] not in API_EXPLORER
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = self._add(list(message.get("headers") or []), tls, csp)
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+    def _add(
+        self, headers: list[tuple[bytes, bytes]], tls: bool, csp: bool
+    ) -> list[tuple[bytes, bytes]]:
+        present = {name.lower(): value for name, value in headers}
+        wanted = dict(ALWAYS)
+        if csp and present.get(b"content-type", b"").startswith(b"text/html"):
+            wanted[b"content-security-policy"] = self.csp
+        if tls:
+            wanted[b"strict-transport-security"] = HSTS
+        headers += [(name, value) for name, value in wanted.items() if name not in present]
+        return headers
+
+
+def is_tls(scope: Scope) -> bool:
+    """True when the client reached us over HTTPS (uvicorn --proxy-headers sets the scheme)."""
+    if scope.get("scheme") == "https":
+        return True
+    headers = dict(scope.get("headers") or [])
+    return headers.get(b"x-forwarded-proto", b"").split(b",")[0].strip() == b"https"

@@ -1,0 +1,121 @@
+"""Rate limits on a live server with tiny limits: 429 rate_limited with Retry-After, per shopper,
+device and IP; counted in the database, or in Redis when configured (and in the database while
+Redis is down). Share-code guessing is refused and audited."""
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from kinsave.db import unit_of_work
+from kinsave.security.models import AuditEntry
+from kinsave.security.ratelimit import Limit, RateLimiter
+from tests.conftest import LiveServer
+from tests.factories import create_campaign, error_code, login, shop_key
+
+# Hour-long windows: a fixed window that ended mid-test would reset the count and flake.
+TINY = {
+    "rate_limits_enabled": True,
+    "rate_limit_login": "5/3600",
+    "rate_limit_claim": "2/3600",
+    "rate_limit_grab": "3/3600",
+    "rate_limit_resolve": "100/3600",
+    "rate_limit_token_unknown": "3/3600",
+}
+
+
+def _server(settings, **extra) -> Iterator[httpx.Client]:
+    server = LiveServer(settings.model_copy(update=TINY | extra))
+    server.start()
+    try:
+        with httpx.Client(base_url=server.url, timeout=30) as client:
+            yield client
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def limited(settings, session_factory) -> Iterator[httpx.Client]:
+    yield from _server(settings)
+
+
+def _assert_limited(response: httpx.Response) -> None:
+    assert response.status_code == 429 and error_code(response) == "rate_limited", response.text
+    assert 1 <= int(response.headers["Retry-After"]) <= 3600
+
+
+class TestLimits:
+    def test_login_is_limited_per_ip(self, limited):
+        codes = [
+            limited.post("/v1/auth/dev-login", json={"user_id": f"u{i}"}).status_code
+            for i in range(6)
+        ]
+        assert codes == [200] * 5 + [429]
+        _assert_limited(limited.post("/v1/auth/dev-login", json={"user_id": "late"}))
+
+    def test_daily_claim_is_limited_per_shopper_and_nothing_moves(self, limited, session_factory):
+        operator = shop_key(session_factory)
+        rule = {"kind": "uniform", "min": 1, "max": 1}
+        campaign = create_campaign(limited, operator, budget=100, daily_rule=rule)
+        shopper = login(limited, "grandma")
+        path = f"/v1/daily/{campaign['id']}/claim"
+        first, second = limited.post(path, headers=shopper), limited.post(path, headers=shopper)
+        assert first.status_code == 200 and error_code(second) == "already_claimed_today"
+        _assert_limited(limited.post(path, headers=shopper))
+        assert limited.get("/v1/wallet", headers=shopper).json()["balance"] == 1
+
+    def test_grab_is_limited_per_device_across_shoppers(self, limited):
+        device = {"X-Device-Hash": "phone-1"}
+        codes = []
+        for i in range(4):
+            shopper = login(limited, f"g{i}") | device
+            codes.append(limited.post("/v1/envelopes/nope/grab", headers=shopper).status_code)
+        assert codes == [404, 404, 404, 429]
+
+
+class TestShareCodeGuessing:
+    def test_guessing_is_refused_then_audited(self, limited, session_factory):
+        store = shop_key(session_factory, role="store")
+        texts = [f"￥AAAAAAAAAA{i}￥" for i in range(4)]
+        codes = [
+            limited.post("/v1/store/tokens/resolve", json={"text": t}, headers=store) for t in texts
+        ]
+        assert [c.status_code for c in codes[:3]] == [404] * 3
+        _assert_limited(codes[3])
+        with unit_of_work(session_factory) as session:
+            entries = session.query(AuditEntry).all()
+            # Both the IP and the store key crossed the line: one entry each.
+            assert sorted(e.target.split(":")[0] for e in entries) == ["caller", "ip"]
+            assert {e.action for e in entries} == {"share_code_guessing"}
+
+    def test_unknown_short_links_are_limited_per_ip(self, limited):
+        codes = [limited.get(f"/s/AAAAAAAAAA{i}").status_code for i in range(4)]
+        assert codes == [404, 404, 404, 429]
+
+
+class TestCounters:
+    def test_database_counter_windows(self, session_factory):
+        limiter = RateLimiter(session_factory, None)
+        limit = Limit(2, 60)
+        counts = [limiter.count("t", "s", limit, add=1, now=120.0)[0] for _ in range(3)]
+        assert counts == [1, 2, 3]
+        assert limiter.count("t", "s", limit, add=1, now=180.0) == (1, 60)
+
+    def test_redis_counter_windows(self, session_factory, redis_url):
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        limiter = RateLimiter(session_factory, redis_url)
+        limit = Limit(2, 60)
+        counts = [limiter.count("t", "s", limit, add=1, now=120.0)[0] for _ in range(3)]
+        assert counts == [1, 2, 3] and limiter.last_backend == "redis"
+
+    def test_unreachable_redis_falls_back_to_the_database(self, session_factory):
+        limiter = RateLimiter(session_factory, "redis://127.0.0.1:1/0")
+        assert limiter.count("t", "s", Limit(2, 60), add=1)[0] == 1
+        assert limiter.last_backend == "database"
+
+    def test_limit_parse(self):
+        assert Limit.parse("20/60") == Limit(20, 60) and Limit.parse("0/1").count == 0
+        with pytest.raises(ValueError):
+            Limit.parse("-1/60")
