@@ -172,7 +172,8 @@ EN: dict[str, str] = {
     "share.copy": "Copy",
     "share.copied": "Copied",
     "share.select_to_copy": "Selected: press and hold (or Ctrl+C) to copy.",
-    "share.token_hint": "Paste it in the family chat: whoever pastes it in the store gets this deal.",
+    "share.token_hint": "Paste it in the family chat: whoever pastes it in the store gets"
+    " this deal.",
     "share.no_link": "This app does not allow links to the store: share the password token instead.",
     "channel.web": "Web",
     "channel.wechat": "WeChat",
@@ -185,7 +186,8 @@ EN: dict[str, str] = {
     "circle.recent": "What they got lately",
     "circle.quiet": "Nothing yet.",
     "help.offers": "Ask the family for help",
-    "help.explain": "Ask relatives to tap help; when enough do in time, a red envelope unlocks for you.",
+    "help.explain": "Ask relatives to tap help; when enough do in time, a red envelope"
+    " unlocks for you.",
     "help.no_offers": "No help offers are running right now.",
     "help.envelope": "red envelope",
     "help.helpers": "helpers",
@@ -218,7 +220,8 @@ EN: dict[str, str] = {
     "error.conflict": "That changed meanwhile. Reload and try again.",
     "error.rate_limited": "Too many tries. Wait a moment.",
     "error.campaign_not_active": "This campaign is not running right now.",
-    "error.campaign_not_publishable": "This campaign cannot be shared on that app (its rules forbid it).",
+    "error.campaign_not_publishable": "This campaign cannot be shared on that app"
+    " (its rules forbid it).",
     "error.help_self_not_allowed": "You cannot help your own request.",
     "error.help_already_given": "You already helped this request.",
     "error.help_request_closed": "This request is already unlocked.",
