@@ -174,7 +174,7 @@ EN: dict[str, str] = {
     "share.select_to_copy": "Selected: press and hold (or Ctrl+C) to copy.",
     "share.token_hint": "Paste it in the family chat: whoever pastes it in the store gets"
     " this deal.",
-    "share.no_link": "This app does not allow links to the store: share the password token instead.",
+    "share.no_link": "This app allows no links to the store: share the password token.",
     "channel.web": "Web",
     "channel.wechat": "WeChat",
     "channel.telegram": "Telegram",
