@@ -8,6 +8,7 @@ from fastapi.staticfiles import StaticFiles
 from kinsave.config import Settings
 from kinsave.web import (
     console,
+    console_funnel,
     console_reports,
     language,
     mini_app,
@@ -27,6 +28,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         mini_app_family.router,
         console.router,
         console_reports.router,
+        console_funnel.router,
         language.router,
     ):
         app.include_router(router)

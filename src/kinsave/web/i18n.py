@@ -228,6 +228,20 @@ EN: dict[str, str] = {
     "error.help_request_expired": "Time is up for this request.",
     "error.help_request_already_open": "You already have an open request for this offer.",
     "error.help_limit_reached": "You have helped as often as allowed today.",
+    "admin.funnel": "Sharing funnel",
+    "admin.no_funnel": "Nothing shared yet.",
+    "admin.funnel_by_channel": "By channel",
+    "admin.funnel_by_day": "By day",
+    "admin.funnel_chart_label": "Funnel chart: shares, token resolves and orders each day",
+    "admin.channel": "Channel",
+    "funnel.shares": "Shares",
+    "funnel.opens": "Opens",
+    "funnel.resolves": "Tokens resolved",
+    "funnel.claims": "Claims",
+    "funnel.store_visits": "Store visits",
+    "funnel.orders": "Orders",
+    "funnel.sales": "Sales",
+    "funnel.reward_cost": "Rewards",
 }
 
 ZH: dict[str, str] = {
@@ -449,6 +463,20 @@ ZH: dict[str, str] = {
     "error.help_request_expired": "助力时间已到。",
     "error.help_request_already_open": "你已有一个进行中的助力。",
     "error.help_limit_reached": "今天的助力次数已用完。",
+    "admin.funnel": "分享漏斗",
+    "admin.no_funnel": "还没有分享。",
+    "admin.funnel_by_channel": "按渠道",
+    "admin.funnel_by_day": "按日",
+    "admin.funnel_chart_label": "漏斗图：每日分享、口令解析和订单",
+    "admin.channel": "渠道",
+    "funnel.shares": "分享",
+    "funnel.opens": "打开",
+    "funnel.resolves": "口令解析",
+    "funnel.claims": "领取",
+    "funnel.store_visits": "进店",
+    "funnel.orders": "订单",
+    "funnel.sales": "销售额",
+    "funnel.reward_cost": "奖励",
 }
 
 CATALOGS = {"en": EN, "zh-CN": ZH}
