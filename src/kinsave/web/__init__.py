@@ -8,8 +8,11 @@ from fastapi.staticfiles import StaticFiles
 from kinsave.config import Settings
 from kinsave.web import (
     console,
+    console_channels,
+    console_coupons,
     console_funnel,
     console_reports,
+    console_webhooks,
     language,
     mini_app,
     mini_app_family,
@@ -29,6 +32,9 @@ def install(app: FastAPI, settings: Settings) -> None:
         console.router,
         console_reports.router,
         console_funnel.router,
+        console_coupons.router,
+        console_channels.router,
+        console_webhooks.router,
         language.router,
     ):
         app.include_router(router)
