@@ -8,7 +8,7 @@ from kinsave.api import ReadSession
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 from kinsave.sharing import campaign_setup, channels
-from kinsave.web.console import _denied, _first_field, _sign_in
+from kinsave.web.console import PAGE, _denied, _first_field, _sign_in
 from kinsave.web.forms import FormError, policy_from_form
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
@@ -38,7 +38,11 @@ def channel_list(request: Request, session: ReadSession) -> Response:
 
 @router.get("/{channel}", response_class=HTMLResponse)
 def channel_policy(
-    channel: str, request: Request, session: ReadSession, problem: str | None = None
+    channel: str,
+    request: Request,
+    session: ReadSession,
+    problem: str | None = None,
+    offset: int = 0,
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
@@ -47,7 +51,16 @@ def channel_policy(
         policy = channels.policy_history(session, operator.shop_id, channel)
     except KinsaveError:
         return render(request, "admin/missing.html", {}, status_code=404)
-    context = {"policy": policy, "problem": problem, "nav": "channels"}
+    offset = max(offset, 0)
+    context = {
+        "policy": policy,
+        "history": policy.history[offset : offset + PAGE],
+        "offset": offset,
+        "limit": PAGE,
+        "next_offset": offset + PAGE if offset + PAGE < len(policy.history) else None,
+        "problem": problem,
+        "nav": "channels",
+    }
     return render(request, "admin/channel.html", context)
 
 

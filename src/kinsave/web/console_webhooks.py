@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from kinsave.api import ReadSession
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
-from kinsave.web.console import _denied, _run_form_once, _sign_in
+from kinsave.web.console import PAGE, _denied, _run_form_once, _sign_in
 from kinsave.web.forms import split_list
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
@@ -28,11 +28,12 @@ def webhook_page(
     session: ReadSession,
     before: int | None = None,
     problem: str | None = None,
+    offset: int = 0,
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
         return _sign_in()
-    return _page(request, session, operator.shop_id, before, problem=problem)
+    return _page(request, session, operator.shop_id, before, problem=problem, offset=offset)
 
 
 def _page(
@@ -44,9 +45,15 @@ def _page(
     problem: str | None = None,
     created: dict[str, object] | None = None,
     url: str = "",
+    offset: int = 0,
 ) -> Response:
+    endpoints = webhooks.list_endpoints(session, shop_id).endpoints
+    offset = max(offset, 0)
     context = {
-        "endpoints": webhooks.list_endpoints(session, shop_id).endpoints,
+        "endpoints": endpoints[offset : offset + PAGE],
+        "offset": offset,
+        "limit": PAGE,
+        "next_offset": offset + PAGE if offset + PAGE < len(endpoints) else None,
         "deliveries": webhooks.list_deliveries(
             session, shop_id, limit=DELIVERIES_PAGE, before=before
         ),
