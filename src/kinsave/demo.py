@@ -14,11 +14,19 @@ from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import CampaignIn
 from kinsave.config import Settings
+from kinsave.coupons import checkout, orders
+from kinsave.coupons import service as coupons
+from kinsave.coupons.checkout_schemas import CartLineIn, PaidIn, QuoteIn, ReserveIn
 from kinsave.db import utcnow
 from kinsave.demo_catalog import seed_catalog
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn
+from kinsave.sharing import campaign_setup
+from kinsave.sharing import service as sharing
+from kinsave.sharing.schemas import CampaignSharingIn, ReferralRuleIn, ResolveIn, ShareIn, TargetIn
+from kinsave.social import help_requests
+from kinsave.social.schemas import HelpOfferIn
 
 DEMO_SHOP = "Harvest Family Market"
 FAMILY = {
@@ -92,6 +100,8 @@ def seed(session: Session, settings: Settings) -> DemoSeed:
         EnvelopeIn(total=8800, shares=20, kind="lucky", message="Harvest Market thanks you"),
     )
     template_ids = seed_catalog(session, shop.id)
+    seed_help_and_circle(session, shop.id, campaign.id)
+    seed_sharing_history(session, shop.id, campaign.id, template_ids[0])
     return DemoSeed(
         shop.id,
         operator_key,
@@ -136,10 +146,80 @@ def describe(seeded: DemoSeed, base_url: str) -> str:
         f"  Operator key    {seeded.operator_key}",
         f"  Store key       {seeded.store_key}",
         f"  Daily campaign  {seeded.campaign_id}",
-        "  Shoppers        " + ", ".join(FAMILY) + " (POST /v1/auth/dev-login {'user_id': ...})",
+        f"  Console login   {base_url}/admin/login with the operator key",
+        f"  Shopper login   {base_url}/app/login as one of: " + ", ".join(FAMILY),
+        f"  Store login     {base_url}/store/signin with the same shopper id",
     ]
     if seeded.envelope_ids:
         lines.append("  Envelopes       " + ", ".join(seeded.envelope_ids))
     if seeded.coupon_template_ids:
         lines.append("  Coupons         " + ", ".join(seeded.coupon_template_ids))
     return "\n".join(lines)
+
+
+def seed_help_and_circle(session: Session, shop_id: str, campaign_id: str) -> None:
+    """A help offer (3 helpers in 24 h unlock ¥8.88); Grandma's request, completed by three
+    relatives, which links them into her family circle (and Xiaohong's open one)."""
+    offer = help_requests.create_offer(
+        session, shop_id, campaign_id, HelpOfferIn(helpers_needed=3, hours=24, reward=888)
+    )
+    done = help_requests.start_request(session, offer.id, "grandma")
+    for helper in ("mum", "dad", "xiaoming"):
+        help_requests.give_help(session, done.id, helper)
+    waiting = help_requests.start_request(session, offer.id, "xiaohong")
+    help_requests.give_help(session, waiting.id, "grandpa")
+
+
+DEMO_BASE_URL = "http://127.0.0.1:8000"
+SHARERS = ("grandma", "mum", "xiaoming")
+BUYERS = [f"neighbour{n:02d}" for n in range(1, NEIGHBOURS + 1)]
+
+
+def seed_sharing_history(
+    session: Session, shop_id: str, campaign_id: str, rice_template_id: str
+) -> None:
+    """A referral rule, then a week of shares on WeChat (tokens) and the web (links) whose tokens
+    the store resolved, and today's orders through them, so the funnel chart has a story."""
+    campaign_setup.put_setup(
+        session,
+        shop_id,
+        campaign_id,
+        CampaignSharingIn(referral=ReferralRuleIn(amount=300, hold_seconds=7 * 24 * 3600)),
+    )
+    rng = random.Random(7)
+    now = utcnow()
+    handles: dict[str, str] = {}  # today's buyer -> the attribution of their resolved token
+    for days_ago in range(6, -1, -1):
+        for _ in range(2 + (6 - days_ago)):
+            when = now - timedelta(days=days_ago, minutes=rng.randrange(600))
+            sharer = rng.choice(SHARERS)
+            share = sharing.create_share(
+                session,
+                sharer,
+                ShareIn(
+                    target=TargetIn(type="deal", id="rice-5kg"),
+                    channel=rng.choice(("wechat", "wechat", "web")),
+                    campaign_id=campaign_id,
+                ),
+                base_url=DEMO_BASE_URL,
+                now=when,
+            )
+            if rng.random() < 0.6:
+                buyer = rng.choice(BUYERS)
+                resolved = sharing.resolve_token(
+                    session, shop_id, ResolveIn(text=share.text, shopper_id=buyer), when
+                )
+                if days_ago == 0:
+                    handles[buyer] = resolved.attribution
+    for number, (buyer, attribution) in enumerate(list(handles.items())[:3], start=1):
+        coupons.claim_coupon(session, buyer, rice_template_id)
+        order_id = f"demo-order-{number}"
+        line = CartLineIn(sku="rice-5kg", quantity=1, unit_price=5900)
+        quote = checkout.quote_checkout(session, shop_id, QuoteIn(shopper_id=buyer, lines=[line]))
+        checkout.reserve_checkout(
+            session,
+            shop_id,
+            ReserveIn(order_id=order_id, shopper_id=buyer, lines=[line], coupons=quote.coupons),
+            hold_seconds=900,
+        )
+        orders.mark_order_paid(session, shop_id, order_id, PaidIn(attribution=attribution))

@@ -1,7 +1,7 @@
 """The demo store mounts at /store only when asked, and its own pages render.
 
-Its checkout calls the store API of the coupons issue (quote -> reserve -> paid); those flows are
-tested once that API is merged.
+Its token box, checkout (quote -> reserve -> paid) and refunds against the real store API are
+driven in Chromium by test_journey_share.py.
 """
 
 import httpx

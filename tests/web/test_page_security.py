@@ -4,6 +4,7 @@ import re
 
 import httpx
 
+from tests.coupons.factories import create_template, push_products
 from tests.factories import create_campaign, funded_shopper, give_credit, login, shop_key
 
 PAGE_BUDGET = 150 * 1024
@@ -120,9 +121,35 @@ class TestPages:
         grandma = funded_shopper(api, operator, campaign["id"], "grandma", 1000)
         login(api, "mum")
         sent = api.post("/v1/envelopes", json={"total": 100, "shares": 2}, headers=grandma)
+        # A full deals page and coupon center, and a help request.
+        products = [
+            {"sku": f"sku-{n}", "title": f"Product {n} " * 4, "price": 1000 + n, "category": "c"}
+            for n in range(60)
+        ]
+        push_products(api, shop_key(session_factory, role="store"), products)
+        for n in range(10):
+            create_template(api, operator, name=f"Coupon {n}", scope={"categories": ["c"]})
+        offer = api.post(
+            f"/v1/admin/campaigns/{campaign['id']}/help-offers",
+            json={"helpers_needed": 3, "hours": 24, "reward": 100},
+            headers=operator,
+        ).json()
+        helped = api.post("/v1/help-requests", json={"offer_id": offer["id"]}, headers=grandma)
+        pages = (
+            "/app",
+            "/app/wallet",
+            "/app/send",
+            f"/app/e/{sent.json()['id']}",
+            "/app/deals",
+            "/app/coupons",
+            "/app/share?type=deal&id=sku-1",
+            "/app/circle",
+            "/app/help",
+            f"/app/help/{helped.json()['id']}",
+        )
         with browser_like(api) as client:
             page_login(client, "grandma")
-            for path in ("/app", "/app/wallet", "/app/send", f"/app/e/{sent.json()['id']}"):
+            for path in pages:
                 html = client.get(path)
                 assert html.status_code == 200, path
                 assets = re.findall(r'(?:src|href)="(/static/[^"]+)"', html.text)

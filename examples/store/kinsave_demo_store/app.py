@@ -17,6 +17,7 @@ from kinsave_demo_store.orders import Order, OrderBook
 HERE = Path(__file__).parent
 CART_COOKIE = "store_cart"
 SHOPPER_COOKIE = "store_shopper"
+ATTRIBUTION_COOKIE = "store_attribution"  # from a resolved token, sent with the paid order
 SHOPPER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -53,11 +54,20 @@ def create_store(api_url: str, store_key: str) -> FastAPI:
         return page(request, "list.html", context)
 
     @store.get("/p/{sku}", response_class=HTMLResponse)
-    def product_page(request: Request, sku: str, coupon: str | None = None) -> Response:
+    def product_page(request: Request, sku: str, shared: str = "") -> Response:
         product = BY_SKU.get(sku)
         if product is None:
             return page(request, "message.html", {"message": "No such product."}, 404)
-        return page(request, "product.html", {"product": product, "coupon": coupon})
+        shopper = request.cookies.get(SHOPPER_COOKIE)
+        quote = None
+        if shopper:  # the shopper's own price: kinsave picks their best coupon for this product
+            line = {"sku": product.sku, "quantity": 1, "unit_price": product.price}
+            try:
+                quote = client.quote(shopper, [line])
+            except KinsaveRefused:
+                quote = None
+        context = {"product": product, "quote": quote, "shared": shared == "1"}
+        return page(request, "product.html", context)
 
     @store.post("/cart/add")
     def add_to_cart(request: Request, sku: Annotated[str, Form()]) -> Response:
@@ -96,14 +106,25 @@ def create_store(api_url: str, store_key: str) -> FastAPI:
 
     @store.post("/token")
     def paste_token(request: Request, text: Annotated[str, Form()]) -> Response:
-        """The password token box: kinsave says which product (and coupon) it points to."""
+        """The password token box: kinsave says what the token points to; the store keeps the
+        attribution handle for the order that follows."""
+        shopper = request.cookies.get(SHOPPER_COOKIE)
         try:
-            target = client.resolve_token(text[:500])
+            resolved = client.resolve_token(text[:2000], shopper)
         except KinsaveRefused as refused:
             return page(request, "message.html", {"message": refused.message}, 400)
-        sku = str(target.get("sku") or target.get("product", {}).get("sku", ""))
-        coupon = target.get("coupon_template_id") or target.get("coupon_id") or ""
-        return back(request, f"/p/{sku}?coupon={coupon}" if coupon else f"/p/{sku}")
+        target = resolved.get("target", {})
+        sku = str(target.get("id", ""))
+        path = f"/p/{sku}?shared=1" if target.get("type") == "deal" and sku in BY_SKU else "/"
+        response = back(request, path)
+        response.set_cookie(
+            ATTRIBUTION_COOKIE,
+            str(resolved.get("attribution", "")),
+            httponly=True,
+            samesite="strict",
+            max_age=7 * 24 * 3600,
+        )
+        return response
 
     @store.post("/checkout/quote", response_class=HTMLResponse)
     def checkout_quote(request: Request, use_credit: Annotated[str, Form()] = "0") -> Response:
@@ -128,26 +149,31 @@ def create_store(api_url: str, store_key: str) -> FastAPI:
         shopper = request.cookies.get(SHOPPER_COOKIE)
         if not shopper:
             return back(request, "/signin")
-        cart = carts.read(request.cookies.get(CART_COOKIE))
+        lines = carts.quote_lines(carts.read(request.cookies.get(CART_COOKIE)))
+        if not lines:
+            return back(request, "/cart")
         credit = int(use_credit) if use_credit.isdigit() else 0
+        attribution = request.cookies.get(ATTRIBUTION_COOKIE) or None
         try:
-            quote = client.quote(shopper, carts.quote_lines(cart), use_credit=credit)
-            client.reserve(order_id, shopper, quote)
-            client.paid(order_id)
+            quote = client.quote(shopper, lines, use_credit=credit)
+            client.reserve(order_id, shopper, lines, quote)
+            # Here a real store charges quote["total_to_pay"]; then it tells kinsave.
+            order = client.paid(order_id, attribution)
         except KinsaveRefused as refused:
             return page(request, "message.html", {"message": refused.message}, 400)
         book.add(
             Order(
                 id=order_id,
                 shopper_id=shopper,
-                lines=carts.quote_lines(cart),
-                total_to_pay=int(quote.get("total_to_pay", 0)),
-                discount=int(quote.get("discount", 0)),
-                credit_used=credit,
+                lines=lines,
+                total_to_pay=int(order["total_to_pay"]),
+                discount=int(order["discount"]) + int(order["shipping_discount"]),
+                credit_used=int(order["credit"]),
             )
         )
         response = back(request, "/orders")
         response.delete_cookie(CART_COOKIE)
+        response.delete_cookie(ATTRIBUTION_COOKIE)
         return response
 
     @store.get("/orders", response_class=HTMLResponse)
@@ -159,14 +185,17 @@ def create_store(api_url: str, store_key: str) -> FastAPI:
 
     @store.post("/orders/{order_id}/refund")
     def refund(request: Request, order_id: str) -> Response:
+        """Refund what is left of the order: cash from the store, credit and coupons back."""
         order = book.get(order_id)
         if order is None or order.shopper_id != request.cookies.get(SHOPPER_COOKIE):
             return page(request, "message.html", {"message": "No such order."}, 404)
         try:
-            client.refund(order_id)
+            refunded = client.refund(order_id)
         except KinsaveRefused as refused:
             return page(request, "message.html", {"message": refused.message}, 400)
         order.status = "refunded"
+        order.refunded_amount = int(refunded["amount"])
+        order.credit_returned = int(refunded["credit_returned"])
         return back(request, "/orders")
 
     return store

@@ -5,6 +5,7 @@ Each money-moving call sends an Idempotency-Key derived from the order, so a ret
 timeout can never reserve or charge twice.
 """
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,28 +68,48 @@ class KinsaveStoreClient:
         }
         return self._call("POST", "/v1/store/checkout/quote", body)
 
-    def reserve(self, order_id: str, shopper_id: str, quote: dict[str, Any]) -> dict[str, Any]:
+    def reserve(
+        self, order_id: str, shopper_id: str, lines: list[dict[str, Any]], quote: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Hold exactly what the shopper saw in the quote: its coupons and its credit."""
         body = {
             "order_id": order_id,
             "shopper_id": shopper_id,
+            "lines": lines,
+            "shipping_fee": quote.get("shipping_fee", 0),
             "coupons": quote.get("coupons", []),
-            "use_credit": quote.get("credit_used", quote.get("use_credit", 0)),
-            "lines": quote.get("lines", []),
+            "use_credit": quote.get("credit", 0),
         }
         return self._call("POST", "/v1/store/checkout/reserve", body, key=f"reserve:{order_id}")
 
-    def paid(self, order_id: str) -> dict[str, Any]:
-        return self._call("POST", f"/v1/store/orders/{order_id}/paid", {}, key=f"paid:{order_id}")
+    def paid(self, order_id: str, attribution: str | None = None) -> dict[str, Any]:
+        """The store took the payment; `attribution` (from a resolved token) credits the sharer."""
+        body = {"attribution": attribution} if attribution else {}
+        return self._call("POST", f"/v1/store/orders/{order_id}/paid", body, key=f"paid:{order_id}")
 
     def cancel(self, order_id: str) -> dict[str, Any]:
         path = f"/v1/store/orders/{order_id}/cancel"
         return self._call("POST", path, {}, key=f"cancel:{order_id}")
 
-    def refund(self, order_id: str, amount: int | None = None) -> dict[str, Any]:
-        body = {} if amount is None else {"amount": amount}
+    def refund(self, order_id: str, lines: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """Refund some lines ({"sku", "quantity"}) or, without lines, everything left."""
+        refund_id = (
+            "all" if lines is None else ",".join(f"{x['sku']}x{x['quantity']}" for x in lines)
+        )
+        body: dict[str, Any] = {"refund_id": f"{order_id}:{refund_id}"[:64]}
+        if lines is not None:
+            body["lines"] = lines
         path = f"/v1/store/orders/{order_id}/refund"
-        return self._call("POST", path, body, key=f"refund:{order_id}:{amount}")
+        return self._call("POST", path, body, key=f"refund:{order_id}:{refund_id}"[:100])
 
-    def resolve_token(self, text: str) -> dict[str, Any]:
-        """A pasted password token -> the target (product, coupon) and the share it came from."""
-        return self._call("POST", "/v1/store/tokens/resolve", {"text": text})
+    def order(self, order_id: str) -> dict[str, Any]:
+        return self._call("GET", f"/v1/store/orders/{order_id}")
+
+    def resolve_token(self, text: str, shopper_id: str | None = None) -> dict[str, Any]:
+        """A pasted password token -> {code, target: {type, id}, attribution, campaign_id,
+        channel}. Each resolve uses the share once, so the key makes a retry safe."""
+        body: dict[str, Any] = {"text": text}
+        if shopper_id:
+            body["shopper_id"] = shopper_id
+        key = "resolve:" + hashlib.sha256(f"{shopper_id}:{text}".encode()).hexdigest()[:32]
+        return self._call("POST", "/v1/store/tokens/resolve", body, key=key)

@@ -15,6 +15,8 @@ class Order:
     discount: int
     credit_used: int
     status: str = "paid"  # paid | refunded
+    refunded_amount: int = 0
+    credit_returned: int = 0
 
 
 @dataclass

@@ -6,7 +6,18 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from kinsave.config import Settings
-from kinsave.web import console, console_reports, language, mini_app
+from kinsave.web import (
+    console,
+    console_channels,
+    console_coupons,
+    console_funnel,
+    console_reports,
+    console_webhooks,
+    language,
+    mini_app,
+    mini_app_family,
+    mini_app_shop,
+)
 from kinsave.web.security import install_page_headers
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -14,7 +25,18 @@ STATIC_DIR = Path(__file__).parent / "static"
 
 def install(app: FastAPI, settings: Settings) -> None:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (mini_app.router, console.router, console_reports.router, language.router):
+    for router in (
+        mini_app.router,
+        mini_app_shop.router,
+        mini_app_family.router,
+        console.router,
+        console_reports.router,
+        console_funnel.router,
+        console_coupons.router,
+        console_channels.router,
+        console_webhooks.router,
+        language.router,
+    ):
         app.include_router(router)
     if settings.demo_store:
         mount_demo_store(app, settings)

@@ -5,7 +5,10 @@ from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kinsave.campaigns.schemas import CampaignIn
+from kinsave.coupons.schemas import ScopeIn, TemplateIn
 from kinsave.envelopes.daily_rule import UniformRule
+from kinsave.sharing.policy import PolicyRules
+from kinsave.sharing.schemas import PolicyIn
 
 YUAN = re.compile(r"^\s*(\d{1,10})(?:\.(\d{1,2}))?\s*$")
 
@@ -64,4 +67,50 @@ def campaign_from_form(fields: dict[str, str]) -> CampaignIn:
         starts_at=parse_local_time(fields.get("starts_at", ""), timezone, "starts_at"),
         ends_at=parse_local_time(fields.get("ends_at", ""), timezone, "ends_at"),
         daily_rule=rule,
+    )
+
+
+def split_list(text: str) -> list[str]:
+    """'a, b\nc' -> ['a', 'b', 'c']: one value per comma or line, blanks dropped."""
+    return [part.strip() for part in re.split(r"[,\n]", text) if part.strip()]
+
+
+def template_from_form(fields: dict[str, str]) -> TemplateIn:
+    """A coupon template from the console's form (money in yuan). Raises FormError, or
+    pydantic's ValidationError for rules the API model enforces."""
+    kind = fields.get("kind", "amount_off")
+    categories = split_list(fields.get("categories", ""))
+    money = {
+        name: parse_yuan(fields.get(name, "") or "0", name)
+        for name in ("amount", "threshold", "cap")
+    }
+    return TemplateIn(
+        name=fields.get("name", "").strip(),
+        kind=kind,  # the model refuses an unknown kind
+        percent=parse_int(fields.get("percent", "") or "0", "percent"),
+        stock=parse_int(fields.get("stock", ""), "stock"),
+        per_shopper_limit=parse_int(
+            fields.get("per_shopper_limit", "") or "1", "per_shopper_limit"
+        ),
+        valid_days=parse_int(fields.get("valid_days", "") or "7", "valid_days"),
+        stacking_group=fields.get("stacking_group", "").strip() or "default",
+        campaign_id=fields.get("campaign_id", "").strip() or None,
+        scope=ScopeIn(categories=categories),
+        **money,
+    )
+
+
+def policy_from_form(fields: dict[str, str], current: PolicyRules) -> PolicyIn:
+    """A new channel policy version from the form; the deep-link rule is kept as it is."""
+    return PolicyIn(
+        links_allowed=fields.get("links_allowed") == "on",
+        qr_allowed=fields.get("qr_allowed") == "on",
+        share_reward_wording_allowed=fields.get("share_reward_wording_allowed") == "on",
+        random_rewards_allowed=fields.get("random_rewards_allowed") == "on",
+        help_count_must_show=fields.get("help_count_must_show") == "on",
+        allowed_domains=split_list(fields.get("allowed_domains", "")),
+        blocked_domains=split_list(fields.get("blocked_domains", "")),
+        payment_methods=split_list(fields.get("payment_methods", "")),
+        deep_link=current.deep_link,
+        note=fields.get("note", "").strip()[:200],
     )

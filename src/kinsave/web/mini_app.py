@@ -26,7 +26,7 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 HISTORY_PAGE = 20
 
 
-def _sign_in(request: Request) -> RedirectResponse:
+def sign_in_redirect(request: Request) -> RedirectResponse:
     here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     return RedirectResponse(f"/app/login?next={quote(here)}", status_code=303)
 
@@ -40,7 +40,7 @@ def _balance(session: ReadSession, shopper: ShopperPrincipal) -> int:
 def home(request: Request, session: ReadSession) -> Response:
     shopper = page_shopper(request)
     if shopper is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     campaign_id = campaigns.running_daily_campaign(session)
     daily = None
     if campaign_id is not None:
@@ -108,7 +108,7 @@ def logout(request: Request, session: DbSession, csrf: Annotated[str, Form()] = 
 def wallet(request: Request, session: ReadSession, before: int | None = None) -> Response:
     shopper = page_shopper(request)
     if shopper is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     account = ledger.find_account(session, AccountKind.WALLET, shopper.shopper_id)
     history = (
         ledger.history(session, account, limit=HISTORY_PAGE, before=before)
@@ -132,7 +132,7 @@ def wallet(request: Request, session: ReadSession, before: int | None = None) ->
 def send_page(request: Request, session: ReadSession) -> Response:
     shopper = page_shopper(request)
     if shopper is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     settings = request.app.state.settings
     return render(
         request,
@@ -149,7 +149,7 @@ def send_page(request: Request, session: ReadSession) -> Response:
 def envelope_page(envelope_id: str, request: Request, session: ReadSession) -> Response:
     shopper = page_shopper(request)
     if shopper is None:
-        return _sign_in(request)
+        return sign_in_redirect(request)
     try:
         envelope = envelopes.envelope_view(session, envelope_id, viewer=shopper.shopper_id)
     except KinsaveError:

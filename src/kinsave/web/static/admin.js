@@ -57,8 +57,48 @@
       });
   }
 
+
+  function drawFunnel(figure) {
+    fetch(figure.dataset.url, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("funnel data " + response.status);
+        return response.json();
+      })
+      .then(function (report) {
+        if (!report.rows.length) {
+          var empty = document.createElement("p");
+          empty.className = "empty";
+          empty.textContent = figure.dataset.empty;
+          figure.appendChild(empty);
+          figure.dataset.rendered = "empty";
+          return;
+        }
+        var days = report.rows.map(function (r) { return Date.parse(r.day + "T12:00:00Z") / 1000; });
+        function column(name) { return report.rows.map(function (r) { return r[name]; }); }
+        var options = {
+          width: Math.max(figure.clientWidth, 280),
+          height: 260,
+          tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), "Etc/UTC"); },
+          scales: { x: { time: true, auto: false, range: xRange(days, 86400) } },
+          series: [
+            {},
+            { label: figure.dataset.labelShares, stroke: "#1a56db", width: 2, points: { show: true, size: 7 } },
+            { label: figure.dataset.labelResolves, stroke: "#8f0b20", width: 2, points: { show: true, size: 7 } },
+            { label: figure.dataset.labelOrders, stroke: "#0b6e2e", width: 2, points: { show: true, size: 7 } },
+          ],
+        };
+        new uPlot(options, [days, column("shares"), column("resolves"), column("orders")], figure);
+        figure.dataset.rendered = "chart";
+      })
+      .catch(function () {
+        figure.dataset.rendered = "error";
+      });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var figure = document.getElementById("burn-chart");
     if (figure) drawBurn(figure);
+    var funnelFigure = document.getElementById("funnel-chart");
+    if (funnelFigure) drawFunnel(funnelFigure);
   });
 })();

@@ -201,10 +201,158 @@
 
   function reload() { window.location.reload(); }
 
+  // Copy text with the Clipboard API; without it (or refused), select the text so a long
+  // press or Ctrl+C copies it.
+  function copyText(text, field, status) {
+    function fallback() {
+      if (field) {
+        field.focus();
+        field.select();
+      }
+      status.textContent = t("share.select_to_copy");
+    }
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(function () {
+        status.textContent = t("share.copied");
+      }, fallback);
+    } else {
+      fallback();
+    }
+  }
+
+  function setupClaims() {
+    var buttons = document.querySelectorAll(".claim-coupon");
+    Array.prototype.forEach.call(buttons, function (button) {
+      button.addEventListener("click", function () {
+        var status = document.getElementById(button.getAttribute("aria-describedby"));
+        busy(button, true);
+        status.textContent = "";
+        var body = { template_id: button.dataset.template };
+        call(button, "POST", "/v1/coupons/claim", body).then(function (result) {
+          busy(button, false);
+          var card = button.closest(".coupon, .deal");
+          if (result.ok) {
+            status.textContent = t("coupon.claimed");
+            button.hidden = true;
+            if (card) card.dataset.state = "claimed";
+            return;
+          }
+          status.textContent = errorText(result);
+          var code = result.data && result.data.error && result.data.error.code;
+          if (card && code) card.dataset.state = code;
+          if (code === "coupon_sold_out" || code === "coupon_limit_reached" ||
+              code === "coupon_expired" || code === "coupon_not_claimable") {
+            button.hidden = true;
+          }
+        });
+      });
+    });
+  }
+
+  function setupShare() {
+    var form = document.getElementById("share-form");
+    if (!form) return;
+    var error = document.getElementById("share-error");
+    var token = document.getElementById("share-token");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var checked = form.querySelector("input[name=channel]:checked");
+      if (!checked) return;
+      var submit = form.querySelector("button[type=submit]");
+      busy(submit, true);
+      error.hidden = true;
+      var body = {
+        target: { type: form.dataset.type, id: form.dataset.id },
+        channel: checked.value,
+      };
+      if (form.dataset.campaign) body.campaign_id = form.dataset.campaign;
+      else body.shop_id = form.dataset.shop;
+      // A new channel is a new share: a new key (a retry of the same tap keeps its key).
+      if (form.dataset.channel !== checked.value) delete form.dataset.key;
+      form.dataset.channel = checked.value;
+      call(form, "POST", "/v1/shares", body).then(function (result) {
+        busy(submit, false);
+        if (!result.ok) {
+          error.textContent = errorText(result);
+          error.hidden = false;
+          return;
+        }
+        var share = result.data;
+        var link = document.getElementById("share-link");
+        document.getElementById("share-link-box").hidden = !share.link;
+        document.getElementById("share-no-link").hidden = !!share.link;
+        if (share.link) {
+          link.textContent = share.link;
+          link.href = share.link;
+        }
+        var qr = document.getElementById("share-qr");
+        document.getElementById("share-qr-box").hidden = !share.qr_png_url;
+        if (share.qr_png_url) qr.src = share.qr_png_url;
+        token.value = share.text;
+        document.getElementById("copy-status").textContent = "";
+        var box = document.getElementById("share-result");
+        box.hidden = false;
+        box.dataset.channel = share.channel;
+      });
+    });
+    document.getElementById("copy-token").addEventListener("click", function () {
+      copyText(token.value, token, document.getElementById("copy-status"));
+    });
+  }
+
+  function setupHelp() {
+    var starts = document.querySelectorAll(".start-help");
+    Array.prototype.forEach.call(starts, function (button) {
+      button.addEventListener("click", function () {
+        var status = document.getElementById(button.getAttribute("aria-describedby"));
+        busy(button, true);
+        call(button, "POST", "/v1/help-requests", { offer_id: button.dataset.offer }).then(
+          function (result) {
+            busy(button, false);
+            if (result.ok) {
+              window.location.assign("/app/help/" + encodeURIComponent(result.data.id));
+              return;
+            }
+            status.textContent = errorText(result);
+          }
+        );
+      });
+    });
+    var page = document.getElementById("help-request");
+    if (!page) return;
+    var give = document.getElementById("give-help");
+    if (give) {
+      give.addEventListener("click", function () {
+        busy(give, true);
+        showNotice("");
+        var path = "/v1/help-requests/" + encodeURIComponent(page.dataset.request) + "/help";
+        call(give, "POST", path, null).then(function (result) {
+          if (!result.ok) {
+            busy(give, false);
+            showNotice(errorText(result));
+            return;
+          }
+          give.hidden = true;
+          window.setTimeout(reload, 300);
+        });
+      });
+    }
+    var link = document.getElementById("help-link");
+    if (link) {
+      link.value = location.origin + link.dataset.path;
+      document.getElementById("copy-help-link").addEventListener("click", function () {
+        copyText(link.value, link, document.getElementById("copy-status"));
+      });
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     watchConnection();
     setupDaily();
     setupSend();
     setupEnvelope();
+    setupClaims();
+    setupShare();
+    setupHelp();
   });
 })();

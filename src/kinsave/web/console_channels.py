@@ -1,0 +1,87 @@
+"""The console's sharing channels: each channel's policy, edited as a new version, with history."""
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kinsave.api import ReadSession
+from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
+from kinsave.sharing import campaign_setup, channels
+from kinsave.web.console import PAGE, _denied, _first_field, _sign_in
+from kinsave.web.forms import FormError, policy_from_form
+from kinsave.web.rendering import render
+from kinsave.web.security import console_operator, form_csrf_ok
+
+router = APIRouter(prefix="/admin/channels", include_in_schema=False)
+POLICY_FIELDS = (
+    "links_allowed",
+    "qr_allowed",
+    "share_reward_wording_allowed",
+    "random_rewards_allowed",
+    "help_count_must_show",
+    "allowed_domains",
+    "blocked_domains",
+    "payment_methods",
+    "note",
+)
+
+
+@router.get("", response_class=HTMLResponse)
+def channel_list(request: Request, session: ReadSession) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    listing = channels.list_channels(session, operator.shop_id)
+    return render(request, "admin/channels.html", {"channels": listing.channels, "nav": "channels"})
+
+
+@router.get("/{channel}", response_class=HTMLResponse)
+def channel_policy(
+    channel: str,
+    request: Request,
+    session: ReadSession,
+    problem: str | None = None,
+    offset: int = 0,
+) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    try:
+        policy = channels.policy_history(session, operator.shop_id, channel)
+    except KinsaveError:
+        return render(request, "admin/missing.html", {}, status_code=404)
+    offset = max(offset, 0)
+    context = {
+        "policy": policy,
+        "history": policy.history[offset : offset + PAGE],
+        "offset": offset,
+        "limit": PAGE,
+        "next_offset": offset + PAGE if offset + PAGE < len(policy.history) else None,
+        "problem": problem,
+        "nav": "channels",
+    }
+    return render(request, "admin/channel.html", context)
+
+
+@router.post("/{channel}", response_class=HTMLResponse)
+async def update_policy(channel: str, request: Request, session: ReadSession) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    form = await request.form()
+    if not form_csrf_ok(request, str(form.get("csrf", ""))):
+        return _denied(request)
+    back = f"/admin/channels/{channel}"
+    try:
+        current = channels.current_rules(session, operator.shop_id, channel)
+        data = policy_from_form({k: str(form.get(k, "")) for k in POLICY_FIELDS}, current)
+        with unit_of_work(request.app.state.session_factory) as write:
+            campaign_setup.update_policy_and_relint(write, operator.shop_id, channel, data)
+    except FormError as error:
+        return RedirectResponse(f"{back}?problem={error.field}", status_code=303)
+    except ValidationError as error:
+        return RedirectResponse(f"{back}?problem={_first_field(error)}", status_code=303)
+    except KinsaveError as error:
+        return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
+    return RedirectResponse(back, status_code=303)

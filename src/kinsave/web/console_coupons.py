@@ -1,0 +1,113 @@
+"""The console's coupon templates: list with stock left (paginated), create, pause, resume, end."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kinsave.api import ReadSession
+from kinsave.coupons import service as coupons
+from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
+from kinsave.web.console import PAGE, _denied, _first_field, _run_form_once, _sign_in
+from kinsave.web.forms import FormError, template_from_form
+from kinsave.web.rendering import render
+from kinsave.web.security import console_operator, form_csrf_ok
+
+router = APIRouter(prefix="/admin/coupons", include_in_schema=False)
+FIELDS = (
+    "name",
+    "kind",
+    "amount",
+    "percent",
+    "cap",
+    "threshold",
+    "stock",
+    "per_shopper_limit",
+    "valid_days",
+    "stacking_group",
+    "categories",
+    "campaign_id",
+)
+
+
+@router.get("", response_class=HTMLResponse)
+def template_list(
+    request: Request, session: ReadSession, offset: int = 0, problem: str | None = None
+) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    return _page(request, session, operator.shop_id, max(offset, 0), {}, problem)
+
+
+def _page(
+    request: Request,
+    session: ReadSession,
+    shop_id: str,
+    offset: int,
+    fields: dict[str, str],
+    problem: str | None,
+) -> Response:
+    templates = coupons.list_templates(session, shop_id).templates
+    shown = templates[offset : offset + PAGE]
+    context = {
+        "templates": shown,
+        "offset": offset,
+        "limit": PAGE,
+        "next_offset": offset + PAGE if offset + PAGE < len(templates) else None,
+        "fields": fields,
+        "problem": problem,
+        "form_key": secrets.token_hex(12),
+        "nav": "coupons",
+    }
+    return render(request, "admin/coupons.html", context, status_code=422 if fields else 200)
+
+
+@router.post("", response_class=HTMLResponse)
+async def create_template(request: Request, session: ReadSession) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    form = await request.form()
+    if not form_csrf_ok(request, str(form.get("csrf", ""))):
+        return _denied(request)
+    fields = {name: str(form.get(name, "")) for name in FIELDS}
+    try:
+        data = template_from_form(fields)
+        _run_form_once(
+            request,
+            operator,
+            str(form.get("form_key", "")),
+            data,
+            lambda s: coupons.create_template(s, operator.shop_id, data),
+        )
+    except FormError as error:
+        return _page(request, session, operator.shop_id, 0, fields, error.field)
+    except ValidationError as error:
+        return _page(request, session, operator.shop_id, 0, fields, _first_field(error))
+    except KinsaveError as error:
+        return _page(request, session, operator.shop_id, 0, fields, error.code)
+    return RedirectResponse("/admin/coupons", status_code=303)
+
+
+@router.post("/{template_id}/status")
+def set_status(
+    template_id: str,
+    request: Request,
+    action: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    if not form_csrf_ok(request, csrf) or action not in ("pause", "resume", "end"):
+        return _denied(request)
+    try:
+        with unit_of_work(request.app.state.session_factory) as session:
+            coupons.set_template_status(session, operator.shop_id, template_id, action)
+    except KinsaveError as error:
+        return RedirectResponse(f"/admin/coupons?problem={error.code}", status_code=303)
+    return RedirectResponse("/admin/coupons", status_code=303)

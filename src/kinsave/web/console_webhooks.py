@@ -1,0 +1,113 @@
+"""The console's webhooks: endpoints (the signing secret shown once, at creation) and the
+delivery log (paginated by id) with re-send."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kinsave.api import ReadSession
+from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
+from kinsave.web.console import PAGE, _denied, _run_form_once, _sign_in
+from kinsave.web.forms import split_list
+from kinsave.web.rendering import render
+from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.webhooks import service as webhooks
+from kinsave.webhooks.schemas import WebhookEndpointIn
+
+router = APIRouter(prefix="/admin/webhooks", include_in_schema=False)
+DELIVERIES_PAGE = 20
+
+
+@router.get("", response_class=HTMLResponse)
+def webhook_page(
+    request: Request,
+    session: ReadSession,
+    before: int | None = None,
+    problem: str | None = None,
+    offset: int = 0,
+) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    return _page(request, session, operator.shop_id, before, problem=problem, offset=offset)
+
+
+def _page(
+    request: Request,
+    session: ReadSession,
+    shop_id: str,
+    before: int | None,
+    *,
+    problem: str | None = None,
+    created: dict[str, object] | None = None,
+    url: str = "",
+    offset: int = 0,
+) -> Response:
+    endpoints = webhooks.list_endpoints(session, shop_id).endpoints
+    offset = max(offset, 0)
+    context = {
+        "endpoints": endpoints[offset : offset + PAGE],
+        "offset": offset,
+        "limit": PAGE,
+        "next_offset": offset + PAGE if offset + PAGE < len(endpoints) else None,
+        "deliveries": webhooks.list_deliveries(
+            session, shop_id, limit=DELIVERIES_PAGE, before=before
+        ),
+        "paged": before is not None,
+        "problem": problem,
+        "created": created,
+        "url": url,
+        "form_key": secrets.token_hex(12),
+        "nav": "webhooks",
+    }
+    return render(request, "admin/webhooks.html", context, status_code=422 if problem else 200)
+
+
+@router.post("", response_class=HTMLResponse)
+def create_endpoint(
+    request: Request,
+    session: ReadSession,
+    url: Annotated[str, Form()] = "",
+    events: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+    form_key: Annotated[str, Form()] = "",
+) -> Response:
+    """Answers with the page itself, showing the new endpoint's secret this once."""
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    if not form_csrf_ok(request, csrf):
+        return _denied(request)
+    try:
+        data = WebhookEndpointIn(url=url.strip(), events=split_list(events) or ["*"])
+        created = _run_form_once(
+            request,
+            operator,
+            form_key,
+            data,
+            lambda s: webhooks.create_endpoint(s, operator.shop_id, data),
+        )
+    except ValidationError:
+        return _page(request, session, operator.shop_id, None, problem="url", url=url)
+    except KinsaveError as error:
+        return _page(request, session, operator.shop_id, None, problem=error.code, url=url)
+    return _page(request, session, operator.shop_id, None, created=created)
+
+
+@router.post("/deliveries/{delivery_id}/resend")
+def resend(delivery_id: int, request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    if not form_csrf_ok(request, csrf):
+        return _denied(request)
+    try:
+        with unit_of_work(request.app.state.session_factory) as session:
+            webhooks.resend(session, operator.shop_id, delivery_id)
+    except KinsaveError as error:
+        return RedirectResponse(f"/admin/webhooks?problem={error.code}", status_code=303)
+    return RedirectResponse("/admin/webhooks", status_code=303)
