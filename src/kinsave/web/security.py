@@ -23,8 +23,11 @@ PAGE_PREFIXES = ("/app", "/admin", "/store", "/lang")
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'"
+    "form-action 'self'; frame-ancestors 'none'"
 )
+# The share landing page (/app/s/{code}) is rendered by the sharing package with one hashed inline
+# handler; it keeps the policy security.middleware gives every other HTML page.
+SHARE_LANDING_PREFIX = "/app/s/"
 
 
 def set_cookie(
@@ -103,7 +106,8 @@ def install_page_headers(app: FastAPI) -> None:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
-        if request.url.path.startswith(PAGE_PREFIXES):
+        path = request.url.path
+        if path.startswith(PAGE_PREFIXES) and not path.startswith(SHARE_LANDING_PREFIX):
             response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
             response.headers["X-Content-Type-Options"] = "nosniff"
             response.headers["Referrer-Policy"] = "same-origin"
