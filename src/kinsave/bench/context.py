@@ -25,9 +25,8 @@ class Scale:
     coupon_stock: int = 300  # coupon-rush: its stock (a fifth of the shoppers at every scale)
     quote_carts: int = 500  # quote: carts quoted per variant
     threads: int = 32  # in-process load threads (a storm is many requests at once)
-    # HTTP: concurrent keep-alive connections of the load generator. Kept below the 40 threads of
-    # the server's pool: on SQLite the plain routes hold the write lock in a dependency that waits
-    # for a pool thread, so more connections than threads stall them (see docs/benchmarks.md).
+    # HTTP: concurrent keep-alive connections of the load generator. More than the server's 40
+    # pool threads stalled SQLite before api._sqlite_write_gate (see docs/benchmarks.md); 32 kept.
     connections: int = 32
 
     @property
