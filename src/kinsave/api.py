@@ -1,8 +1,9 @@
 """What every router shares: the request's transaction and the Idempotency-Key header."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
@@ -13,7 +14,28 @@ from kinsave.idempotency import service as idempotency
 from kinsave.security import audit
 
 
-def _write_session(request: Request) -> Iterator[Session]:
+async def _sqlite_write_gate(request: Request) -> AsyncIterator[None]:
+    """On SQLite, one request per process inside its write transaction at a time.
+
+    SQLite has one writer anyway; without the gate, a request holding the write lock can need a
+    thread-pool thread after its endpoint returns (response validation runs there) while every
+    pool thread is taken by requests waiting in BEGIN IMMEDIATE for that very lock: nothing moves
+    until the 60 s busy timeout. Waiting here, on the event loop, holds no thread and no lock.
+    """
+    state = request.app.state
+    if not state.settings.database_url.startswith("sqlite"):
+        yield
+        return
+    gate = getattr(state, "sqlite_write_gate", None)
+    if gate is None:
+        gate = state.sqlite_write_gate = anyio.Lock()
+    async with gate:
+        yield  # released after the write session below has committed or rolled back
+
+
+def _write_session(
+    request: Request, _gate: Annotated[None, Depends(_sqlite_write_gate, scope="function")]
+) -> Iterator[Session]:
     with unit_of_work(request.app.state.session_factory) as session:
         yield session
         # In the same transaction as the change: an operator change is never without its entry.

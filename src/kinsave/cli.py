@@ -255,7 +255,9 @@ def bench_list() -> None:
 
 @bench_app.command("run")
 def bench_run(
-    scenario: Annotated[list[str] | None, typer.Option(help="grab-storm, daily-rush")] = None,
+    scenario: Annotated[
+        list[str] | None, typer.Option(help="grab-storm, daily-rush, coupon-rush, quote")
+    ] = None,
     database_url: Annotated[
         list[str] | None,
         typer.Option(help="sqlite, postgresql (temporary databases) or a URL; default both"),
@@ -290,6 +292,8 @@ def bench_run(
     console.print(bench_console.summary(result))
     console.print(bench_console.ratios(result))
     console.print(f"results: {result.write_json(Path(output))}")
+    for note in result.skipped:
+        console.print(f"[yellow]skipped[/yellow] {note}")
     for problem in result.problems:
         console.print(f"[red]violation[/red] {problem}")
     if result.problems:

@@ -65,6 +65,19 @@ class TestClaimGate:
         assert int(client.get(gate.key(template_id)) or 0) == 1
         assert claim(session_factory, gate, "g1", template_id) == "ok"
 
+    def test_a_give_back_after_the_count_expired_creates_no_count(self, session_factory, redis_url):
+        # Found by `kinsave bench` coupon-rush: INCR on the expired key made a TTL-less count of 1
+        # and the gate refused "sold out" for good while stock was left.
+        template_id = setup(session_factory, shoppers=2, stock=5)
+        gate = ClaimGate(redis_url)
+        client = redis.Redis.from_url(redis_url)
+        client.delete(gate.key(template_id))
+        gate.leave(template_id)  # a claim refused by the database after its count expired
+        assert not client.exists(gate.key(template_id))
+        for shopper in ("g0", "g1"):
+            assert claim(session_factory, gate, shopper, template_id) == "ok"
+        assert client.ttl(gate.key(template_id)) > 0
+
     def test_a_drifted_count_heals_from_the_database(self, session_factory, redis_url):
         template_id = setup(session_factory, shoppers=1, stock=3)
         gate = ClaimGate(redis_url)

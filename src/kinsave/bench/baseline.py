@@ -1,20 +1,22 @@
 """The straightforward design that peers ship, kept apart so it is never mistaken for kinsave's.
 
-Per request: one transaction that locks the envelope (or the campaign's budget account) row with
-SELECT ... FOR UPDATE through the ORM, checks, takes a share, and writes the ledger rows by
-loading both accounts and changing their balances. Correct, and simple; it is the yardstick for
-"at least 2x the straightforward design" in issue 6. It writes the same rows as kinsave (same
-transfer keys and kinds), so the same invariant checks apply to it.
+Per request: one transaction that locks the envelope (the campaign's budget account, the coupon
+template) row with SELECT ... FOR UPDATE through the ORM, checks, takes a share (a coupon), and
+writes the ledger rows by loading both accounts and changing their balances. Correct, and
+simple; it is the yardstick for "at least 2x the straightforward design" in issue 6. It writes
+the same rows as kinsave (same transfer keys and kinds), so the same invariant checks apply.
 """
 
 import random
-from datetime import datetime
+import secrets
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
+from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import utcnow
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.models import DailyClaim, Envelope, EnvelopeShare
@@ -135,3 +137,36 @@ def _book(
         )
     )
     session.flush()
+
+
+def claim_coupon(session: Session, template_id: str, shopper_id: str) -> str:
+    """Lock the coupon template, check stock and the shopper's count, insert, count it issued."""
+    now = utcnow()
+    template = session.get(CouponTemplate, template_id, with_for_update=True)
+    if template is None:
+        raise KinsaveError("not_found", "no such coupon template")
+    if template.status != "active":
+        raise KinsaveError("coupon_not_claimable", "this coupon cannot be claimed now")
+    held = session.scalar(
+        select(func.count())
+        .select_from(Coupon)
+        .where(Coupon.template_id == template_id, Coupon.shopper_id == shopper_id)
+    )
+    if (held or 0) >= template.per_shopper_limit:
+        raise KinsaveError("coupon_limit_reached", "you already hold as many as allowed")
+    if template.issued >= template.stock:
+        raise KinsaveError("coupon_sold_out", "every coupon of this kind has been claimed")
+    coupon = Coupon(
+        id="cpn_" + secrets.token_hex(8),
+        template_id=template_id,
+        shop_id=template.shop_id,
+        shopper_id=shopper_id,
+        slot=(held or 0) + 1,
+        state="available",
+        claimed_at=now,
+        expires_at=now + timedelta(days=template.valid_days or 30),
+    )
+    session.add(coupon)
+    template.issued += 1
+    session.flush()
+    return coupon.id

@@ -21,15 +21,17 @@ class Scale:
     grab_attempts: int
     grab_shoppers: int
     daily_shoppers: int
+    coupon_shoppers: int = 1500  # coupon-rush: distinct shoppers claiming one coupon
+    coupon_stock: int = 300  # coupon-rush: its stock (a fifth of the shoppers at every scale)
+    quote_carts: int = 500  # quote: carts quoted per variant
     threads: int = 32  # in-process load threads (a storm is many requests at once)
-    # HTTP: concurrent keep-alive connections of the load generator. Kept below the 40 threads of
-    # the server's pool: on SQLite the plain routes hold the write lock in a dependency that waits
-    # for a pool thread, so more connections than threads stall them (see docs/benchmarks.md).
+    # HTTP: concurrent keep-alive connections of the load generator. More than the server's 40
+    # pool threads stalled SQLite before api._sqlite_write_gate (see docs/benchmarks.md); 32 kept.
     connections: int = 32
 
     @property
     def shoppers(self) -> int:
-        return max(self.grab_shoppers, self.daily_shoppers)
+        return max(self.grab_shoppers, self.daily_shoppers, self.coupon_shoppers)
 
 
 SCALES = {
@@ -39,6 +41,9 @@ SCALES = {
         grab_attempts=80,
         grab_shoppers=40,
         daily_shoppers=60,
+        coupon_shoppers=60,
+        coupon_stock=12,
+        quote_carts=20,
         threads=4,
         connections=8,
     ),
@@ -51,6 +56,9 @@ SCALES = {
         grab_attempts=200_000,
         grab_shoppers=50_000,
         daily_shoppers=100_000,
+        coupon_shoppers=50_000,
+        coupon_stock=10_000,
+        quote_carts=5000,
     ),
 }
 
@@ -67,6 +75,9 @@ def resolve_scale(name: str) -> Scale:
         grab_attempts=max(1, int(full.grab_attempts * fraction)),
         grab_shoppers=max(2, int(full.grab_shoppers * fraction)),
         daily_shoppers=max(2, int(full.daily_shoppers * fraction)),
+        coupon_shoppers=max(5, int(full.coupon_shoppers * fraction)),
+        coupon_stock=max(1, int(full.coupon_stock * fraction)),
+        quote_carts=max(10, int(full.quote_carts * fraction)),
     )
 
 
@@ -96,6 +107,7 @@ class HttpTarget:
     method: str
     path: str
     token: str
+    body: str = ""  # JSON, sent with Content-Type: application/json when not empty
 
 
 class Scenario(Protocol):

@@ -39,6 +39,10 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "sqlite_synchronous",
     ):
         env[f"KINSAVE_{name.upper()}"] = str(getattr(settings, name))
+    if settings.redis_url:
+        env["KINSAVE_REDIS_URL"] = settings.redis_url
+    else:
+        env.pop("KINSAVE_REDIS_URL", None)
     return env
 
 
@@ -86,7 +90,9 @@ class ApiServer:
                 self._process.wait()
 
 
-def run_load(port: int, targets: list[HttpTarget], connections: int) -> tuple[LoadResult, float]:
+def run_load(
+    port: int, targets: list[HttpTarget], connections: int, *, keep_bodies: bool = False
+) -> tuple[LoadResult, float]:
     """Send every target once from a separate process; returns the load and its CPU seconds."""
     with tempfile.TemporaryDirectory(prefix="kinsave-load-") as folder:
         job, result = Path(folder) / "job.json", Path(folder) / "result.json"
@@ -96,7 +102,8 @@ def run_load(port: int, targets: list[HttpTarget], connections: int) -> tuple[Lo
                     "host": "127.0.0.1",
                     "port": port,
                     "connections": connections,
-                    "targets": [[t.method, t.path, t.token] for t in targets],
+                    "targets": [[t.method, t.path, t.token, t.body] for t in targets],
+                    "keep_bodies": keep_bodies,
                 }
             )
         )
@@ -104,4 +111,5 @@ def run_load(port: int, targets: list[HttpTarget], connections: int) -> tuple[Lo
             [sys.executable, "-m", "kinsave.bench.loadgen", str(job), str(result)], check=True
         )
         data = json.loads(result.read_text())
-    return LoadResult(data["seconds"], data["codes"], data["latencies_ms"]), data["cpu_seconds"]
+    load = LoadResult(data["seconds"], data["codes"], data["latencies_ms"], data["bodies"])
+    return load, data["cpu_seconds"]

@@ -16,21 +16,25 @@ from typing import Any
 
 
 async def _connection(
-    job: dict[str, Any], counter: Any, codes: list[str], lat: list[float]
+    job: dict[str, Any], counter: Any, codes: list[str], lat: list[float], bodies: list[str]
 ) -> None:
     host, port, targets = job["host"], job["port"], job["targets"]
     reader, writer = await asyncio.open_connection(host, port)
     while (index := next(counter)) < len(targets):
-        method, path, token = targets[index]
+        method, path, token, payload = targets[index]
+        content = payload.encode()
+        kind = "Content-Type: application/json\r\n" if content else ""
         request = (
             f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n"
-            "Content-Length: 0\r\n\r\n"
-        ).encode()
+            f"{kind}Content-Length: {len(content)}\r\n\r\n"
+        ).encode() + content
         started = time.perf_counter()
         writer.write(request)
         status, body, keep_alive = await _response(reader)
         lat[index] = (time.perf_counter() - started) * 1000
         codes[index] = "ok" if status < 300 else _error_code(status, body)
+        if job.get("keep_bodies"):
+            bodies[index] = body.decode()
         if not keep_alive:
             writer.close()
             reader, writer = await asyncio.open_connection(host, port)
@@ -59,12 +63,12 @@ def _error_code(status: int, body: bytes) -> str:
 
 async def _run(job: dict[str, Any]) -> dict[str, Any]:
     count = len(job["targets"])
-    codes, latencies = [""] * count, [0.0] * count
+    codes, latencies, bodies = [""] * count, [0.0] * count, [""] * count
     counter = itertools.count()
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(
-        *(_connection(job, counter, codes, latencies) for _ in range(job["connections"]))
+        *(_connection(job, counter, codes, latencies, bodies) for _ in range(job["connections"]))
     )
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -72,6 +76,7 @@ async def _run(job: dict[str, Any]) -> dict[str, Any]:
         "seconds": seconds,
         "codes": codes,
         "latencies_ms": latencies,
+        "bodies": bodies if job.get("keep_bodies") else [],
         "cpu_seconds": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime,
     }
 

@@ -47,6 +47,7 @@ class LoadResult:
     seconds: float
     codes: list[str]  # one per attempt, in attempt order: "ok" or the refusal code
     latencies_ms: list[float]
+    bodies: list[str] = field(default_factory=list)  # HTTP answers, when the scenario keeps them
 
     def summary(self) -> tuple[dict[str, int], float, float]:
         ordered = sorted(self.latencies_ms)

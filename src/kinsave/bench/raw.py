@@ -9,6 +9,7 @@ skips sessions, idempotency and the exact "gather the shards" step of the daily 
 """
 
 import re
+import secrets
 import sqlite3
 import time
 from datetime import date, datetime
@@ -178,3 +179,60 @@ def _sqlite_time(value: datetime) -> str:
 
 def _sqlite_day(value: date) -> str:
     return value.isoformat()
+
+
+_COUPON_SLOT = (
+    "INSERT INTO coupon (id, template_id, shop_id, shopper_id, slot, state, claimed_at,"
+    " expires_at) VALUES ({p}id, {p}template_id, {p}shop_id, {p}shopper_id, {p}slot, 'available',"
+    " {p}now, {p}expires_at) ON CONFLICT (template_id, shopper_id, slot) DO NOTHING RETURNING id"
+)
+_COUPON_STOCK = (
+    "UPDATE coupon_template SET issued = issued + 1"
+    " WHERE id = {p}template_id AND status = 'active' AND issued < stock RETURNING issued"
+)
+
+
+def claim_coupon(connection: Any, params: dict[str, Any]) -> str:
+    """One coupon claim like coupons/service.py: the lowest free slot, then one unit of stock
+    (params: template_id, shop_id, shopper_id, limit, now, expires_at); a refusal rolls back."""
+    sqlite = isinstance(connection, sqlite3.Connection)
+    if sqlite:
+        slot_sql, stock_sql = _COUPON_SLOT.format(p=":"), _COUPON_STOCK.format(p=":")
+        values = {
+            **params,
+            "now": _sqlite_time(params["now"]),
+            "expires_at": _sqlite_time(params["expires_at"]),
+        }
+    else:
+        slot_sql, stock_sql = _pg(_COUPON_SLOT.format(p=":")), _pg(_COUPON_STOCK.format(p=":"))
+        values = dict(params)
+    if sqlite:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            answer = _take_coupon(connection, slot_sql, stock_sql, values, prepare=None)
+            connection.execute("COMMIT" if answer == "ok" else "ROLLBACK")
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        return answer
+    answer = "ok"
+    with connection.transaction():
+        answer = _take_coupon(connection, slot_sql, stock_sql, values, prepare=True)
+        if answer != "ok":
+            raise psycopg.Rollback()
+    return answer
+
+
+def _take_coupon(
+    connection: Any, slot_sql: str, stock_sql: str, values: dict[str, Any], prepare: bool | None
+) -> str:
+    options = {} if prepare is None else {"prepare": prepare}
+    for slot in range(1, values["limit"] + 1):
+        row = {**values, "slot": slot, "id": f"cpn_{secrets.token_hex(8)}"}
+        if connection.execute(slot_sql, row, **options).fetchall():  # fetchall: stepped to end
+            break
+    else:
+        return "coupon_limit_reached"
+    if not connection.execute(stock_sql, values, **options).fetchall():
+        return "coupon_sold_out"
+    return "ok"

@@ -3,14 +3,18 @@
 - GET /v1/bench/noop: does nothing; the server's own ceiling on these settings.
 - /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP.
 - /v1/bench/plain/...: kinsave's plain grab and claim routes, reachable while the public paths
-  are switched to the fast ones, so both run on the same server in the same run.
+  are switched to the fast ones (the coupon claim: without the Redis gate), so both run on the
+  same server in the same run.
 """
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
-from kinsave.api import DbSession
+from kinsave.api import DbSession, Once
 from kinsave.auth.deps import CurrentShopper
 from kinsave.bench import baseline
+from kinsave.coupons import service as coupons
+from kinsave.coupons.schemas import ClaimIn
 from kinsave.envelopes import router as envelopes_router
 
 router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
@@ -33,6 +37,24 @@ def straightforward_claim(
     campaign_id: str, shopper: CurrentShopper, session: DbSession
 ) -> dict[str, int]:
     return {"amount": baseline.claim_daily(session, campaign_id, shopper.shopper_id)}
+
+
+@router.post("/straightforward/coupons/claim", status_code=201)
+def straightforward_coupon_claim(
+    body: ClaimIn, shopper: CurrentShopper, session: DbSession
+) -> dict[str, str]:
+    return {"id": baseline.claim_coupon(session, body.template_id, shopper.shopper_id)}
+
+
+@router.post("/plain/coupons/claim", status_code=201)
+def plain_coupon_claim(body: ClaimIn, shopper: CurrentShopper, once: Once) -> JSONResponse:
+    """POST /v1/coupons/claim without the Redis gate, whatever the server is configured with."""
+    return once(
+        shopper.scope,
+        lambda: coupons.claim_coupon(once.session, shopper.shopper_id, body.template_id),
+        body=body,
+        status_code=201,
+    )
 
 
 router.add_api_route(

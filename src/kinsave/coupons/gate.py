@@ -25,12 +25,19 @@ local left = redis.call('DECR', KEYS[1])
 if left < 0 then redis.call('INCR', KEYS[1]) end
 return left
 """
+# Give one unit back only to a live count: INCR on an expired key would create a count without a
+# TTL holding just the units given back, far below the truth, refusing claims for good.
+_GIVE_BACK = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
+return false
+"""
 
 
 class ClaimGate:
     def __init__(self, url: str) -> None:
         self._redis = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
         self._take = self._redis.register_script(_TAKE)
+        self._give = self._redis.register_script(_GIVE_BACK)
 
     @staticmethod
     def key(template_id: str) -> str:
@@ -55,6 +62,6 @@ class ClaimGate:
 
     def _give_back(self, key: str) -> None:
         try:
-            self._redis.incr(key)
+            self._give(keys=[key])
         except redis.RedisError:
             log.warning("claim gate unavailable; its count resyncs within %ds", TTL_SECONDS)
