@@ -50,6 +50,14 @@ class TestJourneyTwo:
         resolved = api.post("/v1/store/tokens/resolve", json={"text": pasted}, headers=store)
         assert resolved.status_code == 200, resolved.text
         assert resolved.json()["target"] == {"type": "deal", "id": "rice-5kg"}
+        visit = api.post(
+            "/v1/store/visits",
+            json={"attribution": resolved.json()["attribution"], "shopper_id": "grandson"},
+            headers=store,
+        )
+        assert visit.status_code == 201 and visit.json()["share_code"] == share["code"]
+        stranger = api.post("/v1/store/visits", json={"attribution": "nonsense"}, headers=store)
+        assert stranger.status_code == 201 and stranger.json()["share_code"] is None
 
         cart = {"shopper_id": "grandson", "lines": [{**_line(RICE), "quantity": 1}]}
         quote = api.post(
@@ -76,12 +84,8 @@ class TestJourneyTwo:
             f"/v1/admin/campaigns/{campaign['id']}/funnel?by=channel", headers=operator
         ).json()
         wechat = next(row for row in funnel["rows"] if row["channel"] == "wechat")
-        assert (wechat["shares"], wechat["claims"], wechat["resolves"], wechat["orders"]) == (
-            1,
-            1,
-            1,
-            1,
-        )
+        counts = ("shares", "claims", "resolves", "store_visits", "orders")
+        assert [wechat[name] for name in counts] == [1, 1, 1, 1, 1]
         assert wechat["sales"] == 3600 and wechat["reward_cost"] == 500
         assert wechat["coupon_cost"] == 2000
 

@@ -12,7 +12,14 @@ from kinsave.auth.deps import CurrentShopper, CurrentStore
 from kinsave.db import utcnow
 from kinsave.security.deps import GuardShareCodes, rate_limit
 from kinsave.sharing import bots, render, service
-from kinsave.sharing.schemas import ResolveIn, ResolveOut, ShareIn, ShareOut
+from kinsave.sharing.schemas import (
+    ResolveIn,
+    ResolveOut,
+    ShareIn,
+    ShareOut,
+    StoreVisitIn,
+    StoreVisitOut,
+)
 
 router = APIRouter(tags=["sharing"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -81,6 +88,19 @@ def resolve_token(
         lambda: service.resolve_token(once.session, store.shop_id, body, utcnow()),
         body=body,
     )
+
+
+@router.post(
+    "/v1/store/visits",
+    response_model=StoreVisitOut,
+    status_code=201,
+    dependencies=[rate_limit("resolve")],
+)
+def record_store_visit(
+    body: StoreVisitIn, store: CurrentStore, session: DbSession
+) -> StoreVisitOut:
+    """The store reports a shopper who arrived through a share (the funnel's store visits)."""
+    return service.record_store_visit(session, store.shop_id, body, utcnow())
 
 
 @router.get(

@@ -129,6 +129,19 @@ class ResolveIn(BaseModel):
     channel_identity: str | None = Field(default=None, max_length=128)
 
 
+class StoreVisitIn(BaseModel):
+    """A shopper arrived at the store through a share: the attribution handle (a code, or text
+    holding a token) the store got from resolve or from a short link's `ks` parameter."""
+
+    attribution: str = Field(min_length=1, max_length=200)
+    shopper_id: str | None = Field(default=None, max_length=128)
+    device_hash: str | None = Field(default=None, max_length=64)
+
+
+class StoreVisitOut(BaseModel):
+    share_code: str | None = Field(description="The share the visit counts for; null if none")
+
+
 class ResolveOut(BaseModel):
     code: str
     target: TargetIn

@@ -17,7 +17,15 @@ from kinsave.sharing import campaign_setup, channels, render, tokens
 from kinsave.sharing.events import record_event
 from kinsave.sharing.models import Share
 from kinsave.sharing.policy import PolicyRules, domain_allowed
-from kinsave.sharing.schemas import ResolveIn, ResolveOut, ShareIn, ShareOut, TargetIn
+from kinsave.sharing.schemas import (
+    ResolveIn,
+    ResolveOut,
+    ShareIn,
+    ShareOut,
+    StoreVisitIn,
+    StoreVisitOut,
+    TargetIn,
+)
 from kinsave.social import service as social
 
 register_codes(
@@ -294,3 +302,27 @@ def landing(session: Session, code: str, *, base_url: str, now: datetime) -> Lan
     rules = channels.current_rules(session, share.shop_id, share.channel)
     forms = render.share_forms(rules, code=code, target_type=share.target_type, base_url=base_url)
     return Landing(token=forms.token, text=forms.text, status=status)
+
+
+def record_store_visit(
+    session: Session, shop_id: str, data: StoreVisitIn, now: datetime
+) -> StoreVisitOut:
+    """Count a store visit for the funnel. A handle that names no share of this shop is recorded
+    without a share (it counts for nobody) rather than refused: a visit is a fact, not a claim."""
+    code = tokens.handle_code(data.attribution)
+    recorded_code = code if code and _shop_share_exists(session, code, shop_id) else None
+    record_event(
+        session,
+        kind="store_visit",
+        shop_id=shop_id,
+        share_code=recorded_code,
+        shopper_id=data.shopper_id,
+        device_hash=data.device_hash,
+        occurred_at=now,
+    )
+    return StoreVisitOut(share_code=recorded_code)
+
+
+def _shop_share_exists(session: Session, code: str, shop_id: str) -> bool:
+    share = session.get(Share, code)
+    return share is not None and share.shop_id == shop_id
