@@ -37,6 +37,7 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "sweeper_enabled",
         "db_pool_size",
         "sqlite_synchronous",
+        "rate_limits_enabled",
     ):
         env[f"KINSAVE_{name.upper()}"] = str(getattr(settings, name))
     if settings.redis_url:
