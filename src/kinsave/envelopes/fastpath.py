@@ -16,10 +16,18 @@ path inside a savepoint. Refusals leave nothing written, so
 the fast grab is safe to run inside a shared batch transaction. (The one refusal that comes from a
 constraint, a shopper racing themself from another process, aborts a PostgreSQL transaction; the
 batcher then reruns every grab of that batch alone, see batcher.py.)
+
+`grab_many` is the batch function the grab batcher commits: on PostgreSQL it sends every grab's
+statement in one pipeline (one round trip for the whole batch, each statement prepared once per
+connection), then works out the refusals one by one.
 """
 
+import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import TextClause, bindparam, select, text
 from sqlalchemy.exc import IntegrityError
@@ -103,6 +111,60 @@ _STATEMENTS = {
     "sqlite_move": text(_SQLITE_MOVE),
     "sqlite_book": _timed(_SQLITE_BOOK),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class GrabRequest:
+    envelope_id: str
+    shopper_id: str
+
+
+# The CTE for the driver itself: psycopg takes %(name)s placeholders.
+_PG_GRAB_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _PG_GRAB)
+
+
+def grab_many(session: Session, requests: Sequence[GrabRequest]) -> list[GrabOut | KinsaveError]:
+    """Every request's answer in one transaction: a GrabOut, or the refusal (nothing written).
+
+    On PostgreSQL the statements go out in one pipeline; a grab the statement could not serve
+    (a refusal, a busy envelope, a shopper without a wallet) is then settled by `grab_share`.
+    """
+    now = utcnow()
+    taken: list[tuple[int, int, int] | None] = [None] * len(requests)
+    if len(requests) > 1 and session.get_bind().dialect.name == "postgresql":
+        # A grab alone (also each rerun of a failed batch) takes grab_share's own path, which
+        # turns a shopper racing themself into already_grabbed instead of a failed batch.
+        taken = _pg_pipeline(session, requests, now)
+    outcomes: list[GrabOut | KinsaveError] = []
+    for request, row in zip(requests, taken, strict=True):
+        if row is not None:
+            outcomes.append(
+                GrabOut(envelope_id=request.envelope_id, amount=row[2], seq=row[1], grabbed_at=now)
+            )
+            continue
+        try:
+            outcomes.append(grab_share(session, request.envelope_id, request.shopper_id, now))
+        except KinsaveError as refusal:
+            outcomes.append(refusal)
+    return outcomes
+
+
+def _pg_pipeline(
+    session: Session, requests: Sequence[GrabRequest], now: datetime
+) -> list[tuple[int, int, int] | None]:
+    # Straight to the driver: SQLAlchemy has no pipeline mode. Same connection, same transaction.
+    driver: Any = session.connection().connection.driver_connection
+    with driver.pipeline():
+        cursors = [
+            driver.execute(
+                _PG_GRAB_DRIVER,
+                {"envelope_id": r.envelope_id, "shopper_id": r.shopper_id, "now": now},
+                prepare=True,
+            )
+            for r in requests
+        ]
+    rows = [cursor.fetchone() for cursor in cursors]
+    return [None if row is None else (row[0], row[1], row[2]) for row in rows]
 
 
 def grab_share(
