@@ -24,9 +24,6 @@ def _pg(sql: str) -> str:
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
 
 
-PG_GRAB = _pg(fastpath._PG_GRAB)
-
-
 def connect(url: str) -> Any:
     """A raw DB-API connection to the bench database (SQLAlchemy URL in, driver out)."""
     if url.startswith("sqlite"):
@@ -47,24 +44,14 @@ def grab(connection: Any, envelope_id: str, shopper_id: str, now: datetime) -> s
     while True:
         try:
             with connection.transaction():
-                if connection.execute(PG_GRAB, params, prepare=True).fetchone() is not None:
-                    return "ok"
-                refusal = connection.execute(PG_WHY_NOT, params, prepare=True).fetchone()[0]
+                row = connection.execute(fastpath.PG_GRAB_DRIVER, params, prepare=True).fetchone()
         except psycopg.errors.UniqueViolation:  # the same shopper won a concurrent grab
             return "already_grabbed"
-        if refusal != "busy":
-            return str(refusal)
+        if row[3] is None:
+            return "ok"
+        if row[3] != "busy":
+            return str(row[3])
         time.sleep(0.002)
-
-
-PG_WHY_NOT = """
-SELECT CASE
-    WHEN EXISTS (SELECT 1 FROM envelope_share WHERE envelope_id = %(envelope_id)s
-                 AND grabbed_by = %(shopper_id)s) THEN 'already_grabbed'
-    WHEN EXISTS (SELECT 1 FROM envelope_share WHERE envelope_id = %(envelope_id)s
-                 AND grabbed_by IS NULL AND refunded_at IS NULL) THEN 'busy'
-    ELSE 'envelope_empty' END
-"""
 
 
 def _sqlite_grab(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
@@ -73,13 +60,9 @@ def _sqlite_grab(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
     try:
         taken = connection.execute(fastpath._SQLITE_TAKE, params).fetchone()
         if taken is None:
-            held = connection.execute(
-                "SELECT 1 FROM envelope_share WHERE envelope_id = :envelope_id"
-                " AND grabbed_by = :shopper_id",
-                params,
-            ).fetchone()
+            why_not = connection.execute(fastpath._WHY_NOT, params).fetchone()[0]
             connection.execute("ROLLBACK")
-            return "already_grabbed" if held else "envelope_empty"
+            return str(why_not)
         moved = {**params, "share_id": taken[0], "amount": taken[2]}
         connection.execute(fastpath._SQLITE_MOVE, moved)
         connection.execute(fastpath._SQLITE_BOOK, moved)
@@ -95,18 +78,13 @@ def claim(connection: Any, params: dict[str, Any]) -> str:
     shopper_id, budget_account_id, local_day, amount, now, key); a refusal writes nothing."""
     if isinstance(connection, sqlite3.Connection):
         return _sqlite_claim(connection, params)
-    with connection.transaction():
-        if connection.execute(daily_fastpath.PG_CLAIM_DRIVER, params, prepare=True).fetchone():
-            return "ok"
-        claimed = connection.execute(_PG_CLAIMED, params, prepare=True).fetchone()
-    return "already_claimed_today" if claimed else "budget_exhausted"
-
-
-_CLAIMED = (
-    "SELECT 1 FROM daily_claim WHERE campaign_id = :campaign_id AND shopper_id = :shopper_id"
-    " AND local_day = :local_day"
-)
-_PG_CLAIMED = _pg(_CLAIMED)
+    try:
+        with connection.transaction():
+            row = connection.execute(daily_fastpath.PG_CLAIM_DRIVER, params, prepare=True)
+            refusal = row.fetchone()[1]
+    except psycopg.errors.UniqueViolation:  # the same shopper won a concurrent claim
+        return "already_claimed_today"
+    return "ok" if refusal is None else str(refusal)
 
 
 def _sqlite_claim(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
@@ -119,10 +97,9 @@ def _sqlite_claim(connection: sqlite3.Connection, params: dict[str, Any]) -> str
     connection.execute("BEGIN IMMEDIATE")
     try:
         if connection.execute(steps["pay"], values).rowcount == 0:
-            claimed = connection.execute(_CLAIMED, values)
-            answer = "already_claimed_today" if claimed.fetchone() else "budget_exhausted"
+            refusal = connection.execute(steps["why_not"], values).fetchone()[0]
             connection.execute("ROLLBACK")
-            return answer
+            return str(refusal)
         for step in ("claim", "credit", "book"):
             connection.execute(steps[step], values)
         connection.execute("COMMIT")

@@ -32,8 +32,6 @@ from kinsave.envelopes import service
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.schemas import DailyClaimOut
 from kinsave.errors import KinsaveError
-from kinsave.ledger import service as ledger
-from kinsave.ledger.models import AccountKind
 
 _system_random = random.SystemRandom()
 
@@ -44,6 +42,20 @@ _CAN_PAY = """
     AND NOT EXISTS (SELECT 1 FROM daily_claim c WHERE c.campaign_id = :campaign_id
                     AND c.shopper_id = :shopper_id AND c.local_day = :local_day)
 """
+# Why a claim paid nothing.
+_WHY_NOT = """
+    SELECT CASE
+        WHEN EXISTS (SELECT 1 FROM daily_claim c WHERE c.campaign_id = :campaign_id
+                     AND c.shopper_id = :shopper_id AND c.local_day = :local_day)
+            THEN 'already_claimed_today'
+        WHEN NOT EXISTS (SELECT 1 FROM ledger_account w WHERE w.kind = 'wallet'
+                         AND w.owner_id = :shopper_id) THEN 'no_wallet'
+        ELSE 'budget_exhausted' END
+"""
+REFUSALS = {
+    "already_claimed_today": "today's envelope is already claimed",
+    "budget_exhausted": "not enough money in the paying account",
+}
 _INSERT_CLAIM = """
     INSERT INTO daily_claim (campaign_id, shopper_id, local_day, amount, created_at)
 """
@@ -66,7 +78,9 @@ WITH paid AS (
     {_INSERT_TRANSFER} SELECT :key, paid.id, wallet.id, :amount, 'daily_claim', :campaign_id, :now
     FROM paid, wallet RETURNING id
 )
-SELECT paid.id FROM paid, claimed, credited, booked
+SELECT paid.id, NULL AS refusal FROM paid, claimed, credited, booked
+UNION ALL
+SELECT NULL, ({_WHY_NOT}) WHERE NOT EXISTS (SELECT 1 FROM paid)
 """
 PG_CLAIM_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _PG_CLAIM)
 
@@ -86,6 +100,7 @@ SQLITE_STEPS = {
     "claim": f"{_INSERT_CLAIM} VALUES (:campaign_id, :shopper_id, :local_day, :amount, :now)",
     "credit": "UPDATE ledger_account SET balance = balance + :amount"
     " WHERE kind = 'wallet' AND owner_id = :shopper_id",
+    "why_not": _WHY_NOT,
     "book": f"""{_INSERT_TRANSFER} VALUES (:key, :budget_account_id,
         (SELECT id FROM ledger_account WHERE kind = 'wallet' AND owner_id = :shopper_id),
         :amount, 'daily_claim', :campaign_id, :now)""",
@@ -129,14 +144,14 @@ def claim_many(
     ready = [draft for draft in drafts if isinstance(draft, dict)]
     postgres = session.get_bind().dialect.name == "postgresql"
     if postgres and len(ready) > 1:
-        paid = _pg_pipeline(session, ready)
+        refusals = _pg_pipeline(session, ready)
     else:
-        paid = [_pay(session, draft, postgres) for draft in ready]
-    paid_in_order = iter(paid)
+        refusals = [_pay(session, draft, postgres) for draft in ready]
+    refusals_in_order = iter(refusals)
     return [
         draft
         if isinstance(draft, KinsaveError)
-        else _answer(session, draft, next(paid_in_order), rng)
+        else _answer(session, draft, next(refusals_in_order), rng)
         for draft in drafts
     ]
 
@@ -160,38 +175,42 @@ def _draft(
     }
 
 
-def _pay(session: Session, draft: dict[str, Any], postgres: bool) -> bool:
+def _pay(session: Session, draft: dict[str, Any], postgres: bool) -> str | None:
+    """Pay one claim; None when paid, else why not (a refusal code, or `no_wallet`)."""
     if postgres:
         try:
-            return session.execute(_PG_CLAIM_STATEMENT, draft).first() is not None
+            refusal: str | None = session.execute(_PG_CLAIM_STATEMENT, draft).one()[1]
         except IntegrityError as error:  # the same shopper won a concurrent claim a moment ago
             raise KinsaveError(
-                "already_claimed_today", "today's envelope is already claimed"
+                "already_claimed_today", REFUSALS["already_claimed_today"]
             ) from error
+        return refusal
     # SQLite holds the write lock for the whole transaction: these statements can't interleave.
     if session.execute(_SQLITE["pay"], draft).rowcount != 1:  # type: ignore[attr-defined]
-        return False
+        return str(session.execute(_SQLITE["why_not"], draft).scalar_one())
     for step in ("claim", "credit", "book"):
         session.execute(_SQLITE[step], draft)
-    return True
+    return None
 
 
-def _pg_pipeline(session: Session, drafts: list[dict[str, Any]]) -> list[bool]:
+def _pg_pipeline(session: Session, drafts: list[dict[str, Any]]) -> list[str | None]:
     # Straight to the driver: SQLAlchemy has no pipeline mode. Same connection, same transaction.
     driver: Any = session.connection().connection.driver_connection
     with driver.pipeline():
         cursors = [driver.execute(PG_CLAIM_DRIVER, draft, prepare=True) for draft in drafts]
-    return [cursor.fetchone() is not None for cursor in cursors]
+    return [cursor.fetchone()[1] for cursor in cursors]
 
 
 def _answer(
-    session: Session, draft: dict[str, Any], paid: bool, rng: random.Random
+    session: Session, draft: dict[str, Any], refusal: str | None, rng: random.Random
 ) -> DailyClaimOut | KinsaveError:
-    if not paid:
+    if refusal in REFUSALS:
+        return KinsaveError(str(refusal), REFUSALS[str(refusal)])
+    if refusal == "no_wallet":
         try:
-            return _unpaid(session, draft, rng)
-        except KinsaveError as refusal:
-            return refusal
+            return _claim_opening_wallet(session, draft, rng)
+        except KinsaveError as plain_refusal:
+            return plain_refusal
     return DailyClaimOut(
         campaign_id=draft["campaign_id"],
         amount=draft["amount"],
@@ -200,14 +219,9 @@ def _answer(
     )
 
 
-def _unpaid(session: Session, draft: dict[str, Any], rng: random.Random) -> DailyClaimOut:
-    """Why the statement paid nothing: raises the refusal, or claims on the plain path."""
-    if service.daily_claimed(
-        session, draft["campaign_id"], draft["shopper_id"], draft["local_day"]
-    ):
-        raise KinsaveError("already_claimed_today", "today's envelope is already claimed")
-    if ledger.find_account(session, AccountKind.WALLET, draft["shopper_id"]) is not None:
-        raise KinsaveError("budget_exhausted", "not enough money in the paying account")
+def _claim_opening_wallet(
+    session: Session, draft: dict[str, Any], rng: random.Random
+) -> DailyClaimOut:
     # No wallet yet: the plain path opens one (a rare, slower path), inside a savepoint so that
     # a refusal there leaves the batch untouched.
     with session.begin_nested():

@@ -9,7 +9,7 @@ shopper, local day). Money moves only through ledger transfers whose keys derive
 import random
 import secrets
 import time
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert, select, update
@@ -463,15 +463,6 @@ def claim_daily(
     return DailyClaimOut(
         campaign_id=campaign_id, amount=amount, local_day=local_day, claimed_at=now
     )
-
-
-def daily_claimed(session: Session, campaign_id: str, shopper_id: str, local_day: date) -> bool:
-    claimed = select(DailyClaim.id).where(
-        DailyClaim.campaign_id == campaign_id,
-        DailyClaim.shopper_id == shopper_id,
-        DailyClaim.local_day == local_day,
-    )
-    return session.execute(claimed).first() is not None
 
 
 def daily_status(
