@@ -11,8 +11,9 @@ from kinsave.api import ReadSession
 from kinsave.coupons import service as coupons
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
-from kinsave.web.console import PAGE, _denied, _first_field, _run_form_once, _sign_in
+from kinsave.web.console import _denied, _first_field, _run_form_once, _sign_in
 from kinsave.web.forms import FormError, template_from_form
+from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
 
@@ -51,13 +52,12 @@ def _page(
     fields: dict[str, str],
     problem: str | None,
 ) -> Response:
-    templates = coupons.list_templates(session, shop_id).templates
-    shown = templates[offset : offset + PAGE]
+    shown = page_of(coupons.list_templates(session, shop_id).templates, offset)
     context = {
-        "templates": shown,
-        "offset": offset,
-        "limit": PAGE,
-        "next_offset": offset + PAGE if offset + PAGE < len(templates) else None,
+        "templates": shown.items,
+        "offset": shown.offset,
+        "limit": shown.limit,
+        "next_offset": shown.next_offset,
         "fields": fields,
         "problem": problem,
         "form_key": secrets.token_hex(12),
