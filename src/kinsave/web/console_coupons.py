@@ -28,10 +28,33 @@ FIELDS = (
     "stock",
     "per_shopper_limit",
     "valid_days",
+    "valid_from",
+    "valid_until",
+    "timezone",
+    "min_spend",
     "stacking_group",
+    "credit_combinable",
     "categories",
     "campaign_id",
 )
+# A refused field is named on the page by its label; an error code by its message.
+PROBLEM_LABELS = {
+    "name": "admin.name",
+    "kind": "admin.kind",
+    "amount": "admin.amount",
+    "percent": "admin.percent",
+    "cap": "admin.cap",
+    "threshold": "admin.threshold",
+    "min_spend": "admin.min_spend",
+    "stock": "admin.stock",
+    "per_shopper_limit": "admin.per_shopper",
+    "valid_from": "admin.valid_from",
+    "valid_until": "admin.valid_until",
+    "timezone": "admin.timezone",
+    "valid_days": "admin.valid_days",
+    "stacking_group": "admin.stacking_group",
+    "scope": "admin.categories",
+}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -60,6 +83,7 @@ def _page(
         "next_offset": shown.next_offset,
         "fields": fields,
         "problem": problem,
+        "problem_labels": PROBLEM_LABELS,
         "form_key": secrets.token_hex(12),
         "nav": "coupons",
     }
