@@ -20,6 +20,7 @@ from starlette.routing import Mount
 
 from kinsave.auth import service as auth
 from kinsave.db import unit_of_work
+from kinsave.demo import connect_store_webhook
 from kinsave.webhooks import service as webhooks
 from kinsave.webhooks import signing
 from kinsave.webhooks.delivery import deliver_due
@@ -195,3 +196,16 @@ def test_kinsave_delivers_to_the_demo_store_end_to_end(settings, api, session_fa
         assert '<td class="event">order.paid</td><td>ord_e2e</td>' in page
     finally:
         server.stop()
+
+
+def test_each_demo_run_replaces_the_store_endpoint(session_factory):
+    """`kinsave demo` makes a fresh secret each run; the old endpoint (whose secret the new store
+    process no longer holds) stops, so deliveries never go out signed with a forgotten secret."""
+    url = "http://127.0.0.1:8000/store/webhooks/kinsave"
+    with unit_of_work(session_factory) as session:
+        shop = auth.ensure_shop(session, "Harvest Family Market")
+        first = connect_store_webhook(session, shop.id, url)
+        second = connect_store_webhook(session, shop.id, url)
+        endpoints = webhooks.list_endpoints(session, shop.id).endpoints
+    assert first != second
+    assert [e.url for e in endpoints] == [url]
