@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     # The demo store (examples/store) is a client of the store API over HTTP, with its own key.
     demo_store_api_url: str = "http://127.0.0.1:8000"
     demo_store_key: str | None = None
+    # The store's own SQLite file for its orders and received webhooks (default: beside the
+    # SQLite database, or ./kinsave-store.db), and the secret it checks webhook signatures with.
+    demo_store_orders_path: str | None = None
+    demo_store_webhook_secret: str | None = None
     # SQLite: FULL keeps commits durable across power loss, which is what money needs.
     sqlite_synchronous: str = "FULL"
     db_pool_size: int = 20
