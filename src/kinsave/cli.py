@@ -272,6 +272,10 @@ def bench_run(
     quick: Annotated[bool, typer.Option(help="Same as --scale quick")] = False,
     workers: Annotated[int, typer.Option(help="API processes for the HTTP runs")] = 1,
     output: Annotated[str, typer.Option(help="Folder for the JSON results")] = "bench-results",
+    variant: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these variants, e.g. 'kinsave', 'do-nothing' (default: all)"),
+    ] = None,
 ) -> None:
     """Run the storms; print throughput, p50/p99 and ratios; exit 1 on any invariant violation."""
     from pathlib import Path
@@ -293,6 +297,7 @@ def bench_run(
             sizes,
             workers,
             live.update,
+            variant,
         )
     console.print(bench_console.summary(result))
     console.print(bench_console.ratios(result))

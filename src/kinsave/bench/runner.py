@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,7 +131,9 @@ def run(
     scale: Scale,
     workers: int,
     progress: Progress,
+    variants: list[str] | None = None,
 ) -> BenchRun:
+    """Every scenario x mode x database; `variants` (names) narrows each scenario's variants."""
     result = BenchRun(scale, workers)
     for database in databases:
         with temporary_database(database) as url:
@@ -152,20 +154,31 @@ def run(
                             progress(note, 1, 1)
                 if "in-process" in modes:
                     for scenario in scenarios:
-                        result.measurements += _in_process(ctx, scenario, progress)
+                        result.measurements += _in_process(ctx, scenario, progress, variants)
                 if "http" in modes:
                     with http.ApiServer(settings, workers) as server:
                         for scenario in scenarios:
-                            result.measurements += _over_http(ctx, scenario, server, progress)
+                            result.measurements += _over_http(
+                                ctx, scenario, server, progress, variants
+                            )
             finally:
                 engine.dispose()
                 result.write_json(Path("bench-results"), suffix="partial")  # survive a crash
     return result
 
 
-def _in_process(ctx: BenchContext, scenario: Scenario, progress: Progress) -> list[Measurement]:
+T = TypeVar("T")
+
+
+def _chosen(variants: dict[str, T], wanted: list[str] | None) -> dict[str, T]:
+    return {name: v for name, v in variants.items() if not wanted or name in wanted}
+
+
+def _in_process(
+    ctx: BenchContext, scenario: Scenario, progress: Progress, wanted: list[str] | None
+) -> list[Measurement]:
     out = []
-    for variant, factory in scenario.inprocess_variants.items():
+    for variant, factory in _chosen(scenario.inprocess_variants, wanted).items():
         what = f"{ctx.database} {scenario.name} in-process: {variant}"
         progress(what + " (preparing)", 0, 1)
         plan = scenario.prepare(ctx)
@@ -189,12 +202,16 @@ def _in_process(ctx: BenchContext, scenario: Scenario, progress: Progress) -> li
 
 
 def _over_http(
-    ctx: BenchContext, scenario: Scenario, server: http.ApiServer, progress: Progress
+    ctx: BenchContext,
+    scenario: Scenario,
+    server: http.ApiServer,
+    progress: Progress,
+    wanted: list[str] | None,
 ) -> list[Measurement]:
     out: list[Measurement] = []
     plan: Any = None
     plan_used = False  # a plan serves the do-nothing run and one writer; each writer gets fresh
-    for variant, template in scenario.http_variants.items():
+    for variant, template in _chosen(scenario.http_variants, wanted).items():
         what = f"{ctx.database} {scenario.name} http x{server.workers}: {variant}"
         progress(what + " (preparing)", 0, 1)
         writes = variant != "do-nothing"
