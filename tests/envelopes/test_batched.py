@@ -1,0 +1,182 @@
+"""Grabs and daily claims committed in batches: every item gets its own exact answer.
+
+A batch is one transaction (on PostgreSQL one pipelined round trip); a refused item must leave
+nothing written, and a batch that fails as a whole reruns each item alone.
+"""
+
+import threading
+import time
+from collections.abc import Sequence
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from kinsave.auth.models import Shopper
+from kinsave.batcher import Batcher
+from kinsave.db import unit_of_work, utcnow
+from kinsave.envelopes import daily_fastpath, fastpath
+from kinsave.envelopes.daily_fastpath import DailyRequest
+from kinsave.envelopes.fastpath import GrabRequest
+from kinsave.envelopes.models import DailyClaim, EnvelopeShare
+from kinsave.envelopes.schemas import DailyClaimOut, GrabOut
+from kinsave.errors import KinsaveError
+from kinsave.ledger import service as ledger
+from kinsave.ledger.models import AccountKind, Transfer
+from tests.factories import create_campaign, funded_shopper, login, shop_key, wallet_balance
+
+
+@pytest.fixture
+def operator(session_factory):
+    return shop_key(session_factory)
+
+
+def _shopper_without_wallet(session_factory, shopper_id: str) -> None:
+    # Shoppers get a wallet when they first sign in; rows from before that rule have none.
+    with unit_of_work(session_factory) as session:
+        session.add(Shopper(id=shopper_id, display_name=shopper_id, created_at=utcnow()))
+
+
+def _codes(outcomes: Sequence[object]) -> list[str]:
+    return [o.code if isinstance(o, KinsaveError) else "ok" for o in outcomes]
+
+
+def _envelope(api, operator, shares: int) -> str:
+    campaign = create_campaign(api, operator)
+    grandma = funded_shopper(api, operator, campaign["id"], "grandma", 10_000)
+    body = {"total": 100 * shares, "shares": shares, "kind": "equal"}
+    response = api.post("/v1/envelopes", json=body, headers=grandma)
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])
+
+
+class TestGrabBatch:
+    def test_each_grab_in_one_batch_gets_its_own_answer(self, api, operator, session_factory):
+        envelope_id = _envelope(api, operator, shares=2)
+        for name in ("aunt", "uncle", "cousin"):
+            login(api, name)  # signed in: each has a wallet
+        batch = [
+            GrabRequest(envelope_id, "aunt"),
+            GrabRequest(envelope_id, "aunt"),  # a second tap inside the same batch
+            GrabRequest("env_missing", "uncle"),
+            GrabRequest(envelope_id, "uncle"),
+            GrabRequest(envelope_id, "cousin"),  # both shares are gone by now
+        ]
+        with unit_of_work(session_factory) as session:
+            outcomes = fastpath.grab_many(session, batch)
+        assert _codes(outcomes) == ["ok", "already_grabbed", "not_found", "ok", "envelope_empty"]
+        grabbed = [o for o in outcomes if isinstance(o, GrabOut)]
+        assert sorted(g.seq for g in grabbed) == [1, 2]
+        with unit_of_work(session_factory) as session:
+            holders = session.execute(
+                select(EnvelopeShare.grabbed_by).where(EnvelopeShare.envelope_id == envelope_id)
+            ).scalars()
+            assert sorted(holders) == ["aunt", "uncle"]
+            assert ledger.reconcile(session).clean
+
+    def test_a_shopper_without_a_wallet_is_served_inside_the_batch(
+        self, api, operator, session_factory
+    ):
+        envelope_id = _envelope(api, operator, shares=3)
+        _shopper_without_wallet(session_factory, "newcomer")
+        with unit_of_work(session_factory) as session:
+            outcomes = fastpath.grab_many(
+                session,
+                [GrabRequest(envelope_id, "grandma"), GrabRequest(envelope_id, "newcomer")],
+            )
+        assert _codes(outcomes) == ["ok", "ok"]
+        with unit_of_work(session_factory) as session:
+            assert ledger.find_account(session, AccountKind.WALLET, "newcomer") is not None
+
+    def test_grabs_over_http_come_back_batched_and_exact(self, api, operator, session_factory):
+        envelope_id = _envelope(api, operator, shares=3)
+        relatives = [login(api, f"relative{i}") for i in range(5)]
+        answers = [api.post(f"/v1/envelopes/{envelope_id}/grab", headers=r) for r in relatives]
+        assert sorted(a.status_code for a in answers) == [200, 200, 200, 409, 409]
+        assert sum(wallet_balance(api, r) for r in relatives) == 300
+
+
+class TestDailyBatch:
+    def test_each_claim_in_one_batch_gets_its_own_answer(self, api, operator, session_factory):
+        rule = {"kind": "uniform", "min": 100, "max": 100}
+        campaign = create_campaign(api, operator, budget=200, daily_rule=rule)
+        for name in ("aunt", "uncle", "cousin"):
+            login(api, name)
+        batch = [
+            DailyRequest(campaign["id"], "aunt"),
+            DailyRequest(campaign["id"], "aunt"),
+            DailyRequest("cmp_missing", "uncle"),
+            DailyRequest(campaign["id"], "uncle"),
+            DailyRequest(campaign["id"], "cousin"),  # the budget is spent by now
+        ]
+        with unit_of_work(session_factory) as session:
+            outcomes = daily_fastpath.claim_many(session, batch)
+        assert _codes(outcomes) == [
+            "ok",
+            "already_claimed_today",
+            "not_found",
+            "ok",
+            "budget_exhausted",
+        ]
+        assert all(o.amount == 100 for o in outcomes if isinstance(o, DailyClaimOut))
+        with unit_of_work(session_factory) as session:
+            claims = session.execute(
+                select(func.count()).where(DailyClaim.campaign_id == campaign["id"])
+            ).scalar_one()
+            paid = session.execute(
+                select(func.sum(Transfer.amount)).where(Transfer.kind == "daily_claim")
+            ).scalar_one()
+            assert (claims, paid) == (2, 200)
+            assert ledger.reconcile(session).clean
+
+    def test_a_claim_for_a_shopper_without_a_wallet_opens_one(self, api, operator, session_factory):
+        rule = {"kind": "uniform", "min": 50, "max": 50}
+        campaign = create_campaign(api, operator, budget=1_000, daily_rule=rule)
+        _shopper_without_wallet(session_factory, "newcomer")
+        with unit_of_work(session_factory) as session:
+            outcome = daily_fastpath.claim_daily(session, campaign["id"], "newcomer")
+        assert outcome.amount == 50
+        with unit_of_work(session_factory) as session:
+            wallet = ledger.find_account(session, AccountKind.WALLET, "newcomer")
+            assert wallet is not None and ledger.balance(session, wallet) == 50
+
+
+class TestBatcher:
+    def test_a_failed_batch_reruns_each_item_alone(self, session_factory):
+        first_batch_running, release_first = threading.Event(), threading.Event()
+        sizes: list[int] = []
+
+        def run_batch(session: Session, items: Sequence[int]) -> list[int | KinsaveError]:
+            sizes.append(len(items))
+            if items[0] == 0:  # hold the lane so that the next items queue into one batch
+                first_batch_running.set()
+                release_first.wait(10)
+            if len(items) > 1:
+                raise RuntimeError("the shared transaction is lost")
+            return [KinsaveError("not_found", "odd") if items[0] % 2 else items[0] * 10]
+
+        batcher: Batcher[int, int] = Batcher(session_factory, run_batch, lanes=1)
+        answers: dict[int, object] = {}
+
+        def submit(item: int) -> None:
+            try:
+                answers[item] = batcher.run(item)
+            except KinsaveError as refusal:
+                answers[item] = refusal.code
+
+        threads = [threading.Thread(target=submit, args=(0,))]
+        threads[0].start()
+        try:
+            assert first_batch_running.wait(10)
+            threads += [threading.Thread(target=submit, args=(i,)) for i in (1, 2, 3, 4)]
+            for thread in threads[1:]:
+                thread.start()
+            time.sleep(0.5)  # let them queue behind the held batch
+            release_first.set()
+            for thread in threads:
+                thread.join(10)
+        finally:
+            batcher.stop()
+        assert answers == {0: 0, 1: "not_found", 2: 20, 3: "not_found", 4: 40}
+        assert sizes[0] == 1 and max(sizes[1:]) > 1  # a shared batch failed ...
+        assert sum(size == 1 for size in sizes[1:]) >= 4  # ... and its items ran alone
