@@ -14,7 +14,6 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +24,6 @@ from kinsave.batcher import Batcher
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
 from kinsave.envelopes import daily_fastpath, fastpath
-from kinsave.envelopes import router as plain
 from kinsave.envelopes.daily_fastpath import DailyRequest
 from kinsave.envelopes.fastpath import GrabRequest
 from kinsave.envelopes.schemas import DailyClaimOut, GrabOut
@@ -104,7 +102,8 @@ def build_router(settings: Settings) -> APIRouter:
                 methods=["POST"],
                 response_model=answer,
                 dependencies=[shopper_rate_limit(limit)],
-                description=_doc(f"/v1{path}"),
+                # The plain route behind it documents the same path, body and answers once.
+                include_in_schema=False,
             )
     return router
 
@@ -128,9 +127,3 @@ def install(app: FastAPI, settings: Settings) -> list[Callable[[], None]]:
     app.include_router(build_router(settings))
     return [grab_batcher.stop, daily_batcher.stop]
 
-
-def _doc(path: str) -> str:
-    for route in plain.router.routes:
-        if isinstance(route, APIRoute) and route.path == path:
-            return route.description
-    return ""
