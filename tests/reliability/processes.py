@@ -4,7 +4,11 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 
@@ -63,3 +67,40 @@ class ServerProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def rush(
+    calls: dict[str, Callable[[], httpx.Response | None]],
+    *,
+    during: Callable[[], None] | None = None,
+    after: int = 1,
+    threads: int = 8,
+) -> dict[str, httpx.Response | None]:
+    """Run every call from `threads` client threads; `during()` runs once `after` have answered.
+
+    A call returns None when no answer came back: the client cannot know what happened.
+    """
+    results: dict[str, httpx.Response | None] = {}
+    answered = threading.Event()
+
+    def one(name: str) -> None:
+        results[name] = calls[name]()
+        if len(results) >= after:
+            answered.set()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(one, name) for name in calls]
+        if during is not None:
+            answered.wait(30)
+            during()
+        for future in futures:
+            future.result()
+    return results
+
+
+def post_or_none(url: str, headers: dict[str, str], body: dict[str, Any]) -> httpx.Response | None:
+    """The response, or None when the connection failed or dropped before an answer."""
+    try:
+        return httpx.post(url, headers=headers, json=body, timeout=10)
+    except httpx.HTTPError:
+        return None
