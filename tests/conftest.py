@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -176,3 +177,17 @@ def redis_url() -> str:
     except Exception as error:  # noqa: BLE001
         _unreachable("Redis", error)
     return REDIS_URL
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Any]:
+    """A `redis-server` of this test's own on a free port: it may be stopped or frozen freely."""
+    import shutil
+
+    from tests.reliability.processes import RedisProcess
+
+    if shutil.which("redis-server") is None:
+        _unreachable("redis-server", FileNotFoundError("redis-server is not installed"))
+    server = RedisProcess().start()
+    yield server
+    server.kill()

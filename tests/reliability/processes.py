@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import redis
 
 from tests.conftest import _free_port
 
@@ -104,3 +105,51 @@ def post_or_none(url: str, headers: dict[str, str], body: dict[str, Any]) -> htt
         return httpx.post(url, headers=headers, json=body, timeout=10)
     except httpx.HTTPError:
         return None
+
+
+class RedisProcess:
+    """A private `redis-server` on a free port, so that stopping it disturbs no one else."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisProcess":
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self.is_up():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.kill()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        return self
+
+    def is_up(self) -> bool:
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: Redis vanishes with everything it held (it saves nothing)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # also ends a frozen (SIGSTOP) server
+            self.process.wait(timeout=10)
+
+    def freeze(self) -> None:
+        """SIGSTOP: Redis still accepts connections but answers nothing (a hung server)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
