@@ -74,6 +74,9 @@ def settings(database_url: str) -> Settings:
         # Every test client is 127.0.0.1: storms would trip the per-IP limits. The limits have
         # their own tests (tests/security/test_rate_limits.py) with a server that enables them.
         rate_limits_enabled=False,
+        # Webhook receivers in tests listen on 127.0.0.1; tests/webhooks/test_destination.py
+        # runs its own server with the check on.
+        webhook_allow_private_urls=True,
     )
 
 

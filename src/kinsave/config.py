@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     webhook_retry_base_seconds: float = 30.0
     webhook_max_attempts: int = 8
+    # Webhook URLs must reach public addresses (no SSRF into our network); the demo and the tests
+    # send to receivers on this machine and turn this on.
+    webhook_allow_private_urls: bool = False
 
     # Speed switches (issue 6, docs/benchmarks.md). Off by default: the plain paths stay the
     # reference behaviour; each switch keeps the same answers and the same ledger invariants.
