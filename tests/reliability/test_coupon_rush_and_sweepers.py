@@ -1,18 +1,20 @@
-"""Coupon faults with real `kinsave serve` processes on PostgreSQL: SIGKILL in the middle of a
-coupon rush, and two API processes whose sweepers race to release expired checkout reservations.
-Nothing acknowledged is lost, nothing is half applied or given back twice, and the ledger
-reconciles (the session_factory fixture checks it after each test)."""
+"""Coupon and help faults with real `kinsave serve` processes on PostgreSQL: SIGKILL in the middle
+of a coupon rush, and two API processes whose sweepers race to release expired checkout
+reservations and to refund expired help requests. Nothing acknowledged is lost, nothing is half
+applied or given back twice, and the ledger reconciles (the session_factory fixture checks it)."""
 
 import time
+from datetime import timedelta
 from functools import partial
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate
-from kinsave.db import unit_of_work
+from kinsave.db import unit_of_work, utcnow
 from kinsave.ledger.models import Transfer
+from kinsave.social.models import HelpRequest
 from tests.coupons.factories import RICE_PRODUCTS, create_template, my_coupon_states, push_products
 from tests.factories import (
     Headers,
@@ -104,10 +106,10 @@ ORDERS = 8
 CART = [{"sku": "rice-5kg", "quantity": 2, "unit_price": 5900}]
 
 
-def _release_transfers(session_factory) -> int:
+def _transfers(session_factory, kind: str) -> int:
     with unit_of_work(session_factory) as session:
         count = session.scalar(
-            select(func.count()).select_from(Transfer).where(Transfer.kind == "checkout_release")
+            select(func.count()).select_from(Transfer).where(Transfer.kind == kind)
         )
     return int(count or 0)
 
@@ -130,15 +132,14 @@ def _reserve(url: str, store: Headers, order_id: str, shopper: str, coupon_id: s
     assert response.status_code == 200 and response.json()["status"] == "reserved", response.text
 
 
+SWEEPING = {"KINSAVE_SWEEPER_ENABLED": "1", "KINSAVE_SWEEPER_INTERVAL_SECONDS": "0.1"}
+
+
 class TestTwoProcessesReleaseReservations:
     def test_each_expired_reservation_is_released_once(self, postgresql_url, session_factory):
         """Both processes take reservations and both sweep every 0.1 s; holds last 3 s. Half the
         orders are paid in time (never released); the other half expire under both sweepers."""
-        env = {
-            "KINSAVE_SWEEPER_ENABLED": "1",
-            "KINSAVE_SWEEPER_INTERVAL_SECONDS": "0.1",
-            "KINSAVE_CHECKOUT_HOLD_SECONDS": "3",
-        }
+        env = SWEEPING | {"KINSAVE_CHECKOUT_HOLD_SECONDS": "3"}
         servers = [ServerProcess(postgresql_url, **env), ServerProcess(postgresql_url, **env)]
         try:
             for server in servers:
@@ -174,13 +175,77 @@ class TestTwoProcessesReleaseReservations:
             assert statuses == {
                 f"o-{i}": "paid" if i % 2 == 0 else "expired" for i in range(ORDERS)
             }
-            assert _release_transfers(session_factory) == ORDERS // 2
+            assert _transfers(session_factory, "checkout_release") == ORDERS // 2
             with httpx.Client(base_url=servers[0].url, timeout=30) as client:
                 for i, (headers, coupon_id) in enumerate(shoppers.values()):
                     released = i % 2 == 1
                     assert wallet_balance(client, headers) == (3000 if released else 2000)
                     state = my_coupon_states(client, headers)[coupon_id]
                     assert state == ("available" if released else "used")
+        finally:
+            for server in servers:
+                server.kill()
+
+
+REQUESTS = 6
+
+
+def _help_states(session_factory) -> list[str]:
+    with unit_of_work(session_factory) as session:
+        return list(session.execute(select(HelpRequest.state)).scalars())
+
+
+class TestTwoProcessesExpireHelpRequests:
+    def test_each_expired_help_request_is_refunded_once(self, postgresql_url, session_factory):
+        """Requests started and helped through both processes; then their deadline is moved into
+        the past (the shortest offer lasts an hour) and both sweepers race for the refunds."""
+        servers = [
+            ServerProcess(postgresql_url, **SWEEPING),
+            ServerProcess(postgresql_url, **SWEEPING),
+        ]
+        try:
+            for server in servers:
+                server.start()
+            operator = shop_key(session_factory)
+            with httpx.Client(base_url=servers[0].url, timeout=30) as client:
+                campaign = create_campaign(client, operator, budget=10_000)
+                offer = client.post(
+                    f"/v1/admin/campaigns/{campaign['id']}/help-offers",
+                    json={"helpers_needed": 3, "hours": 1, "reward": 500},
+                    headers=operator,
+                ).json()
+                people = {
+                    name: login(client, name)
+                    for n in range(REQUESTS)
+                    for name in (f"a{n}", f"h{n}")
+                }
+            for n in range(REQUESTS):
+                url = servers[n % 2].url
+                started = httpx.post(
+                    f"{url}/v1/help-requests",
+                    json={"offer_id": offer["id"]},
+                    headers=people[f"a{n}"],
+                )
+                assert started.status_code == 201, started.text
+                helped = httpx.post(
+                    f"{servers[(n + 1) % 2].url}/v1/help-requests/{started.json()['id']}/help",
+                    headers=people[f"h{n}"],
+                )
+                assert helped.status_code == 200, helped.text
+            with unit_of_work(session_factory) as session:
+                session.execute(
+                    update(HelpRequest).values(deadline_at=utcnow() - timedelta(seconds=1))
+                )
+
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and "open" in _help_states(session_factory):
+                time.sleep(0.3)
+            time.sleep(1)  # both sweepers keep passing over the expired requests
+            assert _help_states(session_factory) == ["expired"] * REQUESTS
+            assert _transfers(session_factory, "help_refund") == REQUESTS
+            with httpx.Client(base_url=servers[1].url, timeout=30) as client:
+                after = client.get(f"/v1/admin/campaigns/{campaign['id']}", headers=operator).json()
+            assert after["budget_remaining"] == 10_000
         finally:
             for server in servers:
                 server.kill()
