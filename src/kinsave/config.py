@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limit_login: str = "30/60"
     rate_limit_claim: str = "20/60"
+    rate_limit_coupon_claim: str = "30/60"  # was only the built-in default, not settable
     rate_limit_grab: str = "60/60"
     rate_limit_help: str = "30/60"
     rate_limit_resolve: str = "600/60"

@@ -4,8 +4,10 @@ The Redis is a private `redis-server` on a free port (the machine's shared one k
 While it is gone the database alone decides every claim: answers stay 201 or 409
 `coupon_sold_out`, never a 5xx, the stock is never oversold, a retry with the same
 Idempotency-Key returns the first coupon. When Redis returns, the gate counts again by itself.
+The rate limiter counts in the same Redis and falls back to the database meanwhile.
 """
 
+import time
 from collections.abc import Iterator
 from functools import partial
 
@@ -14,7 +16,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from kinsave.coupons.gate import ClaimGate
+from kinsave.coupons.gate import RETRY_SECONDS, ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work
 from tests.coupons.factories import create_template
@@ -27,7 +29,14 @@ SHOPPERS = 30
 
 @pytest.fixture
 def gated_server(database_url, session_factory, private_redis) -> Iterator[ServerProcess]:
-    server = ServerProcess(database_url, KINSAVE_REDIS_URL=private_redis.url).start()
+    # Rate limits on, counted in the same Redis: an outage takes the limiter and the gate at once.
+    # Every client here is 127.0.0.1, hence limits that only the per-IP count would ever reach.
+    limits = {
+        "KINSAVE_RATE_LIMITS_ENABLED": "1",
+        "KINSAVE_RATE_LIMIT_LOGIN": "1000/60",
+        "KINSAVE_RATE_LIMIT_COUPON_CLAIM": "1000/60",
+    }
+    server = ServerProcess(database_url, KINSAVE_REDIS_URL=private_redis.url, **limits).start()
     yield server
     server.kill()
 
@@ -68,6 +77,10 @@ def _gate_count(redis_url: str, template_id: str) -> int | None:
     return None if value is None else int(value)
 
 
+def _limiter_keys(redis_url: str) -> int:
+    return len(list(redis.Redis.from_url(redis_url).scan_iter("kinsave:rl:*")))
+
+
 def _assert_sold_exactly(session_factory, template_id: str, outcomes, stock: int) -> None:
     holders, issued = _holders(session_factory, template_id)
     assert set(outcomes.values()) - set(holders.values()) == {"coupon_sold_out"}
@@ -88,6 +101,7 @@ class TestRedisGateOutage:
         before = _outcomes(_rush(gated_server.url, shoppers, templates[0]))
         _assert_sold_exactly(session_factory, templates[0], before, stock=8)
         assert _gate_count(private_redis.url, templates[0]) == 0
+        assert _limiter_keys(private_redis.url) > 0
 
         # Redis killed once a third have answered: every answer is still a clean one.
         results = _rush(
@@ -103,8 +117,10 @@ class TestRedisGateOutage:
         }
         _assert_sold_exactly(session_factory, templates[1], during, stock=12)
 
-        # Redis back (empty, on the same port): the gate reseeds from the database and counts.
+        # Redis back (empty, on the same port): once the gate's pause after a failure is over, it
+        # reseeds its count from the database and refuses late claimers by itself again.
         private_redis.start()
+        time.sleep(RETRY_SECONDS + 0.5)
         after = _outcomes(_rush(gated_server.url, shoppers, templates[2]))
         _assert_sold_exactly(session_factory, templates[2], after, stock=5)
         assert _gate_count(private_redis.url, templates[2]) == 0
