@@ -1,7 +1,8 @@
-"""Coupon and help faults with real `kinsave serve` processes on PostgreSQL: SIGKILL in the middle
-of a coupon rush, and two API processes whose sweepers race to release expired checkout
-reservations and to refund expired help requests. Nothing acknowledged is lost, nothing is half
-applied or given back twice, and the ledger reconciles (the session_factory fixture checks it)."""
+"""Coupon and help faults with real `kinsave serve` processes: SIGKILL in the middle of a coupon
+rush (on SQLite and PostgreSQL), and two API processes on PostgreSQL whose sweepers race to
+release expired checkout reservations and to refund expired help requests. Nothing acknowledged
+is lost, nothing is half applied or given back twice, and the ledger reconciles (the
+session_factory fixture checks it)."""
 
 import time
 from datetime import timedelta
@@ -59,8 +60,9 @@ def _held_coupons(session_factory, template_id: str) -> tuple[dict[str, str], in
 
 
 class TestSigkillMidCouponRush:
-    def test_acknowledged_claims_survive_and_retries_replay(self, postgresql_url, session_factory):
-        server = ServerProcess(postgresql_url).start()
+    def test_acknowledged_claims_survive_and_retries_replay(self, database_url, session_factory):
+        """On both databases: SQLite (WAL, synchronous=FULL as in production) too."""
+        server = ServerProcess(database_url).start()
         try:
             operator = shop_key(session_factory)
             with httpx.Client(base_url=server.url, timeout=30) as client:
@@ -84,7 +86,7 @@ class TestSigkillMidCouponRush:
             assert {s: held[s] for s in acknowledged} == acknowledged
             assert issued == len(held) <= STOCK
 
-            server = ServerProcess(postgresql_url).start()
+            server = ServerProcess(database_url).start()
             retried = {s: _claim(server.url, template_id, s, h) for s, h in shoppers.items()}
             for shopper, coupon_id in acknowledged.items():
                 response = retried[shopper]
