@@ -187,7 +187,7 @@ def private_redis() -> Iterator[Any]:
     """A `redis-server` of this test's own on a free port: it may be stopped or frozen freely."""
     import shutil
 
-    from tests.reliability.processes import RedisProcess
+    from tests.reliability.processes import RedisProcess  # here: processes.py imports this module
 
     if shutil.which("redis-server") is None:
         _unreachable("redis-server", FileNotFoundError("redis-server is not installed"))

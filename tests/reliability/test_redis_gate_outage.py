@@ -14,11 +14,12 @@ from functools import partial
 import httpx
 import pytest
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from kinsave.coupons.gate import RETRY_SECONDS, ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work
+from kinsave.security.models import RateCounter
 from tests.coupons.factories import create_template
 from tests.factories import Headers, login, shop_key
 from tests.reliability.processes import ServerProcess, post_or_none, rush
@@ -77,6 +78,11 @@ def _gate_count(redis_url: str, template_id: str) -> int | None:
     return None if value is None else int(value)
 
 
+def _database_counters(session_factory) -> int:
+    with unit_of_work(session_factory) as session:
+        return int(session.scalar(select(func.count()).select_from(RateCounter)) or 0)
+
+
 def _limiter_keys(redis_url: str) -> int:
     return len(list(redis.Redis.from_url(redis_url).scan_iter("kinsave:rl:*")))
 
@@ -101,7 +107,7 @@ class TestRedisGateOutage:
         before = _outcomes(_rush(gated_server.url, shoppers, templates[0]))
         _assert_sold_exactly(session_factory, templates[0], before, stock=8)
         assert _gate_count(private_redis.url, templates[0]) == 0
-        assert _limiter_keys(private_redis.url) > 0
+        assert _limiter_keys(private_redis.url) > 0 and _database_counters(session_factory) == 0
 
         # Redis killed once a third have answered: every answer is still a clean one.
         results = _rush(
@@ -110,6 +116,7 @@ class TestRedisGateOutage:
         assert all(r is not None and r.status_code in (201, 409) for r in results.values())
         during = _outcomes(results)
         _assert_sold_exactly(session_factory, templates[1], during, stock=12)
+        assert _database_counters(session_factory) > 0  # the limiter fell back to the database
         # Retries (Redis still down) replay the first answers; no second coupon anywhere.
         retried = _outcomes(_rush(gated_server.url, shoppers, templates[1]))
         assert {s: c for s, c in retried.items() if c.startswith("cpn_")} == {

@@ -56,7 +56,7 @@ def test_linked_call_sequences_no_500_and_schema_conformance(live_server, api, s
             return operator
         return store if path.startswith("/v1/store") else shopper
 
-    class LinkedCalls(schema.as_state_machine()):  # type: ignore[misc]
+    class LinkedCalls(schema.as_state_machine()):
         def get_call_kwargs(self, case) -> dict[str, Any]:
             return {"base_url": live_server.url, "headers": headers_for(case.path)}
 
