@@ -32,4 +32,4 @@ test: install lint
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache kinsave.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache kinsave.db* kinsave-store.db*

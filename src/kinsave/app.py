@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
 from kinsave.auth.router import router as auth_router
+from kinsave.auth.session_cache import SessionCache
 from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
@@ -52,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeper.start()
         yield
         sweeper.stop()
+        for stop in stop_batchers:
+            stop()
         engine.dispose()
 
     app = FastAPI(
@@ -68,8 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.rate_limits_enabled:
         app.state.rate_limiter = RateLimiter(session_factory, settings.redis_url)
 
-    if settings.fast_grab or settings.budget_shards:
-        fast_router.install(app, settings)  # before the plain routes: the first match wins
+    app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    stop_batchers = fast_router.install(app, settings)  # before the plain routes: first match wins
     if settings.bench_endpoints:
         from kinsave.bench.router import router as bench_router
 

@@ -1,23 +1,28 @@
 """The batcher: group commit for short money moves (a transaction boundary, like the request's).
 
-Request threads hand the batcher a piece of work (a function of a session) and wait. One batcher
-thread takes everything queued, runs the pieces one after the other in ONE unit of work and
-commits once, so one durable commit (one fsync) pays for many grabs. Each piece still gets its own
-answer: a refusal (KinsaveError) is that piece's answer and must leave nothing written; a result
-is handed back only after the commit succeeded.
+Request handlers hand the batcher an item (a grab, a daily claim) and wait for its answer. One
+lane thread takes everything queued, gives the whole batch to the batch function in ONE unit of
+work and commits once, so one durable commit (one fsync) and, on PostgreSQL, one pipelined round
+trip pay for many moves. Each item still gets its own answer: the batch function returns one
+outcome per item, a result or a refusal (a KinsaveError), and a refused item must have left
+nothing written. Results are handed back only after the commit succeeded.
 
 If the shared transaction fails as a whole (a constraint raced by another process, a deadlock, a
-lost connection), nothing of it was committed and every piece is run again alone in its own unit
+lost connection), nothing of it was committed and every item is run again alone in its own unit
 of work, exactly as if there had been no batch. So batching never changes an answer.
+
+Handlers on the event loop `await batcher.submit(...)` (no thread held while the batch commits);
+threaded callers use `batcher.run(...)`.
 """
 
+import asyncio
 import logging
 import queue
 import threading
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Generic, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -25,51 +30,69 @@ from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 
 log = logging.getLogger("kinsave.batcher")
-T = TypeVar("T")
-Work = Callable[[Session], Any]
-_Item = tuple[str, Work, "Future[Any]"]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+BatchFunction = Callable[[Session, Sequence[Item]], list[Result | KinsaveError]]
 
 
-class Batcher:
-    """`lanes` threads, each committing its queued work in shared transactions.
+class Batcher(Generic[Item, Result]):
+    """`lanes` threads, each committing its queued items in shared transactions.
 
-    Work with the same `order_key` (an envelope) always goes to the same lane, so two lanes never
-    fight over one hot row (the envelope's escrow) and each lane keeps its own connection busy.
+    Items with the same `order_key` (an envelope, a campaign) always go to the same lane, so two
+    lanes of one process never fight over one hot row, and each lane keeps its own connection busy.
     """
 
     def __init__(
-        self, session_factory: sessionmaker[Session], *, max_batch: int = 64, lanes: int = 4
+        self,
+        session_factory: sessionmaker[Session],
+        run_batch: BatchFunction[Item, Result],
+        *,
+        max_batch: int = 64,
+        lanes: int = 4,
     ) -> None:
-        self._lanes = [_Lane(session_factory, max_batch) for _ in range(lanes)]
+        self._lanes = [_Lane(session_factory, run_batch, max_batch) for _ in range(lanes)]
 
-    def run(self, work: Callable[[Session], T], *, order_key: str = "") -> T:
-        """Run `work` in the next batch and return its result (or raise its KinsaveError).
+    def submit(self, item: Item, *, order_key: str = "") -> "asyncio.Future[Result]":
+        """Queue `item`; the awaitable answer (its result, or its KinsaveError raised).
 
         `order_key` picks the lane and sorts a batch, so that batchers in two processes take hot
         rows in the same order and do not deadlock each other.
         """
-        lane = self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
-        result: T = lane.run(work, order_key)
-        return result
+        return asyncio.wrap_future(self._lane(order_key).submit(item, order_key))
+
+    def run(self, item: Item, *, order_key: str = "") -> Result:
+        """`submit` for a thread: blocks until the item's batch committed (or refused it)."""
+        return self._lane(order_key).submit(item, order_key).result()
 
     def stop(self) -> None:
         for lane in self._lanes:
             lane.stop()
 
+    def _lane(self, order_key: str) -> "_Lane[Item, Result]":
+        return self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
 
-class _Lane:
-    def __init__(self, session_factory: sessionmaker[Session], max_batch: int) -> None:
+
+class _Lane(Generic[Item, Result]):
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        run_batch: BatchFunction[Item, Result],
+        max_batch: int,
+    ) -> None:
         self._session_factory = session_factory
+        self._run_batch = run_batch
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[tuple[str, Item, Future[Result]] | None] = (
+            queue.SimpleQueue()
+        )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def run(self, work: Work, order_key: str) -> Any:
+    def submit(self, item: Item, order_key: str) -> "Future[Result]":
         self._ensure_started()
-        future: Future[Any] = Future()
-        self._queue.put((order_key, work, future))
-        return future.result()
+        future: Future[Result] = Future()
+        self._queue.put((order_key, item, future))
+        return future
 
     def stop(self) -> None:
         if self._thread is not None:
@@ -87,51 +110,52 @@ class _Lane:
                     self._thread.start()
 
     def _loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            batch = [first]
-            while len(batch) < self._max_batch:
-                try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(item)
+        while (batch := self._next_batch()) is not None:
             batch.sort(key=lambda entry: entry[0])
-            self._commit(batch)
+            self._commit([item for _, item, _ in batch], [future for _, _, future in batch])
 
-    def _commit(self, batch: list[_Item]) -> None:
+    def _next_batch(self) -> list[tuple[str, Item, "Future[Result]"]] | None:
+        first = self._queue.get()
+        if first is None:
+            return None
+        batch = [first]
+        while len(batch) < self._max_batch:
+            try:
+                entry = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if entry is None:
+                self._queue.put(None)  # stop after this batch
+                break
+            batch.append(entry)
+        return batch
+
+    def _commit(self, items: list[Item], futures: list["Future[Result]"]) -> None:
         try:
             with unit_of_work(self._session_factory) as session:
-                outcomes = [_attempt(session, work) for _, work, _ in batch]
-        except Exception:  # the shared transaction is gone: run each piece alone
-            log.debug("batch of %d failed; running each alone", len(batch), exc_info=True)
-            for _, work, future in batch:
-                _run_alone(self._session_factory, work, future)
+                outcomes = self._run_batch(session, items)
+        except Exception:  # the shared transaction is gone: run each item alone
+            log.debug("batch of %d failed; running each alone", len(items), exc_info=True)
+            for item, future in zip(items, futures, strict=True):
+                self._run_alone(item, future)
             return
-        for (_, _, future), (ok, value) in zip(batch, outcomes, strict=True):
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        for future, outcome in zip(futures, outcomes, strict=True):
+            _settle(future, outcome)
+
+    def _run_alone(self, item: Item, future: "Future[Result]") -> None:
+        try:
+            with unit_of_work(self._session_factory) as session:
+                (outcome,) = self._run_batch(session, [item])
+                if isinstance(outcome, KinsaveError):
+                    raise outcome  # roll back whatever the refusal's checks touched
+        except BaseException as error:  # the caller re-raises it
+            future.set_exception(error)
+        else:
+            future.set_result(outcome)
 
 
-def _attempt(session: Session, work: Work) -> tuple[bool, Any]:
-    try:
-        return True, work(session)
-    except KinsaveError as refusal:
-        return False, refusal
-
-
-def _run_alone(session_factory: sessionmaker[Session], work: Work, future: "Future[Any]") -> None:
-    try:
-        with unit_of_work(session_factory) as session:
-            result = work(session)
-    except BaseException as error:  # the caller's thread re-raises it
-        future.set_exception(error)
+def _settle(future: "Future[Result]", outcome: "Result | KinsaveError") -> None:
+    if isinstance(outcome, KinsaveError):
+        future.set_exception(outcome)
     else:
-        future.set_result(result)
+        future.set_result(outcome)

@@ -73,12 +73,17 @@ def demo(
     os.environ.setdefault("KINSAVE_WEBHOOK_ALLOW_PRIVATE_URLS", "1")
     get_settings.cache_clear()
     migrate()
+    base = f"http://{host}:{port}"
     with unit_of_work(_session_factory()) as session:
         seeded = demo_data.seed(session, get_settings())
-    base = f"http://{host}:{port}"
+        # kinsave signs its webhooks to the store; the store checks them with this secret.
+        webhook_secret = demo_data.connect_store_webhook(
+            session, seeded.shop_id, f"{base}/store/webhooks/kinsave"
+        )
     console.print(demo_data.describe(seeded, base))
     # The demo store calls this server's store API with the key the seed just issued.
     os.environ["KINSAVE_DEMO_STORE_KEY"] = seeded.store_key
+    os.environ["KINSAVE_DEMO_STORE_WEBHOOK_SECRET"] = webhook_secret
     os.environ.setdefault("KINSAVE_DEMO_STORE_API_URL", base)
     get_settings.cache_clear()
     if not seed_only:

@@ -27,6 +27,8 @@ from kinsave.sharing import service as sharing
 from kinsave.sharing.schemas import CampaignSharingIn, ReferralRuleIn, ResolveIn, ShareIn, TargetIn
 from kinsave.social import help_requests
 from kinsave.social.schemas import HelpOfferIn
+from kinsave.webhooks import service as webhooks
+from kinsave.webhooks.schemas import WebhookEndpointIn
 
 DEMO_SHOP = "Harvest Family Market"
 FAMILY = {
@@ -132,6 +134,21 @@ def seed_daily_history(session: Session, campaign_id: str, *, rng: random.Random
                 opened = time(9, tzinfo=DEMO_ZONE)  # people open it between 09:00 and 19:00
                 when = datetime.combine(day, opened) + timedelta(minutes=rng.randrange(600))
                 envelopes.claim_daily(session, campaign_id, shopper_id, rng=rng, now=when)
+
+
+def connect_store_webhook(session: Session, shop_id: str, url: str) -> str:
+    """Point the shop's webhooks at the demo store and return the new signing secret.
+
+    A secret is shown only once, so each `kinsave demo` run replaces the endpoint it made before
+    rather than piling up endpoints whose secrets nobody holds.
+    """
+    for endpoint in webhooks.list_endpoints(session, shop_id).endpoints:
+        if endpoint.url == url:
+            webhooks.delete_endpoint(session, shop_id, endpoint.id)
+    # The demo store is served by this very process, on this machine: a private address by design.
+    wanted = WebhookEndpointIn(url=url, events=["*"])
+    created = webhooks.create_endpoint(session, shop_id, wanted, allow_private_urls=True)
+    return created.secret
 
 
 def describe(seeded: DemoSeed, base_url: str) -> str:

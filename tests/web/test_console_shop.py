@@ -58,8 +58,27 @@ class TestConsoleShop:
         page.get_by_label("Amount off (¥)").fill("twenty")
         page.get_by_label("Stock", exact=True).fill("10")
         page.get_by_role("button", name="Create").click()
-        expect(page.locator("#form-problem")).to_contain_text("amount")
+        expect(page.locator("#form-problem")).to_have_attribute("data-field", "amount")
+        expect(page.locator("#form-problem")).to_contain_text("Amount off (¥)")
+        expect(page.get_by_label("Amount off (¥)")).to_have_attribute("aria-invalid", "true")
         expect(page.get_by_label("Name")).to_have_value("Broken")
+        check_accessibility(page)
+
+        # Dates, a stacking group and a claim cap per shopper; an end before the start is named.
+        page.get_by_label("Amount off (¥)").fill("5")
+        page.get_by_label("Per shopper").fill("3")
+        page.get_by_label("Stacking group").fill("festival")
+        page.get_by_label("Claimable from").fill("2026-10-01T00:00")
+        page.get_by_label("Claimable until").fill("2026-09-01T00:00")
+        page.get_by_role("button", name="Create").click()
+        expect(page.locator("#form-problem")).to_contain_text("Claimable until")
+        expect(page.get_by_label("Stacking group")).to_have_value("festival")
+        page.get_by_label("Claimable until").fill("2026-10-08T00:00")
+        page.get_by_role("button", name="Create").click()
+        row = page.locator("#templates tbody tr").first
+        expect(row).to_contain_text("Broken")
+        expect(row.locator(".group")).to_have_text("festival")
+        expect(row.locator(".until")).to_have_text("2026-10-07 16:00 UTC")
 
         page.goto(campaign_url)
         page.get_by_role("link", name="Sharing funnel").click()

@@ -49,3 +49,67 @@ def test_policy_checkboxes_lists_and_the_kept_deep_link():
     assert not data.links_allowed and data.qr_allowed
     assert data.blocked_domains == ["shop.example.com"]
     assert data.deep_link == wechat.deep_link
+
+
+class TestTemplateDatesCapAndGroup:
+    def test_window_cap_min_spend_group_and_credit(self):
+        data = template_from_form(
+            {
+                "name": "Mid-autumn",
+                "kind": "percent_off",
+                "percent": "10",
+                "cap": "15",
+                "min_spend": "50",
+                "stock": "500",
+                "per_shopper_limit": "2",
+                "valid_from": "2026-09-20T00:00",
+                "valid_until": "2026-10-01T00:00",
+                "timezone": "Asia/Shanghai",
+                "valid_days": "",
+                "stacking_group": "festival",
+                "credit_combinable": "no",
+            }
+        )
+        assert (data.cap, data.min_spend, data.per_shopper_limit) == (1500, 5000, 2)
+        assert data.valid_from is not None and data.valid_until is not None
+        assert data.valid_from.isoformat() == "2026-09-20T00:00:00+08:00"
+        assert data.valid_until.isoformat() == "2026-10-01T00:00:00+08:00"
+        # An end date and no day count: valid until the end date, not a default week.
+        assert data.valid_days is None
+        assert (data.stacking_group, data.credit_combinable) == ("festival", False)
+
+    def test_without_an_end_date_the_default_week_stays(self):
+        data = template_from_form({"name": "x", "kind": "amount_off", "amount": "1", "stock": "1"})
+        assert (data.valid_days, data.valid_until, data.credit_combinable) == (7, None, True)
+
+    @pytest.mark.parametrize(
+        ("fields", "problem"),
+        [
+            ({"valid_from": "2026-10-01T00:00", "valid_until": "2026-09-01T00:00"}, "valid_until"),
+            ({"valid_from": "2026-10-01T00:00", "valid_until": "2026-10-01T00:00"}, "valid_until"),
+            ({"valid_from": "next tuesday"}, "valid_from"),
+            ({"valid_until": "2026-10-01T00:00+02:00"}, "valid_until"),
+            ({"valid_until": "2026-10-01T00:00", "timezone": "Mars/Olympus"}, "timezone"),
+            ({"cap": "a lot"}, "cap"),
+            ({"min_spend": "-5"}, "min_spend"),
+        ],
+    )
+    def test_refused_fields_are_named(self, fields, problem):
+        with pytest.raises(FormError) as error:
+            template_from_form(
+                {"name": "x", "kind": "amount_off", "amount": "1", "stock": "1", **fields}
+            )
+        assert error.value.field == problem
+
+    def test_a_stacking_group_over_forty_characters_is_refused_by_the_model(self):
+        with pytest.raises(ValidationError) as error:
+            template_from_form(
+                {
+                    "name": "x",
+                    "kind": "amount_off",
+                    "amount": "1",
+                    "stock": "1",
+                    "stacking_group": "g" * 41,
+                }
+            )
+        assert error.value.errors()[0]["loc"] == ("stacking_group",)

@@ -32,7 +32,7 @@ def store_keys(session_factory) -> dict[str, dict[str, str]]:
 
 
 @pytest.fixture
-def demo_store(settings, api, store_keys) -> Iterator[str]:
+def demo_store(settings, api, store_keys, tmp_path) -> Iterator[str]:
     """The demo store mounted on a second server, calling the test server's store API."""
     key = store_keys["store"]["Authorization"].removeprefix("Bearer ")
     enabled = settings.model_copy(
@@ -40,6 +40,7 @@ def demo_store(settings, api, store_keys) -> Iterator[str]:
             "demo_store": True,
             "demo_store_key": key,
             "demo_store_api_url": str(api.base_url).rstrip("/"),
+            "demo_store_orders_path": str(tmp_path / "store.db"),
         }
     )
     server = LiveServer(enabled)

@@ -4,9 +4,11 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from kinsave.auth import service
 from kinsave.auth.schemas import ShopperPrincipal, ShopPrincipal
+from kinsave.auth.session_cache import SessionCache
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 
@@ -30,15 +32,20 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 # Authentication reads in its own short transaction so that the request's write transaction
-# (on SQLite, an immediate write lock) starts only once we know who is calling.
-def current_shopper(
+# (on SQLite, an immediate write lock) starts only once we know who is calling. Async, so that
+# a session the cache remembers (session_cache_seconds) costs no thread hop; a miss reads the
+# session on a pool thread.
+async def current_shopper(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> ShopperPrincipal:
     token = _bearer(authorization) if authorization else _session_cookie(request)
     if token.startswith(("ks_op_", "ks_store_")):
         raise KinsaveError("unauthorized", "this endpoint needs a shopper session, not an API key")
-    with unit_of_work(request.app.state.read_session_factory) as session:
-        return service.resolve_session(session, token)
+    cache: SessionCache = request.app.state.session_cache
+    remembered = cache.peek(token)
+    if remembered is not None:
+        return remembered
+    return await run_in_threadpool(cache.resolve, request.app.state.read_session_factory, token)
 
 
 def _session_cookie(request: Request) -> str:

@@ -23,13 +23,26 @@ class SessionCache:
         self._entries: dict[str, tuple[float, ShopperPrincipal]] = {}
         self._lock = threading.Lock()
 
-    def resolve(self, read_factory: sessionmaker[Session], token: str) -> ShopperPrincipal:
-        """The shopper of a valid token; raises unauthorized like `auth.service.resolve_session`."""
+    def peek(self, token: str) -> ShopperPrincipal | None:
+        """The remembered shopper of this token, if still fresh; never touches the database."""
         entry = self._entries.get(token)
         if entry is not None and entry[0] > time.monotonic():
             return entry[1]
+        return None
+
+    def forget(self, token: str) -> None:
+        """Drop a token at once (its logout, in this process)."""
+        self._entries.pop(token, None)
+
+    def resolve(self, read_factory: sessionmaker[Session], token: str) -> ShopperPrincipal:
+        """The shopper of a valid token; raises unauthorized like `auth.service.resolve_session`."""
+        remembered = self.peek(token)
+        if remembered is not None:
+            return remembered
         with unit_of_work(read_factory) as session:
             principal = service.resolve_session(session, token)
+            if self._ttl <= 0:
+                return principal
             expires_at = service.session_expires_at(session, token)
         remaining = (expires_at - utcnow()).total_seconds()
         with self._lock:

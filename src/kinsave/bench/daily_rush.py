@@ -15,17 +15,19 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
+from kinsave.batcher import Batcher
 from kinsave.bench import baseline, raw
 from kinsave.bench.context import BenchContext, HttpTarget
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import campaign
-from kinsave.campaigns import budget_shards
 from kinsave.campaigns import service as campaigns
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import daily_fastpath
 from kinsave.envelopes import service as envelopes
+from kinsave.envelopes.daily_fastpath import DailyRequest
 from kinsave.envelopes.daily_rule import UniformRule
 from kinsave.envelopes.models import DailyClaim
+from kinsave.envelopes.schemas import DailyClaimOut
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import Transfer
 
@@ -33,7 +35,6 @@ RULE = UniformRule(min=10, max=50)
 # service_unavailable (a deadlock victim, rolled back, nothing moved; the client retries) is an
 # honest answer, counted in the table, not a broken invariant: the checks below still must hold.
 ANSWERS = {"ok", "already_claimed_today", "budget_exhausted", "service_unavailable"}
-DEFAULT_SHARDS = 16
 
 
 @dataclass
@@ -43,9 +44,6 @@ class DailyPlan:
     funded: int
     attempts: list[int]  # shopper indexes
     shopper_ids: list[str]
-    # How many accounts may each keep up to RULE.max - 1 when the rush is refused: 1 for kinsave
-    # (exact); the raw limit skips the gather step, so each of its accounts may strand a little.
-    stranding_accounts: int = 1
 
     def items(self) -> list[tuple[str, str]]:
         return [(self.campaign_id, self.shopper_ids[s]) for s in self.attempts]
@@ -68,20 +66,29 @@ def _in_uow(ctx: BenchContext, claim: Callable[..., Any]) -> Callable[[], Caller
     return make
 
 
-def _sharded(ctx: BenchContext, plan: DailyPlan) -> Callable[[], Caller[Any]]:
-    _spread(ctx, plan)
-    return _in_uow(ctx, daily_fastpath.claim_daily)
+def _batched(ctx: BenchContext, _plan: DailyPlan) -> Callable[[], Caller[Any]]:
+    batcher: Batcher[DailyRequest, DailyClaimOut] = Batcher(
+        ctx.session_factory,
+        daily_fastpath.claim_many,
+        max_batch=ctx.settings.grab_batch_max,
+        lanes=ctx.settings.batch_lanes,
+    )
+    ctx.cleanups.append(batcher.stop)
 
+    def make() -> Caller[tuple[str, str]]:
+        def call(attempt: tuple[str, str]) -> str:
+            try:
+                batcher.run(DailyRequest(*attempt), order_key=attempt[0])
+            except KinsaveError as refusal:
+                return refusal.code
+            return "ok"
 
-def _spread(ctx: BenchContext, plan: DailyPlan) -> list[int]:
-    shards = ctx.settings.budget_shards or DEFAULT_SHARDS
-    with unit_of_work(ctx.session_factory) as session:
-        return budget_shards.spread(session, plan.campaign_id, plan.budget_account_id, shards)
+        return call
+
+    return make
 
 
 def _raw(ctx: BenchContext, plan: DailyPlan) -> Callable[[], Caller[Any]]:
-    accounts = [plan.budget_account_id, *_spread(ctx, plan)]
-    plan.stranding_accounts = len(accounts)
     day = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
 
     def make() -> Caller[tuple[str, str]]:
@@ -96,11 +103,11 @@ def _raw(ctx: BenchContext, plan: DailyPlan) -> Callable[[], Caller[Any]]:
                 {
                     "campaign_id": campaign_id,
                     "shopper_id": shopper_id,
+                    "budget_account_id": plan.budget_account_id,
                     "local_day": day,
                     "amount": rng.randint(RULE.min, RULE.max),
                     "now": utcnow(),
                     "key": f"daily:{campaign_id}:{shopper_id}:{day.isoformat()}",
-                    "accounts": accounts,
                 },
             )
 
@@ -114,7 +121,8 @@ class DailyRush:
     inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]] = {
         "straightforward": lambda ctx, _plan: _in_uow(ctx, baseline.claim_daily),
         "kinsave plain": lambda ctx, _plan: _in_uow(ctx, envelopes.claim_daily),
-        "kinsave": _sharded,
+        "kinsave one-statement": lambda ctx, _plan: _in_uow(ctx, daily_fastpath.claim_daily),
+        "kinsave": _batched,
         "raw limit": _raw,
     }
     http_variants = {
@@ -134,10 +142,6 @@ class DailyRush:
             if ctx.rng.random() < 0.03:  # a second tap
                 attempts.append(attempts[ctx.rng.randrange(len(attempts))])
         return DailyPlan(campaign_id, account, budget, attempts, ctx.crowd.shopper_ids)
-
-    def prepare_http(self, ctx: BenchContext, plan: DailyPlan, variant: str) -> None:
-        if variant == "kinsave" and ctx.settings.budget_shards:
-            _spread(ctx, plan)
 
     def http_targets(self, ctx: BenchContext, plan: DailyPlan, template: str) -> list[HttpTarget]:
         method, path = template.split(" ", 1)
@@ -170,7 +174,7 @@ class DailyRush:
             problems.append(f"claim transfers {tuple(paid)} differ from the claims ({claimed})")
         if remaining < 0 or plan.funded - remaining != claimed:
             problems.append(f"budget {plan.funded}: {remaining} left but {claimed} claimed")
-        if "budget_exhausted" in codes and remaining >= RULE.max * plan.stranding_accounts:
+        if "budget_exhausted" in codes and remaining >= RULE.max:
             problems.append(f"refused budget_exhausted while {remaining} is left")
         if "budget_exhausted" not in codes:
             problems.append("the budget never ran out: the rush was not exercised")

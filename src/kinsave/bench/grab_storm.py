@@ -21,7 +21,9 @@ from kinsave.bench.seed import shop_envelopes
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import fastpath
 from kinsave.envelopes import service as envelopes
+from kinsave.envelopes.fastpath import GrabRequest
 from kinsave.envelopes.models import EnvelopeShare
+from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import Transfer
 
@@ -59,10 +61,11 @@ def _in_uow(ctx: BenchContext, grab: Callable[..., Any]) -> Callable[[], Caller[
 
 
 def _batched(ctx: BenchContext, _plan: GrabPlan) -> Callable[[], Caller[Attempt]]:
-    batcher = Batcher(
+    batcher: Batcher[GrabRequest, GrabOut] = Batcher(
         ctx.session_factory,
+        fastpath.grab_many,
         max_batch=ctx.settings.grab_batch_max,
-        lanes=ctx.settings.grab_batch_lanes,
+        lanes=ctx.settings.batch_lanes,
     )
     ctx.cleanups.append(batcher.stop)
 
@@ -70,10 +73,7 @@ def _batched(ctx: BenchContext, _plan: GrabPlan) -> Callable[[], Caller[Attempt]
         def call(attempt: Attempt) -> str:
             envelope_id, shopper_id = attempt
             try:
-                batcher.run(
-                    lambda s: fastpath.grab_share(s, envelope_id, shopper_id),
-                    order_key=envelope_id,
-                )
+                batcher.run(GrabRequest(envelope_id, shopper_id), order_key=envelope_id)
             except KinsaveError as refusal:
                 return refusal.code
             return "ok"

@@ -32,7 +32,7 @@ def server_environment(settings: Settings) -> dict[str, str]:
         "fast_grab",
         "grab_batch_max",
         "session_cache_seconds",
-        "budget_shards",
+        "fast_daily",
         "bench_endpoints",
         "sweeper_enabled",
         "db_pool_size",

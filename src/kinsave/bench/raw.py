@@ -1,11 +1,11 @@
 """The limit: kinsave's writes issued raw with the driver (psycopg 3 / sqlite3), no framework.
 
 Each call is one transaction with the fewest round trips the database allows for the same rows
-kinsave writes: on PostgreSQL the very statement of envelopes/fastpath.py (and a sharded daily
-claim in one statement), prepared by psycopg; on SQLite the same few statements in one
+kinsave writes: on PostgreSQL the very statements of envelopes/fastpath.py and
+daily_fastpath.py, prepared by psycopg; on SQLite the same few statements in one
 BEGIN IMMEDIATE transaction. Durable commits as configured (synchronous_commit on, SQLite FULL).
 A refusal rolls back. This is an upper bound to measure kinsave against, not a product path: it
-skips sessions, idempotency and the exact "gather the shards" step of the daily claim.
+skips sessions and idempotency.
 """
 
 import re
@@ -17,38 +17,11 @@ from typing import Any
 
 import psycopg
 
-from kinsave.envelopes import fastpath
+from kinsave.envelopes import daily_fastpath, fastpath
 
 
 def _pg(sql: str) -> str:
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
-
-
-PG_GRAB = _pg(fastpath._PG_GRAB)
-PG_CLAIM = """
-WITH claim AS (
-    INSERT INTO daily_claim (campaign_id, shopper_id, local_day, amount, created_at)
-    VALUES (%(campaign_id)s, %(shopper_id)s, %(local_day)s, %(amount)s, %(now)s)
-    ON CONFLICT DO NOTHING RETURNING id
-), paid AS (
-    UPDATE ledger_account SET balance = balance - %(amount)s
-    WHERE id = (SELECT id FROM ledger_account WHERE id = ANY(%(accounts)s)
-                AND balance >= %(amount)s ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED)
-      AND balance >= %(amount)s AND EXISTS (SELECT 1 FROM claim)
-    RETURNING id
-), wallet AS (
-    SELECT id FROM ledger_account WHERE kind = 'wallet' AND owner_id = %(shopper_id)s
-), credited AS (
-    UPDATE ledger_account a SET balance = a.balance + %(amount)s
-    FROM paid, wallet WHERE a.id = wallet.id RETURNING a.id
-), booked AS (
-    INSERT INTO ledger_transfer
-        (idempotency_key, from_account_id, to_account_id, amount, kind, reference, created_at)
-    SELECT %(key)s, paid.id, wallet.id, %(amount)s, 'daily_claim', %(campaign_id)s, %(now)s
-    FROM paid, wallet RETURNING id
-)
-SELECT (SELECT count(*) FROM claim), (SELECT count(*) FROM booked), (SELECT count(*) FROM credited)
-"""
 
 
 def connect(url: str) -> Any:
@@ -71,24 +44,14 @@ def grab(connection: Any, envelope_id: str, shopper_id: str, now: datetime) -> s
     while True:
         try:
             with connection.transaction():
-                if connection.execute(PG_GRAB, params, prepare=True).fetchone() is not None:
-                    return "ok"
-                refusal = connection.execute(PG_WHY_NOT, params, prepare=True).fetchone()[0]
+                row = connection.execute(fastpath.PG_GRAB_DRIVER, params, prepare=True).fetchone()
         except psycopg.errors.UniqueViolation:  # the same shopper won a concurrent grab
             return "already_grabbed"
-        if refusal != "busy":
-            return str(refusal)
+        if row[3] is None:
+            return "ok"
+        if row[3] != "busy":
+            return str(row[3])
         time.sleep(0.002)
-
-
-PG_WHY_NOT = """
-SELECT CASE
-    WHEN EXISTS (SELECT 1 FROM envelope_share WHERE envelope_id = %(envelope_id)s
-                 AND grabbed_by = %(shopper_id)s) THEN 'already_grabbed'
-    WHEN EXISTS (SELECT 1 FROM envelope_share WHERE envelope_id = %(envelope_id)s
-                 AND grabbed_by IS NULL AND refunded_at IS NULL) THEN 'busy'
-    ELSE 'envelope_empty' END
-"""
 
 
 def _sqlite_grab(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
@@ -97,13 +60,9 @@ def _sqlite_grab(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
     try:
         taken = connection.execute(fastpath._SQLITE_TAKE, params).fetchone()
         if taken is None:
-            held = connection.execute(
-                "SELECT 1 FROM envelope_share WHERE envelope_id = :envelope_id"
-                " AND grabbed_by = :shopper_id",
-                params,
-            ).fetchone()
+            why_not = connection.execute(fastpath._WHY_NOT, params).fetchone()[0]
             connection.execute("ROLLBACK")
-            return "already_grabbed" if held else "envelope_empty"
+            return str(why_not)
         moved = {**params, "share_id": taken[0], "amount": taken[2]}
         connection.execute(fastpath._SQLITE_MOVE, moved)
         connection.execute(fastpath._SQLITE_BOOK, moved)
@@ -115,57 +74,34 @@ def _sqlite_grab(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
 
 
 def claim(connection: Any, params: dict[str, Any]) -> str:
-    """One daily claim (params: campaign_id, shopper_id, local_day, amount, now, key, accounts)."""
+    """One daily claim with envelopes/daily_fastpath.py's statements (params: campaign_id,
+    shopper_id, budget_account_id, local_day, amount, now, key); a refusal writes nothing."""
     if isinstance(connection, sqlite3.Connection):
         return _sqlite_claim(connection, params)
-    with connection.transaction():
-        claimed, booked, credited = connection.execute(PG_CLAIM, params, prepare=True).fetchone()
-        if not claimed or not booked or not credited:
-            raise psycopg.Rollback()
-    if not claimed:
+    try:
+        with connection.transaction():
+            row = connection.execute(daily_fastpath.PG_CLAIM_DRIVER, params, prepare=True)
+            refusal = row.fetchone()[1]
+    except psycopg.errors.UniqueViolation:  # the same shopper won a concurrent claim
         return "already_claimed_today"
-    return "ok" if booked and credited else "budget_exhausted"
-
-
-_SQLITE_CLAIM = (
-    "INSERT OR IGNORE INTO daily_claim (campaign_id, shopper_id, local_day, amount, created_at)"
-    " VALUES (:campaign_id, :shopper_id, :local_day, :amount, :now)"
-)
-_SQLITE_CREDIT = (
-    "UPDATE ledger_account SET balance = balance + :amount"
-    " WHERE kind = 'wallet' AND owner_id = :shopper_id"
-)
-_SQLITE_BOOK_CLAIM = (
-    "INSERT INTO ledger_transfer (idempotency_key, from_account_id, to_account_id, amount, kind,"
-    " reference, created_at) VALUES (:key, :payer, (SELECT id FROM ledger_account WHERE"
-    " kind = 'wallet' AND owner_id = :shopper_id), :amount, 'daily_claim', :campaign_id, :now)"
-)
+    return "ok" if refusal is None else str(refusal)
 
 
 def _sqlite_claim(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
-    accounts = ",".join(str(int(a)) for a in params["accounts"])
-    values = {k: v for k, v in params.items() if k != "accounts"}
-    values["now"] = _sqlite_time(values["now"])
-    values["local_day"] = _sqlite_day(values["local_day"])
+    values = {
+        **params,
+        "now": _sqlite_time(params["now"]),
+        "local_day": _sqlite_day(params["local_day"]),
+    }
+    steps = daily_fastpath.SQLITE_STEPS
     connection.execute("BEGIN IMMEDIATE")
     try:
-        if connection.execute(_SQLITE_CLAIM, values).rowcount == 0:
+        if connection.execute(steps["pay"], values).rowcount == 0:
+            refusal = connection.execute(steps["why_not"], values).fetchone()[0]
             connection.execute("ROLLBACK")
-            return "already_claimed_today"
-        payer = connection.execute(
-            f"SELECT id FROM ledger_account WHERE id IN ({accounts}) AND balance >= :amount"
-            " LIMIT 1",
-            values,
-        ).fetchone()
-        if payer is None:
-            connection.execute("ROLLBACK")
-            return "budget_exhausted"
-        values["payer"] = payer[0]
-        connection.execute(
-            "UPDATE ledger_account SET balance = balance - :amount WHERE id = :payer", values
-        )
-        connection.execute(_SQLITE_CREDIT, values)
-        connection.execute(_SQLITE_BOOK_CLAIM, values)
+            return str(refusal)
+        for step in ("claim", "credit", "book"):
+            connection.execute(steps[step], values)
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")

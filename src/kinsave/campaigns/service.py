@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
-from kinsave.campaigns import budget_shards
 from kinsave.campaigns.models import Campaign
 from kinsave.campaigns.schemas import (
     BudgetBurnOut,
@@ -231,10 +230,7 @@ def budget_burn(session: Session, shop_id: str, campaign_id: str) -> BudgetBurnO
 
 
 def _out(session: Session, campaign: Campaign) -> CampaignOut:
-    # A sharded budget (budget_shards.py) keeps part of what remains in its shard accounts.
-    remaining = ledger.balance(session, campaign.budget_account_id) + budget_shards.shard_total(
-        session, campaign.id
-    )
+    remaining = ledger.balance(session, campaign.budget_account_id)
     funded = ledger.total_received(session, campaign.budget_account_id, kind="campaign_funding")
     return CampaignOut(
         id=campaign.id,

@@ -1,108 +1,132 @@
-"""The hot endpoints on their fast paths, mounted in front of the plain ones by the settings.
+"""The two storm endpoints, grab and daily claim, on their batched paths (settings `fast_grab`
+and `fast_daily`, both on by default).
 
-Same paths, same bodies, same error codes as envelopes/router.py. What differs is how they reach
-the database: a grab without an Idempotency-Key is handed to the grab batcher (group commit) and
-runs the one-statement grab; a daily claim draws from the sharded budget; the shopper's session
-is looked up through the session cache. Requests with an Idempotency-Key keep their own unit of
-work, so the first-answer-replays rule works exactly as before.
+Same paths, bodies, sign-in, rate limits and error codes as envelopes/router.py, mounted in front
+of it (the first match wins). A request without an Idempotency-Key is handed to a batcher (group
+commit; on PostgreSQL one pipelined round trip per batch) and awaited on the event loop, so it
+holds no thread while its batch commits and a storm fills the batches. A request with an
+Idempotency-Key keeps its own unit of work on a pool thread, so the first answer replays exactly
+as on the plain routes.
 """
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from kinsave.api import IdempotencyKey, idempotent
-from kinsave.auth.schemas import ShopperPrincipal
-from kinsave.auth.session_cache import SessionCache
+from kinsave.auth.deps import CurrentShopper
 from kinsave.batcher import Batcher
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
 from kinsave.envelopes import daily_fastpath, fastpath
 from kinsave.envelopes import router as plain
+from kinsave.envelopes.daily_fastpath import DailyRequest
+from kinsave.envelopes.fastpath import GrabRequest
 from kinsave.envelopes.schemas import DailyClaimOut, GrabOut
-from kinsave.errors import KinsaveError
+from kinsave.security.deps import shopper_rate_limit
 
 
-def _shopper(request: Request, authorization: Annotated[str | None, Header()] = None) -> str:
-    if not authorization or not authorization.lower().startswith("bearer "):
-        raise KinsaveError("unauthorized", "send Authorization: Bearer <token>")
-    token = authorization[7:].strip()
-    if token.startswith(("ks_op_", "ks_store_")):
-        raise KinsaveError("unauthorized", "this endpoint needs a shopper session, not an API key")
-    cache: SessionCache = request.app.state.session_cache
-    return cache.resolve(request.app.state.read_session_factory, token).shopper_id
-
-
-Shopper = Annotated[str, Depends(_shopper)]
-
-
-def grab_envelope(
-    envelope_id: str, request: Request, shopper: Shopper, idempotency_key: IdempotencyKey = None
+async def grab_envelope(
+    envelope_id: str,
+    request: Request,
+    shopper: CurrentShopper,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     if idempotency_key is not None:
-        with unit_of_work(request.app.state.session_factory) as session:
-            return idempotent(
-                session,
-                request,
-                scope=ShopperPrincipal(shopper).scope,
-                key=idempotency_key,
-                body=None,
-                operation=lambda: fastpath.grab_share(session, envelope_id, shopper),
-            )
-    batcher: Batcher = request.app.state.grab_batcher
-    grabbed = batcher.run(
-        lambda session: fastpath.grab_share(session, envelope_id, shopper), order_key=envelope_id
+        return await _once(
+            request,
+            shopper.scope,
+            idempotency_key,
+            lambda session: fastpath.grab_share(session, envelope_id, shopper.shopper_id),
+        )
+    batcher: Batcher[GrabRequest, GrabOut] = request.app.state.grab_batcher
+    grabbed = await batcher.submit(
+        GrabRequest(envelope_id, shopper.shopper_id), order_key=envelope_id
     )
     return JSONResponse(grabbed.model_dump(mode="json"))
 
 
-def claim_daily(
-    campaign_id: str, request: Request, shopper: Shopper, idempotency_key: IdempotencyKey = None
+async def claim_daily(
+    campaign_id: str,
+    request: Request,
+    shopper: CurrentShopper,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    with unit_of_work(request.app.state.session_factory) as session:
-        return idempotent(
-            session,
+    if idempotency_key is not None:
+        return await _once(
             request,
-            scope=ShopperPrincipal(shopper).scope,
-            key=idempotency_key,
-            body=None,
-            operation=lambda: daily_fastpath.claim_daily(session, campaign_id, shopper),
+            shopper.scope,
+            idempotency_key,
+            lambda session: daily_fastpath.claim_daily(session, campaign_id, shopper.shopper_id),
         )
+    batcher: Batcher[DailyRequest, DailyClaimOut] = request.app.state.daily_batcher
+    claimed = await batcher.submit(
+        DailyRequest(campaign_id, shopper.shopper_id), order_key=campaign_id
+    )
+    return JSONResponse(claimed.model_dump(mode="json"))
+
+
+async def _once(
+    request: Request, scope: str, key: str, operation: Callable[[Session], BaseModel]
+) -> JSONResponse:
+    def run() -> JSONResponse:
+        with unit_of_work(request.app.state.session_factory) as session:
+            return idempotent(
+                session,
+                request,
+                scope=scope,
+                key=key,
+                body=None,
+                operation=lambda: operation(session),
+            )
+
+    return await run_in_threadpool(run)
 
 
 def build_router(settings: Settings) -> APIRouter:
-    """The fast routes the settings switch on; mount before envelopes.router (first match wins)."""
+    """The batched routes the settings switch on; mount before envelopes.router."""
     router = APIRouter(prefix="/v1", tags=["envelopes"])
-    if settings.fast_grab:
-        router.add_api_route(
-            "/envelopes/{envelope_id}/grab",
-            grab_envelope,
-            methods=["POST"],
-            response_model=GrabOut,
-            description=_doc("/v1/envelopes/{envelope_id}/grab"),
-        )
-    if settings.budget_shards:
-        router.add_api_route(
-            "/daily/{campaign_id}/claim",
-            claim_daily,
-            methods=["POST"],
-            response_model=DailyClaimOut,
-            description=_doc("/v1/daily/{campaign_id}/claim"),
-        )
+    routes: list[tuple[bool, str, Callable[..., Any], type[BaseModel], str]] = [
+        (settings.fast_grab, "/envelopes/{envelope_id}/grab", grab_envelope, GrabOut, "grab"),
+        (settings.fast_daily, "/daily/{campaign_id}/claim", claim_daily, DailyClaimOut, "claim"),
+    ]
+    for enabled, path, endpoint, answer, limit in routes:
+        if enabled:
+            router.add_api_route(
+                path,
+                endpoint,
+                methods=["POST"],
+                response_model=answer,
+                dependencies=[shopper_rate_limit(limit)],
+                description=_doc(f"/v1{path}"),
+            )
     return router
 
 
-def install(app: FastAPI, settings: Settings) -> None:
-    """Mount the fast routes and give them the session cache and the grab batcher."""
-    app.state.session_cache = SessionCache(settings.session_cache_seconds)
-    app.state.grab_batcher = Batcher(
+def install(app: FastAPI, settings: Settings) -> list[Callable[[], None]]:
+    """Mount the batched routes and start their batchers; returns what stops them."""
+    lanes = settings.batch_lanes
+    grab_batcher = Batcher(
         app.state.session_factory,
+        fastpath.grab_many,
         max_batch=settings.grab_batch_max,
-        lanes=settings.grab_batch_lanes,
+        lanes=lanes,
     )
+    daily_batcher = Batcher(
+        app.state.session_factory,
+        daily_fastpath.claim_many,
+        max_batch=settings.grab_batch_max,
+        lanes=lanes,
+    )
+    app.state.grab_batcher, app.state.daily_batcher = grab_batcher, daily_batcher
     app.include_router(build_router(settings))
+    return [grab_batcher.stop, daily_batcher.stop]
 
 
 def _doc(path: str) -> str:

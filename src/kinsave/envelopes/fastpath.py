@@ -1,37 +1,42 @@
-"""The grab in (almost) one statement: the fast path behind the `fast_grab` setting.
+"""The grab in one statement, and in batches: the path a grab storm takes (setting `fast_grab`).
 
 `service.grab_share` reads the envelope, checks for an earlier grab, takes a share, looks up the
-wallet and books a ledger transfer: seven or eight round trips. Here the happy path is one
-statement on PostgreSQL (a data-modifying CTE that takes the share, moves the amount out of the
-escrow into the wallet and inserts the transfer row) and four cheap in-process statements on
-SQLite. It writes exactly what `ledger.transfer` writes (same accounts, same amount, same key
-`envelope-grab:<share id>`), so reconcile and `escrow_problems` hold unchanged; the escrow can not
-go below zero because it always equals its open shares (and the CHECK constraint backs that up).
+wallet and books a ledger transfer: seven or eight round trips. Here a grab is one statement on
+PostgreSQL (a data-modifying CTE that takes the share, moves the amount out of the escrow into
+the wallet, inserts the transfer row, or else says why it took nothing) and a few cheap
+in-process statements on SQLite. It writes exactly what `ledger.transfer` writes (same accounts,
+same amount, same key `envelope-grab:<share id>`), so reconcile and `escrow_problems` hold
+unchanged; the escrow can not go below zero because it always equals its open shares (and the
+CHECK constraint backs that up).
 
-When the statement takes nothing, a few reads say why and give the exact refusal (expired, empty,
-already grabbed); if every open share is only locked by grabs in flight, it polls until one is
-free or none is open (the plain path waits on those row locks instead, and on PostgreSQL two such
-waiters can deadlock each other; polling can't); a shopper without a wallet yet takes the plain
-path inside a savepoint. Refusals leave nothing written, so
-the fast grab is safe to run inside a shared batch transaction. (The one refusal that comes from a
-constraint, a shopper racing themself from another process, aborts a PostgreSQL transaction; the
-batcher then reruns every grab of that batch alone, see batcher.py.)
+Refusals (not found, expired, already grabbed, empty) come from the same statement and leave
+nothing written, so grabs are safe to run inside a shared batch transaction. Two cases leave the
+one-statement path: every open share is locked by grabs in flight (it polls until one is free or
+none is open; the plain path waits on those row locks instead, and on PostgreSQL two such waiters
+can deadlock each other; polling can't), and a shopper without a wallet yet (the plain path,
+inside a savepoint). The one refusal that comes from a constraint, a shopper racing themself from
+another process, aborts a PostgreSQL transaction; the batcher then reruns every grab of that
+batch alone (batcher.py).
+
+`grab_many` is the batch function of the grab batcher: on PostgreSQL it sends every grab's
+statement in one pipeline, one round trip for the whole batch.
 """
 
+import re
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.db import UTCDateTime, utcnow
 from kinsave.envelopes import service
-from kinsave.envelopes.models import Envelope, EnvelopeShare
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
-from kinsave.ledger import service as ledger
-from kinsave.ledger.models import AccountKind
 
 LOCK_WAIT_SECONDS = 10.0
 
@@ -46,6 +51,27 @@ _OPEN_SHARE_FOR_SHOPPER = """
                       AND g.grabbed_by = :shopper_id)
     ORDER BY s.seq LIMIT 1
 """
+
+# Why a grab took nothing. `busy`: open shares exist, all locked by grabs in flight.
+_WHY_NOT = """
+    SELECT CASE
+        WHEN NOT EXISTS (SELECT 1 FROM envelope WHERE id = :envelope_id) THEN 'not_found'
+        WHEN NOT EXISTS (SELECT 1 FROM envelope WHERE id = :envelope_id
+                         AND status = 'open' AND expires_at > :now) THEN 'envelope_expired'
+        WHEN EXISTS (SELECT 1 FROM envelope_share WHERE envelope_id = :envelope_id
+                     AND grabbed_by = :shopper_id) THEN 'already_grabbed'
+        WHEN NOT EXISTS (SELECT 1 FROM ledger_account WHERE kind = 'wallet'
+                         AND owner_id = :shopper_id) THEN 'no_wallet'
+        WHEN EXISTS (SELECT 1 FROM envelope_share WHERE envelope_id = :envelope_id
+                     AND grabbed_by IS NULL AND refunded_at IS NULL) THEN 'busy'
+        ELSE 'envelope_empty' END
+"""
+REFUSALS = {
+    "not_found": "no such envelope",
+    "envelope_expired": "this envelope has expired",
+    "already_grabbed": "you already grabbed a share of this envelope",
+    "envelope_empty": "every share of this envelope has been grabbed",
+}
 
 _PG_GRAB = f"""
 WITH taken AS (
@@ -69,7 +95,9 @@ WITH taken AS (
            'envelope_grab', :envelope_id, :now
     FROM taken, escrow, wallet RETURNING id
 )
-SELECT taken.id, taken.seq, taken.amount FROM taken, debited, credited, booked
+SELECT taken.id, taken.seq, taken.amount, NULL AS refusal FROM taken, debited, credited, booked
+UNION ALL
+SELECT NULL, NULL, NULL, ({_WHY_NOT}) WHERE NOT EXISTS (SELECT 1 FROM taken)
 """
 
 _SQLITE_TAKE = f"""
@@ -99,10 +127,72 @@ def _timed(sql: str) -> TextClause:
 
 _STATEMENTS = {
     "pg_grab": _timed(_PG_GRAB),
+    "why_not": _timed(_WHY_NOT),
     "sqlite_take": _timed(_SQLITE_TAKE),
     "sqlite_move": text(_SQLITE_MOVE),
     "sqlite_book": _timed(_SQLITE_BOOK),
 }
+
+
+@dataclass(frozen=True, slots=True)
+class GrabRequest:
+    envelope_id: str
+    shopper_id: str
+
+
+# The CTE for the driver itself: psycopg takes %(name)s placeholders.
+PG_GRAB_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _PG_GRAB)
+Taken = tuple[int, int, int]  # share id, seq, amount
+
+
+def grab_many(session: Session, requests: Sequence[GrabRequest]) -> list[GrabOut | KinsaveError]:
+    """Every request's answer in one transaction: a GrabOut, or the refusal (nothing written).
+
+    On PostgreSQL the statements go out in one pipeline; a grab that found only busy shares or
+    no wallet is then settled by `grab_share`, which polls or takes the plain path.
+    """
+    now = utcnow()
+    if len(requests) > 1 and session.get_bind().dialect.name == "postgresql":
+        # A grab alone (also each rerun of a failed batch) takes grab_share's own path, which
+        # turns a shopper racing themself into already_grabbed instead of a failed batch.
+        first_tries = _pg_pipeline(session, requests, now)
+    else:
+        first_tries = ["retry"] * len(requests)
+    return [
+        _settle(session, request, first_try, now)
+        for request, first_try in zip(requests, first_tries, strict=True)
+    ]
+
+
+def _settle(
+    session: Session, request: GrabRequest, first_try: Taken | str, now: datetime
+) -> GrabOut | KinsaveError:
+    try:
+        taken = first_try if isinstance(first_try, tuple) else None
+        if first_try in REFUSALS:
+            raise KinsaveError(str(first_try), REFUSALS[str(first_try)])
+        if taken is None:
+            return grab_share(session, request.envelope_id, request.shopper_id, now)
+    except KinsaveError as refusal:
+        return refusal
+    return _answer(request.envelope_id, taken, now)
+
+
+def _pg_pipeline(
+    session: Session, requests: Sequence[GrabRequest], now: datetime
+) -> list[Taken | str]:
+    # Straight to the driver: SQLAlchemy has no pipeline mode. Same connection, same transaction.
+    driver: Any = session.connection().connection.driver_connection
+    with driver.pipeline():
+        cursors = [
+            driver.execute(
+                PG_GRAB_DRIVER,
+                {"envelope_id": r.envelope_id, "shopper_id": r.shopper_id, "now": now},
+                prepare=True,
+            )
+            for r in requests
+        ]
+    return [_taken_or_why(cursor.fetchone()) for cursor in cursors]
 
 
 def grab_share(
@@ -116,9 +206,10 @@ def grab_share(
     now = now or utcnow()
     params = {"envelope_id": envelope_id, "shopper_id": shopper_id, "now": now}
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    while (row := _take(session, params)) is None:
-        if not _only_busy(session, envelope_id, shopper_id, now):
-            # No wallet yet: the plain path opens one (a rare, slower path).
+    while isinstance(outcome := _take(session, params), str):
+        if outcome in REFUSALS:
+            raise KinsaveError(outcome, REFUSALS[outcome])
+        if outcome == "no_wallet":  # the plain path opens one (a rare, slower path)
             with session.begin_nested():
                 return service.grab_share(session, envelope_id, shopper_id, now)
         if time.monotonic() > deadline:
@@ -126,51 +217,32 @@ def grab_share(
         # Open shares exist but grabs in flight hold them all; one commits or rolls back soon.
         # Polling, rather than waiting on their row locks, can never deadlock.
         time.sleep(0.002)
-    return GrabOut(envelope_id=envelope_id, amount=row[2], seq=row[1], grabbed_at=now)
+    return _answer(envelope_id, outcome, now)
 
 
-def _take(session: Session, params: dict[str, object]) -> tuple[int, int, int] | None:
+def _answer(envelope_id: str, taken: Taken, now: datetime) -> GrabOut:
+    return GrabOut(envelope_id=envelope_id, amount=taken[2], seq=taken[1], grabbed_at=now)
+
+
+def _taken_or_why(row: Any) -> Taken | str:
+    return str(row[3]) if row[3] is not None else (row[0], row[1], row[2])
+
+
+def _take(session: Session, params: dict[str, object]) -> Taken | str:
     if session.get_bind().dialect.name != "postgresql":
         return _sqlite_grab(session, params)
     try:
-        found = session.execute(_STATEMENTS["pg_grab"], params).one_or_none()
+        return _taken_or_why(session.execute(_STATEMENTS["pg_grab"], params).one())
     except IntegrityError as error:  # the same shopper won a concurrent grab a moment earlier
-        raise KinsaveError("already_grabbed", "you already grabbed a share") from error
-    return None if found is None else (found[0], found[1], found[2])
+        raise KinsaveError("already_grabbed", REFUSALS["already_grabbed"]) from error
 
 
-def _only_busy(session: Session, envelope_id: str, shopper_id: str, now: datetime) -> bool:
-    """Why nothing was taken: raises the refusal; True if only locks were in the way."""
-    envelope = session.execute(
-        select(Envelope.status, Envelope.expires_at).where(Envelope.id == envelope_id)
-    ).one_or_none()
-    if envelope is None:
-        raise KinsaveError("not_found", "no such envelope")
-    if envelope.status != "open" or envelope.expires_at <= now:
-        raise KinsaveError("envelope_expired", "this envelope has expired")
-    held = select(EnvelopeShare.id).where(
-        EnvelopeShare.envelope_id == envelope_id, EnvelopeShare.grabbed_by == shopper_id
-    )
-    if session.execute(held).first() is not None:
-        raise KinsaveError("already_grabbed", "you already grabbed a share of this envelope")
-    if ledger.find_account(session, AccountKind.WALLET, shopper_id) is None:
-        return False
-    still_open = select(EnvelopeShare.id).where(
-        EnvelopeShare.envelope_id == envelope_id,
-        EnvelopeShare.grabbed_by.is_(None),
-        EnvelopeShare.refunded_at.is_(None),
-    )
-    if session.execute(still_open.limit(1)).first() is None:
-        raise KinsaveError("envelope_empty", "every share of this envelope has been grabbed")
-    return True
-
-
-def _sqlite_grab(session: Session, params: dict[str, object]) -> tuple[int, int, int] | None:
+def _sqlite_grab(session: Session, params: dict[str, object]) -> Taken | str:
     # SQLite has no data-modifying CTEs; but it runs in-process and holds the write lock for the
     # whole transaction, so three statements in a row cost microseconds and can not interleave.
     taken = session.execute(_STATEMENTS["sqlite_take"], params).one_or_none()
     if taken is None:
-        return None
+        return str(session.execute(_STATEMENTS["why_not"], params).scalar_one())
     share_id, seq, amount = taken
     moved = {**params, "amount": amount, "share_id": share_id}
     session.execute(_STATEMENTS["sqlite_move"], moved)

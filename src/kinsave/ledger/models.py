@@ -21,7 +21,6 @@ class AccountKind(StrEnum):
     WALLET = "wallet"  # a shopper's store credit
     SHOP_FUNDING = "shop_funding"  # the shop's money entering kinsave; goes negative by design
     CAMPAIGN_BUDGET = "campaign_budget"
-    BUDGET_SHARD = "budget_shard"  # one of K slices of a campaign budget, so claims don't queue
     ENVELOPE_ESCROW = "envelope_escrow"  # one per envelope: what is still grabbable
     CREDIT_HOLD = "credit_hold"  # wallet credit reserved by a checkout
     SHOP_REDEEMED = "shop_redeemed"  # wallet credit spent at the shop's store

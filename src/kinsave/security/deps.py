@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from kinsave.auth import service as auth
 from kinsave.auth.deps import current_shopper
@@ -66,13 +67,21 @@ def rate_limit(action: str, default: str = DEFAULT_LIMIT) -> Any:
 def shopper_rate_limit(action: str, default: str = DEFAULT_LIMIT) -> Any:
     """Per shopper, device and IP: for a signed-in shopper's actions (claim, grab, help)."""
 
-    def dependency(request: Request, shopper: ShopperPrincipal = Depends(current_shopper)) -> None:
+    async def dependency(
+        request: Request, shopper: ShopperPrincipal = Depends(current_shopper)
+    ) -> None:
         limiter = _limiter(request)
-        if limiter is not None:
-            for subject in _subjects(request, shopper.shopper_id):
-                limiter.hit(action, subject, _limit(request, action, default))
+        if limiter is not None:  # counting talks to Redis or the database: off the event loop
+            await run_in_threadpool(_hit_all, request, limiter, action, default, shopper)
 
     return Depends(dependency)
+
+
+def _hit_all(
+    request: Request, limiter: RateLimiter, action: str, default: str, shopper: ShopperPrincipal
+) -> None:
+    for subject in _subjects(request, shopper.shopper_id):
+        limiter.hit(action, subject, _limit(request, action, default))
 
 
 def _caller_subjects(request: Request) -> list[str]:

@@ -34,5 +34,7 @@ def rotate_key(request: Request, operator: CurrentOperator, session: DbSession) 
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, _shopper: CurrentShopper, session: DbSession) -> Response:
     """End this session: its token stops working at once."""
-    auth.revoke_session(session, bearer_token(request.headers.get("authorization")))
+    token = bearer_token(request.headers.get("authorization"))
+    auth.revoke_session(session, token)
+    request.app.state.session_cache.forget(token)
     return Response(status_code=204)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import make_url
 
 from kinsave.config import Settings
 from kinsave.web import (
@@ -53,4 +54,21 @@ def mount_demo_store(app: FastAPI, settings: Settings) -> None:
         ) from error
     if not settings.demo_store_key:
         raise RuntimeError("KINSAVE_DEMO_STORE=1 needs KINSAVE_DEMO_STORE_KEY (a store API key)")
-    app.mount("/store", create_store(settings.demo_store_api_url, settings.demo_store_key))
+    store = create_store(
+        settings.demo_store_api_url,
+        settings.demo_store_key,
+        orders_path=demo_store_orders_path(settings),
+        webhook_secret=settings.demo_store_webhook_secret,
+    )
+    app.mount("/store", store)
+
+
+def demo_store_orders_path(settings: Settings) -> Path:
+    """The store's own file: as configured, else beside kinsave's SQLite file (the demo's
+    files sit together, and `make clean` removes both), else ./kinsave-store.db."""
+    if settings.demo_store_orders_path:
+        return Path(settings.demo_store_orders_path)
+    url = make_url(settings.database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        return Path(url.database).with_name("kinsave-store.db")
+    return Path("kinsave-store.db")

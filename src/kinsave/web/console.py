@@ -23,11 +23,11 @@ from kinsave.envelopes.schemas import EnvelopeIn
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
 from kinsave.web.forms import FormError, campaign_from_form, parse_int, parse_yuan
+from kinsave.web.paging import PAGE
 from kinsave.web.rendering import render
 from kinsave.web.security import OPERATOR_COOKIE, console_operator, form_csrf_ok, set_cookie
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
-PAGE = 20
 CONSOLE_SESSION_SECONDS = 12 * 3600
 Fields = dict[str, str]
 

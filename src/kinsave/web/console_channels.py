@@ -8,8 +8,9 @@ from kinsave.api import ReadSession
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 from kinsave.sharing import campaign_setup, channels
-from kinsave.web.console import PAGE, _denied, _first_field, _sign_in
+from kinsave.web.console import _denied, _first_field, _sign_in
 from kinsave.web.forms import FormError, policy_from_form
+from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
 
@@ -28,12 +29,13 @@ POLICY_FIELDS = (
 
 
 @router.get("", response_class=HTMLResponse)
-def channel_list(request: Request, session: ReadSession) -> Response:
+def channel_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
     operator = console_operator(request)
     if operator is None:
         return _sign_in()
     listing = channels.list_channels(session, operator.shop_id)
-    return render(request, "admin/channels.html", {"channels": listing.channels, "nav": "channels"})
+    context = {"page": page_of(listing.channels, offset), "nav": "channels"}
+    return render(request, "admin/channels.html", context)
 
 
 @router.get("/{channel}", response_class=HTMLResponse)
@@ -51,13 +53,13 @@ def channel_policy(
         policy = channels.policy_history(session, operator.shop_id, channel)
     except KinsaveError:
         return render(request, "admin/missing.html", {}, status_code=404)
-    offset = max(offset, 0)
+    history = page_of(policy.history, offset)
     context = {
         "policy": policy,
-        "history": policy.history[offset : offset + PAGE],
-        "offset": offset,
-        "limit": PAGE,
-        "next_offset": offset + PAGE if offset + PAGE < len(policy.history) else None,
+        "history": history.items,
+        "offset": history.offset,
+        "limit": history.limit,
+        "next_offset": history.next_offset,
         "problem": problem,
         "nav": "channels",
     }

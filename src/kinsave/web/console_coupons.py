@@ -11,8 +11,9 @@ from kinsave.api import ReadSession
 from kinsave.coupons import service as coupons
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
-from kinsave.web.console import PAGE, _denied, _first_field, _run_form_once, _sign_in
+from kinsave.web.console import _denied, _first_field, _run_form_once, _sign_in
 from kinsave.web.forms import FormError, template_from_form
+from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
 
@@ -27,10 +28,33 @@ FIELDS = (
     "stock",
     "per_shopper_limit",
     "valid_days",
+    "valid_from",
+    "valid_until",
+    "timezone",
+    "min_spend",
     "stacking_group",
+    "credit_combinable",
     "categories",
     "campaign_id",
 )
+# A refused field is named on the page by its label; an error code by its message.
+PROBLEM_LABELS = {
+    "name": "admin.name",
+    "kind": "admin.kind",
+    "amount": "admin.amount",
+    "percent": "admin.percent",
+    "cap": "admin.cap",
+    "threshold": "admin.threshold",
+    "min_spend": "admin.min_spend",
+    "stock": "admin.stock",
+    "per_shopper_limit": "admin.per_shopper",
+    "valid_from": "admin.valid_from",
+    "valid_until": "admin.valid_until",
+    "timezone": "admin.timezone",
+    "valid_days": "admin.valid_days",
+    "stacking_group": "admin.stacking_group",
+    "scope": "admin.categories",
+}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -51,15 +75,15 @@ def _page(
     fields: dict[str, str],
     problem: str | None,
 ) -> Response:
-    templates = coupons.list_templates(session, shop_id).templates
-    shown = templates[offset : offset + PAGE]
+    shown = page_of(coupons.list_templates(session, shop_id).templates, offset)
     context = {
-        "templates": shown,
-        "offset": offset,
-        "limit": PAGE,
-        "next_offset": offset + PAGE if offset + PAGE < len(templates) else None,
+        "templates": shown.items,
+        "offset": shown.offset,
+        "limit": shown.limit,
+        "next_offset": shown.next_offset,
         "fields": fields,
         "problem": problem,
+        "problem_labels": PROBLEM_LABELS,
         "form_key": secrets.token_hex(12),
         "nav": "coupons",
     }

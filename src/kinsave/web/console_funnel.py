@@ -10,6 +10,7 @@ from kinsave.api import ReadSession
 from kinsave.campaigns import service as campaigns
 from kinsave.errors import KinsaveError
 from kinsave.sharing import funnel
+from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator
 
@@ -17,7 +18,9 @@ router = APIRouter(prefix="/admin/campaigns/{campaign_id}", include_in_schema=Fa
 
 
 @router.get("/funnel", response_class=HTMLResponse)
-def funnel_page(campaign_id: str, request: Request, session: ReadSession) -> Response:
+def funnel_page(
+    campaign_id: str, request: Request, session: ReadSession, offset: int = 0
+) -> Response:
     operator = console_operator(request)
     if operator is None:
         return RedirectResponse("/admin/login", status_code=303)
@@ -26,7 +29,7 @@ def funnel_page(campaign_id: str, request: Request, session: ReadSession) -> Res
         by_channel = funnel.funnel(session, operator.shop_id, campaign_id, ["channel"])
     except KinsaveError:
         return render(request, "admin/missing.html", {}, status_code=404)
-    context = {"campaign": campaign, "rows": by_channel.rows, "nav": "campaigns"}
+    context = {"campaign": campaign, "page": page_of(by_channel.rows, offset), "nav": "campaigns"}
     return render(request, "admin/funnel.html", context)
 
 

@@ -11,8 +11,9 @@ from pydantic import ValidationError
 from kinsave.api import ReadSession
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
-from kinsave.web.console import PAGE, _denied, _run_form_once, _sign_in
+from kinsave.web.console import _denied, _run_form_once, _sign_in
 from kinsave.web.forms import split_list
+from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
 from kinsave.webhooks import service as webhooks
@@ -47,13 +48,12 @@ def _page(
     url: str = "",
     offset: int = 0,
 ) -> Response:
-    endpoints = webhooks.list_endpoints(session, shop_id).endpoints
-    offset = max(offset, 0)
+    endpoints = page_of(webhooks.list_endpoints(session, shop_id).endpoints, offset)
     context = {
-        "endpoints": endpoints[offset : offset + PAGE],
-        "offset": offset,
-        "limit": PAGE,
-        "next_offset": offset + PAGE if offset + PAGE < len(endpoints) else None,
+        "endpoints": endpoints.items,
+        "offset": endpoints.offset,
+        "limit": endpoints.limit,
+        "next_offset": endpoints.next_offset,
         "deliveries": webhooks.list_deliveries(
             session, shop_id, limit=DELIVERIES_PAGE, before=before
         ),

@@ -76,14 +76,19 @@ def split_list(text: str) -> list[str]:
 
 
 def template_from_form(fields: dict[str, str]) -> TemplateIn:
-    """A coupon template from the console's form (money in yuan). Raises FormError, or
-    pydantic's ValidationError for rules the API model enforces."""
+    """A coupon template from the console's form (money in yuan, times in the form's timezone).
+    Raises FormError naming the field, or pydantic's ValidationError for rules the API model
+    enforces."""
     kind = fields.get("kind", "amount_off")
     categories = split_list(fields.get("categories", ""))
     money = {
         name: parse_yuan(fields.get(name, "") or "0", name)
-        for name in ("amount", "threshold", "cap")
+        for name in ("amount", "threshold", "cap", "min_spend")
     }
+    valid_from, valid_until = claim_window(fields)
+    # With an end date and no day count a coupon lives until the end date, not a default week.
+    default_days = "" if valid_until else "7"
+    days = fields.get("valid_days", "").strip() or default_days
     return TemplateIn(
         name=fields.get("name", "").strip(),
         kind=kind,  # the model refuses an unknown kind
@@ -92,12 +97,26 @@ def template_from_form(fields: dict[str, str]) -> TemplateIn:
         per_shopper_limit=parse_int(
             fields.get("per_shopper_limit", "") or "1", "per_shopper_limit"
         ),
-        valid_days=parse_int(fields.get("valid_days", "") or "7", "valid_days"),
+        valid_days=parse_int(days, "valid_days") if days else None,
+        valid_from=valid_from,
+        valid_until=valid_until,
         stacking_group=fields.get("stacking_group", "").strip() or "default",
+        credit_combinable=fields.get("credit_combinable", "yes") != "no",
         campaign_id=fields.get("campaign_id", "").strip() or None,
         scope=ScopeIn(categories=categories),
         **money,
     )
+
+
+def claim_window(fields: dict[str, str]) -> tuple[datetime | None, datetime | None]:
+    """The start and end dates, checked here so the form can name the field at fault (the API
+    answers one `invalid_request` for either)."""
+    timezone = fields.get("timezone", "").strip() or "Asia/Shanghai"
+    valid_from = parse_local_time(fields.get("valid_from", ""), timezone, "valid_from")
+    valid_until = parse_local_time(fields.get("valid_until", ""), timezone, "valid_until")
+    if valid_from and valid_until and valid_until <= valid_from:
+        raise FormError("valid_until")
+    return valid_from, valid_until
 
 
 def policy_from_form(fields: dict[str, str], current: PolicyRules) -> PolicyIn:

@@ -99,6 +99,7 @@ def logout(request: Request, session: DbSession, csrf: Annotated[str, Form()] = 
     token = request.cookies.get(SESSION_COOKIE)
     if token and form_csrf_ok(request, csrf):
         auth.revoke_session(session, token)
+        request.app.state.session_cache.forget(token)
     response = RedirectResponse("/app/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response

@@ -186,16 +186,12 @@
         });
       });
     }
-    var copy = document.getElementById("copy-link");
-    copy.addEventListener("click", function () {
-      var done = document.getElementById("copy-done");
-      if (navigator.clipboard) {
-        navigator.clipboard.writeText(location.href).then(function () {
-          done.textContent = t("envelope.copied");
-        }, function () { done.textContent = location.href; });
-      } else {
-        done.textContent = location.href;
-      }
+    // The link sits in a field of its own, so that without the Clipboard API there is still
+    // something to select (the old fallback only printed the address as plain status text).
+    var link = document.getElementById("envelope-link");
+    link.value = location.origin + link.dataset.path;
+    document.getElementById("copy-link").addEventListener("click", function () {
+      copyText(link.value, link, document.getElementById("copy-status"), t("envelope.copied"));
     });
   }
 
@@ -203,20 +199,26 @@
 
   // Copy text with the Clipboard API; without it (or refused), select the text so a long
   // press or Ctrl+C copies it.
-  function copyText(text, field, status) {
+  function copyText(text, field, status, copiedMessage) {
     function fallback() {
       if (field) {
         field.focus();
         field.select();
+        // iOS web views ignore select() on a read-only field; an explicit range works there.
+        field.setSelectionRange(0, field.value.length);
       }
       status.textContent = t("share.select_to_copy");
     }
-    if (navigator.clipboard && window.isSecureContext) {
-      navigator.clipboard.writeText(text).then(function () {
-        status.textContent = t("share.copied");
-      }, fallback);
-    } else {
+    if (!(navigator.clipboard && navigator.clipboard.writeText && window.isSecureContext)) {
       fallback();
+      return;
+    }
+    try {
+      navigator.clipboard.writeText(text).then(function () {
+        status.textContent = copiedMessage || t("share.copied");
+      }, fallback);
+    } catch (e) {
+      fallback();  // some hosts' web views throw instead of rejecting
     }
   }
 

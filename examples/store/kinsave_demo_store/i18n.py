@@ -1,0 +1,153 @@
+"""The store's two languages, chosen like kinsave's pages (a cookie, else Accept-Language, else
+English) but kept here: the store depends on nothing of kinsave's."""
+
+from collections.abc import Callable
+
+LANG_COOKIE = "store_lang"
+DEFAULT_LANGUAGE = "en"
+
+EN: dict[str, str] = {
+    "store.name": "Harvest Family Market",
+    "nav.label": "Store",
+    "nav.cart": "Cart",
+    "nav.orders": "My orders",
+    "nav.signed_in": "Signed in as",
+    "nav.sign_in": "Sign in",
+    "nav.language": "中文",
+    "list.token_label": "Got a password token from the family? Paste it here",
+    "list.token_placeholder": "￥K7pQ2mX9aB￥ Open the store app to get ...",
+    "list.open": "Open",
+    "list.categories": "Categories",
+    "list.all": "All",
+    "product.shared": "Shared with you by your family.",
+    "product.price": "Price",
+    "product.your_price": "With your coupon:",
+    "product.sign_in_for_price": "to see your price with your family's coupons.",
+    "product.add": "Add to cart",
+    "cart.title": "Cart",
+    "cart.empty": "Your cart is empty.",
+    "cart.browse": "Browse products",
+    "cart.remove": "Remove",
+    "cart.subtotal": "Subtotal",
+    "cart.use_credit": "Wallet credit to use (fen)",
+    "cart.check_out": "Check out",
+    "signin.title": "Sign in to the store",
+    "signin.error": "Use letters, digits and _ . : - only.",
+    "signin.label": "Your shopper id (the one you use in the mini app)",
+    "checkout.title": "Checkout",
+    "checkout.subtotal": "Subtotal",
+    "checkout.coupons": "Coupons",
+    "checkout.credit": "Wallet credit",
+    "checkout.to_pay": "To pay",
+    "checkout.pay": "Pay",
+    "orders.title": "My orders",
+    "orders.none": "No orders yet.",
+    "orders.paid": "paid",
+    "orders.saved": "saved",
+    "orders.credit": "credit",
+    "orders.refunded": "refunded",
+    "orders.credit_back": "credit back",
+    "orders.refund": "Refund",
+    "orders.status.paid": "paid",
+    "orders.status.refunded": "refunded",
+    "events.title": "Events from kinsave (signed webhooks)",
+    "events.none": "No events received yet.",
+    "events.event": "Event",
+    "events.order": "Order",
+    "events.received": "Received",
+    "message.back": "Back to the store",
+    "error.no_product": "No such product.",
+    "error.no_order": "No such order.",
+    "error.csrf_failed": "This form has expired. Go back, reload the page and try again.",
+    "error.unavailable": "kinsave cannot be reached right now. Try again in a moment.",
+}
+
+ZH: dict[str, str] = {
+    "store.name": "丰收家庭超市",
+    "nav.label": "商店",
+    "nav.cart": "购物车",
+    "nav.orders": "我的订单",
+    "nav.signed_in": "已登录：",
+    "nav.sign_in": "登录",
+    "nav.language": "English",
+    "list.token_label": "家人发来了口令？粘贴到这里",
+    "list.token_placeholder": "￥K7pQ2mX9aB￥ 打开商店领取……",
+    "list.open": "打开",
+    "list.categories": "品类",
+    "list.all": "全部",
+    "product.shared": "家人分享给你的好物。",
+    "product.price": "价格",
+    "product.your_price": "用券后：",
+    "product.sign_in_for_price": "后查看用上家人优惠券的价格。",
+    "product.add": "加入购物车",
+    "cart.title": "购物车",
+    "cart.empty": "购物车是空的。",
+    "cart.browse": "去逛逛",
+    "cart.remove": "移除",
+    "cart.subtotal": "小计",
+    "cart.use_credit": "使用钱包余额（分）",
+    "cart.check_out": "去结算",
+    "signin.title": "登录商店",
+    "signin.error": "只能使用字母、数字和 _ . : -。",
+    "signin.label": "你的用户账号（与小程序里的相同）",
+    "checkout.title": "结算",
+    "checkout.subtotal": "小计",
+    "checkout.coupons": "优惠券",
+    "checkout.credit": "钱包余额",
+    "checkout.to_pay": "应付",
+    "checkout.pay": "支付",
+    "orders.title": "我的订单",
+    "orders.none": "还没有订单。",
+    "orders.paid": "实付",
+    "orders.saved": "节省",
+    "orders.credit": "余额",
+    "orders.refunded": "已退款",
+    "orders.credit_back": "退回余额",
+    "orders.refund": "退款",
+    "orders.status.paid": "已支付",
+    "orders.status.refunded": "已退款",
+    "events.title": "来自 kinsave 的事件（已验签的 Webhook）",
+    "events.none": "还没有收到事件。",
+    "events.event": "事件",
+    "events.order": "订单",
+    "events.received": "收到时间",
+    "message.back": "返回商店",
+    "error.no_product": "没有这件商品。",
+    "error.no_order": "没有这个订单。",
+    "error.csrf_failed": "表单已过期。请返回、刷新页面后重试。",
+    "error.unavailable": "暂时连不上 kinsave，请稍后再试。",
+}
+
+CATALOGS = {"en": EN, "zh-CN": ZH}
+
+
+def choose_language(cookie: str | None, accept_language: str) -> str:
+    """The cookie's choice if any, else the best Accept-Language match, else English."""
+    if cookie in CATALOGS:
+        return cookie
+    ranked: list[tuple[float, str]] = []
+    for part in accept_language.split(","):
+        tag, _, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        ranked.append((quality, tag.strip().lower()))
+    for _quality, tag in sorted(ranked, key=lambda r: -r[0]):
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT_LANGUAGE
+
+
+def translator(language: str) -> Callable[[str], str]:
+    """A missing key falls back to English, then to the key itself (visible, so it gets fixed)."""
+    catalog = CATALOGS.get(language, EN)
+    return lambda key: catalog.get(key) or EN.get(key, key)
+
+
+def other_language(language: str) -> str:
+    return "en" if language == "zh-CN" else "zh-CN"

@@ -1,0 +1,95 @@
+"""What every store page shares: the store's parts (client, orders, inbox) and page rendering
+with the language, the cart count and the CSRF token."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from kinsave_demo_store import cart as carts
+from kinsave_demo_store.client import KinsaveStoreClient
+from kinsave_demo_store.csrf import CSRF_COOKIE, csrf_token
+from kinsave_demo_store.i18n import LANG_COOKIE, choose_language, other_language, translator
+from kinsave_demo_store.orders import OrderBook
+from kinsave_demo_store.webhook_inbox import WebhookInbox
+
+HERE = Path(__file__).parent
+CART_COOKIE = "store_cart"
+SHOPPER_COOKIE = "store_shopper"
+ATTRIBUTION_COOKIE = "store_attribution"  # from a resolved token, sent with the paid order
+
+
+def yuan(amount: int) -> str:
+    return f"¥{amount // 100}.{amount % 100:02d}"
+
+
+TEMPLATES = Jinja2Templates(directory=HERE / "templates")
+TEMPLATES.env.filters["yuan"] = yuan
+
+
+@dataclass
+class StoreParts:
+    client: KinsaveStoreClient
+    orders: OrderBook
+    inbox: WebhookInbox
+    webhook_secret: str | None
+
+
+def store_parts(request: Request) -> StoreParts:
+    parts: StoreParts = request.app.state.parts
+    return parts
+
+
+Parts = Annotated[StoreParts, Depends(store_parts)]
+
+
+def root(request: Request) -> str:
+    """Where the store is mounted (/store under kinsave demo), for links and redirects."""
+    return str(request.scope.get("root_path", ""))
+
+
+def signed_in_shopper(request: Request) -> str | None:
+    return request.cookies.get(SHOPPER_COOKIE) or None
+
+
+def language(request: Request) -> str:
+    return choose_language(
+        request.cookies.get(LANG_COOKIE), request.headers.get("accept-language", "")
+    )
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> Response:
+    lang = language(request)
+    token, is_new = csrf_token(request)
+    cart = carts.read(request.cookies.get(CART_COOKIE))
+    here = request.url.path.removeprefix(root(request)) or "/"
+    base = {
+        "root": root(request),
+        "here": here + (f"?{request.url.query}" if request.url.query else ""),
+        "shopper": signed_in_shopper(request),
+        "cart_count": sum(cart.values()),
+        "lang": lang,
+        "other_lang": other_language(lang),
+        "t": translator(lang),
+        "csrf_token": token,
+    }
+    response = TEMPLATES.TemplateResponse(request, name, {**base, **context}, status_code=status)
+    if is_new:
+        set_store_cookie(response, CSRF_COOKIE, token)
+    return response
+
+
+def message(request: Request, key: str, status: int, detail: str | None = None) -> Response:
+    """A short page saying what went wrong: a catalog key, or kinsave's own message."""
+    return render(request, "message.html", {"key": key, "detail": detail}, status)
+
+
+def back(request: Request, path: str) -> RedirectResponse:
+    return RedirectResponse(root(request) + path, status_code=303)
+
+
+def set_store_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
+    response.set_cookie(name, value, httponly=True, samesite="strict", max_age=max_age)
