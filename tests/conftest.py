@@ -10,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -73,6 +74,9 @@ def settings(database_url: str) -> Settings:
         # Every test client is 127.0.0.1: storms would trip the per-IP limits. The limits have
         # their own tests (tests/security/test_rate_limits.py) with a server that enables them.
         rate_limits_enabled=False,
+        # Webhook receivers in tests listen on 127.0.0.1; tests/webhooks/test_destination.py
+        # runs its own server with the check on.
+        webhook_allow_private_urls=True,
     )
 
 
@@ -176,3 +180,17 @@ def redis_url() -> str:
     except Exception as error:  # noqa: BLE001
         _unreachable("Redis", error)
     return REDIS_URL
+
+
+@pytest.fixture
+def private_redis() -> Iterator[Any]:
+    """A `redis-server` of this test's own on a free port: it may be stopped or frozen freely."""
+    import shutil
+
+    from tests.reliability.processes import RedisProcess  # here: processes.py imports this module
+
+    if shutil.which("redis-server") is None:
+        _unreachable("redis-server", FileNotFoundError("redis-server is not installed"))
+    server = RedisProcess().start()
+    yield server
+    server.kill()

@@ -69,6 +69,8 @@ def demo(
 
     os.environ.setdefault("KINSAVE_DEV_LOGIN", "1")
     os.environ.setdefault("KINSAVE_DEMO_STORE", "1")
+    # The demo's stores and webhook receivers run on this machine (127.0.0.1).
+    os.environ.setdefault("KINSAVE_WEBHOOK_ALLOW_PRIVATE_URLS", "1")
     get_settings.cache_clear()
     migrate()
     base = f"http://{host}:{port}"

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = 5.0
     webhook_retry_base_seconds: float = 30.0
     webhook_max_attempts: int = 8
+    # Webhook URLs must reach public addresses (no SSRF into our network); the demo and the tests
+    # send to receivers on this machine and turn this on.
+    webhook_allow_private_urls: bool = False
 
     # Speed switches (issue 6, docs/benchmarks.md). Each keeps the same answers and the same
     # ledger invariants as the plain path; off, the plain per-request transaction runs instead.
@@ -79,6 +82,7 @@ class Settings(BaseSettings):
     rate_limits_enabled: bool = True
     rate_limit_login: str = "30/60"
     rate_limit_claim: str = "20/60"
+    rate_limit_coupon_claim: str = "30/60"  # was only the built-in default, not settable
     rate_limit_grab: str = "60/60"
     rate_limit_help: str = "30/60"
     rate_limit_resolve: str = "600/60"

@@ -20,6 +20,8 @@ from kinsave.coupons.checkout_schemas import ReservationReleaseReport
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import ExpiryReport
+from kinsave.security import ratelimit
+from kinsave.security.schemas import CounterCleanupReport
 from kinsave.sharing import rewards
 from kinsave.sharing.schemas import ReleaseReport
 from kinsave.social import help_requests
@@ -30,6 +32,7 @@ from kinsave.webhooks.schemas import DeliveryReport
 log = logging.getLogger("kinsave.jobs")
 Item = TypeVar("Item")
 BATCH = 200  # the due-item queries return at most this many at a time
+COUNTER_BATCH = 1000  # ended rate-limit counters deleted per transaction
 
 
 def settle_each(
@@ -106,6 +109,21 @@ def release_expired_reservations(
     return ReservationReleaseReport(released=released)
 
 
+def delete_expired_rate_counters(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> CounterCleanupReport:
+    """Delete the database's rate-limit counters whose window has ended, a batch per transaction
+    (short ones: hits upsert these rows in their own transactions meanwhile)."""
+    now = now or utcnow()
+    deleted = 0
+    while True:
+        with unit_of_work(session_factory) as session:
+            batch = ratelimit.delete_expired_counters(session, now, limit=COUNTER_BATCH)
+        deleted += batch
+        if batch < COUNTER_BATCH:
+            return CounterCleanupReport(deleted=deleted)
+
+
 def deliver_webhooks(
     session_factory: sessionmaker[Session], settings: Settings, now: datetime | None = None
 ) -> DeliveryReport:
@@ -120,6 +138,7 @@ SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
     ("help request expiry", lambda factory, _settings: expire_help_requests(factory)),
     ("checkout reservations", lambda factory, _settings: release_expired_reservations(factory)),
     ("referral rewards", lambda factory, _settings: release_referral_rewards(factory)),
+    ("rate counter cleanup", lambda factory, _settings: delete_expired_rate_counters(factory)),
     ("webhook delivery", deliver_webhooks),
 )
 

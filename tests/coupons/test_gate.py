@@ -1,5 +1,6 @@
 """The optional Redis gate in front of claims: it refuses early, the database still decides."""
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -101,3 +102,29 @@ def _clean_gate_keys(redis_url):
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter("kinsave:coupon-stock-left:*"):
         client.delete(key)
+
+
+class TestHungRedis:
+    def test_a_hung_redis_costs_one_timeout_per_pause_then_the_gate_returns(
+        self, session_factory, private_redis, caplog
+    ):
+        template_id = setup(session_factory, shoppers=20, stock=30)
+        gate = ClaimGate(private_redis.url, retry_seconds=1.0)
+        assert claim(session_factory, gate, "g0", template_id) == "ok"
+        assert int(redis.Redis.from_url(private_redis.url).get(gate.key(template_id)) or 0) == 29
+        private_redis.freeze()  # connections are accepted, nothing is answered
+        try:
+            started = time.monotonic()
+            results = [claim(session_factory, gate, f"g{n}", template_id) for n in range(1, 20)]
+            elapsed = time.monotonic() - started
+        finally:
+            private_redis.thaw()
+        assert results == ["ok"] * 19 and coupons(session_factory) == 20
+        # Each timeout (0.5 s) is followed by a 1 s pause without Redis: not one per claim.
+        timeouts = [r for r in caplog.records if "claim gate unavailable" in r.getMessage()]
+        assert 1 <= len(timeouts) <= elapsed / 1.5 + 1 and len(timeouts) < 19
+        time.sleep(1.1)
+        assert gate.in_use
+        other = setup(session_factory, shoppers=1, stock=3)
+        assert claim(session_factory, gate, "g0", other) == "ok"
+        assert int(redis.Redis.from_url(private_redis.url).get(gate.key(other)) or 0) == 2

@@ -4,9 +4,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
+import redis
 
 from tests.conftest import _free_port
 
@@ -63,3 +68,88 @@ class ServerProcess:
                 self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+def rush(
+    calls: dict[str, Callable[[], httpx.Response | None]],
+    *,
+    during: Callable[[], None] | None = None,
+    after: int = 1,
+    threads: int = 8,
+) -> dict[str, httpx.Response | None]:
+    """Run every call from `threads` client threads; `during()` runs once `after` have answered.
+
+    A call returns None when no answer came back: the client cannot know what happened.
+    """
+    results: dict[str, httpx.Response | None] = {}
+    answered = threading.Event()
+
+    def one(name: str) -> None:
+        results[name] = calls[name]()
+        if len(results) >= after:
+            answered.set()
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = [pool.submit(one, name) for name in calls]
+        if during is not None:
+            answered.wait(30)
+            during()
+        for future in futures:
+            future.result()
+    return results
+
+
+def post_or_none(url: str, headers: dict[str, str], body: dict[str, Any]) -> httpx.Response | None:
+    """The response, or None when the connection failed or dropped before an answer."""
+    try:
+        return httpx.post(url, headers=headers, json=body, timeout=10)
+    except httpx.HTTPError:
+        return None
+
+
+class RedisProcess:
+    """A private `redis-server` on a free port, so that stopping it disturbs no one else."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisProcess":
+        command = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1"]
+        self.process = subprocess.Popen(
+            [*command, "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not self.is_up():
+            if time.monotonic() > deadline or self.process.poll() is not None:
+                self.kill()
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+        return self
+
+    def is_up(self) -> bool:
+        try:
+            return bool(redis.Redis.from_url(self.url, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def kill(self) -> None:
+        """SIGKILL: Redis vanishes with everything it held (it saves nothing)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # also ends a frozen (SIGSTOP) server
+            self.process.wait(timeout=10)
+
+    def freeze(self) -> None:
+        """SIGSTOP: Redis still accepts connections but answers nothing (a hung server)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)

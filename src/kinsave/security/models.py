@@ -9,13 +9,18 @@ from kinsave.db import Base, BigIntId, UTCDateTime
 
 
 class RateCounter(Base):
-    """One fixed window of one limit for one subject (used when Redis is not configured)."""
+    """One fixed window of one limit for one subject (used when Redis is not configured).
+
+    A row outlives its window only until the sweeper deletes it (`expires_at`, the window's end):
+    an ended window's count never decides anything again.
+    """
 
     __tablename__ = "rate_counter"
 
     key: Mapped[str] = mapped_column(String(200), primary_key=True)  # limit:subject
     window_index: Mapped[int] = mapped_column(BigInteger)  # epoch seconds // window length
     count: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class AuditEntry(Base):

@@ -4,15 +4,17 @@ database. A refusal is 429 `rate_limited` with Retry-After.
 Redis: INCR then EXPIRE in one MULTI, so the counter and its lifetime are set atomically. Database:
 one conditional upsert (`count + 1` in the same window, `1` in a new one) in its own short
 transaction, so the count survives the request's rollback and concurrent hits never lose one.
-If Redis fails, the database counts instead and Redis is retried after a pause.
+If Redis fails, the database counts instead and Redis is retried after a pause. The sweeper
+deletes counter rows whose window has ended (`delete_expired_counters`).
 """
 
 import logging
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case
+from sqlalchemy import case, delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.db import insert_on_conflict, unit_of_work
@@ -79,7 +81,8 @@ class RateLimiter:
                 logger.warning("rate limiter: Redis failed (%s); counting in the database", error)
                 self.redis_down_until = time.monotonic() + self.redis_retry_seconds
         self.last_backend = "database"
-        return self._db_count(key, window, add), retry_after
+        window_end = datetime.fromtimestamp((window + 1) * limit.seconds, UTC)
+        return self._db_count(key, window, window_end, add), retry_after
 
     def _redis_count(self, key: str, window: int, seconds: int, add: int) -> int:
         redis_key = f"kinsave:rl:{key}:{window}"
@@ -90,13 +93,13 @@ class RateLimiter:
         pipe.expire(redis_key, seconds + 1)
         return int(pipe.execute()[0])
 
-    def _db_count(self, key: str, window: int, add: int) -> int:
+    def _db_count(self, key: str, window: int, window_end: datetime, add: int) -> int:
         with unit_of_work(self.session_factory) as session:
             if add == 0:
                 row = session.get(RateCounter, key)
                 return row.count if row is not None and row.window_index == window else 0
             statement = insert_on_conflict(session, RateCounter).values(
-                key=key, window_index=window, count=add
+                key=key, window_index=window, count=add, expires_at=window_end
             )
             same_window = RateCounter.window_index == statement.excluded.window_index
             upsert = statement.on_conflict_do_update(
@@ -104,9 +107,25 @@ class RateLimiter:
                 set_={
                     "count": case((same_window, RateCounter.count + add), else_=add),
                     "window_index": statement.excluded.window_index,
+                    "expires_at": statement.excluded.expires_at,
                 },
             ).returning(RateCounter.count)
             return int(session.execute(upsert).scalar_one())
+
+
+def delete_expired_counters(session: Session, now: datetime, limit: int = 1000) -> int:
+    """Delete up to `limit` counters whose window ended by `now`; how many were deleted.
+
+    Safe beside live hits and other sweepers: the outer `expires_at <= now` is checked again on
+    the row as it is when deleted, so a counter that a hit just moved into a new window stays.
+    """
+    ended = select(RateCounter.key).where(RateCounter.expires_at <= now).limit(limit)
+    deleted = session.execute(
+        delete(RateCounter)
+        .where(RateCounter.key.in_(ended), RateCounter.expires_at <= now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
 def rate_limited(name: str, retry_after: int) -> KinsaveError:

@@ -21,3 +21,7 @@ class RotatedKeyOut(BaseModel):
     key: str
     prefix: str
     access: str
+
+
+class CounterCleanupReport(BaseModel):
+    deleted: int

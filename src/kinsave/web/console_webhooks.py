@@ -84,12 +84,16 @@ def create_endpoint(
         return _denied(request)
     try:
         data = WebhookEndpointIn(url=url.strip(), events=split_list(events) or ["*"])
+        allow_private = request.app.state.settings.webhook_allow_private_urls
+        webhooks.check_destination(data.url, allow_private_urls=allow_private)  # DNS: no txn open
         created = _run_form_once(
             request,
             operator,
             form_key,
             data,
-            lambda s: webhooks.create_endpoint(s, operator.shop_id, data),
+            lambda s: webhooks.create_endpoint(
+                s, operator.shop_id, data, allow_private_urls=allow_private
+            ),
         )
     except ValidationError:
         return _page(request, session, operator.shop_id, None, problem="url", url=url)

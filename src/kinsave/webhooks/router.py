@@ -1,6 +1,6 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from kinsave.api import DbSession, ReadSession
 from kinsave.auth.deps import CurrentOperator
@@ -18,10 +18,17 @@ router = APIRouter(prefix="/v1/admin/webhooks", tags=["admin: webhooks"])
 
 @router.post("", response_model=WebhookEndpointCreatedOut, status_code=201)
 def create_endpoint(
-    body: WebhookEndpointIn, operator: CurrentOperator, session: DbSession
+    body: WebhookEndpointIn, operator: CurrentOperator, session: DbSession, request: Request
 ) -> WebhookEndpointCreatedOut:
-    """Register an endpoint. The response carries its signing secret: it is shown only once."""
-    return service.create_endpoint(session, operator.shop_id, body)
+    """Register an endpoint. The response carries its signing secret: it is shown only once.
+
+    The URL must lead to a public address (422 webhook_url_not_public otherwise)."""
+    allow_private = request.app.state.settings.webhook_allow_private_urls
+    # Before the session's first statement: no connection is held while DNS answers.
+    service.check_destination(body.url, allow_private_urls=allow_private)
+    return service.create_endpoint(
+        session, operator.shop_id, body, allow_private_urls=allow_private
+    )
 
 
 @router.get("", response_model=WebhookEndpointListOut)

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from kinsave.db import utcnow
-from kinsave.errors import KinsaveError
+from kinsave.errors import KinsaveError, register_codes
+from kinsave.webhooks import destination
 from kinsave.webhooks.models import WebhookDelivery, WebhookEndpoint
 from kinsave.webhooks.schemas import (
     WebhookDeliveryListOut,
@@ -27,6 +29,8 @@ from kinsave.webhooks.schemas import (
     WebhookEndpointListOut,
     WebhookEndpointOut,
 )
+
+register_codes({"webhook_url_not_public": 422})
 
 
 @dataclass(frozen=True)
@@ -42,10 +46,43 @@ class Claim:
     body: str
 
 
+def check_destination(url: str, *, allow_private_urls: bool) -> None:
+    """Raise webhook_url_not_public when the URL leads to a non-public address, asking DNS.
+
+    I/O: entry points call it before their transaction's first statement, so no database
+    connection or lock waits on DNS. A name that does not resolve (yet) passes: every delivery
+    resolves it and checks it again.
+    """
+    if allow_private_urls:
+        return
+    _refuse_literal(url)
+    target = httpx.URL(url)
+    try:
+        addresses = destination.resolve(target.host, destination.default_port(target))
+    except OSError:
+        return
+    reason = destination.first_refused(target.host, addresses)
+    if reason is not None:
+        raise KinsaveError("webhook_url_not_public", f"webhook URL refused: {reason}")
+
+
+def _refuse_literal(url: str) -> None:
+    reason = destination.literal_refusal(url)
+    if reason is not None:
+        raise KinsaveError("webhook_url_not_public", f"webhook URL refused: {reason}")
+
+
 def create_endpoint(
-    session: Session, shop_id: str, data: WebhookEndpointIn
+    session: Session, shop_id: str, data: WebhookEndpointIn, *, allow_private_urls: bool = False
 ) -> WebhookEndpointCreatedOut:
-    """Register an endpoint for this shop; its signing secret is returned this once."""
+    """Register an endpoint for this shop; its signing secret is returned this once.
+
+    Callers check the URL's resolved addresses first (check_destination); this refuses, without
+    I/O, the URLs that name a non-public address outright, whoever the caller.
+    Errors: webhook_url_not_public (unless allow_private_urls).
+    """
+    if not allow_private_urls:
+        _refuse_literal(data.url)
     endpoint = WebhookEndpoint(
         id="whe_" + secrets.token_hex(8),
         shop_id=shop_id,
