@@ -126,4 +126,3 @@ def install(app: FastAPI, settings: Settings) -> list[Callable[[], None]]:
     app.state.grab_batcher, app.state.daily_batcher = grab_batcher, daily_batcher
     app.include_router(build_router(settings))
     return [grab_batcher.stop, daily_batcher.stop]
-
