@@ -70,7 +70,12 @@ def lint_campaign(
     return campaign_setup.lint(session, operator.shop_id, campaign_id)
 
 
-@router.get("/campaigns/{campaign_id}/funnel", response_model=FunnelOut)
+@router.get(
+    "/campaigns/{campaign_id}/funnel",
+    response_model=FunnelOut,
+    # ?format=csv answers the same rows as CSV: documented so clients (and schemathesis) know.
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def campaign_funnel(
     campaign_id: str,
     operator: CurrentOperator,
