@@ -193,6 +193,29 @@ def carts(draw):
     )
 
 
+@st.composite
+def saturated_carts(draw):
+    """The optimiser's worst case: coupons larger than the cart, so that many combinations make
+    the order free and only the number of coupons and their expiry tell them apart."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    lines, coupons, shipping, use_credit, wallet = draw(carts())
+    bigger = [
+        HeldCoupon(
+            **{
+                **vars(c),
+                "amount": c.amount * 10,
+                "percent": max(c.percent, 50),
+                "cap": 0,
+                "threshold": draw(st.sampled_from([0, 0, 3000])),
+                "min_spend": 0,
+                "expires_at": now + timedelta(days=draw(st.integers(1, 3))),
+            }
+        )
+        for c in coupons
+    ]
+    return lines, bigger, shipping, use_credit, wallet
+
+
 def brute_force(lines, shipping, coupons, credit_limit):
     options = [measure(lines, shipping, c) for c in coupons]
     best = None
@@ -208,16 +231,25 @@ def brute_force(lines, shipping, coupons, credit_limit):
     return best
 
 
+def assert_matches_brute_force(cart):
+    lines, coupons, shipping, use_credit, wallet = cart
+    result = quote(lines, shipping, coupons, use_credit=use_credit, wallet_balance=wallet)
+    best = brute_force(lines, shipping, coupons, min(use_credit, wallet))
+    chosen = [c for c in coupons if c.id in result.coupon_ids]
+    assert (result.total_to_pay, len(chosen)) == best[:2]
+    assert tuple(sorted(c.rank for c in chosen)) == best[2]
+
+
 class TestOptimality:
     @settings(max_examples=300, deadline=None)
     @given(carts())
     def test_matches_brute_force(self, cart):
-        lines, coupons, shipping, use_credit, wallet = cart
-        result = quote(lines, shipping, coupons, use_credit=use_credit, wallet_balance=wallet)
-        best = brute_force(lines, shipping, coupons, min(use_credit, wallet))
-        chosen = [c for c in coupons if c.id in result.coupon_ids]
-        assert (result.total_to_pay, len(chosen)) == best[:2]
-        assert tuple(sorted(c.rank for c in chosen)) == best[2]
+        assert_matches_brute_force(cart)
+
+    @settings(max_examples=300, deadline=None)
+    @given(saturated_carts())
+    def test_matches_brute_force_when_coupons_exceed_the_cart(self, cart):
+        assert_matches_brute_force(cart)
 
     @settings(max_examples=200, deadline=None)
     @given(carts())
