@@ -139,6 +139,19 @@ class TestAllocation:
         assert sum(parts) == (total if sum(weights) else 0)
         assert all(0 <= p <= w for p, w in zip(parts, weights, strict=True))
 
+    @given(st.integers(0, 10**6), st.lists(st.integers(0, 10**3), min_size=1, max_size=20))
+    def test_remainders_go_to_the_largest_then_the_earliest(self, total, weights):
+        total = min(total, sum(weights))
+        whole = sum(weights)
+        expected = [total * w // whole if whole else 0 for w in weights]
+        if whole and 0 < total < whole:
+            by_remainder = sorted(
+                range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i)
+            )
+            for i in by_remainder[: total - sum(expected)]:
+                expected[i] += 1
+        assert allocate(total, weights) == expected
+
     @given(st.integers(0, 10**5), st.integers(1, 50), st.data())
     def test_units_add_up(self, total, quantity, data):
         cuts = sorted(data.draw(st.lists(st.integers(0, quantity), max_size=5)))

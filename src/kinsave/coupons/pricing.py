@@ -20,6 +20,7 @@ Pure: no database, no web. The rules, which the brute force in the tests checks 
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from kinsave.coupons.allocation import allocate
 
@@ -36,7 +37,7 @@ class CartLine:
     unit_price: int
     category: str | None = None
 
-    @property
+    @cached_property  # read for every combination the optimiser prices
     def gross(self) -> int:
         return self.quantity * self.unit_price
 
@@ -136,14 +137,15 @@ def measure_all(
         if line.category is not None:
             by_key.setdefault(("categories", line.category), []).append(i)
     everything = tuple(range(len(lines)))
+    subtotal = sum(gross)
     options = []
     for coupon in coupons:
         if coupon.scope in ("skus", "categories"):
             found = {i for v in coupon.scope_values for i in by_key.get((coupon.scope, v), ())}
             covered = tuple(sorted(found))
+            eligible = sum(map(gross.__getitem__, covered))
         else:
-            covered = everything
-        eligible = sum(gross[i] for i in covered)
+            covered, eligible = everything, subtotal
         nominal = nominal_discount(coupon, eligible, shipping_fee)
         options.append(Option(coupon, covered, eligible, nominal, (coupon.terms, coupon.id)))
     return options

@@ -91,6 +91,7 @@ class _Search:
         self.chosen: list[_Candidate] = []
         self.best: list[Option] = []
         self.best_key = choice_key(total_to_pay(lines, shipping_fee, [], credit), [])
+        self.best_saving = self.full - self.best_key[0]
 
     def _candidate(self, option: Option) -> _Candidate:
         shipping = option.coupon.kind == "free_shipping"
@@ -133,14 +134,14 @@ class _Search:
             covered = sum(g for i, g in enumerate(self.gross) if cover >> i & 1)
             self._cover_gross[cover] = covered
         lines = line_nominal if line_nominal < covered else covered
-        return min(self.full, lines + shipping + (self.credit if combinable else 0))
+        bound = lines + shipping + (self.credit if combinable else 0)
+        return bound if bound < self.full else self.full
 
     def _could_win(self, saving_bound: int, count: int) -> bool:
         """Could a combination of `count` options saving at most `saving_bound` beat or tie the
         best? (A tie on both is settled by the coupons' ranks, which the caller compares.)"""
-        best_saving = self.full - self.best_key[0]
-        if saving_bound != best_saving:
-            return saving_bound > best_saving
+        if saving_bound != self.best_saving:
+            return saving_bound > self.best_saving
         return count <= self.best_key[1]
 
     def run(self) -> list[Option]:
@@ -166,31 +167,34 @@ class _Search:
             if not self._could_win(bound, count):
                 return
             after = d + 1
+            rest_line_nominal = self.rest_line_nominal[after]
+            rest_cover = self.rest_cover[after]
+            rest_shipping = self.rest_shipping[after]
             for c in self.groups[d]:
-                extended = (
+                with_c = (
                     line_nominal + c.line_nominal,
                     cover | c.cover,
-                    max(shipping, c.shipping),
+                    shipping if shipping > c.shipping else c.shipping,
                     combinable and c.credit_combinable,
                 )
                 reach = self._saving_bound(  # with c, alone or with options after it
-                    extended[0] + self.rest_line_nominal[after],
-                    extended[1] | self.rest_cover[after],
-                    max(extended[2], self.rest_shipping[after]),
-                    extended[3],
+                    with_c[0] + rest_line_nominal,
+                    with_c[1] | rest_cover,
+                    with_c[2] if with_c[2] > rest_shipping else rest_shipping,
+                    with_c[3],
                 )
                 if not self._could_win(reach, count):
                     continue
                 self.chosen.append(c)
-                own = self._saving_bound(*extended)
+                own = self._saving_bound(*with_c)
                 if own == self.full:
                     # It may make the order free: if so, nothing added to it can win. Price it
                     # before its extensions, which the answer then cuts.
                     self._price_chosen(own)
-                    self._extend(after, *extended)
+                    self._extend(after, *with_c)
                 else:
                     # Extensions save more: price them first, the better answer cuts this one.
-                    self._extend(after, *extended)
+                    self._extend(after, *with_c)
                     self._price_chosen(own)
                 self.chosen.pop()
 
@@ -201,7 +205,7 @@ class _Search:
         if not self._could_win(bound, count):
             return
         ranks: Ranks = tuple(sorted(c.rank for c in self.chosen))
-        if bound == self.full - self.best_key[0] and count == self.best_key[1]:
+        if bound == self.best_saving and count == self.best_key[1]:
             if ranks >= self.best_key[2]:  # at best a tie that loses on the coupons' ranks
                 return
         options = [c.option for c in self.chosen]
@@ -209,6 +213,7 @@ class _Search:
         key = (total, count, ranks)
         if key < self.best_key:
             self.best_key, self.best = key, options
+            self.best_saving = self.full - total
 
 
 def best_combination(
