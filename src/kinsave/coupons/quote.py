@@ -14,11 +14,11 @@ from kinsave.coupons.explain import Explanation, explain
 from kinsave.coupons.pricing import (
     Applied,
     CartLine,
+    CartPricer,
     HeldCoupon,
     Option,
     apply,
     measure_all,
-    total_to_pay,
 )
 
 ChoiceKey = tuple[int, int, tuple[tuple[datetime, str], ...]]
@@ -90,7 +90,8 @@ class _Search:
         self._suffix_bounds()
         self.chosen: list[_Candidate] = []
         self.best: list[Option] = []
-        self.best_key = choice_key(total_to_pay(lines, shipping_fee, [], credit), [])
+        self.pricer = CartPricer(lines, shipping_fee, credit)
+        self.best_key = choice_key(self.pricer.total_to_pay([]), [])
         self.best_saving = self.full - self.best_key[0]
 
     def _candidate(self, option: Option) -> _Candidate:
@@ -209,7 +210,7 @@ class _Search:
             if ranks >= self.best_key[2]:  # at best a tie that loses on the coupons' ranks
                 return
         options = [c.option for c in self.chosen]
-        total = total_to_pay(self.lines, self.shipping_fee, options, self.credit)
+        total = self.pricer.total_to_pay(options)
         key = (total, count, ranks)
         if key < self.best_key:
             self.best_key, self.best = key, options
