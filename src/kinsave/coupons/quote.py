@@ -21,7 +21,8 @@ from kinsave.coupons.pricing import (
     measure_all,
 )
 
-ChoiceKey = tuple[int, int, tuple[tuple[datetime, str], ...]]
+Ranks = tuple[tuple[datetime, str], ...]  # the chosen coupons' (expiry, id), sorted
+ChoiceKey = tuple[int, int, Ranks]
 
 
 def choice_key(total: int, chosen: list[Option]) -> ChoiceKey:
@@ -61,14 +62,10 @@ class _Candidate(NamedTuple):
     credit_combinable: bool
 
 
-Ranks = tuple[tuple[datetime, str], ...]
-
-
 class _Search:
     """Branch and bound over stacking groups: at most one option per group, or none.
 
-    Every combination the search reaches is a possible answer and is priced exactly at most once,
-    after the larger combinations that extend it (a good answer early lets the bound cut more).
+    Every combination the search reaches is a possible answer and is priced exactly at most once.
     Before a combination is priced, or extended, an upper bound on what it (or anything extending
     it) could save is compared with the best answer so far: nothing that cannot beat it, or tie it
     with fewer coupons or sooner-expiring ones, is priced or extended.
@@ -81,7 +78,7 @@ class _Search:
     def __init__(
         self, lines: list[CartLine], shipping_fee: int, options: list[Option], credit: int
     ) -> None:
-        self.lines, self.shipping_fee, self.credit = lines, shipping_fee, credit
+        self.credit = credit
         self.gross = [line.gross for line in lines]
         self.full = sum(self.gross) + shipping_fee
         self._covers: dict[tuple[int, ...], int] = {}
@@ -194,7 +191,8 @@ class _Search:
                     self._price_chosen(own)
                     self._extend(after, *with_c)
                 else:
-                    # Extensions save more: price them first, the better answer cuts this one.
+                    # Its extensions may save more: price them first, a better answer found
+                    # there lets the bound skip pricing this one.
                     self._extend(after, *with_c)
                     self._price_chosen(own)
                 self.chosen.pop()
