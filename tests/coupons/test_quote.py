@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinsave.coupons.allocation import allocate, units_share
-from kinsave.coupons.pricing import CartLine, HeldCoupon, apply, measure, percent_discount
+from kinsave.coupons.pricing import (
+    CartLine,
+    CartPricer,
+    HeldCoupon,
+    apply,
+    measure,
+    percent_discount,
+)
 from kinsave.coupons.quote import NotApplicable, choice_key, quote, quote_selection
 
 RICE = CartLine("rice-5kg", 1, 5900, "rice")
@@ -251,6 +258,23 @@ def assert_matches_brute_force(cart):
     chosen = [c for c in coupons if c.id in result.coupon_ids]
     assert (result.total_to_pay, len(chosen)) == best[:2]
     assert tuple(sorted(c.rank for c in chosen)) == best[2]
+
+
+class TestCartPricer:
+    @settings(max_examples=100, deadline=None)
+    @given(carts(), st.sampled_from([1, 3, 4096]))
+    def test_every_combination_priced_as_apply_does(self, cart, kept_prefixes):
+        """One pricer for all the subsets, in search-like order, reusing (or, past its memory
+        bound, not keeping) the prefixes: each total equals a fresh `apply`."""
+        lines, coupons, shipping, use_credit, wallet = cart
+        credit = min(use_credit, wallet)
+        options = [measure(lines, shipping, c) for c in coupons]
+        pricer = CartPricer(lines, shipping, credit)
+        pricer.KEPT_PREFIXES = kept_prefixes
+        for size in range(len(options) + 1):
+            for subset in combinations(options, size):
+                expected = apply(lines, shipping, list(subset), credit).total_to_pay
+                assert pricer.total_to_pay(list(subset)) == expected
 
 
 class TestOptimality:

@@ -256,7 +256,7 @@ class CartPricer:
     from where the two differ. Same steps as `apply`, so the same totals.
     """
 
-    KEPT_PREFIXES = 20_000  # a memory bound; past it prefixes are still priced, just not kept
+    KEPT_PREFIXES = 4096  # a memory bound (about 2 MB); past it prefixes are priced, not kept
 
     def __init__(self, lines: list[CartLine], shipping_fee: int, credit_limit: int) -> None:
         self.lines, self.shipping_fee, self.credit_limit = lines, shipping_fee, credit_limit
