@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, e
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 from kinsave.config import Settings
@@ -68,7 +68,7 @@ def utcnow() -> datetime:
 def make_engine(settings: Settings) -> Engine:
     url = settings.database_url
     if url.startswith("sqlite"):
-        return _sqlite_engine(url, settings.sqlite_synchronous)
+        return _sqlite_engine(url, settings.sqlite_synchronous, settings.db_pool_size)
     return create_engine(
         url,
         pool_size=settings.db_pool_size,
@@ -78,13 +78,16 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
-def _sqlite_engine(url: str, synchronous: str) -> Engine:
+def _sqlite_engine(url: str, synchronous: str, pool_size: int) -> Engine:
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
-    engine = create_engine(
-        url,
-        connect_args={"check_same_thread": False, "timeout": 60},
-        poolclass=NullPool if not in_memory else None,
+    # File databases keep their connections: opening one costs about 1 ms of CPU (the schema is
+    # parsed anew, the pragmas below run) and closing the last one checkpoints the WAL, which was
+    # over a third of a checkout quote's time (docs/benchmarks.md). No overflow limit, so that no
+    # request ever waits for a connection, as with the NullPool used before.
+    pooling: dict[str, Any] = (
+        {} if in_memory else {"poolclass": QueuePool, "pool_size": pool_size, "max_overflow": -1}
     )
+    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, **pooling)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinsave.coupons.allocation import allocate, units_share
-from kinsave.coupons.pricing import CartLine, HeldCoupon, apply, measure, percent_discount
+from kinsave.coupons.pricing import (
+    CartLine,
+    CartPricer,
+    HeldCoupon,
+    apply,
+    measure,
+    percent_discount,
+)
 from kinsave.coupons.quote import NotApplicable, choice_key, quote, quote_selection
 
 RICE = CartLine("rice-5kg", 1, 5900, "rice")
@@ -139,6 +146,19 @@ class TestAllocation:
         assert sum(parts) == (total if sum(weights) else 0)
         assert all(0 <= p <= w for p, w in zip(parts, weights, strict=True))
 
+    @given(st.integers(0, 10**6), st.lists(st.integers(0, 10**3), min_size=1, max_size=20))
+    def test_remainders_go_to_the_largest_then_the_earliest(self, total, weights):
+        total = min(total, sum(weights))
+        whole = sum(weights)
+        expected = [total * w // whole if whole else 0 for w in weights]
+        if whole and 0 < total < whole:
+            by_remainder = sorted(
+                range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i)
+            )
+            for i in by_remainder[: total - sum(expected)]:
+                expected[i] += 1
+        assert allocate(total, weights) == expected
+
     @given(st.integers(0, 10**5), st.integers(1, 50), st.data())
     def test_units_add_up(self, total, quantity, data):
         cuts = sorted(data.draw(st.lists(st.integers(0, quantity), max_size=5)))
@@ -193,6 +213,29 @@ def carts(draw):
     )
 
 
+@st.composite
+def saturated_carts(draw):
+    """The optimiser's worst case: coupons larger than the cart, so that many combinations make
+    the order free and only the number of coupons and their expiry tell them apart."""
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    lines, coupons, shipping, use_credit, wallet = draw(carts())
+    bigger = [
+        HeldCoupon(
+            **{
+                **vars(c),
+                "amount": c.amount * 10,
+                "percent": max(c.percent, 50),
+                "cap": 0,
+                "threshold": draw(st.sampled_from([0, 0, 3000])),
+                "min_spend": 0,
+                "expires_at": now + timedelta(days=draw(st.integers(1, 3))),
+            }
+        )
+        for c in coupons
+    ]
+    return lines, bigger, shipping, use_credit, wallet
+
+
 def brute_force(lines, shipping, coupons, credit_limit):
     options = [measure(lines, shipping, c) for c in coupons]
     best = None
@@ -208,16 +251,42 @@ def brute_force(lines, shipping, coupons, credit_limit):
     return best
 
 
+def assert_matches_brute_force(cart):
+    lines, coupons, shipping, use_credit, wallet = cart
+    result = quote(lines, shipping, coupons, use_credit=use_credit, wallet_balance=wallet)
+    best = brute_force(lines, shipping, coupons, min(use_credit, wallet))
+    chosen = [c for c in coupons if c.id in result.coupon_ids]
+    assert (result.total_to_pay, len(chosen)) == best[:2]
+    assert tuple(sorted(c.rank for c in chosen)) == best[2]
+
+
+class TestCartPricer:
+    @settings(max_examples=100, deadline=None)
+    @given(carts(), st.sampled_from([1, 3, 4096]))
+    def test_every_combination_priced_as_apply_does(self, cart, kept_prefixes):
+        """One pricer for all the subsets, in search-like order, reusing (or, past its memory
+        bound, not keeping) the prefixes: each total equals a fresh `apply`."""
+        lines, coupons, shipping, use_credit, wallet = cart
+        credit = min(use_credit, wallet)
+        options = [measure(lines, shipping, c) for c in coupons]
+        pricer = CartPricer(lines, shipping, credit)
+        pricer.KEPT_PREFIXES = kept_prefixes
+        for size in range(len(options) + 1):
+            for subset in combinations(options, size):
+                expected = apply(lines, shipping, list(subset), credit).total_to_pay
+                assert pricer.total_to_pay(list(subset)) == expected
+
+
 class TestOptimality:
     @settings(max_examples=300, deadline=None)
     @given(carts())
     def test_matches_brute_force(self, cart):
-        lines, coupons, shipping, use_credit, wallet = cart
-        result = quote(lines, shipping, coupons, use_credit=use_credit, wallet_balance=wallet)
-        best = brute_force(lines, shipping, coupons, min(use_credit, wallet))
-        chosen = [c for c in coupons if c.id in result.coupon_ids]
-        assert (result.total_to_pay, len(chosen)) == best[:2]
-        assert tuple(sorted(c.rank for c in chosen)) == best[2]
+        assert_matches_brute_force(cart)
+
+    @settings(max_examples=300, deadline=None)
+    @given(saturated_carts())
+    def test_matches_brute_force_when_coupons_exceed_the_cart(self, cart):
+        assert_matches_brute_force(cart)
 
     @settings(max_examples=200, deadline=None)
     @given(carts())

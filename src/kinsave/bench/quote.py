@@ -191,6 +191,9 @@ class Quote:
             if answer is None:
                 problems.append(f"cart {cart_index}: no answer")
                 continue
+            if "error" in answer:  # a refusal (already counted in `codes`) has no quote to check
+                problems.append(f"cart {cart_index}: refused {answer['error'].get('code')!r}")
+                continue
             problems += [
                 f"cart {cart_index}: {p}"
                 for p in quote_problems(answer, SHIPPING, min(USE_CREDIT, WALLET))

@@ -19,7 +19,8 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     parts = [total * w // whole for w in weights]
     remainders = [total * w % whole for w in weights]
     short = total - sum(parts)
-    order = sorted(range(len(weights)), key=lambda i: (-remainders[i], i))
+    # Largest remainder first; the sort is stable, so equal remainders keep the earlier index first.
+    order = sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)
     for i in order[:short]:
         parts[i] += 1
     return parts

@@ -1,5 +1,5 @@
 from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentStore
@@ -18,9 +18,12 @@ router = APIRouter(prefix="/v1/store", tags=["store: checkout"])
 
 
 @router.post("/checkout/quote", response_model=QuoteOut)
-def quote(body: QuoteIn, store: CurrentStore, session: ReadSession) -> QuoteOut:
+def quote(body: QuoteIn, store: CurrentStore, session: ReadSession) -> Response:
     """The shopper's best coupons plus the credit they chose, per line, with explanations."""
-    return checkout.quote_checkout(session, store.shop_id, body)
+    answer = checkout.quote_checkout(session, store.shop_id, body)
+    # Serialised here, on this worker thread: a returned model would be validated again on a
+    # second trip through the thread pool and serialised on the event loop (docs/benchmarks.md).
+    return Response(answer.model_dump_json(), media_type="application/json")
 
 
 @router.post("/checkout/reserve", response_model=OrderOut)

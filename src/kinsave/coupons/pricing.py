@@ -20,6 +20,7 @@ Pure: no database, no web. The rules, which the brute force in the tests checks 
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 
 from kinsave.coupons.allocation import allocate
 
@@ -36,7 +37,7 @@ class CartLine:
     unit_price: int
     category: str | None = None
 
-    @property
+    @cached_property  # read for every combination the optimiser prices
     def gross(self) -> int:
         return self.quantity * self.unit_price
 
@@ -136,14 +137,15 @@ def measure_all(
         if line.category is not None:
             by_key.setdefault(("categories", line.category), []).append(i)
     everything = tuple(range(len(lines)))
+    subtotal = sum(gross)
     options = []
     for coupon in coupons:
         if coupon.scope in ("skus", "categories"):
             found = {i for v in coupon.scope_values for i in by_key.get((coupon.scope, v), ())}
             covered = tuple(sorted(found))
+            eligible = sum(map(gross.__getitem__, covered))
         else:
-            covered = everything
-        eligible = sum(gross[i] for i in covered)
+            covered, eligible = everything, subtotal
         nominal = nominal_discount(coupon, eligible, shipping_fee)
         options.append(Option(coupon, covered, eligible, nominal, (coupon.terms, coupon.id)))
     return options
@@ -215,12 +217,22 @@ def apply(
 def total_to_pay(
     lines: list[CartLine], shipping_fee: int, chosen: list[Option], credit_limit: int
 ) -> int:
-    """apply(...).total_to_pay, without the per-line work when no coupon can run out of room.
+    """apply(...).total_to_pay, without the per-line work when no coupon can run out of room."""
+    ordered = sorted(chosen, key=lambda o: o.order)
+    total = _total_without_line_work(lines, shipping_fee, ordered, credit_limit)
+    if total is None:
+        total = CartPricer(lines, shipping_fee, credit_limit).exact_total(ordered)
+    return total
+
+
+def _total_without_line_work(
+    lines: list[CartLine], shipping_fee: int, ordered: list[Option], credit_limit: int
+) -> int | None:
+    """The total to pay when no coupon can run out of room, else None.
 
     A coupon always has at least its eligible amount minus everything taken before it; when that
     covers its nominal discount it takes all of it, which is what `apply` would find too.
     """
-    ordered = sorted(chosen, key=lambda o: o.order)
     taken = shipping_taken = 0
     for option in ordered:
         if option.coupon.kind == "free_shipping":
@@ -228,25 +240,51 @@ def total_to_pay(
         elif option.eligible - taken >= option.nominal:
             taken += option.nominal
         else:
-            return _exact_total(lines, shipping_fee, ordered, credit_limit)
+            return None
     payable = (
         sum(line.gross for line in lines) - taken + shipping_fee - min(shipping_taken, shipping_fee)
     )
-    combinable = all(o.coupon.credit_combinable for o in chosen)
-    return payable - (min(credit_limit, payable) if combinable else 0)
-
-
-def _exact_total(
-    lines: list[CartLine], shipping_fee: int, ordered: list[Option], credit_limit: int
-) -> int:
-    """apply(...).total_to_pay, by the same steps, without recording the per-line splits."""
-    remaining = [line.gross for line in lines]
-    shipping_left = shipping_fee
-    for option in ordered:
-        if option.coupon.kind == "free_shipping":
-            shipping_left -= min(option.nominal, shipping_left)
-        else:
-            take_from_lines(remaining, option)
-    payable = sum(remaining) + shipping_left
     combinable = all(o.coupon.credit_combinable for o in ordered)
     return payable - (min(credit_limit, payable) if combinable else 0)
+
+
+class CartPricer:
+    """apply(...).total_to_pay for the many combinations the optimiser prices on one cart.
+
+    Exact pricing keeps what is left on the lines and the shipping after every prefix of coupons
+    (in the order they apply), so a combination that starts like one priced before is priced only
+    from where the two differ. Same steps as `apply`, so the same totals.
+    """
+
+    KEPT_PREFIXES = 4096  # a memory bound (about 2 MB); past it prefixes are priced, not kept
+
+    def __init__(self, lines: list[CartLine], shipping_fee: int, credit_limit: int) -> None:
+        self.lines, self.shipping_fee, self.credit_limit = lines, shipping_fee, credit_limit
+        # Keyed by the options' identities: the optimiser's options live as long as the pricer.
+        self._left_after: dict[tuple[int, ...], tuple[tuple[int, ...], int]] = {
+            (): (tuple(line.gross for line in lines), shipping_fee)
+        }
+
+    def total_to_pay(self, chosen: list[Option]) -> int:
+        ordered = sorted(chosen, key=lambda o: o.order)
+        total = _total_without_line_work(self.lines, self.shipping_fee, ordered, self.credit_limit)
+        return self.exact_total(ordered) if total is None else total
+
+    def exact_total(self, ordered: list[Option]) -> int:
+        """The total to pay for options already in apply order, by `apply`'s steps."""
+        key = tuple(id(option) for option in ordered)
+        start = len(key)
+        while key[:start] not in self._left_after:
+            start -= 1
+        left, shipping_left = self._left_after[key[:start]]
+        remaining = list(left)
+        for done, option in enumerate(ordered[start:], start + 1):
+            if option.coupon.kind == "free_shipping":
+                shipping_left -= min(option.nominal, shipping_left)
+            else:
+                take_from_lines(remaining, option)
+            if len(self._left_after) < self.KEPT_PREFIXES:
+                self._left_after[key[:done]] = (tuple(remaining), shipping_left)
+        payable = sum(remaining) + shipping_left
+        combinable = all(o.coupon.credit_combinable for o in ordered)
+        return payable - (min(self.credit_limit, payable) if combinable else 0)

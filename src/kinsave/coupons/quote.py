@@ -8,19 +8,21 @@ lowest id) coupons, so the same cart always gets the same answer.
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
+from typing import NamedTuple
 
 from kinsave.coupons.explain import Explanation, explain
 from kinsave.coupons.pricing import (
     Applied,
     CartLine,
+    CartPricer,
     HeldCoupon,
     Option,
     apply,
     measure_all,
-    total_to_pay,
 )
 
-ChoiceKey = tuple[int, int, tuple[tuple[datetime, str], ...]]
+Ranks = tuple[tuple[datetime, str], ...]  # the chosen coupons' (expiry, id), sorted
+ChoiceKey = tuple[int, int, Ranks]
 
 
 def choice_key(total: int, chosen: list[Option]) -> ChoiceKey:
@@ -34,13 +36,14 @@ def candidate_groups(options: list[Option]) -> list[list[Option]]:
     Coupons with identical terms in one group act identically, so only the preferred one (the
     soonest to expire) can be in the best answer; dropping the others keeps the search small.
     """
+    # o.order[0] is the coupon's terms, computed once by measure_all (HeldCoupon.terms rebuilds).
     useful = sorted(
         (o for o in options if o.nominal > 0),
-        key=lambda o: (o.coupon.stacking_group, o.coupon.terms, o.coupon.rank),
+        key=lambda o: (o.coupon.stacking_group, o.order[0], o.coupon.rank),
     )
     groups: list[list[Option]] = []
     for _group, members in groupby(useful, key=lambda o: o.coupon.stacking_group):
-        distinct = [next(same) for _terms, same in groupby(members, key=lambda o: o.coupon.terms)]
+        distinct = [next(same) for _terms, same in groupby(members, key=lambda o: o.order[0])]
         distinct.sort(key=lambda o: (-o.nominal, o.coupon.rank))
         groups.append(distinct)
     # Biggest savings first: a good answer early lets the bound cut more.
@@ -48,54 +51,168 @@ def candidate_groups(options: list[Option]) -> list[list[Option]]:
     return groups
 
 
+class _Candidate(NamedTuple):
+    """An option with what the search's bounds read from it, computed once per quote."""
+
+    option: Option
+    rank: tuple[datetime, str]
+    line_nominal: int  # what it can take off the lines (0 for free shipping)
+    cover: int  # bit i set: it applies to line i (0 for free shipping)
+    shipping: int  # what it can take off the shipping (0 for a line coupon)
+    credit_combinable: bool
+
+
 class _Search:
     """Branch and bound over stacking groups: at most one option per group, or none.
 
-    A branch is cut when even the best nominal discount of every remaining group plus all the
-    credit cannot beat the best answer so far (nor tie it without using more coupons).
+    Every combination the search reaches is a possible answer and is priced exactly at most once.
+    Before a combination is priced, or extended, an upper bound on what it (or anything extending
+    it) could save is compared with the best answer so far: nothing that cannot beat it, or tie it
+    with fewer coupons or sooner-expiring ones, is priced or extended.
+
+    The bound: coupons take at most their nominal discounts, and never more than the full price of
+    the lines they cover; free shipping takes at most the fee; credit needs every coupon to be
+    combinable with it; and nothing saves more than the whole order.
     """
 
     def __init__(
         self, lines: list[CartLine], shipping_fee: int, options: list[Option], credit: int
     ) -> None:
-        self.lines, self.shipping_fee, self.credit = lines, shipping_fee, credit
-        self.groups = candidate_groups(options)
-        self.full = sum(line.gross for line in lines) + shipping_fee
-        self.rest = [0] * (len(self.groups) + 1)
-        for i in range(len(self.groups) - 1, -1, -1):
-            self.rest[i] = self.rest[i + 1] + self.groups[i][0].nominal
-        self.chosen: list[Option] = []
+        self.credit = credit
+        self.gross = [line.gross for line in lines]
+        self.full = sum(self.gross) + shipping_fee
+        self._covers: dict[tuple[int, ...], int] = {}
+        self.groups = [[self._candidate(o) for o in g] for g in candidate_groups(options)]
+        self._cover_gross: dict[int, int] = {}
+        self._suffix_bounds()
+        self.chosen: list[_Candidate] = []
         self.best: list[Option] = []
-        self.best_key = choice_key(total_to_pay(lines, shipping_fee, [], credit), [])
+        self.pricer = CartPricer(lines, shipping_fee, credit)
+        self.best_key = choice_key(self.pricer.total_to_pay([]), [])
+        self.best_saving = self.full - self.best_key[0]
+
+    def _candidate(self, option: Option) -> _Candidate:
+        shipping = option.coupon.kind == "free_shipping"
+        cover = 0
+        if not shipping:
+            # Many options cover the same lines (every store-wide one): build each bit set once.
+            cover = self._covers.get(option.lines, -1)
+            if cover < 0:
+                cover = self._covers[option.lines] = sum(1 << i for i in option.lines)
+        return _Candidate(
+            option,
+            option.coupon.rank,
+            0 if shipping else option.nominal,
+            cover,
+            option.nominal if shipping else 0,
+            option.coupon.credit_combinable,
+        )
+
+    def _suffix_bounds(self) -> None:
+        """What the groups from each depth on could add at most (one option per group)."""
+        count = len(self.groups)
+        self.rest_line_nominal = [0] * (count + 1)
+        self.rest_cover = [0] * (count + 1)
+        self.rest_shipping = [0] * (count + 1)
+        for depth in range(count - 1, -1, -1):
+            group = self.groups[depth]
+            self.rest_line_nominal[depth] = self.rest_line_nominal[depth + 1] + max(
+                c.line_nominal for c in group
+            )
+            self.rest_cover[depth] = self.rest_cover[depth + 1]
+            for candidate in group:
+                self.rest_cover[depth] |= candidate.cover
+            self.rest_shipping[depth] = max(
+                self.rest_shipping[depth + 1], *(c.shipping for c in group)
+            )
+
+    def _saving_bound(self, line_nominal: int, cover: int, shipping: int, combinable: bool) -> int:
+        covered = self._cover_gross.get(cover)
+        if covered is None:  # the full price of the covered lines, once per set of lines
+            covered = sum(g for i, g in enumerate(self.gross) if cover >> i & 1)
+            self._cover_gross[cover] = covered
+        lines = line_nominal if line_nominal < covered else covered
+        bound = lines + shipping + (self.credit if combinable else 0)
+        return bound if bound < self.full else self.full
+
+    def _could_win(self, saving_bound: int, count: int) -> bool:
+        """Could a combination of `count` options saving at most `saving_bound` beat or tie the
+        best? (A tie on both is settled by the coupons' ranks, which the caller compares.)"""
+        if saving_bound != self.best_saving:
+            return saving_bound > self.best_saving
+        return count <= self.best_key[1]
 
     def run(self) -> list[Option]:
-        self._visit(0, 0, True)
+        self._extend(0, 0, 0, 0, True)
         return self.best
 
-    def _visit(self, depth: int, nominal: int, combinable: bool) -> None:
-        bound = min(self.full, nominal + self.rest[depth] + (self.credit if combinable else 0))
-        best_savings = self.full - self.best_key[0]
-        if bound < best_savings or (bound == best_savings and len(self.chosen) > self.best_key[1]):
-            return
-        if bound == best_savings and len(self.chosen) == self.best_key[1]:
-            # Only choosing nothing more could still tie and win on the coupons' order.
-            depth = len(self.groups)
-        if depth == len(self.groups) or nominal + (self.credit if combinable else 0) >= self.full:
-            # A leaf; or the coupons so far may already make the order free, and then adding
-            # more could only lose the tie-break.
-            total = total_to_pay(self.lines, self.shipping_fee, self.chosen, self.credit)
-            key = choice_key(total, self.chosen)
-            if key < self.best_key:
-                self.best_key, self.best = key, list(self.chosen)
-            if depth == len(self.groups) or total == 0:
-                return
-        for option in self.groups[depth]:
-            self.chosen.append(option)
-            self._visit(
-                depth + 1, nominal + option.nominal, combinable and option.coupon.credit_combinable
+    def _extend(
+        self, depth: int, line_nominal: int, cover: int, shipping: int, combinable: bool
+    ) -> None:
+        """Every extension of the current choice by an option of group d >= depth (and more).
+
+        The other arguments sum up the current choice the way the bounds read it.
+        """
+        count = len(self.chosen) + 1
+        for d in range(depth, len(self.groups)):
+            bound = self._saving_bound(
+                line_nominal + self.rest_line_nominal[d],
+                cover | self.rest_cover[d],
+                max(shipping, self.rest_shipping[d]),
+                combinable,
             )
-            self.chosen.pop()
-        self._visit(depth + 1, nominal, combinable)
+            # The bound only shrinks as d grows: once nothing from here on can win, stop.
+            if not self._could_win(bound, count):
+                return
+            after = d + 1
+            rest_line_nominal = self.rest_line_nominal[after]
+            rest_cover = self.rest_cover[after]
+            rest_shipping = self.rest_shipping[after]
+            for c in self.groups[d]:
+                with_c = (
+                    line_nominal + c.line_nominal,
+                    cover | c.cover,
+                    shipping if shipping > c.shipping else c.shipping,
+                    combinable and c.credit_combinable,
+                )
+                reach = self._saving_bound(  # with c, alone or with options after it
+                    with_c[0] + rest_line_nominal,
+                    with_c[1] | rest_cover,
+                    with_c[2] if with_c[2] > rest_shipping else rest_shipping,
+                    with_c[3],
+                )
+                if not self._could_win(reach, count):
+                    continue
+                self.chosen.append(c)
+                own = self._saving_bound(*with_c)
+                if own == self.full:
+                    # It may make the order free: if so, nothing added to it can win. Price it
+                    # before its extensions, which the answer then cuts.
+                    self._price_chosen(own)
+                    self._extend(after, *with_c)
+                else:
+                    # Its extensions may save more: price them first, a better answer found
+                    # there lets the bound skip pricing this one.
+                    self._extend(after, *with_c)
+                    self._price_chosen(own)
+                self.chosen.pop()
+
+    def _price_chosen(self, bound: int) -> None:
+        """Price the current choice exactly, unless its bound (what it could save at most) shows
+        it cannot beat the best."""
+        count = len(self.chosen)
+        if not self._could_win(bound, count):
+            return
+        ranks: Ranks = tuple(sorted(c.rank for c in self.chosen))
+        if bound == self.best_saving and count == self.best_key[1]:
+            if ranks >= self.best_key[2]:  # at best a tie that loses on the coupons' ranks
+                return
+        options = [c.option for c in self.chosen]
+        total = self.pricer.total_to_pay(options)
+        key = (total, count, ranks)
+        if key < self.best_key:
+            self.best_key, self.best = key, options
+            self.best_saving = self.full - total
 
 
 def best_combination(
