@@ -3,13 +3,18 @@
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinsave.batcher import Batcher, BatchFunction
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import Crowd
 from kinsave.config import Settings
+from kinsave.errors import KinsaveError
+
+Item = TypeVar("Item")
+Attempt = TypeVar("Attempt")
 
 
 @dataclass(frozen=True)
@@ -120,3 +125,32 @@ class Scenario(Protocol):
     def http_targets(self, ctx: BenchContext, plan: Any, template: str) -> list[HttpTarget]: ...
 
     def check(self, ctx: BenchContext, plan: Any, codes: list[str]) -> list[str]: ...
+
+
+def batched(
+    ctx: BenchContext,
+    run_batch: BatchFunction[Item, Any],
+    to_item: Callable[[Attempt], tuple[Item, str]],
+) -> Callable[[], Caller[Attempt]]:
+    """A variant that hands each attempt to one shared batcher, as the batched routes do;
+    `to_item` gives the batch item and its order key (the envelope or campaign)."""
+    batcher: Batcher[Item, Any] = Batcher(
+        ctx.session_factory,
+        run_batch,
+        max_batch=ctx.settings.grab_batch_max,
+        lanes=ctx.settings.batch_lanes,
+    )
+    ctx.cleanups.append(batcher.stop)
+
+    def make() -> Caller[Attempt]:
+        def call(attempt: Attempt) -> str:
+            item, order_key = to_item(attempt)
+            try:
+                batcher.run(item, order_key=order_key)
+            except KinsaveError as refusal:
+                return refusal.code
+            return "ok"
+
+        return call
+
+    return make

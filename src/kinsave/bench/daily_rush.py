@@ -15,9 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from kinsave.batcher import Batcher
 from kinsave.bench import baseline, raw
-from kinsave.bench.context import BenchContext, HttpTarget
+from kinsave.bench.context import BenchContext, HttpTarget, batched
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import campaign
 from kinsave.campaigns import service as campaigns
@@ -27,7 +26,6 @@ from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_fastpath import DailyRequest
 from kinsave.envelopes.daily_rule import UniformRule
 from kinsave.envelopes.models import DailyClaim
-from kinsave.envelopes.schemas import DailyClaimOut
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import Transfer
 
@@ -59,28 +57,6 @@ def _in_uow(ctx: BenchContext, claim: Callable[..., Any]) -> Callable[[], Caller
                 return refusal.code
             except OperationalError:  # what the API answers 503 service_unavailable for
                 return "service_unavailable"
-            return "ok"
-
-        return call
-
-    return make
-
-
-def _batched(ctx: BenchContext, _plan: DailyPlan) -> Callable[[], Caller[Any]]:
-    batcher: Batcher[DailyRequest, DailyClaimOut] = Batcher(
-        ctx.session_factory,
-        daily_fastpath.claim_many,
-        max_batch=ctx.settings.grab_batch_max,
-        lanes=ctx.settings.batch_lanes,
-    )
-    ctx.cleanups.append(batcher.stop)
-
-    def make() -> Caller[tuple[str, str]]:
-        def call(attempt: tuple[str, str]) -> str:
-            try:
-                batcher.run(DailyRequest(*attempt), order_key=attempt[0])
-            except KinsaveError as refusal:
-                return refusal.code
             return "ok"
 
         return call
@@ -122,7 +98,9 @@ class DailyRush:
         "straightforward": lambda ctx, _plan: _in_uow(ctx, baseline.claim_daily),
         "kinsave plain": lambda ctx, _plan: _in_uow(ctx, envelopes.claim_daily),
         "kinsave one-statement": lambda ctx, _plan: _in_uow(ctx, daily_fastpath.claim_daily),
-        "kinsave": _batched,
+        "kinsave": lambda ctx, _plan: batched(
+            ctx, daily_fastpath.claim_many, lambda attempt: (DailyRequest(*attempt), attempt[0])
+        ),
         "raw limit": _raw,
     }
     http_variants = {

@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from kinsave.batcher import Batcher
 from kinsave.bench import baseline, raw
-from kinsave.bench.context import BenchContext, HttpTarget
+from kinsave.bench.context import BenchContext, HttpTarget, batched
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import shop_envelopes
 from kinsave.db import unit_of_work, utcnow
@@ -23,7 +22,6 @@ from kinsave.envelopes import fastpath
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.fastpath import GrabRequest
 from kinsave.envelopes.models import EnvelopeShare
-from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import Transfer
 
@@ -60,29 +58,6 @@ def _in_uow(ctx: BenchContext, grab: Callable[..., Any]) -> Callable[[], Caller[
     return make
 
 
-def _batched(ctx: BenchContext, _plan: GrabPlan) -> Callable[[], Caller[Attempt]]:
-    batcher: Batcher[GrabRequest, GrabOut] = Batcher(
-        ctx.session_factory,
-        fastpath.grab_many,
-        max_batch=ctx.settings.grab_batch_max,
-        lanes=ctx.settings.batch_lanes,
-    )
-    ctx.cleanups.append(batcher.stop)
-
-    def make() -> Caller[Attempt]:
-        def call(attempt: Attempt) -> str:
-            envelope_id, shopper_id = attempt
-            try:
-                batcher.run(GrabRequest(envelope_id, shopper_id), order_key=envelope_id)
-            except KinsaveError as refusal:
-                return refusal.code
-            return "ok"
-
-        return call
-
-    return make
-
-
 def _raw(ctx: BenchContext, _plan: GrabPlan) -> Callable[[], Caller[Attempt]]:
     def make() -> Caller[Attempt]:
         connection = raw.connect(ctx.database_url)
@@ -98,7 +73,9 @@ class GrabStorm:
         "straightforward": lambda ctx, _plan: _in_uow(ctx, baseline.grab_share),
         "kinsave plain": lambda ctx, _plan: _in_uow(ctx, envelopes.grab_share),
         "kinsave one-statement": lambda ctx, _plan: _in_uow(ctx, fastpath.grab_share),
-        "kinsave": _batched,
+        "kinsave": lambda ctx, _plan: batched(
+            ctx, fastpath.grab_many, lambda attempt: (GrabRequest(*attempt), attempt[0])
+        ),
         "raw limit": _raw,
     }
     http_variants = {

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kinsave.api import IdempotencyKey, idempotent
 from kinsave.auth.deps import CurrentShopper
+from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.batcher import Batcher
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
@@ -36,18 +37,15 @@ async def grab_envelope(
     shopper: CurrentShopper,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    if idempotency_key is not None:
-        return await _once(
-            request,
-            shopper.scope,
-            idempotency_key,
-            lambda session: fastpath.grab_share(session, envelope_id, shopper.shopper_id),
-        )
-    batcher: Batcher[GrabRequest, GrabOut] = request.app.state.grab_batcher
-    grabbed = await batcher.submit(
-        GrabRequest(envelope_id, shopper.shopper_id), order_key=envelope_id
+    return await _answer(
+        request,
+        shopper,
+        idempotency_key,
+        "grab_batcher",
+        GrabRequest,
+        fastpath.grab_share,
+        envelope_id,
     )
-    return JSONResponse(grabbed.model_dump(mode="json"))
 
 
 async def claim_daily(
@@ -56,18 +54,37 @@ async def claim_daily(
     shopper: CurrentShopper,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
+    return await _answer(
+        request,
+        shopper,
+        idempotency_key,
+        "daily_batcher",
+        DailyRequest,
+        daily_fastpath.claim_daily,
+        campaign_id,
+    )
+
+
+async def _answer(
+    request: Request,
+    shopper: ShopperPrincipal,
+    idempotency_key: str | None,
+    batcher_name: str,
+    item: Callable[[str, str], Any],
+    alone: Callable[[Session, str, str], BaseModel],
+    target_id: str,
+) -> JSONResponse:
+    """Through the batcher (the target's lane), or alone under an Idempotency-Key."""
     if idempotency_key is not None:
         return await _once(
             request,
             shopper.scope,
             idempotency_key,
-            lambda session: daily_fastpath.claim_daily(session, campaign_id, shopper.shopper_id),
+            lambda session: alone(session, target_id, shopper.shopper_id),
         )
-    batcher: Batcher[DailyRequest, DailyClaimOut] = request.app.state.daily_batcher
-    claimed = await batcher.submit(
-        DailyRequest(campaign_id, shopper.shopper_id), order_key=campaign_id
-    )
-    return JSONResponse(claimed.model_dump(mode="json"))
+    batcher: Batcher[Any, BaseModel] = getattr(request.app.state, batcher_name)
+    answer = await batcher.submit(item(target_id, shopper.shopper_id), order_key=target_id)
+    return JSONResponse(answer.model_dump(mode="json"))
 
 
 async def _once(
