@@ -11,6 +11,10 @@ If the shared transaction fails as a whole (a constraint raced by another proces
 lost connection), nothing of it was committed and every item is run again alone in its own unit
 of work, exactly as if there had been no batch. So batching never changes an answer.
 
+An item the batch function can not settle without waiting on locks held by other transactions
+gets RUN_ALONE: the lane runs it by itself right after the batch commits, so a batch never waits
+on anything while it holds its own locks.
+
 Handlers on the event loop `await batcher.submit(...)` (no thread held while the batch commits);
 threaded callers use `batcher.run(...)`.
 """
@@ -32,7 +36,14 @@ from kinsave.errors import KinsaveError
 log = logging.getLogger("kinsave.batcher")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-BatchFunction = Callable[[Session, Sequence[Item]], list[Result | KinsaveError]]
+
+
+class RunAlone:
+    """The outcome "run this item by itself after the batch": see the module docstring."""
+
+
+RUN_ALONE = RunAlone()
+BatchFunction = Callable[[Session, Sequence[Item]], Sequence[Result | KinsaveError | RunAlone]]
 
 
 class Batcher(Generic[Item, Result]):
@@ -139,8 +150,13 @@ class _Lane(Generic[Item, Result]):
             for item, future in zip(items, futures, strict=True):
                 self._run_alone(item, future)
             return
-        for future, outcome in zip(futures, outcomes, strict=True):
-            _settle(future, outcome)
+        for item, future, outcome in zip(items, futures, outcomes, strict=True):
+            if isinstance(outcome, RunAlone):
+                self._run_alone(item, future)
+            elif isinstance(outcome, KinsaveError):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
 
     def _run_alone(self, item: Item, future: "Future[Result]") -> None:
         try:
@@ -148,14 +164,9 @@ class _Lane(Generic[Item, Result]):
                 (outcome,) = self._run_batch(session, [item])
                 if isinstance(outcome, KinsaveError):
                     raise outcome  # roll back whatever the refusal's checks touched
+                if isinstance(outcome, RunAlone):
+                    raise KinsaveError("service_unavailable", "busy; retry")
         except BaseException as error:  # the caller re-raises it
             future.set_exception(error)
         else:
             future.set_result(outcome)
-
-
-def _settle(future: "Future[Result]", outcome: "Result | KinsaveError") -> None:
-    if isinstance(outcome, KinsaveError):
-        future.set_exception(outcome)
-    else:
-        future.set_result(outcome)

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinsave.auth.models import Shopper
-from kinsave.batcher import Batcher
+from kinsave.batcher import RUN_ALONE, Batcher, RunAlone
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import daily_fastpath, fastpath
 from kinsave.envelopes.daily_fastpath import DailyRequest
@@ -74,19 +74,41 @@ class TestGrabBatch:
             assert sorted(holders) == ["aunt", "uncle"]
             assert ledger.reconcile(session).clean
 
-    def test_a_shopper_without_a_wallet_is_served_inside_the_batch(
-        self, api, operator, session_factory
-    ):
+    def test_a_shopper_without_a_wallet_is_served(self, api, operator, session_factory):
         envelope_id = _envelope(api, operator, shares=3)
         _shopper_without_wallet(session_factory, "newcomer")
+        batch = [GrabRequest(envelope_id, "grandma"), GrabRequest(envelope_id, "newcomer")]
         with unit_of_work(session_factory) as session:
-            outcomes = fastpath.grab_many(
-                session,
-                [GrabRequest(envelope_id, "grandma"), GrabRequest(envelope_id, "newcomer")],
-            )
-        assert _codes(outcomes) == ["ok", "ok"]
+            grandma, newcomer = fastpath.grab_many(session, batch)
+        assert isinstance(grandma, GrabOut)
+        if isinstance(newcomer, RunAlone):  # PostgreSQL: opening a wallet waits for the batch
+            with unit_of_work(session_factory) as session:
+                (newcomer,) = fastpath.grab_many(session, batch[1:])
+        assert isinstance(newcomer, GrabOut)
         with unit_of_work(session_factory) as session:
             assert ledger.find_account(session, AccountKind.WALLET, "newcomer") is not None
+
+    def test_a_batch_never_waits_for_shares_another_transaction_holds(
+        self, api, operator, session_factory, database_url
+    ):
+        if not database_url.startswith("postgresql"):
+            pytest.skip("SQLite has one writer: no other transaction can hold a share")
+        envelope_id = _envelope(api, operator, shares=1)
+        for name in ("aunt", "uncle"):
+            login(api, name)
+        batch = [GrabRequest(envelope_id, "aunt"), GrabRequest(envelope_id, "uncle")]
+        with unit_of_work(session_factory) as holder:  # another grab in flight holds the share
+            holder.execute(
+                select(EnvelopeShare.id)
+                .where(EnvelopeShare.envelope_id == envelope_id)
+                .with_for_update()
+            ).all()
+            with unit_of_work(session_factory) as session:
+                outcomes = fastpath.grab_many(session, batch)
+        assert outcomes == [RUN_ALONE, RUN_ALONE]  # run by themselves once this batch commits
+        with unit_of_work(session_factory) as session:
+            alone = [fastpath.grab_many(session, [request])[0] for request in batch]
+        assert _codes(alone) == ["ok", "envelope_empty"]
 
     def test_grabs_over_http_come_back_batched_and_exact(self, api, operator, session_factory):
         envelope_id = _envelope(api, operator, shares=3)

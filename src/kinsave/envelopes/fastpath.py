@@ -33,6 +33,7 @@ from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kinsave.batcher import RUN_ALONE, RunAlone
 from kinsave.db import UTCDateTime, utcnow
 from kinsave.envelopes import service
 from kinsave.envelopes.schemas import GrabOut
@@ -73,7 +74,8 @@ REFUSALS = {
     "envelope_empty": "every share of this envelope has been grabbed",
 }
 
-_PG_GRAB = f"""
+# Take a share, debit the escrow, book the transfer; the wallet credit is left to the caller.
+_PG_TAKE = f"""
 WITH taken AS (
     UPDATE envelope_share SET grabbed_by = :shopper_id, grabbed_at = :now
     WHERE id = ({_OPEN_SHARE_FOR_SHOPPER} FOR UPDATE SKIP LOCKED) AND grabbed_by IS NULL
@@ -85,19 +87,41 @@ WITH taken AS (
 ), debited AS (
     UPDATE ledger_account a SET balance = a.balance - taken.amount
     FROM taken, escrow WHERE a.id = escrow.id RETURNING a.id
-), credited AS (
-    UPDATE ledger_account a SET balance = a.balance + taken.amount
-    FROM taken, wallet WHERE a.id = wallet.id RETURNING a.id
 ), booked AS (
     INSERT INTO ledger_transfer
         (idempotency_key, from_account_id, to_account_id, amount, kind, reference, created_at)
     SELECT 'envelope-grab:' || taken.id, escrow.id, wallet.id, taken.amount,
            'envelope_grab', :envelope_id, :now
     FROM taken, escrow, wallet RETURNING id
+)"""
+_NOTHING_TAKEN = (
+    f"SELECT NULL, NULL, NULL, ({_WHY_NOT}), NULL WHERE NOT EXISTS (SELECT 1 FROM taken)"
 )
-SELECT taken.id, taken.seq, taken.amount, NULL AS refusal FROM taken, debited, credited, booked
-UNION ALL
-SELECT NULL, NULL, NULL, ({_WHY_NOT}) WHERE NOT EXISTS (SELECT 1 FROM taken)
+
+# One grab alone: the wallet is credited in the same statement.
+_PG_GRAB = f"""{_PG_TAKE}, credited AS (
+    UPDATE ledger_account a SET balance = a.balance + taken.amount
+    FROM taken, wallet WHERE a.id = wallet.id RETURNING a.id
+)
+SELECT taken.id, taken.seq, taken.amount, NULL AS refusal, NULL AS wallet_id
+FROM taken, debited, credited, booked
+UNION ALL {_NOTHING_TAKEN}
+"""
+# A grab in a batch: answers the wallet to credit; the batch credits all its wallets at the end,
+# in id order, after every escrow it touches. Every batch thus locks escrows (sorted by envelope)
+# before wallets (sorted by id), and batches of two API processes can not deadlock on each other.
+_PG_BATCH_GRAB = f"""{_PG_TAKE}
+SELECT taken.id, taken.seq, taken.amount, NULL AS refusal, wallet.id AS wallet_id
+FROM taken, debited, booked, wallet
+UNION ALL {_NOTHING_TAKEN}
+"""
+_PG_CREDIT_WALLETS = """
+WITH locked AS (
+    SELECT id FROM ledger_account WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE
+)
+UPDATE ledger_account a SET balance = a.balance + credit.amount
+FROM unnest(%(ids)s::bigint[], %(amounts)s::bigint[]) AS credit(id, amount), locked
+WHERE a.id = credit.id AND locked.id = credit.id
 """
 
 _SQLITE_TAKE = f"""
@@ -140,42 +164,48 @@ class GrabRequest:
     shopper_id: str
 
 
-# The CTE for the driver itself: psycopg takes %(name)s placeholders.
-PG_GRAB_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _PG_GRAB)
+def _driver_sql(sql: str) -> str:
+    """The statement for psycopg itself, which takes %(name)s placeholders."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+PG_GRAB_DRIVER = _driver_sql(_PG_GRAB)
+_PG_BATCH_GRAB_DRIVER = _driver_sql(_PG_BATCH_GRAB)
 Taken = tuple[int, int, int]  # share id, seq, amount
 
 
-def grab_many(session: Session, requests: Sequence[GrabRequest]) -> list[GrabOut | KinsaveError]:
-    """Every request's answer in one transaction: a GrabOut, or the refusal (nothing written).
-
-    On PostgreSQL the statements go out in one pipeline; a grab that found only busy shares or
-    no wallet is then settled by `grab_share`, which polls or takes the plain path.
+def grab_many(
+    session: Session, requests: Sequence[GrabRequest]
+) -> list[GrabOut | KinsaveError | RunAlone]:
+    """Every request's answer in one transaction: a GrabOut or the refusal (nothing written),
+    or RUN_ALONE for a grab that must wait for shares locked by other transactions or open a
+    wallet: the batcher runs it by itself after the batch commits, never while the batch holds
+    its locks (a batch that waits on another can deadlock with it where PostgreSQL can't see).
     """
     now = utcnow()
-    if len(requests) > 1 and session.get_bind().dialect.name == "postgresql":
+    if len(requests) == 1 or session.get_bind().dialect.name != "postgresql":
         # A grab alone (also each rerun of a failed batch) takes grab_share's own path, which
-        # turns a shopper racing themself into already_grabbed instead of a failed batch.
-        first_tries = _pg_pipeline(session, requests, now)
-    else:
-        first_tries = ["retry"] * len(requests)
+        # polls and turns a shopper racing themself into already_grabbed. On SQLite the batch
+        # holds the only write lock, so nothing it waits for can be held by someone else.
+        return [_grab_alone(session, request, now) for request in requests]
+    first_tries = _pg_pipeline(session, requests, now)
     return [
-        _settle(session, request, first_try, now)
+        _answer(request.envelope_id, first_try, now)
+        if isinstance(first_try, tuple)
+        else _refusal_or_run_alone(first_try)
         for request, first_try in zip(requests, first_tries, strict=True)
     ]
 
 
-def _settle(
-    session: Session, request: GrabRequest, first_try: Taken | str, now: datetime
-) -> GrabOut | KinsaveError:
+def _grab_alone(session: Session, request: GrabRequest, now: datetime) -> GrabOut | KinsaveError:
     try:
-        taken = first_try if isinstance(first_try, tuple) else None
-        if first_try in REFUSALS:
-            raise KinsaveError(str(first_try), REFUSALS[str(first_try)])
-        if taken is None:
-            return grab_share(session, request.envelope_id, request.shopper_id, now)
+        return grab_share(session, request.envelope_id, request.shopper_id, now)
     except KinsaveError as refusal:
         return refusal
-    return _answer(request.envelope_id, taken, now)
+
+
+def _refusal_or_run_alone(why_not: str) -> KinsaveError | RunAlone:
+    return KinsaveError(why_not, REFUSALS[why_not]) if why_not in REFUSALS else RUN_ALONE
 
 
 def _pg_pipeline(
@@ -186,13 +216,22 @@ def _pg_pipeline(
     with driver.pipeline():
         cursors = [
             driver.execute(
-                PG_GRAB_DRIVER,
+                _PG_BATCH_GRAB_DRIVER,
                 {"envelope_id": r.envelope_id, "shopper_id": r.shopper_id, "now": now},
                 prepare=True,
             )
             for r in requests
         ]
-    return [_taken_or_why(cursor.fetchone()) for cursor in cursors]
+    rows = [cursor.fetchone() for cursor in cursors]
+    credits: dict[int, int] = {}
+    for row in rows:
+        if row[3] is None:
+            credits[row[4]] = credits.get(row[4], 0) + row[2]
+    if credits:
+        ids = sorted(credits)
+        amounts = [credits[wallet] for wallet in ids]
+        driver.execute(_PG_CREDIT_WALLETS, {"ids": ids, "amounts": amounts}, prepare=True)
+    return [_taken_or_why(row) for row in rows]
 
 
 def grab_share(
