@@ -115,13 +115,18 @@ SELECT taken.id, taken.seq, taken.amount, NULL AS refusal, wallet.id AS wallet_i
 FROM taken, debited, booked, wallet
 UNION ALL {_NOTHING_TAKEN}
 """
-_PG_CREDIT_WALLETS = """
-WITH locked AS (
-    SELECT id FROM ledger_account WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE
+# Two statements on purpose: the first locks every wallet in id order (LockRows above the Sort)
+# before the second updates any; one UPDATE ... FROM would lock them in its join's order. NO KEY
+# UPDATE, the lock an UPDATE of the balance takes: FOR UPDATE would also wait on the KEY SHARE
+# locks that other batches' transfer rows hold on these wallets (their foreign keys), taken in
+# item order; two lanes then deadlock (both seen in the grab-storm bench).
+_PG_LOCK_WALLETS = (
+    "SELECT id FROM ledger_account WHERE id = ANY(%(ids)s) ORDER BY id FOR NO KEY UPDATE"
 )
+_PG_CREDIT_WALLETS = """
 UPDATE ledger_account a SET balance = a.balance + credit.amount
-FROM unnest(%(ids)s::bigint[], %(amounts)s::bigint[]) AS credit(id, amount), locked
-WHERE a.id = credit.id AND locked.id = credit.id
+FROM unnest(%(ids)s::bigint[], %(amounts)s::bigint[]) AS credit(id, amount)
+WHERE a.id = credit.id
 """
 
 _SQLITE_TAKE = f"""
@@ -230,7 +235,9 @@ def _pg_pipeline(
     if credits:
         ids = sorted(credits)
         amounts = [credits[wallet] for wallet in ids]
-        driver.execute(_PG_CREDIT_WALLETS, {"ids": ids, "amounts": amounts}, prepare=True)
+        credit = {"ids": ids, "amounts": amounts}
+        driver.execute(_PG_LOCK_WALLETS, credit, prepare=True).fetchall()
+        driver.execute(_PG_CREDIT_WALLETS, credit, prepare=True)
     return [_taken_or_why(row) for row in rows]
 
 
