@@ -5,12 +5,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.batcher import Batcher, BatchFunction
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import Crowd
 from kinsave.config import Settings
+from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 
 Item = TypeVar("Item")
@@ -125,6 +127,29 @@ class Scenario(Protocol):
     def http_targets(self, ctx: BenchContext, plan: Any, template: str) -> list[HttpTarget]: ...
 
     def check(self, ctx: BenchContext, plan: Any, codes: list[str]) -> list[str]: ...
+
+
+def in_own_transaction(
+    ctx: BenchContext, operation: Callable[..., Any]
+) -> Callable[[], Caller[tuple[str, str]]]:
+    """A variant that runs `operation(session, *attempt)` in its own unit of work per attempt,
+    as a request's dependency would: "ok", the refusal's code, or service_unavailable (what the
+    API answers for a database error; the transaction rolled back, nothing moved)."""
+
+    def make() -> Caller[tuple[str, str]]:
+        def call(attempt: tuple[str, str]) -> str:
+            try:
+                with unit_of_work(ctx.session_factory) as session:
+                    operation(session, *attempt)
+            except KinsaveError as refusal:
+                return refusal.code
+            except OperationalError:
+                return "service_unavailable"
+            return "ok"
+
+        return call
+
+    return make
 
 
 def batched(

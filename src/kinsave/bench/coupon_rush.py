@@ -15,17 +15,15 @@ from typing import Any
 
 import redis
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from kinsave.bench import baseline, raw
-from kinsave.bench.context import BenchContext, HttpTarget
+from kinsave.bench.context import BenchContext, HttpTarget, in_own_transaction
 from kinsave.bench.measure import Caller
 from kinsave.coupons import service as coupons
 from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.coupons.schemas import TemplateIn
 from kinsave.db import unit_of_work, utcnow
-from kinsave.errors import KinsaveError
 
 LIMIT = 2
 VALID_DAYS = 30
@@ -57,31 +55,16 @@ class CouponPlan:
         return [(self.template_id, self.shopper_ids[s]) for s in self.attempts]
 
 
-def _in_uow(ctx: BenchContext, claim: Callable[[Any, str, str], Any]) -> Callable[[], Caller[Any]]:
-    def make() -> Caller[tuple[str, str]]:
-        def call(attempt: tuple[str, str]) -> str:
-            try:
-                with unit_of_work(ctx.session_factory) as session:
-                    claim(session, *attempt)
-            except KinsaveError as refusal:
-                return refusal.code
-            except OperationalError:  # what the API answers 503 service_unavailable for
-                return "service_unavailable"
-            return "ok"
-
-        return call
-
-    return make
-
-
 def _plain(ctx: BenchContext, _plan: CouponPlan) -> Callable[[], Caller[Any]]:
-    return _in_uow(ctx, lambda s, t, shopper: coupons.claim_coupon(s, shopper, t))
+    return in_own_transaction(ctx, lambda s, t, shopper: coupons.claim_coupon(s, shopper, t))
 
 
 def _gated(ctx: BenchContext, _plan: CouponPlan) -> Callable[[], Caller[Any]]:
     assert ctx.settings.redis_url is not None
     gate = ClaimGate(ctx.settings.redis_url)
-    return _in_uow(ctx, lambda s, t, shopper: coupons.claim_coupon(s, shopper, t, gate=gate))
+    return in_own_transaction(
+        ctx, lambda s, t, shopper: coupons.claim_coupon(s, shopper, t, gate=gate)
+    )
 
 
 def _raw(ctx: BenchContext, plan: CouponPlan) -> Callable[[], Caller[Any]]:
@@ -116,7 +99,7 @@ class CouponRush:
         self.inprocess_variants: dict[
             str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]
         ] = {
-            "straightforward": lambda ctx, _plan: _in_uow(
+            "straightforward": lambda ctx, _plan: in_own_transaction(
                 ctx, lambda s, t, shopper: baseline.claim_coupon(s, t, shopper)
             ),
             "kinsave plain": _plain,

@@ -13,10 +13,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from kinsave.bench import baseline, raw
-from kinsave.bench.context import BenchContext, HttpTarget, batched
+from kinsave.bench.context import BenchContext, HttpTarget, batched, in_own_transaction
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import campaign
 from kinsave.campaigns import service as campaigns
@@ -26,7 +25,6 @@ from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_fastpath import DailyRequest
 from kinsave.envelopes.daily_rule import UniformRule
 from kinsave.envelopes.models import DailyClaim
-from kinsave.errors import KinsaveError
 from kinsave.ledger.models import Transfer
 
 RULE = UniformRule(min=10, max=50)
@@ -45,23 +43,6 @@ class DailyPlan:
 
     def items(self) -> list[tuple[str, str]]:
         return [(self.campaign_id, self.shopper_ids[s]) for s in self.attempts]
-
-
-def _in_uow(ctx: BenchContext, claim: Callable[..., Any]) -> Callable[[], Caller[Any]]:
-    def make() -> Caller[tuple[str, str]]:
-        def call(attempt: tuple[str, str]) -> str:
-            try:
-                with unit_of_work(ctx.session_factory) as session:
-                    claim(session, *attempt)
-            except KinsaveError as refusal:
-                return refusal.code
-            except OperationalError:  # what the API answers 503 service_unavailable for
-                return "service_unavailable"
-            return "ok"
-
-        return call
-
-    return make
 
 
 def _raw(ctx: BenchContext, plan: DailyPlan) -> Callable[[], Caller[Any]]:
@@ -95,9 +76,11 @@ def _raw(ctx: BenchContext, plan: DailyPlan) -> Callable[[], Caller[Any]]:
 class DailyRush:
     name = "daily-rush"
     inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]] = {
-        "straightforward": lambda ctx, _plan: _in_uow(ctx, baseline.claim_daily),
-        "kinsave plain": lambda ctx, _plan: _in_uow(ctx, envelopes.claim_daily),
-        "kinsave one-statement": lambda ctx, _plan: _in_uow(ctx, daily_fastpath.claim_daily),
+        "straightforward": lambda ctx, _plan: in_own_transaction(ctx, baseline.claim_daily),
+        "kinsave plain": lambda ctx, _plan: in_own_transaction(ctx, envelopes.claim_daily),
+        "kinsave one-statement": lambda ctx, _plan: in_own_transaction(
+            ctx, daily_fastpath.claim_daily
+        ),
         "kinsave": lambda ctx, _plan: batched(
             ctx, daily_fastpath.claim_many, lambda attempt: (DailyRequest(*attempt), attempt[0])
         ),

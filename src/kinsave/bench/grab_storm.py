@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from kinsave.bench import baseline, raw
-from kinsave.bench.context import BenchContext, HttpTarget, batched
+from kinsave.bench.context import BenchContext, HttpTarget, batched, in_own_transaction
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import shop_envelopes
 from kinsave.db import unit_of_work, utcnow
@@ -22,7 +21,6 @@ from kinsave.envelopes import fastpath
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.fastpath import GrabRequest
 from kinsave.envelopes.models import EnvelopeShare
-from kinsave.errors import KinsaveError
 from kinsave.ledger.models import Transfer
 
 Attempt = tuple[str, str]  # (envelope id, shopper id)
@@ -41,23 +39,6 @@ class GrabPlan:
         return [(self.envelope_ids[e], self.shopper_ids[s]) for e, s in self.attempts]
 
 
-def _in_uow(ctx: BenchContext, grab: Callable[..., Any]) -> Callable[[], Caller[Attempt]]:
-    def make() -> Caller[Attempt]:
-        def call(attempt: Attempt) -> str:
-            try:
-                with unit_of_work(ctx.session_factory) as session:
-                    grab(session, *attempt)
-            except KinsaveError as refusal:
-                return refusal.code
-            except OperationalError:  # what the API answers 503 service_unavailable for
-                return "service_unavailable"
-            return "ok"
-
-        return call
-
-    return make
-
-
 def _raw(ctx: BenchContext, _plan: GrabPlan) -> Callable[[], Caller[Attempt]]:
     def make() -> Caller[Attempt]:
         connection = raw.connect(ctx.database_url)
@@ -70,9 +51,9 @@ def _raw(ctx: BenchContext, _plan: GrabPlan) -> Callable[[], Caller[Attempt]]:
 class GrabStorm:
     name = "grab-storm"
     inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]] = {
-        "straightforward": lambda ctx, _plan: _in_uow(ctx, baseline.grab_share),
-        "kinsave plain": lambda ctx, _plan: _in_uow(ctx, envelopes.grab_share),
-        "kinsave one-statement": lambda ctx, _plan: _in_uow(ctx, fastpath.grab_share),
+        "straightforward": lambda ctx, _plan: in_own_transaction(ctx, baseline.grab_share),
+        "kinsave plain": lambda ctx, _plan: in_own_transaction(ctx, envelopes.grab_share),
+        "kinsave one-statement": lambda ctx, _plan: in_own_transaction(ctx, fastpath.grab_share),
         "kinsave": lambda ctx, _plan: batched(
             ctx, fastpath.grab_many, lambda attempt: (GrabRequest(*attempt), attempt[0])
         ),
