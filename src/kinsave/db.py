@@ -1,5 +1,6 @@
 """Engine, session factory and the unit of work: the only place a transaction begins and ends."""
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -127,3 +128,9 @@ def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back if it raises. Services flush."""
     with session_factory() as session, session.begin():
         yield session
+
+
+def psycopg_sql(sql: str) -> str:
+    """A `text()` statement's SQL for psycopg itself, which takes %(name)s, not :name, placeholders
+    (the storm paths send their statements straight to the driver, in pipeline mode)."""
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)

@@ -8,7 +8,6 @@ A refusal rolls back. This is an upper bound to measure kinsave against, not a p
 skips sessions and idempotency.
 """
 
-import re
 import secrets
 import sqlite3
 import time
@@ -17,11 +16,8 @@ from typing import Any
 
 import psycopg
 
+from kinsave.db import psycopg_sql
 from kinsave.envelopes import daily_fastpath, fastpath
-
-
-def _pg(sql: str) -> str:
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
 
 
 def connect(url: str) -> Any:
@@ -140,7 +136,10 @@ def claim_coupon(connection: Any, params: dict[str, Any]) -> str:
             "expires_at": _sqlite_time(params["expires_at"]),
         }
     else:
-        slot_sql, stock_sql = _pg(_COUPON_SLOT.format(p=":")), _pg(_COUPON_STOCK.format(p=":"))
+        slot_sql, stock_sql = (
+            psycopg_sql(_COUPON_SLOT.format(p=":")),
+            psycopg_sql(_COUPON_STOCK.format(p=":")),
+        )
         values = dict(params)
     if sqlite:
         connection.execute("BEGIN IMMEDIATE")

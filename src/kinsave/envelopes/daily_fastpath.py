@@ -15,7 +15,6 @@ for all of them, and on PostgreSQL sends every claim in one pipelined round trip
 """
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
-from kinsave.db import UTCDateTime, utcnow
+from kinsave.db import UTCDateTime, psycopg_sql, utcnow
 from kinsave.envelopes import service
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.schemas import DailyClaimOut
@@ -82,7 +81,7 @@ SELECT paid.id, NULL AS refusal FROM paid, claimed, credited, booked
 UNION ALL
 SELECT NULL, ({_WHY_NOT}) WHERE NOT EXISTS (SELECT 1 FROM paid)
 """
-PG_CLAIM_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _PG_CLAIM)
+PG_CLAIM_DRIVER = psycopg_sql(_PG_CLAIM)
 
 
 def _typed(sql: str) -> TextClause:

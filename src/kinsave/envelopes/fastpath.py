@@ -22,7 +22,6 @@ batch alone (batcher.py).
 statement in one pipeline, one round trip for the whole batch.
 """
 
-import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.batcher import RUN_ALONE, RunAlone
-from kinsave.db import UTCDateTime, utcnow
+from kinsave.db import UTCDateTime, psycopg_sql, utcnow
 from kinsave.envelopes import service
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
@@ -169,13 +168,8 @@ class GrabRequest:
     shopper_id: str
 
 
-def _driver_sql(sql: str) -> str:
-    """The statement for psycopg itself, which takes %(name)s placeholders."""
-    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
-
-
-PG_GRAB_DRIVER = _driver_sql(_PG_GRAB)
-_PG_BATCH_GRAB_DRIVER = _driver_sql(_PG_BATCH_GRAB)
+PG_GRAB_DRIVER = psycopg_sql(_PG_GRAB)
+_PG_BATCH_GRAB_DRIVER = psycopg_sql(_PG_BATCH_GRAB)
 Taken = tuple[int, int, int]  # share id, seq, amount
 
 
