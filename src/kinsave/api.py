@@ -1,14 +1,16 @@
 """What every router shares: the request's transaction and the Idempotency-Key header."""
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
+from kinsave.batcher import Batcher
 from kinsave.db import unit_of_work
 from kinsave.idempotency import service as idempotency
 from kinsave.security import audit
@@ -121,3 +123,37 @@ class RunOnce:
 
 
 Once = Annotated[RunOnce, Depends()]
+
+
+async def batched_or_alone(
+    request: Request,
+    *,
+    scope: str,
+    key: str | None,
+    batcher: Batcher[Any, BaseModel],
+    item: object,
+    order_key: str,
+    alone: Callable[[Session], BaseModel],
+    body: BaseModel | None = None,
+    status_code: int = 200,
+) -> JSONResponse:
+    """A storm endpoint's answer: the item through the batcher (its order key's lane; no thread
+    is held while the batch commits), or, under an Idempotency-Key, `alone` in its own unit of
+    work on a pool thread, so that the first answer replays exactly."""
+    if key is None:
+        answer = await batcher.submit(item, order_key=order_key)
+        return JSONResponse(answer.model_dump(mode="json"), status_code=status_code)
+
+    def run_once() -> JSONResponse:
+        with unit_of_work(request.app.state.session_factory) as session:
+            return idempotent(
+                session,
+                request,
+                scope=scope,
+                key=key,
+                body=body,
+                operation=lambda: alone(session),
+                status_code=status_code,
+            )
+
+    return await run_in_threadpool(run_once)

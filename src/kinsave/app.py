@@ -3,6 +3,8 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -13,15 +15,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kinsave import __version__
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
+from kinsave.batcher import Batcher, BatchFunction
 from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
+from kinsave.coupons import claims
 from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
-from kinsave.envelopes import fast_router
+from kinsave.envelopes import daily_fastpath, fast_router, fastpath
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
@@ -53,8 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeper.start()
         yield
         sweeper.stop()
-        for stop in stop_batchers:
-            stop()
+        for batcher in batchers:
+            batcher.stop()
         engine.dispose()
 
     app = FastAPI(
@@ -72,7 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.rate_limiter = RateLimiter(session_factory, settings.redis_url)
 
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
-    stop_batchers = fast_router.install(app, settings)  # before the plain routes: first match wins
+    batchers = _start_batchers(app, settings)
+    fast_router.install(app, settings)  # before the plain routes: the first match wins
     if settings.bench_endpoints:
         from kinsave.bench.router import router as bench_router
 
@@ -108,6 +113,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]:
+    """The storms' batchers (group commit, batcher.py), one per storm endpoint, in app.state."""
+
+    def batcher(run_batch: BatchFunction[Any, Any]) -> Batcher[Any, Any]:
+        return Batcher(
+            app.state.session_factory,
+            run_batch,
+            max_batch=settings.grab_batch_max,
+            lanes=settings.batch_lanes,
+        )
+
+    app.state.grab_batcher = batcher(fastpath.grab_many)
+    app.state.daily_batcher = batcher(daily_fastpath.claim_many)
+    app.state.coupon_batcher = batcher(partial(claims.claim_many, gate=app.state.claim_gate))
+    return [app.state.grab_batcher, app.state.daily_batcher, app.state.coupon_batcher]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -14,8 +14,7 @@ from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import CampaignIn
 from kinsave.config import Settings
-from kinsave.coupons import checkout, orders
-from kinsave.coupons import service as coupons
+from kinsave.coupons import checkout, claims, orders
 from kinsave.coupons.checkout_schemas import CartLineIn, PaidIn, QuoteIn, ReserveIn
 from kinsave.db import utcnow
 from kinsave.demo_catalog import seed_catalog
@@ -229,7 +228,7 @@ def seed_sharing_history(
                 if days_ago == 0:
                     handles[buyer] = resolved.attribution
     for number, (buyer, attribution) in enumerate(list(handles.items())[:3], start=1):
-        coupons.claim_coupon(session, buyer, rice_template_id)
+        claims.claim_coupon(session, buyer, rice_template_id)
         order_id = f"demo-order-{number}"
         line = CartLineIn(sku="rice-5kg", quantity=1, unit_price=5900)
         quote = checkout.quote_checkout(session, shop_id, QuoteIn(shopper_id=buyer, lines=[line]))

@@ -8,7 +8,7 @@ import redis
 from sqlalchemy import func, select
 
 from kinsave.auth import service as auth
-from kinsave.coupons import service
+from kinsave.coupons import claims, service
 from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import Coupon
 from kinsave.coupons.schemas import TemplateIn
@@ -32,7 +32,7 @@ def setup(session_factory, shoppers: int, stock: int) -> str:
 def claim(session_factory, gate: ClaimGate, shopper: str, template_id: str) -> str:
     try:
         with unit_of_work(session_factory) as session:
-            service.claim_coupon(session, shopper, template_id, gate=gate)
+            claims.claim_coupon(session, shopper, template_id, gate=gate)
         return "ok"
     except KinsaveError as refusal:
         return refusal.code
@@ -73,7 +73,7 @@ class TestClaimGate:
         gate = ClaimGate(redis_url)
         client = redis.Redis.from_url(redis_url)
         client.delete(gate.key(template_id))
-        gate.leave(template_id)  # a claim refused by the database after its count expired
+        gate.give_back(template_id, 1)  # a claim refused by the database after its count expired
         assert not client.exists(gate.key(template_id))
         for shopper in ("g0", "g1"):
             assert claim(session_factory, gate, shopper, template_id) == "ok"

@@ -18,6 +18,7 @@ from typing import Any
 from kinsave.auth import service as auth
 from kinsave.bench.context import BenchContext, HttpTarget
 from kinsave.bench.measure import Caller
+from kinsave.coupons import claims
 from kinsave.coupons import service as coupons
 from kinsave.coupons.pricing import CartLine, HeldCoupon
 from kinsave.coupons.quote import quote
@@ -168,7 +169,7 @@ class Quote:
         for shopper in plan.shoppers:
             with unit_of_work(ctx.session_factory) as session:
                 for template_id in templates:
-                    coupons.claim_coupon(session, shopper, template_id)
+                    claims.claim_coupon(session, shopper, template_id)
 
     def http_targets(self, ctx: BenchContext, plan: QuotePlan, template: str) -> list[HttpTarget]:
         method, path = template.split(" ", 1)

@@ -16,7 +16,7 @@ from typing import Any
 
 import psycopg
 
-from kinsave.db import psycopg_sql
+from kinsave.coupons import claims
 from kinsave.envelopes import daily_fastpath, fastpath
 
 
@@ -113,61 +113,38 @@ def _sqlite_day(value: date) -> str:
     return value.isoformat()
 
 
-_COUPON_SLOT = (
-    "INSERT INTO coupon (id, template_id, shop_id, shopper_id, slot, state, claimed_at,"
-    " expires_at) VALUES ({p}id, {p}template_id, {p}shop_id, {p}shopper_id, {p}slot, 'available',"
-    " {p}now, {p}expires_at) ON CONFLICT (template_id, shopper_id, slot) DO NOTHING RETURNING id"
-)
-_COUPON_STOCK = (
-    "UPDATE coupon_template SET issued = issued + 1"
-    " WHERE id = {p}template_id AND status = 'active' AND issued < stock RETURNING issued"
-)
+_LOCK_TEMPLATE = "SELECT id FROM coupon_template WHERE id = %(template_id)s FOR UPDATE"
 
 
 def claim_coupon(connection: Any, params: dict[str, Any]) -> str:
-    """One coupon claim like coupons/service.py: the lowest free slot, then one unit of stock
-    (params: template_id, shop_id, shopper_id, limit, now, expires_at); a refusal rolls back."""
-    sqlite = isinstance(connection, sqlite3.Connection)
-    if sqlite:
-        slot_sql, stock_sql = _COUPON_SLOT.format(p=":"), _COUPON_STOCK.format(p=":")
-        values = {
-            **params,
-            "now": _sqlite_time(params["now"]),
-            "expires_at": _sqlite_time(params["expires_at"]),
-        }
-    else:
-        slot_sql, stock_sql = (
-            psycopg_sql(_COUPON_SLOT.format(p=":")),
-            psycopg_sql(_COUPON_STOCK.format(p=":")),
-        )
-        values = dict(params)
-    if sqlite:
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            answer = _take_coupon(connection, slot_sql, stock_sql, values, prepare=None)
-            connection.execute("COMMIT" if answer == "ok" else "ROLLBACK")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
-        return answer
-    answer = "ok"
+    """One coupon claim with coupons/claims.py's statements (params: template_id, shop_id,
+    shopper_id, now, expires_at); "ok" or the refusal code, and a refusal writes nothing."""
+    values = {**params, "coupon_id": f"cpn_{secrets.token_hex(8)}"}
+    if isinstance(connection, sqlite3.Connection):
+        return _sqlite_claim_coupon(connection, values)
     with connection.transaction():
-        answer = _take_coupon(connection, slot_sql, stock_sql, values, prepare=True)
-        if answer != "ok":
-            raise psycopg.Rollback()
-    return answer
+        # The template's row first, as claims.py reads its terms: the claim's count is fresh.
+        connection.execute(_LOCK_TEMPLATE, values, prepare=True)
+        row = connection.execute(claims.PG_CLAIM_DRIVER, values, prepare=True).fetchone()
+    return "ok" if row[0] is None else str(row[0])
 
 
-def _take_coupon(
-    connection: Any, slot_sql: str, stock_sql: str, values: dict[str, Any], prepare: bool | None
-) -> str:
-    options = {} if prepare is None else {"prepare": prepare}
-    for slot in range(1, values["limit"] + 1):
-        row = {**values, "slot": slot, "id": f"cpn_{secrets.token_hex(8)}"}
-        if connection.execute(slot_sql, row, **options).fetchall():  # fetchall: stepped to end
-            break
-    else:
-        return "coupon_limit_reached"
-    if not connection.execute(stock_sql, values, **options).fetchall():
-        return "coupon_sold_out"
+def _sqlite_claim_coupon(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
+    values = {
+        **params,
+        "now": _sqlite_time(params["now"]),
+        "expires_at": _sqlite_time(params["expires_at"]),
+    }
+    steps = claims.SQLITE_STEPS
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if connection.execute(steps["issue"], values).rowcount == 0:
+            refusal = connection.execute(steps["why_not"], values).fetchone()[0]
+            connection.execute("ROLLBACK")
+            return str(refusal)
+        connection.execute(steps["claim"], values)
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
     return "ok"

@@ -3,8 +3,8 @@
 - GET /v1/bench/noop: does nothing; the server's own ceiling on these settings.
 - /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP.
 - /v1/bench/plain/...: kinsave's plain grab and claim routes, reachable while the public paths
-  are switched to the fast ones (the coupon claim: without the Redis gate), so both run on the
-  same server in the same run.
+  are switched to the batched ones (the coupon claim: one statement, one unit of work per
+  request, without the Redis gate), so both run on the same server in the same run.
 """
 
 from fastapi import APIRouter
@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from kinsave.api import DbSession, Once
 from kinsave.auth.deps import CurrentShopper
 from kinsave.bench import baseline
-from kinsave.coupons import service as coupons
+from kinsave.coupons import claims
 from kinsave.coupons.schemas import ClaimIn
 from kinsave.envelopes import router as envelopes_router
 
@@ -48,10 +48,10 @@ def straightforward_coupon_claim(
 
 @router.post("/plain/coupons/claim", status_code=201)
 def plain_coupon_claim(body: ClaimIn, shopper: CurrentShopper, once: Once) -> JSONResponse:
-    """POST /v1/coupons/claim without the Redis gate, whatever the server is configured with."""
+    """The coupon claim alone, in the request's own transaction, without the Redis gate."""
     return once(
         shopper.scope,
-        lambda: coupons.claim_coupon(once.session, shopper.shopper_id, body.template_id),
+        lambda: claims.claim_coupon(once.session, shopper.shopper_id, body.template_id),
         body=body,
         status_code=201,
     )

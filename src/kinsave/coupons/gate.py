@@ -1,12 +1,13 @@
 """An optional Redis gate in front of the claim rush (KINSAVE_REDIS_URL).
 
-Redis keeps a per-template count of the stock left. A claim takes one before it touches the
-database, so once a coupon is sold out the flood of late claimers is refused by Redis alone. The
-database stays the record and still decides every claim: the gate only ever refuses claims that
-the database would refuse too, as long as its count is not below the truth. A claim that the
-database refuses gives its unit back; a count that drifted anyway (a crash between the two)
-lives at most TTL_SECONDS and is then re-read from the database. When Redis is unreachable the
-gate lets everyone through, and leaves Redis alone for RETRY_SECONDS before trying it again.
+Redis keeps a per-template count of the stock left. Claims take units before they touch the
+database (a batch of claims takes all of its units in one call), so once a coupon is sold out the
+flood of late claimers is refused by Redis alone. The database stays the record and still decides
+every claim: the gate only ever refuses claims that the database would refuse too, as long as its
+count is not below the truth. A claim that the database refuses gives its unit back; a count that
+drifted anyway (a crash between the two) lives at most TTL_SECONDS and is then re-read from the
+database. When Redis is unreachable the gate lets everyone through, and leaves Redis alone for
+RETRY_SECONDS before trying it again.
 """
 
 import logging
@@ -21,18 +22,18 @@ TTL_SECONDS = 10
 # A claim asks the gate inside its database transaction: a Redis that hangs must cost one
 # timeout per pause, not one per claim (on SQLite every claim would hold the write lock that long).
 RETRY_SECONDS = 5.0
-# Atomically take one unit: nil when the count must be seeded first, else what is left (a
-# negative answer means sold out, and the unit was not taken).
+# Atomically take up to ARGV[1] units: nil when the count must be seeded first, else how many were
+# taken (fewer than asked, down to 0, once the stock runs out).
 _TAKE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return false end
-local left = redis.call('DECR', KEYS[1])
-if left < 0 then redis.call('INCR', KEYS[1]) end
-return left
+local granted = math.max(0, math.min(tonumber(redis.call('GET', KEYS[1])), tonumber(ARGV[1])))
+if granted > 0 then redis.call('DECRBY', KEYS[1], granted) end
+return granted
 """
-# Give one unit back only to a live count: INCR on an expired key would create a count without a
+# Give units back only to a live count: INCRBY on an expired key would create a count without a
 # TTL holding just the units given back, far below the truth, refusing claims for good.
 _GIVE_BACK = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCR', KEYS[1]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
 return false
 """
 
@@ -54,30 +55,28 @@ class ClaimGate:
     def key(template_id: str) -> str:
         return f"kinsave:coupon-stock-left:{template_id}"
 
-    def enter(self, template_id: str, stock_left: Callable[[], int]) -> bool:
-        """Take one unit; False when Redis already knows the coupon is sold out."""
+    def take(self, template_id: str, wanted: int, stock_left: Callable[[], int]) -> int:
+        """Take up to `wanted` units; how many were taken (fewer once Redis knows the stock is
+        gone). While Redis is unusable, all of them: the database alone decides."""
         if not self.in_use:
-            return True
+            return wanted
         key = self.key(template_id)
         try:
-            left = self._take(keys=[key])
-            if left is None:
+            taken = self._take(keys=[key], args=[wanted])
+            if taken is None:
                 self._redis.set(key, stock_left(), ex=TTL_SECONDS, nx=True)
-                left = self._take(keys=[key])
+                taken = self._take(keys=[key], args=[wanted])
         except redis.RedisError:
             self._stop_using("the database alone decides")
-            return True
-        return left is None or int(left) >= 0
+            return wanted
+        return wanted if taken is None else int(taken)
 
-    def leave(self, template_id: str) -> None:
-        """Give back a unit taken by a claim that the database then refused."""
-        self._give_back(self.key(template_id))
-
-    def _give_back(self, key: str) -> None:
-        if not self.in_use:
+    def give_back(self, template_id: str, units: int) -> None:
+        """Give back units taken by claims that the database then refused (or never ran)."""
+        if units <= 0 or not self.in_use:
             return  # the count is re-read from the database within TTL_SECONDS anyway
         try:
-            self._give(keys=[key])
+            self._give(keys=[self.key(template_id)], args=[units])
         except redis.RedisError:
             self._stop_using(f"its count resyncs within {TTL_SECONDS}s")
 

@@ -1,20 +1,13 @@
-"""Coupon templates (operators) and claims (shoppers).
-
-A claim rush never oversells: a claim first takes the lowest free per-shopper slot (unique per
-template, shopper and slot, slots 1..limit: INSERT ... ON CONFLICT DO NOTHING), then one unit of
-stock by a conditional UPDATE (`issued = issued + 1 WHERE issued < stock`, with a CHECK behind
-it). Either refusal raises, and the request's transaction rolls the other back.
-"""
+"""Coupon templates (operators) and the shopper's coupons (claims themselves: claims.py)."""
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
-from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.coupons.pricing import HeldCoupon
 from kinsave.coupons.schemas import (
@@ -28,9 +21,8 @@ from kinsave.coupons.schemas import (
     TemplateListOut,
     TemplateOut,
 )
-from kinsave.db import insert_on_conflict, utcnow
+from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
-from kinsave.sharing import events
 
 
 def create_template(session: Session, shop_id: str, data: TemplateIn) -> TemplateOut:
@@ -161,108 +153,6 @@ def set_template_status(
     return template_out(template)
 
 
-def claim_coupon(
-    session: Session,
-    shopper_id: str,
-    template_id: str,
-    now: datetime | None = None,
-    *,
-    gate: ClaimGate | None = None,
-    via_share: str | None = None,
-) -> CouponOut:
-    """Give the shopper one coupon of the template (through the share `via_share`, if given,
-    which the campaign's funnel then counts as a claim).
-
-    Never more than the stock in total nor the per-shopper limit per shopper, under any
-    concurrency (the database decides; the optional Redis gate only refuses sold-out claims
-    early). Errors: not_found, coupon_not_claimable (paused, ended, not started),
-    coupon_expired (its window is over), coupon_limit_reached, coupon_sold_out.
-    """
-    now = now or utcnow()
-    if gate is not None and not gate.enter(template_id, lambda: _stock_left(session, template_id)):
-        raise KinsaveError("coupon_sold_out", "every coupon of this kind has been claimed")
-    try:
-        coupon = _claim(session, shopper_id, template_id, now)
-    except KinsaveError:
-        if gate is not None:
-            gate.leave(template_id)
-        raise
-    if via_share is not None:
-        events.record_event(
-            session,
-            kind="coupon_claimed_via_share",
-            shop_id=coupon.shop_id,
-            share_code=via_share,
-            shopper_id=shopper_id,
-            dedupe_key=f"coupon_claimed:{coupon.id}",
-            occurred_at=now,
-        )
-    return coupon
-
-
-def _stock_left(session: Session, template_id: str) -> int:
-    row = session.execute(
-        select(CouponTemplate.stock - CouponTemplate.issued).where(CouponTemplate.id == template_id)
-    ).scalar_one_or_none()
-    return int(row or 0)
-
-
-def _claim(session: Session, shopper_id: str, template_id: str, now: datetime) -> CouponOut:
-    template = session.get(CouponTemplate, template_id)
-    if template is None:
-        raise KinsaveError("not_found", "no such coupon template")
-    if template.status != "active" or (template.valid_from and now < template.valid_from):
-        raise KinsaveError("coupon_not_claimable", "this coupon cannot be claimed now")
-    if template.valid_until is not None and now >= template.valid_until:
-        raise KinsaveError("coupon_expired", "this coupon's validity has ended")
-    coupon_id = _take_slot(session, template, shopper_id, now)
-    if coupon_id is None:
-        raise KinsaveError("coupon_limit_reached", "you already hold as many as allowed")
-    taken = session.execute(
-        update(CouponTemplate)
-        .where(
-            CouponTemplate.id == template_id,
-            CouponTemplate.status == "active",
-            CouponTemplate.issued < CouponTemplate.stock,
-        )
-        .values(issued=CouponTemplate.issued + 1)
-        .returning(CouponTemplate.issued)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if taken is None:
-        raise KinsaveError("coupon_sold_out", "every coupon of this kind has been claimed")
-    coupon = session.get_one(Coupon, coupon_id)
-    return coupon_out(coupon, template, now)
-
-
-def _take_slot(
-    session: Session, template: CouponTemplate, shopper_id: str, now: datetime
-) -> str | None:
-    expiry = [now + timedelta(days=template.valid_days)] if template.valid_days else []
-    if template.valid_until is not None:
-        expiry.append(template.valid_until)
-    for slot in range(1, template.per_shopper_limit + 1):
-        coupon_id = "cpn_" + secrets.token_hex(8)
-        row = session.execute(
-            insert_on_conflict(session, Coupon)
-            .values(
-                id=coupon_id,
-                template_id=template.id,
-                shop_id=template.shop_id,
-                shopper_id=shopper_id,
-                slot=slot,
-                state="available",
-                claimed_at=now,
-                expires_at=min(expiry),
-            )
-            .on_conflict_do_nothing(index_elements=["template_id", "shopper_id", "slot"])
-            .returning(Coupon.id)
-        ).one_or_none()
-        if row is not None:
-            return coupon_id
-    return None
-
-
 def coupon_state(coupon: Coupon, now: datetime) -> State:
     if coupon.state == "available" and coupon.expires_at <= now:
         return "expired"
@@ -276,8 +166,26 @@ def coupon_state(coupon: Coupon, now: datetime) -> State:
 
 
 def coupon_out(coupon: Coupon, template: CouponTemplate, now: datetime) -> CouponOut:
+    return coupon_view(
+        template,
+        coupon_id=coupon.id,
+        state=coupon_state(coupon, now),
+        claimed_at=coupon.claimed_at,
+        expires_at=coupon.expires_at,
+    )
+
+
+def coupon_view(
+    template: CouponTemplate,
+    *,
+    coupon_id: str,
+    state: State,
+    claimed_at: datetime,
+    expires_at: datetime,
+) -> CouponOut:
+    """A coupon as the shopper sees it: its template's terms and its own state and dates."""
     return CouponOut(
-        id=coupon.id,
+        id=coupon_id,
         template_id=template.id,
         shop_id=template.shop_id,
         name=template.name,
@@ -289,9 +197,9 @@ def coupon_out(coupon: Coupon, template: CouponTemplate, now: datetime) -> Coupo
         scope=_scope_out(template),
         stacking_group=template.stacking_group,
         credit_combinable=template.credit_combinable,
-        state=coupon_state(coupon, now),
-        claimed_at=coupon.claimed_at,
-        expires_at=coupon.expires_at,
+        state=state,
+        claimed_at=claimed_at,
+        expires_at=expires_at,
     )
 
 

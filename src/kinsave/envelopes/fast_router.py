@@ -15,15 +15,10 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
-from kinsave.api import IdempotencyKey, idempotent
+from kinsave.api import IdempotencyKey, batched_or_alone
 from kinsave.auth.deps import CurrentShopper
-from kinsave.auth.schemas import ShopperPrincipal
-from kinsave.batcher import Batcher
 from kinsave.config import Settings
-from kinsave.db import unit_of_work
 from kinsave.envelopes import daily_fastpath, fastpath
 from kinsave.envelopes.daily_fastpath import DailyRequest
 from kinsave.envelopes.fastpath import GrabRequest
@@ -37,14 +32,14 @@ async def grab_envelope(
     shopper: CurrentShopper,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    return await _answer(
+    return await batched_or_alone(
         request,
-        shopper,
-        idempotency_key,
-        "grab_batcher",
-        GrabRequest,
-        fastpath.grab_share,
-        envelope_id,
+        scope=shopper.scope,
+        key=idempotency_key,
+        batcher=request.app.state.grab_batcher,
+        item=GrabRequest(envelope_id, shopper.shopper_id),
+        order_key=envelope_id,
+        alone=lambda session: fastpath.grab_share(session, envelope_id, shopper.shopper_id),
     )
 
 
@@ -54,54 +49,15 @@ async def claim_daily(
     shopper: CurrentShopper,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
-    return await _answer(
+    return await batched_or_alone(
         request,
-        shopper,
-        idempotency_key,
-        "daily_batcher",
-        DailyRequest,
-        daily_fastpath.claim_daily,
-        campaign_id,
+        scope=shopper.scope,
+        key=idempotency_key,
+        batcher=request.app.state.daily_batcher,
+        item=DailyRequest(campaign_id, shopper.shopper_id),
+        order_key=campaign_id,
+        alone=lambda session: daily_fastpath.claim_daily(session, campaign_id, shopper.shopper_id),
     )
-
-
-async def _answer(
-    request: Request,
-    shopper: ShopperPrincipal,
-    idempotency_key: str | None,
-    batcher_name: str,
-    item: Callable[[str, str], Any],
-    alone: Callable[[Session, str, str], BaseModel],
-    target_id: str,
-) -> JSONResponse:
-    """Through the batcher (the target's lane), or alone under an Idempotency-Key."""
-    if idempotency_key is not None:
-        return await _once(
-            request,
-            shopper.scope,
-            idempotency_key,
-            lambda session: alone(session, target_id, shopper.shopper_id),
-        )
-    batcher: Batcher[Any, BaseModel] = getattr(request.app.state, batcher_name)
-    answer = await batcher.submit(item(target_id, shopper.shopper_id), order_key=target_id)
-    return JSONResponse(answer.model_dump(mode="json"))
-
-
-async def _once(
-    request: Request, scope: str, key: str, operation: Callable[[Session], BaseModel]
-) -> JSONResponse:
-    def run() -> JSONResponse:
-        with unit_of_work(request.app.state.session_factory) as session:
-            return idempotent(
-                session,
-                request,
-                scope=scope,
-                key=key,
-                body=None,
-                operation=lambda: operation(session),
-            )
-
-    return await run_in_threadpool(run)
 
 
 def build_router(settings: Settings) -> APIRouter:
@@ -125,21 +81,6 @@ def build_router(settings: Settings) -> APIRouter:
     return router
 
 
-def install(app: FastAPI, settings: Settings) -> list[Callable[[], None]]:
-    """Mount the batched routes and start their batchers; returns what stops them."""
-    lanes = settings.batch_lanes
-    grab_batcher = Batcher(
-        app.state.session_factory,
-        fastpath.grab_many,
-        max_batch=settings.grab_batch_max,
-        lanes=lanes,
-    )
-    daily_batcher = Batcher(
-        app.state.session_factory,
-        daily_fastpath.claim_many,
-        max_batch=settings.grab_batch_max,
-        lanes=lanes,
-    )
-    app.state.grab_batcher, app.state.daily_batcher = grab_batcher, daily_batcher
+def install(app: FastAPI, settings: Settings) -> None:
+    """Mount the batched routes (their batchers are in app.state); before envelopes.router."""
     app.include_router(build_router(settings))
-    return [grab_batcher.stop, daily_batcher.stop]
