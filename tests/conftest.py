@@ -19,9 +19,10 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+from typer.testing import CliRunner
 
 from kinsave.app import create_app
-from kinsave.config import Settings, normalize_database_url
+from kinsave.config import Settings, get_settings, normalize_database_url
 from kinsave.db import make_engine, make_session_factory, unit_of_work
 from kinsave.envelopes import service as envelopes
 from kinsave.ledger import service as ledger
@@ -120,6 +121,15 @@ def session_factory(engine: Engine) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def backend(engine: Engine) -> str:
     return engine.dialect.name
+
+
+@pytest.fixture
+def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """Runs `kinsave` commands in this process, against the test's database."""
+    monkeypatch.setenv("KINSAVE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    yield CliRunner()
+    get_settings.cache_clear()
 
 
 def _free_port() -> int:

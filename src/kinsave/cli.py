@@ -126,9 +126,10 @@ def reconcile() -> None:
 @app.command()
 def expire() -> None:
     """Settle everything that is due now: refund expired envelopes and help requests, release
-    expired checkout reservations, pay referral rewards whose hold ended (the server's sweeper
-    does the same periodically)."""
+    expired checkout reservations, pay referral rewards whose hold ended, delete the rate-limit
+    counters whose window ended (the server's sweeper does the same periodically)."""
     from kinsave.jobs import (
+        delete_expired_rate_counters,
         expire_envelopes,
         expire_help_requests,
         release_expired_reservations,
@@ -144,6 +145,8 @@ def expire() -> None:
     console.print(f"released {reservations.released} expired checkout reservations")
     released = release_referral_rewards(factory)
     console.print(f"paid {released.released} referral rewards, {released.paid_amount} in total")
+    counters = delete_expired_rate_counters(factory)
+    console.print(f"deleted {counters.deleted} ended rate-limit counters")
 
 
 @app.command("deliver-webhooks")

@@ -18,7 +18,7 @@ from kinsave.config import Settings
 from kinsave.coupons import orders as checkout_orders
 from kinsave.coupons.checkout_schemas import ReservationReleaseReport
 from kinsave.db import unit_of_work, utcnow
-from kinsave.envelopes import service as envelopes
+from kinsave.envelopes import expiry as envelope_expiry
 from kinsave.envelopes.schemas import ExpiryReport
 from kinsave.security import ratelimit
 from kinsave.security.schemas import CounterCleanupReport
@@ -62,8 +62,8 @@ def expire_envelopes(
     now = now or utcnow()
     expired, refunded = settle_each(
         session_factory,
-        lambda session: envelopes.due_for_expiry(session, now),
-        lambda session, envelope_id: envelopes.expire_envelope(session, envelope_id, now),
+        lambda session: envelope_expiry.due_for_expiry(session, now),
+        lambda session, envelope_id: envelope_expiry.expire_envelope(session, envelope_id, now),
     )
     return ExpiryReport(expired=expired, refunded_amount=refunded)
 

@@ -1,4 +1,5 @@
-"""The database's rate-limit counters are deleted by the sweeper once their window has ended."""
+"""The database's rate-limit counters are deleted by the sweeper and `kinsave expire` once their
+window has ended."""
 
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -6,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
+from kinsave.cli import app
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
 from kinsave.jobs import SWEEP_JOBS, Sweeper, delete_expired_rate_counters
@@ -62,4 +64,16 @@ class TestSweeperRunsTheCleanup:
         limiter.hit("grab", "ip:old", MINUTE, now=time.time() - 120)
         limiter.hit("grab", "ip:now", MINUTE)
         Sweeper(session_factory, interval=60, settings=Settings()).sweep_once()
+        assert _counters(session_factory) == {"grab:ip:now": 1}
+
+
+class TestExpireCommandRunsTheCleanup:
+    def test_kinsave_expire_deletes_counters_of_ended_windows(self, session_factory, cli):
+        limiter = RateLimiter(session_factory, None)
+        limiter.hit("grab", "ip:old", MINUTE, now=time.time() - 120)
+        # An hour's window, so the live counter cannot end while the command runs.
+        limiter.hit("grab", "ip:now", HOUR)
+        result = cli.invoke(app, ["expire"])
+        assert result.exit_code == 0, result.output
+        assert "deleted 1 ended rate-limit counters" in result.output
         assert _counters(session_factory) == {"grab:ip:now": 1}

@@ -1,27 +1,14 @@
 """The jobs' entry points: `kinsave expire`, `kinsave deliver-webhooks` and the sweeper."""
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 
-import pytest
-from typer.testing import CliRunner
-
 from kinsave.cli import app
-from kinsave.config import get_settings
 from kinsave.db import unit_of_work, utcnow
 from kinsave.jobs import Sweeper
 from kinsave.social import help_requests
 from kinsave.social.schemas import HelpOfferIn
 from tests.factories import create_campaign, login, shop_key
-
-
-@pytest.fixture
-def cli(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("KINSAVE_DATABASE_URL", database_url)
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
 
 
 def test_expire_and_deliver_commands(api, session_factory, cli):
