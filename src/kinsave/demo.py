@@ -18,6 +18,7 @@ from kinsave.coupons import checkout, claims, orders
 from kinsave.coupons.checkout_schemas import CartLineIn, PaidIn, QuoteIn, ReserveIn
 from kinsave.db import utcnow
 from kinsave.demo_catalog import seed_catalog
+from kinsave.envelopes import daily as envelope_daily
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn
@@ -81,7 +82,7 @@ def seed(session: Session, settings: Settings) -> DemoSeed:
     seed_daily_history(session, campaign.id, rng=random.Random(11))
     rng = random.Random(2026)
     for shopper_id in FAMILY:
-        envelopes.claim_daily(session, campaign.id, shopper_id, rng=rng)
+        envelope_daily.claim_daily(session, campaign.id, shopper_id, rng=rng)
         campaigns.grant_credit(
             session, shop.id, campaign.id, shopper_id, 2000, key=f"demo-welcome-{shopper_id}"
         )
@@ -132,7 +133,7 @@ def seed_daily_history(session: Session, campaign_id: str, *, rng: random.Random
                 day = today - timedelta(days=days_ago)
                 opened = time(9, tzinfo=DEMO_ZONE)  # people open it between 09:00 and 19:00
                 when = datetime.combine(day, opened) + timedelta(minutes=rng.randrange(600))
-                envelopes.claim_daily(session, campaign_id, shopper_id, rng=rng, now=when)
+                envelope_daily.claim_daily(session, campaign_id, shopper_id, rng=rng, now=when)
 
 
 def connect_store_webhook(session: Session, shop_id: str, url: str) -> str:

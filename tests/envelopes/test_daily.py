@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from kinsave.db import unit_of_work
-from kinsave.envelopes import service as envelopes
+from kinsave.envelopes import daily
 from tests.factories import create_campaign, error_code, login, race, shop_key, wallet_balance
 
 FIXED_88 = {"kind": "uniform", "min": 88, "max": 88}
@@ -54,9 +54,9 @@ class TestClaim:
         before_midnight = datetime(2026, 2, 16, 15, 30, tzinfo=UTC)
         after_midnight = datetime(2026, 2, 16, 16, 30, tzinfo=UTC)
         with unit_of_work(session_factory) as session:
-            first = envelopes.claim_daily(session, campaign["id"], "grandma", now=before_midnight)
+            first = daily.claim_daily(session, campaign["id"], "grandma", now=before_midnight)
         with unit_of_work(session_factory) as session:
-            second = envelopes.claim_daily(session, campaign["id"], "grandma", now=after_midnight)
+            second = daily.claim_daily(session, campaign["id"], "grandma", now=after_midnight)
         assert (first.local_day.isoformat(), second.local_day.isoformat()) == (
             "2026-02-16",
             "2026-02-17",

@@ -20,8 +20,8 @@ from kinsave.bench.measure import Caller
 from kinsave.bench.seed import campaign
 from kinsave.campaigns import service as campaigns
 from kinsave.db import unit_of_work, utcnow
+from kinsave.envelopes import daily as envelope_daily
 from kinsave.envelopes import daily_fastpath
-from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_fastpath import DailyRequest
 from kinsave.envelopes.daily_rule import UniformRule
 from kinsave.envelopes.models import DailyClaim
@@ -77,7 +77,7 @@ class DailyRush:
     name = "daily-rush"
     inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]] = {
         "straightforward": lambda ctx, _plan: in_own_transaction(ctx, baseline.claim_daily),
-        "kinsave plain": lambda ctx, _plan: in_own_transaction(ctx, envelopes.claim_daily),
+        "kinsave plain": lambda ctx, _plan: in_own_transaction(ctx, envelope_daily.claim_daily),
         "kinsave one-statement": lambda ctx, _plan: in_own_transaction(
             ctx, daily_fastpath.claim_daily
         ),

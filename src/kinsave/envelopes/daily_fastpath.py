@@ -1,6 +1,6 @@
 """The daily claim in one statement, and in batches: the path the daily rush takes.
 
-Same contract as `service.claim_daily` (once per shopper per campaign per local day, the same
+Same contract as `daily.claim_daily` (once per shopper per campaign per local day, the same
 errors, the same ledger rows and transfer key `daily:<campaign>:<shopper>:<day>`), but the happy
 path is one statement that pays only if the budget can (`balance >= amount`), the shopper has a
 wallet and has not claimed today; so a refusal writes nothing and the claim is safe to run inside
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
 from kinsave.db import UTCDateTime, psycopg_sql, utcnow
-from kinsave.envelopes import service
+from kinsave.envelopes import daily
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.schemas import DailyClaimOut
 from kinsave.errors import KinsaveError
@@ -122,7 +122,7 @@ def claim_daily(
     rng: random.Random = _system_random,
     now: datetime | None = None,
 ) -> DailyClaimOut:
-    """Today's red envelope. Errors as `service.claim_daily`."""
+    """Today's red envelope. Errors as `daily.claim_daily`."""
     (outcome,) = claim_many(session, [DailyRequest(campaign_id, shopper_id)], rng=rng, now=now)
     if isinstance(outcome, KinsaveError):
         raise outcome
@@ -224,6 +224,6 @@ def _claim_opening_wallet(
     # No wallet yet: the plain path opens one (a rare, slower path), inside a savepoint so that
     # a refusal there leaves the batch untouched.
     with session.begin_nested():
-        return service.claim_daily(
+        return daily.claim_daily(
             session, draft["campaign_id"], draft["shopper_id"], rng=rng, now=draft["now"]
         )

@@ -3,7 +3,7 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
-from kinsave.envelopes import service
+from kinsave.envelopes import daily, service
 from kinsave.envelopes.schemas import (
     DailyClaimOut,
     DailyStatusOut,
@@ -67,13 +67,13 @@ def claim_daily(
     """Claim today's red envelope of a campaign (once per local calendar day)."""
     return once(
         shopper.scope,
-        lambda: service.claim_daily(once.session, campaign_id, shopper.shopper_id),
+        lambda: daily.claim_daily(once.session, campaign_id, shopper.shopper_id),
     )
 
 
 @router.get("/daily/{campaign_id}", response_model=DailyStatusOut)
 def daily_status(campaign_id: str, shopper: CurrentShopper, session: ReadSession) -> DailyStatusOut:
-    return service.daily_status(session, campaign_id, shopper.shopper_id)
+    return daily.daily_status(session, campaign_id, shopper.shopper_id)
 
 
 @router.post(

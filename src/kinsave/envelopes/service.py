@@ -1,16 +1,15 @@
-"""Lucky and equal envelopes, and the daily red envelope.
+"""Lucky and equal envelopes: create, grab, view, audit, list, and the escrow check.
 
 Scarcity lives in the database: shares are split when the envelope is created and stored, a grab
 first inserts a (envelope, shopper) ticket whose primary key refuses a second grab, then takes one
-unclaimed share row (SKIP LOCKED on PostgreSQL); a daily claim is a row unique per (campaign,
-shopper, local day). Money moves only through ledger transfers whose keys derive from those rows.
+unclaimed share row (SKIP LOCKED on PostgreSQL). Money moves only through ledger transfers whose
+keys derive from those rows. The daily red envelope is daily.py; expiry refunds are expiry.py.
 """
 
 import random
 import secrets
 import time
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,11 +20,8 @@ from kinsave.campaigns import service as campaigns
 from kinsave.config import Settings
 from kinsave.db import utcnow
 from kinsave.envelopes import split as splitting
-from kinsave.envelopes.daily_rule import draw_amount
-from kinsave.envelopes.models import DailyClaim, Envelope, EnvelopeGrab, EnvelopeShare
+from kinsave.envelopes.models import Envelope, EnvelopeGrab, EnvelopeShare
 from kinsave.envelopes.schemas import (
-    DailyClaimOut,
-    DailyStatusOut,
     EnvelopeAuditOut,
     EnvelopeIn,
     EnvelopeListOut,
@@ -367,71 +363,6 @@ def list_shop_envelopes(
             for e, count, amount in rows[:limit]
         ],
         next_offset=offset + limit if len(rows) > limit else None,
-    )
-
-
-def claim_daily(
-    session: Session,
-    campaign_id: str,
-    shopper_id: str,
-    *,
-    rng: random.Random = _system_random,
-    now: datetime | None = None,
-) -> DailyClaimOut:
-    """Today's red envelope: once per shopper per campaign per local calendar day.
-
-    Errors: not_found, campaign_not_active, campaign_has_no_daily_envelope,
-    already_claimed_today, budget_exhausted (the budget never overdraws).
-    """
-    now = now or utcnow()
-    terms = campaigns.daily_terms(session, campaign_id, now)
-    local_day = now.astimezone(ZoneInfo(terms.timezone)).date()
-    amount = draw_amount(terms.rule, rng)
-    try:
-        session.execute(
-            insert(DailyClaim).values(
-                campaign_id=campaign_id,
-                shopper_id=shopper_id,
-                local_day=local_day,
-                amount=amount,
-                created_at=now,
-            )
-        )
-    except IntegrityError as error:
-        raise KinsaveError(
-            "already_claimed_today", "today's envelope is already claimed"
-        ) from error
-    ledger.transfer(
-        session,
-        from_account_id=terms.budget_account_id,
-        to_account_id=ledger.wallet_account(session, shopper_id),
-        amount=amount,
-        kind="daily_claim",
-        key=f"daily:{campaign_id}:{shopper_id}:{local_day.isoformat()}",
-        reference=campaign_id,
-        insufficient_code="budget_exhausted",
-        now=now,
-    )
-    return DailyClaimOut(
-        campaign_id=campaign_id, amount=amount, local_day=local_day, claimed_at=now
-    )
-
-
-def daily_status(
-    session: Session, campaign_id: str, shopper_id: str, now: datetime | None = None
-) -> DailyStatusOut:
-    now = now or utcnow()
-    terms = campaigns.daily_terms(session, campaign_id, now)
-    local_day = now.astimezone(ZoneInfo(terms.timezone)).date()
-    amount = session.execute(
-        select(DailyClaim.amount).where(
-            DailyClaim.campaign_id == campaign_id,
-            DailyClaim.shopper_id == shopper_id,
-            DailyClaim.local_day == local_day,
-        )
-    ).scalar_one_or_none()
-    return DailyStatusOut(
-        campaign_id=campaign_id, local_day=local_day, claimed=amount is not None, amount=amount
     )
 
 

@@ -14,6 +14,7 @@ from kinsave.auth.deps import SESSION_COOKIE
 from kinsave.auth.schemas import DevLoginIn, ShopperPrincipal
 from kinsave.campaigns import service as campaigns
 from kinsave.db import utcnow
+from kinsave.envelopes import daily as envelope_daily
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import EnvelopeOut
 from kinsave.errors import KinsaveError
@@ -45,7 +46,7 @@ def home(request: Request, session: ReadSession) -> Response:
     daily = None
     if campaign_id is not None:
         try:
-            daily = envelopes.daily_status(session, campaign_id, shopper.shopper_id)
+            daily = envelope_daily.daily_status(session, campaign_id, shopper.shopper_id)
         except KinsaveError:  # it ended between the two reads: show "none running"
             daily = None
     return render(
