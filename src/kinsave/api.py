@@ -5,13 +5,14 @@ from typing import Annotated, Any
 
 import anyio
 from fastapi import Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from kinsave.batcher import Batcher
 from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
 from kinsave.security import audit
 
@@ -53,11 +54,12 @@ def _read_session(request: Request) -> Iterator[Session]:
 # told "done" about a change whose commit then failed.
 DbSession = Annotated[Session, Depends(_write_session, scope="function")]
 ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
+IDEMPOTENCY_KEY_MAX = 200
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        max_length=200,
+        max_length=IDEMPOTENCY_KEY_MAX,
         description="Retrying with the same key and body returns the first result.",
     ),
 ]
@@ -125,6 +127,17 @@ class RunOnce:
 Once = Annotated[RunOnce, Depends()]
 
 
+def idempotency_key(request: Request) -> str | None:
+    """The Idempotency-Key header, checked as `IdempotencyKey` is, for routes that read it
+    themselves (storm_routes.py)."""
+    key = request.headers.get("idempotency-key")
+    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
+        raise KinsaveError(
+            "invalid_request", f"Idempotency-Key: at most {IDEMPOTENCY_KEY_MAX} characters"
+        )
+    return key
+
+
 async def batched_or_alone(
     request: Request,
     *,
@@ -136,13 +149,13 @@ async def batched_or_alone(
     alone: Callable[[Session], BaseModel],
     body: BaseModel | None = None,
     status_code: int = 200,
-) -> JSONResponse:
+) -> Response:
     """A storm endpoint's answer: the item through the batcher (its order key's lane; no thread
     is held while the batch commits), or, under an Idempotency-Key, `alone` in its own unit of
     work on a pool thread, so that the first answer replays exactly."""
     if key is None:
         answer = await batcher.submit(item, order_key=order_key)
-        return JSONResponse(answer.model_dump(mode="json"), status_code=status_code)
+        return Response(answer.model_dump_json(), status_code, media_type="application/json")
 
     def run_once() -> JSONResponse:
         with unit_of_work(request.app.state.session_factory) as session:

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -25,7 +26,7 @@ from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
-from kinsave.envelopes import daily_fastpath, fast_router, fastpath
+from kinsave.envelopes import daily_fastpath, fastpath
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
@@ -36,10 +37,12 @@ from kinsave.security.router import router as security_router
 from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
+from kinsave.storm_routes import routes as storm_routes
 from kinsave.web import install as install_pages
 from kinsave.webhooks.router import router as webhooks_router
 
 logger = logging.getLogger("kinsave")
+NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
 
 
@@ -66,6 +69,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Red envelopes, coupons and shares that bring shoppers back to the store.",
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry asks the global providers on every request whether it
+        # is configured: a tenth of a storm request's event-loop time when it is not.
+        telemetry=None if settings.telemetry else NO_TELEMETRY,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -77,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
     batchers = _start_batchers(app, settings)
-    fast_router.install(app, settings)  # before the plain routes: the first match wins
+    app.router.routes.extend(storm_routes(settings))  # before the documented routes
     if settings.bench_endpoints:
         from kinsave.bench.router import router as bench_router
 

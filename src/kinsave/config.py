@@ -67,6 +67,10 @@ class Settings(BaseSettings):
     # ledger invariants as the plain path; off, the plain per-request transaction runs instead.
     fast_grab: bool = True  # one-statement grabs, committed in batches by the grab batcher
     fast_daily: bool = True  # one-statement daily claims, committed in batches
+    fast_coupon_claim: bool = True  # one-statement coupon claims, committed in batches
+    # FastAPI's native OpenTelemetry (spans, metrics, logs to the providers the environment sets
+    # up, e.g. FASTAPI_OTEL_AUTO_CONFIGURE=true with OTEL_EXPORTER_OTLP_ENDPOINT). Off by default.
+    telemetry: bool = False
     grab_batch_max: int = 64  # the most grabs (or claims) one batch transaction commits together
     grab_batch_lanes: int = 4  # batcher threads (connections) per process; an envelope keeps one
     db_pre_ping: bool = True  # ping each pooled connection before use (a round trip per request)
