@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
@@ -49,6 +50,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def sqlite_time(value: datetime) -> str:
+    """An aware datetime as UTCDateTime stores it on SQLite, for statements sent to the driver."""
+    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:
@@ -128,6 +134,22 @@ def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back if it raises. Services flush."""
     with session_factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def driver_of(session: Session) -> Iterator[Any]:
+    """The session's own DB-API connection, in its transaction, for the storm paths' statements
+    sent straight to the driver (PostgreSQL pipelines; SQLite without SQLAlchemy's per-statement
+    work). Driver errors come out as SQLAlchemy's, as from `session.execute`, so the batcher and
+    the API's error handlers see one kind (a constraint: 409; a lost or locked database: 503)."""
+    connection = session.connection()
+    dbapi_error = connection.dialect.loaded_dbapi.Error
+    try:
+        yield connection.connection.driver_connection
+    except dbapi_error as error:
+        raise DBAPIError.instance(
+            None, None, error, dbapi_error, dialect=connection.dialect
+        ) from error
 
 
 def psycopg_sql(sql: str) -> str:

@@ -11,12 +11,14 @@ skips sessions and idempotency.
 import secrets
 import sqlite3
 import time
-from datetime import date, datetime
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
 from kinsave.coupons import claims
+from kinsave.db import sqlite_time
 from kinsave.envelopes import daily_fastpath, fastpath
 
 
@@ -51,22 +53,27 @@ def grab(connection: Any, envelope_id: str, shopper_id: str, now: datetime) -> s
 
 
 def _sqlite_grab(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
-    params = {**params, "now": _sqlite_time(params["now"])}
+    values = {**params, "now": sqlite_time(params["now"])}
+    return _in_sqlite_transaction(
+        connection, lambda: _why(fastpath.sqlite_grab(connection, values))
+    )
+
+
+def _why(outcome: object) -> str | None:
+    return outcome if isinstance(outcome, str) else None
+
+
+def _in_sqlite_transaction(connection: sqlite3.Connection, step: Callable[[], str | None]) -> str:
+    """`step` in one BEGIN IMMEDIATE transaction: committed when it returns None ("ok"), rolled
+    back when it returns a refusal code (which is returned)."""
     connection.execute("BEGIN IMMEDIATE")
     try:
-        taken = connection.execute(fastpath._SQLITE_TAKE, params).fetchone()
-        if taken is None:
-            why_not = connection.execute(fastpath._WHY_NOT, params).fetchone()[0]
-            connection.execute("ROLLBACK")
-            return str(why_not)
-        moved = {**params, "share_id": taken[0], "amount": taken[2]}
-        connection.execute(fastpath._SQLITE_MOVE, moved)
-        connection.execute(fastpath._SQLITE_BOOK, moved)
-        connection.execute("COMMIT")
+        refusal = step()
+        connection.execute("COMMIT" if refusal is None else "ROLLBACK")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
-    return "ok"
+    return "ok" if refusal is None else refusal
 
 
 def claim(connection: Any, params: dict[str, Any]) -> str:
@@ -84,33 +91,10 @@ def claim(connection: Any, params: dict[str, Any]) -> str:
 
 
 def _sqlite_claim(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
-    values = {
-        **params,
-        "now": _sqlite_time(params["now"]),
-        "local_day": _sqlite_day(params["local_day"]),
-    }
-    steps = daily_fastpath.SQLITE_STEPS
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        if connection.execute(steps["pay"], values).rowcount == 0:
-            refusal = connection.execute(steps["why_not"], values).fetchone()[0]
-            connection.execute("ROLLBACK")
-            return str(refusal)
-        for step in ("claim", "credit", "book"):
-            connection.execute(steps[step], values)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return "ok"
-
-
-def _sqlite_time(value: datetime) -> str:
-    return value.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def _sqlite_day(value: date) -> str:
-    return value.isoformat()
+    values = daily_fastpath.sqlite_values(params)
+    return _in_sqlite_transaction(
+        connection, lambda: daily_fastpath.sqlite_claim(connection, values)
+    )
 
 
 _LOCK_TEMPLATE = "SELECT id FROM coupon_template WHERE id = %(template_id)s FOR UPDATE"
@@ -130,21 +114,5 @@ def claim_coupon(connection: Any, params: dict[str, Any]) -> str:
 
 
 def _sqlite_claim_coupon(connection: sqlite3.Connection, params: dict[str, Any]) -> str:
-    values = {
-        **params,
-        "now": _sqlite_time(params["now"]),
-        "expires_at": _sqlite_time(params["expires_at"]),
-    }
-    steps = claims.SQLITE_STEPS
-    connection.execute("BEGIN IMMEDIATE")
-    try:
-        if connection.execute(steps["issue"], values).rowcount == 0:
-            refusal = connection.execute(steps["why_not"], values).fetchone()[0]
-            connection.execute("ROLLBACK")
-            return str(refusal)
-        connection.execute(steps["claim"], values)
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    return "ok"
+    values = claims.sqlite_values(params)
+    return _in_sqlite_transaction(connection, lambda: claims.sqlite_claim(connection, values))

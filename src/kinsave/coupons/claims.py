@@ -35,7 +35,7 @@ from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import CouponTemplate
 from kinsave.coupons.schemas import CouponOut
 from kinsave.coupons.service import coupon_view
-from kinsave.db import UTCDateTime, psycopg_sql, utcnow
+from kinsave.db import UTCDateTime, driver_of, psycopg_sql, sqlite_time, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.sharing import events
 
@@ -91,12 +91,11 @@ SQLITE_STEPS = {
 
 
 def _typed(sql: str) -> TextClause:
-    times = [name for name in ("now", "expires_at") if f":{name}" in sql]
-    return text(sql).bindparams(*(bindparam(name, type_=UTCDateTime()) for name in times))
+    times = (bindparam(name, type_=UTCDateTime()) for name in ("now", "expires_at"))
+    return text(sql).bindparams(*times)
 
 
 _PG_CLAIM_STATEMENT = _typed(_PG_CLAIM)
-_SQLITE = {step: _typed(sql) for step, sql in SQLITE_STEPS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,8 +241,7 @@ def _issue(session: Session, drafts: list[dict[str, Any]]) -> list[str | None]:
     if len(drafts) == 1:
         return [_first(session.execute(_PG_CLAIM_STATEMENT, drafts[0]).first())]
     # Straight to the driver: SQLAlchemy has no pipeline mode. Same connection, same transaction.
-    driver: Any = session.connection().connection.driver_connection
-    with driver.pipeline():
+    with driver_of(session) as driver, driver.pipeline():
         cursors = [driver.execute(PG_CLAIM_DRIVER, draft, prepare=True) for draft in drafts]
     return [_first(cursor.fetchone()) for cursor in cursors]
 
@@ -254,9 +252,24 @@ def _first(row: Any) -> str | None:
 
 
 def _sqlite_issue(session: Session, draft: dict[str, Any]) -> str | None:
-    if session.execute(_SQLITE["issue"], draft).rowcount != 1:  # type: ignore[attr-defined]
-        return str(session.execute(_SQLITE["why_not"], draft).scalar_one_or_none() or "not_found")
-    session.execute(_SQLITE["claim"], draft)
+    # Straight to the driver, in the session's transaction, as the grab does on SQLite.
+    with driver_of(session) as driver:
+        return sqlite_claim(driver, sqlite_values(draft))
+
+
+def sqlite_values(draft: dict[str, Any]) -> dict[str, Any]:
+    """A draft's values as SQLite stores them, for the driver."""
+    times = {name: sqlite_time(draft[name]) for name in ("now", "expires_at")}
+    return {**draft, **times}
+
+
+def sqlite_claim(driver: Any, values: dict[str, Any]) -> str | None:
+    """One claim on an sqlite3 connection inside its write transaction: None when issued, else
+    why not. The write lock is held for the whole transaction: nothing runs in between."""
+    if driver.execute(SQLITE_STEPS["issue"], values).rowcount != 1:
+        why_not = driver.execute(SQLITE_STEPS["why_not"], values).fetchone()
+        return "not_found" if why_not is None else str(why_not[0])
+    driver.execute(SQLITE_STEPS["claim"], values)
     return None
 
 

@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.batcher import RUN_ALONE, RunAlone
-from kinsave.db import UTCDateTime, psycopg_sql, utcnow
+from kinsave.db import UTCDateTime, driver_of, psycopg_sql, sqlite_time, utcnow
 from kinsave.envelopes import service
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
@@ -153,13 +153,7 @@ def _timed(sql: str) -> TextClause:
     return text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
 
 
-_STATEMENTS = {
-    "pg_grab": _timed(_PG_GRAB),
-    "why_not": _timed(_WHY_NOT),
-    "sqlite_take": _timed(_SQLITE_TAKE),
-    "sqlite_move": text(_SQLITE_MOVE),
-    "sqlite_book": _timed(_SQLITE_BOOK),
-}
+_PG_GRAB_STATEMENT = _timed(_PG_GRAB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,28 +205,31 @@ def _pg_pipeline(
     session: Session, requests: Sequence[GrabRequest], now: datetime
 ) -> list[Taken | str]:
     # Straight to the driver: SQLAlchemy has no pipeline mode. Same connection, same transaction.
-    driver: Any = session.connection().connection.driver_connection
-    with driver.pipeline():
-        cursors = [
-            driver.execute(
-                _PG_BATCH_GRAB_DRIVER,
-                {"envelope_id": r.envelope_id, "shopper_id": r.shopper_id, "now": now},
-                prepare=True,
-            )
-            for r in requests
-        ]
-    rows = [cursor.fetchone() for cursor in cursors]
+    with driver_of(session) as driver:
+        with driver.pipeline():
+            cursors = [
+                driver.execute(
+                    _PG_BATCH_GRAB_DRIVER,
+                    {"envelope_id": r.envelope_id, "shopper_id": r.shopper_id, "now": now},
+                    prepare=True,
+                )
+                for r in requests
+            ]
+        rows = [cursor.fetchone() for cursor in cursors]
+        _credit_wallets(driver, rows)
+    return [_taken_or_why(row) for row in rows]
+
+
+def _credit_wallets(driver: Any, rows: list[Any]) -> None:
     credits: dict[int, int] = {}
     for row in rows:
         if row[3] is None:
             credits[row[4]] = credits.get(row[4], 0) + row[2]
     if credits:
         ids = sorted(credits)
-        amounts = [credits[wallet] for wallet in ids]
-        credit = {"ids": ids, "amounts": amounts}
+        credit = {"ids": ids, "amounts": [credits[wallet] for wallet in ids]}
         driver.execute(_PG_LOCK_WALLETS, credit, prepare=True).fetchall()
         driver.execute(_PG_CREDIT_WALLETS, credit, prepare=True)
-    return [_taken_or_why(row) for row in rows]
 
 
 def grab_share(
@@ -272,19 +269,28 @@ def _take(session: Session, params: dict[str, object]) -> Taken | str:
     if session.get_bind().dialect.name != "postgresql":
         return _sqlite_grab(session, params)
     try:
-        return _taken_or_why(session.execute(_STATEMENTS["pg_grab"], params).one())
+        return _taken_or_why(session.execute(_PG_GRAB_STATEMENT, params).one())
     except IntegrityError as error:  # the same shopper won a concurrent grab a moment earlier
         raise KinsaveError("already_grabbed", REFUSALS["already_grabbed"]) from error
 
 
-def _sqlite_grab(session: Session, params: dict[str, object]) -> Taken | str:
-    # SQLite has no data-modifying CTEs; but it runs in-process and holds the write lock for the
-    # whole transaction, so three statements in a row cost microseconds and can not interleave.
-    taken = session.execute(_STATEMENTS["sqlite_take"], params).one_or_none()
+def _sqlite_grab(session: Session, params: dict[str, Any]) -> Taken | str:
+    # Straight to the driver, in the session's transaction: SQLAlchemy's per-statement work was
+    # most of a batched grab's time on SQLite.
+    with driver_of(session) as driver:
+        return sqlite_grab(driver, {**params, "now": sqlite_time(params["now"])})
+
+
+def sqlite_grab(driver: Any, values: dict[str, Any]) -> Taken | str:
+    """One grab on an sqlite3 connection inside its write transaction (`now` as stored text).
+
+    SQLite has no data-modifying CTEs; but it runs in-process and holds the write lock for the
+    whole transaction, so three statements in a row cost microseconds and can not interleave."""
+    taken = driver.execute(_SQLITE_TAKE, values).fetchone()
     if taken is None:
-        return str(session.execute(_STATEMENTS["why_not"], params).scalar_one())
+        return str(driver.execute(_WHY_NOT, values).fetchone()[0])
     share_id, seq, amount = taken
-    moved = {**params, "amount": amount, "share_id": share_id}
-    session.execute(_STATEMENTS["sqlite_move"], moved)
-    session.execute(_STATEMENTS["sqlite_book"], moved)
+    moved = {**values, "amount": amount, "share_id": share_id}
+    driver.execute(_SQLITE_MOVE, moved)
+    driver.execute(_SQLITE_BOOK, moved)
     return share_id, seq, amount
