@@ -135,7 +135,19 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
     app.state.grab_batcher = batcher(fastpath.grab_many)
     app.state.daily_batcher = batcher(daily_fastpath.claim_many)
     app.state.coupon_batcher = batcher(partial(claims.claim_many, gate=app.state.claim_gate))
-    return [app.state.grab_batcher, app.state.daily_batcher, app.state.coupon_batcher]
+    # Sign-ins the session cache does not remember: one read per batch of new tokens.
+    app.state.session_batcher = Batcher(
+        app.state.read_session_factory,
+        app.state.session_cache.resolve_many,
+        max_batch=settings.grab_batch_max,
+        lanes=settings.batch_lanes,
+    )
+    return [
+        app.state.grab_batcher,
+        app.state.daily_batcher,
+        app.state.coupon_batcher,
+        app.state.session_batcher,
+    ]
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -1,11 +1,12 @@
 """The batcher: group commit for short money moves (a transaction boundary, like the request's).
 
-Request handlers hand the batcher an item (a grab, a daily claim) and wait for its answer. One
-lane thread takes everything queued, gives the whole batch to the batch function in ONE unit of
-work and commits once, so one durable commit (one fsync) and, on PostgreSQL, one pipelined round
-trip pay for many moves. Each item still gets its own answer: the batch function returns one
-outcome per item, a result or a refusal (a KinsaveError), and a refused item must have left
-nothing written. Results are handed back only after the commit succeeded.
+Request handlers hand the batcher an item (a grab, a daily or coupon claim; or a session token
+to look up) and wait for its answer. One lane thread takes everything queued, gives the whole
+batch to the batch function in ONE unit of work and commits once, so one durable commit (one
+fsync) and, on PostgreSQL, one pipelined round trip pay for many moves. Each item still gets its
+own answer: the batch function returns one outcome per item, a result or a refusal (a
+KinsaveError), and a refused item must have left nothing written. Results are handed back only
+after the commit succeeded.
 
 If the shared transaction fails as a whole (a constraint raced by another process, a deadlock, a
 lost connection), nothing of it was committed and every item is run again alone in its own unit

@@ -4,7 +4,6 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
-from starlette.concurrency import run_in_threadpool
 
 from kinsave.auth import service
 from kinsave.auth.schemas import ShopperPrincipal, ShopPrincipal
@@ -33,8 +32,8 @@ READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 # Authentication reads in its own short transaction so that the request's write transaction
 # (on SQLite, an immediate write lock) starts only once we know who is calling. Async, so that
-# a session the cache remembers (session_cache_seconds) costs no thread hop; a miss reads the
-# session on a pool thread.
+# a session the cache remembers (session_cache_seconds) costs no thread hop; a miss is handed to
+# the session batcher, which reads a storm's new tokens together, one query per batch.
 async def current_shopper(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> ShopperPrincipal:
@@ -45,7 +44,10 @@ async def current_shopper(
     remembered = cache.peek(token)
     if remembered is not None:
         return remembered
-    return await run_in_threadpool(cache.resolve, request.app.state.read_session_factory, token)
+    principal: ShopperPrincipal = await request.app.state.session_batcher.submit(
+        token, order_key=token
+    )
+    return principal
 
 
 def _session_cookie(request: Request) -> str:

@@ -6,6 +6,7 @@ initData, WeChat code2session) also keeps the shopper's channel identity for ant
 
 import hashlib
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -80,17 +81,40 @@ def start_session(
 
 
 def resolve_session(session: Session, token: str) -> ShopperPrincipal:
-    row = session.get(ShopperSession, _hash(token))
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
-        raise KinsaveError("unauthorized", "the session token is unknown, expired or revoked")
-    return ShopperPrincipal(shopper_id=row.shopper_id)
+    (resolved,) = resolve_sessions(session, [token])
+    if isinstance(resolved, KinsaveError):
+        raise resolved
+    return resolved[0]
 
 
-def session_expires_at(session: Session, token: str) -> datetime:
-    """When a session (known to be valid) expires; lets a cache forget it in time."""
-    row = session.get(ShopperSession, _hash(token))
-    assert row is not None
-    return row.expires_at
+def resolve_sessions(
+    session: Session, tokens: Sequence[str]
+) -> list[tuple[ShopperPrincipal, datetime] | KinsaveError]:
+    """Each token's shopper and when its session expires (so that a cache can forget it in
+    time), or unauthorized; one read for all of them."""
+    hashes = [_hash(token) for token in tokens]
+    rows = {
+        row.token_hash: row
+        for row in session.execute(
+            select(
+                ShopperSession.token_hash,
+                ShopperSession.shopper_id,
+                ShopperSession.expires_at,
+                ShopperSession.revoked_at,
+            ).where(ShopperSession.token_hash.in_(set(hashes)))
+        )
+    }
+    now = utcnow()
+    resolved: list[tuple[ShopperPrincipal, datetime] | KinsaveError] = []
+    for token_hash in hashes:
+        row = rows.get(token_hash)
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            resolved.append(
+                KinsaveError("unauthorized", "the session token is unknown, expired or revoked")
+            )
+        else:
+            resolved.append((ShopperPrincipal(shopper_id=row.shopper_id), row.expires_at))
+    return resolved
 
 
 def revoke_session(session: Session, token: str) -> None:

@@ -8,12 +8,15 @@ seconds (an expired one never does: its own expiry is remembered too).
 
 import threading
 import time
+from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from kinsave.auth import service
 from kinsave.auth.schemas import ShopperPrincipal
-from kinsave.db import unit_of_work, utcnow
+from kinsave.db import utcnow
+from kinsave.errors import KinsaveError
 
 
 class SessionCache:
@@ -34,19 +37,26 @@ class SessionCache:
         """Drop a token at once (its logout, in this process)."""
         self._entries.pop(token, None)
 
-    def resolve(self, read_factory: sessionmaker[Session], token: str) -> ShopperPrincipal:
-        """The shopper of a valid token; raises unauthorized like `auth.service.resolve_session`."""
-        remembered = self.peek(token)
-        if remembered is not None:
-            return remembered
-        with unit_of_work(read_factory) as session:
-            principal = service.resolve_session(session, token)
-            if self._ttl <= 0:
-                return principal
-            expires_at = service.session_expires_at(session, token)
+    def resolve_many(
+        self, session: Session, tokens: Sequence[str]
+    ) -> list[ShopperPrincipal | KinsaveError]:
+        """Each token's shopper (remembered), or unauthorized: one read for all of them. The batch
+        function of the app's session batcher, which resolves a storm's new tokens together."""
+        answers: list[ShopperPrincipal | KinsaveError] = []
+        for token, resolved in zip(tokens, service.resolve_sessions(session, tokens), strict=True):
+            if isinstance(resolved, KinsaveError):
+                answers.append(resolved)
+                continue
+            principal, expires_at = resolved
+            self._remember(token, principal, expires_at)
+            answers.append(principal)
+        return answers
+
+    def _remember(self, token: str, principal: ShopperPrincipal, expires_at: datetime) -> None:
+        if self._ttl <= 0:
+            return
         remaining = (expires_at - utcnow()).total_seconds()
         with self._lock:
             if len(self._entries) >= self._max_entries:
                 self._entries.clear()  # crude, but a storm's working set fits well below this
             self._entries[token] = (time.monotonic() + min(self._ttl, remaining), principal)
-        return principal
