@@ -32,6 +32,7 @@ from kinsave.envelopes import daily
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.schemas import DailyClaimOut
 from kinsave.errors import KinsaveError
+from kinsave.ledger import batch_credits
 
 _system_random = random.SystemRandom()
 
@@ -63,7 +64,7 @@ _INSERT_TRANSFER = """
     INSERT INTO ledger_transfer
         (idempotency_key, from_account_id, to_account_id, amount, kind, reference, created_at)
 """
-_PG_CLAIM = f"""
+_PG_PAY = f"""
 WITH paid AS (
     UPDATE ledger_account SET balance = balance - :amount WHERE {_CAN_PAY} RETURNING id
 ), claimed AS (
@@ -71,18 +72,27 @@ WITH paid AS (
     RETURNING id
 ), wallet AS (
     SELECT id FROM ledger_account WHERE kind = 'wallet' AND owner_id = :shopper_id
-), credited AS (
-    UPDATE ledger_account a SET balance = a.balance + :amount
-    FROM paid, wallet WHERE a.id = wallet.id RETURNING a.id
 ), booked AS (
     {_INSERT_TRANSFER} SELECT :key, paid.id, wallet.id, :amount, 'daily_claim', :campaign_id, :now
     FROM paid, wallet RETURNING id
+)"""
+_NOTHING_PAID = f"SELECT NULL, ({_WHY_NOT}) WHERE NOT EXISTS (SELECT 1 FROM paid)"
+# One claim alone: the wallet is credited in the same statement.
+_PG_CLAIM = f"""{_PG_PAY}, credited AS (
+    UPDATE ledger_account a SET balance = a.balance + :amount
+    FROM paid, wallet WHERE a.id = wallet.id RETURNING a.id
 )
 SELECT paid.id, NULL AS refusal FROM paid, claimed, credited, booked
-UNION ALL
-SELECT NULL, ({_WHY_NOT}) WHERE NOT EXISTS (SELECT 1 FROM paid)
+UNION ALL {_NOTHING_PAID}
+"""
+# A claim in a batch: answers the wallet to credit; the batch credits all its wallets at the end,
+# in id order, after the budget (ledger/batch_credits.py).
+_PG_BATCH_CLAIM = f"""{_PG_PAY}
+SELECT wallet.id, NULL AS refusal FROM paid, claimed, booked, wallet
+UNION ALL {_NOTHING_PAID}
 """
 PG_CLAIM_DRIVER = psycopg_sql(_PG_CLAIM)
+_PG_BATCH_CLAIM_DRIVER = psycopg_sql(_PG_BATCH_CLAIM)
 
 
 def _typed(sql: str) -> TextClause:
@@ -211,9 +221,15 @@ def sqlite_claim(driver: Any, values: dict[str, Any]) -> str | None:
 
 def _pg_pipeline(session: Session, drafts: list[dict[str, Any]]) -> list[str | None]:
     # Straight to the driver: SQLAlchemy has no pipeline mode. Same connection, same transaction.
-    with driver_of(session) as driver, driver.pipeline():
-        cursors = [driver.execute(PG_CLAIM_DRIVER, draft, prepare=True) for draft in drafts]
-    return [cursor.fetchone()[1] for cursor in cursors]
+    with driver_of(session) as driver:
+        with driver.pipeline():
+            cursors = [
+                driver.execute(_PG_BATCH_CLAIM_DRIVER, draft, prepare=True) for draft in drafts
+            ]
+        rows = [cursor.fetchone() for cursor in cursors]
+        paid = [(row[0], draft["amount"]) for row, draft in zip(rows, drafts, strict=True)]
+        batch_credits.credit_in_id_order(driver, [(w, a) for w, a in paid if w is not None])
+    return [row[1] for row in rows]
 
 
 def _answer(

@@ -37,6 +37,7 @@ from kinsave.db import UTCDateTime, driver_of, psycopg_sql, sqlite_time, utcnow
 from kinsave.envelopes import service
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
+from kinsave.ledger import batch_credits
 
 LOCK_WAIT_SECONDS = 10.0
 
@@ -107,27 +108,12 @@ FROM taken, debited, credited, booked
 UNION ALL {_NOTHING_TAKEN}
 """
 # A grab in a batch: answers the wallet to credit; the batch credits all its wallets at the end,
-# in id order, after every escrow it touches. Every batch thus locks escrows (sorted by envelope)
-# before wallets (sorted by id), and batches of two API processes can not deadlock on each other.
+# in id order, after every escrow it touches (ledger/batch_credits.py).
 _PG_BATCH_GRAB = f"""{_PG_TAKE}
 SELECT taken.id, taken.seq, taken.amount, NULL AS refusal, wallet.id AS wallet_id
 FROM taken, debited, booked, wallet
 UNION ALL {_NOTHING_TAKEN}
 """
-# Two statements on purpose: the first locks every wallet in id order (LockRows above the Sort)
-# before the second updates any; one UPDATE ... FROM would lock them in its join's order. NO KEY
-# UPDATE, the lock an UPDATE of the balance takes: FOR UPDATE would also wait on the KEY SHARE
-# locks that other batches' transfer rows hold on these wallets (their foreign keys), taken in
-# item order; two lanes then deadlock (both seen in the grab-storm bench).
-_PG_LOCK_WALLETS = (
-    "SELECT id FROM ledger_account WHERE id = ANY(%(ids)s) ORDER BY id FOR NO KEY UPDATE"
-)
-_PG_CREDIT_WALLETS = """
-UPDATE ledger_account a SET balance = a.balance + credit.amount
-FROM unnest(%(ids)s::bigint[], %(amounts)s::bigint[]) AS credit(id, amount)
-WHERE a.id = credit.id
-"""
-
 _SQLITE_TAKE = f"""
 UPDATE envelope_share SET grabbed_by = :shopper_id, grabbed_at = :now
 WHERE id = ({_OPEN_SHARE_FOR_SHOPPER}) AND grabbed_by IS NULL
@@ -216,20 +202,8 @@ def _pg_pipeline(
                 for r in requests
             ]
         rows = [cursor.fetchone() for cursor in cursors]
-        _credit_wallets(driver, rows)
+        batch_credits.credit_in_id_order(driver, [(r[4], r[2]) for r in rows if r[3] is None])
     return [_taken_or_why(row) for row in rows]
-
-
-def _credit_wallets(driver: Any, rows: list[Any]) -> None:
-    credits: dict[int, int] = {}
-    for row in rows:
-        if row[3] is None:
-            credits[row[4]] = credits.get(row[4], 0) + row[2]
-    if credits:
-        ids = sorted(credits)
-        credit = {"ids": ids, "amounts": [credits[wallet] for wallet in ids]}
-        driver.execute(_PG_LOCK_WALLETS, credit, prepare=True).fetchall()
-        driver.execute(_PG_CREDIT_WALLETS, credit, prepare=True)
 
 
 def grab_share(
