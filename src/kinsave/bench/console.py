@@ -56,14 +56,17 @@ def summary(run: BenchRun) -> Table:
         "p50 ms",
         "p99 ms",
         "answers",
-        "loadgen cpu",
+        "cpu: load/server/pg",
         "checks",
     )
     for column in columns:
         table.add_column(column, justify="right" if column in columns[4:7] else "left")
     for m in run.measurements:
         answers = " ".join(f"{SHORT.get(c, c)}:{n}" for c, n in sorted(m.outcomes.items()))
-        cpu = m.notes.get("loadgen_cpu_share")
+        cpu = "/".join(
+            f"{m.notes[k]:.0%}" if k in m.notes else "-"
+            for k in ("loadgen_cpu_share", "server_cpu_share", "postgres_cpu_share")
+        )
         checks = "[green]ok[/green]" if not m.problems else f"[red]{len(m.problems)} bad[/red]"
         table.add_row(
             m.database,
@@ -74,7 +77,7 @@ def summary(run: BenchRun) -> Table:
             f"{m.p50_ms:.1f}",
             f"{m.p99_ms:.1f}",
             answers,
-            "-" if cpu is None else f"{cpu:.0%}",
+            "-" if m.mode == "in-process" else cpu,
             checks,
         )
     return table

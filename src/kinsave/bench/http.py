@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -79,6 +80,12 @@ class ApiServer:
                 time.sleep(0.2)
         raise RuntimeError("kinsave serve did not start within 60 s")
 
+    def cpu_seconds(self) -> float:
+        """CPU time so far of the server and its worker processes (its process group)."""
+        assert self._process is not None
+        server = self._process.pid
+        return process_cpu_seconds(lambda _name, group: group == server)
+
     def __exit__(
         self, _type: type[BaseException] | None, _e: BaseException | None, _t: TracebackType | None
     ) -> None:
@@ -114,3 +121,26 @@ def run_load(
         data = json.loads(result.read_text())
     load = LoadResult(data["seconds"], data["codes"], data["latencies_ms"], data["bodies"])
     return load, data["cpu_seconds"]
+
+
+def process_cpu_seconds(which: Callable[[str, int], bool]) -> float:
+    """CPU seconds (user + system) of the live processes `which(name, process group)` picks,
+    read from /proc (Linux); 0.0 where /proc is missing."""
+    ticks = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended meanwhile
+            continue
+        name = text[text.index("(") + 1 : text.rindex(")")]
+        fields = text[text.rindex(")") + 2 :].split()
+        if which(name, int(fields[2])):
+            ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU seconds so far of this machine's PostgreSQL processes (the bench database's server)."""
+    return process_cpu_seconds(
+        lambda name, _group: name == "postgres" or name.startswith("postgres:")
+    )

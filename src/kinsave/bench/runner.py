@@ -225,7 +225,10 @@ def _over_http(
         targets = scenario.http_targets(ctx, plan, template)
         progress(what, 0, len(targets))
         keep = writes and getattr(scenario, "keep_bodies", False)
+        server_cpu, database_cpu = server.cpu_seconds(), http.postgres_cpu_seconds()
         load, cpu = http.run_load(server.port, targets, ctx.scale.connections, keep_bodies=keep)
+        server_cpu = server.cpu_seconds() - server_cpu
+        database_cpu = http.postgres_cpu_seconds() - database_cpu
         if keep:
             plan.bodies = load.bodies  # the scenario checks the answers themselves
         progress(what + " (checking)", len(targets), len(targets))
@@ -238,7 +241,11 @@ def _over_http(
         measurement = _measurement(
             ctx, scenario.name, f"http x{server.workers}", variant, load, problems
         )
+        # In cores (1.0: one core busy the whole time): where the machine's two cores went.
         measurement.notes["loadgen_cpu_share"] = round(cpu / load.seconds, 2)
+        measurement.notes["server_cpu_share"] = round(server_cpu / load.seconds, 2)
+        if ctx.database == "postgresql":
+            measurement.notes["postgres_cpu_share"] = round(database_cpu / load.seconds, 2)
         out.append(measurement)
     return out
 
