@@ -78,8 +78,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
     app.state.claim_gate = ClaimGate(settings.redis_url) if settings.redis_url else None
-    if settings.rate_limits_enabled:
-        app.state.rate_limiter = RateLimiter(session_factory, settings.redis_url)
+    # Set even when off: a missing attribute of app.state costs an exception on every request.
+    app.state.rate_limiter = (
+        RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
+    )
 
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
     batchers = _start_batchers(app, settings)

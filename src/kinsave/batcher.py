@@ -27,7 +27,7 @@ import threading
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,6 +37,7 @@ from kinsave.errors import KinsaveError
 log = logging.getLogger("kinsave.batcher")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+Result_co = TypeVar("Result_co", covariant=True)
 
 
 class RunAlone:
@@ -70,11 +71,15 @@ class Batcher(Generic[Item, Result]):
         `order_key` picks the lane and sorts a batch, so that batchers in two processes take hot
         rows in the same order and do not deadlock each other.
         """
-        return asyncio.wrap_future(self._lane(order_key).submit(item, order_key))
+        answer: _LoopAnswer[Result] = _LoopAnswer(asyncio.get_running_loop())
+        self._lane(order_key).put(item, order_key, answer)
+        return answer.future
 
     def run(self, item: Item, *, order_key: str = "") -> Result:
         """`submit` for a thread: blocks until the item's batch committed (or refused it)."""
-        return self._lane(order_key).submit(item, order_key).result()
+        future: Future[Result] = Future()
+        self._lane(order_key).put(item, order_key, future)
+        return future.result()
 
     def stop(self) -> None:
         for lane in self._lanes:
@@ -82,6 +87,60 @@ class Batcher(Generic[Item, Result]):
 
     def _lane(self, order_key: str) -> "_Lane[Item, Result]":
         return self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
+
+
+class _Answer(Protocol[Result_co]):
+    """Where an item's outcome goes: a thread's Future, or a handler's _LoopAnswer."""
+
+    def set_result(self, result: Any, /) -> None: ...
+
+    def set_exception(self, exception: BaseException | None, /) -> None: ...
+
+
+class _LoopAnswer(Generic[Result]):
+    """The answer to a handler on an event loop. The lane records the outcome and hands a whole
+    batch's answers to each loop in one call (`deliver`): one wake-up of the loop per batch,
+    not one per item."""
+
+    __slots__ = ("future", "loop", "outcome")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.future: asyncio.Future[Result] = loop.create_future()
+        self.outcome: tuple[bool, Any] | None = None
+
+    def set_result(self, result: Any, /) -> None:
+        self.outcome = (True, result)
+
+    def set_exception(self, exception: BaseException | None, /) -> None:
+        self.outcome = (False, exception)
+
+    def settle(self) -> None:  # on the loop's own thread
+        if self.outcome is None or self.future.done():
+            return  # the handler went away (a client that disconnected cancels its future)
+        ok, value = self.outcome
+        if ok:
+            self.future.set_result(value)
+        else:
+            self.future.set_exception(value)
+
+
+def deliver(answers: list[_Answer[Any]]) -> None:
+    """Hand recorded outcomes to their event loops, one call per loop."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_LoopAnswer[Any]]] = {}
+    for answer in answers:
+        if isinstance(answer, _LoopAnswer):
+            by_loop.setdefault(answer.loop, []).append(answer)
+    for loop, group in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle_all, group)
+        except RuntimeError:  # the loop is closed: the server is shutting down
+            log.debug("dropped %d answers for a closed event loop", len(group))
+
+
+def _settle_all(answers: list[_LoopAnswer[Any]]) -> None:
+    for answer in answers:
+        answer.settle()
 
 
 class _Lane(Generic[Item, Result]):
@@ -94,17 +153,15 @@ class _Lane(Generic[Item, Result]):
         self._session_factory = session_factory
         self._run_batch = run_batch
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[str, Item, Future[Result]] | None] = (
+        self._queue: queue.SimpleQueue[tuple[str, Item, _Answer[Result]] | None] = (
             queue.SimpleQueue()
         )
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def submit(self, item: Item, order_key: str) -> "Future[Result]":
+    def put(self, item: Item, order_key: str, answer: _Answer[Result]) -> None:
         self._ensure_started()
-        future: Future[Result] = Future()
-        self._queue.put((order_key, item, future))
-        return future
+        self._queue.put((order_key, item, answer))
 
     def stop(self) -> None:
         if self._thread is not None:
@@ -124,9 +181,9 @@ class _Lane(Generic[Item, Result]):
     def _loop(self) -> None:
         while (batch := self._next_batch()) is not None:
             batch.sort(key=lambda entry: entry[0])
-            self._commit([item for _, item, _ in batch], [future for _, _, future in batch])
+            self._commit([item for _, item, _ in batch], [answer for _, _, answer in batch])
 
-    def _next_batch(self) -> list[tuple[str, Item, "Future[Result]"]] | None:
+    def _next_batch(self) -> list[tuple[str, Item, _Answer[Result]]] | None:
         first = self._queue.get()
         if first is None:
             return None
@@ -142,24 +199,32 @@ class _Lane(Generic[Item, Result]):
             batch.append(entry)
         return batch
 
-    def _commit(self, items: list[Item], futures: list["Future[Result]"]) -> None:
+    def _commit(self, items: list[Item], answers: list[_Answer[Result]]) -> None:
         try:
             with unit_of_work(self._session_factory) as session:
-                outcomes = self._run_batch(session, items)
+                outcomes: Sequence[Result | KinsaveError | RunAlone] = self._run_batch(
+                    session, items
+                )
         except Exception:  # the shared transaction is gone: run each item alone
             log.debug("batch of %d failed; running each alone", len(items), exc_info=True)
-            for item, future in zip(items, futures, strict=True):
-                self._run_alone(item, future)
-            return
-        for item, future, outcome in zip(items, futures, outcomes, strict=True):
+            outcomes = [RUN_ALONE] * len(items)
+        alone: list[tuple[Item, _Answer[Result]]] = []
+        settled: list[_Answer[Result]] = []
+        for item, answer, outcome in zip(items, answers, outcomes, strict=True):
             if isinstance(outcome, RunAlone):
-                self._run_alone(item, future)
-            elif isinstance(outcome, KinsaveError):
-                future.set_exception(outcome)
+                alone.append((item, answer))
+                continue
+            if isinstance(outcome, KinsaveError):
+                answer.set_exception(outcome)
             else:
-                future.set_result(outcome)
+                answer.set_result(outcome)
+            settled.append(answer)
+        deliver(settled)  # the committed answers first: none waits for an item run alone
+        for item, answer in alone:
+            self._run_alone(item, answer)
+            deliver([answer])
 
-    def _run_alone(self, item: Item, future: "Future[Result]") -> None:
+    def _run_alone(self, item: Item, answer: _Answer[Result]) -> None:
         try:
             with unit_of_work(self._session_factory) as session:
                 (outcome,) = self._run_batch(session, [item])
@@ -168,6 +233,6 @@ class _Lane(Generic[Item, Result]):
                 if isinstance(outcome, RunAlone):
                     raise KinsaveError("service_unavailable", "busy; retry")
         except BaseException as error:  # the caller re-raises it
-            future.set_exception(error)
+            answer.set_exception(error)
         else:
-            future.set_result(outcome)
+            answer.set_result(outcome)

@@ -4,6 +4,7 @@ A batch is one transaction (on PostgreSQL one pipelined round trip); a refused i
 nothing written, and a batch that fails as a whole reruns each item alone.
 """
 
+import asyncio
 import threading
 import time
 from collections.abc import Sequence
@@ -202,3 +203,29 @@ class TestBatcher:
         assert answers == {0: 0, 1: "not_found", 2: 20, 3: "not_found", 4: 40}
         assert sizes[0] == 1 and max(sizes[1:]) > 1  # a shared batch failed ...
         assert sum(size == 1 for size in sizes[1:]) >= 4  # ... and its items ran alone
+
+    def test_on_an_event_loop_a_batch_is_answered_before_its_items_run_alone(self, session_factory):
+        # A handler awaits `submit`. The committed answers of a batch reach the loop at once; an
+        # item the batch function sends to run alone (held here until the others are answered)
+        # delays nobody else's answer.
+        release_slow = threading.Event()
+
+        def run_batch(session: Session, items: Sequence[int]) -> list[int | RunAlone]:
+            if len(items) == 1 and items[0] == 0:  # item 0, run alone
+                assert release_slow.wait(10)
+                return [0]
+            return [RUN_ALONE if item == 0 else item * 10 for item in items]
+
+        batcher: Batcher[int, int] = Batcher(session_factory, run_batch, lanes=1)
+
+        async def storm() -> list[int]:
+            futures = [batcher.submit(item) for item in range(5)]
+            others = await asyncio.wait_for(asyncio.gather(*futures[1:]), timeout=5)
+            release_slow.set()
+            return [await futures[0], *others]
+
+        try:
+            assert asyncio.run(storm()) == [0, 10, 20, 30, 40]
+        finally:
+            release_slow.set()
+            batcher.stop()
