@@ -72,7 +72,10 @@ class Settings(BaseSettings):
     # up, e.g. FASTAPI_OTEL_AUTO_CONFIGURE=true with OTEL_EXPORTER_OTLP_ENDPOINT). Off by default.
     telemetry: bool = False
     grab_batch_max: int = 64  # the most grabs (or claims) one batch transaction commits together
-    grab_batch_lanes: int = 4  # batcher threads (connections) per process; an envelope keeps one
+    # Batcher threads (connections) per batcher per process; an envelope or campaign keeps one.
+    # 1 measured best on 2 cores (docs/decisions.md 19): bigger batches, fewer commits, less GIL
+    # contention. More lanes overlap database waits on a machine where the database has its own.
+    grab_batch_lanes: int = 1
     db_pre_ping: bool = True  # ping each pooled connection before use (a round trip per request)
     session_cache_seconds: float = 0.0  # >0: remember token -> shopper this long (revocation lag)
     bench_endpoints: bool = (
