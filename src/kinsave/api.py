@@ -127,6 +127,14 @@ class RunOnce:
 Once = Annotated[RunOnce, Depends()]
 
 
+def error_response(error: KinsaveError) -> JSONResponse:
+    """A refusal as every endpoint answers it: its status, its body and, when it has one,
+    Retry-After. The app's KinsaveError handler answers with this too."""
+    retry_after = error.details.get("retry_after")
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
+    return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
+
+
 def idempotency_key(request: Request) -> str | None:
     """The Idempotency-Key header, checked as `IdempotencyKey` is, for routes that read it
     themselves (storm_routes.py)."""
@@ -154,7 +162,10 @@ async def batched_or_alone(
     is held while the batch commits), or, under an Idempotency-Key, `alone` in its own unit of
     work on a pool thread, so that the first answer replays exactly."""
     if key is None:
-        answer = await batcher.submit(item, order_key=order_key)
+        try:
+            answer = await batcher.submit(item, order_key=order_key)
+        except KinsaveError as refusal:  # half of a storm's answers: skip the raise machinery
+            return error_response(refusal)
         return Response(answer.model_dump_json(), status_code, media_type="application/json")
 
     def run_once() -> JSONResponse:

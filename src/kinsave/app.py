@@ -14,6 +14,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
+from kinsave.api import error_response
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
 from kinsave.batcher import Batcher, BatchFunction
@@ -155,9 +156,7 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(KinsaveError)
     async def _kinsave_error(_request: Request, error: KinsaveError) -> JSONResponse:
-        retry_after = error.details.get("retry_after")
-        headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-        return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
+        return error_response(error)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
