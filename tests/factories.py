@@ -1,5 +1,6 @@
 """Plain typed helpers that make test data through the real API or the services."""
 
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -7,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.auth import service as auth
 from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
 
 Headers = dict[str, str]
 
@@ -84,3 +86,8 @@ def race(
 def error_code(response: httpx.Response) -> str:
     code: str = response.json()["error"]["code"]
     return code
+
+
+def outcome_codes(outcomes: Sequence[object]) -> list[str]:
+    """A batch's outcomes as codes: "ok" for a result, else the refusal's code."""
+    return [o.code if isinstance(o, KinsaveError) else "ok" for o in outcomes]

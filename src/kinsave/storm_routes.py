@@ -21,6 +21,7 @@ from typing import TypeVar
 
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -39,32 +40,35 @@ from kinsave.security.deps import count_shopper_hit
 Model = TypeVar("Model", bound=BaseModel)
 
 
-async def grab_envelope(request: Request) -> Response:
-    shopper = await _signed_in(request, "grab")
-    envelope_id = request.path_params["envelope_id"]
-    return await batched_or_alone(
-        request,
-        scope=shopper.scope,
-        key=idempotency_key(request),
-        batcher=request.app.state.grab_batcher,
-        item=GrabRequest(envelope_id, shopper.shopper_id),
-        order_key=envelope_id,
-        alone=lambda session: fastpath.grab_share(session, envelope_id, shopper.shopper_id),
-    )
+def _one_target(
+    rate_limited_action: str,
+    path_param: str,
+    batcher: str,
+    item: Callable[[str, str], object],
+    alone: Callable[[Session, str, str], BaseModel],
+) -> Callable[[Request], Awaitable[Response]]:
+    """An endpoint whose target (an envelope, a campaign) is in the path and is its lane key."""
+
+    async def endpoint(request: Request) -> Response:
+        shopper = await _signed_in(request, rate_limited_action)
+        target = request.path_params[path_param]
+        return await batched_or_alone(
+            request,
+            scope=shopper.scope,
+            key=idempotency_key(request),
+            batcher=getattr(request.app.state, batcher),
+            item=item(target, shopper.shopper_id),
+            order_key=target,
+            alone=lambda session: alone(session, target, shopper.shopper_id),
+        )
+
+    return endpoint
 
 
-async def claim_daily(request: Request) -> Response:
-    shopper = await _signed_in(request, "claim")
-    campaign_id = request.path_params["campaign_id"]
-    return await batched_or_alone(
-        request,
-        scope=shopper.scope,
-        key=idempotency_key(request),
-        batcher=request.app.state.daily_batcher,
-        item=DailyRequest(campaign_id, shopper.shopper_id),
-        order_key=campaign_id,
-        alone=lambda session: daily_fastpath.claim_daily(session, campaign_id, shopper.shopper_id),
-    )
+grab_envelope = _one_target("grab", "envelope_id", "grab_batcher", GrabRequest, fastpath.grab_share)
+claim_daily = _one_target(
+    "claim", "campaign_id", "daily_batcher", DailyRequest, daily_fastpath.claim_daily
+)
 
 
 async def claim_coupon(request: Request) -> Response:

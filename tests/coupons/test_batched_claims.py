@@ -2,7 +2,6 @@
 writes nothing, and concurrent claims of one shopper never collide on a slot."""
 
 import threading
-from collections.abc import Sequence
 
 import pytest
 import redis
@@ -16,11 +15,7 @@ from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 from tests.coupons.factories import create_template
-from tests.factories import login, shop_key
-
-
-def _codes(outcomes: Sequence[object]) -> list[str]:
-    return [o.code if isinstance(o, KinsaveError) else "ok" for o in outcomes]
+from tests.factories import login, outcome_codes, shop_key
 
 
 def _slots(session_factory, template_id: str) -> dict[str, list[int]]:
@@ -62,7 +57,7 @@ class TestClaimBatch:
         with unit_of_work(session_factory) as session:
             outcomes = claims.claim_many(session, batch)
 
-        assert _codes(outcomes) == [
+        assert outcome_codes(outcomes) == [
             "ok",
             "ok",
             "coupon_limit_reached",
@@ -85,7 +80,7 @@ class TestClaimBatch:
             outcomes = claims.claim_many(
                 session, [ClaimRequest(template["id"], name) for name in shoppers]
             )
-        assert _codes(outcomes) == ["coupon_not_claimable"] * 3
+        assert outcome_codes(outcomes) == ["coupon_not_claimable"] * 3
         assert _slots(session_factory, template["id"]) == {}
 
     def test_over_http_the_rush_is_exact(self, api, session_factory):
@@ -145,13 +140,18 @@ class TestGatedBatch:
         try:
             with unit_of_work(session_factory) as session:
                 outcomes = claims.claim_many(session, batch, gate=gate)
-            assert _codes(outcomes) == ["ok", "coupon_limit_reached", "ok", "coupon_sold_out"]
+            assert outcome_codes(outcomes) == [
+                "ok",
+                "coupon_limit_reached",
+                "ok",
+                "coupon_sold_out",
+            ]
             assert int(client.get(gate.key(template["id"])) or 0) == 1
             with unit_of_work(session_factory) as session:
                 late = claims.claim_many(
                     session, [ClaimRequest(template["id"], "cousin")], gate=gate
                 )
-            assert _codes(late) == ["ok"]
+            assert outcome_codes(late) == ["ok"]
             assert int(client.get(gate.key(template["id"])) or 0) == 0
             assert _issued(session_factory, template["id"]) == 3
         finally:

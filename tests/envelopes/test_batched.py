@@ -25,7 +25,14 @@ from kinsave.envelopes.schemas import DailyClaimOut, GrabOut
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind, Transfer
-from tests.factories import create_campaign, funded_shopper, login, shop_key, wallet_balance
+from tests.factories import (
+    create_campaign,
+    funded_shopper,
+    login,
+    outcome_codes,
+    shop_key,
+    wallet_balance,
+)
 
 
 @pytest.fixture
@@ -37,10 +44,6 @@ def _shopper_without_wallet(session_factory, shopper_id: str) -> None:
     # Shoppers get a wallet when they first sign in; rows from before that rule have none.
     with unit_of_work(session_factory) as session:
         session.add(Shopper(id=shopper_id, display_name=shopper_id, created_at=utcnow()))
-
-
-def _codes(outcomes: Sequence[object]) -> list[str]:
-    return [o.code if isinstance(o, KinsaveError) else "ok" for o in outcomes]
 
 
 def _envelope(api, operator, shares: int) -> str:
@@ -66,7 +69,13 @@ class TestGrabBatch:
         ]
         with unit_of_work(session_factory) as session:
             outcomes = fastpath.grab_many(session, batch)
-        assert _codes(outcomes) == ["ok", "already_grabbed", "not_found", "ok", "envelope_empty"]
+        assert outcome_codes(outcomes) == [
+            "ok",
+            "already_grabbed",
+            "not_found",
+            "ok",
+            "envelope_empty",
+        ]
         grabbed = [o for o in outcomes if isinstance(o, GrabOut)]
         assert sorted(g.seq for g in grabbed) == [1, 2]
         with unit_of_work(session_factory) as session:
@@ -110,7 +119,7 @@ class TestGrabBatch:
         assert outcomes == [RUN_ALONE, RUN_ALONE]  # run by themselves once this batch commits
         with unit_of_work(session_factory) as session:
             alone = [fastpath.grab_many(session, [request])[0] for request in batch]
-        assert _codes(alone) == ["ok", "envelope_empty"]
+        assert outcome_codes(alone) == ["ok", "envelope_empty"]
 
     def test_grabs_over_http_come_back_batched_and_exact(self, api, operator, session_factory):
         envelope_id = _envelope(api, operator, shares=3)
@@ -135,7 +144,7 @@ class TestDailyBatch:
         ]
         with unit_of_work(session_factory) as session:
             outcomes = daily_fastpath.claim_many(session, batch)
-        assert _codes(outcomes) == [
+        assert outcome_codes(outcomes) == [
             "ok",
             "already_claimed_today",
             "not_found",
