@@ -83,30 +83,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
     )
-
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
     batchers = _start_batchers(app, settings)
-    app.router.routes.extend(storm_routes(settings))  # before the documented routes
-    if settings.bench_endpoints:
-        from kinsave.bench.router import router as bench_router
-
-        app.include_router(bench_router)
-    for router in (
-        auth_router,
-        ledger_router,
-        envelopes_router,
-        campaigns_router,
-        social_router,
-        webhooks_router,
-        sharing_router,
-        sharing_admin_router,
-        catalog_router,
-        coupon_admin_router,
-        coupons_router,
-        checkout_router,
-        security_router,
-    ):
-        app.include_router(router)
+    _install_routes(app, settings)
     install_pages(app, settings)
     _install_error_handlers(app)
     # Outermost last: headers are added even to the guard's own refusals.
@@ -122,6 +101,34 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"status": "ok"}
 
     return app
+
+
+DOCUMENTED_ROUTERS = (
+    auth_router,
+    ledger_router,
+    envelopes_router,
+    campaigns_router,
+    social_router,
+    webhooks_router,
+    sharing_router,
+    sharing_admin_router,
+    catalog_router,
+    coupon_admin_router,
+    coupons_router,
+    checkout_router,
+    security_router,
+)
+
+
+def _install_routes(app: FastAPI, settings: Settings) -> None:
+    """The storm routes first (the first match wins), then the bench's and the documented API."""
+    app.router.routes.extend(storm_routes(settings))
+    if settings.bench_endpoints:
+        from kinsave.bench.router import router as bench_router
+
+        app.include_router(bench_router)
+    for router in DOCUMENTED_ROUTERS:
+        app.include_router(router)
 
 
 def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]:
