@@ -17,7 +17,7 @@ from kinsave import __version__
 from kinsave.api import error_response
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
-from kinsave.batcher import Batcher, BatchFunction
+from kinsave.batcher import AloneFunction, Batcher, BatchFunction
 from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
@@ -134,15 +134,18 @@ def _install_routes(app: FastAPI, settings: Settings) -> None:
 def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]:
     """The storms' batchers (group commit, batcher.py), one per storm endpoint, in app.state."""
 
-    def batcher(run_batch: BatchFunction[Any, Any]) -> Batcher[Any, Any]:
+    def batcher(
+        run_batch: BatchFunction[Any, Any], run_alone: AloneFunction[Any, Any] | None = None
+    ) -> Batcher[Any, Any]:
         return Batcher(
             app.state.session_factory,
             run_batch,
             max_batch=settings.grab_batch_max,
             lanes=settings.batch_lanes,
+            run_alone=run_alone,
         )
 
-    app.state.grab_batcher = batcher(fastpath.grab_many)
+    app.state.grab_batcher = batcher(fastpath.grab_many, fastpath.grab_alone)
     app.state.daily_batcher = batcher(daily_fastpath.claim_many)
     app.state.coupon_batcher = batcher(partial(claims.claim_many, gate=app.state.claim_gate))
     # Sign-ins the session cache does not remember: one read per batch of new tokens.

@@ -12,9 +12,12 @@ If the shared transaction fails as a whole (a constraint raced by another proces
 lost connection), nothing of it was committed and every item is run again alone in its own unit
 of work, exactly as if there had been no batch. So batching never changes an answer.
 
-An item the batch function can not settle without waiting on locks held by other transactions
-gets RUN_ALONE: the lane runs it by itself right after the batch commits, so a batch never waits
-on anything while it holds its own locks.
+A batch never waits on anything while it holds its own locks. An item the batch function can not
+settle without waiting for another transaction (a grab whose envelope's open shares are all held
+by other processes' grabs in flight) gets RETRY_LATER: the lane puts it back and tries it again in
+a later batch a moment later, for up to `retry_seconds`, then answers service_unavailable;
+meanwhile the lane goes on with other items. An item that needs a path of its own (a shopper
+without a wallet yet) gets RUN_ALONE: the lane runs it by itself right after the batch commits.
 
 Handlers on the event loop `await batcher.submit(...)` (no thread held while the batch commits);
 threaded callers use `batcher.run(...)`.
@@ -24,9 +27,11 @@ import asyncio
 import logging
 import queue
 import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,8 +49,26 @@ class RunAlone:
     """The outcome "run this item by itself after the batch": see the module docstring."""
 
 
+class RetryLater:
+    """The outcome "try this item again in a later batch": see the module docstring."""
+
+
 RUN_ALONE = RunAlone()
-BatchFunction = Callable[[Session, Sequence[Item]], Sequence[Result | KinsaveError | RunAlone]]
+RETRY_LATER = RetryLater()
+RETRY_SECONDS = 10.0  # how long an item may keep coming back RETRY_LATER
+RETRY_DELAY_SECONDS = 0.002  # between its tries: another transaction commits within a few ms
+BatchFunction = Callable[
+    [Session, Sequence[Item]], Sequence[Result | KinsaveError | RunAlone | RetryLater]
+]
+AloneFunction = Callable[[Session, Item], Result | KinsaveError | RunAlone | RetryLater]
+
+
+def _as_batch_of_one(run_batch: BatchFunction[Item, Result]) -> AloneFunction[Item, Result]:
+    def alone(session: Session, item: Item) -> Result | KinsaveError | RunAlone | RetryLater:
+        (outcome,) = run_batch(session, [item])
+        return outcome
+
+    return alone
 
 
 class Batcher(Generic[Item, Result]):
@@ -62,8 +85,15 @@ class Batcher(Generic[Item, Result]):
         *,
         max_batch: int = 64,
         lanes: int = 4,
+        retry_seconds: float = RETRY_SECONDS,
+        run_alone: AloneFunction[Item, Result] | None = None,
     ) -> None:
-        self._lanes = [_Lane(session_factory, run_batch, max_batch) for _ in range(lanes)]
+        """`run_alone(session, item)` runs an item by itself (RUN_ALONE, or the rerun of a failed
+        batch); by default the batch function with a batch of one."""
+        alone = run_alone or _as_batch_of_one(run_batch)
+        self._lanes: list[_Lane[Item, Result]] = [
+            _Lane(session_factory, run_batch, alone, max_batch, retry_seconds) for _ in range(lanes)
+        ]
 
     def submit(self, item: Item, *, order_key: str = "") -> "asyncio.Future[Result]":
         """Queue `item`; the awaitable answer (its result, or its KinsaveError raised).
@@ -143,25 +173,37 @@ def _settle_all(answers: list[_LoopAnswer[Any]]) -> None:
         answer.settle()
 
 
+@dataclass(slots=True, eq=False)  # entries are compared by identity
+class _Entry(Generic[Item, Result]):
+    order_key: str
+    item: Item
+    answer: _Answer[Result]
+    give_up_at: float | None = None  # set by its first RETRY_LATER
+    due: float = 0.0  # not tried again before (time.monotonic())
+
+
 class _Lane(Generic[Item, Result]):
     def __init__(
         self,
         session_factory: sessionmaker[Session],
         run_batch: BatchFunction[Item, Result],
+        run_alone: AloneFunction[Item, Result],
         max_batch: int,
+        retry_seconds: float,
     ) -> None:
         self._session_factory = session_factory
         self._run_batch = run_batch
+        self._run_alone_fn = run_alone
         self._max_batch = max_batch
-        self._queue: queue.SimpleQueue[tuple[str, Item, _Answer[Result]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._retry_seconds = retry_seconds
+        self._queue: queue.SimpleQueue[_Entry[Item, Result] | None] = queue.SimpleQueue()
+        self._later: list[_Entry[Item, Result]] = []  # RETRY_LATER items; the lane thread's own
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
     def put(self, item: Item, order_key: str, answer: _Answer[Result]) -> None:
         self._ensure_started()
-        self._queue.put((order_key, item, answer))
+        self._queue.put(_Entry(order_key, item, answer))
 
     def stop(self) -> None:
         if self._thread is not None:
@@ -180,57 +222,96 @@ class _Lane(Generic[Item, Result]):
 
     def _loop(self) -> None:
         while (batch := self._next_batch()) is not None:
-            batch.sort(key=lambda entry: entry[0])
-            self._commit([item for _, item, _ in batch], [answer for _, _, answer in batch])
+            batch.sort(key=lambda entry: entry.order_key)
+            self._commit(batch)
+        self._give_up(self._later)
 
-    def _next_batch(self) -> list[tuple[str, Item, _Answer[Result]]] | None:
-        first = self._queue.get()
-        if first is None:
-            return None
-        batch = [first]
-        while len(batch) < self._max_batch:
+    def _next_batch(self) -> list[_Entry[Item, Result]] | None:
+        """Items due for another try, and what is queued; blocks until there is something."""
+        while True:
+            batch = self._due_later()
             try:
-                entry = self._queue.get_nowait()
+                first = self._queue.get(block=not batch, timeout=self._until_next_try())
             except queue.Empty:
-                break
-            if entry is None:
-                self._queue.put(None)  # stop after this batch
-                break
-            batch.append(entry)
-        return batch
+                if batch:
+                    return batch
+                continue  # an item waiting for another try is due now
+            if first is None:
+                self._give_up(batch)
+                return None
+            batch.append(first)
+            while len(batch) < self._max_batch:
+                try:
+                    entry = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if entry is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(entry)
+            return batch
 
-    def _commit(self, items: list[Item], answers: list[_Answer[Result]]) -> None:
+    def _due_later(self) -> list[_Entry[Item, Result]]:
+        now = time.monotonic()
+        due = [entry for entry in self._later if entry.due <= now][: self._max_batch]
+        self._later = [entry for entry in self._later if entry not in due]  # identity: eq=False
+        return due
+
+    def _until_next_try(self) -> float | None:
+        if not self._later:
+            return None
+        return max(0.0, min(entry.due for entry in self._later) - time.monotonic())
+
+    def _commit(self, batch: list[_Entry[Item, Result]]) -> None:
         try:
             with unit_of_work(self._session_factory) as session:
-                outcomes: Sequence[Result | KinsaveError | RunAlone] = self._run_batch(
-                    session, items
-                )
+                outcomes = self._run_batch(session, [entry.item for entry in batch])
         except Exception:  # the shared transaction is gone: run each item alone
-            log.debug("batch of %d failed; running each alone", len(items), exc_info=True)
-            outcomes = [RUN_ALONE] * len(items)
-        alone: list[tuple[Item, _Answer[Result]]] = []
+            log.debug("batch of %d failed; running each alone", len(batch), exc_info=True)
+            outcomes = [RUN_ALONE] * len(batch)
+        alone: list[_Entry[Item, Result]] = []
         settled: list[_Answer[Result]] = []
-        for item, answer, outcome in zip(items, answers, outcomes, strict=True):
+        for entry, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, RunAlone):
-                alone.append((item, answer))
+                alone.append(entry)
                 continue
+            if isinstance(outcome, RetryLater):
+                if self._try_later(entry):
+                    continue
+                outcome = KinsaveError("service_unavailable", "busy; retry")
             if isinstance(outcome, KinsaveError):
-                answer.set_exception(outcome)
+                entry.answer.set_exception(outcome)
             else:
-                answer.set_result(outcome)
-            settled.append(answer)
+                entry.answer.set_result(outcome)
+            settled.append(entry.answer)
         deliver(settled)  # the committed answers first: none waits for an item run alone
-        for item, answer in alone:
-            self._run_alone(item, answer)
-            deliver([answer])
+        for entry in alone:
+            self._run_alone(entry.item, entry.answer)
+            deliver([entry.answer])
+
+    def _try_later(self, entry: _Entry[Item, Result]) -> bool:
+        """Put an item back for a later batch; False once it has been retried long enough."""
+        now = time.monotonic()
+        if entry.give_up_at is None:
+            entry.give_up_at = now + self._retry_seconds
+        if now >= entry.give_up_at:
+            return False
+        entry.due = now + RETRY_DELAY_SECONDS
+        self._later.append(entry)
+        return True
+
+    def _give_up(self, entries: list[_Entry[Item, Result]]) -> None:
+        for entry in entries:
+            entry.answer.set_exception(KinsaveError("service_unavailable", "busy; retry"))
+        deliver([entry.answer for entry in entries])
 
     def _run_alone(self, item: Item, answer: _Answer[Result]) -> None:
         try:
             with unit_of_work(self._session_factory) as session:
-                (outcome,) = self._run_batch(session, [item])
+                outcome = self._run_alone_fn(session, item)
                 if isinstance(outcome, KinsaveError):
                     raise outcome  # roll back whatever the refusal's checks touched
-                if isinstance(outcome, RunAlone):
+                if isinstance(outcome, RunAlone | RetryLater):
                     raise KinsaveError("service_unavailable", "busy; retry")
         except BaseException as error:  # the caller re-raises it
             answer.set_exception(error)

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinsave.auth.models import Shopper
-from kinsave.batcher import RUN_ALONE, Batcher, RunAlone
+from kinsave.batcher import RETRY_LATER, RUN_ALONE, Batcher, RetryLater, RunAlone
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import daily_fastpath, fastpath
 from kinsave.envelopes.daily_fastpath import DailyRequest
@@ -94,7 +94,7 @@ class TestGrabBatch:
         assert isinstance(grandma, GrabOut)
         if isinstance(newcomer, RunAlone):  # PostgreSQL: opening a wallet waits for the batch
             with unit_of_work(session_factory) as session:
-                (newcomer,) = fastpath.grab_many(session, batch[1:])
+                newcomer = fastpath.grab_alone(session, batch[1])
         assert isinstance(newcomer, GrabOut)
         with unit_of_work(session_factory) as session:
             assert ledger.find_account(session, AccountKind.WALLET, "newcomer") is not None
@@ -116,9 +116,9 @@ class TestGrabBatch:
             ).all()
             with unit_of_work(session_factory) as session:
                 outcomes = fastpath.grab_many(session, batch)
-        assert outcomes == [RUN_ALONE, RUN_ALONE]  # run by themselves once this batch commits
+        assert outcomes == [RETRY_LATER, RETRY_LATER]  # tried again in a later batch
         with unit_of_work(session_factory) as session:
-            alone = [fastpath.grab_many(session, [request])[0] for request in batch]
+            alone = [fastpath.grab_alone(session, request) for request in batch]
         assert outcome_codes(alone) == ["ok", "envelope_empty"]
 
     def test_grabs_over_http_come_back_batched_and_exact(self, api, operator, session_factory):
@@ -242,3 +242,41 @@ class TestBatcher:
         finally:
             release_slow.set()
             batcher.stop()
+
+    def test_an_item_that_must_wait_comes_back_later_and_the_lane_goes_on(self, session_factory):
+        # Item 0 would have to wait for another transaction until `holder_done`: the lane puts it
+        # back and serves item 1 meanwhile; item 0 is answered once it can be settled.
+        holder_done = threading.Event()
+        tries: list[int] = []
+
+        def run_batch(session: Session, items: Sequence[int]) -> list[int | RetryLater]:
+            tries.extend(items)
+            return [
+                RETRY_LATER if item == 0 and not holder_done.is_set() else item for item in items
+            ]
+
+        batcher: Batcher[int, int] = Batcher(session_factory, run_batch, lanes=1)
+        try:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                waiting = pool.submit(batcher.run, 0)
+                while tries.count(0) < 2:  # tried, put back, tried again
+                    time.sleep(0.001)
+                assert batcher.run(1) == 1 and not waiting.done()
+                holder_done.set()
+                assert waiting.result(timeout=10) == 0
+        finally:
+            batcher.stop()
+
+    def test_an_item_that_waits_too_long_is_answered_busy(self, session_factory):
+        def run_batch(session: Session, items: Sequence[int]) -> list[RetryLater]:
+            return [RETRY_LATER for _ in items]
+
+        batcher: Batcher[int, int] = Batcher(
+            session_factory, run_batch, lanes=1, retry_seconds=0.05
+        )
+        try:
+            with pytest.raises(KinsaveError) as refused:
+                batcher.run(7)
+        finally:
+            batcher.stop()
+        assert refused.value.code == "service_unavailable"

@@ -55,7 +55,10 @@ class GrabStorm:
         "kinsave plain": lambda ctx, _plan: in_own_transaction(ctx, envelopes.grab_share),
         "kinsave one-statement": lambda ctx, _plan: in_own_transaction(ctx, fastpath.grab_share),
         "kinsave": lambda ctx, _plan: batched(
-            ctx, fastpath.grab_many, lambda attempt: (GrabRequest(*attempt), attempt[0])
+            ctx,
+            fastpath.grab_many,
+            lambda attempt: (GrabRequest(*attempt), attempt[0]),
+            fastpath.grab_alone,
         ),
         "raw limit": _raw,
     }

@@ -42,13 +42,13 @@ def grab(connection: Any, envelope_id: str, shopper_id: str, now: datetime) -> s
     while True:
         try:
             with connection.transaction():
-                row = connection.execute(fastpath.PG_GRAB_DRIVER, params, prepare=True).fetchone()
+                outcome = fastpath.pg_grab(connection, params)
         except psycopg.errors.UniqueViolation:  # the same shopper won a concurrent grab
             return "already_grabbed"
-        if row[3] is None:
+        if not isinstance(outcome, str):
             return "ok"
-        if row[3] != "busy":
-            return str(row[3])
+        if outcome != "busy":
+            return outcome
         time.sleep(0.002)
 
 

@@ -2,21 +2,23 @@
 
 `service.grab_share` reads the envelope, checks for an earlier grab, takes a share, looks up the
 wallet and books a ledger transfer: seven or eight round trips. Here a grab is one statement on
-PostgreSQL (a data-modifying CTE that takes the share, moves the amount out of the escrow into
-the wallet, inserts the transfer row, or else says why it took nothing) and a few cheap
+PostgreSQL (a data-modifying CTE that takes the share, debits the escrow and inserts the transfer
+row, or else says why it took nothing) followed by its wallet's credit, and a few cheap
 in-process statements on SQLite. It writes exactly what `ledger.transfer` writes (same accounts,
 same amount, same key `envelope-grab:<share id>`), so reconcile and `escrow_problems` hold
 unchanged; the escrow can not go below zero because it always equals its open shares (and the
-CHECK constraint backs that up).
+CHECK constraint backs that up). Wallets are credited last, in id order, by a grab alone as by a
+batch (ledger/batch_credits.py): every transaction that grabs takes escrows before wallets.
 
 Refusals (not found, expired, already grabbed, empty) come from the same statement and leave
 nothing written, so grabs are safe to run inside a shared batch transaction. Two cases leave the
-one-statement path: every open share is locked by grabs in flight (it polls until one is free or
-none is open; the plain path waits on those row locks instead, and on PostgreSQL two such waiters
-can deadlock each other; polling can't), and a shopper without a wallet yet (the plain path,
-inside a savepoint). The one refusal that comes from a constraint, a shopper racing themself from
-another process, aborts a PostgreSQL transaction; the batcher then reruns every grab of that
-batch alone (batcher.py).
+batched path: every open share is locked by grabs in flight (RETRY_LATER: the batcher tries the
+grab again in a later batch; a grab alone polls until one is free or none is open; the plain path
+would wait on those row locks instead, and on PostgreSQL two such waiters can deadlock each
+other; polling can't), and a shopper without a wallet yet (RUN_ALONE: the plain path, inside a
+savepoint). The one refusal that comes from a constraint, a shopper racing themself from another
+process, aborts a PostgreSQL transaction; the batcher then reruns every grab of that batch alone
+(`grab_alone`), where it is answered already_grabbed.
 
 `grab_many` is the batch function of the grab batcher: on PostgreSQL it sends every grab's
 statement in one pipeline, one round trip for the whole batch.
@@ -28,12 +30,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kinsave.batcher import RUN_ALONE, RunAlone
-from kinsave.db import UTCDateTime, driver_of, psycopg_sql, sqlite_time, utcnow
+from kinsave.batcher import RETRY_LATER, RUN_ALONE, RetryLater, RunAlone
+from kinsave.db import driver_of, psycopg_sql, sqlite_time, utcnow
 from kinsave.envelopes import service
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
@@ -98,17 +99,10 @@ _NOTHING_TAKEN = (
     f"SELECT NULL, NULL, NULL, ({_WHY_NOT}), NULL WHERE NOT EXISTS (SELECT 1 FROM taken)"
 )
 
-# One grab alone: the wallet is credited in the same statement.
-_PG_GRAB = f"""{_PG_TAKE}, credited AS (
-    UPDATE ledger_account a SET balance = a.balance + taken.amount
-    FROM taken, wallet WHERE a.id = wallet.id RETURNING a.id
-)
-SELECT taken.id, taken.seq, taken.amount, NULL AS refusal, NULL AS wallet_id
-FROM taken, debited, credited, booked
-UNION ALL {_NOTHING_TAKEN}
-"""
-# A grab in a batch: answers the wallet to credit; the batch credits all its wallets at the end,
-# in id order, after every escrow it touches (ledger/batch_credits.py).
+# Every grab, alone or in a batch: answers the wallet to credit; the grab (or the batch) credits
+# its wallets at the end, in id order, after every escrow it touched (ledger/batch_credits.py).
+# So every transaction that grabs locks escrows before wallets, and none of them, in any lane or
+# process, can wait for a wallet while holding one another waits for.
 _PG_BATCH_GRAB = f"""{_PG_TAKE}
 SELECT taken.id, taken.seq, taken.amount, NULL AS refusal, wallet.id AS wallet_id
 FROM taken, debited, booked, wallet
@@ -135,56 +129,54 @@ VALUES ('envelope-grab:' || :share_id,
 """
 
 
-def _timed(sql: str) -> TextClause:
-    return text(sql).bindparams(bindparam("now", type_=UTCDateTime()))
-
-
-_PG_GRAB_STATEMENT = _timed(_PG_GRAB)
-
-
 @dataclass(frozen=True, slots=True)
 class GrabRequest:
     envelope_id: str
     shopper_id: str
 
 
-PG_GRAB_DRIVER = psycopg_sql(_PG_GRAB)
 _PG_BATCH_GRAB_DRIVER = psycopg_sql(_PG_BATCH_GRAB)
 Taken = tuple[int, int, int]  # share id, seq, amount
 
 
 def grab_many(
     session: Session, requests: Sequence[GrabRequest]
-) -> list[GrabOut | KinsaveError | RunAlone]:
-    """Every request's answer in one transaction: a GrabOut or the refusal (nothing written),
-    or RUN_ALONE for a grab that must wait for shares locked by other transactions or open a
-    wallet: the batcher runs it by itself after the batch commits, never while the batch holds
-    its locks (a batch that waits on another can deadlock with it where PostgreSQL can't see).
+) -> list[GrabOut | KinsaveError | RunAlone | RetryLater]:
+    """Every request's answer in one transaction: a GrabOut or the refusal (nothing written);
+    RETRY_LATER for a grab that would have to wait for shares locked by other transactions (the
+    batcher tries it again in a later batch: a batch that waits on another can deadlock with it
+    where PostgreSQL can't see); RUN_ALONE for one that must open a wallet first.
     """
     now = utcnow()
-    if len(requests) == 1 or session.get_bind().dialect.name != "postgresql":
-        # A grab alone (also each rerun of a failed batch) takes grab_share's own path, which
-        # polls and turns a shopper racing themself into already_grabbed. On SQLite the batch
-        # holds the only write lock, so nothing it waits for can be held by someone else.
-        return [_grab_alone(session, request, now) for request in requests]
+    if session.get_bind().dialect.name != "postgresql":
+        # On SQLite the batch holds the only write lock: nothing it waits for can be held by
+        # someone else, so each grab takes grab_share's own path.
+        return [grab_alone(session, request, now) for request in requests]
     first_tries = _pg_pipeline(session, requests, now)
     return [
         _answer(request.envelope_id, first_try, now)
         if isinstance(first_try, tuple)
-        else _refusal_or_run_alone(first_try)
+        else _refusal_or_later(first_try)
         for request, first_try in zip(requests, first_tries, strict=True)
     ]
 
 
-def _grab_alone(session: Session, request: GrabRequest, now: datetime) -> GrabOut | KinsaveError:
+def grab_alone(
+    session: Session, request: GrabRequest, now: datetime | None = None
+) -> GrabOut | KinsaveError:
+    """One grab in its own transaction (the batcher's run_alone): grab_share's path, which
+    polls while the shares are busy, opens a missing wallet, and turns a shopper racing
+    themself from another process into already_grabbed."""
     try:
         return grab_share(session, request.envelope_id, request.shopper_id, now)
     except KinsaveError as refusal:
         return refusal
 
 
-def _refusal_or_run_alone(why_not: str) -> KinsaveError | RunAlone:
-    return KinsaveError(why_not, REFUSALS[why_not]) if why_not in REFUSALS else RUN_ALONE
+def _refusal_or_later(why_not: str) -> KinsaveError | RunAlone | RetryLater:
+    if why_not in REFUSALS:
+        return KinsaveError(why_not, REFUSALS[why_not])
+    return RETRY_LATER if why_not == "busy" else RUN_ALONE  # no_wallet
 
 
 def _pg_pipeline(
@@ -243,9 +235,19 @@ def _take(session: Session, params: dict[str, object]) -> Taken | str:
     if session.get_bind().dialect.name != "postgresql":
         return _sqlite_grab(session, params)
     try:
-        return _taken_or_why(session.execute(_PG_GRAB_STATEMENT, params).one())
+        with driver_of(session) as driver:
+            return pg_grab(driver, params)
     except IntegrityError as error:  # the same shopper won a concurrent grab a moment earlier
         raise KinsaveError("already_grabbed", REFUSALS["already_grabbed"]) from error
+
+
+def pg_grab(driver: Any, params: dict[str, object]) -> Taken | str:
+    """One grab on a psycopg connection inside its transaction: the grab's statement, then its
+    wallet credit (as a batch of one)."""
+    row = driver.execute(_PG_BATCH_GRAB_DRIVER, params, prepare=True).fetchone()
+    if row[3] is None:
+        batch_credits.credit_in_id_order(driver, [(row[4], row[2])])
+    return _taken_or_why(row)
 
 
 def _sqlite_grab(session: Session, params: dict[str, Any]) -> Taken | str:
