@@ -28,14 +28,14 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import TextClause, bindparam, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import CouponTemplate
 from kinsave.coupons.schemas import CouponOut
 from kinsave.coupons.service import coupon_view
-from kinsave.db import UTCDateTime, driver_of, psycopg_sql, sqlite_time, utcnow
+from kinsave.db import driver_of, psycopg_sql, sqlite_time, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.sharing import events
 
@@ -88,14 +88,6 @@ SQLITE_STEPS = {
     "why_not": f"SELECT {_WHY_NOT} FROM coupon_template t, (SELECT ({_HELD}) AS held)"
     " WHERE t.id = :template_id",
 }
-
-
-def _typed(sql: str) -> TextClause:
-    times = (bindparam(name, type_=UTCDateTime()) for name in ("now", "expires_at"))
-    return text(sql).bindparams(*times)
-
-
-_PG_CLAIM_STATEMENT = _typed(_PG_CLAIM)
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,26 +227,20 @@ def _give_back(gate: ClaimGate | None, requests: list[ClaimRequest]) -> None:
 
 
 def _issue(session: Session, drafts: list[dict[str, Any]]) -> list[str | None]:
-    """Run each draft's claim; per draft None when issued, else the refusal code."""
-    if session.get_bind().dialect.name != "postgresql":
-        return [_sqlite_issue(session, draft) for draft in drafts]
-    if len(drafts) == 1:
-        return [_first(session.execute(_PG_CLAIM_STATEMENT, drafts[0]).first())]
-    # Straight to the driver: SQLAlchemy has no pipeline mode. Same connection, same transaction.
-    with driver_of(session) as driver, driver.pipeline():
-        cursors = [driver.execute(PG_CLAIM_DRIVER, draft, prepare=True) for draft in drafts]
-    return [_first(cursor.fetchone()) for cursor in cursors]
+    """Run each draft's claim; per draft None when issued, else the refusal code. Straight to the
+    driver, in the session's transaction: on PostgreSQL in one pipeline (SQLAlchemy has no
+    pipeline mode), on SQLite without SQLAlchemy's per-statement work."""
+    with driver_of(session) as driver:
+        if session.get_bind().dialect.name != "postgresql":
+            return [sqlite_claim(driver, sqlite_values(draft)) for draft in drafts]
+        with driver.pipeline():
+            cursors = [driver.execute(PG_CLAIM_DRIVER, draft, prepare=True) for draft in drafts]
+        return [_first(cursor.fetchone()) for cursor in cursors]
 
 
 def _first(row: Any) -> str | None:
     # No row at all: the template is gone since this batch read it (templates are not deleted).
     return "not_found" if row is None else row[0]
-
-
-def _sqlite_issue(session: Session, draft: dict[str, Any]) -> str | None:
-    # Straight to the driver, in the session's transaction, as the grab does on SQLite.
-    with driver_of(session) as driver:
-        return sqlite_claim(driver, sqlite_values(draft))
 
 
 def sqlite_values(draft: dict[str, Any]) -> dict[str, Any]:
