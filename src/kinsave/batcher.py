@@ -42,7 +42,6 @@ from kinsave.errors import KinsaveError
 log = logging.getLogger("kinsave.batcher")
 Item = TypeVar("Item")
 Result = TypeVar("Result")
-Result_co = TypeVar("Result_co", covariant=True)
 
 
 class RunAlone:
@@ -119,7 +118,7 @@ class Batcher(Generic[Item, Result]):
         return self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
 
 
-class _Answer(Protocol[Result_co]):
+class _Answer(Protocol):
     """Where an item's outcome goes: a thread's Future, or a handler's _LoopAnswer."""
 
     def set_result(self, result: Any, /) -> None: ...
@@ -155,7 +154,7 @@ class _LoopAnswer(Generic[Result]):
             self.future.set_exception(value)
 
 
-def deliver(answers: list[_Answer[Any]]) -> None:
+def deliver(answers: list[_Answer]) -> None:
     """Hand recorded outcomes to their event loops, one call per loop."""
     by_loop: dict[asyncio.AbstractEventLoop, list[_LoopAnswer[Any]]] = {}
     for answer in answers:
@@ -177,7 +176,7 @@ def _settle_all(answers: list[_LoopAnswer[Any]]) -> None:
 class _Entry(Generic[Item, Result]):
     order_key: str
     item: Item
-    answer: _Answer[Result]
+    answer: _Answer
     give_up_at: float | None = None  # set by its first RETRY_LATER
     due: float = 0.0  # not tried again before (time.monotonic())
 
@@ -201,7 +200,7 @@ class _Lane(Generic[Item, Result]):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def put(self, item: Item, order_key: str, answer: _Answer[Result]) -> None:
+    def put(self, item: Item, order_key: str, answer: _Answer) -> None:
         self._ensure_started()
         self._queue.put(_Entry(order_key, item, answer))
 
@@ -270,7 +269,7 @@ class _Lane(Generic[Item, Result]):
             log.debug("batch of %d failed; running each alone", len(batch), exc_info=True)
             outcomes = [RUN_ALONE] * len(batch)
         alone: list[_Entry[Item, Result]] = []
-        settled: list[_Answer[Result]] = []
+        settled: list[_Answer] = []
         for entry, outcome in zip(batch, outcomes, strict=True):
             if isinstance(outcome, RunAlone):
                 alone.append(entry)
@@ -305,7 +304,7 @@ class _Lane(Generic[Item, Result]):
             entry.answer.set_exception(KinsaveError("service_unavailable", "busy; retry"))
         deliver([entry.answer for entry in entries])
 
-    def _run_alone(self, item: Item, answer: _Answer[Result]) -> None:
+    def _run_alone(self, item: Item, answer: _Answer) -> None:
         try:
             with unit_of_work(self._session_factory) as session:
                 outcome = self._run_alone_fn(session, item)
