@@ -21,7 +21,7 @@ from kinsave.demo_catalog import seed_catalog
 from kinsave.envelopes import daily as envelope_daily
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
-from kinsave.envelopes.schemas import EnvelopeIn
+from kinsave.envelopes.schemas import EnvelopeIn, ShopperEnvelopeIn
 from kinsave.sharing import campaign_setup
 from kinsave.sharing import service as sharing
 from kinsave.sharing.schemas import CampaignSharingIn, ReferralRuleIn, ResolveIn, ShareIn, TargetIn
@@ -90,7 +90,13 @@ def seed(session: Session, settings: Settings) -> DemoSeed:
         session,
         settings,
         "grandma",
-        EnvelopeIn(total=1000, shares=5, kind="lucky", message="For the family, from Grandma"),
+        ShopperEnvelopeIn(
+            total=1000,
+            shares=5,
+            kind="lucky",
+            message="For the family, from Grandma",
+            shop_id=shop.id,
+        ),
     )
     for relative in ("mum", "xiaoming"):
         envelopes.grab_share(session, family_envelope.id, relative)

@@ -13,6 +13,7 @@ ERROR_STATUS: dict[str, int] = {
     "idempotency_key_reused": 409,
     "idempotency_in_progress": 409,
     "insufficient_funds": 409,
+    "cross_shop_transfer": 409,
     "budget_exhausted": 409,
     "envelope_empty": 409,
     "envelope_expired": 410,

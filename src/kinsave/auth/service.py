@@ -19,7 +19,6 @@ from kinsave.auth.wechat import WechatIdentity
 from kinsave.config import Settings
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError, register_codes
-from kinsave.ledger import service as ledger
 
 register_codes({"init_data_invalid": 401, "init_data_expired": 401})
 
@@ -32,7 +31,8 @@ def _hash(secret: str) -> str:
 
 
 def ensure_shopper(session: Session, shopper_id: str, display_name: str | None = None) -> Shopper:
-    """The shopper with this sign-in id, created (with a wallet) on first sight."""
+    """The shopper with this sign-in id, created on first sight (wallets open per shop, when
+    credit of that shop first lands)."""
     shopper = session.get(Shopper, shopper_id)
     if shopper is None:
         session.execute(
@@ -40,7 +40,6 @@ def ensure_shopper(session: Session, shopper_id: str, display_name: str | None =
             .values(id=shopper_id, display_name=display_name or shopper_id, created_at=utcnow())
             .on_conflict_do_nothing(index_elements=["id"])
         )
-        ledger.wallet_account(session, shopper_id)
         shopper = session.get(Shopper, shopper_id)
         assert shopper is not None
     return shopper
@@ -52,6 +51,11 @@ def shopper_exists(session: Session, shopper_id: str) -> bool:
 
 def shop_exists(session: Session, shop_id: str) -> bool:
     return session.get(Shop, shop_id) is not None
+
+
+def shop_names(session: Session, shop_ids: list[str]) -> dict[str, str]:
+    rows = session.execute(select(Shop.id, Shop.name).where(Shop.id.in_(shop_ids)))
+    return {row[0]: row[1] for row in rows}
 
 
 def display_names(session: Session, shopper_ids: list[str]) -> dict[str, str]:

@@ -48,7 +48,7 @@ def grab_share(session: Session, envelope_id: str, shopper_id: str) -> int:
     _book(
         session,
         envelope.escrow_account_id,
-        _wallet(session, shopper_id),
+        _wallet(session, shopper_id, _shop_of(session, envelope.escrow_account_id)),
         share.amount,
         now,
         kind="envelope_grab",
@@ -89,7 +89,7 @@ def claim_daily(session: Session, campaign_id: str, shopper_id: str) -> int:
     _book(
         session,
         budget.id,
-        _wallet(session, shopper_id),
+        _wallet(session, shopper_id, budget.shop_id),
         amount,
         now,
         kind="daily_claim",
@@ -99,10 +99,19 @@ def claim_daily(session: Session, campaign_id: str, shopper_id: str) -> int:
     return amount
 
 
-def _wallet(session: Session, shopper_id: str) -> int:
+def _shop_of(session: Session, account_id: int) -> str:
+    shop_id: str = session.execute(
+        select(Account.shop_id).where(Account.id == account_id)
+    ).scalar_one()
+    return shop_id
+
+
+def _wallet(session: Session, shopper_id: str, shop_id: str) -> int:
     wallet = session.scalar(
         select(Account.id).where(
-            Account.kind == AccountKind.WALLET.value, Account.owner_id == shopper_id
+            Account.kind == AccountKind.WALLET.value,
+            Account.owner_id == shopper_id,
+            Account.shop_id == shop_id,
         )
     )
     if wallet is None:
@@ -121,15 +130,19 @@ def _book(
     key: str,
     reference: str,
 ) -> None:
+    shops = set()
     for account_id, delta in sorted([(source_id, -amount), (target_id, amount)]):
         account = session.get(Account, account_id, with_for_update=True)
         assert account is not None
         account.balance += delta
+        shops.add(account.shop_id)
+    (shop_id,) = shops
     session.add(
         Transfer(
             idempotency_key=key,
             from_account_id=source_id,
             to_account_id=target_id,
+            shop_id=shop_id,
             amount=amount,
             kind=kind,
             reference=reference,

@@ -60,6 +60,7 @@ def _raw(ctx: BenchContext, plan: DailyPlan) -> Callable[[], Caller[Any]]:
                 {
                     "campaign_id": campaign_id,
                     "shopper_id": shopper_id,
+                    "shop_id": ctx.crowd.shop_id,
                     "budget_account_id": plan.budget_account_id,
                     "local_day": day,
                     "amount": rng.randint(RULE.min, RULE.max),

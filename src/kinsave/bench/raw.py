@@ -78,7 +78,8 @@ def _in_sqlite_transaction(connection: sqlite3.Connection, step: Callable[[], st
 
 def claim(connection: Any, params: dict[str, Any]) -> str:
     """One daily claim with envelopes/daily_fastpath.py's statements (params: campaign_id,
-    shopper_id, budget_account_id, local_day, amount, now, key); a refusal writes nothing."""
+    shopper_id, shop_id, budget_account_id, local_day, amount, now, key); a refusal writes
+    nothing."""
     if isinstance(connection, sqlite3.Connection):
         return _sqlite_claim(connection, params)
     try:

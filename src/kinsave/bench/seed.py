@@ -40,6 +40,8 @@ def crowd(session_factory: sessionmaker[Session], count: int) -> Crowd:
     ids = [f"bench-{run}-{i}" for i in range(count)]
     tokens = [f"bench-{run}-{i}-{secrets.token_urlsafe(12)}" for i in range(count)]
     now = utcnow()
+    with unit_of_work(session_factory) as session:
+        shop_id = auth.ensure_shop(session, f"Bench shop {run}").id
     for start in range(0, count, CHUNK):
         with unit_of_work(session_factory) as session:
             chunk = range(start, min(count, start + CHUNK))
@@ -47,19 +49,19 @@ def crowd(session_factory: sessionmaker[Session], count: int) -> Crowd:
                 insert(Shopper),
                 [{"id": ids[i], "display_name": ids[i], "created_at": now} for i in chunk],
             )
-            session.execute(insert(Account), [_wallet(ids[i], now) for i in chunk])
+            # Each shopper's wallet at the bench shop, as after their first credit there.
+            session.execute(insert(Account), [_wallet(ids[i], shop_id, now) for i in chunk])
             session.execute(
                 insert(ShopperSession), [_session(ids[i], tokens[i], now) for i in chunk]
             )
-    with unit_of_work(session_factory) as session:
-        shop_id = auth.ensure_shop(session, f"Bench shop {run}").id
     return Crowd(shop_id, ids, tokens)
 
 
-def _wallet(shopper_id: str, now: object) -> dict[str, object]:
+def _wallet(shopper_id: str, shop_id: str, now: object) -> dict[str, object]:
     return {
         "kind": AccountKind.WALLET.value,
         "owner_id": shopper_id,
+        "shop_id": shop_id,
         "currency": "CNY",
         "balance": 0,
         "may_go_negative": False,

@@ -106,6 +106,7 @@ class DailyTerms:
     """What a daily claim needs to know about its campaign."""
 
     campaign_id: str
+    shop_id: str  # whose credit the claim pays: the shopper's wallet at this shop
     budget_account_id: int
     timezone: str
     rule: UniformRule | TieredRule

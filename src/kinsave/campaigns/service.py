@@ -37,7 +37,7 @@ def create_campaign(session: Session, shop_id: str, data: CampaignIn) -> Campaig
         raise KinsaveError("invalid_amount", f"budget must be between 0 and {MAX_BUDGET}")
     now = utcnow()
     campaign_id = "cmp_" + secrets.token_hex(8)
-    budget_account = ledger.open_account(session, AccountKind.CAMPAIGN_BUDGET, campaign_id)
+    budget_account = ledger.open_account(session, AccountKind.CAMPAIGN_BUDGET, campaign_id, shop_id)
     campaign = Campaign(
         id=campaign_id,
         shop_id=shop_id,
@@ -66,7 +66,9 @@ def add_budget(session: Session, shop_id: str, campaign_id: str, amount: int) ->
 
 
 def _fund(session: Session, campaign: Campaign, amount: int, *, key: str) -> None:
-    funding = ledger.open_account(session, AccountKind.SHOP_FUNDING, campaign.shop_id)
+    funding = ledger.open_account(
+        session, AccountKind.SHOP_FUNDING, campaign.shop_id, campaign.shop_id
+    )
     ledger.transfer(
         session,
         from_account_id=funding,
@@ -107,7 +109,7 @@ def grant_credit(
     transfer_id = ledger.transfer(
         session,
         from_account_id=campaign.budget_account_id,
-        to_account_id=ledger.wallet_account(session, shopper_id),
+        to_account_id=ledger.wallet_account(session, shopper_id, campaign.shop_id),
         amount=amount,
         kind="credit_grant",
         key=f"credit-grant:{campaign_id}:{key or secrets.token_hex(12)}",
@@ -179,6 +181,7 @@ def daily_terms(session: Session, campaign_id: str, now: datetime) -> DailyTerms
         raise KinsaveError("campaign_not_active", "this campaign is not running right now")
     return DailyTerms(
         campaign_id=campaign.id,
+        shop_id=campaign.shop_id,
         budget_account_id=campaign.budget_account_id,
         timezone=campaign.timezone,
         rule=_rule_adapter.validate_python(campaign.daily_rule),

@@ -47,7 +47,7 @@ def quote_checkout(
     they chose to use. Reads only; an unknown shopper simply has no coupons and no credit."""
     now = now or utcnow()
     held = coupons.held_coupons(session, shop_id, data.shopper_id, now)
-    wallet = ledger.balance_of(session, AccountKind.WALLET, data.shopper_id)
+    wallet = ledger.wallet_balance(session, data.shopper_id, shop_id)
     result = optimiser.quote(
         cart_lines(session, shop_id, data.lines),
         data.shipping_fee,
@@ -115,7 +115,7 @@ def reserve_checkout(
     if order.credit:
         ledger.transfer(
             session,
-            from_account_id=ledger.wallet_account(session, order.shopper_id),
+            from_account_id=ledger.wallet_account(session, order.shopper_id, shop_id),
             to_account_id=order.hold_account_id,
             amount=order.credit,
             kind="checkout_hold",
@@ -163,7 +163,9 @@ def _insert_order(
     now: datetime,
     hold_seconds: int,
 ) -> CheckoutOrder | None:
-    hold = ledger.open_account(session, AccountKind.CREDIT_HOLD, f"{shop_id}:{data.order_id}")
+    hold = ledger.open_account(
+        session, AccountKind.CREDIT_HOLD, f"{shop_id}:{data.order_id}", shop_id
+    )
     order_pk = session.execute(
         insert_on_conflict(session, CheckoutOrder)
         .values(

@@ -121,7 +121,7 @@ def mark_order_paid(
         ledger.transfer(
             session,
             from_account_id=order.hold_account_id,
-            to_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id),
+            to_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id, shop_id),
             amount=order.credit,
             kind="checkout_redeem",
             key=f"checkout-redeem:{order.id}",
@@ -194,6 +194,7 @@ def release_reservation(
         statement.values(status=status, closed_at=now)
         .returning(
             CheckoutOrder.shopper_id,
+            CheckoutOrder.shop_id,
             CheckoutOrder.credit,
             CheckoutOrder.hold_account_id,
             CheckoutOrder.order_id,
@@ -212,7 +213,7 @@ def release_reservation(
         ledger.transfer(
             session,
             from_account_id=closed.hold_account_id,
-            to_account_id=ledger.wallet_account(session, closed.shopper_id),
+            to_account_id=ledger.wallet_account(session, closed.shopper_id, closed.shop_id),
             amount=closed.credit,
             kind="checkout_release",
             key=f"checkout-release:{order_pk}",

@@ -83,8 +83,10 @@ def _return_credit(
     if credit:
         ledger.transfer(
             session,
-            from_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, order.shop_id),
-            to_account_id=ledger.wallet_account(session, order.shopper_id),
+            from_account_id=ledger.open_account(
+                session, AccountKind.SHOP_REDEEMED, order.shop_id, order.shop_id
+            ),
+            to_account_id=ledger.wallet_account(session, order.shopper_id, order.shop_id),
             amount=credit,
             kind="checkout_refund",
             key=f"checkout-refund:{refund_pk}",

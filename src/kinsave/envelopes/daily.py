@@ -59,7 +59,7 @@ def claim_daily(
     ledger.transfer(
         session,
         from_account_id=terms.budget_account_id,
-        to_account_id=ledger.wallet_account(session, shopper_id),
+        to_account_id=ledger.wallet_account(session, shopper_id, terms.shop_id),
         amount=amount,
         kind="daily_claim",
         key=f"daily:{campaign_id}:{shopper_id}:{local_day.isoformat()}",

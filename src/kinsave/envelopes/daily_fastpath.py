@@ -39,7 +39,7 @@ _system_random = random.SystemRandom()
 _CAN_PAY = """
     id = :budget_account_id AND balance >= :amount
     AND EXISTS (SELECT 1 FROM ledger_account w WHERE w.kind = 'wallet'
-                AND w.owner_id = :shopper_id)
+                AND w.owner_id = :shopper_id AND w.shop_id = :shop_id)
     AND NOT EXISTS (SELECT 1 FROM daily_claim c WHERE c.campaign_id = :campaign_id
                     AND c.shopper_id = :shopper_id AND c.local_day = :local_day)
 """
@@ -50,7 +50,7 @@ _WHY_NOT = """
                      AND c.shopper_id = :shopper_id AND c.local_day = :local_day)
             THEN 'already_claimed_today'
         WHEN NOT EXISTS (SELECT 1 FROM ledger_account w WHERE w.kind = 'wallet'
-                         AND w.owner_id = :shopper_id) THEN 'no_wallet'
+                         AND w.owner_id = :shopper_id AND w.shop_id = :shop_id) THEN 'no_wallet'
         ELSE 'budget_exhausted' END
 """
 REFUSALS = {
@@ -61,8 +61,8 @@ _INSERT_CLAIM = """
     INSERT INTO daily_claim (campaign_id, shopper_id, local_day, amount, created_at)
 """
 _INSERT_TRANSFER = """
-    INSERT INTO ledger_transfer
-        (idempotency_key, from_account_id, to_account_id, amount, kind, reference, created_at)
+    INSERT INTO ledger_transfer (idempotency_key, from_account_id, to_account_id, shop_id,
+                                 amount, kind, reference, created_at)
 """
 _PG_PAY = f"""
 WITH paid AS (
@@ -71,9 +71,11 @@ WITH paid AS (
     {_INSERT_CLAIM} SELECT :campaign_id, :shopper_id, :local_day, :amount, :now FROM paid
     RETURNING id
 ), wallet AS (
-    SELECT id FROM ledger_account WHERE kind = 'wallet' AND owner_id = :shopper_id
+    SELECT id FROM ledger_account
+    WHERE kind = 'wallet' AND owner_id = :shopper_id AND shop_id = :shop_id
 ), booked AS (
-    {_INSERT_TRANSFER} SELECT :key, paid.id, wallet.id, :amount, 'daily_claim', :campaign_id, :now
+    {_INSERT_TRANSFER}
+    SELECT :key, paid.id, wallet.id, :shop_id, :amount, 'daily_claim', :campaign_id, :now
     FROM paid, wallet RETURNING id
 )"""
 _NOTHING_PAID = f"SELECT NULL, ({_WHY_NOT}) WHERE NOT EXISTS (SELECT 1 FROM paid)"
@@ -109,11 +111,12 @@ SQLITE_STEPS = {
     "pay": f"UPDATE ledger_account SET balance = balance - :amount WHERE {_CAN_PAY}",
     "claim": f"{_INSERT_CLAIM} VALUES (:campaign_id, :shopper_id, :local_day, :amount, :now)",
     "credit": "UPDATE ledger_account SET balance = balance + :amount"
-    " WHERE kind = 'wallet' AND owner_id = :shopper_id",
+    " WHERE kind = 'wallet' AND owner_id = :shopper_id AND shop_id = :shop_id",
     "why_not": _WHY_NOT,
     "book": f"""{_INSERT_TRANSFER} VALUES (:key, :budget_account_id,
-        (SELECT id FROM ledger_account WHERE kind = 'wallet' AND owner_id = :shopper_id),
-        :amount, 'daily_claim', :campaign_id, :now)""",
+        (SELECT id FROM ledger_account
+         WHERE kind = 'wallet' AND owner_id = :shopper_id AND shop_id = :shop_id),
+        :shop_id, :amount, 'daily_claim', :campaign_id, :now)""",
 }
 _PG_CLAIM_STATEMENT = _typed(_PG_CLAIM)
 
@@ -180,6 +183,7 @@ def _draft(
     return {
         "campaign_id": request.campaign_id,
         "shopper_id": request.shopper_id,
+        "shop_id": terms.shop_id,  # the claim pays the shopper's wallet at the campaign's shop
         "budget_account_id": terms.budget_account_id,
         "amount": draw_amount(terms.rule, rng),
         "local_day": local_day,

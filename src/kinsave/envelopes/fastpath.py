@@ -4,8 +4,9 @@
 wallet and books a ledger transfer: seven or eight round trips. Here a grab is one statement on
 PostgreSQL (a data-modifying CTE that takes the share, debits the escrow and inserts the transfer
 row, or else says why it took nothing) followed by its wallet's credit, and a few cheap
-in-process statements on SQLite. It writes exactly what `ledger.transfer` writes (same accounts,
-same amount, same key `envelope-grab:<share id>`), so reconcile and `escrow_problems` hold
+in-process statements on SQLite. It writes exactly what `ledger.transfer` writes (same accounts:
+the grabber's wallet at the shop of the envelope's escrow, same shop, same amount, same key
+`envelope-grab:<share id>`), so reconcile and `escrow_problems` hold
 unchanged; the escrow can not go below zero because it always equals its open shares (and the
 CHECK constraint backs that up). Wallets are credited last, in id order, by a grab alone as by a
 batch (ledger/batch_credits.py): every transaction that grabs takes escrows before wallets.
@@ -42,28 +43,32 @@ from kinsave.ledger import batch_credits
 
 LOCK_WAIT_SECONDS = 10.0
 
-_OPEN_SHARE_FOR_SHOPPER = """
+# The grabber's wallet at the shop whose credit funded the envelope (its escrow's shop).
+_WALLET_AT_ENVELOPE_SHOP = """
+    SELECT w.id FROM ledger_account w WHERE w.kind = 'wallet' AND w.owner_id = :shopper_id
+      AND w.shop_id = (SELECT a.shop_id FROM envelope e JOIN ledger_account a
+                       ON a.id = e.escrow_account_id WHERE e.id = :envelope_id)
+"""
+_OPEN_SHARE_FOR_SHOPPER = f"""
     SELECT s.id FROM envelope_share s
     WHERE s.envelope_id = :envelope_id AND s.grabbed_by IS NULL AND s.refunded_at IS NULL
       AND EXISTS (SELECT 1 FROM envelope e WHERE e.id = :envelope_id
                   AND e.status = 'open' AND e.expires_at > :now)
-      AND EXISTS (SELECT 1 FROM ledger_account w WHERE w.kind = 'wallet'
-                  AND w.owner_id = :shopper_id)
+      AND EXISTS ({_WALLET_AT_ENVELOPE_SHOP})
       AND NOT EXISTS (SELECT 1 FROM envelope_share g WHERE g.envelope_id = :envelope_id
                       AND g.grabbed_by = :shopper_id)
     ORDER BY s.seq LIMIT 1
 """
 
 # Why a grab took nothing. `busy`: open shares exist, all locked by grabs in flight.
-_WHY_NOT = """
+_WHY_NOT = f"""
     SELECT CASE
         WHEN NOT EXISTS (SELECT 1 FROM envelope WHERE id = :envelope_id) THEN 'not_found'
         WHEN NOT EXISTS (SELECT 1 FROM envelope WHERE id = :envelope_id
                          AND status = 'open' AND expires_at > :now) THEN 'envelope_expired'
         WHEN EXISTS (SELECT 1 FROM envelope_share WHERE envelope_id = :envelope_id
                      AND grabbed_by = :shopper_id) THEN 'already_grabbed'
-        WHEN NOT EXISTS (SELECT 1 FROM ledger_account WHERE kind = 'wallet'
-                         AND owner_id = :shopper_id) THEN 'no_wallet'
+        WHEN NOT EXISTS ({_WALLET_AT_ENVELOPE_SHOP}) THEN 'no_wallet'
         WHEN EXISTS (SELECT 1 FROM envelope_share WHERE envelope_id = :envelope_id
                      AND grabbed_by IS NULL AND refunded_at IS NULL) THEN 'busy'
         ELSE 'envelope_empty' END
@@ -82,16 +87,16 @@ WITH taken AS (
     WHERE id = ({_OPEN_SHARE_FOR_SHOPPER} FOR UPDATE SKIP LOCKED) AND grabbed_by IS NULL
     RETURNING id, seq, amount
 ), escrow AS (
-    SELECT escrow_account_id AS id FROM envelope WHERE id = :envelope_id
-), wallet AS (
-    SELECT id FROM ledger_account WHERE kind = 'wallet' AND owner_id = :shopper_id
+    SELECT a.id, a.shop_id FROM envelope e JOIN ledger_account a ON a.id = e.escrow_account_id
+    WHERE e.id = :envelope_id
+), wallet AS ({_WALLET_AT_ENVELOPE_SHOP}
 ), debited AS (
     UPDATE ledger_account a SET balance = a.balance - taken.amount
     FROM taken, escrow WHERE a.id = escrow.id RETURNING a.id
 ), booked AS (
-    INSERT INTO ledger_transfer
-        (idempotency_key, from_account_id, to_account_id, amount, kind, reference, created_at)
-    SELECT 'envelope-grab:' || taken.id, escrow.id, wallet.id, taken.amount,
+    INSERT INTO ledger_transfer (idempotency_key, from_account_id, to_account_id, shop_id,
+                                 amount, kind, reference, created_at)
+    SELECT 'envelope-grab:' || taken.id, escrow.id, wallet.id, escrow.shop_id, taken.amount,
            'envelope_grab', :envelope_id, :now
     FROM taken, escrow, wallet RETURNING id
 )"""
@@ -113,19 +118,18 @@ UPDATE envelope_share SET grabbed_by = :shopper_id, grabbed_at = :now
 WHERE id = ({_OPEN_SHARE_FOR_SHOPPER}) AND grabbed_by IS NULL
 RETURNING id, seq, amount
 """
-_SQLITE_MOVE = """
+_SQLITE_MOVE = f"""
 UPDATE ledger_account SET balance = balance + CASE WHEN kind = 'wallet' THEN :amount
                                                    ELSE -:amount END
 WHERE id = (SELECT escrow_account_id FROM envelope WHERE id = :envelope_id)
-   OR (kind = 'wallet' AND owner_id = :shopper_id)
+   OR id = ({_WALLET_AT_ENVELOPE_SHOP})
 """
-_SQLITE_BOOK = """
-INSERT INTO ledger_transfer
-    (idempotency_key, from_account_id, to_account_id, amount, kind, reference, created_at)
-VALUES ('envelope-grab:' || :share_id,
-        (SELECT escrow_account_id FROM envelope WHERE id = :envelope_id),
-        (SELECT id FROM ledger_account WHERE kind = 'wallet' AND owner_id = :shopper_id),
-        :amount, 'envelope_grab', :envelope_id, :now)
+_SQLITE_BOOK = f"""
+INSERT INTO ledger_transfer (idempotency_key, from_account_id, to_account_id, shop_id,
+                             amount, kind, reference, created_at)
+SELECT 'envelope-grab:' || :share_id, a.id, ({_WALLET_AT_ENVELOPE_SHOP}), a.shop_id,
+       :amount, 'envelope_grab', :envelope_id, :now
+FROM envelope e JOIN ledger_account a ON a.id = e.escrow_account_id WHERE e.id = :envelope_id
 """
 
 

@@ -11,6 +11,7 @@ from kinsave.envelopes.schemas import (
     EnvelopeIn,
     EnvelopeOut,
     GrabOut,
+    ShopperEnvelopeIn,
 )
 from kinsave.security.deps import shopper_rate_limit
 
@@ -19,11 +20,12 @@ router = APIRouter(prefix="/v1", tags=["envelopes"])
 
 @router.post("/envelopes", response_model=EnvelopeOut, status_code=201)
 def create_envelope(
-    body: EnvelopeIn,
+    body: ShopperEnvelopeIn,
     shopper: CurrentShopper,
     once: Once,
 ) -> JSONResponse:
-    """Send a lucky (random shares) or equal envelope, funded from your wallet."""
+    """Send a lucky (random shares) or equal envelope, funded from your credit at one shop
+    (`shop_id`); its shares land as that shop's credit."""
     settings = once.request.app.state.settings
     return once(
         shopper.scope,

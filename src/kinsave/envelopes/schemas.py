@@ -13,6 +13,15 @@ class EnvelopeIn(BaseModel):
     message: str = Field(default="", max_length=200)
 
 
+class ShopperEnvelopeIn(EnvelopeIn):
+    shop_id: str | None = Field(
+        default=None,
+        max_length=40,
+        description="Whose credit funds the envelope (its shares land as that shop's credit); "
+        "may be left out when the sender holds credit of one shop only",
+    )
+
+
 class GrabOut(BaseModel):
     envelope_id: str
     amount: int
@@ -30,6 +39,7 @@ class GrabberOut(BaseModel):
 
 class EnvelopeOut(BaseModel):
     id: str
+    shop_id: str  # whose credit: the shares land as this shop's credit
     kind: str
     total: int
     shares: int

@@ -30,6 +30,7 @@ from kinsave.envelopes.schemas import (
     GrabberOut,
     GrabOut,
     ShareAuditOut,
+    ShopperEnvelopeIn,
 )
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
@@ -40,12 +41,31 @@ _TAIL_ATTEMPTS = 40  # about 1.6 s of back-off in all, only ever at an envelope'
 
 
 def create_shopper_envelope(
-    session: Session, settings: Settings, shopper_id: str, data: EnvelopeIn
+    session: Session, settings: Settings, shopper_id: str, data: ShopperEnvelopeIn
 ) -> EnvelopeOut:
-    """Fund an envelope from the shopper's wallet. Errors: invalid_amount, insufficient_funds."""
-    wallet = ledger.wallet_account(session, shopper_id)
-    envelope = _create(session, settings, data, funder_account_id=wallet, sender=shopper_id)
+    """Fund an envelope from the shopper's wallet at one shop; its shares land as that shop's
+    credit. Errors: invalid_amount, insufficient_funds, invalid_request (no shop_id while the
+    sender holds credit of several shops)."""
+    shop_id = data.shop_id or _only_shop_with_credit(session, shopper_id)
+    wallet = ledger.find_account(session, AccountKind.WALLET, shopper_id, shop_id)
+    if wallet is None:  # never held this shop's credit (or no such shop)
+        raise KinsaveError("insufficient_funds", "not enough money in the paying account")
+    envelope = _create(
+        session, settings, data, funder_account_id=wallet, shop_id=shop_id, sender=shopper_id
+    )
     return envelope_view(session, envelope.id, viewer=shopper_id)
+
+
+def _only_shop_with_credit(session: Session, shopper_id: str) -> str:
+    shops = [b.shop_id for b in ledger.wallet_balances(session, shopper_id) if b.balance > 0]
+    if len(shops) != 1:
+        raise KinsaveError(
+            "invalid_request" if shops else "insufficient_funds",
+            "say whose credit funds the envelope: shop_id"
+            if shops
+            else "not enough money in the paying account",
+        )
+    return shops[0]
 
 
 def create_campaign_envelope(
@@ -58,6 +78,7 @@ def create_campaign_envelope(
         settings,
         data,
         funder_account_id=budget,
+        shop_id=shop_id,
         campaign_id=campaign_id,
         insufficient_code="budget_exhausted",
     )
@@ -70,6 +91,7 @@ def _create(
     data: EnvelopeIn,
     *,
     funder_account_id: int,
+    shop_id: str,
     sender: str | None = None,
     campaign_id: str | None = None,
     insufficient_code: str = "insufficient_funds",
@@ -79,7 +101,7 @@ def _create(
     envelope_id = "env_" + secrets.token_hex(8)
     seed = str(_system_random.getrandbits(64))
     amounts = splitting.split(data.kind, data.total, data.shares, random.Random(seed))
-    escrow = ledger.open_account(session, AccountKind.ENVELOPE_ESCROW, envelope_id)
+    escrow = ledger.open_account(session, AccountKind.ENVELOPE_ESCROW, envelope_id, shop_id)
     envelope = Envelope(
         id=envelope_id,
         kind=data.kind,
@@ -137,9 +159,9 @@ def grab_share(
     """
     now = now or utcnow()
     envelope = session.execute(
-        select(Envelope.status, Envelope.expires_at, Envelope.escrow_account_id).where(
-            Envelope.id == envelope_id
-        )
+        select(Envelope.status, Envelope.expires_at, Envelope.escrow_account_id, Account.shop_id)
+        .join(Account, Account.id == Envelope.escrow_account_id)
+        .where(Envelope.id == envelope_id)
     ).one_or_none()
     if envelope is None:
         raise KinsaveError("not_found", "no such envelope")
@@ -162,7 +184,8 @@ def grab_share(
     ledger.transfer(
         session,
         from_account_id=envelope.escrow_account_id,
-        to_account_id=ledger.wallet_account(session, shopper_id),
+        # The share lands as credit of the shop whose credit funded the envelope.
+        to_account_id=ledger.wallet_account(session, shopper_id, envelope.shop_id),
         amount=amount,
         kind="envelope_grab",
         key=f"envelope-grab:{share_id}",
@@ -248,6 +271,7 @@ def envelope_view(session: Session, envelope_id: str, *, viewer: str | None) -> 
     grabbed_amount = sum(s.amount for s in grabbed)
     return EnvelopeOut(
         id=envelope.id,
+        shop_id=ledger.shop_of(session, envelope.escrow_account_id),
         kind=envelope.kind,
         total=envelope.total,
         shares=envelope.share_count,

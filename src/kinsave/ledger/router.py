@@ -6,7 +6,6 @@ from kinsave.api import ReadSession
 from kinsave.auth.deps import CurrentShopper
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service
-from kinsave.ledger.models import AccountKind
 from kinsave.ledger.schemas import HistoryOut, WalletOut
 
 router = APIRouter(prefix="/v1", tags=["wallet"])
@@ -14,6 +13,7 @@ router = APIRouter(prefix="/v1", tags=["wallet"])
 
 @router.get("/wallet", response_model=WalletOut)
 def get_wallet(shopper: CurrentShopper, session: ReadSession) -> WalletOut:
+    """The shopper's credit, one balance per shop: each is spendable only at that shop."""
     return _wallet(session, shopper.shopper_id)
 
 
@@ -31,16 +31,13 @@ def get_wallet_history(
     session: ReadSession,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Annotated[int | None, Query(ge=1)] = None,
+    shop_id: Annotated[str | None, Query(max_length=40)] = None,
 ) -> HistoryOut:
-    account = service.find_account(session, AccountKind.WALLET, shopper.shopper_id)
-    if account is None:
-        return HistoryOut(entries=[], next_before=None)
-    return service.history(session, account, limit=limit, before=before)
+    """The wallet's transfers, newest first; `shop_id` keeps one shop's credit only."""
+    return service.wallet_history(
+        session, shopper.shopper_id, shop_id=shop_id, limit=limit, before=before
+    )
 
 
 def _wallet(session: ReadSession, shopper_id: str) -> WalletOut:
-    return WalletOut(
-        shopper_id=shopper_id,
-        balance=service.balance_of(session, AccountKind.WALLET, shopper_id),
-        currency=service.DEFAULT_CURRENCY,
-    )
+    return service.wallet(session, shopper_id)

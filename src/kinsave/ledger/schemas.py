@@ -10,14 +10,29 @@ MAX_AMOUNT = 10**15
 Money = Annotated[StrictInt, Field(le=MAX_AMOUNT)]
 
 
-class WalletOut(BaseModel):
-    shopper_id: str
+class ShopBalance(BaseModel):
+    """A shopper's credit issued by one shop: spendable only at that shop's checkout."""
+
+    shop_id: str
     balance: int
     currency: str
 
 
+class ShopBalanceOut(ShopBalance):
+    shop_name: str
+
+
+class WalletOut(BaseModel):
+    """A shopper's wallet: one balance per shop whose credit they hold. There is no total: credit
+    of one shop is worth nothing at another, so a sum would mislead."""
+
+    shopper_id: str
+    balances: list[ShopBalanceOut]
+
+
 class HistoryEntryOut(BaseModel):
     transfer_id: int
+    shop_id: str  # the shop whose credit moved
     amount: int  # signed: positive when money came in
     kind: str
     reference: str | None
@@ -45,12 +60,17 @@ class ReconcileReport(BaseModel):
     sum_of_balances: int
     mismatches: list[AccountMismatch]
     negative_accounts: list[int]
+    # Each shop's accounts sum to zero on their own: money never crosses shops.
+    unbalanced_shops: dict[str, int] = {}
+    cross_shop_transfers: list[int] = []
     domain_problems: list[str] = []
 
     @property
     def clean(self) -> bool:
         return (
             self.sum_of_balances == 0
+            and not self.unbalanced_shops
+            and not self.cross_shop_transfers
             and not self.mismatches
             and not self.negative_accounts
             and not self.domain_problems
@@ -61,6 +81,7 @@ class WalletCreditOut(BaseModel):
     """Money that landed in a shopper's wallet (a claim, a grab, a reward)."""
 
     shopper_id: str
+    shop_id: str
     amount: int
     kind: str
     reference: str | None

@@ -12,6 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, insert, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
+from kinsave.auth import service as auth
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import NEGATIVE_ALLOWED, Account, AccountKind, Transfer
@@ -21,17 +22,24 @@ from kinsave.ledger.schemas import (
     HistoryEntryOut,
     HistoryOut,
     ReconcileReport,
+    ShopBalance,
+    ShopBalanceOut,
     WalletCreditOut,
+    WalletOut,
 )
 
 DEFAULT_CURRENCY = "CNY"
 
 
 def open_account(
-    session: Session, kind: AccountKind, owner_id: str, currency: str = DEFAULT_CURRENCY
+    session: Session,
+    kind: AccountKind,
+    owner_id: str,
+    shop_id: str,
+    currency: str = DEFAULT_CURRENCY,
 ) -> int:
-    """Return the id of the (kind, owner) account, creating it if needed. Safe under races."""
-    existing = find_account(session, kind, owner_id)
+    """Return the id of the (kind, owner, shop) account, creating it if needed. Safe under races."""
+    existing = find_account(session, kind, owner_id, shop_id)
     if existing is not None:
         return existing
     statement = (
@@ -39,27 +47,83 @@ def open_account(
         .values(
             kind=kind.value,
             owner_id=owner_id,
+            shop_id=shop_id,
             currency=currency,
             balance=0,
             may_go_negative=kind in NEGATIVE_ALLOWED,
             created_at=utcnow(),
         )
-        .on_conflict_do_nothing(index_elements=["kind", "owner_id"])
+        .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
     )
     session.execute(statement)
-    account_id = find_account(session, kind, owner_id)
+    account_id = find_account(session, kind, owner_id, shop_id)
     assert account_id is not None
     return account_id
 
 
-def find_account(session: Session, kind: AccountKind, owner_id: str) -> int | None:
+def find_account(session: Session, kind: AccountKind, owner_id: str, shop_id: str) -> int | None:
     return session.execute(
-        select(Account.id).where(Account.kind == kind.value, Account.owner_id == owner_id)
+        select(Account.id).where(
+            Account.kind == kind.value, Account.owner_id == owner_id, Account.shop_id == shop_id
+        )
     ).scalar_one_or_none()
 
 
-def wallet_account(session: Session, shopper_id: str) -> int:
-    return open_account(session, AccountKind.WALLET, shopper_id)
+def wallet_account(session: Session, shopper_id: str, shop_id: str) -> int:
+    """The shopper's wallet of credit issued by `shop_id` (opened on first use)."""
+    return open_account(session, AccountKind.WALLET, shopper_id, shop_id)
+
+
+def wallet_balance(session: Session, shopper_id: str, shop_id: str) -> int:
+    """The shopper's credit spendable at `shop_id`; 0 when that wallet was never opened."""
+    return balance_of(session, AccountKind.WALLET, shopper_id, shop_id)
+
+
+def balance_of(session: Session, kind: AccountKind, owner_id: str, shop_id: str) -> int:
+    """The balance of an account by owner and shop; 0 for an account that was never opened."""
+    value = session.execute(
+        select(Account.balance).where(
+            Account.kind == kind.value, Account.owner_id == owner_id, Account.shop_id == shop_id
+        )
+    ).scalar_one_or_none()
+    return value or 0
+
+
+def wallet_balances(session: Session, shopper_id: str) -> list[ShopBalance]:
+    """The shopper's wallets, one per shop whose credit they ever held, by shop id."""
+    rows = session.execute(
+        select(Account.shop_id, Account.balance, Account.currency)
+        .where(Account.kind == AccountKind.WALLET.value, Account.owner_id == shopper_id)
+        .order_by(Account.shop_id)
+    )
+    return [
+        ShopBalance(shop_id=shop_id, balance=amount, currency=currency)
+        for shop_id, amount, currency in rows
+    ]
+
+
+def wallet(session: Session, shopper_id: str, *, including: str | None = None) -> WalletOut:
+    """The shopper's balances with their shops' names; `including` adds that shop at 0 when
+    the shopper never held its credit (a page that is about to show credit of it landing)."""
+    balances = wallet_balances(session, shopper_id)
+    if including is not None and all(b.shop_id != including for b in balances):
+        balances.append(ShopBalance(shop_id=including, balance=0, currency=DEFAULT_CURRENCY))
+    names = auth.shop_names(session, [b.shop_id for b in balances])
+    return WalletOut(
+        shopper_id=shopper_id,
+        balances=[
+            ShopBalanceOut(**b.model_dump(), shop_name=names.get(b.shop_id, b.shop_id))
+            for b in balances
+        ],
+    )
+
+
+def shop_of(session: Session, account_id: int) -> str:
+    """The shop an account belongs to."""
+    shop_id: str = session.execute(
+        select(Account.shop_id).where(Account.id == account_id)
+    ).scalar_one()
+    return shop_id
 
 
 def transfer(
@@ -76,8 +140,11 @@ def transfer(
 ) -> int:
     """Move `amount` between two accounts; returns the transfer id.
 
-    Raises KinsaveError(`insufficient_code`) when the source cannot pay, and IntegrityError when
-    `key` was used before. Either leaves the transaction dirty: the caller's boundary rolls back.
+    Raises KinsaveError(`insufficient_code`) when the source cannot pay, KinsaveError
+    `cross_shop_transfer` when the two accounts belong to different shops (credit never crosses
+    shops; the transfer's composite foreign keys refuse it in the database too), and
+    IntegrityError when `key` was used before. Each leaves the transaction dirty: the caller's
+    boundary rolls back.
     """
     if amount <= 0:
         raise KinsaveError("invalid_amount", "a transfer moves a positive amount")
@@ -85,15 +152,21 @@ def transfer(
         raise KinsaveError("invalid_amount", f"a transfer moves at most {MAX_AMOUNT}")
     # Updating rows in id order means two transfers over the same pair of accounts can never
     # wait on each other in opposite orders (no deadlocks on PostgreSQL).
+    shops = set()
     for account_id, delta in sorted([(from_account_id, -amount), (to_account_id, amount)]):
-        if not _apply_delta(session, account_id, delta):
+        shop_id = _apply_delta(session, account_id, delta)
+        if shop_id is None:
             raise KinsaveError(insufficient_code, "not enough money in the paying account")
+        shops.add(shop_id)
+    if len(shops) != 1:
+        raise KinsaveError("cross_shop_transfer", "credit can not move between two shops")
     transfer_id: int = session.execute(
         insert(Transfer)
         .values(
             idempotency_key=key,
             from_account_id=from_account_id,
             to_account_id=to_account_id,
+            shop_id=shops.pop(),
             amount=amount,
             kind=kind,
             reference=reference,
@@ -104,16 +177,17 @@ def transfer(
     return transfer_id
 
 
-def _apply_delta(session: Session, account_id: int, delta: int) -> bool:
+def _apply_delta(session: Session, account_id: int, delta: int) -> str | None:
+    """The account's shop when the delta was applied; None when it would overdraw."""
     statement = update(Account).where(Account.id == account_id)
     if delta < 0:
         statement = statement.where((Account.balance + delta >= 0) | Account.may_go_negative)
-    result = session.execute(
-        statement.values(balance=Account.balance + delta).execution_options(
-            synchronize_session=False
-        )
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    shop_id: str | None = session.execute(
+        statement.values(balance=Account.balance + delta)
+        .returning(Account.shop_id)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    return shop_id
 
 
 def balance(session: Session, account_id: int) -> int:
@@ -121,14 +195,6 @@ def balance(session: Session, account_id: int) -> int:
         select(Account.balance).where(Account.id == account_id)
     ).scalar_one()
     return value
-
-
-def balance_of(session: Session, kind: AccountKind, owner_id: str) -> int:
-    """The balance of an account by owner; 0 for an account that was never opened."""
-    value = session.execute(
-        select(Account.balance).where(Account.kind == kind.value, Account.owner_id == owner_id)
-    ).scalar_one_or_none()
-    return value or 0
 
 
 def total_received(session: Session, account_id: int, *, kind: str) -> int:
@@ -156,10 +222,30 @@ def movements(session: Session, account_id: int) -> list[tuple[datetime, int, st
     return found
 
 
-def history(
-    session: Session, account_id: int, *, limit: int = 50, before: int | None = None
+def wallet_history(
+    session: Session,
+    shopper_id: str,
+    *,
+    shop_id: str | None = None,
+    limit: int = 50,
+    before: int | None = None,
 ) -> HistoryOut:
-    """The account's transfers, newest first, paginated by transfer id."""
+    """The transfers of the shopper's wallets (of one shop, or of all), newest first."""
+    statement = select(Account.id).where(
+        Account.kind == AccountKind.WALLET.value, Account.owner_id == shopper_id
+    )
+    if shop_id is not None:
+        statement = statement.where(Account.shop_id == shop_id)
+    wallets = list(session.execute(statement).scalars())
+    return history(session, wallets, limit=limit, before=before)
+
+
+def history(
+    session: Session, account_ids: Collection[int], *, limit: int = 50, before: int | None = None
+) -> HistoryOut:
+    """These accounts' transfers, newest first, paginated by transfer id."""
+    if not account_ids:
+        return HistoryOut(entries=[], next_before=None)
     counterparty = aliased(Account)
     rows = []
     for direction, own_col, other_col in (
@@ -169,7 +255,7 @@ def history(
         statement = (
             select(Transfer, counterparty.kind)
             .join(counterparty, counterparty.id == other_col)
-            .where(own_col == account_id)
+            .where(own_col.in_(list(account_ids)))
         )
         if before is not None:
             statement = statement.where(Transfer.id < before)
@@ -180,6 +266,7 @@ def history(
     entries = [
         HistoryEntryOut(
             transfer_id=t.id,
+            shop_id=t.shop_id,
             amount=direction * t.amount,
             kind=t.kind,
             reference=t.reference,
@@ -201,6 +288,7 @@ def recent_wallet_credits(
     rows = session.execute(
         select(
             Account.owner_id,
+            Transfer.shop_id,
             Transfer.amount,
             Transfer.kind,
             Transfer.reference,
@@ -217,14 +305,20 @@ def recent_wallet_credits(
     )
     return [
         WalletCreditOut(
-            shopper_id=owner, amount=amount, kind=kind, reference=reference, created_at=at
+            shopper_id=owner,
+            shop_id=shop_id,
+            amount=amount,
+            kind=kind,
+            reference=reference,
+            created_at=at,
         )
-        for owner, amount, kind, reference, at in rows
+        for owner, shop_id, amount, kind, reference, at in rows
     ]
 
 
 def reconcile(session: Session) -> ReconcileReport:
-    """Recompute every balance from the transfers and check that all accounts sum to zero."""
+    """Recompute every balance from the transfers and check that the accounts of each shop sum
+    to zero (and so all of them), and that no transfer joins accounts of two shops."""
     movements = union_all(
         select(Transfer.to_account_id.label("account_id"), Transfer.amount.label("delta")),
         select(Transfer.from_account_id.label("account_id"), (-Transfer.amount).label("delta")),
@@ -242,6 +336,7 @@ def reconcile(session: Session) -> ReconcileReport:
             Account.balance,
             Account.may_go_negative,
             func.coalesce(computed.c.computed, 0),
+            Account.shop_id,
         ).outerjoin(computed, computed.c.account_id == Account.id)
     ).all()
     mismatches = [
@@ -255,6 +350,9 @@ def reconcile(session: Session) -> ReconcileReport:
         for row in rows
         if row[3] != int(row[5])
     ]
+    shop_sums: dict[str, int] = {}
+    for row in rows:
+        shop_sums[row[6]] = shop_sums.get(row[6], 0) + row[3]
     transfers, total_moved = session.execute(
         select(func.count(Transfer.id), func.coalesce(func.sum(Transfer.amount), 0))
     ).one()
@@ -265,4 +363,22 @@ def reconcile(session: Session) -> ReconcileReport:
         sum_of_balances=sum(row[3] for row in rows),
         mismatches=mismatches,
         negative_accounts=[row[0] for row in rows if row[3] < 0 and not row[4]],
+        unbalanced_shops={shop: total for shop, total in shop_sums.items() if total != 0},
+        cross_shop_transfers=_cross_shop_transfers(session),
+    )
+
+
+def _cross_shop_transfers(session: Session) -> list[int]:
+    """Transfers whose two accounts do not both belong to the transfer's shop: impossible through
+    the foreign keys, so any found means a raw write or a migration bug (at most 100 listed)."""
+    source, target = aliased(Account), aliased(Account)
+    return list(
+        session.execute(
+            select(Transfer.id)
+            .join(source, source.id == Transfer.from_account_id)
+            .join(target, target.id == Transfer.to_account_id)
+            .where((source.shop_id != Transfer.shop_id) | (target.shop_id != Transfer.shop_id))
+            .order_by(Transfer.id)
+            .limit(100)
+        ).scalars()
     )

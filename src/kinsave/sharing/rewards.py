@@ -129,7 +129,16 @@ def _take_cap_slot(
 
 
 def _hold_account(session: Session, campaign_id: str) -> int:
-    return ledger.open_account(session, AccountKind.REWARD_HOLD, campaign_id)
+    return ledger.open_account(
+        session, AccountKind.REWARD_HOLD, campaign_id, _campaign_shop(session, campaign_id)
+    )
+
+
+def _campaign_shop(session: Session, campaign_id: str) -> str:
+    """The shop whose campaign pays the reward: its credit is what the sharer earns."""
+    campaign = campaigns.find_campaign(session, campaign_id)
+    assert campaign is not None
+    return campaign.shop_id
 
 
 def reward_for_order(session: Session, shop_id: str, order_id: str) -> ReferralReward | None:
@@ -160,7 +169,9 @@ def claw_back(session: Session, reward_id: int, refunded_amount: int, now: datet
     if reward.status == "held":
         source, recovered = _hold_account(session, reward.campaign_id), delta
     else:
-        source = ledger.wallet_account(session, reward.sharer_id)
+        source = ledger.wallet_account(
+            session, reward.sharer_id, _campaign_shop(session, reward.campaign_id)
+        )
         recovered = min(delta, ledger.balance(session, source))
     if recovered > 0:
         ledger.transfer(
@@ -223,7 +234,9 @@ def release_reward(session: Session, reward_id: int, now: datetime) -> int | Non
         ledger.transfer(
             session,
             from_account_id=_hold_account(session, campaign_id),
-            to_account_id=ledger.wallet_account(session, sharer_id),
+            to_account_id=ledger.wallet_account(
+                session, sharer_id, _campaign_shop(session, campaign_id)
+            ),
             amount=payable,
             kind="referral_reward",
             key=f"referral-release:{reward_id}",

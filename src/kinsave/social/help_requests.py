@@ -96,7 +96,7 @@ def start_request(
     campaign = campaigns.running_campaign(session, offer.campaign_id, now)
     _expire_own_overdue(session, offer_id, requester_id, now)
     request_id = "hlp_" + secrets.token_hex(8)
-    escrow = ledger.open_account(session, AccountKind.HELP_ESCROW, request_id)
+    escrow = ledger.open_account(session, AccountKind.HELP_ESCROW, request_id, campaign.shop_id)
     _insert_request(session, _frozen_terms(request_id, offer, campaign, requester_id, escrow, now))
     ledger.transfer(
         session,
@@ -275,7 +275,10 @@ def _pay_reward(session: Session, request: HelpRequest, now: datetime) -> int:
     ledger.transfer(
         session,
         from_account_id=request.escrow_account_id,
-        to_account_id=ledger.wallet_account(session, request.requester_id),
+        # The reward is credit of the campaign's shop, the shop of the request's escrow.
+        to_account_id=ledger.wallet_account(
+            session, request.requester_id, ledger.shop_of(session, request.escrow_account_id)
+        ),
         amount=request.reward,
         kind="help_reward",
         key=f"help-reward:{request.id}",

@@ -19,7 +19,7 @@ from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import EnvelopeOut
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
-from kinsave.ledger.models import AccountKind
+from kinsave.ledger.schemas import ShopBalanceOut
 from kinsave.web.rendering import render
 from kinsave.web.security import form_csrf_ok, page_shopper, safe_next, set_cookie
 
@@ -32,8 +32,11 @@ def sign_in_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/app/login?next={quote(here)}", status_code=303)
 
 
-def _balance(session: ReadSession, shopper: ShopperPrincipal) -> int:
-    return ledger.balance_of(session, AccountKind.WALLET, shopper.shopper_id)
+def _balances(
+    session: ReadSession, shopper: ShopperPrincipal, including: str | None = None
+) -> list[ShopBalanceOut]:
+    """One balance per shop: credit is spendable only at the shop that issued it."""
+    return ledger.wallet(session, shopper.shopper_id, including=including).balances
 
 
 @router.get("", response_class=HTMLResponse)
@@ -43,8 +46,10 @@ def home(request: Request, session: ReadSession) -> Response:
     if shopper is None:
         return sign_in_redirect(request)
     campaign_id = campaigns.running_daily_campaign(session)
-    daily = None
+    daily, daily_shop = None, None
     if campaign_id is not None:
+        campaign = campaigns.find_campaign(session, campaign_id)
+        daily_shop = campaign.shop_id if campaign else None
         try:
             daily = envelope_daily.daily_status(session, campaign_id, shopper.shopper_id)
         except KinsaveError:  # it ended between the two reads: show "none running"
@@ -52,7 +57,12 @@ def home(request: Request, session: ReadSession) -> Response:
     return render(
         request,
         "app/home.html",
-        {"daily": daily, "balance": _balance(session, shopper), "nav": "home"},
+        {
+            "daily": daily,
+            "daily_shop": daily_shop,
+            "balances": _balances(session, shopper, including=daily_shop),
+            "nav": "home",
+        },
     )
 
 
@@ -107,23 +117,25 @@ def logout(request: Request, session: DbSession, csrf: Annotated[str, Form()] = 
 
 
 @router.get("/wallet", response_class=HTMLResponse)
-def wallet(request: Request, session: ReadSession, before: int | None = None) -> Response:
+def wallet(
+    request: Request, session: ReadSession, before: int | None = None, shop: str | None = None
+) -> Response:
     shopper = page_shopper(request)
     if shopper is None:
         return sign_in_redirect(request)
-    account = ledger.find_account(session, AccountKind.WALLET, shopper.shopper_id)
-    history = (
-        ledger.history(session, account, limit=HISTORY_PAGE, before=before)
-        if account is not None
-        else None
+    history = ledger.wallet_history(
+        session, shopper.shopper_id, shop_id=shop, limit=HISTORY_PAGE, before=before
     )
+    balances = _balances(session, shopper)
     return render(
         request,
         "app/wallet.html",
         {
-            "balance": _balance(session, shopper),
-            "entries": history.entries if history else [],
-            "next_before": history.next_before if history else None,
+            "balances": balances,
+            "shop_names": {b.shop_id: b.shop_name for b in balances},
+            "shop": shop,
+            "entries": history.entries,
+            "next_before": history.next_before,
             "paged": before is not None,
             "nav": "wallet",
         },
@@ -140,7 +152,7 @@ def send_page(request: Request, session: ReadSession) -> Response:
         request,
         "app/send.html",
         {
-            "balance": _balance(session, shopper),
+            "balances": [b for b in _balances(session, shopper) if b.balance > 0],
             "max_shares": settings.envelope_max_shares,
             "nav": "send",
         },

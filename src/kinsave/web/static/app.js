@@ -121,7 +121,11 @@
         document.getElementById("daily-amount").textContent = money(result.data.amount);
         document.getElementById("daily-landed").hidden = false;
         button.hidden = true;
-        var balance = document.getElementById("wallet-balance");
+        // The credit is the daily campaign's shop's: its line of the wallet grows.
+        var balance = document.querySelector(
+          '#wallet-balances [data-shop-id="' + button.dataset.shop + '"] .balance'
+        );
+        if (!balance) return;
         var total = parseInt(balance.dataset.balance, 10) + result.data.amount;
         balance.dataset.balance = String(total);
         balance.textContent = money(total);
@@ -151,6 +155,7 @@
         kind: form.elements.kind.value,
         message: form.elements.message.value,
       };
+      if (form.elements.shop) body.shop_id = form.elements.shop.value;
       call(form, "POST", "/v1/envelopes", body).then(function (result) {
         busy(submit, false);
         if (result.ok) {
