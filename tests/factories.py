@@ -49,11 +49,16 @@ def give_credit(
     assert response.status_code == 201, response.text
 
 
-def wallet_balance(api: httpx.Client, shopper: Headers) -> int:
+def wallet_balance(api: httpx.Client, shopper: Headers, shop_id: str | None = None) -> int:
+    """The shopper's credit at `shop_id`; without it, at the one shop they hold credit of (0
+    when none; a shopper with credit of several shops must say which)."""
     response = api.get("/v1/wallet", headers=shopper)
     assert response.status_code == 200, response.text
-    balance: int = response.json()["balance"]
-    return balance
+    balances = {b["shop_id"]: b["balance"] for b in response.json()["balances"]}
+    if shop_id is not None:
+        return int(balances.get(shop_id, 0))
+    assert len(balances) <= 1, f"credit of several shops: name one of {balances}"
+    return int(sum(balances.values()))
 
 
 def funded_shopper(

@@ -75,9 +75,11 @@ def balances(session_factory, shop: Shop, order_id: str) -> tuple[int, int, int]
     """(wallet, credit held for the order, credit redeemed by the shop)."""
     with unit_of_work(session_factory) as session:
         return (
-            ledger.balance_of(session, AccountKind.WALLET, "grandma"),
-            ledger.balance_of(session, AccountKind.CREDIT_HOLD, f"{shop.shop_id}:{order_id}"),
-            ledger.balance_of(session, AccountKind.SHOP_REDEEMED, shop.shop_id),
+            ledger.wallet_balance(session, "grandma", shop.shop_id),
+            ledger.balance_of(
+                session, AccountKind.CREDIT_HOLD, f"{shop.shop_id}:{order_id}", shop.shop_id
+            ),
+            ledger.balance_of(session, AccountKind.SHOP_REDEEMED, shop.shop_id, shop.shop_id),
         )
 
 

@@ -7,7 +7,6 @@ import pytest
 
 from kinsave.db import unit_of_work
 from kinsave.ledger import service as ledger
-from kinsave.ledger.models import AccountKind
 from tests.coupons.factories import RICE_PRODUCTS, claim, create_template, push_products
 from tests.factories import create_campaign, funded_shopper, shop_key
 
@@ -50,4 +49,4 @@ class TestReserveRace:
             "conflict",
         }
         with unit_of_work(session_factory) as session:
-            assert ledger.balance_of(session, AccountKind.WALLET, "grandma") == 0
+            assert ledger.wallet_balance(session, "grandma", campaign["shop_id"]) == 0

@@ -67,8 +67,8 @@ def money(
     with unit_of_work(factory) as session:
         return (
             campaigns.get_campaign(session, shop_id, campaign_id).budget_remaining,
-            ledger.balance_of(session, AccountKind.REWARD_HOLD, campaign_id),
-            ledger.balance_of(session, AccountKind.WALLET, sharer),
+            ledger.balance_of(session, AccountKind.REWARD_HOLD, campaign_id, shop_id),
+            ledger.wallet_balance(session, sharer, shop_id),
         )
 
 
@@ -252,8 +252,10 @@ class TestRefund:
             release_due_rewards(session, T0 + 8 * DAY)
             ledger.transfer(
                 session,
-                from_account_id=ledger.wallet_account(session, "grandma"),
-                to_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id),
+                from_account_id=ledger.wallet_account(session, "grandma", shop_id),
+                to_account_id=ledger.open_account(
+                    session, AccountKind.SHOP_REDEEMED, shop_id, shop_id
+                ),
                 amount=400,
                 kind="test_spend",
                 key="test-spend",

@@ -8,7 +8,6 @@ from kinsave.cli import app
 from kinsave.config import get_settings
 from kinsave.db import unit_of_work
 from kinsave.ledger import service as ledger
-from kinsave.ledger.models import AccountKind
 from kinsave.sharing.attribution import attribute_order
 from tests.sharing.factories import share, shop_with_campaign, shopper
 
@@ -39,4 +38,4 @@ def test_expire_pays_due_rewards(session_factory, database_url, monkeypatch):
     assert result.exit_code == 0, result.output
     assert "paid 1 referral rewards, 300 in total" in result.output
     with unit_of_work(session_factory) as session:
-        assert ledger.balance_of(session, AccountKind.WALLET, "grandma") == 300
+        assert ledger.wallet_balance(session, "grandma", shop_id) == 300

@@ -189,7 +189,7 @@ class TestRace:
         view = api.get(f"/v1/help-requests/{request_id}", headers=grandma).json()
         assert (view["helped"], len(view["helpers"]), view["state"]) == (5, 5, "completed")
         with unit_of_work(session_factory) as session:
-            wallet = ledger.wallet_account(session, "grandma")
+            wallet = ledger.wallet_account(session, "grandma", campaign["shop_id"])
             assert ledger.total_received(session, wallet, kind="help_reward") == 888
         _help_escrow_clean(session_factory)
 
