@@ -109,6 +109,8 @@ def reconcile() -> None:
     table.add_row("transfers", str(report.transfers))
     table.add_row("money moved (minor units)", str(report.total_moved))
     table.add_row("sum of all balances", str(report.sum_of_balances))
+    table.add_row("shops whose accounts do not sum to zero", str(len(report.unbalanced_shops)))
+    table.add_row("transfers across shops", str(len(report.cross_shop_transfers)))
     table.add_row("balances differing from transfers", str(len(report.mismatches)))
     table.add_row("accounts below zero", str(len(report.negative_accounts)))
     table.add_row("escrow problems (envelopes, help)", str(len(report.domain_problems)))

@@ -45,6 +45,15 @@ def _shop_of(session: Session, envelope_id: str) -> str:
     return envelopes.envelope_view(session, envelope_id, viewer=None).shop_id
 
 
+def _signed_in_with_wallets(api, session_factory, shop_id: str, names: Sequence[str]) -> None:
+    """Shoppers who already hold credit of this shop (the storm paths' fast case)."""
+    for name in names:
+        login(api, name)
+    with unit_of_work(session_factory) as session:
+        for name in names:
+            ledger.wallet_account(session, name, shop_id)
+
+
 def _shopper_without_wallet(session_factory, shopper_id: str) -> None:
     # A shopper's wallet at a shop opens with their first credit of that shop.
     with unit_of_work(session_factory) as session:
@@ -63,8 +72,9 @@ def _envelope(api, operator, shares: int) -> str:
 class TestGrabBatch:
     def test_each_grab_in_one_batch_gets_its_own_answer(self, api, operator, session_factory):
         envelope_id = _envelope(api, operator, shares=2)
-        for name in ("aunt", "uncle", "cousin"):
-            login(api, name)  # signed in: each has a wallet
+        with unit_of_work(session_factory) as session:
+            shop_id = _shop_of(session, envelope_id)
+        _signed_in_with_wallets(api, session_factory, shop_id, ["aunt", "uncle", "cousin"])
         batch = [
             GrabRequest(envelope_id, "aunt"),
             GrabRequest(envelope_id, "aunt"),  # a second tap inside the same batch
@@ -110,8 +120,9 @@ class TestGrabBatch:
         if not database_url.startswith("postgresql"):
             pytest.skip("SQLite has one writer: no other transaction can hold a share")
         envelope_id = _envelope(api, operator, shares=1)
-        for name in ("aunt", "uncle"):
-            login(api, name)
+        with unit_of_work(session_factory) as session:
+            shop_id = _shop_of(session, envelope_id)
+        _signed_in_with_wallets(api, session_factory, shop_id, ["aunt", "uncle"])
         batch = [GrabRequest(envelope_id, "aunt"), GrabRequest(envelope_id, "uncle")]
         with unit_of_work(session_factory) as holder:  # another grab in flight holds the share
             holder.execute(
@@ -138,8 +149,9 @@ class TestDailyBatch:
     def test_each_claim_in_one_batch_gets_its_own_answer(self, api, operator, session_factory):
         rule = {"kind": "uniform", "min": 100, "max": 100}
         campaign = create_campaign(api, operator, budget=200, daily_rule=rule)
-        for name in ("aunt", "uncle", "cousin"):
-            login(api, name)
+        _signed_in_with_wallets(
+            api, session_factory, campaign["shop_id"], ["aunt", "uncle", "cousin"]
+        )
         batch = [
             DailyRequest(campaign["id"], "aunt"),
             DailyRequest(campaign["id"], "aunt"),

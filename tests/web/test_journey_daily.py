@@ -17,7 +17,7 @@ class TestDailyEnvelope:
         create_campaign(api, shop_key(session_factory), daily_rule=DAILY)
         page = people.phone()
         sign_in(page, "grandma", "Grandma Li")
-        expect(page.locator("#wallet-balance")).to_have_text("¥0.00")
+        expect(page.locator("#wallet-balances .balance")).to_have_text("¥0.00")
         shots.take(page, "home-unopened")
         check_accessibility(page)
 
@@ -25,7 +25,7 @@ class TestDailyEnvelope:
         tab_to(page, "#claim-daily")
         page.keyboard.press("Enter")
         expect(page.locator("#daily-amount")).to_have_text("¥0.88")
-        expect(page.locator("#wallet-balance")).to_have_text("¥0.88")
+        expect(page.locator("#wallet-balances .balance")).to_have_text("¥0.88")
         expect(page.locator("#daily-envelope")).to_have_class(re.compile("opening"))
         page.wait_for_timeout(1000)  # let the opening animation finish for the screenshot
         shots.take(page, "home-opened")
@@ -36,7 +36,7 @@ class TestDailyEnvelope:
         shots.take(page, "home-already-claimed")
 
         page.get_by_role("link", name="Wallet").click()
-        expect(page.locator("#wallet-balance")).to_have_text("¥0.88")
+        expect(page.locator("#wallet-balances .balance")).to_have_text("¥0.88")
         entry = page.locator("#history li").first
         expect(entry).to_contain_text("Daily red envelope")
         expect(entry).to_contain_text("+¥0.88")
@@ -53,7 +53,7 @@ class TestDailyEnvelope:
         # The second tab still shows the unopened envelope: its tap gets the clear refusal.
         second.locator("#claim-daily").click()
         expect(second.locator("#notice")).to_have_text("You opened today's envelope already.")
-        expect(second.locator("#wallet-balance")).to_have_text("¥0.00")
+        expect(second.locator("#wallet-balances .balance")).to_have_text("¥0.00")
 
     def test_no_campaign_running_and_an_empty_wallet(self, api, people, shots):
         page = people.phone()

@@ -67,7 +67,7 @@ def test_help_request_completed_by_three_relatives(api, session_factory, people,
     expect(grandma.locator("#helpers li")).to_have_count(3)
     shots.take(grandma, "help-request-unlocked")
     grandma.goto("/app/wallet")
-    expect(grandma.locator("#wallet-balance")).to_have_text("¥8.88")
+    expect(grandma.locator("#wallet-balances .balance")).to_have_text("¥8.88")
     expect(grandma.locator("#history li").first).to_contain_text("Help request unlocked")
 
     grandma.goto("/app/circle")

@@ -28,7 +28,7 @@ class TestLuckyEnvelope:
 
         grandma = people.phone()
         sign_in(grandma, "grandma", "Grandma Li", next_path="/app/send")
-        expect(grandma.locator("#wallet-balance")).to_have_text("¥50.00")
+        expect(grandma.locator("#wallet-balances .balance")).to_have_text("¥50.00")
         grandma.get_by_label("Amount (¥)").fill("10")
         grandma.get_by_label("Shares", exact=True).fill("5")
         grandma.get_by_label("Message", exact=True).fill("For the family <3")
@@ -83,7 +83,9 @@ class TestLuckyEnvelope:
         shots.take(latecomer, "latecomer-expired")
 
         grandma.goto("/app/wallet")
-        expect(grandma.locator("#wallet-balance")).to_have_text(yuan(5000 - 1000 + remaining))
+        expect(grandma.locator("#wallet-balances .balance")).to_have_text(
+            yuan(5000 - 1000 + remaining)
+        )
         expect(grandma.locator("#history li").first).to_contain_text("Envelope remainder returned")
         shots.take(grandma, "wallet-refund")
         assert wallet_balance(api, grandma_api) == 5000 - 1000 + remaining

@@ -128,7 +128,7 @@ def test_share_token_store_checkout_funnel_reward_refund(
     # The reward is held for the refund period (0 s here), then paid by the job.
     assert release_referral_rewards(session_factory).paid_amount == 500
     grandma.goto("/app/wallet")
-    expect(grandma.locator("#wallet-balance")).to_have_text("¥5.00")
+    expect(grandma.locator("#wallet-balances .balance")).to_have_text("¥5.00")
     expect(grandma.locator("#history li").first).to_contain_text("+¥5.00")
     shots.take(grandma, "wallet-reward")
 
@@ -157,4 +157,4 @@ def test_share_token_store_checkout_funnel_reward_refund(
     expect(order).to_contain_text("refunded ¥36.00, credit back ¥3.00")
     shots.take(shop, "store-refunded")
     grandma.reload()
-    expect(grandma.locator("#wallet-balance")).to_have_text("¥0.00")
+    expect(grandma.locator("#wallet-balances .balance")).to_have_text("¥0.00")

@@ -5,7 +5,14 @@ import re
 import httpx
 
 from tests.coupons.factories import create_template, push_products
-from tests.factories import create_campaign, funded_shopper, give_credit, login, shop_key
+from tests.factories import (
+    create_campaign,
+    funded_shopper,
+    give_credit,
+    login,
+    shop_key,
+    wallet_balance,
+)
 
 PAGE_BUDGET = 150 * 1024
 
@@ -47,10 +54,10 @@ class TestCookieSession:
             assert refused.json()["error"]["code"] == "forbidden"
             wrong = client.post("/v1/envelopes", json=body, headers={"X-Kinsave-CSRF": "guess"})
             assert wrong.status_code == 403
-            assert client.get("/v1/wallet").json()["balance"] == 1000  # nothing moved
+            assert wallet_balance(client, {}) == 1000  # nothing moved
             sent = client.post("/v1/envelopes", json=body, headers={"X-Kinsave-CSRF": csrf})
             assert sent.status_code == 201, sent.text
-            assert client.get("/v1/wallet").json()["balance"] == 500
+            assert wallet_balance(client, {}) == 500
 
     def test_bearer_works_unchanged_and_wins_over_a_cookie(self, api, session_factory):
         operator = shop_key(session_factory)
