@@ -296,3 +296,69 @@ class TestBatcher:
         finally:
             batcher.stop()
         assert refused.value.code == "service_unavailable"
+
+
+class TestStormPathsCreditTheRightShop:
+    """A batch mixing two shops' envelopes and campaigns pays each into that shop's wallet."""
+
+    def test_a_grab_batch_pays_each_envelope_as_its_shops_credit(
+        self, api, operator, session_factory
+    ):
+        market_envelope = _envelope(api, operator, shares=2)
+        bakery = shop_key(session_factory, "Corner Bakery")
+        campaign = create_campaign(api, bakery)
+        auntie = funded_shopper(api, bakery, campaign["id"], "auntie", 1000)
+        body = {"total": 600, "shares": 2, "kind": "equal"}
+        sent = api.post("/v1/envelopes", json=body, headers=auntie)
+        assert sent.status_code == 201, sent.text
+        bakery_envelope = sent.json()["id"]
+        with unit_of_work(session_factory) as session:
+            market_id = _shop_of(session, market_envelope)
+        _signed_in_with_wallets(api, session_factory, market_id, ["aunt", "uncle"])
+        _signed_in_with_wallets(api, session_factory, campaign["shop_id"], ["aunt"])
+        batch = [  # uncle has no bakery wallet yet: his bakery grab opens one
+            GrabRequest(market_envelope, "aunt"),
+            GrabRequest(bakery_envelope, "aunt"),
+            GrabRequest(bakery_envelope, "uncle"),
+            GrabRequest(market_envelope, "uncle"),
+        ]
+        with unit_of_work(session_factory) as session:
+            outcomes = list(fastpath.grab_many(session, batch))
+        for index, outcome in enumerate(outcomes):
+            if isinstance(outcome, RunAlone):
+                with unit_of_work(session_factory) as session:
+                    outcomes[index] = fastpath.grab_alone(session, batch[index])
+        assert outcome_codes(outcomes) == ["ok"] * 4
+        with unit_of_work(session_factory) as session:
+            for shopper in ("aunt", "uncle"):
+                assert ledger.wallet_balance(session, shopper, market_id) == 100
+                assert ledger.wallet_balance(session, shopper, campaign["shop_id"]) == 300
+            report = ledger.reconcile(session)
+        assert report.clean, report
+
+    def test_a_daily_batch_pays_each_campaigns_shop(self, api, operator, session_factory):
+        market = create_campaign(
+            api, operator, daily_rule={"kind": "uniform", "min": 100, "max": 100}
+        )
+        bakery = create_campaign(
+            api,
+            shop_key(session_factory, "Corner Bakery"),
+            daily_rule={"kind": "uniform", "min": 70, "max": 70},
+        )
+        _signed_in_with_wallets(api, session_factory, market["shop_id"], ["aunt", "uncle"])
+        _signed_in_with_wallets(api, session_factory, bakery["shop_id"], ["aunt"])
+        batch = [
+            DailyRequest(market["id"], "aunt"),
+            DailyRequest(bakery["id"], "aunt"),
+            DailyRequest(bakery["id"], "uncle"),  # no bakery wallet yet: opens one
+            DailyRequest(market["id"], "uncle"),
+        ]
+        with unit_of_work(session_factory) as session:
+            outcomes = daily_fastpath.claim_many(session, batch)
+        assert outcome_codes(outcomes) == ["ok"] * 4
+        with unit_of_work(session_factory) as session:
+            for shopper in ("aunt", "uncle"):
+                assert ledger.wallet_balance(session, shopper, market["shop_id"]) == 100
+                assert ledger.wallet_balance(session, shopper, bakery["shop_id"]) == 70
+            report = ledger.reconcile(session)
+        assert report.clean, report
