@@ -9,7 +9,14 @@ import json
 import httpx
 import pytest
 
-from tests.factories import create_campaign, error_code, funded_shopper, login, shop_key
+from tests.factories import (
+    create_campaign,
+    error_code,
+    funded_shopper,
+    login,
+    shop_key,
+    wallet_balance,
+)
 
 BAD_AMOUNTS = [0, -1, -(2**63), 2**63, 2**63 - 1, 2**64, 10**30, 1.5, 100.0, "100", None, True]
 
@@ -120,7 +127,7 @@ class TestAmounts:
                 if not ok or (response.status_code == 422 and "error" not in response.json()):
                     unexpected.append((path, field, amount, response.status_code, response.text))
         assert not unexpected, unexpected
-        assert api.get("/v1/wallet", headers=shopper).json()["balance"] == 1000
+        assert wallet_balance(api, shopper) == 1000
         after = api.get(f"/v1/admin/campaigns/{campaign['id']}", headers=operator).json()
         assert after["budget_remaining"] == 10_000 - 1000
 

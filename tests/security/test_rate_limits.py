@@ -11,7 +11,7 @@ from kinsave.db import unit_of_work
 from kinsave.security.models import AuditEntry
 from kinsave.security.ratelimit import Limit, RateLimiter
 from tests.conftest import LiveServer
-from tests.factories import create_campaign, error_code, login, shop_key
+from tests.factories import create_campaign, error_code, login, shop_key, wallet_balance
 
 # Hour-long windows: a fixed window that ended mid-test would reset the count and flake.
 TINY = {
@@ -62,7 +62,7 @@ class TestLimits:
         first, second = limited.post(path, headers=shopper), limited.post(path, headers=shopper)
         assert first.status_code == 200 and error_code(second) == "already_claimed_today"
         _assert_limited(limited.post(path, headers=shopper))
-        assert limited.get("/v1/wallet", headers=shopper).json()["balance"] == 1
+        assert wallet_balance(limited, shopper) == 1
 
     def test_grab_is_limited_per_device_across_shoppers(self, limited):
         device = {"X-Device-Hash": "phone-1"}
