@@ -58,13 +58,10 @@ def create_shopper_envelope(
 
 def _only_shop_with_credit(session: Session, shopper_id: str) -> str:
     shops = [b.shop_id for b in ledger.wallet_balances(session, shopper_id) if b.balance > 0]
-    if len(shops) != 1:
-        raise KinsaveError(
-            "invalid_request" if shops else "insufficient_funds",
-            "say whose credit funds the envelope: shop_id"
-            if shops
-            else "not enough money in the paying account",
-        )
+    if not shops:
+        raise KinsaveError("insufficient_funds", "not enough money in the paying account")
+    if len(shops) > 1:
+        raise KinsaveError("invalid_request", "say whose credit funds the envelope: shop_id")
     return shops[0]
 
 
