@@ -54,6 +54,11 @@ def shop_exists(session: Session, shop_id: str) -> bool:
     return session.get(Shop, shop_id) is not None
 
 
+def shop_names(session: Session, shop_ids: list[str]) -> dict[str, str]:
+    rows = session.execute(select(Shop.id, Shop.name).where(Shop.id.in_(shop_ids)))
+    return {row[0]: row[1] for row in rows}
+
+
 def display_names(session: Session, shopper_ids: list[str]) -> dict[str, str]:
     rows = session.execute(
         select(Shopper.id, Shopper.display_name).where(Shopper.id.in_(shopper_ids))
