@@ -5,6 +5,7 @@ link code and goes back to the registered URL with `code` and `state`, refusing 
 `error=access_denied`. The mini app never redirects anywhere a store key did not register.
 """
 
+import re
 import secrets
 from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -18,6 +19,7 @@ from kinsave.storelinks.models import LinkRequest
 from kinsave.storelinks.schemas import LinkRequestIn, LinkRequestOut, LinkRequestView
 
 REQUEST_TTL = timedelta(minutes=10)  # time enough to sign in to the mini app first
+NETLOC = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
 
 
 def check_return_url(url: str) -> None:
@@ -35,7 +37,8 @@ def check_return_url(url: str) -> None:
         or parts.username is not None
         or parts.password is not None
         or parts.fragment
-        or any(ord(c) < 33 for c in url)
+        or not NETLOC.match(parts.netloc)
+        or any(ord(c) < 33 or ord(c) > 126 for c in url)
     ):
         raise KinsaveError(
             "return_url_invalid", "return_url must be an absolute http(s) URL without #fragment"
@@ -85,11 +88,13 @@ def request_view(
 ) -> LinkRequestView:
     """What the consent page shows. Errors: link_request_invalid, link_request_expired."""
     request = live_request(session, request_id, now)
+    parts = urlsplit(request.return_url)
     return LinkRequestView(
         request_id=request.id,
         shop_id=request.shop_id,
         shop_name=auth.shop_names(session, [request.shop_id]).get(request.shop_id, ""),
-        return_host=urlsplit(request.return_url).netloc,
+        return_host=parts.netloc,
+        return_origin=f"{parts.scheme}://{parts.netloc}",
         linked=service.is_linked(session, request.shop_id, shopper_id),
     )
 

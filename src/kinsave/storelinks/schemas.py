@@ -64,7 +64,8 @@ class LinkRequestView(BaseModel):
     request_id: str
     shop_id: str
     shop_name: str
-    return_host: str
+    return_host: str  # shown: where the browser goes back to
+    return_origin: str  # scheme://host[:port], for the page's form-action
     linked: bool
 
 
