@@ -66,6 +66,7 @@ def quote(body: QuoteIn, store: CurrentStore, session: ReadSession) -> Response:
         "order_state_invalid",
         "coupon_expired",
         "coupon_reserved",
+        "coupon_used",
         "coupon_not_applicable",
         "insufficient_funds",
     ),
