@@ -96,3 +96,20 @@ def error_code(response: httpx.Response) -> str:
 def outcome_codes(outcomes: Sequence[object]) -> list[str]:
     """A batch's outcomes as codes: "ok" for a result, else the refusal's code."""
     return [o.code if isinstance(o, KinsaveError) else "ok" for o in outcomes]
+
+
+def link_shopper(session_factory: sessionmaker[Session], shop_id: str, shopper_id: str) -> None:
+    """The shopper linked the shop's store (as if the store had exchanged their link code)."""
+    from kinsave.db import utcnow
+    from kinsave.storelinks import service as storelinks
+
+    with unit_of_work(session_factory) as session:
+        auth.ensure_shopper(session, shopper_id)
+        storelinks.link_shopper(session, shop_id, shopper_id, utcnow())
+
+
+def store_shop_id(session_factory: sessionmaker[Session], store: Headers) -> str:
+    """The shop a store key (as sent in its Authorization header) belongs to."""
+    with unit_of_work(session_factory) as session:
+        key = store["Authorization"].removeprefix("Bearer ")
+        return auth.resolve_api_key(session, key, "store").shop_id

@@ -59,11 +59,23 @@ class TestJourneyTwo:
         stranger = api.post("/v1/store/visits", json={"attribution": "nonsense"}, headers=store)
         assert stranger.status_code == 201 and stranger.json()["share_code"] is None
 
-        cart = {"shopper_id": "grandson", "lines": [{**_line(RICE), "quantity": 1}]}
+        # The grandson links the store to kinsave (the store's sign-in), so it may act for him.
+        code = api.post("/v1/store-links", json={"shop_id": campaign["shop_id"]}, headers=grandson)
+        assert code.status_code == 201, code.text
+        linked = api.post("/v1/store/links", json={"code": code.json()["code"]}, headers=store)
+        assert linked.status_code == 200 and linked.json()["shopper_id"] == "grandson"
+
+        channel = resolved.json()["channel"]  # the visit came from a WeChat share
+        cart = {
+            "shopper_id": "grandson",
+            "lines": [{**_line(RICE), "quantity": 1}],
+            "channel": channel,
+        }
         quote = api.post(
             "/v1/store/checkout/quote", json={**cart, "use_credit": 300}, headers=store
         ).json()
         assert quote["total_to_pay"] == 5900 - 2000 - 300
+        assert quote["payment_methods"] == ["wallet", "wechat_pay"]
         reserve = api.post(
             "/v1/store/checkout/reserve",
             json={**cart, "order_id": "o-1", "coupons": quote["coupons"], "use_credit": 300},
@@ -72,10 +84,11 @@ class TestJourneyTwo:
         assert reserve.status_code in (200, 201), reserve.text
         paid = api.post(
             "/v1/store/orders/o-1/paid",
-            json={"attribution": resolved.json()["attribution"]},
+            json={"attribution": resolved.json()["attribution"], "payment_method": "wechat_pay"},
             headers=store,
         )
         assert paid.status_code == 200, paid.text
+        assert (paid.json()["channel"], paid.json()["payment_method"]) == ("wechat", "wechat_pay")
         assert wallet_balance(api, grandson) == 0
 
         assert release_referral_rewards(session_factory).paid_amount == 500

@@ -38,6 +38,7 @@ from kinsave.security.router import router as security_router
 from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
+from kinsave.storelinks.router import router as storelinks_router
 from kinsave.storm_routes import routes as storm_routes
 from kinsave.web import install as install_pages
 from kinsave.webhooks.router import router as webhooks_router
@@ -117,6 +118,7 @@ DOCUMENTED_ROUTERS = (
     coupons_router,
     checkout_router,
     security_router,
+    storelinks_router,
 )
 
 

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     envelope_ttl_seconds: int = 24 * 3600
     session_ttl_seconds: int = 30 * 24 * 3600
     checkout_hold_seconds: int = 15 * 60  # how long a checkout reservation holds coupons and credit
+    # How long a store-link code (issued by the shopper for one shop) can be exchanged, once.
+    store_link_code_ttl_seconds: int = 5 * 60
     sweeper_interval_seconds: float = 30.0
     sweeper_enabled: bool = True
     # Where the shop's store shows a deal/coupon (a short link redirects there when the channel
@@ -93,6 +95,7 @@ class Settings(BaseSettings):
     rate_limit_grab: str = "60/60"
     rate_limit_help: str = "30/60"
     rate_limit_resolve: str = "600/60"
+    rate_limit_link_exchange: str = "60/60"  # store-link code exchanges per IP and device
     # Unknown share tokens per IP / store key before resolving is refused (code guessing).
     rate_limit_token_unknown: str = "20/600"
 

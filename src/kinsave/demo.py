@@ -24,9 +24,17 @@ from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn, ShopperEnvelopeIn
 from kinsave.sharing import campaign_setup
 from kinsave.sharing import service as sharing
-from kinsave.sharing.schemas import CampaignSharingIn, ReferralRuleIn, ResolveIn, ShareIn, TargetIn
+from kinsave.sharing.schemas import (
+    CampaignSharingIn,
+    ReferralRuleIn,
+    ResolveIn,
+    ResolveOut,
+    ShareIn,
+    TargetIn,
+)
 from kinsave.social import help_requests
 from kinsave.social.schemas import HelpOfferIn
+from kinsave.storelinks import service as storelinks
 from kinsave.webhooks import service as webhooks
 from kinsave.webhooks.schemas import WebhookEndpointIn
 
@@ -171,7 +179,7 @@ def describe(seeded: DemoSeed, base_url: str) -> str:
         f"  Daily campaign  {seeded.campaign_id}",
         f"  Console login   {base_url}/admin/login with the operator key",
         f"  Shopper login   {base_url}/app/login as one of: " + ", ".join(FAMILY),
-        f"  Store login     {base_url}/store/signin with the same shopper id",
+        f"  Store login     {base_url}/store/signin: 用亲友省钱购登录, then agree in the mini app",
     ]
     if seeded.envelope_ids:
         lines.append("  Envelopes       " + ", ".join(seeded.envelope_ids))
@@ -202,7 +210,8 @@ def seed_sharing_history(
     session: Session, shop_id: str, campaign_id: str, rice_template_id: str
 ) -> None:
     """A referral rule, then a week of shares on WeChat (tokens) and the web (links) whose tokens
-    the store resolved, and today's orders through them, so the funnel chart has a story."""
+    the store resolved, and today's orders through them, so the funnel chart has a story. The
+    buyers linked the store (the family has not: they link through the store's sign-in button)."""
     campaign_setup.put_setup(
         session,
         shop_id,
@@ -211,7 +220,7 @@ def seed_sharing_history(
     )
     rng = random.Random(7)
     now = utcnow()
-    handles: dict[str, str] = {}  # today's buyer -> the attribution of their resolved token
+    handles: dict[str, ResolveOut] = {}  # today's buyer -> their resolved token
     for days_ago in range(6, -1, -1):
         for _ in range(2 + (6 - days_ago)):
             when = now - timedelta(days=days_ago, minutes=rng.randrange(600))
@@ -233,16 +242,26 @@ def seed_sharing_history(
                     session, shop_id, ResolveIn(text=share.text, shopper_id=buyer), when
                 )
                 if days_ago == 0:
-                    handles[buyer] = resolved.attribution
-    for number, (buyer, attribution) in enumerate(list(handles.items())[:3], start=1):
+                    handles[buyer] = resolved
+    for number, (buyer, resolved) in enumerate(list(handles.items())[:3], start=1):
         claims.claim_coupon(session, buyer, rice_template_id)
+        storelinks.link_shopper(session, shop_id, buyer, now)
         order_id = f"demo-order-{number}"
         line = CartLineIn(sku="rice-5kg", quantity=1, unit_price=5900)
-        quote = checkout.quote_checkout(session, shop_id, QuoteIn(shopper_id=buyer, lines=[line]))
+        cart = QuoteIn(shopper_id=buyer, lines=[line], channel=resolved.channel)
+        quote = checkout.quote_checkout(session, shop_id, cart)
         checkout.reserve_checkout(
             session,
             shop_id,
-            ReserveIn(order_id=order_id, shopper_id=buyer, lines=[line], coupons=quote.coupons),
+            ReserveIn(
+                order_id=order_id,
+                shopper_id=buyer,
+                lines=[line],
+                coupons=quote.coupons,
+                channel=resolved.channel,
+            ),
             hold_seconds=900,
         )
-        orders.mark_order_paid(session, shop_id, order_id, PaidIn(attribution=attribution))
+        method = next(m for m in quote.payment_methods if m != "wallet")
+        paid = PaidIn(attribution=resolved.attribution, payment_method=method)
+        orders.mark_order_paid(session, shop_id, order_id, paid)

@@ -57,3 +57,35 @@ def register_codes(codes: dict[str, int]) -> None:
         existing = ERROR_STATUS.setdefault(code, status)
         if existing != status:
             raise ValueError(f"error code {code!r} registered twice with different statuses")
+
+
+def openapi_errors(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """An endpoint's documented refusals (`responses=` of a route): per status, the codes it
+    really returns, each with the one error body schema."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(ERROR_STATUS[code], []).append(code)
+    return {
+        status: {
+            "description": "Refused: " + ", ".join(f"`{code}`" for code in sorted(listed)),
+            "content": {"application/json": {"schema": ERROR_BODY_SCHEMA}},
+        }
+        for status, listed in sorted(by_status.items())
+    }
+
+
+ERROR_BODY_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}

@@ -11,6 +11,7 @@ from kinsave.ledger import models as ledger_models
 from kinsave.security import models as security_models
 from kinsave.sharing import models as sharing_models
 from kinsave.social import models as social_models
+from kinsave.storelinks import models as storelink_models
 from kinsave.webhooks import models as webhook_models
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "ledger_models",
     "security_models",
     "social_models",
+    "storelink_models",
     "webhook_models",
     "sharing_models",
 ]

@@ -21,7 +21,14 @@ from tests.coupons.factories import (
     my_coupon_states,
     push_products,
 )
-from tests.factories import Headers, create_campaign, funded_shopper, shop_key, wallet_balance
+from tests.factories import (
+    Headers,
+    create_campaign,
+    funded_shopper,
+    link_shopper,
+    shop_key,
+    wallet_balance,
+)
 from tests.test_cli import kinsave
 
 CART = {
@@ -62,6 +69,7 @@ def shop(api, session_factory) -> Shop:
     shipping = create_template(
         api, operator, name="Free shipping", kind="free_shipping", stacking_group="shipping"
     )
+    link_shopper(session_factory, threshold["shop_id"], "grandma")
     return Shop(
         store,
         grandma,

@@ -8,7 +8,7 @@ import pytest
 from kinsave.db import unit_of_work
 from kinsave.ledger import service as ledger
 from tests.coupons.factories import RICE_PRODUCTS, claim, create_template, push_products
-from tests.factories import create_campaign, funded_shopper, shop_key
+from tests.factories import create_campaign, funded_shopper, link_shopper, shop_key
 
 LINES = [{"sku": "rice-5kg", "quantity": 2, "unit_price": 5900}]
 
@@ -22,6 +22,7 @@ class TestReserveRace:
         campaign = create_campaign(api, operator)
         grandma = funded_shopper(api, operator, campaign["id"], "grandma", 1000)
         coupon = claim(api, grandma, create_template(api, operator)["id"])["id"]
+        link_shopper(session_factory, campaign["shop_id"], "grandma")
 
         def reserve(n: int) -> tuple[int, str]:
             # Orders 0-3 share one order id (a retried request); the rest are distinct orders.

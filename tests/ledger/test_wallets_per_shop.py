@@ -19,6 +19,7 @@ from tests.factories import (
     create_campaign,
     error_code,
     give_credit,
+    link_shopper,
     login,
     shop_key,
     wallet_balance,
@@ -41,6 +42,7 @@ def open_shop(api: httpx.Client, session_factory, name: str) -> Shop:
     store = shop_key(session_factory, name, role="store")
     push_products(api, store, RICE_PRODUCTS)
     campaign = create_campaign(api, operator)
+    link_shopper(session_factory, campaign["shop_id"], "grandma")  # her stores may act for her
     return Shop(campaign["shop_id"], name, operator, store, campaign["id"])
 
 

@@ -21,6 +21,7 @@ from tests.factories import (
     Headers,
     create_campaign,
     funded_shopper,
+    link_shopper,
     login,
     shop_key,
     wallet_balance,
@@ -159,6 +160,7 @@ class TestTwoProcessesReleaseReservations:
                         "/v1/coupons/claim", json={"template_id": template_id}, headers=headers
                     )
                     shoppers[f"r{i}"] = (headers, claimed.json()["id"])
+                    link_shopper(session_factory, campaign["shop_id"], f"r{i}")
             for i, (shopper, (_headers, coupon_id)) in enumerate(shoppers.items()):
                 _reserve(servers[i % 2].url, store, f"o-{i}", shopper, coupon_id)
                 if i % 2 == 0:  # paid at once, through the other process, well inside the hold

@@ -21,7 +21,8 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, LiveServer
+from tests.factories import shop_key
 
 CHROMIUM = os.environ.get("KINSAVE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -152,3 +153,33 @@ def tab_to(page: Page, selector: str, limit: int = 30) -> None:
         if page.evaluate("(s) => document.activeElement === document.querySelector(s)", selector):
             return
     raise AssertionError(f"{selector} cannot be reached with the keyboard")
+
+
+@pytest.fixture
+def store_keys(session_factory: Any) -> dict[str, dict[str, str]]:
+    """The demo shop's operator and store keys (headers)."""
+    return {
+        "operator": shop_key(session_factory, "Harvest Family Market"),
+        "store": shop_key(session_factory, "Harvest Family Market", role="store"),
+    }
+
+
+@pytest.fixture
+def demo_store(
+    settings: Any, api: Any, store_keys: dict[str, dict[str, str]], tmp_path: Path
+) -> Iterator[str]:
+    """The demo store mounted on a second server (another origin), calling the test server's
+    store API; its URL, e.g. http://127.0.0.1:PORT/store."""
+    key = store_keys["store"]["Authorization"].removeprefix("Bearer ")
+    enabled = settings.model_copy(
+        update={
+            "demo_store": True,
+            "demo_store_key": key,
+            "demo_store_api_url": str(api.base_url).rstrip("/"),
+            "demo_store_orders_path": str(tmp_path / "store.db"),
+        }
+    )
+    server = LiveServer(enabled)
+    server.start()
+    yield server.url + "/store"
+    server.stop()

@@ -14,12 +14,18 @@ import pytest
 from fastapi.testclient import TestClient
 from kinsave_demo_store import create_store
 from kinsave_demo_store.orders import Order, OrderBook
+from kinsave_demo_store.session import session_key, sign
 
 from kinsave.app import create_app
 from kinsave.web import demo_store_orders_path
 from tests.conftest import LiveServer
 
 UNREACHABLE_API = "http://127.0.0.1:9"  # pages that never call kinsave
+
+
+def signed_in_as(shopper_id: str, store_key: str = "ks_store_test") -> str:
+    """The store's session cookie for a shopper (as its sign-in callback sets it)."""
+    return sign(session_key(store_key), shopper_id)
 
 
 def csrf_of(page_html: str) -> str:
@@ -84,12 +90,12 @@ class TestOrdersFile:
 
         restarted = create_store(UNREACHABLE_API, "ks_store_test", orders_path=path)
         with TestClient(restarted) as client:
-            client.cookies.set("store_shopper", "grandson")
+            client.cookies.set("store_shopper", signed_in_as("grandson"))
             page = client.get("/orders")
             assert 'data-order="ord_1"' in page.text
             assert 'data-status="refunded"' in page.text
             assert "refunded ¥36.00, credit back ¥3.00" in page.text
-            client.cookies.set("store_shopper", "someone_else")
+            client.cookies.set("store_shopper", signed_in_as("someone_else"))
             assert "ord_1" not in client.get("/orders").text
 
 
@@ -119,7 +125,7 @@ class TestCsrf:
     def test_every_form_on_every_page_carries_the_token(self, store):
         token = csrf_of(store.get("/").text)
         store.post("/cart/add", data={"sku": "rice-5kg", "csrf": token})
-        store.cookies.set("store_shopper", "grandson")
+        store.cookies.set("store_shopper", signed_in_as("grandson"))
         for path in ("/", "/cart", "/signin", "/p/rice-5kg"):
             html = store.get(path).text
             forms = html.count("<form")
@@ -147,3 +153,23 @@ class TestLanguages:
     def test_the_switch_never_leaves_the_store(self, store):
         away = store.get("/lang?to=en&next=//evil.example/x", follow_redirects=False)
         assert away.headers["location"] == "/"
+
+
+class TestSession:
+    def test_a_typed_or_forged_shopper_id_signs_nobody_in(self, store):
+        for forged in ("grandma", "grandma.0000", signed_in_as("grandma", "ks_store_other")):
+            store.cookies.set("store_shopper", forged)
+            assert store.get("/orders", follow_redirects=False).status_code == 303
+        store.cookies.set("store_shopper", signed_in_as("grandma"))
+        assert 'id="signed-in"' in store.get("/orders").text
+
+    def test_the_callback_needs_the_state_it_set(self, store):
+        refused = store.get("/signin/callback?code=ksl_x&state=guessed", follow_redirects=False)
+        assert refused.status_code == 400 and 'data-code="signin_state"' in refused.text
+        assert "store_shopper" not in refused.headers.get("set-cookie", "")
+
+    def test_sign_out(self, store):
+        store.cookies.set("store_shopper", signed_in_as("grandma"))
+        token = csrf_of(store.get("/cart").text)
+        out = store.post("/signout", data={"csrf": token}, follow_redirects=False)
+        assert out.status_code == 303 and 'store_shopper=""' in out.headers["set-cookie"]

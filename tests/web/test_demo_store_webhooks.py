@@ -26,6 +26,7 @@ from kinsave.webhooks import signing
 from kinsave.webhooks.delivery import deliver_due
 from kinsave.webhooks.schemas import WebhookEndpointIn
 from tests.conftest import LiveServer
+from tests.web.test_demo_store import signed_in_as
 
 SECRET = "whsec_test_secret"
 HOOK = "/webhooks/kinsave"
@@ -59,7 +60,7 @@ def store(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def events_shown(store: TestClient, shopper: str = "grandson") -> int:
-    store.cookies.set("store_shopper", shopper)
+    store.cookies.set("store_shopper", signed_in_as(shopper))
     return store.get("/orders").text.count("<tr data-event=")
 
 
@@ -110,7 +111,7 @@ class TestWebhookEndpoint:
         body = event_body()
         answer = store.post(HOOK, content=body, headers=signed_headers(body))
         assert answer.status_code == 200 and answer.json()["status"] == "recorded"
-        store.cookies.set("store_shopper", "grandson")
+        store.cookies.set("store_shopper", signed_in_as("grandson"))
         page = store.get("/orders").text
         assert '<tr data-event="evt_1"><td class="event">order.paid</td><td>ord_1</td>' in page
         assert events_shown(store, "someone_else") == 0
@@ -193,7 +194,10 @@ def test_kinsave_delivers_to_the_demo_store_end_to_end(settings, api, session_fa
     try:
         report = deliver_due(session_factory, settings)
         assert (report.sent, report.delivered) == (1, 1)
-        with httpx.Client(base_url=server.url, cookies={"store_shopper": "grandson"}) as client:
+        with httpx.Client(
+            base_url=server.url,
+            cookies={"store_shopper": signed_in_as("grandson", "ks_store_demo")},
+        ) as client:
             page = client.get("/store/orders").text
         assert '<td class="event">order.paid</td><td>ord_e2e</td>' in page
     finally:

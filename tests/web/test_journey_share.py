@@ -6,47 +6,20 @@ reward lands in her wallet, and his refund takes it back."""
 import csv
 import io
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import expect
 
 from kinsave.jobs import release_referral_rewards
-from tests.conftest import LiveServer
 from tests.coupons.factories import create_template, push_products
-from tests.factories import create_campaign, give_credit, shop_key
+from tests.factories import create_campaign, give_credit
 from tests.web.conftest import check_accessibility, sign_in
+from tests.web.store_signin import sign_in_to_store
 from tests.web.test_console import sign_in_console
 
 pytestmark = pytest.mark.browser
 DAILY = {"kind": "uniform", "min": 88, "max": 88}
 RICE = {"sku": "rice-5kg", "title": "Northeast rice 5 kg", "price": 5900, "category": "rice"}
-
-
-@pytest.fixture
-def store_keys(session_factory) -> dict[str, dict[str, str]]:
-    return {
-        "operator": shop_key(session_factory, "Harvest Family Market"),
-        "store": shop_key(session_factory, "Harvest Family Market", role="store"),
-    }
-
-
-@pytest.fixture
-def demo_store(settings, api, store_keys, tmp_path) -> Iterator[str]:
-    """The demo store mounted on a second server, calling the test server's store API."""
-    key = store_keys["store"]["Authorization"].removeprefix("Bearer ")
-    enabled = settings.model_copy(
-        update={
-            "demo_store": True,
-            "demo_store_key": key,
-            "demo_store_api_url": str(api.base_url).rstrip("/"),
-            "demo_store_orders_path": str(tmp_path / "store.db"),
-        }
-    )
-    server = LiveServer(enabled)
-    server.start()
-    yield server.url + "/store"
-    server.stop()
 
 
 def test_share_token_store_checkout_funnel_reward_refund(
@@ -94,10 +67,9 @@ def test_share_token_store_checkout_funnel_reward_refund(
     expect(grandson_app.locator(".coupon-status")).to_have_text("Claimed! It is in My coupons.")
     give_credit(api, operator, campaign["id"], "grandson", 300)
 
+    # He signs in to the store through the mini app (用亲友省钱购登录), which links the store.
     shop = people.desk()
-    shop.goto(demo_store + "/signin")
-    shop.get_by_label(re.compile("Your shopper id")).fill("grandson")
-    shop.get_by_role("button", name="Sign in").click()
+    sign_in_to_store(shop, demo_store, "grandson", "Grandson")
     shop.goto(demo_store + "/")
     shop.get_by_label(re.compile("password token")).fill(f"{copied} (from the family group)")
     shots.take(shop, "store-token-box")
@@ -115,6 +87,9 @@ def test_share_token_store_checkout_funnel_reward_refund(
     expect(shop.locator("#discount")).to_have_text("-¥20.00")
     expect(shop.locator("#credit")).to_have_text("-¥3.00")
     expect(shop.locator("#to-pay")).to_have_text("¥36.00")
+    # He came from a WeChat share: the store offers only what that host allows (WeChat Pay).
+    expect(shop.locator("#pay-with input")).to_have_count(1)
+    expect(shop.get_by_label("WeChat Pay")).to_be_checked()
     shots.take(shop, "store-checkout")
     check_accessibility(shop)
     shop.get_by_role("button", name=re.compile("^Pay")).click()

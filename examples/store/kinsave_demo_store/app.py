@@ -11,6 +11,7 @@ from kinsave_demo_store import (
     catalog_pages,
     checkout_pages,
     order_pages,
+    signin_pages,
     storage,
     webhook_receiver,
 )
@@ -18,6 +19,7 @@ from kinsave_demo_store.client import KinsaveStoreClient
 from kinsave_demo_store.csrf import CsrfRefused, require_csrf
 from kinsave_demo_store.orders import OrderBook
 from kinsave_demo_store.pages import HERE, StoreParts, message
+from kinsave_demo_store.session import session_key
 from kinsave_demo_store.webhook_inbox import WebhookInbox
 
 DEFAULT_ORDERS_FILE = Path("kinsave-store.db")
@@ -41,11 +43,12 @@ def create_store(
         orders=OrderBook(path),
         inbox=WebhookInbox(path),
         webhook_secret=webhook_secret,
+        session_key=session_key(store_key),
     )
     store.mount("/static", StaticFiles(directory=HERE / "static"), name="store-static")
     # Every form post needs the CSRF token; the webhook is signed instead (kinsave has no token).
     pages = [Depends(require_csrf)]
-    for router in (catalog_pages, cart_pages, checkout_pages, order_pages):
+    for router in (catalog_pages, cart_pages, signin_pages, checkout_pages, order_pages):
         store.include_router(router.router, dependencies=pages)
     store.include_router(webhook_receiver.router)
 

@@ -1,6 +1,5 @@
-"""The cart (in a cookie), sign-in and the language switch."""
+"""The cart (in a cookie) and the language switch."""
 
-import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -8,25 +7,35 @@ from fastapi.responses import HTMLResponse, Response
 
 from kinsave_demo_store import cart as carts
 from kinsave_demo_store.catalog import BY_SKU
+from kinsave_demo_store.client import KinsaveRefused
 from kinsave_demo_store.i18n import CATALOGS, LANG_COOKIE
 from kinsave_demo_store.pages import (
     CART_COOKIE,
-    SHOPPER_COOKIE,
+    Parts,
     back,
     render,
+    safe_path,
     set_store_cookie,
+    signed_in_shopper,
 )
 
 router = APIRouter()
-SHOPPER_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 YEAR = 365 * 24 * 3600
 
 
 @router.get("/cart", response_class=HTMLResponse)
-def cart_page(request: Request) -> Response:
+def cart_page(request: Request, parts: Parts) -> Response:
     lines = carts.lines(carts.read(request.cookies.get(CART_COOKIE)))
     subtotal = sum(product.price * quantity for product, quantity in lines)
-    return render(request, "cart.html", {"lines": lines, "subtotal": subtotal})
+    shopper = signed_in_shopper(request)
+    balance = None
+    if shopper and lines:  # the credit the shopper has here, read with the store key
+        try:
+            balance = int(parts.client.wallet(shopper)["balance"])
+        except KinsaveRefused:
+            balance = None
+    context = {"lines": lines, "subtotal": subtotal, "balance": balance}
+    return render(request, "cart.html", context)
 
 
 @router.post("/cart/add")
@@ -48,25 +57,9 @@ def remove_from_cart(request: Request, sku: Annotated[str, Form()]) -> Response:
     return response
 
 
-@router.get("/signin", response_class=HTMLResponse)
-def signin_page(request: Request) -> Response:
-    return render(request, "signin.html", {})
-
-
-@router.post("/signin")
-def signin(request: Request, shopper_id: Annotated[str, Form()]) -> Response:
-    if not SHOPPER_ID.match(shopper_id.strip()):
-        return render(request, "signin.html", {"error": True}, 422)
-    response = back(request, "/cart")
-    set_store_cookie(response, SHOPPER_COOKIE, shopper_id.strip())
-    return response
-
-
 @router.get("/lang")
 def switch_language(request: Request, to: str, next: str = "/") -> Response:
-    # Only a path inside the store: "//evil.example" or a full URL would be an open redirect.
-    path = next if next.startswith("/") and not next.startswith("//") else "/"
-    response = back(request, path)
+    response = back(request, safe_path(next))
     if to in CATALOGS:
         set_store_cookie(response, LANG_COOKIE, to, max_age=YEAR)
     return response

@@ -9,6 +9,7 @@ from kinsave_demo_store.catalog import BY_SKU, PRODUCTS
 from kinsave_demo_store.client import KinsaveRefused
 from kinsave_demo_store.pages import (
     ATTRIBUTION_COOKIE,
+    CHANNEL_COOKIE,
     Parts,
     back,
     message,
@@ -39,7 +40,7 @@ def product_page(request: Request, parts: Parts, sku: str, shared: str = "") -> 
     if shopper:  # the shopper's own price: kinsave picks their best coupon for this product
         line = {"sku": product.sku, "quantity": 1, "unit_price": product.price}
         try:
-            quote = parts.client.quote(shopper, [line])
+            quote = parts.client.quote(shopper, [line], channel=request.cookies.get(CHANNEL_COOKIE))
         except KinsaveRefused:
             quote = None  # the list price still sells; the coupon price is a bonus
     context = {"product": product, "quote": quote, "shared": shared == "1"}
@@ -60,4 +61,6 @@ def paste_token(request: Request, parts: Parts, text: Annotated[str, Form()]) ->
     response = back(request, path)
     attribution = str(resolved.get("attribution", ""))
     set_store_cookie(response, ATTRIBUTION_COOKIE, attribution, max_age=ATTRIBUTION_SECONDS)
+    channel = str(resolved.get("channel", ""))  # what the share's host allows at checkout
+    set_store_cookie(response, CHANNEL_COOKIE, channel, max_age=ATTRIBUTION_SECONDS)
     return response

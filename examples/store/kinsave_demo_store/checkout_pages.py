@@ -1,6 +1,11 @@
-"""Checkout: quote, then reserve -> (the store takes the payment) -> paid, as a real store does."""
+"""Checkout: quote, then reserve -> (the store takes the payment) -> paid, as a real store does.
 
-from typing import Annotated
+The quote names the payment methods the visit's channel allows (the channel of the share that
+brought the shopper, else the web); the checkout page offers only those, and the order is
+reported paid with the one chosen. "wallet" is not a choice here: it is the credit line.
+"""
+
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
@@ -11,18 +16,32 @@ from kinsave_demo_store.orders import Order, OrderBook
 from kinsave_demo_store.pages import (
     ATTRIBUTION_COOKIE,
     CART_COOKIE,
+    CHANNEL_COOKIE,
     Parts,
     back,
     message,
     render,
     signed_in_shopper,
+    signed_out,
 )
 
 router = APIRouter(prefix="/checkout")
+CREDIT = "wallet"
 
 
 def credit_asked(use_credit: str) -> int:
     return int(use_credit) if use_credit.isdigit() else 0
+
+
+def pay_methods(quote: dict[str, Any]) -> list[str]:
+    """What the shopper may pay the rest with: the channel's methods but the wallet credit."""
+    return [m for m in quote.get("payment_methods", []) if m != CREDIT]
+
+
+def refusal(request: Request, refused: KinsaveRefused) -> Response:
+    if refused.code == "shopper_not_linked":  # unlinked in the mini app: sign in (link) again
+        return signed_out(back(request, "/signin?error=unlinked&next=/cart"))
+    return message(request, f"error.{refused.code}", 400, refused.message)
 
 
 @router.post("/quote", response_class=HTMLResponse)
@@ -31,15 +50,19 @@ def checkout_quote(
 ) -> Response:
     shopper = signed_in_shopper(request)
     if not shopper:
-        return back(request, "/signin")
+        return back(request, "/signin?next=/cart")
     cart = carts.read(request.cookies.get(CART_COOKIE))
     try:
         quote = parts.client.quote(
-            shopper, carts.quote_lines(cart), use_credit=credit_asked(use_credit)
+            shopper,
+            carts.quote_lines(cart),
+            use_credit=credit_asked(use_credit),
+            channel=request.cookies.get(CHANNEL_COOKIE),
         )
     except KinsaveRefused as refused:
-        return message(request, f"error.{refused.code}", 400, refused.message)
-    return render(request, "quote.html", {"quote": quote, "order_id": OrderBook.new_id()})
+        return refusal(request, refused)
+    context = {"quote": quote, "order_id": OrderBook.new_id(), "methods": pay_methods(quote)}
+    return render(request, "quote.html", context)
 
 
 @router.post("/pay")
@@ -48,23 +71,30 @@ def checkout_pay(
     parts: Parts,
     order_id: Annotated[str, Form()],
     use_credit: Annotated[str, Form()] = "0",
+    payment_method: Annotated[str, Form()] = "",
 ) -> Response:
     """quote -> reserve -> (the store takes the payment) -> paid. The order id comes from the
     quote page, so a second tap on Pay reserves and pays the same order, not a new one."""
     shopper = signed_in_shopper(request)
     if not shopper:
-        return back(request, "/signin")
+        return back(request, "/signin?next=/cart")
     lines = carts.quote_lines(carts.read(request.cookies.get(CART_COOKIE)))
     if not lines:
         return back(request, "/cart")
     attribution = request.cookies.get(ATTRIBUTION_COOKIE) or None
+    channel = request.cookies.get(CHANNEL_COOKIE)
     try:
-        quote = parts.client.quote(shopper, lines, use_credit=credit_asked(use_credit))
+        quote = parts.client.quote(
+            shopper, lines, use_credit=credit_asked(use_credit), channel=channel
+        )
+        method = payment_method or None
+        if quote["total_to_pay"] and method not in pay_methods(quote):
+            return message(request, "error.payment_method_not_allowed", 400)
         parts.client.reserve(order_id, shopper, lines, quote)
-        # Here a real store charges quote["total_to_pay"]; then it tells kinsave.
-        order = parts.client.paid(order_id, attribution)
+        # Here a real store charges quote["total_to_pay"] with `method`; then it tells kinsave.
+        order = parts.client.paid(order_id, attribution, method if quote["total_to_pay"] else None)
     except KinsaveRefused as refused:
-        return message(request, f"error.{refused.code}", 400, refused.message)
+        return refusal(request, refused)
     parts.orders.add(
         Order(
             id=order_id,
@@ -78,4 +108,5 @@ def checkout_pay(
     response = back(request, "/orders")
     response.delete_cookie(CART_COOKIE)
     response.delete_cookie(ATTRIBUTION_COOKIE)
+    response.delete_cookie(CHANNEL_COOKIE)
     return response

@@ -1,6 +1,7 @@
 """Every call the store makes to kinsave, in one place: the store API, with the store's key.
 
-The shapes follow kinsave's store API (quote -> reserve -> paid, cancel, refund, token resolve).
+The shapes follow kinsave's store API (sign-in by store link, quote -> reserve -> paid, cancel,
+refund, token resolve). kinsave answers only for shoppers who linked this store.
 Each money-moving call sends an Idempotency-Key derived from the order, so a retry after a
 timeout can never reserve or charge twice.
 """
@@ -8,6 +9,7 @@ timeout can never reserve or charge twice.
 import hashlib
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote as quote_path
 
 import httpx
 
@@ -49,6 +51,20 @@ class KinsaveStoreClient:
         result: dict[str, Any] = response.json()
         return result
 
+    def link_request(self, return_url: str, state: str) -> dict[str, Any]:
+        """Register the sign-in callback: {request_id, authorize_url, expires_at}. Send the
+        browser to authorize_url; kinsave brings it back to return_url?code=...&state=..."""
+        body = {"return_url": return_url, "state": state}
+        return self._call("POST", "/v1/store/link-requests", body)
+
+    def exchange_link_code(self, code: str) -> dict[str, Any]:
+        """The code from the callback (single use, minutes long) -> {shopper_id, linked_at}."""
+        return self._call("POST", "/v1/store/links", {"code": code})
+
+    def wallet(self, shopper_id: str) -> dict[str, Any]:
+        """A linked shopper's credit at this shop: {shopper_id, shop_id, balance}."""
+        return self._call("GET", f"/v1/store/shoppers/{quote_path(shopper_id, safe='')}/wallet")
+
     def push_products(self, products: list[dict[str, Any]]) -> dict[str, Any]:
         return self._call("PUT", "/v1/store/products", {"products": products})
 
@@ -59,13 +75,17 @@ class KinsaveStoreClient:
         *,
         shipping_fee: int = 0,
         use_credit: int = 0,
+        channel: str | None = None,
     ) -> dict[str, Any]:
-        body = {
+        """The shopper's price and the payment methods the visit's channel allows."""
+        body: dict[str, Any] = {
             "shopper_id": shopper_id,
             "lines": lines,
             "shipping_fee": shipping_fee,
             "use_credit": use_credit,
         }
+        if channel:
+            body["channel"] = channel
         return self._call("POST", "/v1/store/checkout/quote", body)
 
     def reserve(
@@ -79,12 +99,18 @@ class KinsaveStoreClient:
             "shipping_fee": quote.get("shipping_fee", 0),
             "coupons": quote.get("coupons", []),
             "use_credit": quote.get("credit", 0),
+            "channel": quote.get("channel"),
         }
         return self._call("POST", "/v1/store/checkout/reserve", body, key=f"reserve:{order_id}")
 
-    def paid(self, order_id: str, attribution: str | None = None) -> dict[str, Any]:
-        """The store took the payment; `attribution` (from a resolved token) credits the sharer."""
+    def paid(
+        self, order_id: str, attribution: str | None = None, payment_method: str | None = None
+    ) -> dict[str, Any]:
+        """The store took the payment (with `payment_method`, one the quote allowed);
+        `attribution` (from a resolved token) credits the sharer."""
         body = {"attribution": attribution} if attribution else {}
+        if payment_method:
+            body["payment_method"] = payment_method
         return self._call("POST", f"/v1/store/orders/{order_id}/paid", body, key=f"paid:{order_id}")
 
     def cancel(self, order_id: str) -> dict[str, Any]:

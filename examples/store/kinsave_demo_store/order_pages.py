@@ -13,7 +13,7 @@ router = APIRouter(prefix="/orders")
 def my_orders(request: Request, parts: Parts) -> Response:
     shopper = signed_in_shopper(request)
     if not shopper:
-        return back(request, "/signin")
+        return back(request, "/signin?next=/orders")
     context = {"orders": parts.orders.of(shopper), "events": parts.inbox.recent_of(shopper)}
     return render(request, "orders.html", context)
 

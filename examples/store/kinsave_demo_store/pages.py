@@ -3,7 +3,7 @@ with the language, the cart count and the CSRF token."""
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -14,12 +14,13 @@ from kinsave_demo_store.client import KinsaveStoreClient
 from kinsave_demo_store.csrf import CSRF_COOKIE, csrf_token
 from kinsave_demo_store.i18n import LANG_COOKIE, choose_language, other_language, translator
 from kinsave_demo_store.orders import OrderBook
+from kinsave_demo_store.session import SHOPPER_COOKIE, verify
 from kinsave_demo_store.webhook_inbox import WebhookInbox
 
 HERE = Path(__file__).parent
 CART_COOKIE = "store_cart"
-SHOPPER_COOKIE = "store_shopper"
 ATTRIBUTION_COOKIE = "store_attribution"  # from a resolved token, sent with the paid order
+CHANNEL_COOKIE = "store_channel"  # the channel of the share that brought the visit
 
 
 def yuan(amount: int) -> str:
@@ -36,6 +37,7 @@ class StoreParts:
     orders: OrderBook
     inbox: WebhookInbox
     webhook_secret: str | None
+    session_key: bytes  # signs the shopper's session cookie (session.py)
 
 
 def store_parts(request: Request) -> StoreParts:
@@ -52,7 +54,19 @@ def root(request: Request) -> str:
 
 
 def signed_in_shopper(request: Request) -> str | None:
-    return request.cookies.get(SHOPPER_COOKIE) or None
+    """The shopper kinsave linked to this store at sign-in (a cookie this store signed)."""
+    return verify(store_parts(request).session_key, request.cookies.get(SHOPPER_COOKIE))
+
+
+def safe_path(path: str) -> str:
+    """Only a path inside the store: "//evil.example" or a full URL would be an open redirect."""
+    return path if path.startswith("/") and not path.startswith(("//", "/\\")) else "/"
+
+
+def signed_out(response: Response) -> Response:
+    """kinsave refused the shopper (`shopper_not_linked`: they unlinked the store): sign out."""
+    response.delete_cookie(SHOPPER_COOKIE)
+    return response
 
 
 def language(request: Request) -> str:
@@ -91,5 +105,9 @@ def back(request: Request, path: str) -> RedirectResponse:
     return RedirectResponse(root(request) + path, status_code=303)
 
 
-def set_store_cookie(response: Response, name: str, value: str, max_age: int | None = None) -> None:
-    response.set_cookie(name, value, httponly=True, samesite="strict", max_age=max_age)
+def set_store_cookie(
+    response: Response, name: str, value: str, max_age: int | None = None, *, lax: bool = False
+) -> None:
+    # The session cookie is Lax: it is set on the way back from kinsave (a cross-site redirect).
+    samesite: Literal["lax", "strict"] = "lax" if lax else "strict"
+    response.set_cookie(name, value, httponly=True, samesite=samesite, max_age=max_age)

@@ -23,7 +23,8 @@ from kinsave.coupons import service as coupons
 from kinsave.coupons.pricing import CartLine, HeldCoupon
 from kinsave.coupons.quote import quote
 from kinsave.coupons.schemas import ScopeIn, TemplateIn
-from kinsave.db import unit_of_work
+from kinsave.db import unit_of_work, utcnow
+from kinsave.storelinks import service as storelinks
 
 LINES, COUPONS, SHIPPING, USE_CREDIT, WALLET = 30, 50, 800, 2000, 5000
 CATEGORIES = ["rice", "oil", "noodles", "snacks", "fruit", "dairy"]
@@ -156,7 +157,8 @@ class Quote:
         return QuotePlan(carts, attempts)
 
     def prepare_http(self, ctx: BenchContext, plan: QuotePlan, _variant: str) -> None:
-        """A store key and HTTP_SHOPPERS shoppers holding one coupon of each of 50 templates."""
+        """A store key and HTTP_SHOPPERS shoppers, linked to its store, holding one coupon of each
+        of 50 templates."""
         rng = random.Random(ctx.rng.random())
         plan.shoppers = ctx.crowd.shopper_ids[-HTTP_SHOPPERS:]
         with unit_of_work(ctx.session_factory) as session:
@@ -168,6 +170,7 @@ class Quote:
             ]
         for shopper in plan.shoppers:
             with unit_of_work(ctx.session_factory) as session:
+                storelinks.link_shopper(session, plan.shop_id, shopper, utcnow())
                 for template_id in templates:
                     claims.claim_coupon(session, shopper, template_id)
 

@@ -18,5 +18,6 @@ register_codes(
         "order_not_found": 404,
         "order_state_invalid": 409,
         "order_expired": 410,
+        "payment_method_not_allowed": 422,
     }
 )

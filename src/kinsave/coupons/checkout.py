@@ -32,6 +32,10 @@ from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
+from kinsave.sharing import service as sharing
+from kinsave.storelinks import service as storelinks
+
+DEFAULT_CHANNEL = "web"  # a visit that names no channel came straight to the store
 
 
 def cart_lines(session: Session, shop_id: str, lines: list[CartLineIn]) -> list[CartLine]:
@@ -44,21 +48,27 @@ def quote_checkout(
     session: Session, shop_id: str, data: QuoteIn, now: datetime | None = None
 ) -> QuoteOut:
     """The lowest total to pay over the shopper's available coupons for this shop and the credit
-    they chose to use. Reads only; an unknown shopper simply has no coupons and no credit."""
+    they chose to use, and the payment methods the visit's channel allows (no credit when it
+    forbids "wallet"). Reads only. Errors: shopper_not_linked, not_found (unknown channel)."""
     now = now or utcnow()
+    storelinks.require_link(session, shop_id, data.shopper_id)
+    channel = data.channel or DEFAULT_CHANNEL
+    methods = sharing.payment_methods(session, shop_id, channel)
     held = coupons.held_coupons(session, shop_id, data.shopper_id, now)
     wallet = ledger.wallet_balance(session, data.shopper_id, shop_id)
     result = optimiser.quote(
         cart_lines(session, shop_id, data.lines),
         data.shipping_fee,
         held,
-        use_credit=data.use_credit,
+        use_credit=data.use_credit if "wallet" in methods else 0,
         wallet_balance=wallet,
     )
-    return quote_out(data.shopper_id, wallet, result)
+    return quote_out(data.shopper_id, wallet, result, channel, methods)
 
 
-def quote_out(shopper_id: str, wallet: int, result: optimiser.Quote) -> QuoteOut:
+def quote_out(
+    shopper_id: str, wallet: int, result: optimiser.Quote, channel: str, methods: list[str]
+) -> QuoteOut:
     return QuoteOut(
         shopper_id=shopper_id,
         subtotal=result.subtotal,
@@ -73,6 +83,8 @@ def quote_out(shopper_id: str, wallet: int, result: optimiser.Quote) -> QuoteOut
         lines=[QuotedLineOut(**vars(line)) for line in result.lines],
         explanations=[ExplanationOut(**vars(why)) for why in result.explanations],
         hint=result.hint,
+        channel=channel,
+        payment_methods=methods,
     )
 
 
@@ -82,17 +94,22 @@ def reserve_checkout(
     """Hold the order's coupons and credit until now + hold_seconds.
 
     Idempotent per (shop, order id): the same body returns the order as it is now.
-    Errors: order_state_invalid (order id reused with another body), not_found (shopper or
-    coupon), coupon_expired, coupon_reserved, coupon_used, coupon_not_applicable,
+    Errors: shopper_not_linked, order_state_invalid (order id reused with another body),
+    not_found (shopper, coupon or channel), payment_method_not_allowed (credit on a channel that
+    forbids "wallet"), coupon_expired, coupon_reserved, coupon_used, coupon_not_applicable,
     invalid_amount (credit above what is left to pay), insufficient_funds (wallet).
     """
     now = now or utcnow()
+    storelinks.require_link(session, shop_id, data.shopper_id)
     request_hash = idempotency.fingerprint("reserve", shop_id, data.model_dump(mode="json"))
     existing = orders.find_order(session, shop_id, data.order_id)
     if existing is not None:
         return _replay(session, existing, request_hash)
     if not auth.shopper_exists(session, data.shopper_id):
         raise KinsaveError("not_found", "no such shopper")
+    methods = sharing.payment_methods(session, shop_id, channel_of(data))
+    if data.use_credit and "wallet" not in methods:
+        raise KinsaveError("payment_method_not_allowed", "this channel forbids wallet credit")
     held = _reservable(session, shop_id, data.shopper_id, data.coupons, now)
     try:
         result = optimiser.quote_selection(
@@ -124,6 +141,10 @@ def reserve_checkout(
             now=now,
         )
     return orders.order_view(session, order)
+
+
+def channel_of(data: ReserveIn) -> str:
+    return data.channel or DEFAULT_CHANNEL
 
 
 def _reservable(
@@ -183,6 +204,7 @@ def _insert_order(
             credit=result.credit,
             total_to_pay=result.total_to_pay,
             hold_account_id=hold,
+            channel=channel_of(data),
             reserved_at=now,
             expires_at=now + timedelta(seconds=hold_seconds),
         )

@@ -1,8 +1,12 @@
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 
-from kinsave.api import Once, ReadSession
+from kinsave.api import Once, ReadSession, RunOnce
 from kinsave.auth.deps import CurrentStore
+from kinsave.auth.schemas import ShopPrincipal
 from kinsave.coupons import checkout, orders, refunds
 from kinsave.coupons.checkout_schemas import (
     OrderOut,
@@ -13,20 +17,60 @@ from kinsave.coupons.checkout_schemas import (
     RefundOut,
     ReserveIn,
 )
+from kinsave.errors import openapi_errors
+from kinsave.security import audit
 
 router = APIRouter(prefix="/v1/store", tags=["store: checkout"])
+STORE = ("unauthorized", "forbidden", "invalid_request", "invalid_amount")
+CHANGE = (*STORE, "idempotency_key_reused", "idempotency_in_progress", "order_not_found")
+Answer = TypeVar("Answer", OrderOut, RefundOut)
 
 
-@router.post("/checkout/quote", response_model=QuoteOut)
+def audited(
+    once: RunOnce, store: ShopPrincipal, action: str, run: Callable[[], Answer]
+) -> Callable[[], Answer]:
+    """The operation, recorded in the shop's audit log in its own transaction when it succeeds."""
+
+    def operation() -> Answer:
+        answer = run()
+        audit.record_store_action(once.session, store, action, order=answer)
+        return answer
+
+    return operation
+
+
+@router.post(
+    "/checkout/quote",
+    response_model=QuoteOut,
+    responses=openapi_errors(*STORE, "shopper_not_linked", "not_found"),
+)
 def quote(body: QuoteIn, store: CurrentStore, session: ReadSession) -> Response:
-    """The shopper's best coupons plus the credit they chose, per line, with explanations."""
+    """The shopper's best coupons plus the credit they chose, per line, with explanations, and
+    the payment methods the visit's channel allows. Only for a shopper who linked this store."""
     answer = checkout.quote_checkout(session, store.shop_id, body)
     # Serialised here, on this worker thread: a returned model would be validated again on a
     # second trip through the thread pool and serialised on the event loop (docs/benchmarks.md).
     return Response(answer.model_dump_json(), media_type="application/json")
 
 
-@router.post("/checkout/reserve", response_model=OrderOut)
+@router.post(
+    "/checkout/reserve",
+    response_model=OrderOut,
+    responses=openapi_errors(
+        *STORE,
+        "idempotency_key_reused",
+        "idempotency_in_progress",
+        "shopper_not_linked",
+        "not_found",
+        "payment_method_not_allowed",
+        "order_state_invalid",
+        "coupon_expired",
+        "coupon_reserved",
+        "coupon_used",
+        "coupon_not_applicable",
+        "insufficient_funds",
+    ),
+)
 def reserve(
     body: ReserveIn,
     store: CurrentStore,
@@ -38,7 +82,12 @@ def reserve(
     hold = once.request.app.state.settings.checkout_hold_seconds
     return once(
         store.scope,
-        lambda: checkout.reserve_checkout(once.session, store.shop_id, body, hold),
+        audited(
+            once,
+            store,
+            "reserve",
+            lambda: checkout.reserve_checkout(once.session, store.shop_id, body, hold),
+        ),
         body=body,
     )
 
@@ -48,46 +97,82 @@ def get_order(order_id: str, store: CurrentStore, session: ReadSession) -> Order
     return orders.get_order(session, store.shop_id, order_id)
 
 
-@router.post("/orders/{order_id}/paid", response_model=OrderOut)
+@router.post(
+    "/orders/{order_id}/paid",
+    response_model=OrderOut,
+    responses=openapi_errors(
+        *CHANGE,
+        "shopper_not_linked",
+        "payment_method_not_allowed",
+        "order_expired",
+        "order_state_invalid",
+    ),
+)
 def paid(
     order_id: str,
     store: CurrentStore,
     once: Once,
     body: PaidIn | None = None,
 ) -> JSONResponse:
-    """Redeem the reservation: coupons used, held credit paid to the shop."""
+    """Redeem the reservation: coupons used, held credit paid to the shop. Refused once the
+    shopper unlinked the store, or for a payment method the order's channel forbids."""
     data = body or PaidIn()
     return once(
         store.scope,
-        lambda: orders.mark_order_paid(once.session, store.shop_id, order_id, data),
+        audited(
+            once,
+            store,
+            "paid",
+            lambda: orders.mark_order_paid(once.session, store.shop_id, order_id, data),
+        ),
         body=data,
     )
 
 
-@router.post("/orders/{order_id}/cancel", response_model=OrderOut)
+@router.post(
+    "/orders/{order_id}/cancel",
+    response_model=OrderOut,
+    responses=openapi_errors(*CHANGE, "order_state_invalid"),
+)
 def cancel(
     order_id: str,
     store: CurrentStore,
     once: Once,
 ) -> JSONResponse:
-    """Release an unpaid reservation: coupons available again, credit back to the wallet."""
+    """Release an unpaid reservation: coupons available again, credit back to the wallet.
+    Allowed after the shopper unlinked the store: it gives back what the order held."""
     return once(
         store.scope,
-        lambda: orders.cancel_order(once.session, store.shop_id, order_id),
+        audited(
+            once,
+            store,
+            "cancel",
+            lambda: orders.cancel_order(once.session, store.shop_id, order_id),
+        ),
     )
 
 
-@router.post("/orders/{order_id}/refund", response_model=RefundOut)
+@router.post(
+    "/orders/{order_id}/refund",
+    response_model=RefundOut,
+    responses=openapi_errors(*CHANGE, "order_state_invalid"),
+)
 def refund(
     order_id: str,
     store: CurrentStore,
     once: Once,
     body: RefundIn | None = None,
 ) -> JSONResponse:
-    """Refund lines (or everything left): exact amounts, credit back, coupons restored."""
+    """Refund lines (or everything left): exact amounts, credit back, coupons restored.
+    Allowed after the shopper unlinked the store: it gives money back to the shopper."""
     data = body or RefundIn()
     return once(
         store.scope,
-        lambda: refunds.refund_order(once.session, store.shop_id, order_id, data),
+        audited(
+            once,
+            store,
+            "refund",
+            lambda: refunds.refund_order(once.session, store.shop_id, order_id, data),
+        ),
         body=data,
     )

@@ -5,6 +5,13 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 MAX_MONEY = 10**10
+CHANNEL_FIELD = Field(
+    default=None,
+    min_length=1,
+    max_length=32,
+    description="The channel of the visit (a resolved share's `channel`); default: web",
+)
+PAYMENT_METHOD = r"^[a-z0-9_]{1,32}$"
 
 
 class CartLineIn(BaseModel):
@@ -18,6 +25,7 @@ class QuoteIn(BaseModel):
     lines: list[CartLineIn] = Field(min_length=1, max_length=200)
     shipping_fee: int = Field(default=0, ge=0, le=MAX_MONEY)
     use_credit: int = Field(default=0, ge=0, le=MAX_MONEY)
+    channel: str | None = CHANNEL_FIELD
 
 
 class QuotedLineOut(BaseModel):
@@ -56,6 +64,8 @@ class QuoteOut(BaseModel):
     lines: list[QuotedLineOut]
     explanations: list[ExplanationOut]
     hint: str | None
+    channel: str
+    payment_methods: list[str]  # what the channel allows; "wallet" is the credit above
 
 
 class ReserveIn(BaseModel):
@@ -65,10 +75,16 @@ class ReserveIn(BaseModel):
     shipping_fee: int = Field(default=0, ge=0, le=MAX_MONEY)
     coupons: list[str] = Field(default_factory=list, max_length=20)
     use_credit: int = Field(default=0, ge=0, le=MAX_MONEY)
+    channel: str | None = CHANNEL_FIELD
 
 
 class PaidIn(BaseModel):
     attribution: str | None = Field(default=None, max_length=200)
+    payment_method: str | None = Field(
+        default=None,
+        pattern=PAYMENT_METHOD,
+        description="How the store took the payment; one the order's channel forbids is refused",
+    )
 
 
 class RefundLineIn(BaseModel):
@@ -108,6 +124,8 @@ class OrderOut(BaseModel):
     credit: int
     total_to_pay: int
     attribution: str | None
+    channel: str
+    payment_method: str | None
     lines: list[OrderLineOut]
     reserved_at: datetime
     expires_at: datetime

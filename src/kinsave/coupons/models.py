@@ -106,6 +106,8 @@ class CheckoutOrder(Base):
     total_to_pay: Mapped[int] = mapped_column(BigInteger)
     hold_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
     attribution: Mapped[str | None] = mapped_column(String(200))
+    channel: Mapped[str] = mapped_column(String(32), server_default="web")  # of the visit
+    payment_method: Mapped[str | None] = mapped_column(String(32))  # as the store reported it
     reserved_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

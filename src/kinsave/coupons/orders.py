@@ -18,6 +18,8 @@ from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import attribution
+from kinsave.sharing import service as sharing
+from kinsave.storelinks import service as storelinks
 from kinsave.webhooks import service as webhooks
 
 PAID_STATES = ("paid", "partially_refunded", "refunded")
@@ -58,6 +60,8 @@ def order_view(session: Session, order: CheckoutOrder) -> OrderOut:
         credit=order.credit,
         total_to_pay=order.total_to_pay,
         attribution=order.attribution,
+        channel=order.channel,
+        payment_method=order.payment_method,
         lines=[
             OrderLineOut(
                 position=x.position,
@@ -89,10 +93,15 @@ def mark_order_paid(
     """Redeem a reservation: its coupons become used and its held credit moves to the shop.
 
     Idempotent: paying a paid order returns it unchanged (the first attribution stays).
-    Errors: order_not_found, order_expired (the hold ran out first), order_state_invalid.
+    Errors: order_not_found, shopper_not_linked (the shopper unlinked the store since the
+    reserve), payment_method_not_allowed (by the order's channel), order_expired (the hold ran
+    out first), order_state_invalid.
     """
     now = now or utcnow()
     order = owned_order(session, shop_id, order_id)
+    if order.status == "reserved":
+        storelinks.require_link(session, shop_id, order.shopper_id)
+        check_payment_method(session, order, data.payment_method)
     paid = session.execute(
         update(CheckoutOrder)
         .where(
@@ -100,7 +109,12 @@ def mark_order_paid(
             CheckoutOrder.status == "reserved",
             CheckoutOrder.expires_at > now,
         )
-        .values(status="paid", paid_at=now, attribution=data.attribution)
+        .values(
+            status="paid",
+            paid_at=now,
+            attribution=data.attribution,
+            payment_method=data.payment_method,
+        )
         .returning(CheckoutOrder.id)
         .execution_options(synchronize_session=False)
     ).one_or_none()
@@ -130,6 +144,19 @@ def mark_order_paid(
         )
     on_order_paid(session, order)
     return order_view(session, order)
+
+
+def check_payment_method(session: Session, order: CheckoutOrder, method: str | None) -> None:
+    """Errors: payment_method_not_allowed when the order's channel forbids the method used."""
+    if method is None:
+        return
+    allowed = sharing.payment_methods(session, order.shop_id, order.channel)
+    if method not in allowed:
+        raise KinsaveError(
+            "payment_method_not_allowed",
+            f"the {order.channel} channel does not allow paying with {method}",
+            details={"allowed": allowed},
+        )
 
 
 def on_order_paid(session: Session, order: CheckoutOrder) -> None:

@@ -1,4 +1,5 @@
 """The shop's audit log: every operator change (recorded in the same transaction as the change),
+every store action on a shopper's money (reserve, paid, cancel, refund, with the store key),
 key rotations, and what kinsave itself noticed (share-code guessing).
 
 Operator changes are recorded generically: `api._write_session` calls `record_operator_change`
@@ -13,6 +14,8 @@ from fastapi import Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from kinsave.auth.schemas import ShopPrincipal
+from kinsave.coupons.checkout_schemas import OrderOut, RefundOut
 from kinsave.db import utcnow
 from kinsave.security.middleware import BODY_STATE_KEY
 from kinsave.security.models import AuditEntry
@@ -63,3 +66,19 @@ def page(session: Session, shop_id: str, *, before_id: int | None, limit: int) -
     entries = [AuditEntryOut.model_validate(row, from_attributes=True) for row in rows[:limit]]
     next_before = entries[-1].id if len(rows) > limit else None
     return AuditPageOut(entries=entries, next_before_id=next_before)
+
+
+def record_store_action(
+    session: Session, store: ShopPrincipal, action: str, *, order: OrderOut | RefundOut
+) -> None:
+    """A store's action on a shopper's money (reserve, paid, cancel, refund), in the action's
+    own transaction, with the store key that did it as the actor."""
+    details = order.model_dump(mode="json", exclude={"lines", "reserved_at", "expires_at"})
+    record(
+        session,
+        shop_id=store.shop_id,
+        actor=store.key_prefix or store.role,
+        action=f"store.{action}",
+        target=json.dumps({"order_id": order.order_id, "shopper_id": order.shopper_id}),
+        details=json.dumps(details, sort_keys=True),
+    )

@@ -326,3 +326,9 @@ def record_store_visit(
 def _shop_share_exists(session: Session, code: str, shop_id: str) -> bool:
     share = session.get(Share, code)
     return share is not None and share.shop_id == shop_id
+
+
+def payment_methods(session: Session, shop_id: str, channel: str) -> list[str]:
+    """The payment methods the channel's policy in force allows at checkout (e.g. "wallet",
+    "card", "wechat_pay"). Errors: not_found for a channel this shop does not have."""
+    return list(channels.current_rules(session, shop_id, channel).payment_methods)

@@ -17,6 +17,7 @@ from kinsave.web import (
     language,
     mini_app,
     mini_app_family,
+    mini_app_links,
     mini_app_shop,
 )
 from kinsave.web.security import install_page_headers
@@ -30,6 +31,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         mini_app.router,
         mini_app_shop.router,
         mini_app_family.router,
+        mini_app_links.router,
         console.router,
         console_reports.router,
         console_funnel.router,

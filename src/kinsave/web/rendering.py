@@ -22,7 +22,7 @@ def money(amount: int) -> str:
 
 TEMPLATES.env.filters["money"] = money
 # The catalog groups the pages' scripts need (error codes, states): handed over as JSON data.
-SCRIPT_GROUPS = ("error", "state", "daily", "envelope", "coupon", "share", "help")
+SCRIPT_GROUPS = ("error", "state", "daily", "envelope", "coupon", "share", "help", "links")
 
 
 def render(

@@ -26,6 +26,18 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def page_policy(*, form_action: str) -> str:
+    """The pages' policy, with one more origin a form may lead to (a store's registered return
+    URL on the store-link consent page). PageHeaders keeps a policy a page set itself."""
+    if any(c in form_action for c in " ;,'\"\n"):
+        raise ValueError(f"not an origin: {form_action!r}")
+    return CONTENT_SECURITY_POLICY.replace(
+        "form-action 'self'", f"form-action 'self' {form_action}"
+    )
+
+
 # The share landing page (/app/s/{code}) is rendered by the sharing package with one hashed inline
 # handler; it keeps the policy security.middleware gives every other HTML page.
 SHARE_LANDING_PREFIX = "/app/s/"
@@ -121,7 +133,7 @@ class PageHeaders:
         async def with_page_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+                headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
                 headers["X-Content-Type-Options"] = "nosniff"
                 headers["Referrer-Policy"] = "same-origin"
                 headers.setdefault("Cache-Control", "no-store")

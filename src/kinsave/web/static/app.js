@@ -353,6 +353,31 @@
     }
   }
 
+  // Linked stores: DELETE /v1/store-links/{shop} answers 204 (no body) when the link ended.
+  function setupLinks() {
+    var buttons = document.querySelectorAll("#links .unlink");
+    var status = document.getElementById("links-status");
+    Array.prototype.forEach.call(buttons, function (button) {
+      button.addEventListener("click", function () {
+        busy(button, true);
+        var path = "/v1/store-links/" + encodeURIComponent(button.dataset.shop);
+        call(button, "DELETE", path, null).then(function (result) {
+          if (result.status !== 204) {
+            busy(button, false);
+            status.textContent = errorText(result);
+            return;
+          }
+          var row = button.closest("li");
+          row.parentNode.removeChild(row);
+          status.textContent = t("links.unlinked");
+          if (!document.querySelector("#links li")) {
+            document.getElementById("links-empty").hidden = false;
+          }
+        });
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     watchConnection();
     setupDaily();
@@ -361,5 +386,6 @@
     setupClaims();
     setupShare();
     setupHelp();
+    setupLinks();
   });
 })();
