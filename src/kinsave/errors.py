@@ -56,3 +56,35 @@ def register_codes(codes: dict[str, int]) -> None:
         existing = ERROR_STATUS.setdefault(code, status)
         if existing != status:
             raise ValueError(f"error code {code!r} registered twice with different statuses")
+
+
+def refusals(*codes: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the refusals an endpoint really returns: one entry per status,
+    its description listing the codes, its body `{"error": {"code", "message", "details"?}}`."""
+    by_status: dict[int, list[str]] = {}
+    for code in codes:
+        by_status.setdefault(ERROR_STATUS[code], []).append(code)
+    return {
+        status: {
+            "description": "Refused: " + ", ".join(names),
+            "content": {"application/json": {"schema": _ERROR_SCHEMA}},
+        }
+        for status, names in sorted(by_status.items())
+    }
+
+
+_ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
+        }
+    },
+}
