@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
+from kinsave.campaigns.schemas import CampaignIn
 from kinsave.catalog import service as catalog
 from kinsave.catalog.schemas import ProductIn
-from kinsave.campaigns.schemas import CampaignIn
 from kinsave.db import unit_of_work
 from kinsave.sharing import campaign_setup, service
 from kinsave.sharing.schemas import CampaignSharingIn, ShareIn, TargetIn

@@ -1,7 +1,7 @@
 """Channels, versioned policies, campaign sharing setup and lint over HTTP."""
 
-from tests.factories import create_campaign, login, shop_key
 from tests.coupons.factories import push_products
+from tests.factories import create_campaign, login, shop_key
 from tests.sharing.factories import RICE, api_share
 
 BANNED_TEXT = {"share_text": "Share to get a red envelope!"}

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 from kinsave.db import unit_of_work
 from kinsave.sharing.attribution import attribute_order
 from kinsave.sharing.events import record_event
-from tests.factories import create_campaign, login, shop_key
 from tests.coupons.factories import push_products
+from tests.factories import create_campaign, login, shop_key
 from tests.sharing.factories import RICE, api_share
 
 HUMAN = {"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/120 Mobile"}

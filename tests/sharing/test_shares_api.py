@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 from kinsave.db import unit_of_work
 from kinsave.sharing.models import Share
-from tests.factories import create_campaign, login, shop_key
 from tests.coupons.factories import push_products
+from tests.factories import create_campaign, login, shop_key
 from tests.sharing.factories import RICE, api_share
 
 HUMAN = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) MicroMessenger/8.0"}

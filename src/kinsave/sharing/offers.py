@@ -12,7 +12,7 @@ coupon it recorded instead of claiming again.
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
@@ -97,21 +97,23 @@ def claim_travelled_coupon(
         return TravelledCoupon()
     if not auth.shopper_exists(session, shopper_id):
         return TravelledCoupon(refusal="shopper_unknown")
+    # RETURNING, not rowcount: a skipped conflict returns no row on every backend.
     taken = session.execute(
         insert_on_conflict(session, ShareClaim)
         .values(share_code=share.code, shopper_id=shopper_id, coupon_id=None, created_at=now)
         .on_conflict_do_nothing(index_elements=["share_code", "shopper_id"])
-    )
-    if not taken.rowcount:  # type: ignore[attr-defined]
+        .returning(ShareClaim.id)
+    ).scalar_one_or_none()
+    if taken is None:
         return _earlier_claim(session, share.code, shopper_id, now)
     try:
         coupon = claims.claim_coupon(
             session, shopper_id, share.coupon_template_id, now, via_share=share.code
         )
     except KinsaveError as refused:
-        _forget_claim(session, share.code, shopper_id)
+        _forget_claim(session, taken)
         return TravelledCoupon(refusal=refused.code)
-    _record_claim(session, share.code, shopper_id, coupon.id)
+    session.execute(update(ShareClaim).where(ShareClaim.id == taken).values(coupon_id=coupon.id))
     return TravelledCoupon(claimed=[coupon])
 
 
@@ -125,15 +127,5 @@ def _earlier_claim(session: Session, code: str, shopper_id: str, now: datetime) 
     return TravelledCoupon(claimed=[coupon] if coupon else [])
 
 
-def _record_claim(session: Session, code: str, shopper_id: str, coupon_id: str) -> None:
-    row = session.execute(
-        select(ShareClaim).where(ShareClaim.share_code == code, ShareClaim.shopper_id == shopper_id)
-    ).scalar_one()
-    row.coupon_id = coupon_id
-    session.flush()
-
-
-def _forget_claim(session: Session, code: str, shopper_id: str) -> None:
-    session.execute(
-        delete(ShareClaim).where(ShareClaim.share_code == code, ShareClaim.shopper_id == shopper_id)
-    )
+def _forget_claim(session: Session, claim_id: int) -> None:
+    session.execute(delete(ShareClaim).where(ShareClaim.id == claim_id))
