@@ -99,6 +99,8 @@ class TestResolveClaims:
         assert (
             resolved.json()["claimed_coupons"] == [] and resolved.json()["coupon_refusal"] is None
         )
+        offered = {"template_id": template["id"], "name": "¥20 off rice"}
+        assert resolved.json()["offered_coupon"] == offered
         assert shop.issued(template["id"]) == 0
 
     def test_the_shopper_gets_the_coupon_once(self, api, session_factory):

@@ -92,6 +92,7 @@ class TestResolve:
             "campaign_id": campaign_id,
             "channel": "wechat",
             "landing_url": None,  # the store registered no landing templates
+            "offered_coupon": None,
             "claimed_coupons": [],
             "coupon_refusal": None,
         }

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from kinsave_demo_store import cart as carts
+from kinsave_demo_store import offers
 from kinsave_demo_store.catalog import BY_SKU
 from kinsave_demo_store.i18n import CATALOGS, LANG_COOKIE
 from kinsave_demo_store.pages import (
@@ -26,7 +27,8 @@ YEAR = 365 * 24 * 3600
 def cart_page(request: Request) -> Response:
     lines = carts.lines(carts.read(request.cookies.get(CART_COOKIE)))
     subtotal = sum(product.price * quantity for product, quantity in lines)
-    return render(request, "cart.html", {"lines": lines, "subtotal": subtotal})
+    context = {"lines": lines, "subtotal": subtotal, "offer": offers.remembered(request)}
+    return render(request, "cart.html", context)
 
 
 @router.post("/cart/add")

@@ -24,6 +24,7 @@ from kinsave.db import insert_on_conflict
 from kinsave.envelopes import service as envelopes
 from kinsave.errors import KinsaveError, register_codes
 from kinsave.sharing.models import Share, ShareClaim
+from kinsave.sharing.schemas import OfferedCouponOut
 from kinsave.social import help_requests
 
 register_codes({"target_unavailable": 410})
@@ -79,6 +80,16 @@ def _target_available(session: Session, shop_id: str, target_type: str, target_i
 class TravelledCoupon:
     claimed: list[CouponOut] = field(default_factory=list)
     refusal: str | None = None  # why the carried coupon could not be claimed
+
+
+def offered_coupon(session: Session, share: Share) -> OfferedCouponOut | None:
+    """The coupon the share carries, by name (for the store to say what it is)."""
+    if share.coupon_template_id is None:
+        return None
+    template = coupons.find_template(session, share.coupon_template_id)
+    return (
+        None if template is None else OfferedCouponOut(template_id=template.id, name=template.name)
+    )
 
 
 def claim_travelled_coupon(

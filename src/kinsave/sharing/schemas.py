@@ -146,6 +146,11 @@ class StoreVisitOut(BaseModel):
     share_code: str | None = Field(description="The share the visit counts for; null if none")
 
 
+class OfferedCouponOut(BaseModel):
+    template_id: str
+    name: str
+
+
 class ResolveOut(BaseModel):
     code: str
     target: TargetIn
@@ -156,6 +161,9 @@ class ResolveOut(BaseModel):
         default=None,
         description="The store's page for the target, from its landing templates; null when the "
         "store registered none for this target type",
+    )
+    offered_coupon: OfferedCouponOut | None = Field(
+        default=None, description="The coupon the share carries, if any (claimed or not)"
     )
     claimed_coupons: list[CouponOut] = Field(
         default_factory=list,

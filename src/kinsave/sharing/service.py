@@ -185,6 +185,7 @@ def resolve_token(
         campaign_id=share.campaign_id,
         channel=share.channel,
         landing_url=_store_page(session, share, base_url),
+        offered_coupon=offers.offered_coupon(session, share),
         claimed_coupons=travelled.claimed,
         coupon_refusal=travelled.refusal,
     )
