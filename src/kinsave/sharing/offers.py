@@ -19,6 +19,7 @@ from kinsave.auth import service as auth
 from kinsave.catalog import service as catalog
 from kinsave.coupons import claims, deals
 from kinsave.coupons import service as coupons
+from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.schemas import CouponOut
 from kinsave.db import insert_on_conflict
 from kinsave.envelopes import service as envelopes
@@ -93,7 +94,12 @@ def offered_coupon(session: Session, share: Share) -> OfferedCouponOut | None:
 
 
 def claim_travelled_coupon(
-    session: Session, share: Share, shopper_id: str, now: datetime
+    session: Session,
+    share: Share,
+    shopper_id: str,
+    now: datetime,
+    *,
+    gate: ClaimGate | None = None,
 ) -> TravelledCoupon:
     """Claim the share's coupon for the shopper who resolved it, at most once per (share,
     shopper): a repeat answers the coupon of the first claim. A refused claim (coupon_sold_out,
@@ -119,7 +125,7 @@ def claim_travelled_coupon(
         return _earlier_claim(session, share.code, shopper_id, now)
     try:
         coupon = claims.claim_coupon(
-            session, shopper_id, share.coupon_template_id, now, via_share=share.code
+            session, shopper_id, share.coupon_template_id, now, gate=gate, via_share=share.code
         )
     except KinsaveError as refused:
         _forget_claim(session, taken)

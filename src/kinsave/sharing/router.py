@@ -120,7 +120,12 @@ def resolve_token(
     return once(
         store.scope,
         lambda: service.resolve_token(
-            once.session, store.shop_id, body, base_url=_base_url(once.request), now=utcnow()
+            once.session,
+            store.shop_id,
+            body,
+            base_url=_base_url(once.request),
+            now=utcnow(),
+            gate=once.request.app.state.claim_gate,
         ),
         body=body,
     )
