@@ -41,6 +41,7 @@ IDEMPOTENT = ("idempotency_key_reused", "idempotency_in_progress")
     status_code=201,
     responses=refusals(
         "unauthorized",
+        "forbidden",
         "not_found",
         "invalid_request",
         "campaign_not_active",
@@ -96,6 +97,7 @@ def share_qr_png(code: str, request: Request, session: ReadSession) -> Response:
     dependencies=[rate_limit("resolve"), GuardShareCodes],
     responses=refusals(
         "unauthorized",
+        "forbidden",
         "token_unknown",
         "token_not_found_in_text",
         "invalid_request",
@@ -134,7 +136,7 @@ def resolve_token(
 @router.put(
     "/v1/store/landing",
     response_model=StoreLandingOut,
-    responses=refusals("unauthorized", "landing_template_invalid", "invalid_request"),
+    responses=refusals("unauthorized", "forbidden", "landing_template_invalid", "invalid_request"),
 )
 def put_store_landing(
     body: StoreLandingIn, store: CurrentStore, session: DbSession
@@ -143,7 +145,11 @@ def put_store_landing(
     return store_landing.put_landing(session, store.shop_id, body, utcnow())
 
 
-@router.get("/v1/store/landing", response_model=StoreLandingOut, responses=refusals("unauthorized"))
+@router.get(
+    "/v1/store/landing",
+    response_model=StoreLandingOut,
+    responses=refusals("unauthorized", "forbidden"),
+)
 def get_store_landing(store: CurrentStore, session: ReadSession) -> StoreLandingOut:
     return store_landing.get_landing(session, store.shop_id)
 
