@@ -62,11 +62,12 @@ def carried_coupon(
 
 def require_target(session: Session, shop_id: str, target_type: str, target_id: str) -> None:
     """Errors: target_unavailable when the shop no longer offers the target."""
-    if not _target_available(session, shop_id, target_type, target_id):
+    if not target_available(session, shop_id, target_type, target_id):
         raise KinsaveError("target_unavailable", UNAVAILABLE[target_type])
 
 
-def _target_available(session: Session, shop_id: str, target_type: str, target_id: str) -> bool:
+def target_available(session: Session, shop_id: str, target_type: str, target_id: str) -> bool:
+    """Whether the shop still offers the target (see carried_coupon for what that means)."""
     if target_type == "deal":
         return catalog.find_product(session, shop_id, target_id) is not None
     if target_type == "coupon":

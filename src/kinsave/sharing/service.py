@@ -345,9 +345,7 @@ def _share_status(session: Session, share: Share, now: datetime) -> str:
         return "revoked"
     if share.expires_at <= now:
         return "expired"
-    try:
-        offers.require_target(session, share.shop_id, share.target_type, share.target_id)
-    except KinsaveError:
+    if not offers.target_available(session, share.shop_id, share.target_type, share.target_id):
         return "unavailable"
     return "live"
 
