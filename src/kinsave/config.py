@@ -42,9 +42,6 @@ class Settings(BaseSettings):
     store_link_code_ttl_seconds: int = 5 * 60
     sweeper_interval_seconds: float = 30.0
     sweeper_enabled: bool = True
-    # Where the shop's store shows a deal/coupon (a short link redirects there when the channel
-    # allows): absolute (https://store.example.com) or a path on kinsave's own host.
-    store_base_url: str = "/store"
 
     # Shopper login from the hosts. Telegram: the bot token checks initData's `hash`; the bot id
     # (defaults to the token's prefix) checks the Ed25519 `signature` without the token.

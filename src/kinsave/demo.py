@@ -14,7 +14,7 @@ from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import CampaignIn
 from kinsave.config import Settings
-from kinsave.coupons import checkout, claims, orders
+from kinsave.coupons import checkout, orders
 from kinsave.coupons.checkout_schemas import CartLineIn, PaidIn, QuoteIn, ReserveIn
 from kinsave.db import utcnow
 from kinsave.demo_catalog import seed_catalog
@@ -117,7 +117,7 @@ def seed(session: Session, settings: Settings) -> DemoSeed:
     )
     template_ids = seed_catalog(session, shop.id)
     seed_help_and_circle(session, shop.id, campaign.id)
-    seed_sharing_history(session, shop.id, campaign.id, template_ids[0])
+    seed_sharing_history(session, shop.id, campaign.id)
     return DemoSeed(
         shop.id,
         operator_key,
@@ -206,12 +206,11 @@ SHARERS = ("grandma", "mum", "xiaoming")
 BUYERS = [f"neighbour{n:02d}" for n in range(1, NEIGHBOURS + 1)]
 
 
-def seed_sharing_history(
-    session: Session, shop_id: str, campaign_id: str, rice_template_id: str
-) -> None:
+def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> None:
     """A referral rule, then a week of shares on WeChat (tokens) and the web (links) whose tokens
-    the store resolved, and today's orders through them, so the funnel chart has a story. The
-    buyers linked the store (the family has not: they link through the store's sign-in button)."""
+    the store resolved for buyers who linked its store (claiming the rice coupon the shares
+    carry), and today's orders through them, so the funnel chart has a story. The family has not
+    linked: they link through the store's sign-in button."""
     campaign_setup.put_setup(
         session,
         shop_id,
@@ -238,14 +237,19 @@ def seed_sharing_history(
             )
             if rng.random() < 0.6:
                 buyer = rng.choice(BUYERS)
+                storelinks.link_shopper(session, shop_id, buyer, when)
+                # The store resolves the token for a signed-in buyer: the rice coupon the share
+                # carries is claimed for them (their first share only: one per shopper).
                 resolved = sharing.resolve_token(
-                    session, shop_id, ResolveIn(text=share.text, shopper_id=buyer), when
+                    session,
+                    shop_id,
+                    ResolveIn(text=share.text, shopper_id=buyer),
+                    base_url=DEMO_BASE_URL,
+                    now=when,
                 )
                 if days_ago == 0:
                     handles[buyer] = resolved
     for number, (buyer, resolved) in enumerate(list(handles.items())[:3], start=1):
-        claims.claim_coupon(session, buyer, rice_template_id)
-        storelinks.link_shopper(session, shop_id, buyer, now)
         order_id = f"demo-order-{number}"
         line = CartLineIn(sku="rice-5kg", quantity=1, unit_price=5900)
         cart = QuoteIn(shopper_id=buyer, lines=[line], channel=resolved.channel)

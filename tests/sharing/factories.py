@@ -9,11 +9,19 @@ from sqlalchemy.orm import Session, sessionmaker
 from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import CampaignIn
+from kinsave.catalog import service as catalog
+from kinsave.catalog.schemas import ProductIn
 from kinsave.db import unit_of_work
 from kinsave.sharing import campaign_setup, service
 from kinsave.sharing.schemas import CampaignSharingIn, ShareIn, TargetIn
 
 Headers = dict[str, str]
+RICE = {"sku": "rice-5kg", "title": "Northeast rice 5 kg", "price": 5900, "category": "rice"}
+
+
+def stock_rice(session: Session, shop_id: str) -> None:
+    """The shop's store sells rice-5kg (a deal can be shared only for a product it sells)."""
+    catalog.upsert_products(session, shop_id, [ProductIn.model_validate(RICE)])
 
 
 def shop_with_campaign(
@@ -56,6 +64,8 @@ def share(
 ) -> str:
     shopper(session_factory, sharer)
     with unit_of_work(session_factory) as session:
+        campaign = campaigns.find_campaign(session, campaign_id) if campaign_id else None
+        stock_rice(session, campaign.shop_id if campaign else str(shop_id))
         out = service.create_share(
             session,
             sharer,

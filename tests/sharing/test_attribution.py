@@ -14,8 +14,10 @@ from kinsave.sharing import service
 from kinsave.sharing.attribution import attribute_order, reverse_order
 from kinsave.sharing.rewards import release_due_rewards
 from kinsave.sharing.schemas import AttributionOut, ResolveIn
+from tests.factories import link_shopper
 from tests.sharing.factories import share, shop_with_campaign, shopper
 
+BASE = "https://kinsave.test"
 T0 = datetime(2026, 11, 20, 4, 0, tzinfo=UTC)  # noon in Shanghai
 DAY = timedelta(days=1)
 SECOND = timedelta(seconds=1)
@@ -103,7 +105,9 @@ class TestWindow:
         )
         code = share(session_factory, "grandma", campaign_id, T0)
         with unit_of_work(session_factory) as session:
-            service.resolve_token(session, shop_id, ResolveIn(text=code.join("$$")), T0 + DAY)
+            service.resolve_token(
+                session, shop_id, ResolveIn(text=code.join("$$")), base_url=BASE, now=T0 + DAY
+            )
         assert (
             pay(
                 session_factory, shop_id, "o1", "grandson", code, T0 + DAY + timedelta(seconds=3601)
@@ -176,9 +180,10 @@ class TestSelfReferral:
         shop_id, campaign_id = shop_with_campaign(session_factory, referral=REWARD)
         code = share(session_factory, "grandma", campaign_id, T0, channel_identity="tg:42")
         shopper(session_factory, "other-login")
+        link_shopper(session_factory, shop_id, "other-login")
         with unit_of_work(session_factory) as session:
             body = ResolveIn(text=f"￥{code}￥", shopper_id="other-login", channel_identity="tg:42")
-            service.resolve_token(session, shop_id, body, T0 + DAY)
+            service.resolve_token(session, shop_id, body, base_url=BASE, now=T0 + DAY)
         out = pay(session_factory, shop_id, "o1", "other-login", code, T0 + DAY)
         self.assert_refused(session_factory, shop_id, campaign_id, out)
 

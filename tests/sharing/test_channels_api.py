@@ -1,7 +1,8 @@
 """Channels, versioned policies, campaign sharing setup and lint over HTTP."""
 
+from tests.coupons.factories import push_products
 from tests.factories import create_campaign, login, shop_key
-from tests.sharing.factories import api_share
+from tests.sharing.factories import RICE, api_share
 
 BANNED_TEXT = {"share_text": "Share to get a red envelope!"}
 
@@ -106,6 +107,7 @@ class TestLint:
         campaign = create_campaign(api, operator)
         api.put(f"/v1/admin/campaigns/{campaign['id']}/sharing", json=BANNED_TEXT, headers=operator)
         grandma = login(api, "grandma")
+        push_products(api, shop_key(session_factory, role="store"), [RICE])
         api_share(api, grandma, campaign["id"], "telegram")
         body = {"share_reward_wording_allowed": False, "note": "host changed its rules"}
         put = api.put("/v1/admin/channels/telegram/policy", json=body, headers=operator).json()

@@ -5,8 +5,9 @@ from datetime import UTC, datetime
 from kinsave.db import unit_of_work
 from kinsave.sharing.attribution import attribute_order
 from kinsave.sharing.events import record_event
+from tests.coupons.factories import push_products
 from tests.factories import create_campaign, login, shop_key
-from tests.sharing.factories import api_share
+from tests.sharing.factories import RICE, api_share
 
 HUMAN = {"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/120 Mobile"}
 BOTS = ["TelegramBot (like TwitterBot)", "facebookexternalhit/1.1", "WhatsApp/2.23", "curl/8.5"]
@@ -17,6 +18,7 @@ def journey(api, session_factory):
     operator = shop_key(session_factory)
     store = shop_key(session_factory, role="store")
     campaign = create_campaign(api, operator)
+    push_products(api, store, [RICE])
     api.put(f"/v1/admin/campaigns/{campaign['id']}/sharing", json=REFERRAL, headers=operator)
     grandma = login(api, "grandma")
     wechat = api_share(api, grandma, campaign["id"], "wechat")

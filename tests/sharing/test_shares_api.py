@@ -4,8 +4,9 @@ from datetime import UTC, datetime, timedelta
 
 from kinsave.db import unit_of_work
 from kinsave.sharing.models import Share
+from tests.coupons.factories import push_products
 from tests.factories import create_campaign, login, shop_key
-from tests.sharing.factories import api_share
+from tests.sharing.factories import RICE, api_share
 
 HUMAN = {"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0) MicroMessenger/8.0"}
 
@@ -14,6 +15,7 @@ def setup(api, session_factory):
     operator = shop_key(session_factory)
     store = shop_key(session_factory, role="store")
     campaign = create_campaign(api, operator)
+    push_products(api, store, [RICE])
     return operator, store, campaign["id"], login(api, "grandma")
 
 
@@ -67,13 +69,13 @@ class TestCreate:
     def test_share_without_campaign_names_its_shop(self, api, session_factory):
         operator, store, _, grandma = setup(api, session_factory)
         shop_id = api.get("/v1/admin/campaigns", headers=operator).json()["campaigns"][0]["shop_id"]
-        body = {"target": {"type": "envelope", "id": "env_1"}, "channel": "web", "shop_id": shop_id}
+        body = {"target": {"type": "deal", "id": "rice-5kg"}, "channel": "web", "shop_id": shop_id}
         out = api.post("/v1/shares", json=body, headers=grandma)
         assert out.status_code == 201
         resolved = api.post(
             "/v1/store/tokens/resolve", json={"text": out.json()["token"]}, headers=store
         )
-        assert resolved.json()["target"] == {"type": "envelope", "id": "env_1"}
+        assert resolved.json()["target"] == {"type": "deal", "id": "rice-5kg"}
 
 
 class TestResolve:
@@ -89,6 +91,10 @@ class TestResolve:
             "attribution": out["code"],
             "campaign_id": campaign_id,
             "channel": "wechat",
+            "landing_url": None,  # the store registered no landing templates
+            "offered_coupon": None,
+            "claimed_coupons": [],
+            "coupon_refusal": None,
         }
 
     def test_errors(self, api, session_factory):
@@ -153,17 +159,28 @@ class TestRevoke:
 
 
 class TestShortLink:
-    def test_human_goes_to_store_when_links_allowed(self, api, session_factory):
-        _, _, campaign_id, grandma = setup(api, session_factory)
+    def test_human_goes_to_the_stores_registered_page(self, api, session_factory):
+        _, store, campaign_id, grandma = setup(api, session_factory)
+        landing = {"product": "/shop/p/{id}?share={code}"}
+        assert api.put("/v1/store/landing", json=landing, headers=store).status_code == 200
         out = api_share(api, grandma, campaign_id, "web")
         response = api.get(f"/s/{out['code']}", headers=HUMAN, follow_redirects=False)
         assert response.status_code == 302
-        assert response.headers["location"].endswith(f"/store/deal/rice-5kg?ks={out['code']}")
+        base = str(api.base_url).rstrip("/")
+        assert response.headers["location"] == f"{base}/shop/p/rice-5kg?share={out['code']}"
+
+    def test_nothing_registered_goes_to_kinsaves_landing_page(self, api, session_factory):
+        _, _, campaign_id, grandma = setup(api, session_factory)
+        out = api_share(api, grandma, campaign_id, "web")
+        response = api.get(f"/s/{out['code']}", headers=HUMAN, follow_redirects=False)
+        assert response.headers["location"].endswith(f"/app/s/{out['code']}")
 
     def test_blocked_store_domain_goes_to_landing_with_token(self, api, session_factory):
-        operator, _, campaign_id, grandma = setup(api, session_factory)
+        operator, store, campaign_id, grandma = setup(api, session_factory)
+        landing = {"product": "https://shop.example/p/{id}?share={code}"}
+        assert api.put("/v1/store/landing", json=landing, headers=store).status_code == 200
         out = api_share(api, grandma, campaign_id, "whatsapp")
-        body = {"blocked_domains": ["127.0.0.1"]}
+        body = {"blocked_domains": ["shop.example"]}
         api.put("/v1/admin/channels/whatsapp/policy", json=body, headers=operator)
         response = api.get(f"/s/{out['code']}", headers=HUMAN, follow_redirects=False)
         assert response.headers["location"].endswith(f"/app/s/{out['code']}")

@@ -6,6 +6,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from kinsave_demo_store import cart as carts
+from kinsave_demo_store import offers
 from kinsave_demo_store.catalog import BY_SKU
 from kinsave_demo_store.client import KinsaveRefused
 from kinsave_demo_store.i18n import CATALOGS, LANG_COOKIE
@@ -34,7 +35,12 @@ def cart_page(request: Request, parts: Parts) -> Response:
             balance = int(parts.client.wallet(shopper)["balance"])
         except KinsaveRefused:
             balance = None
-    context = {"lines": lines, "subtotal": subtotal, "balance": balance}
+    context = {
+        "lines": lines,
+        "subtotal": subtotal,
+        "balance": balance,
+        "offer": offers.remembered(request),
+    }
     return render(request, "cart.html", context)
 
 

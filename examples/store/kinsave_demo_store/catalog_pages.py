@@ -1,40 +1,54 @@
-"""The catalog: product list with the token box, product pages with the shopper's own price."""
+"""The catalog: product list with the token box, product pages with the shopper's own price, and
+the ways a share comes in (a pasted token, or a link to a page with `?share=<code>`)."""
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from kinsave_demo_store import offers
 from kinsave_demo_store.catalog import BY_SKU, PRODUCTS
 from kinsave_demo_store.client import KinsaveRefused
+from kinsave_demo_store.offers import TravelledOffer
 from kinsave_demo_store.pages import (
-    ATTRIBUTION_COOKIE,
     CHANNEL_COOKIE,
     Parts,
     back,
     message,
     render,
-    set_store_cookie,
     signed_in_shopper,
 )
 
 router = APIRouter()
-ATTRIBUTION_SECONDS = 7 * 24 * 3600
+SHARE_CODE = re.compile(r"^[0-9A-Za-z]{11}$")
+GONE = {"target_unavailable", "token_expired", "token_revoked", "token_used_up"}
 
 
 @router.get("/", response_class=HTMLResponse)
-def product_list(request: Request, category: str | None = None) -> Response:
+def product_list(
+    request: Request, parts: Parts, category: str | None = None, share: str = ""
+) -> Response:
+    arrived = _arrival(request, parts, share)
+    if isinstance(arrived, Response):
+        return arrived
     shown = [p for p in PRODUCTS if category in (None, "", p.category)]
     categories = sorted({p.category for p in PRODUCTS})
     context = {"products": shown, "categories": categories, "category": category}
-    return render(request, "list.html", context)
+    response = render(request, "list.html", {**context, "offer": arrived})
+    if arrived is not None:
+        offers.remember(response, arrived)
+    return response
 
 
 @router.get("/p/{sku}", response_class=HTMLResponse)
-def product_page(request: Request, parts: Parts, sku: str, shared: str = "") -> Response:
+def product_page(request: Request, parts: Parts, sku: str, share: str = "") -> Response:
     product = BY_SKU.get(sku)
     if product is None:
         return message(request, "error.no_product", 404)
+    arrived = _arrival(request, parts, share)
+    if isinstance(arrived, Response):
+        return arrived
     shopper = signed_in_shopper(request)
     quote = None
     if shopper:  # the shopper's own price: kinsave picks their best coupon for this product
@@ -43,24 +57,57 @@ def product_page(request: Request, parts: Parts, sku: str, shared: str = "") -> 
             quote = parts.client.quote(shopper, [line], channel=request.cookies.get(CHANNEL_COOKIE))
         except KinsaveRefused:
             quote = None  # the list price still sells; the coupon price is a bonus
-    context = {"product": product, "quote": quote, "shared": shared == "1"}
-    return render(request, "product.html", context)
+    response = render(
+        request, "product.html", {"product": product, "quote": quote, "offer": arrived}
+    )
+    if arrived is not None:
+        offers.remember(response, arrived)
+    return response
+
+
+def _arrival(request: Request, parts: Parts, share: str) -> TravelledOffer | Response | None:
+    """The offer of the share this page was opened with: remembered when the token box already
+    resolved it (each resolve uses the share once), else resolved now; a page saying why when
+    the share no longer leads anywhere."""
+    if not SHARE_CODE.match(share):
+        return None
+    known = offers.remembered(request)
+    stale = known is not None and known.status == "sign_in" and signed_in_shopper(request)
+    if known is not None and known.code == share and not stale:
+        return known
+    try:
+        _resolved, offer = offers.resolve_share(parts.client, request, f"￥{share}￥")
+    except KinsaveRefused as refused:
+        status = 410 if refused.code in GONE else 400
+        return message(request, f"error.{refused.code}", status, refused.message)
+    return offer
 
 
 @router.post("/token")
 def paste_token(request: Request, parts: Parts, text: Annotated[str, Form()]) -> Response:
-    """The password token box: kinsave says what the token points to; the store keeps the
-    attribution handle for the order that follows."""
+    """The password token box: kinsave says what the token points to and where the store said
+    such shares land (claiming the coupon it carries for the signed-in shopper); the store keeps
+    the attribution handle for the order that follows."""
     try:
-        resolved = parts.client.resolve_token(text[:2000], signed_in_shopper(request))
+        resolved, offer = offers.resolve_share(parts.client, request, text[:2000])
     except KinsaveRefused as refused:
-        return message(request, f"error.{refused.code}", 400, refused.message)
-    target = resolved.get("target", {})
-    sku = str(target.get("id", ""))
-    path = f"/p/{sku}?shared=1" if target.get("type") == "deal" and sku in BY_SKU else "/"
-    response = back(request, path)
-    attribution = str(resolved.get("attribution", ""))
-    set_store_cookie(response, ATTRIBUTION_COOKIE, attribution, max_age=ATTRIBUTION_SECONDS)
-    channel = str(resolved.get("channel", ""))  # what the share's host allows at checkout
-    set_store_cookie(response, CHANNEL_COOKIE, channel, max_age=ATTRIBUTION_SECONDS)
+        status = 410 if refused.code in GONE else 400
+        return message(request, f"error.{refused.code}", status, refused.message)
+    landing_url = resolved.get("landing_url")
+    response: Response
+    if landing_url:
+        response = RedirectResponse(str(landing_url), status_code=303)
+    else:
+        response = back(request, _own_page(resolved.get("target", {}), offer.code))
+    offers.remember(response, offer)
     return response
+
+
+def _own_page(target: dict[str, str], code: str) -> str:
+    """Where a share lands when the store registered no landing template for its kind."""
+    target_id = str(target.get("id", ""))
+    if target.get("type") == "deal" and target_id in BY_SKU:
+        return f"/p/{target_id}?share={code}"
+    if target.get("type") == "coupon":
+        return f"/?share={code}"
+    return "/"

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from kinsave_demo_store import cart as carts
 from kinsave_demo_store.client import KinsaveRefused
+from kinsave_demo_store.offers import OFFER_COOKIE
 from kinsave_demo_store.orders import Order, OrderBook
 from kinsave_demo_store.pages import (
     ATTRIBUTION_COOKIE,
@@ -109,4 +110,5 @@ def checkout_pay(
     response.delete_cookie(CART_COOKIE)
     response.delete_cookie(ATTRIBUTION_COOKIE)
     response.delete_cookie(CHANNEL_COOKIE)
+    response.delete_cookie(OFFER_COOKIE)
     return response

@@ -76,6 +76,21 @@ EN: dict[str, str] = {
     "error.no_order": "No such order.",
     "error.csrf_failed": "This form has expired. Go back, reload the page and try again.",
     "error.unavailable": "kinsave cannot be reached right now. Try again in a moment.",
+    "offer.claimed": "Your family's coupon {name}: claimed, it is in your coupons.",
+    "offer.sign_in": "Your family's coupon {name}: sign in to get it.",
+    "offer.coupon_sold_out": "Your family's coupon {name}: sold out, every one is taken.",
+    "offer.coupon_limit_reached": "Your family's coupon {name}: you already hold all you may.",
+    "offer.coupon_expired": "Your family's coupon {name}: it has expired.",
+    "offer.coupon_not_claimable": "Your family's coupon {name}: it cannot be claimed right now.",
+    "offer.not_found": "Your family's coupon {name}: it is no longer offered.",
+    "offer.not_claimed": "Your family's coupon {name}: it could not be claimed.",
+    "offer.in_cart": "Your family's coupon, {name}, is applied at checkout.",
+    "error.target_unavailable": "What was shared with you is no longer available in this store.",
+    "error.token_expired": "This share has expired.",
+    "error.token_revoked": "The sender withdrew this share.",
+    "error.token_used_up": "This share has been used as often as it may.",
+    "error.token_unknown": "This token does not belong to this store.",
+    "error.token_not_found_in_text": "No password token found in what you pasted.",
 }
 
 ZH: dict[str, str] = {
@@ -147,6 +162,21 @@ ZH: dict[str, str] = {
     "error.no_order": "没有这个订单。",
     "error.csrf_failed": "表单已过期。请返回、刷新页面后重试。",
     "error.unavailable": "暂时连不上 kinsave，请稍后再试。",
+    "offer.claimed": "家人送你的券 {name}: 已领取，在你的优惠券里。",
+    "offer.sign_in": "家人送你的券 {name}: 登录后领取。",
+    "offer.coupon_sold_out": "家人送你的券 {name}: 已被领完。",
+    "offer.coupon_limit_reached": "家人送你的券 {name}: 你已领到上限。",
+    "offer.coupon_expired": "家人送你的券 {name}: 已过期。",
+    "offer.coupon_not_claimable": "家人送你的券 {name}: 暂时不能领取。",
+    "offer.not_found": "家人送你的券 {name}: 已不再发放。",
+    "offer.not_claimed": "家人送你的券 {name}: 未能领取。",
+    "offer.in_cart": "家人送你的券 {name} 结算时自动使用。",
+    "error.target_unavailable": "分享给你的商品或优惠已不在本店出售。",
+    "error.token_expired": "这个分享已过期。",
+    "error.token_revoked": "分享人已撤回这个分享。",
+    "error.token_used_up": "这个分享的使用次数已用完。",
+    "error.token_unknown": "这个口令不属于本店。",
+    "error.token_not_found_in_text": "粘贴的内容里没有找到口令。",
 }
 
 CATALOGS = {"en": EN, "zh-CN": ZH}

@@ -70,12 +70,18 @@ def list_products(
 
 def get_product(session: Session, shop_id: str, sku: str) -> ProductOut:
     """One product of the shop. Errors: not_found."""
+    product = find_product(session, shop_id, sku)
+    if product is None:
+        raise KinsaveError("not_found", "no such product")
+    return product
+
+
+def find_product(session: Session, shop_id: str, sku: str) -> ProductOut | None:
+    """One product of the shop, or None when the store's catalog does not carry it."""
     product = session.execute(
         select(Product).where(Product.shop_id == shop_id, Product.sku == sku)
     ).scalar_one_or_none()
-    if product is None:
-        raise KinsaveError("not_found", "no such product")
-    return _out(product)
+    return None if product is None else _out(product)
 
 
 def categories_of(session: Session, shop_id: str, skus: list[str]) -> dict[str, str]:

@@ -82,7 +82,22 @@ def _offers(
     return offers
 
 
-def _deal(product: ProductOut, offers: list[Offer]) -> DealOut:
+def travelling_coupon(session: Session, product: ProductOut, now: datetime) -> str | None:
+    """The coupon template a share of this product carries: the best one of its shop that anyone
+    can still claim now, ranked as the deals feed ranks; None when no coupon saves anything."""
+    offers = [
+        (
+            coupons.as_held(template, template.id, None),
+            DealCouponOut(template_id=template.id, coupon_id=None, name=template.name, held=False),
+        )
+        for template in coupons.claimable_templates(session, product.shop_id, now)
+    ]
+    _saving, badge = _best_offer(product, offers)
+    return badge.template_id if badge else None
+
+
+def _best_offer(product: ProductOut, offers: list[Offer]) -> tuple[int, DealCouponOut | None]:
+    """The biggest saving on one unit of the product, and the offer that gives it."""
     line = [CartLine(product.sku, 1, product.price, product.category)]
     best: tuple[int, bool, str] | None = None
     badge: DealCouponOut | None = None
@@ -94,7 +109,11 @@ def _deal(product: ProductOut, offers: list[Offer]) -> DealOut:
         key = (-saving, not offer.held, held.id)
         if saving > 0 and (best is None or key < best):
             best, badge = key, offer
-    saving = -best[0] if best else 0
+    return (-best[0] if best else 0), badge
+
+
+def _deal(product: ProductOut, offers: list[Offer]) -> DealOut:
+    saving, badge = _best_offer(product, offers)
     after = product.price - saving
     label = f"{product.title} {format_money(product.price)}"
     if saving:

@@ -229,15 +229,7 @@ def claimable(
     session: Session, shopper_id: str, shop_id: str | None, now: datetime
 ) -> list[tuple[CouponTemplate, int]]:
     """Templates the shopper can still claim now, with how many they already hold."""
-    statement = select(CouponTemplate).where(
-        CouponTemplate.status == "active",
-        CouponTemplate.issued < CouponTemplate.stock,
-        (CouponTemplate.valid_from.is_(None)) | (CouponTemplate.valid_from <= now),
-        (CouponTemplate.valid_until.is_(None)) | (CouponTemplate.valid_until > now),
-    )
-    if shop_id is not None:
-        statement = statement.where(CouponTemplate.shop_id == shop_id)
-    templates = list(session.execute(statement.order_by(CouponTemplate.created_at)).scalars())
+    templates = claimable_templates(session, shop_id, now)
     held: dict[str, int] = {
         template_id: count
         for template_id, count in session.execute(
@@ -247,6 +239,37 @@ def claimable(
         )
     }
     return [(t, held.get(t.id, 0)) for t in templates if held.get(t.id, 0) < t.per_shopper_limit]
+
+
+def claimable_templates(
+    session: Session, shop_id: str | None, now: datetime
+) -> list[CouponTemplate]:
+    """Templates anyone could claim now (active, in stock, in their window), oldest first."""
+    statement = select(CouponTemplate).where(
+        CouponTemplate.status == "active",
+        CouponTemplate.issued < CouponTemplate.stock,
+        (CouponTemplate.valid_from.is_(None)) | (CouponTemplate.valid_from <= now),
+        (CouponTemplate.valid_until.is_(None)) | (CouponTemplate.valid_until > now),
+    )
+    if shop_id is not None:
+        statement = statement.where(CouponTemplate.shop_id == shop_id)
+    return list(session.execute(statement.order_by(CouponTemplate.created_at)).scalars())
+
+
+def find_template(session: Session, template_id: str) -> TemplateOut | None:
+    """A template by id, of any shop (the caller checks the shop), or None."""
+    template = session.get(CouponTemplate, template_id)
+    return None if template is None else template_out(template)
+
+
+def find_coupon(session: Session, coupon_id: str, now: datetime) -> CouponOut | None:
+    """A claimed coupon by id, as its holder sees it, or None."""
+    row = session.execute(
+        select(Coupon, CouponTemplate)
+        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+        .where(Coupon.id == coupon_id)
+    ).first()
+    return None if row is None else coupon_out(row[0], row[1], now)
 
 
 def coupon_center(

@@ -412,3 +412,8 @@ def escrow_problems(session: Session) -> list[str]:
         for envelope_id, held, expected in rows
         if held != expected
     ]
+
+
+def envelope_exists(session: Session, envelope_id: str) -> bool:
+    """Whether an envelope with this id was ever created (what a share of it points to)."""
+    return session.get(Envelope, envelope_id) is not None

@@ -65,6 +65,32 @@ class Share(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The coupon the share carries, chosen when it was shared (offers.py); null: none.
+    coupon_template_id: Mapped[str | None] = mapped_column(String(40))
+
+
+class ShareClaim(Base):
+    """The coupon a share gave one shopper when the store resolved it: one row per (share,
+    shopper), so resolving again answers the same coupon and claims nothing new."""
+
+    __tablename__ = "share_claim"
+    __table_args__ = (UniqueConstraint("share_code", "shopper_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    share_code: Mapped[str] = mapped_column(ForeignKey("share.code"))
+    shopper_id: Mapped[str] = mapped_column(String(128))
+    coupon_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoreLanding(Base):
+    """Where the store wants each kind of share to land: URL templates per target type."""
+
+    __tablename__ = "store_landing"
+
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shop.id"), primary_key=True)
+    templates: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class SharingEvent(Base):

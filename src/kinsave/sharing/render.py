@@ -55,8 +55,3 @@ def qr_png(content: str) -> bytes:
     buffer = io.BytesIO()
     segno.make(content, error="m").save(buffer, kind="png", scale=6, border=2)
     return buffer.getvalue()
-
-
-def store_url(store_base_url: str, *, target_type: str, target_id: str, code: str) -> str:
-    """The store's page for a target. The `ks` parameter carries the attribution handle."""
-    return f"{store_base_url.rstrip('/')}/{target_type}/{target_id}?ks={code}"

@@ -10,13 +10,16 @@ from fastapi.templating import Jinja2Templates
 from kinsave.api import DbSession, Once, ReadSession
 from kinsave.auth.deps import CurrentShopper, CurrentStore
 from kinsave.db import utcnow
+from kinsave.errors import openapi_errors
 from kinsave.security.deps import GuardShareCodes, rate_limit
-from kinsave.sharing import bots, render, service
+from kinsave.sharing import bots, render, service, store_landing
 from kinsave.sharing.schemas import (
     ResolveIn,
     ResolveOut,
     ShareIn,
     ShareOut,
+    StoreLandingIn,
+    StoreLandingOut,
     StoreVisitIn,
     StoreVisitOut,
 )
@@ -29,7 +32,24 @@ def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
 
 
-@router.post("/v1/shares", response_model=ShareOut, status_code=201)
+IDEMPOTENT = ("idempotency_key_reused", "idempotency_in_progress")
+
+
+@router.post(
+    "/v1/shares",
+    response_model=ShareOut,
+    status_code=201,
+    responses=openapi_errors(
+        "unauthorized",
+        "forbidden",
+        "not_found",
+        "invalid_request",
+        "campaign_not_active",
+        "campaign_not_publishable",
+        "target_unavailable",
+        *IDEMPOTENT,
+    ),
+)
 def create_share(
     body: ShareIn,
     shopper: CurrentShopper,
@@ -75,19 +95,66 @@ def share_qr_png(code: str, request: Request, session: ReadSession) -> Response:
     "/v1/store/tokens/resolve",
     response_model=ResolveOut,
     dependencies=[rate_limit("resolve"), GuardShareCodes],
+    responses=openapi_errors(
+        "unauthorized",
+        "forbidden",
+        "token_unknown",
+        "token_not_found_in_text",
+        "invalid_request",
+        "token_revoked",
+        "token_expired",
+        "token_used_up",
+        "target_unavailable",
+        "shopper_not_linked",
+        "rate_limited",
+        *IDEMPOTENT,
+    ),
 )
 def resolve_token(
     body: ResolveIn,
     store: CurrentStore,
     once: Once,
 ) -> JSONResponse:
-    """Resolve pasted text to the share's target; `attribution` goes back with the order.
-    Each resolve uses the share once (its use limit): send an Idempotency-Key to retry safely."""
+    """Resolve pasted text to the share's target and the store page its landing template names;
+    `attribution` goes back with the order. With `shopper_id`, the coupon the share carries is
+    claimed for that shopper (`claimed_coupons`, the same one on a repeat), or `coupon_refusal`
+    says why not. Each resolve uses the share once (its use limit): send an Idempotency-Key to
+    retry safely."""
     return once(
         store.scope,
-        lambda: service.resolve_token(once.session, store.shop_id, body, utcnow()),
+        lambda: service.resolve_token(
+            once.session,
+            store.shop_id,
+            body,
+            base_url=_base_url(once.request),
+            now=utcnow(),
+            gate=once.request.app.state.claim_gate,
+        ),
         body=body,
     )
+
+
+@router.put(
+    "/v1/store/landing",
+    response_model=StoreLandingOut,
+    responses=openapi_errors(
+        "unauthorized", "forbidden", "landing_template_invalid", "invalid_request"
+    ),
+)
+def put_store_landing(
+    body: StoreLandingIn, store: CurrentStore, session: DbSession
+) -> StoreLandingOut:
+    """Register where each kind of share lands in the store (replaces the previous set)."""
+    return store_landing.put_landing(session, store.shop_id, body, utcnow())
+
+
+@router.get(
+    "/v1/store/landing",
+    response_model=StoreLandingOut,
+    responses=openapi_errors("unauthorized", "forbidden"),
+)
+def get_store_landing(store: CurrentStore, session: ReadSession) -> StoreLandingOut:
+    return store_landing.get_landing(session, store.shop_id)
 
 
 @router.post(
@@ -122,7 +189,6 @@ def open_short_link(
         code,
         is_bot=bots.is_bot(user_agent),
         base_url=_base_url(request),
-        store_base_url=request.app.state.settings.store_base_url,
         now=utcnow(),
     )
     return RedirectResponse(opened.location, status_code=302)

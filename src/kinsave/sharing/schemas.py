@@ -5,6 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
+from kinsave.coupons.schemas import CouponOut
 from kinsave.sharing.lint import CampaignSharingLintInput
 from kinsave.sharing.policy import PolicyRules
 
@@ -98,7 +99,7 @@ class ShareIn(BaseModel):
     target: TargetIn
     channel: str = Field(min_length=1, max_length=32)
     campaign_id: str | None = Field(default=None, max_length=40)
-    # Without a campaign the share needs its shop named.
+    # Without a campaign the share needs its shop named (a coupon share names it by its coupon).
     shop_id: str | None = Field(default=None, max_length=40)
     device_hash: str | None = Field(default=None, max_length=64)
     # The sharer's account on the host (e.g. "tg:123"), kept to refuse self-referral.
@@ -120,6 +121,9 @@ class ShareOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     use_limit: int | None
+    coupon_template_id: str | None = Field(
+        default=None, description="The coupon the share carries (claimed for whoever resolves it)"
+    )
 
 
 class ResolveIn(BaseModel):
@@ -142,12 +146,56 @@ class StoreVisitOut(BaseModel):
     share_code: str | None = Field(description="The share the visit counts for; null if none")
 
 
+class OfferedCouponOut(BaseModel):
+    template_id: str
+    name: str
+
+
 class ResolveOut(BaseModel):
     code: str
     target: TargetIn
     attribution: str
     campaign_id: str | None
     channel: str
+    landing_url: str | None = Field(
+        default=None,
+        description="The store's page for the target, from its landing templates; null when the "
+        "store registered none for this target type",
+    )
+    offered_coupon: OfferedCouponOut | None = Field(
+        default=None, description="The coupon the share carries, if any (claimed or not)"
+    )
+    claimed_coupons: list[CouponOut] = Field(
+        default_factory=list,
+        description="The coupon the share carries, claimed for shopper_id (the same one again "
+        "when this shopper resolves this share again)",
+    )
+    coupon_refusal: str | None = Field(
+        default=None,
+        description="Why the carried coupon was not claimed: coupon_sold_out, "
+        "coupon_limit_reached, coupon_expired, coupon_not_claimable, not_found",
+    )
+
+
+LANDING_TARGETS = ("product", "coupon", "envelope", "help", "home")
+_TEMPLATE = Field(default=None, max_length=500)
+
+
+class StoreLandingIn(BaseModel):
+    """Where each kind of share lands in the store: an absolute http(s) URL or a path on kinsave's
+    host, with the placeholders {id} (the product sku, coupon template, envelope or help request
+    id) and {code} (the share code, the attribution handle). A kind left out lands on kinsave's
+    own page /app/s/{code}, which offers the token."""
+
+    product: str | None = _TEMPLATE
+    coupon: str | None = _TEMPLATE
+    envelope: str | None = _TEMPLATE
+    help: str | None = _TEMPLATE
+    home: str | None = _TEMPLATE
+
+
+class StoreLandingOut(StoreLandingIn):
+    updated_at: datetime | None
 
 
 class AttributionOut(BaseModel):

@@ -12,10 +12,12 @@ from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
+from kinsave.coupons.gate import ClaimGate
 from kinsave.errors import KinsaveError, register_codes
-from kinsave.sharing import campaign_setup, channels, render, tokens
+from kinsave.sharing import campaign_setup, channels, offers, render, store_landing, tokens
 from kinsave.sharing.events import record_event
 from kinsave.sharing.models import Share
+from kinsave.sharing.offers import TravelledCoupon
 from kinsave.sharing.policy import PolicyRules, domain_allowed
 from kinsave.sharing.schemas import (
     ResolveIn,
@@ -47,8 +49,11 @@ def create_share(
 ) -> ShareOut:
     """Create a share of a target on a channel and return every form the channel allows.
 
-    Errors: not_found (campaign, shop or channel), invalid_request (no shop), campaign_not_active,
-    campaign_not_publishable (the campaign breaks this channel's rules).
+    A share of a deal carries the best coupon its shop offers for the product now, a share of a
+    coupon that coupon (offers.py). Errors: not_found (campaign, shop or channel),
+    invalid_request (no shop), campaign_not_active, campaign_not_publishable (the campaign
+    breaks this channel's rules), target_unavailable (410: the shop's catalog does not carry the
+    product, the coupon has ended or is another shop's, the envelope or help request is unknown).
     """
     shop_id = _share_shop(session, data, now)
     rules = channels.current_rules(session, shop_id, data.channel)
@@ -57,6 +62,7 @@ def create_share(
         campaign_setup.require_publishable(session, shop_id, data.campaign_id, data.channel, rules)
         setup = campaign_setup.setup_of(session, data.campaign_id)
         ttl, use_limit = timedelta(seconds=setup.share_ttl_seconds), setup.share_use_limit
+    carried = offers.carried_coupon(session, shop_id, data.target.type, data.target.id, now)
     share = Share(
         code=tokens.new_code(),
         shop_id=shop_id,
@@ -70,6 +76,7 @@ def create_share(
         use_count=0,
         created_at=now,
         expires_at=now + ttl,
+        coupon_template_id=carried,
     )
     session.add(share)
     session.flush()
@@ -88,9 +95,14 @@ def create_share(
 
 def _share_shop(session: Session, data: ShareIn, now: datetime) -> str:
     if data.campaign_id is None:
-        if data.shop_id is None or not auth.shop_exists(session, data.shop_id):
+        shop_id = data.shop_id
+        if shop_id is None and data.target.type == "coupon":
+            shop_id = offers.coupon_shop(session, data.target.id)
+            if shop_id is None:
+                raise KinsaveError("target_unavailable", offers.UNAVAILABLE["coupon"])
+        if shop_id is None or not auth.shop_exists(session, shop_id):
             raise KinsaveError("invalid_request", "name a campaign_id or an existing shop_id")
-        return data.shop_id
+        return shop_id
     campaign = campaigns.find_campaign(session, data.campaign_id)
     if campaign is None or data.shop_id not in (None, campaign.shop_id):
         raise KinsaveError("not_found", "no such campaign")
@@ -123,19 +135,32 @@ def share_view(session: Session, share: Share, rules: PolicyRules, *, base_url: 
         created_at=share.created_at,
         expires_at=share.expires_at,
         use_limit=share.use_limit,
+        coupon_template_id=share.coupon_template_id,
     )
 
 
-def resolve_token(session: Session, shop_id: str, data: ResolveIn, now: datetime) -> ResolveOut:
-    """The store resolves pasted text to the share's target; counts one use and records the touch.
+def resolve_token(
+    session: Session,
+    shop_id: str,
+    data: ResolveIn,
+    *,
+    base_url: str,
+    now: datetime,
+    gate: ClaimGate | None = None,
+) -> ResolveOut:
+    """The store resolves pasted text to the share's target and the page its landing template
+    names; counts one use and records the touch. With `shopper_id`, the coupon the share carries
+    is claimed for that shopper (once per share and shopper; a refused claim is answered in
+    `coupon_refusal` and does not fail the resolve).
 
     Errors: token_not_found_in_text (422), token_unknown (404, also another shop's code),
-    token_revoked / token_expired / token_used_up (410).
+    token_revoked / token_expired / token_used_up / target_unavailable (410).
     """
     code = tokens.find_code(data.text)
     if code is None:
         raise KinsaveError("token_not_found_in_text", "no share token in the pasted text")
     share = _live_share(session, code, shop_id, now)
+    offers.require_target(session, shop_id, share.target_type, share.target_id)
     used = session.execute(
         update(Share)
         .where(
@@ -157,12 +182,30 @@ def resolve_token(session: Session, shop_id: str, data: ResolveIn, now: datetime
         channel_identity=data.channel_identity,
         occurred_at=now,
     )
+    travelled = TravelledCoupon()
+    if data.shopper_id is not None:
+        travelled = offers.claim_travelled_coupon(session, share, data.shopper_id, now, gate=gate)
     return ResolveOut(
         code=code,
         target=TargetIn(type=share.target_type, id=share.target_id),
         attribution=code,
         campaign_id=share.campaign_id,
         channel=share.channel,
+        landing_url=_store_page(session, share, base_url),
+        offered_coupon=offers.offered_coupon(session, share),
+        claimed_coupons=travelled.claimed,
+        coupon_refusal=travelled.refusal,
+    )
+
+
+def _store_page(session: Session, share: Share, base_url: str) -> str | None:
+    return store_landing.landing_url(
+        session,
+        share.shop_id,
+        target_type=share.target_type,
+        target_id=share.target_id,
+        code=share.code,
+        base_url=base_url,
     )
 
 
@@ -189,12 +232,12 @@ def open_link(
     *,
     is_bot: bool,
     base_url: str,
-    store_base_url: str,
     now: datetime,
 ) -> LinkOpened:
     """Record a short-link open (bots flagged, not counted) and choose where it leads: the store's
-    page when the channel lets links reach the store's domain, else kinsave's landing page.
-    A revoked or expired share leads to the landing page, which says so. Errors: not_found.
+    page its landing template names, when there is one and the channel lets links reach its
+    domain, else kinsave's landing page. A revoked or expired share, or one whose target the
+    store no longer offers, leads to the landing page, which says so. Errors: not_found.
     """
     share = session.get(Share, code) if tokens.is_code(code) else None
     if share is None:
@@ -207,16 +250,13 @@ def open_link(
         is_bot=is_bot,
         occurred_at=now,
     )
-    landing = f"{base_url.rstrip('/')}/app/s/{code}"
-    if share.revoked_at is not None or share.expires_at <= now:
-        return LinkOpened(location=landing, counted=not is_bot)
+    kinsave_page = f"{base_url.rstrip('/')}/app/s/{code}"
+    if _share_status(session, share, now) != "live":
+        return LinkOpened(location=kinsave_page, counted=not is_bot)
     rules = channels.current_rules(session, share.shop_id, share.channel)
-    base = store_base_url if urlsplit(store_base_url).hostname else base_url + store_base_url
-    target = render.store_url(
-        base, target_type=share.target_type, target_id=share.target_id, code=code
-    )
-    allowed = domain_allowed(rules, urlsplit(target).hostname)
-    return LinkOpened(location=target if allowed else landing, counted=not is_bot)
+    target = _store_page(session, share, base_url)
+    allowed = target is not None and domain_allowed(rules, urlsplit(target).hostname)
+    return LinkOpened(location=target if target and allowed else kinsave_page, counted=not is_bot)
 
 
 def accept_share(
@@ -285,7 +325,7 @@ def qr_content(session: Session, code: str, *, base_url: str, now: datetime) -> 
 class Landing:
     token: str
     text: str
-    status: str  # live | revoked | expired
+    status: str  # live | revoked | expired | unavailable
 
 
 def landing(session: Session, code: str, *, base_url: str, now: datetime) -> Landing:
@@ -294,14 +334,20 @@ def landing(session: Session, code: str, *, base_url: str, now: datetime) -> Lan
     share = session.get(Share, code) if tokens.is_code(code) else None
     if share is None:
         raise KinsaveError("not_found", "no such share")
-    status = "live"
-    if share.revoked_at is not None:
-        status = "revoked"
-    elif share.expires_at <= now:
-        status = "expired"
+    status = _share_status(session, share, now)
     rules = channels.current_rules(session, share.shop_id, share.channel)
     forms = render.share_forms(rules, code=code, target_type=share.target_type, base_url=base_url)
     return Landing(token=forms.token, text=forms.text, status=status)
+
+
+def _share_status(session: Session, share: Share, now: datetime) -> str:
+    if share.revoked_at is not None:
+        return "revoked"
+    if share.expires_at <= now:
+        return "expired"
+    if not offers.target_available(session, share.shop_id, share.target_type, share.target_id):
+        return "unavailable"
+    return "live"
 
 
 def record_store_visit(

@@ -396,3 +396,8 @@ def _offer_out(offer: HelpOffer) -> HelpOfferOut:
         daily_help_limit=offer.daily_help_limit,
         created_at=offer.created_at,
     )
+
+
+def request_exists(session: Session, request_id: str) -> bool:
+    """Whether a help request with this id was ever started (what a share of it points to)."""
+    return session.get(HelpRequest, request_id) is not None
