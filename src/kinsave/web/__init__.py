@@ -1,4 +1,5 @@
-"""The pages: the mini app (/app), the operator console (/admin) and their static files."""
+"""The pages: the start page (/), the mini app (/app), the operator console (/admin) and their
+static files."""
 
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from kinsave.web import (
     mini_app,
     mini_app_family,
     mini_app_shop,
+    start_page,
 )
 from kinsave.web.security import install_page_headers
 
@@ -37,6 +39,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         console_channels.router,
         console_webhooks.router,
         language.router,
+        start_page.router,
     ):
         app.include_router(router)
     if settings.demo_store:
