@@ -40,6 +40,7 @@ from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.storm_routes import routes as storm_routes
 from kinsave.web import install as install_pages
+from kinsave.web.api_docs import install_api_docs
 from kinsave.webhooks.router import router as webhooks_router
 
 logger = logging.getLogger("kinsave")
@@ -70,6 +71,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         description="Red envelopes, coupons and shares that bring shoppers back to the store.",
         lifespan=lifespan,
+        # /docs and /redoc are served from bundled assets (web/api_docs.py), not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's native OpenTelemetry asks the global providers on every request whether it
         # is configured: a tenth of a storm request's event-loop time when it is not.
         telemetry=None if settings.telemetry else NO_TELEMETRY,
@@ -87,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     batchers = _start_batchers(app, settings)
     _install_routes(app, settings)
     install_pages(app, settings)
+    install_api_docs(app)
     _install_error_handlers(app)
     # Outermost last: headers are added even to the guard's own refusals.
     app.add_middleware(
