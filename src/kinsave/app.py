@@ -32,6 +32,8 @@ from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.ops.readiness import Readiness
+from kinsave.ops.router import router as ops_router
 from kinsave.security.middleware import HostileInputGuard, SecurityHeaders
 from kinsave.security.ratelimit import RateLimiter
 from kinsave.security.router import router as security_router
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
     )
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    app.state.readiness = Readiness(engine, settings.redis_url)
     batchers = _start_batchers(app, settings)
     _install_routes(app, settings)
     install_pages(app, settings)
@@ -100,10 +103,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_json_depth=settings.max_json_depth,
     )
     app.add_middleware(SecurityHeaders)
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
 
@@ -122,6 +121,7 @@ DOCUMENTED_ROUTERS = (
     coupons_router,
     checkout_router,
     security_router,
+    ops_router,
 )
 
 
