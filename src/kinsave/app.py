@@ -33,6 +33,7 @@ from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
 from kinsave.ops.readiness import Readiness
+from kinsave.ops.request_log import RequestLog, request_id_of
 from kinsave.ops.router import router as ops_router
 from kinsave.security.middleware import HostileInputGuard, SecurityHeaders
 from kinsave.security.ratelimit import RateLimiter
@@ -102,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
     )
+    app.add_middleware(RequestLog)  # inside SecurityHeaders: its 500s get the headers too
     app.add_middleware(SecurityHeaders)
 
     return app
@@ -219,8 +221,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        # A backstop: RequestLog answers (and logs) the errors raised inside it.
+        logger.exception("unexpected error, request id %s", request_id_of(request.scope))
         body = KinsaveError("internal_error", "something went wrong on our side").to_body()
+        body["error"]["request_id"] = request_id_of(request.scope)
         return JSONResponse(body, status_code=500)
 
     @app.exception_handler(OperationalError)

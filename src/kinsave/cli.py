@@ -44,6 +44,8 @@ def serve(
     """Serve the API (and the sweeper that refunds expired envelopes)."""
     import uvicorn
 
+    from kinsave.ops.log_config import log_config
+
     if not no_migrate:
         migrate()
     uvicorn.run(
@@ -52,7 +54,9 @@ def serve(
         host=host,
         port=port,
         workers=workers,
+        log_config=log_config(get_settings()),
         log_level="warning",
+        access_log=False,  # kinsave's own access line (ops/request_log.py) has the request id
     )
 
 

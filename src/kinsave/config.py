@@ -1,6 +1,7 @@
 """One Settings object, read from KINSAVE_* environment variables once per process."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -95,6 +96,12 @@ class Settings(BaseSettings):
     rate_limit_resolve: str = "600/60"
     # Unknown share tokens per IP / store key before resolving is refused (code guessing).
     rate_limit_token_unknown: str = "20/600"
+
+    # Logs (ops/log_config.py): "text" or "json" (one JSON object per line); one access line per
+    # request (request id, route template, status, latency, shop) unless access_log is off.
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "info"
+    access_log: bool = True
 
     @field_validator("database_url")
     @classmethod
