@@ -46,6 +46,7 @@ def serve(
 
     from kinsave.ops.log_config import log_config
 
+    settings = get_settings()
     if not no_migrate:
         migrate()
     uvicorn.run(
@@ -54,7 +55,11 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        log_config=log_config(get_settings()),
+        # Forwarded headers only from the proxies the setting names (none by default): anyone
+        # else could rotate X-Forwarded-For to escape every per-IP rate limit.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        log_config=log_config(settings),
         log_level="warning",
         access_log=False,  # kinsave's own access line (ops/request_log.py) has the request id
     )

@@ -1,5 +1,6 @@
 """One Settings object, read from KINSAVE_* environment variables once per process."""
 
+import ipaddress
 from functools import lru_cache
 from typing import Literal
 
@@ -99,6 +100,10 @@ class Settings(BaseSettings):
 
     # Logs (ops/log_config.py): "text" or "json" (one JSON object per line); one access line per
     # request (request id, route template, status, latency, shop) unless access_log is off.
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: IPs and CIDRs, comma
+    # separated, or "*" (anyone: only when nothing but the proxy can reach the port). None by
+    # default: the peer address is the client, for the per-IP rate limits too.
+    trusted_proxies: str = ""
     log_format: Literal["text", "json"] = "text"
     log_level: str = "info"
     access_log: bool = True
@@ -107,6 +112,19 @@ class Settings(BaseSettings):
     @classmethod
     def _normalize(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return "*"
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as error:
+                raise ValueError(f"not an IP address or CIDR: {entry!r}") from error
+        return ",".join(entries)
 
     @property
     def is_sqlite(self) -> bool:
