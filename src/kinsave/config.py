@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     checkout_hold_seconds: int = 15 * 60  # how long a checkout reservation holds coupons and credit
     sweeper_interval_seconds: float = 30.0
     sweeper_enabled: bool = True
+    # A job that keeps failing waits twice as long each time, up to this (jobs.JobBackoff).
+    sweeper_max_backoff_seconds: float = 300.0
     # Where the shop's store shows a deal/coupon (a short link redirects there when the channel
     # allows): absolute (https://store.example.com) or a path on kinsave's own host.
     store_base_url: str = "/store"

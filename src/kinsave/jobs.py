@@ -7,6 +7,7 @@ exactly one runner settles each item and the others get None.
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -143,6 +144,45 @@ SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
 )
 
 
+class JobBackoff:
+    """When a sweep job keeps failing (the database is down, say): the next try waits the
+    interval, then twice it, four times, ... up to `max_delay`; one log line per failed try."""
+
+    def __init__(self, name: str, interval: float, max_delay: float) -> None:
+        self.name = name
+        self._interval = interval
+        self._max_delay = max(max_delay, interval)
+        self.failures = 0
+        self.retry_at = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.retry_at
+
+    def failed(self, error: Exception, now: float) -> None:
+        self.failures += 1
+        delay = min(self._interval * 2 ** (self.failures - 1), self._max_delay)
+        self.retry_at = now + delay
+        # One line, no traceback: an outage repeats the same error every try, and a trace per
+        # job per pass buried everything else in the log.
+        reason = " ".join(str(error).split())[:200]
+        log.error(
+            "%s failed (%s: %s); %d in a row, next try in %.0f s",
+            self.name,
+            type(error).__name__,
+            reason,
+            self.failures,
+            delay,
+            extra={"job": self.name, "failures": self.failures, "retry_in_s": delay},
+        )
+        log.debug("%s failure", self.name, exc_info=error)  # the trace, for KINSAVE_LOG_LEVEL=debug
+
+    def succeeded(self) -> None:
+        if self.failures:
+            log.warning("%s recovered after %d failed tries", self.name, self.failures)
+        self.failures = 0
+        self.retry_at = 0.0
+
+
 class Sweeper:
     """Runs the periodic jobs inside `kinsave serve` on a daemon thread."""
 
@@ -151,10 +191,14 @@ class Sweeper:
         session_factory: sessionmaker[Session],
         interval: float,
         settings: Settings | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session_factory = session_factory
         self._interval = interval
         self._settings = settings or Settings()
+        self._clock = clock
+        max_delay = self._settings.sweeper_max_backoff_seconds
+        self._backoff = {name: JobBackoff(name, interval, max_delay) for name, _ in SWEEP_JOBS}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -172,13 +216,18 @@ class Sweeper:
             self.sweep_once()
 
     def sweep_once(self) -> None:
+        now = self._clock()
         for name, job in SWEEP_JOBS:
+            backoff = self._backoff[name]
+            if not backoff.due(now):
+                continue
             # Each job is guarded on its own: one failing job must not stop the others, and
             # what it did not settle waits for the next pass (nothing is lost).
             try:
                 report = job(self._session_factory, self._settings)
-            except Exception:
-                log.exception("%s failed", name)
+            except Exception as error:
+                backoff.failed(error, now)
                 continue
+            backoff.succeeded()
             if any(report.model_dump().values()):
                 log.info("%s: %s", name, report.model_dump())

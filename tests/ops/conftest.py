@@ -23,12 +23,17 @@ class ScratchDatabase:
         self.name = f"kinsave_scratch_{uuid.uuid4().hex[:10]}"
         self.admin_url = normalize_database_url(PG_ADMIN_URL)
         if self.sqlite:
-            self.folder.mkdir()
             self.url = f"sqlite:///{self.folder / 'kinsave.db'}"
         else:
-            self._admin(f'CREATE DATABASE "{self.name}"')
             url = make_url(self.admin_url).set(database=self.name)
             self.url = url.render_as_string(hide_password=False)
+        self.create()
+
+    def create(self) -> None:
+        if self.sqlite:
+            self.folder.mkdir()
+        else:
+            self._admin(f'CREATE DATABASE "{self.name}"')
 
     def _admin(self, statement: str) -> None:
         admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
@@ -49,8 +54,5 @@ class ScratchDatabase:
 def scratch_database(database_url: str, tmp_path: Path) -> Iterator[ScratchDatabase]:
     scratch = ScratchDatabase(database_url, tmp_path)
     yield scratch
-    if scratch.sqlite:
-        if scratch.folder.exists():
-            scratch.drop()
-    else:
+    if not scratch.sqlite or scratch.folder.exists():
         scratch.drop()
