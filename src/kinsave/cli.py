@@ -56,11 +56,19 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="API processes")] = 1,
     no_migrate: Annotated[bool, typer.Option(help="Skip the schema upgrade")] = False,
+    no_sweeper: Annotated[
+        bool, typer.Option(help="No background jobs in these processes: run `kinsave worker`")
+    ] = False,
 ) -> None:
     """Serve the API (and the sweeper that refunds expired envelopes). Warns first about
     settings unsafe for production (`kinsave check`)."""
+    import os
+
     from kinsave.ops.production_check import unsafe_settings
 
+    if no_sweeper:  # read again by every API process uvicorn starts
+        os.environ["KINSAVE_SWEEPER_ENABLED"] = "0"
+        get_settings.cache_clear()
     for finding in unsafe_settings(get_settings(), workers):
         Console(stderr=True).print(f"[yellow]warning[/yellow] {finding.setting}: {finding.why}")
     _serve(host, port, workers, no_migrate)
@@ -88,6 +96,34 @@ def _serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
         log_level="warning",
         access_log=False,  # kinsave's own access line (ops/request_log.py) has the request id
     )
+
+
+@app.command()
+def worker() -> None:
+    """Run the background jobs (expiries, reservation releases, reward payouts, webhook delivery)
+    every KINSAVE_SWEEPER_INTERVAL_SECONDS until stopped, for API processes served with
+    --no-sweeper. Several workers may run at once: each item is settled exactly once."""
+    import logging.config
+    import signal
+
+    from kinsave.jobs import Sweeper
+    from kinsave.ops.log_config import log_config
+
+    settings = get_settings()
+    logging.config.dictConfig(log_config(settings))
+    engine = make_engine(settings)
+    sweeper = Sweeper(
+        make_session_factory(engine), settings.sweeper_interval_seconds, settings=settings
+    )
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda _signal, _frame: sweeper.stop())
+    logging.getLogger("kinsave.jobs").info(
+        "worker started: every %s s", settings.sweeper_interval_seconds
+    )
+    try:
+        sweeper.run_until_stopped()
+    finally:
+        engine.dispose()
 
 
 @app.command()

@@ -184,7 +184,8 @@ class JobBackoff:
 
 
 class Sweeper:
-    """Runs the periodic jobs inside `kinsave serve` on a daemon thread."""
+    """Runs the periodic jobs: on a daemon thread inside `kinsave serve`, or in the foreground
+    of `kinsave worker`."""
 
     def __init__(
         self,
@@ -214,6 +215,11 @@ class Sweeper:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             self.sweep_once()
+
+    def run_until_stopped(self) -> None:
+        """Sweep now and every interval in this thread until `stop()` (`kinsave worker`)."""
+        self.sweep_once()
+        self._run()
 
     def sweep_once(self) -> None:
         now = self._clock()
