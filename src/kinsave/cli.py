@@ -62,15 +62,23 @@ def serve(
 ) -> None:
     """Serve the API (and the sweeper that refunds expired envelopes). Warns first about
     settings unsafe for production (`kinsave check`)."""
+    import logging
+    import logging.config
     import os
 
+    from kinsave.ops.log_config import log_config
     from kinsave.ops.production_check import unsafe_settings
 
     if no_sweeper:  # read again by every API process uvicorn starts
         os.environ["KINSAVE_SWEEPER_ENABLED"] = "0"
         get_settings.cache_clear()
-    for finding in unsafe_settings(get_settings(), workers):
-        Console(stderr=True).print(f"[yellow]warning[/yellow] {finding.setting}: {finding.why}")
+    settings = get_settings()
+    # Through logging, so that with KINSAVE_LOG_FORMAT=json these are JSON lines too.
+    logging.config.dictConfig(log_config(settings))
+    for finding in unsafe_settings(settings, workers):
+        logging.getLogger("kinsave.check").warning(
+            "unsafe for production: %s: %s", finding.setting, finding.why
+        )
     _serve(host, port, workers, no_migrate)
 
 

@@ -119,7 +119,9 @@ class TestServeWarns:
             finally:
                 server.terminate()
                 server.wait(timeout=20)
-        assert "warning KINSAVE_DEV_LOGIN" in output.read_text()
+        assert (
+            "WARNING kinsave.check unsafe for production: KINSAVE_DEV_LOGIN" in output.read_text()
+        )
 
 
 class TestImportProducts:
