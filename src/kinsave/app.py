@@ -32,6 +32,7 @@ from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.ops import metrics
 from kinsave.ops.readiness import Readiness
 from kinsave.ops.request_log import RequestLog, request_id_of
 from kinsave.ops.router import router as ops_router
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings)
     session_factory = make_session_factory(engine)
+    metrics.watch_pool(engine)
     sweeper = Sweeper(
         session_factory, interval=settings.sweeper_interval_seconds, settings=settings
     )
@@ -68,6 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for batcher in batchers:
             batcher.stop()
         engine.dispose()
+        metrics.process_exiting()
 
     app = FastAPI(
         title="kinsave",
@@ -142,7 +145,9 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
     """The storms' batchers (group commit, batcher.py), one per storm endpoint, in app.state."""
 
     def batcher(
-        run_batch: BatchFunction[Any, Any], run_alone: AloneFunction[Any, Any] | None = None
+        name: str,
+        run_batch: BatchFunction[Any, Any],
+        run_alone: AloneFunction[Any, Any] | None = None,
     ) -> Batcher[Any, Any]:
         return Batcher(
             app.state.session_factory,
@@ -150,17 +155,21 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
             max_batch=settings.grab_batch_max,
             lanes=settings.batch_lanes,
             run_alone=run_alone,
+            name=name,
         )
 
-    app.state.grab_batcher = batcher(fastpath.grab_many, fastpath.grab_alone)
-    app.state.daily_batcher = batcher(daily_fastpath.claim_many)
-    app.state.coupon_batcher = batcher(partial(claims.claim_many, gate=app.state.claim_gate))
+    app.state.grab_batcher = batcher("grab", fastpath.grab_many, fastpath.grab_alone)
+    app.state.daily_batcher = batcher("daily", daily_fastpath.claim_many)
+    app.state.coupon_batcher = batcher(
+        "coupon", partial(claims.claim_many, gate=app.state.claim_gate)
+    )
     # Sign-ins the session cache does not remember: one read per batch of new tokens.
     app.state.session_batcher = Batcher(
         app.state.read_session_factory,
         app.state.session_cache.resolve_many,
         max_batch=settings.grab_batch_max,
         lanes=settings.batch_lanes,
+        name="session",
     )
     return [
         app.state.grab_batcher,

@@ -83,11 +83,18 @@ def serve(
 
 
 def _serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+    import os
+    import tempfile
+
     import uvicorn
 
     from kinsave.ops.log_config import log_config
+    from kinsave.ops.metrics import MULTIPROCESS_DIR
 
     settings = get_settings()
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
+        # Each API process writes its metrics here; /metrics sums them (ops/metrics.py).
+        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="kinsave-metrics-")
     if not no_migrate:
         migrate()
     uvicorn.run(

@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # separated, or "*" (anyone: only when nothing but the proxy can reach the port). None by
     # default: the peer address is the client, for the per-IP rate limits too.
     trusted_proxies: str = ""
+    # /metrics (Prometheus text format) answers only `Authorization: Bearer <this token>`; unset,
+    # it is a 404. Keep it out of reach of the public too (docs/observability.md).
+    metrics_token: str | None = None
     log_format: Literal["text", "json"] = "text"
     log_level: str = "info"
     access_log: bool = True

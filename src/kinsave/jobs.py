@@ -21,6 +21,7 @@ from kinsave.coupons.checkout_schemas import ReservationReleaseReport
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import expiry as envelope_expiry
 from kinsave.envelopes.schemas import ExpiryReport
+from kinsave.ops import metrics
 from kinsave.security import ratelimit
 from kinsave.security.schemas import CounterCleanupReport
 from kinsave.sharing import rewards
@@ -159,6 +160,7 @@ class JobBackoff:
         return now >= self.retry_at
 
     def failed(self, error: Exception, now: float) -> None:
+        metrics.SWEEP_RUNS.labels(self.name, "failed").inc()
         self.failures += 1
         delay = min(self._interval * 2 ** (self.failures - 1), self._max_delay)
         self.retry_at = now + delay
@@ -177,6 +179,8 @@ class JobBackoff:
         log.debug("%s failure", self.name, exc_info=error)  # the trace, for KINSAVE_LOG_LEVEL=debug
 
     def succeeded(self) -> None:
+        metrics.SWEEP_RUNS.labels(self.name, "ok").inc()
+        metrics.SWEEP_LAST_SUCCESS.labels(self.name).set_to_current_time()
         if self.failures:
             log.warning("%s recovered after %d failed tries", self.name, self.failures)
         self.failures = 0

@@ -1,4 +1,5 @@
-"""One access-log line per request, with a request id the client may supply (X-Request-Id).
+"""One access-log line per request, with a request id the client may supply (X-Request-Id), and
+the request's count and latency in the metrics (ops/metrics.py).
 
 Pure ASGI, like the security middleware: BaseHTTPMiddleware's extra task and streams would cost
 every storm request. The line names the route's template (`/v1/envelopes/{envelope_id}/grab`),
@@ -16,6 +17,8 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from starlette.routing import Route
+
+from kinsave.ops import metrics
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -101,11 +104,13 @@ class RequestLog:
 
 
 def _log(scope: Scope, outer_root_path: str, status: int, started: float, *, failed: bool) -> None:
+    seconds = time.perf_counter() - started
+    route = route_template(scope, outer_root_path)
+    metrics.observe_request(scope.get("method", ""), route, status, seconds)
     level = logging.ERROR if failed else logging.INFO
     if not access_log.isEnabledFor(level):
         return
-    latency_ms = round((time.perf_counter() - started) * 1000, 2)
-    route = route_template(scope, outer_root_path)
+    latency_ms = round(seconds * 1000, 2)
     state = scope.get("state", {})
     fields = {
         "request_id": state.get("request_id", ""),
