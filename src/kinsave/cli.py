@@ -62,55 +62,23 @@ def serve(
 ) -> None:
     """Serve the API (and the sweeper that refunds expired envelopes). Warns first about
     settings unsafe for production (`kinsave check`)."""
-    import logging
-    import logging.config
     import os
 
-    from kinsave.ops.log_config import log_config
-    from kinsave.ops.production_check import unsafe_settings
+    from kinsave.ops.serving import warn_unsafe
 
     if no_sweeper:  # read again by every API process uvicorn starts
         os.environ["KINSAVE_SWEEPER_ENABLED"] = "0"
         get_settings.cache_clear()
-    settings = get_settings()
-    # Through logging, so that with KINSAVE_LOG_FORMAT=json these are JSON lines too.
-    logging.config.dictConfig(log_config(settings))
-    for finding in unsafe_settings(settings, workers):
-        logging.getLogger("kinsave.check").warning(
-            "unsafe for production: %s: %s", finding.setting, finding.why
-        )
+    warn_unsafe(get_settings(), workers)
     _serve(host, port, workers, no_migrate)
 
 
 def _serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
-    import os
-    import tempfile
+    from kinsave.ops.serving import serve_api
 
-    import uvicorn
-
-    from kinsave.ops.log_config import log_config
-    from kinsave.ops.metrics import MULTIPROCESS_DIR
-
-    settings = get_settings()
-    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
-        # Each API process writes its metrics here; /metrics sums them (ops/metrics.py).
-        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="kinsave-metrics-")
     if not no_migrate:
         migrate()
-    uvicorn.run(
-        "kinsave.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        # Forwarded headers only from the proxies the setting names (none by default): anyone
-        # else could rotate X-Forwarded-For to escape every per-IP rate limit.
-        proxy_headers=bool(settings.trusted_proxies),
-        forwarded_allow_ips=settings.trusted_proxies or None,
-        log_config=log_config(settings),
-        log_level="warning",
-        access_log=False,  # kinsave's own access line (ops/request_log.py) has the request id
-    )
+    serve_api(get_settings(), host, port, workers)
 
 
 @app.command()
@@ -118,27 +86,9 @@ def worker() -> None:
     """Run the background jobs (expiries, reservation releases, reward payouts, webhook delivery)
     every KINSAVE_SWEEPER_INTERVAL_SECONDS until stopped, for API processes served with
     --no-sweeper. Several workers may run at once: each item is settled exactly once."""
-    import logging.config
-    import signal
+    from kinsave.ops.serving import run_worker
 
-    from kinsave.jobs import Sweeper
-    from kinsave.ops.log_config import log_config
-
-    settings = get_settings()
-    logging.config.dictConfig(log_config(settings))
-    engine = make_engine(settings)
-    sweeper = Sweeper(
-        make_session_factory(engine), settings.sweeper_interval_seconds, settings=settings
-    )
-    for stop_signal in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(stop_signal, lambda _signal, _frame: sweeper.stop())
-    logging.getLogger("kinsave.jobs").info(
-        "worker started: every %s s", settings.sweeper_interval_seconds
-    )
-    try:
-        sweeper.run_until_stopped()
-    finally:
-        engine.dispose()
+    run_worker(get_settings())
 
 
 @app.command()
