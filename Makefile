@@ -1,5 +1,8 @@
 # The two commands from the README: `make demo` and `make test`. Both build .venv on first use.
+# `make demo PORT=8001 HOST=0.0.0.0` serves the demo elsewhere.
 PYTHON ?= python3
+HOST ?= 127.0.0.1
+PORT ?= 8000
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml examples/store/pyproject.toml
 	touch $(STAMP)
 
 demo: install
-	$(BIN)/kinsave demo
+	$(BIN)/kinsave demo --host $(HOST) --port $(PORT)
 
 lint: install
 	$(BIN)/ruff check src tests examples

@@ -32,6 +32,10 @@ from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
+from kinsave.ops import metrics
+from kinsave.ops.readiness import Readiness
+from kinsave.ops.request_log import RequestLog, request_id_of
+from kinsave.ops.router import router as ops_router
 from kinsave.security.middleware import HostileInputGuard, SecurityHeaders
 from kinsave.security.ratelimit import RateLimiter
 from kinsave.security.router import router as security_router
@@ -41,6 +45,7 @@ from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
 from kinsave.storm_routes import routes as storm_routes
 from kinsave.web import install as install_pages
+from kinsave.web.api_docs import install_api_docs
 from kinsave.webhooks.router import router as webhooks_router
 
 logger = logging.getLogger("kinsave")
@@ -52,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings)
     session_factory = make_session_factory(engine)
+    metrics.watch_pool(engine)
     sweeper = Sweeper(
         session_factory, interval=settings.sweeper_interval_seconds, settings=settings
     )
@@ -65,12 +71,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for batcher in batchers:
             batcher.stop()
         engine.dispose()
+        metrics.process_exiting()
 
     app = FastAPI(
         title="kinsave",
         version=__version__,
         description="Red envelopes, coupons and shares that bring shoppers back to the store.",
         lifespan=lifespan,
+        # /docs and /redoc are served from bundled assets (web/api_docs.py), not from a CDN.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's native OpenTelemetry asks the global providers on every request whether it
         # is configured: a tenth of a storm request's event-loop time when it is not.
         telemetry=None if settings.telemetry else NO_TELEMETRY,
@@ -85,9 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
     )
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    app.state.readiness = Readiness(engine, settings.redis_url)
     batchers = _start_batchers(app, settings)
     _install_routes(app, settings)
     install_pages(app, settings)
+    install_api_docs(app)
     _install_error_handlers(app)
     # Outermost last: headers are added even to the guard's own refusals.
     app.add_middleware(
@@ -95,11 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_body_bytes=settings.max_body_bytes,
         max_json_depth=settings.max_json_depth,
     )
+    app.add_middleware(RequestLog)  # inside SecurityHeaders: its 500s get the headers too
     app.add_middleware(SecurityHeaders)
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
 
     return app
 
@@ -119,6 +128,7 @@ DOCUMENTED_ROUTERS = (
     checkout_router,
     security_router,
     storelinks_router,
+    ops_router,
 )
 
 
@@ -137,7 +147,9 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
     """The storms' batchers (group commit, batcher.py), one per storm endpoint, in app.state."""
 
     def batcher(
-        run_batch: BatchFunction[Any, Any], run_alone: AloneFunction[Any, Any] | None = None
+        name: str,
+        run_batch: BatchFunction[Any, Any],
+        run_alone: AloneFunction[Any, Any] | None = None,
     ) -> Batcher[Any, Any]:
         return Batcher(
             app.state.session_factory,
@@ -145,17 +157,21 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
             max_batch=settings.grab_batch_max,
             lanes=settings.batch_lanes,
             run_alone=run_alone,
+            name=name,
         )
 
-    app.state.grab_batcher = batcher(fastpath.grab_many, fastpath.grab_alone)
-    app.state.daily_batcher = batcher(daily_fastpath.claim_many)
-    app.state.coupon_batcher = batcher(partial(claims.claim_many, gate=app.state.claim_gate))
+    app.state.grab_batcher = batcher("grab", fastpath.grab_many, fastpath.grab_alone)
+    app.state.daily_batcher = batcher("daily", daily_fastpath.claim_many)
+    app.state.coupon_batcher = batcher(
+        "coupon", partial(claims.claim_many, gate=app.state.claim_gate)
+    )
     # Sign-ins the session cache does not remember: one read per batch of new tokens.
     app.state.session_batcher = Batcher(
         app.state.read_session_factory,
         app.state.session_cache.resolve_many,
         max_batch=settings.grab_batch_max,
         lanes=settings.batch_lanes,
+        name="session",
     )
     return [
         app.state.grab_batcher,
@@ -216,8 +232,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        # A backstop: RequestLog answers (and logs) the errors raised inside it.
+        logger.exception("unexpected error, request id %s", request_id_of(request.scope))
         body = KinsaveError("internal_error", "something went wrong on our side").to_body()
+        body["error"]["request_id"] = request_id_of(request.scope)
         return JSONResponse(body, status_code=500)
 
     @app.exception_handler(OperationalError)

@@ -38,6 +38,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
+from kinsave.ops import metrics
 
 log = logging.getLogger("kinsave.batcher")
 Item = TypeVar("Item")
@@ -86,12 +87,14 @@ class Batcher(Generic[Item, Result]):
         lanes: int = 4,
         retry_seconds: float = RETRY_SECONDS,
         run_alone: AloneFunction[Item, Result] | None = None,
+        name: str = "batch",
     ) -> None:
         """`run_alone(session, item)` runs an item by itself (RUN_ALONE, or the rerun of a failed
-        batch); by default the batch function with a batch of one."""
+        batch); by default the batch function with a batch of one. `name` labels its metrics."""
         alone = run_alone or _as_batch_of_one(run_batch)
         self._lanes: list[_Lane[Item, Result]] = [
-            _Lane(session_factory, run_batch, alone, max_batch, retry_seconds) for _ in range(lanes)
+            _Lane(session_factory, run_batch, alone, max_batch, retry_seconds, name)
+            for _ in range(lanes)
         ]
 
     def submit(self, item: Item, *, order_key: str = "") -> "asyncio.Future[Result]":
@@ -189,7 +192,10 @@ class _Lane(Generic[Item, Result]):
         run_alone: AloneFunction[Item, Result],
         max_batch: int,
         retry_seconds: float,
+        name: str,
     ) -> None:
+        self._batch_size = metrics.BATCH_SIZE.labels(name)
+        self._queue_depth = metrics.QUEUE_DEPTH.labels(name)
         self._session_factory = session_factory
         self._run_batch = run_batch
         self._run_alone_fn = run_alone
@@ -262,6 +268,8 @@ class _Lane(Generic[Item, Result]):
         return max(0.0, min(entry.due for entry in self._later) - time.monotonic())
 
     def _commit(self, batch: list[_Entry[Item, Result]]) -> None:
+        self._batch_size.observe(len(batch))
+        self._queue_depth.set(self._queue.qsize())
         try:
             with unit_of_work(self._session_factory) as session:
                 outcomes = self._run_batch(session, [entry.item for entry in batch])

@@ -35,25 +35,60 @@ def migrate() -> None:
 
 
 @app.command()
+def check(
+    workers: Annotated[int, typer.Option(help="API processes you will serve with")] = 1,
+) -> None:
+    """Say what in the settings is unsafe for production, and why; exit 1 if anything is."""
+    from kinsave.ops.production_check import unsafe_settings
+
+    findings = unsafe_settings(get_settings(), workers)
+    for finding in findings:
+        console.print(f"[red]unsafe[/red] {finding.setting}: {finding.why}")
+    if findings:
+        console.print(f"{len(findings)} unsafe setting(s) for production")
+        raise typer.Exit(1)
+    console.print("[green]no unsafe settings found[/green]")
+
+
+@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
     workers: Annotated[int, typer.Option(help="API processes")] = 1,
     no_migrate: Annotated[bool, typer.Option(help="Skip the schema upgrade")] = False,
+    no_sweeper: Annotated[
+        bool, typer.Option(help="No background jobs in these processes: run `kinsave worker`")
+    ] = False,
 ) -> None:
-    """Serve the API (and the sweeper that refunds expired envelopes)."""
-    import uvicorn
+    """Serve the API (and the sweeper that refunds expired envelopes). Warns first about
+    settings unsafe for production (`kinsave check`)."""
+    import os
+
+    from kinsave.ops.serving import warn_unsafe
+
+    if no_sweeper:  # read again by every API process uvicorn starts
+        os.environ["KINSAVE_SWEEPER_ENABLED"] = "0"
+        get_settings.cache_clear()
+    warn_unsafe(get_settings(), workers)
+    _serve(host, port, workers, no_migrate)
+
+
+def _serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+    from kinsave.ops.serving import serve_api
 
     if not no_migrate:
         migrate()
-    uvicorn.run(
-        "kinsave.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level="warning",
-    )
+    serve_api(get_settings(), host, port, workers)
+
+
+@app.command()
+def worker() -> None:
+    """Run the background jobs (expiries, reservation releases, reward payouts, webhook delivery)
+    every KINSAVE_SWEEPER_INTERVAL_SECONDS until stopped, for API processes served with
+    --no-sweeper. Several workers may run at once: each item is settled exactly once."""
+    from kinsave.ops.serving import run_worker
+
+    run_worker(get_settings())
 
 
 @app.command()
@@ -87,7 +122,7 @@ def demo(
     os.environ.setdefault("KINSAVE_DEMO_STORE_API_URL", base)
     get_settings.cache_clear()
     if not seed_only:
-        serve(host=host, port=port, workers=1, no_migrate=True)
+        _serve(host, port, workers=1, no_migrate=True)  # unsafe on purpose: no warnings
 
 
 @app.command()
@@ -169,7 +204,8 @@ def import_products(
     shop: Annotated[str, typer.Option(help="Shop name")],
     batch: Annotated[int, typer.Option(help="Products per transaction")] = 500,
 ) -> None:
-    """Upsert the shop's products from a file (sku, title, price, category, image_url, in_stock)."""
+    """Upsert an existing shop's products from a file (sku, title, price, category, image_url,
+    in_stock). An unknown shop name is refused: nothing is imported."""
     from rich.progress import Progress
 
     from kinsave.auth import service as auth
@@ -178,7 +214,17 @@ def import_products(
 
     factory = _session_factory()
     with unit_of_work(factory) as session:
-        shop_id = auth.ensure_shop(session, shop).id
+        shop_row = auth.find_shop(session, shop)
+        known = auth.list_shop_names(session) if shop_row is None else []
+    if shop_row is None:
+        # A typo must not create a second shop that quietly holds the catalog.
+        console.print(
+            f"[red]no shop named {shop!r}[/red]; nothing imported. Shops: "
+            + (", ".join(repr(name) for name in known) or "none yet")
+            + f". Create it with: kinsave operator create --shop {shop!r}"
+        )
+        raise typer.Exit(1)
+    shop_id = shop_row.id
     done = 0
     try:
         with Progress(console=console) as progress:

@@ -1,6 +1,8 @@
 """One Settings object, read from KINSAVE_* environment variables once per process."""
 
+import ipaddress
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +44,8 @@ class Settings(BaseSettings):
     store_link_code_ttl_seconds: int = 5 * 60
     sweeper_interval_seconds: float = 30.0
     sweeper_enabled: bool = True
+    # A job that keeps failing waits twice as long each time, up to this (jobs.JobBackoff).
+    sweeper_max_backoff_seconds: float = 300.0
 
     # Shopper login from the hosts. Telegram: the bot token checks initData's `hash`; the bot id
     # (defaults to the token's prefix) checks the Ed25519 `signature` without the token.
@@ -96,10 +100,36 @@ class Settings(BaseSettings):
     # Unknown share tokens per IP / store key before resolving is refused (code guessing).
     rate_limit_token_unknown: str = "20/600"
 
+    # Logs (ops/log_config.py): "text" or "json" (one JSON object per line); one access line per
+    # request (request id, route template, status, latency, shop) unless access_log is off.
+    # Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed: IPs and CIDRs, comma
+    # separated, or "*" (anyone: only when nothing but the proxy can reach the port). None by
+    # default: the peer address is the client, for the per-IP rate limits too.
+    trusted_proxies: str = ""
+    # /metrics (Prometheus text format) answers only `Authorization: Bearer <this token>`; unset,
+    # it is a 404. Keep it out of reach of the public too (docs/observability.md).
+    metrics_token: str | None = None
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "info"
+    access_log: bool = True
+
     @field_validator("database_url")
     @classmethod
     def _normalize(cls, value: str) -> str:
         return normalize_database_url(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_proxies(cls, value: str) -> str:
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        if entries == ["*"]:
+            return "*"
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as error:
+                raise ValueError(f"not an IP address or CIDR: {entry!r}") from error
+        return ",".join(entries)
 
     @property
     def is_sqlite(self) -> bool:

@@ -169,6 +169,7 @@ def describe(seeded: DemoSeed, base_url: str) -> str:
     state = "seeded" if seeded.created else "already seeded; new keys issued"
     lines = [
         f"[bold green]kinsave demo[/bold green] ({state})",
+        f"  Start page      {base_url}/",
         f"  API docs        {base_url}/docs",
         f"  Mini app        {base_url}/app",
         f"  Admin console   {base_url}/admin",

@@ -7,6 +7,7 @@ exactly one runner settles each item and the others get None.
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
@@ -20,6 +21,7 @@ from kinsave.coupons.checkout_schemas import ReservationReleaseReport
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import expiry as envelope_expiry
 from kinsave.envelopes.schemas import ExpiryReport
+from kinsave.ops import metrics
 from kinsave.security import ratelimit
 from kinsave.security.schemas import CounterCleanupReport
 from kinsave.sharing import rewards
@@ -143,18 +145,65 @@ SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
 )
 
 
+class JobBackoff:
+    """When a sweep job keeps failing (the database is down, say): the next try waits the
+    interval, then twice it, four times, ... up to `max_delay`; one log line per failed try."""
+
+    def __init__(self, name: str, interval: float, max_delay: float) -> None:
+        self.name = name
+        self._interval = interval
+        self._max_delay = max(max_delay, interval)
+        self.failures = 0
+        self.retry_at = 0.0
+
+    def due(self, now: float) -> bool:
+        return now >= self.retry_at
+
+    def failed(self, error: Exception, now: float) -> None:
+        metrics.SWEEP_RUNS.labels(self.name, "failed").inc()
+        self.failures += 1
+        delay = min(self._interval * 2 ** (self.failures - 1), self._max_delay)
+        self.retry_at = now + delay
+        # One line, no traceback: an outage repeats the same error every try, and a trace per
+        # job per pass buried everything else in the log.
+        reason = " ".join(str(error).split())[:200]
+        log.error(
+            "%s failed (%s: %s); %d in a row, next try in %.0f s",
+            self.name,
+            type(error).__name__,
+            reason,
+            self.failures,
+            delay,
+            extra={"job": self.name, "failures": self.failures, "retry_in_s": delay},
+        )
+        log.debug("%s failure", self.name, exc_info=error)  # the trace, for KINSAVE_LOG_LEVEL=debug
+
+    def succeeded(self) -> None:
+        metrics.SWEEP_RUNS.labels(self.name, "ok").inc()
+        metrics.SWEEP_LAST_SUCCESS.labels(self.name).set_to_current_time()
+        if self.failures:
+            log.warning("%s recovered after %d failed tries", self.name, self.failures)
+        self.failures = 0
+        self.retry_at = 0.0
+
+
 class Sweeper:
-    """Runs the periodic jobs inside `kinsave serve` on a daemon thread."""
+    """Runs the periodic jobs: on a daemon thread inside `kinsave serve`, or in the foreground
+    of `kinsave worker`."""
 
     def __init__(
         self,
         session_factory: sessionmaker[Session],
         interval: float,
         settings: Settings | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session_factory = session_factory
         self._interval = interval
         self._settings = settings or Settings()
+        self._clock = clock
+        max_delay = self._settings.sweeper_max_backoff_seconds
+        self._backoff = {name: JobBackoff(name, interval, max_delay) for name, _ in SWEEP_JOBS}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -171,14 +220,24 @@ class Sweeper:
         while not self._stop.wait(self._interval):
             self.sweep_once()
 
+    def run_until_stopped(self) -> None:
+        """Sweep now and every interval in this thread until `stop()` (`kinsave worker`)."""
+        self.sweep_once()
+        self._run()
+
     def sweep_once(self) -> None:
+        now = self._clock()
         for name, job in SWEEP_JOBS:
+            backoff = self._backoff[name]
+            if not backoff.due(now):
+                continue
             # Each job is guarded on its own: one failing job must not stop the others, and
             # what it did not settle waits for the next pass (nothing is lost).
             try:
                 report = job(self._session_factory, self._settings)
-            except Exception:
-                log.exception("%s failed", name)
+            except Exception as error:
+                backoff.failed(error, now)
                 continue
+            backoff.succeeded()
             if any(report.model_dump().values()):
                 log.info("%s: %s", name, report.model_dump())

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute
 
 from kinsave.api import batched_or_alone, idempotency_key
 from kinsave.auth.deps import current_shopper
@@ -35,6 +35,7 @@ from kinsave.coupons.schemas import ClaimIn
 from kinsave.envelopes import daily_fastpath, fastpath
 from kinsave.envelopes.daily_fastpath import DailyRequest
 from kinsave.envelopes.fastpath import GrabRequest
+from kinsave.ops.request_log import NamedRoute
 from kinsave.security.deps import count_shopper_hit
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -113,7 +114,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         (settings.fast_coupon_claim, "/v1/coupons/claim", claim_coupon),
     ]
     return [
-        Route(path, endpoint, methods=["POST"], include_in_schema=False)
+        NamedRoute(path, endpoint, methods=["POST"], include_in_schema=False)
         for enabled, path, endpoint in endpoints
         if enabled
     ]

@@ -62,6 +62,7 @@ class TestImportFile:
     def test_cli_imports(self, session_factory, database_url, tmp_path, monkeypatch, api):
         jsonl = tmp_path / "p.jsonl"
         jsonl.write_text("".join(json.dumps(p) + "\n" for p in RICE_PRODUCTS))
+        operator = shop_key(session_factory)  # the shop exists before its products arrive
         monkeypatch.setenv("KINSAVE_DATABASE_URL", database_url)
         get_settings.cache_clear()
         try:
@@ -69,5 +70,4 @@ class TestImportFile:
         finally:
             get_settings.cache_clear()
         assert result.exit_code == 0, result.output
-        operator = shop_key(session_factory)
         assert api.get("/v1/admin/products", headers=operator).json()["total"] == 3

@@ -19,8 +19,9 @@ from tests.conftest import _free_port
 class ServerProcess:
     """`kinsave serve` in its own process (its own process group, so SIGKILL takes it all)."""
 
-    def __init__(self, database_url: str, **env: str) -> None:
+    def __init__(self, database_url: str, *args: str, **env: str) -> None:
         self.port = _free_port()
+        self.args = args  # more `kinsave serve` options
         self.env = {
             **os.environ,
             "KINSAVE_DATABASE_URL": database_url,
@@ -39,7 +40,7 @@ class ServerProcess:
     def start(self) -> "ServerProcess":
         command = [sys.executable, "-m", "kinsave.cli", "serve", "--no-migrate"]
         self.process = subprocess.Popen(
-            [*command, "--port", str(self.port)],
+            [*command, "--port", str(self.port), *self.args],
             env=self.env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

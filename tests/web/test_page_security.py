@@ -101,7 +101,14 @@ class TestPages:
         policy = response.headers["content-security-policy"]
         assert "script-src 'self'" in policy and "unsafe-inline" not in policy
         assert not re.search(r"<script(?![^>]*(src=|application/json))", response.text)
-        assert "content-security-policy" not in api.get("/docs").headers
+
+    def test_api_docs_allow_only_their_own_scripts(self, api):
+        for path in ("/docs", "/redoc"):
+            response = api.get(path)
+            policy = response.headers["content-security-policy"]
+            script_src = policy.split("script-src")[1].split(";")[0]
+            assert "unsafe-inline" not in script_src and "http" not in policy
+            assert "cdn" not in response.text and "googleapis" not in response.text
 
     def test_envelope_message_is_escaped(self, api, session_factory):
         operator = shop_key(session_factory)

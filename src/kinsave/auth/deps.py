@@ -69,7 +69,9 @@ def csrf_matches(request: Request, supplied: str | None = None) -> bool:
 def _shop_principal(request: Request, authorization: str | None, role: str) -> ShopPrincipal:
     key = _bearer(authorization)
     with unit_of_work(request.app.state.read_session_factory) as session:
-        return service.resolve_api_key(session, key, role)
+        principal = service.resolve_api_key(session, key, role)
+    request.state.shop_id = principal.shop_id  # for the access log (ops/request_log.py)
+    return principal
 
 
 def current_operator(

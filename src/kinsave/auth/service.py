@@ -127,6 +127,15 @@ def revoke_session(session: Session, token: str) -> None:
         row.revoked_at = utcnow()
 
 
+def find_shop(session: Session, name: str) -> Shop | None:
+    """The shop with exactly this name, or None (never creates one)."""
+    return session.execute(select(Shop).where(Shop.name == name)).scalar_one_or_none()
+
+
+def list_shop_names(session: Session, limit: int = 20) -> list[str]:
+    return list(session.execute(select(Shop.name).order_by(Shop.name).limit(limit)).scalars())
+
+
 def ensure_shop(session: Session, name: str) -> Shop:
     shop = session.execute(select(Shop).where(Shop.name == name)).scalar_one_or_none()
     if shop is None:

@@ -68,11 +68,16 @@ class ApiServer:
             "--workers",
             str(self.workers),
         ]
-        self._process = subprocess.Popen(command, env=self._env, start_new_session=True)
+        # One access line per request: into a file, not over the bench's own report.
+        self.log_path = Path(tempfile.gettempdir()) / f"kinsave-bench-server-{self.port}.log"
+        with self.log_path.open("wb") as log:
+            self._process = subprocess.Popen(
+                command, env=self._env, stdout=log, stderr=log, start_new_session=True
+            )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError("kinsave serve exited while starting")
+                raise RuntimeError(f"kinsave serve exited while starting (see {self.log_path})")
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).is_success:
                     return self

@@ -29,7 +29,8 @@ GUESS_ERRORS = {"token_unknown", "not_found"}
 
 
 def client_ip(request: Request) -> str:
-    # The peer address: behind a proxy run uvicorn with --proxy-headers so this is the client.
+    # The peer address, or the client a trusted proxy forwarded: `kinsave serve` hands
+    # KINSAVE_TRUSTED_PROXIES to uvicorn, which rewrites the client only for those peers.
     return request.client.host if request.client else "unknown"
 
 

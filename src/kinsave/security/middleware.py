@@ -32,7 +32,6 @@ ALWAYS = {
 }
 HSTS = b"max-age=31536000; includeSubDomains"
 BODY_STATE_KEY = "kinsave_raw_body"
-API_EXPLORER = {"/docs", "/redoc", "/docs/oauth2-redirect"}
 
 
 class Refusal(Exception):
@@ -141,22 +140,18 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         tls = is_tls(scope)
-        # FastAPI's own API explorer loads its script from a CDN with inline bootstrapping.
-        csp = scope["path"] not in API_EXPLORER
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = self._add(list(message.get("headers") or []), tls, csp)
+                message["headers"] = self._add(list(message.get("headers") or []), tls)
             await send(message)
 
         await self.app(scope, receive, with_headers)
 
-    def _add(
-        self, headers: list[tuple[bytes, bytes]], tls: bool, csp: bool
-    ) -> list[tuple[bytes, bytes]]:
+    def _add(self, headers: list[tuple[bytes, bytes]], tls: bool) -> list[tuple[bytes, bytes]]:
         present = {name.lower(): value for name, value in headers}
         wanted = dict(ALWAYS)
-        if csp and present.get(b"content-type", b"").startswith(b"text/html"):
+        if present.get(b"content-type", b"").startswith(b"text/html"):
             wanted[b"content-security-policy"] = self.csp
         if tls:
             wanted[b"strict-transport-security"] = HSTS

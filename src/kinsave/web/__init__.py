@@ -1,4 +1,5 @@
-"""The pages: the mini app (/app), the operator console (/admin) and their static files."""
+"""The pages: the start page (/), the mini app (/app), the operator console (/admin) and their
+static files."""
 
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from kinsave.web import (
     mini_app_family,
     mini_app_links,
     mini_app_shop,
+    start_page,
 )
 from kinsave.web.security import install_page_headers
 
@@ -39,6 +41,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         console_channels.router,
         console_webhooks.router,
         language.router,
+        start_page.router,
     ):
         app.include_router(router)
     if settings.demo_store:

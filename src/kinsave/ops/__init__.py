@@ -1,0 +1,1 @@
+"""Running kinsave in production: readiness, request logs, settings checks."""

@@ -1,0 +1,68 @@
+"""Running the processes: the API under uvicorn, and the worker that runs the background jobs.
+
+The `kinsave serve` and `kinsave worker` commands (cli.py) parse their options and call these.
+"""
+
+import logging
+import logging.config
+import os
+import signal
+import tempfile
+
+from kinsave.config import Settings
+from kinsave.db import make_engine, make_session_factory
+from kinsave.jobs import Sweeper
+from kinsave.ops.log_config import log_config
+from kinsave.ops.metrics import MULTIPROCESS_DIR
+from kinsave.ops.production_check import unsafe_settings
+
+
+def warn_unsafe(settings: Settings, workers: int) -> None:
+    """Log each setting unsafe for production (through logging, so that with
+    KINSAVE_LOG_FORMAT=json these are JSON lines too)."""
+    logging.config.dictConfig(log_config(settings))
+    for finding in unsafe_settings(settings, workers):
+        logging.getLogger("kinsave.check").warning(
+            "unsafe for production: %s: %s", finding.setting, finding.why
+        )
+
+
+def serve_api(settings: Settings, host: str, port: int, workers: int) -> None:
+    """uvicorn with `workers` API processes, each building the app from the environment."""
+    import uvicorn
+
+    if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
+        # Each API process writes its metrics here; /metrics sums them (ops/metrics.py).
+        os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="kinsave-metrics-")
+    uvicorn.run(
+        "kinsave.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        # Forwarded headers only from the proxies the setting names (none by default): anyone
+        # else could rotate X-Forwarded-For to escape every per-IP rate limit.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
+        log_config=log_config(settings),
+        log_level="warning",
+        access_log=False,  # kinsave's own access line (ops/request_log.py) has the request id
+    )
+
+
+def run_worker(settings: Settings) -> None:
+    """The sweeper in the foreground until SIGTERM or SIGINT (after its current pass)."""
+    logging.config.dictConfig(log_config(settings))
+    engine = make_engine(settings)
+    sweeper = Sweeper(
+        make_session_factory(engine), settings.sweeper_interval_seconds, settings=settings
+    )
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, lambda _signal, _frame: sweeper.stop())
+    logging.getLogger("kinsave.jobs").info(
+        "worker started: every %s s", settings.sweeper_interval_seconds
+    )
+    try:
+        sweeper.run_until_stopped()
+    finally:
+        engine.dispose()

@@ -1,0 +1,102 @@
+"""/metrics: Prometheus text for the holder of the token, off without one; requests counted by
+route template and status, summed across the API processes of `kinsave serve --workers 2`."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.orm import Session, sessionmaker
+
+from kinsave.app import create_app
+from kinsave.config import Settings
+from kinsave.jobs import Sweeper
+from tests.factories import create_campaign, funded_shopper, shop_key
+from tests.reliability.processes import ServerProcess
+
+TOKEN = "metrics-secret-token"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(text: str, name: str, **labels: str) -> float:
+    return samples(text).get((name, frozenset(labels.items())), 0.0)
+
+
+class TestAccess:
+    def test_off_without_a_token(self, api: httpx.Client) -> None:
+        assert api.get("/metrics").status_code == 404
+
+    def test_the_token_is_required(self, settings: Settings, session_factory: object) -> None:
+        app = create_app(settings.model_copy(update={"metrics_token": TOKEN}))
+        with TestClient(app) as client:
+            assert client.get("/metrics").status_code == 401
+            wrong = {"Authorization": "Bearer not-it"}
+            assert client.get("/metrics", headers=wrong).status_code == 401
+            response = client.get("/metrics", headers=BEARER)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        assert TOKEN not in response.text
+
+
+class TestContent:
+    def test_requests_business_totals_and_the_sweeper(
+        self, settings: Settings, session_factory: sessionmaker[Session], api: httpx.Client
+    ) -> None:
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator)
+        funded_shopper(api, operator, campaign["id"], "grandma", 500)
+        app = create_app(settings.model_copy(update={"metrics_token": TOKEN}))
+        Sweeper(session_factory, 60, settings).sweep_once()
+        with TestClient(app) as client:
+            before = client.get("/metrics", headers=BEARER).text
+            for _ in range(3):
+                client.get("/app/s/SECRETCODE42")
+            text = client.get("/metrics", headers=BEARER).text
+        route = {"method": "GET", "route": "/app/s/{code}"}
+        counted = value(text, "kinsave_http_requests_total", **route, status="404")
+        assert counted - value(before, "kinsave_http_requests_total", **route, status="404") == 3
+        assert value(text, "kinsave_http_request_duration_seconds_count", **route) >= 3
+        assert "SECRETCODE42" not in text
+        issued = [
+            v
+            for (name, labels), v in samples(text).items()
+            if name == "kinsave_ledger_transfer_amount_minor_units"
+            and dict(labels)["kind"] != "campaign_funding"
+        ]
+        assert sum(issued) == 500  # the credit given to grandma
+        assert value(text, "kinsave_webhook_backlog") == 0
+        assert (
+            value(text, "kinsave_sweeper_last_success_timestamp_seconds", job="envelope expiry") > 0
+        )
+        assert "kinsave_db_pool_checked_out" in text
+
+
+@pytest.mark.slow
+class TestSeveralProcesses:
+    def test_counts_are_summed_across_api_processes(
+        self, database_url: str, session_factory: sessionmaker[Session], tmp_path: Path
+    ) -> None:
+        server = ServerProcess(database_url, "--workers", "2", KINSAVE_METRICS_TOKEN=TOKEN)
+        server.env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)  # as `kinsave serve` would make
+        server.start()
+        try:
+            for _ in range(40):  # a new connection each: both processes answer some
+                httpx.get(f"{server.url}/healthz")
+            text = httpx.get(f"{server.url}/metrics", headers=BEARER).text
+        finally:
+            server.stop()
+        counted = value(
+            text, "kinsave_http_requests_total", method="GET", route="/healthz", status="200"
+        )
+        assert counted >= 40  # the startup probes too: every process's count, summed
+        counter_files = [p.name for p in tmp_path.iterdir() if p.name.startswith("counter_")]
+        assert len(counter_files) == 2  # one per API process
