@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
 from kinsave.api import error_response
+from kinsave.auth.key_cache import StoreKeyCache
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
 from kinsave.batcher import AloneFunction, Batcher, BatchFunction
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
     )
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    app.state.store_key_cache = StoreKeyCache()
     batchers = _start_batchers(app, settings)
     _install_routes(app, settings)
     install_pages(app, settings)
