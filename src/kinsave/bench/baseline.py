@@ -16,6 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
+from kinsave.coupons import checkout
+from kinsave.coupons import quote as optimiser
+from kinsave.coupons import service as coupons
+from kinsave.coupons.checkout_schemas import QuoteIn, QuoteOut
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import utcnow
 from kinsave.envelopes.daily_rule import draw_amount
@@ -170,3 +174,35 @@ def claim_coupon(session: Session, template_id: str, shopper_id: str) -> str:
     template.issued += 1
     session.flush()
     return coupon.id
+
+
+def quote_checkout(session: Session, shop_id: str, data: QuoteIn) -> QuoteOut:
+    """The checkout quote as first written: held coupons and their templates loaded as ORM
+    objects, the wallet as an ORM account, the answer built and validated as Pydantic models."""
+    now = utcnow()
+    rows = session.execute(
+        select(Coupon, CouponTemplate)
+        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
+        .where(
+            Coupon.shopper_id == data.shopper_id,
+            Coupon.shop_id == shop_id,
+            Coupon.state == "available",
+            Coupon.expires_at > now,
+        )
+        .order_by(Coupon.id)
+    ).all()
+    held = [coupons.as_held(template, coupon.id, coupon.expires_at) for coupon, template in rows]
+    wallet = session.scalar(
+        select(Account).where(
+            Account.kind == AccountKind.WALLET.value, Account.owner_id == data.shopper_id
+        )
+    )
+    balance = wallet.balance if wallet is not None else 0
+    result = optimiser.quote(
+        checkout.cart_lines(session, shop_id, data.lines),
+        data.shipping_fee,
+        held,
+        use_credit=data.use_credit,
+        wallet_balance=balance,
+    )
+    return checkout.quote_out(data.shopper_id, balance, result)

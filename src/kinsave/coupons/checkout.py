@@ -6,6 +6,9 @@ ledger transfer wallet -> CREDIT_HOLD keyed by the order, so no order can use ei
 Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 """
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import datetime, timedelta
 
 from pydantic_core import to_json
@@ -63,14 +66,49 @@ def _best_quote(
 ) -> tuple[int, optimiser.Quote]:
     held = coupons.held_coupons(session, shop_id, data.shopper_id, now)
     wallet = ledger.balance_of(session, AccountKind.WALLET, data.shopper_id)
-    result = optimiser.quote(
-        cart_lines(session, shop_id, data.lines),
-        data.shipping_fee,
-        held,
-        use_credit=data.use_credit,
-        wallet_balance=wallet,
-    )
-    return wallet, result
+    lines = cart_lines(session, shop_id, data.lines)
+    return wallet, _remembered_quote(lines, data.shipping_fee, held, data.use_credit, wallet)
+
+
+class _QuoteMemory:
+    """The optimiser's answers per process, keyed by everything it reads.
+
+    The optimiser is pure, so an answer found for the same lines (with their categories), fee,
+    credit asked, wallet balance and held coupons (ids, terms, expiry) is the answer: nothing is
+    ever invalidated by hand. Any change of the shopper's coupons or wallet changes the key, and
+    they are read from the database on every quote. A store quotes the same cart on every view.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._answers: OrderedDict[Hashable, optimiser.Quote] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def quote(
+        self,
+        lines: list[CartLine],
+        shipping_fee: int,
+        held: list[HeldCoupon],
+        use_credit: int,
+        wallet: int,
+    ) -> optimiser.Quote:
+        key = (tuple(lines), shipping_fee, tuple(held), use_credit, wallet)
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+                return answer
+        answer = optimiser.quote(
+            lines, shipping_fee, held, use_credit=use_credit, wallet_balance=wallet
+        )
+        with self._lock:
+            self._answers[key] = answer
+            if len(self._answers) > self._max_entries:
+                self._answers.popitem(last=False)
+        return answer
+
+
+_remembered_quote = _QuoteMemory().quote
 
 
 def quote_out(shopper_id: str, wallet: int, result: optimiser.Quote) -> QuoteOut:
