@@ -13,7 +13,7 @@ from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work, utcnow
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
-from tests.coupons.factories import claim, create_template
+from tests.coupons.factories import RICE_PRODUCTS, claim, create_template, push_products
 from tests.coupons.test_quote import carts
 from tests.factories import create_campaign, funded_shopper, shop_key
 
@@ -75,6 +75,7 @@ def _plain_quote(session, shop_id: str, data: QuoteIn) -> bytes:
 class TestHeldAndRemembered:
     def test_every_change_of_coupons_or_wallet_shows_in_the_next_quote(self, api, session_factory):
         operator = shop_key(session_factory)
+        push_products(api, shop_key(session_factory, role="store"), RICE_PRODUCTS)
         campaign = create_campaign(api, operator)
         grandma = funded_shopper(api, operator, campaign["id"], "grandma", 3000)
         scoped = create_template(
@@ -83,8 +84,18 @@ class TestHeldAndRemembered:
         shipping = create_template(
             api, operator, name="ship", kind="free_shipping", stacking_group="shipping"
         )
+        oil = create_template(
+            api,
+            operator,
+            name="oil",
+            kind="percent_off",
+            percent=10,
+            scope={"categories": ["oil"]},
+            stacking_group="oil",
+        )
         shop_id = scoped["shop_id"]
         claim(api, grandma, scoped["id"])
+        claim(api, grandma, oil["id"])
         data = QuoteIn.model_validate(CART)
         answers = []
 
@@ -120,6 +131,7 @@ class TestHeldAndRemembered:
             )
         fourth = quote_both()
 
+        assert len(first["coupons"]) == 2  # the sku and the category coupon
         assert len(second["coupons"]) == len(first["coupons"]) + 1
         assert third["wallet_balance"] == second["wallet_balance"] + 1000
         assert third["credit"] == 4000
