@@ -166,8 +166,8 @@ class Checkout:
 
     def http_phases(
         self, ctx: BenchContext, plan: CheckoutPlan, variant: str
-    ) -> Iterator[tuple[list[HttpTarget], Callable[[list[str]], None]]]:
-        """Each phase's requests and what to do with its answers (in request order)."""
+    ) -> Iterator[tuple[str, list[HttpTarget], Callable[[list[str]], None]]]:
+        """Each phase's name, requests and what to do with its answers (in request order)."""
         keys = plan.seeded.store_keys
 
         def keep(step: str, chosen: list[Order]) -> Callable[[list[str]], None]:
@@ -184,17 +184,17 @@ class Checkout:
                 )
                 for o in plan.orders
             ]
-            yield targets, keep(f"quote{view}", plan.orders)
+            yield f"quote{view}", targets, keep(f"quote{view}", plan.orders)
         ready = [o for o in plan.orders if _answered(o, f"quote{len(VIEWS) - 1}")]
         path = "/v1/store/checkout/reserve"
         targets = [
             HttpTarget("POST", path, keys[o.shop], json.dumps(o.reserve_body())) for o in ready
         ]
-        yield targets, keep("reserve", ready)
+        yield "reserve", targets, keep("reserve", ready)
         ready = [o for o in ready if _answered(o, "reserve")]
-        yield [_order_step(o, keys, "paid") for o in ready], keep("paid", ready)
+        yield "paid", [_order_step(o, keys, "paid") for o in ready], keep("paid", ready)
         ready = [o for o in ready if o.refund and _answered(o, "paid")]
-        yield [_order_step(o, keys, "refund") for o in ready], keep("refund", ready)
+        yield "refund", [_order_step(o, keys, "refund") for o in ready], keep("refund", ready)
 
     def check(self, ctx: BenchContext, plan: CheckoutPlan, codes: list[str]) -> list[str]:
         problems = [f"answered {c!r}" for c in sorted(set(codes)) if c != "ok"]

@@ -229,8 +229,11 @@ def _over_http(
         keep = writes and getattr(scenario, "keep_bodies", False)
         server_cpu, database_cpu = server.cpu_seconds(), http.postgres_cpu_seconds()
         phases = getattr(scenario, "http_phases", None)
+        per_phase: dict[str, str] = {}
         if writes and phases is not None:
-            load, cpu = _phased_load(server.port, phases(ctx, plan, variant), ctx.scale.connections)
+            load, cpu = _phased_load(
+                server.port, phases(ctx, plan, variant), ctx.scale.connections, per_phase
+            )
         else:
             load, cpu = http.run_load(server.port, targets, ctx.scale.connections, keep_bodies=keep)
         server_cpu = server.cpu_seconds() - server_cpu
@@ -250,6 +253,7 @@ def _over_http(
         # In cores (1.0: one core busy the whole time): where the machine's two cores went.
         measurement.notes["loadgen_cpu_share"] = round(cpu / load.seconds, 2)
         measurement.notes["server_cpu_share"] = round(server_cpu / load.seconds, 2)
+        measurement.notes.update(per_phase)
         if ctx.database == "postgresql":
             measurement.notes["postgres_cpu_share"] = round(database_cpu / load.seconds, 2)
         out.append(measurement)
@@ -258,18 +262,22 @@ def _over_http(
 
 def _phased_load(
     port: int,
-    phases: Iterator[tuple[list[HttpTarget], Callable[[list[str]], None]]],
+    phases: Iterator[tuple[str, list[HttpTarget], Callable[[list[str]], None]]],
     connections: int,
+    per_phase: dict[str, str],
 ) -> tuple[LoadResult, float]:
     """Phases run one after the other (a step's requests after the step before it answered),
-    each handed its answers before the next phase is built; one load result for all of them."""
+    each handed its answers before the next phase is built; one load result for all of them.
+    `per_phase` gets each phase's requests/s and p50/p99 (ms)."""
     total = LoadResult(0.0, [], [], [])
     cpu = 0.0
-    for targets, answered in phases:
+    for name, targets, answered in phases:
         if not targets:
             continue
         load, phase_cpu = http.run_load(port, targets, connections, keep_bodies=True)
         answered(load.bodies)
+        _, p50, p99 = load.summary()
+        per_phase[name] = f"{len(targets) / load.seconds:.0f}/s p50 {p50:.1f} p99 {p99:.1f}"
         total.seconds += load.seconds
         total.codes += load.codes
         total.latencies_ms += load.latencies_ms
