@@ -5,6 +5,7 @@ template) row with SELECT ... FOR UPDATE through the ORM, checks, takes a share 
 writes the ledger rows by loading both accounts and changing their balances. Correct, and
 simple; it is the yardstick for "at least 2x the straightforward design" in issue 6. It writes
 the same rows as kinsave (same transfer keys and kinds), so the same invariant checks apply.
+The checkout quote as first written (ORM rows, models validated) is the checkout scenario's.
 """
 
 import random
