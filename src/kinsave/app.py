@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
 from kinsave.api import error_response
+from kinsave.auth.key_cache import StoreKeyCache
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
 from kinsave.batcher import AloneFunction, Batcher, BatchFunction
@@ -96,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
     app.state.readiness = Readiness(engine, settings.redis_url)
+    app.state.store_key_cache = StoreKeyCache()
     batchers = _start_batchers(app, settings)
     _install_routes(app, settings)
     install_pages(app, settings)

@@ -27,7 +27,7 @@ class TestScenarios:
 
     def test_every_scenario_is_built(self):
         assert NOT_YET == {}
-        assert {"grab-storm", "daily-rush", "coupon-rush", "quote"} <= set(SCENARIOS)
+        assert {"grab-storm", "daily-rush", "coupon-rush", "quote", "checkout"} <= set(SCENARIOS)
 
 
 class TestCouponRush:

@@ -4,8 +4,10 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from starlette.concurrency import run_in_threadpool
 
 from kinsave.auth import service
+from kinsave.auth.key_cache import StoreKeyCache
 from kinsave.auth.schemas import ShopperPrincipal, ShopPrincipal
 from kinsave.auth.session_cache import SessionCache
 from kinsave.db import unit_of_work
@@ -86,10 +88,19 @@ def current_operator(
     return principal
 
 
-def current_store(
+async def current_store(
     request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> ShopPrincipal:
-    return _shop_principal(request, authorization, "store")
+    """The store's shop. Async, so that a key the process remembers (auth/key_cache.py: at most
+    STORE_KEY_TTL_SECONDS after its revocation) costs no thread hop and no database read."""
+    key_hash = service.api_key_hash(_bearer(authorization))
+    cache: StoreKeyCache = request.app.state.store_key_cache
+    remembered = cache.peek(key_hash)
+    if remembered is not None:
+        return remembered
+    principal = await run_in_threadpool(_shop_principal, request, authorization, "store")
+    cache.remember(key_hash, principal)
+    return principal
 
 
 CurrentShopper = Annotated[ShopperPrincipal, Depends(current_shopper)]

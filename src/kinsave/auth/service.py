@@ -30,6 +30,11 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def api_key_hash(key: str) -> str:
+    """What identifies an API key in storage and in the per-process key cache (its SHA-256)."""
+    return _hash(key)
+
+
 def ensure_shopper(session: Session, shopper_id: str, display_name: str | None = None) -> Shopper:
     """The shopper with this sign-in id, created on first sight (wallets open per shop, when
     credit of that shop first lands)."""

@@ -97,6 +97,7 @@ class BenchContext:
     scale: Scale
     rng: random.Random = field(default_factory=lambda: random.Random(20261125))
     cleanups: list[Callable[[], Any]] = field(default_factory=list)  # run after each variant
+    taken_shoppers: int = 0  # crowd shoppers a scenario took for itself (checkout), from the front
 
     @property
     def database(self) -> str:

@@ -1,19 +1,24 @@
 """Endpoints for `kinsave bench` only, mounted when KINSAVE_BENCH_ENDPOINTS=1.
 
 - GET /v1/bench/noop: does nothing; the server's own ceiling on these settings.
-- /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP.
+- /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP
+  (grab, daily claim, coupon claim, checkout quote).
 - /v1/bench/plain/...: kinsave's plain grab and claim routes, reachable while the public paths
   are switched to the batched ones (the coupon claim: one statement, one unit of work per
   request, without the Redis gate), so both run on the same server in the same run.
 """
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
 
-from kinsave.api import DbSession, Once
-from kinsave.auth.deps import CurrentShopper
+from kinsave.api import DbSession, Once, ReadSession
+from kinsave.auth import service as auth
+from kinsave.auth.deps import CurrentShopper, bearer_token
 from kinsave.bench import baseline
 from kinsave.coupons import claims
+from kinsave.coupons.checkout_schemas import QuoteIn, QuoteOut
 from kinsave.coupons.schemas import ClaimIn
 from kinsave.envelopes import router as envelopes_router
 
@@ -44,6 +49,16 @@ def straightforward_coupon_claim(
     body: ClaimIn, shopper: CurrentShopper, session: DbSession
 ) -> dict[str, str]:
     return {"id": baseline.claim_coupon(session, body.template_id, shopper.shopper_id)}
+
+
+@router.post("/straightforward/checkout/quote")
+def straightforward_quote(
+    body: QuoteIn, session: ReadSession, authorization: Annotated[str | None, Header()] = None
+) -> QuoteOut:
+    """The checkout quote as first written: the store key read with the quote, ORM rows, models
+    validated again on the way out."""
+    store = auth.resolve_api_key(session, bearer_token(authorization), "store")
+    return baseline.quote_checkout(session, store.shop_id, body)
 
 
 @router.post("/plain/coupons/claim", status_code=201)

@@ -3,7 +3,7 @@
 import json
 import os
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.bench import http, seed
-from kinsave.bench.context import BenchContext, Scale, Scenario
+from kinsave.bench.checkout import Checkout
+from kinsave.bench.context import BenchContext, HttpTarget, Scale, Scenario
 from kinsave.bench.coupon_rush import CouponRush, redis_url
 from kinsave.bench.daily_rush import DailyRush
 from kinsave.bench.databases import temporary_database
@@ -30,6 +31,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "daily-rush": DailyRush,
     "coupon-rush": CouponRush,
     "quote": Quote,
+    "checkout": Checkout,
 }
 NOT_YET: dict[str, str] = {}
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -226,7 +228,14 @@ def _over_http(
         progress(what, 0, len(targets))
         keep = writes and getattr(scenario, "keep_bodies", False)
         server_cpu, database_cpu = server.cpu_seconds(), http.postgres_cpu_seconds()
-        load, cpu = http.run_load(server.port, targets, ctx.scale.connections, keep_bodies=keep)
+        phases = getattr(scenario, "http_phases", None)
+        per_phase: dict[str, str] = {}
+        if writes and phases is not None:
+            load, cpu = _phased_load(
+                server.port, phases(ctx, plan, variant), ctx.scale.connections, per_phase
+            )
+        else:
+            load, cpu = http.run_load(server.port, targets, ctx.scale.connections, keep_bodies=keep)
         server_cpu = server.cpu_seconds() - server_cpu
         database_cpu = http.postgres_cpu_seconds() - database_cpu
         if keep:
@@ -244,10 +253,36 @@ def _over_http(
         # In cores (1.0: one core busy the whole time): where the machine's two cores went.
         measurement.notes["loadgen_cpu_share"] = round(cpu / load.seconds, 2)
         measurement.notes["server_cpu_share"] = round(server_cpu / load.seconds, 2)
+        measurement.notes.update(per_phase)
         if ctx.database == "postgresql":
             measurement.notes["postgres_cpu_share"] = round(database_cpu / load.seconds, 2)
         out.append(measurement)
     return out
+
+
+def _phased_load(
+    port: int,
+    phases: Iterator[tuple[str, list[HttpTarget], Callable[[list[str]], None]]],
+    connections: int,
+    per_phase: dict[str, str],
+) -> tuple[LoadResult, float]:
+    """Phases run one after the other (a step's requests after the step before it answered),
+    each handed its answers before the next phase is built; one load result for all of them.
+    `per_phase` gets each phase's requests/s and p50/p99 (ms)."""
+    total = LoadResult(0.0, [], [], [])
+    cpu = 0.0
+    for name, targets, answered in phases:
+        if not targets:
+            continue
+        load, phase_cpu = http.run_load(port, targets, connections, keep_bodies=True)
+        answered(load.bodies)
+        _, p50, p99 = load.summary()
+        per_phase[name] = f"{len(targets) / load.seconds:.0f}/s p50 {p50:.1f} p99 {p99:.1f}"
+        total.seconds += load.seconds
+        total.codes += load.codes
+        total.latencies_ms += load.latencies_ms
+        cpu += phase_cpu
+    return total, cpu
 
 
 def _measurement(

@@ -5,7 +5,7 @@ from sqlalchemy.orm import Session
 
 from kinsave.catalog.models import Product
 from kinsave.catalog.schemas import ProductIn, ProductListOut, ProductOut
-from kinsave.db import insert_on_conflict, utcnow
+from kinsave.db import driver_of, insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 
 
@@ -88,12 +88,20 @@ def categories_of(session: Session, shop_id: str, skus: list[str]) -> dict[str, 
     """sku -> category for the skus the shop has pushed (unknown skus are left out)."""
     if not skus:
         return {}
-    rows = session.execute(
-        select(Product.sku, Product.category).where(
-            Product.shop_id == shop_id, Product.sku.in_(set(skus))
-        )
-    )
-    return {row[0]: row[1] for row in rows}
+    # Straight to the driver (decision 17): read on every checkout quote, where SQLAlchemy's
+    # expanding IN (a new SQL string per cart size) cost more than the read itself.
+    wanted = sorted(set(skus))
+    with driver_of(session) as driver:
+        if session.get_bind().dialect.name == "postgresql":
+            rows = driver.execute(_PG_CATEGORIES, (shop_id, wanted), prepare=True).fetchall()
+        else:
+            marks = ", ".join("?" * len(wanted))
+            sql = f"SELECT sku, category FROM product WHERE shop_id = ? AND sku IN ({marks})"
+            rows = driver.execute(sql, (shop_id, *wanted)).fetchall()
+    return {sku: category for sku, category in rows}
+
+
+_PG_CATEGORIES = "SELECT sku, category FROM product WHERE shop_id = %s AND sku = ANY(%s)"
 
 
 def products_for_deals(

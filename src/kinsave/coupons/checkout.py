@@ -6,8 +6,12 @@ ledger transfer wallet -> CREDIT_HOLD keyed by the order, so no order can use ei
 Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 """
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from datetime import datetime, timedelta
 
+from pydantic_core import to_json
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -50,20 +54,72 @@ def quote_checkout(
     """The lowest total to pay over the shopper's available coupons for this shop and the credit
     they chose to use, and the payment methods the visit's channel allows (no credit when it
     forbids "wallet"). Reads only. Errors: shopper_not_linked, not_found (unknown channel)."""
-    now = now or utcnow()
+    quoted = _best_quote(session, shop_id, data, now or utcnow())
+    return quote_out(data.shopper_id, *quoted)
+
+
+def quote_checkout_json(
+    session: Session, shop_id: str, data: QuoteIn, now: datetime | None = None
+) -> bytes:
+    """quote_checkout's answer as QuoteOut's JSON, for the route (see quote_json)."""
+    quoted = _best_quote(session, shop_id, data, now or utcnow())
+    return quote_json(data.shopper_id, *quoted)
+
+
+def _best_quote(
+    session: Session, shop_id: str, data: QuoteIn, now: datetime
+) -> tuple[int, optimiser.Quote, str, list[str]]:
+    """(wallet balance, the optimiser's answer, channel, its payment methods)."""
     storelinks.require_link(session, shop_id, data.shopper_id)
     channel = data.channel or DEFAULT_CHANNEL
     methods = sharing.payment_methods(session, shop_id, channel)
     held = coupons.held_coupons(session, shop_id, data.shopper_id, now)
     wallet = ledger.wallet_balance(session, data.shopper_id, shop_id)
-    result = optimiser.quote(
-        cart_lines(session, shop_id, data.lines),
-        data.shipping_fee,
-        held,
-        use_credit=data.use_credit if "wallet" in methods else 0,
-        wallet_balance=wallet,
-    )
-    return quote_out(data.shopper_id, wallet, result, channel, methods)
+    lines = cart_lines(session, shop_id, data.lines)
+    use_credit = data.use_credit if "wallet" in methods else 0
+    result = _remembered_quote(lines, data.shipping_fee, held, use_credit, wallet)
+    return wallet, result, channel, methods
+
+
+class _QuoteMemory:
+    """The optimiser's answers per process, keyed by everything it reads.
+
+    The optimiser is pure, so an answer found for the same lines (with their categories), fee,
+    credit asked, wallet balance and held coupons (ids, terms, expiry) is the answer: nothing is
+    ever invalidated by hand. Any change of the shopper's coupons or wallet changes the key, and
+    they are read from the database on every quote. A store quotes the same cart on every view.
+    """
+
+    def __init__(self, max_entries: int = 4096) -> None:
+        self._answers: OrderedDict[Hashable, optimiser.Quote] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def quote(
+        self,
+        lines: list[CartLine],
+        shipping_fee: int,
+        held: list[HeldCoupon],
+        use_credit: int,
+        wallet: int,
+    ) -> optimiser.Quote:
+        key = (tuple(lines), shipping_fee, tuple(held), use_credit, wallet)
+        with self._lock:
+            answer = self._answers.get(key)
+            if answer is not None:
+                self._answers.move_to_end(key)
+                return answer
+        answer = optimiser.quote(
+            lines, shipping_fee, held, use_credit=use_credit, wallet_balance=wallet
+        )
+        with self._lock:
+            self._answers[key] = answer
+            if len(self._answers) > self._max_entries:
+                self._answers.popitem(last=False)
+        return answer
+
+
+_remembered_quote = _QuoteMemory().quote
 
 
 def quote_out(
@@ -85,6 +141,33 @@ def quote_out(
         hint=result.hint,
         channel=channel,
         payment_methods=methods,
+    )
+
+
+def quote_json(
+    shopper_id: str, wallet: int, result: optimiser.Quote, channel: str, methods: list[str]
+) -> bytes:
+    """quote_out(...).model_dump_json(), without building and validating 80 models: the
+    optimiser's dataclasses have QuoteOut's fields and types (a test compares the two), so they
+    are serialised as they are. Building the models was a tenth of a quote (docs/benchmarks.md)."""
+    return to_json(
+        {
+            "shopper_id": shopper_id,
+            "subtotal": result.subtotal,
+            "shipping_fee": result.shipping_fee,
+            "shipping_discount": result.shipping_discount,
+            "discount": result.discount,
+            "credit": result.credit,
+            "wallet_balance": wallet,
+            "total_to_pay": result.total_to_pay,
+            "coupons": result.coupon_ids,
+            "coupon_discounts": result.coupon_discounts,
+            "lines": result.lines,
+            "explanations": result.explanations,
+            "hint": result.hint,
+            "channel": channel,
+            "payment_methods": methods,
+        }
     )
 
 

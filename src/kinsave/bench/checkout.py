@@ -1,0 +1,213 @@
+"""checkout: linked shoppers check out at two shops with coupons and credit.
+
+Every shopper orders once at each shop: the store quotes the cart three times as it grows (eight,
+nine, then ten lines: cart views), reserves what the last quote chose, marks it paid, and one
+order in ten is refunded in full. In-process an item is one whole order (three quotes, reserve,
+paid, maybe refund); over HTTP every request is timed alone, in four phases (quotes, reserves,
+paid, refunds) so that no step can overtake the one before it.
+
+Variants: `kinsave` (the store API's own functions and routes) and `straightforward` (the same,
+but each quote as first written: bench/baseline.py). The checks read what every answer said and
+compare it with the database per shopper and per shop (checkout_checks.py).
+"""
+
+import json
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from kinsave.bench import baseline, checkout_seed
+from kinsave.bench.checkout_checks import order_problems
+from kinsave.bench.context import BenchContext, HttpTarget
+from kinsave.bench.measure import Caller
+from kinsave.coupons import checkout, orders, refunds
+from kinsave.coupons.checkout_schemas import PaidIn, QuoteIn, RefundIn, ReserveIn
+from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
+
+SHIPPING = 600
+VIEWS = (8, 9, 10)  # lines in the cart at each quote
+REFUND_EVERY = 10
+QUOTE_PATHS = {
+    "kinsave": "/v1/store/checkout/quote",
+    "straightforward": "/v1/bench/straightforward/checkout/quote",
+}
+
+
+@dataclass
+class Order:
+    index: int
+    shopper: str
+    shop: int  # index into the plan's shops
+    lines: list[dict[str, Any]]
+    refund: bool
+    tag: str  # the run's: order ids are unique per shop across variants
+    answers: dict[str, Any] = field(default_factory=dict)  # step -> JSON answer
+
+    @property
+    def order_id(self) -> str:
+        return f"bench-{self.tag}-{self.index}"
+
+    def quote_body(self, view: int) -> dict[str, Any]:
+        return {
+            "shopper_id": self.shopper,
+            "lines": self.lines[: VIEWS[view]],
+            "shipping_fee": SHIPPING,
+            "use_credit": checkout_seed.CREDIT[self.shop],
+        }
+
+    def reserve_body(self) -> dict[str, Any]:
+        chosen = self.answers[f"quote{len(VIEWS) - 1}"]
+        return {
+            "order_id": self.order_id,
+            "shopper_id": self.shopper,
+            "lines": self.lines,
+            "shipping_fee": SHIPPING,
+            "coupons": chosen["coupons"],
+            "use_credit": chosen["credit"],
+        }
+
+
+@dataclass
+class CheckoutPlan:
+    seeded: checkout_seed.Seeded
+    orders: list[Order]
+
+    def items(self) -> list[Order]:
+        return self.orders
+
+
+def _plan(ctx: BenchContext, rng: random.Random) -> CheckoutPlan:
+    count = max(2, ctx.scale.quote_carts // 5)  # shoppers, each ordering at both shops
+    taken = ctx.taken_shoppers
+    shoppers = ctx.crowd.shopper_ids[taken : taken + count]
+    ctx.taken_shoppers = taken + count
+    shops = [ctx.crowd.shop_id, checkout_seed.second_shop(ctx.session_factory, ctx.crowd.shop_id)]
+    seeded = checkout_seed.seed(ctx.session_factory, shops, shoppers, rng)
+    made: list[Order] = []
+    tag = f"{rng.getrandbits(32):08x}"
+    for shopper in shoppers:
+        for shop in (0, 1):
+            lines = [
+                {"sku": sku, "quantity": quantity, "unit_price": price}
+                for sku, quantity, price in checkout_seed.cart(rng)
+            ]
+            index = len(made)
+            made.append(Order(index, shopper, shop, lines, index % REFUND_EVERY == 3, tag))
+    rng.shuffle(made)  # the shops' orders interleave, as in a real evening
+    return CheckoutPlan(seeded, made)
+
+
+def _run_order(ctx: BenchContext, plan: CheckoutPlan, order: Order, straightforward: bool) -> str:
+    """One order's steps, each in its own unit of work, as the routes run them."""
+    shop_id = plan.seeded.shop_ids[order.shop]
+    try:
+        for view in range(len(VIEWS)):
+            data = QuoteIn.model_validate(order.quote_body(view))
+            with unit_of_work(ctx.session_factory) as session:
+                if straightforward:
+                    answer = baseline.quote_checkout(session, shop_id, data).model_dump(mode="json")
+                else:
+                    answer = json.loads(checkout.quote_checkout_json(session, shop_id, data))
+            order.answers[f"quote{view}"] = answer
+        reserve = ReserveIn.model_validate(order.reserve_body())
+        hold = ctx.settings.checkout_hold_seconds
+        with unit_of_work(ctx.session_factory) as session:
+            order.answers["reserve"] = checkout.reserve_checkout(
+                session, shop_id, reserve, hold
+            ).model_dump(mode="json")
+        with unit_of_work(ctx.session_factory) as session:
+            order.answers["paid"] = orders.mark_order_paid(
+                session, shop_id, order.order_id, PaidIn()
+            ).model_dump(mode="json")
+        if order.refund:
+            with unit_of_work(ctx.session_factory) as session:
+                order.answers["refund"] = refunds.refund_order(
+                    session, shop_id, order.order_id, RefundIn()
+                ).model_dump(mode="json")
+    except KinsaveError as refusal:
+        return refusal.code
+    return "ok"
+
+
+def _variant(straightforward: bool) -> Callable[[BenchContext, Any], Callable[[], Caller[Any]]]:
+    def factory(ctx: BenchContext, plan: CheckoutPlan) -> Callable[[], Caller[Order]]:
+        def make() -> Caller[Order]:
+            return lambda order: _run_order(ctx, plan, order, straightforward)
+
+        return make
+
+    return factory
+
+
+class Checkout:
+    name = "checkout"
+
+    def __init__(self) -> None:
+        self.inprocess_variants: dict[
+            str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]
+        ] = {"straightforward": _variant(True), "kinsave": _variant(False)}
+        self.http_variants = {
+            "do-nothing": "GET /v1/bench/noop",
+            "straightforward": "straightforward",
+            "kinsave": "kinsave",
+        }
+
+    def prepare(self, ctx: BenchContext) -> CheckoutPlan:
+        return _plan(ctx, random.Random(ctx.rng.random()))
+
+    def http_targets(
+        self, ctx: BenchContext, plan: CheckoutPlan, template: str
+    ) -> list[HttpTarget]:
+        """The do-nothing run: as many requests as the checkout phases send."""
+        count = sum(len(VIEWS) + 2 + order.refund for order in plan.orders)
+        return [HttpTarget("GET", "/v1/bench/noop", "none") for _ in range(count)]
+
+    def http_phases(
+        self, ctx: BenchContext, plan: CheckoutPlan, variant: str
+    ) -> Iterator[tuple[str, list[HttpTarget], Callable[[list[str]], None]]]:
+        """Each phase's name, requests and what to do with its answers (in request order)."""
+        keys = plan.seeded.store_keys
+
+        def keep(step: str, chosen: list[Order]) -> Callable[[list[str]], None]:
+            def record(bodies: list[str]) -> None:
+                for order, body in zip(chosen, bodies, strict=True):
+                    order.answers[step] = json.loads(body) if body else None
+
+            return record
+
+        for view in range(len(VIEWS)):
+            targets = [
+                HttpTarget(
+                    "POST", QUOTE_PATHS[variant], keys[o.shop], json.dumps(o.quote_body(view))
+                )
+                for o in plan.orders
+            ]
+            yield f"quote{view}", targets, keep(f"quote{view}", plan.orders)
+        ready = [o for o in plan.orders if _answered(o, f"quote{len(VIEWS) - 1}")]
+        path = "/v1/store/checkout/reserve"
+        targets = [
+            HttpTarget("POST", path, keys[o.shop], json.dumps(o.reserve_body())) for o in ready
+        ]
+        yield "reserve", targets, keep("reserve", ready)
+        ready = [o for o in ready if _answered(o, "reserve")]
+        yield "paid", [_order_step(o, keys, "paid") for o in ready], keep("paid", ready)
+        ready = [o for o in ready if o.refund and _answered(o, "paid")]
+        yield "refund", [_order_step(o, keys, "refund") for o in ready], keep("refund", ready)
+
+    def check(self, ctx: BenchContext, plan: CheckoutPlan, codes: list[str]) -> list[str]:
+        problems = [f"answered {c!r}" for c in sorted(set(codes)) if c != "ok"]
+        with unit_of_work(ctx.session_factory) as session:
+            problems += order_problems(session, plan.seeded, plan.orders, SHIPPING)
+        return problems[:20]
+
+
+def _answered(order: Order, step: str) -> bool:
+    answer = order.answers.get(step)
+    return answer is not None and "error" not in answer
+
+
+def _order_step(order: Order, keys: list[str], step: str) -> HttpTarget:
+    body = "{}"
+    return HttpTarget("POST", f"/v1/store/orders/{order.order_id}/{step}", keys[order.shop], body)

@@ -1,0 +1,83 @@
+"""Store keys remembered per process: a revoked key stops working within the documented TTL."""
+
+from fastapi.testclient import TestClient
+
+from kinsave.app import create_app
+from kinsave.auth import service as auth
+from kinsave.auth.key_cache import STORE_KEY_TTL_SECONDS, StoreKeyCache
+from kinsave.auth.schemas import ShopPrincipal
+from kinsave.db import unit_of_work
+from tests.factories import link_shopper
+
+QUOTE = {"shopper_id": "grandma", "lines": [{"sku": "rice", "quantity": 1, "unit_price": 100}]}
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestStoreKeyCache:
+    def test_remembered_until_the_ttl(self):
+        clock = Clock()
+        cache = StoreKeyCache(ttl_seconds=5, clock=clock)
+        principal = ShopPrincipal(shop_id="shop_1", role="store")
+
+        cache.remember("hash", principal)
+        clock.now += 4.9
+        assert cache.peek("hash") == principal
+        clock.now += 0.2
+        assert cache.peek("hash") is None
+
+    def test_off_remembers_nothing(self):
+        cache = StoreKeyCache(ttl_seconds=0)
+        cache.remember("hash", ShopPrincipal(shop_id="shop_1", role="store"))
+        assert cache.peek("hash") is None
+
+    def test_forget_at_once(self):
+        cache = StoreKeyCache()
+        cache.remember("hash", ShopPrincipal(shop_id="shop_1", role="store"))
+        cache.forget("hash")
+        assert cache.peek("hash") is None
+
+
+class TestRevokedStoreKey:
+    def test_stops_working_within_the_ttl(self, settings, session_factory):
+        with unit_of_work(session_factory) as session:
+            shop_id = auth.ensure_shop(session, "Key Shop").id
+            key = auth.create_api_key(session, shop_id, "store")
+        link_shopper(session_factory, shop_id, "grandma")
+        headers = {"Authorization": f"Bearer {key}"}
+        clock = Clock()
+        with TestClient(create_app(settings)) as client:
+            client.app.state.store_key_cache = StoreKeyCache(clock=clock)  # type: ignore[attr-defined]
+            assert client.post("/v1/store/checkout/quote", json=QUOTE, headers=headers).is_success
+            with unit_of_work(session_factory) as session:
+                assert auth.revoke_shop_keys(session, shop_id, "store") == 1
+
+            clock.now += STORE_KEY_TTL_SECONDS - 0.1  # the documented bound: still remembered
+            remembered = client.post("/v1/store/checkout/quote", json=QUOTE, headers=headers)
+            clock.now += 0.2
+            refused = client.post("/v1/store/checkout/quote", json=QUOTE, headers=headers)
+
+        assert remembered.status_code == 200
+        assert refused.status_code == 401
+        assert refused.json()["error"]["code"] == "unauthorized"
+
+    def test_an_unknown_key_is_never_remembered(self, settings, session_factory):
+        with TestClient(create_app(settings)) as client:
+            first = client.post(
+                "/v1/store/checkout/quote", json=QUOTE, headers={"Authorization": "Bearer ks_x"}
+            )
+            assert first.status_code == 401
+            with unit_of_work(session_factory) as session:
+                shop_id = auth.ensure_shop(session, "Key Shop").id
+                key = auth.create_api_key(session, shop_id, "store")
+            link_shopper(session_factory, shop_id, "grandma")
+            fresh = client.post(
+                "/v1/store/checkout/quote", json=QUOTE, headers={"Authorization": f"Bearer {key}"}
+            )
+        assert fresh.status_code == 200
