@@ -58,6 +58,8 @@ BANNED: list[tuple[str, str]] = [
     ("Ask friends to help you bargain it down to ¥0", "bargain_help"),
     # Random, uncertain or exaggerated rewards
     ("最高可得888元现金", "random_reward"),
+    ("最高返¥100", "random_reward"),
+    ("Up to ¥500 in cash for the lucky ones", "random_reward"),
     ("100%中奖，快来抽奖", "random_reward"),
     ("随机红包，金额不定", "random_reward"),
     ("拼手气红包等你来抢", "random_reward"),
@@ -98,6 +100,11 @@ ALLOWED: list[str] = [
     "Up to date prices every morning",
     "Share your wishlist",
     "Forward this to grandpa",
+    "分享好物，赢得好评",
+    "最高立减20元",
+    "Share the love and get ready for the holidays",
+    "Share it, then get your own at the store",
+    "Up to 50% off rice this week",
 ]
 
 

@@ -36,8 +36,10 @@ def _between(limit: int) -> str:
 _SHARE_ZH = (
     rf"(?:分享|转发|转给|发给|发到|邀请|拉(?:{NUMBER}(?:个|位|名)?)?(?:人|好友|朋友|群|进群))"
 )
+_REWARD_NOUN_ZH = rf"(?:红包|现金|奖|券|积分|礼|福利|会员|免费|{NUMBER}|¥|\$)"
 _REWARD_ZH = (
-    rf"(?:领取|领(?!导|域|先|袖)|可得|即得|各得|就得|获得|获取|得到|赢得|赢取|赚|抽取|奖励"
+    rf"(?:领取|领(?!导|域|先|袖)|可得|即得|各得|就得|赚|抽取|奖励"
+    rf"|(?:获得|获取|得到|赢得|赢取)(?=[^{_END}]{{0,4}}?{_REWARD_NOUN_ZH})"
     rf"|得(?:红包|现金|券|奖|积分|礼|{NUMBER}|¥|\$)"
     rf"|送(?:{NUMBER}|¥|\$|券|优惠券|礼|红包|现金|积分|会员)"
     rf"|返(?:现|利|{NUMBER}|¥|红包|券)|免费拿|拿(?:红包|现金|券|奖|礼)|抢(?:红包|现金|券))"
@@ -46,7 +48,14 @@ _SHARE_EN = (
     r"\b(?:share|shares|sharing|forward|forwarding|repost|reposting|send (?:it|this)"
     r"|invite|inviting|refer|referring|tag)\b"
 )
-_REWARD_EN = r"\b(?:get|gets|earn|earns|win|wins|receive|claim|collect|grab|score|bag)\b"
+# A reward verb ends the sentence ("forward and win") or is followed by what is won ("get ¥5",
+# "earn a free coupon"), not by an idiom ("get ready", "get your own").
+_REWARD_EN = (
+    r"\b(?:get|gets|earn|earns|win|wins|receive|claim|collect|grab|score|bag)\b"
+    rf"(?=\s*(?:[{_END}]|$)|(?:\s+(?:a|an|the|your|some|free|extra|bonus|more|\d+))*\s*"
+    r"(?:[¥$€]|\d|cash|money|coupons?|vouchers?|points?|prizes?|rewards?|gifts?|discounts?"
+    r"|red envelopes?|envelopes?|credits?|bonus|free\b|perks?))"
+)
 
 SHARE_REWARD = (
     re.compile(rf"{_SHARE_ZH}{_between(14)}{_REWARD_ZH}"),
@@ -90,13 +99,14 @@ BARGAIN_HELP = (
 )
 UNCERTAIN_REWARD = (
     re.compile(
-        rf"最高(?:可|能)?(?:得|领|赢|返|奖|获|拿|赚)?[^{_END}]{{0,3}}?(?:{NUMBER}|¥|\$)"
+        rf"最高(?:可|能)?(?:得|领|赢|返|奖|获|拿|赚|抽)[^{_END}]{{0,3}}?(?:{NUMBER}|¥|\$)"
         r"|随机(?:红包|金额|奖励|现金|奖)|(?:100%|百分百|百分之百|必)中奖|抽奖|幸运大?奖"
         r"|神秘大?(?:奖|礼|红包)|拼手气|金额不定|大奖"
     ),
     re.compile(
-        r"\b(?:up to|as much as) [¥$€]?\d|\bchances? to win\b"
-        r"|\brandom (?:reward|prize|amount|cash|gift)s?\b"
+        r"\b(?:win|wins|get|earn|receive|grab|claim)s? (?:up to|as much as)\b"
+        rf"|\b(?:up to|as much as) [¥$€]?\d[^{_END}]{{0,12}}?\b(?:cash|red envelopes?|prizes?)\b"
+        r"|\bchances? to win\b|\brandom (?:reward|prize|amount|cash|gift)s?\b"
         r"|\bmystery (?:prize|reward|gift|box|envelope)s?\b|\blucky draw\b"
         r"|\bguaranteed (?:win|prize)\b"
     ),
