@@ -8,12 +8,13 @@ import httpx
 import pytest
 
 from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
 from kinsave.security.models import AuditEntry
 from kinsave.security.ratelimit import Limit, RateLimiter
 from tests.conftest import LiveServer
 from tests.factories import create_campaign, error_code, login, shop_key, wallet_balance
 
-# Hour-long windows: a fixed window that ended mid-test would reset the count and flake.
+# Hour-long windows: a window that ended mid-test would weigh its count less and flake.
 TINY = {
     "rate_limits_enabled": True,
     "rate_limit_login": "5/3600",
@@ -41,7 +42,8 @@ def limited(settings, session_factory) -> Iterator[httpx.Client]:
 
 def _assert_limited(response: httpx.Response) -> None:
     assert response.status_code == 429 and error_code(response) == "rate_limited", response.text
-    assert 1 <= int(response.headers["Retry-After"]) <= 3600
+    # A sliding window: the hits of this hour still weigh during the next one.
+    assert 1 <= int(response.headers["Retry-After"]) <= 2 * 3600
 
 
 class TestLimits:
@@ -99,7 +101,11 @@ class TestCounters:
         limit = Limit(2, 60)
         counts = [limiter.count("t", "s", limit, add=1, now=120.0)[0] for _ in range(3)]
         assert counts == [1, 2, 3]
-        assert limiter.count("t", "s", limit, add=1, now=180.0) == (1, 60)
+        # The next window: the previous one's 3 weigh fully at its start, half at its middle.
+        assert limiter.count("t", "s", limit, add=1, now=180.0)[0] == 4
+        assert limiter.count("t", "s", limit, add=0, now=210.0)[0] == 1 + 2
+        # The window after: 180's window (1 hit) weighs, 120's no longer does.
+        assert limiter.count("t", "s", limit, add=0, now=240.0)[0] == 1
 
     def test_redis_counter_windows(self, session_factory, redis_url):
         import redis
@@ -109,6 +115,9 @@ class TestCounters:
         limit = Limit(2, 60)
         counts = [limiter.count("t", "s", limit, add=1, now=120.0)[0] for _ in range(3)]
         assert counts == [1, 2, 3] and limiter.last_backend == "redis"
+        assert limiter.count("t", "s", limit, add=1, now=180.0)[0] == 4
+        assert limiter.count("t", "s", limit, add=0, now=210.0)[0] == 1 + 2
+        assert limiter.count("t", "s", limit, add=0, now=240.0)[0] == 1
 
     def test_unreachable_redis_falls_back_to_the_database(self, session_factory):
         limiter = RateLimiter(session_factory, "redis://127.0.0.1:1/0")
@@ -119,3 +128,59 @@ class TestCounters:
         assert Limit.parse("20/60") == Limit(20, 60) and Limit.parse("0/1").count == 0
         with pytest.raises(ValueError):
             Limit.parse("-1/60")
+
+
+GUESSES = Limit(20, 600)
+EDGE = 1_800_000_000.0  # a window edge for 600 s windows
+
+
+def _passed(limiter: RateLimiter, subject: str, times: list[float]) -> int:
+    passed = 0
+    for at in times:
+        try:
+            limiter.hit("token_unknown", subject, GUESSES, now=at)
+            passed += 1
+        except KinsaveError as error:
+            assert error.code == "rate_limited"
+    return passed
+
+
+class TestSlidingWindow:
+    """The issue: with 20 per 600 s, 40 guesses back to back across a window edge got 40 through
+    a fixed window. The bound (security/sliding_window.py): a burst lasting d seconds lets at most
+    L + floor(L * d / W) through."""
+
+    @pytest.mark.parametrize("backend_kind", ["database", "redis"])
+    @pytest.mark.parametrize("before_edge", [1, 10, 20, 30, 39])
+    def test_forty_guesses_across_a_window_edge(
+        self, session_factory, redis_url, backend_kind, before_edge
+    ):
+        import redis
+
+        redis.Redis.from_url(redis_url).flushdb()
+        limiter = RateLimiter(session_factory, redis_url if backend_kind == "redis" else None)
+        # 40 attempts one second apart, `before_edge` of them before the edge.
+        times = [EDGE - before_edge + i for i in range(40)]
+        passed = _passed(limiter, f"ip:{before_edge}", times)
+        assert limiter.last_backend == backend_kind
+        span = times[-1] - times[0]
+        assert passed <= GUESSES.count + int(GUESSES.count * span // GUESSES.seconds) == 21
+        assert passed == 20  # refused guesses count too: none gets in after the edge
+
+    def test_a_burst_at_the_end_of_a_window_then_one_later(self, session_factory):
+        limiter = RateLimiter(session_factory, None)
+        assert _passed(limiter, "ip:x", [EDGE - 1.0] * 20) == 20
+        # Half a window later the previous 20 still weigh 10: 10 more pass, not 20.
+        assert _passed(limiter, "ip:x", [EDGE + 300.0] * 20) == 10
+
+    def test_retry_after_is_when_the_next_hit_passes(self, session_factory):
+        limiter = RateLimiter(session_factory, None)
+        assert _passed(limiter, "ip:r", [EDGE + 100.0] * 21) == 20
+        with pytest.raises(KinsaveError) as refused:
+            limiter.hit("token_unknown", "ip:r", GUESSES, now=EDGE + 100.0)
+        retry_after = refused.value.details["retry_after"]
+        assert 600 - 100 < retry_after < 2 * 600  # this window's 22 hits weigh into the next
+        with pytest.raises(KinsaveError):  # `check` does not count: the probe changes nothing
+            limiter.check("token_unknown", "ip:r", GUESSES, now=EDGE + 100.0 + retry_after - 1)
+        limiter.check("token_unknown", "ip:r", GUESSES, now=EDGE + 100.0 + retry_after)
+        assert _passed(limiter, "ip:r", [EDGE + 100.0 + retry_after]) == 1

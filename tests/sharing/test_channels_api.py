@@ -96,6 +96,27 @@ class TestLint:
         ]
         assert by_channel["web"]["publishable"] and not by_channel["wechat"]["publishable"]
 
+    def test_structure_and_zh_texts_over_http(self, api, session_factory):
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator)
+        setup = {
+            "share_text": "分享给3个好友即可领取¥5红包",
+            "reward_text": "帮我砍一刀",
+            "shares_for_reward": 3,
+            "unlocked_by_sharing": True,
+        }
+        put = api.put(f"/v1/admin/campaigns/{campaign['id']}/sharing", json=setup, headers=operator)
+        assert put.status_code == 200, put.text
+        assert put.json()["setup"]["shares_for_reward"] == 3
+        by_channel = {c["channel"]: c for c in put.json()["lint"]["channels"]}
+        assert [v["code"] for v in by_channel["wechat"]["violations"]] == [
+            "share_reward",
+            "share_reward",
+            "share_to_unlock",
+            "bargain_help",
+        ]
+        assert by_channel["telegram"]["publishable"]
+
     def test_other_shops_campaign_is_not_found(self, api, session_factory):
         campaign = create_campaign(api, shop_key(session_factory))
         other = shop_key(session_factory, shop="Other Shop")
@@ -121,7 +142,7 @@ class TestLint:
                         "violations": [
                             {
                                 "code": "share_reward",
-                                "message": "share_text rewards the act of sharing",
+                                "message": "share_text rewards the act of sharing ('share to get')",
                             }
                         ],
                     }

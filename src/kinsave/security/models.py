@@ -9,15 +9,17 @@ from kinsave.db import Base, BigIntId, UTCDateTime
 
 
 class RateCounter(Base):
-    """One fixed window of one limit for one subject (used when Redis is not configured).
+    """One fixed window of one limit for one subject (used when Redis is not configured or down).
 
-    A row outlives its window only until the sweeper deletes it (`expires_at`, the window's end):
-    an ended window's count never decides anything again.
+    Two rows per limit and subject, `key#0` and `key#1` by window parity: the current window and
+    the previous one, which the sliding window weighs (security/ratelimit.py). A row outlives its
+    window until the end of the next one (`expires_at`), then only until the sweeper deletes it:
+    after that its count never decides anything again.
     """
 
     __tablename__ = "rate_counter"
 
-    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # limit:subject
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # limit:subject#parity
     window_index: Mapped[int] = mapped_column(BigInteger)  # epoch seconds // window length
     count: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

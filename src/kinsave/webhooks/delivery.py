@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kinsave import __version__
 from kinsave.config import Settings
 from kinsave.db import unit_of_work, utcnow
+from kinsave.errors import KinsaveError
 from kinsave.webhooks import destination, service, signing
 from kinsave.webhooks.schemas import DeliveryReport
 
@@ -71,12 +72,17 @@ def _send(
     client: httpx.Client, claim: service.Claim, allow_private_urls: bool
 ) -> tuple[int | None, str | None]:
     """(status code, error): the answer, or why there was none."""
-    target = httpx.URL(claim.url)
+    try:  # stored before the checks were total, a URL may be one they now refuse; the address
+        # checks come after resolution, below, on what the sender would connect to
+        target = destination.check_url(claim.url, allow_private_urls=True)
+    except KinsaveError as error:
+        return None, f"refused: {error.message}"[:300]
+    host = target.raw_host.decode("ascii")
     try:
-        addresses = destination.resolve(target.host, destination.default_port(target))
+        addresses = destination.resolve(host, destination.default_port(target))
     except OSError as error:
         return None, f"DNS: {error}"[:300]
-    refusal = None if allow_private_urls else destination.first_refused(target.host, addresses)
+    refusal = None if allow_private_urls else destination.first_refused(host, addresses)
     if refusal is not None:
         return None, f"refused: {refusal}"[:300]
     body = claim.body.encode()

@@ -22,7 +22,8 @@ def create_endpoint(
 ) -> WebhookEndpointCreatedOut:
     """Register an endpoint. The response carries its signing secret: it is shown only once.
 
-    The URL must lead to a public address (422 webhook_url_not_public otherwise)."""
+    The URL must be a plain http(s) URL (422 webhook_url_invalid otherwise) leading to a public
+    address (422 webhook_url_not_public otherwise)."""
     allow_private = request.app.state.settings.webhook_allow_private_urls
     # Before the session's first statement: no connection is held while DNS answers.
     service.check_destination(body.url, allow_private_urls=allow_private)

@@ -13,12 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from kinsave.db import utcnow
-from kinsave.errors import KinsaveError, register_codes
+from kinsave.errors import KinsaveError
 from kinsave.webhooks import destination
 from kinsave.webhooks.models import WebhookDelivery, WebhookEndpoint
 from kinsave.webhooks.schemas import (
@@ -29,8 +28,6 @@ from kinsave.webhooks.schemas import (
     WebhookEndpointListOut,
     WebhookEndpointOut,
 )
-
-register_codes({"webhook_url_not_public": 422})
 
 
 @dataclass(frozen=True)
@@ -47,27 +44,22 @@ class Claim:
 
 
 def check_destination(url: str, *, allow_private_urls: bool) -> None:
-    """Raise webhook_url_not_public when the URL leads to a non-public address, asking DNS.
+    """Raise webhook_url_invalid for anything but a plain http(s) URL, and webhook_url_not_public
+    when it leads to a non-public address, asking DNS.
 
     I/O: entry points call it before their transaction's first statement, so no database
     connection or lock waits on DNS. A name that does not resolve (yet) passes: every delivery
     resolves it and checks it again.
     """
+    target = destination.check_url(url, allow_private_urls=allow_private_urls)
     if allow_private_urls:
         return
-    _refuse_literal(url)
-    target = httpx.URL(url)
+    host = target.raw_host.decode("ascii")
     try:
-        addresses = destination.resolve(target.host, destination.default_port(target))
+        addresses = destination.resolve(host, destination.default_port(target))
     except OSError:
         return
-    reason = destination.first_refused(target.host, addresses)
-    if reason is not None:
-        raise KinsaveError("webhook_url_not_public", f"webhook URL refused: {reason}")
-
-
-def _refuse_literal(url: str) -> None:
-    reason = destination.literal_refusal(url)
+    reason = destination.first_refused(host, addresses)
     if reason is not None:
         raise KinsaveError("webhook_url_not_public", f"webhook URL refused: {reason}")
 
@@ -79,10 +71,9 @@ def create_endpoint(
 
     Callers check the URL's resolved addresses first (check_destination); this refuses, without
     I/O, the URLs that name a non-public address outright, whoever the caller.
-    Errors: webhook_url_not_public (unless allow_private_urls).
+    Errors: webhook_url_invalid, webhook_url_not_public (unless allow_private_urls).
     """
-    if not allow_private_urls:
-        _refuse_literal(data.url)
+    destination.check_url(data.url, allow_private_urls=allow_private_urls)
     endpoint = WebhookEndpoint(
         id="whe_" + secrets.token_hex(8),
         shop_id=shop_id,
