@@ -2,12 +2,16 @@
 with the language, the cart count and the CSRF token."""
 
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+from babel import Locale
+from babel.numbers import format_currency
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from kinsave_demo_store import cart as carts
 from kinsave_demo_store.client import KinsaveStoreClient
@@ -23,12 +27,24 @@ ATTRIBUTION_COOKIE = "store_attribution"  # from a resolved token, sent with the
 CHANNEL_COOKIE = "store_channel"  # the channel of the share that brought the visit
 
 
-def yuan(amount: int) -> str:
-    return f"¥{amount // 100}.{amount % 100:02d}"
+BABEL_LOCALES = {"zh-CN": "zh_CN", "en": "en"}
+
+
+def yuan(amount: int, lang: str = "en") -> str:
+    """Fen as yuan in the page's language (Babel, CLDR), with the narrow symbol ¥ in both
+    languages: 5000000 -> '¥50,000.00'."""
+    locale = BABEL_LOCALES.get(lang, "en")
+    pattern = str(Locale.parse(locale).currency_formats["standard"].pattern).replace("¤", "¥")
+    return format_currency(Decimal(amount).scaleb(-2), "CNY", pattern, locale)
+
+
+@pass_context
+def yuan_filter(context: Any, amount: int) -> str:
+    return yuan(amount, context.get("lang", "en"))
 
 
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
-TEMPLATES.env.filters["yuan"] = yuan
+TEMPLATES.env.filters["yuan"] = yuan_filter
 
 
 @dataclass

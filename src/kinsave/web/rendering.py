@@ -8,19 +8,15 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from kinsave.web.formatting import money_filter, time_filter
 from kinsave.web.i18n import LANGUAGES, choose_language, text, translator
 from kinsave.web.security import csrf_token, set_csrf_cookie
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-def money(amount: int) -> str:
-    """Fen as yuan for people: 88 -> ¥0.88. Integer arithmetic only."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount) // 100}.{abs(amount) % 100:02d}"
-
-
-TEMPLATES.env.filters["money"] = money
+TEMPLATES.env.filters["money"] = money_filter
+TEMPLATES.env.filters["local_time"] = time_filter
 # The catalog groups the pages' scripts need (error codes, states): handed over as JSON data.
 SCRIPT_GROUPS = ("error", "state", "daily", "envelope", "coupon", "share", "help", "links")
 

@@ -15,11 +15,15 @@
     return messages[key] || messages["state.error"] || key;
   }
 
+  // Fen as yuan in the page's language (the same CLDR formats as the server's Babel). Integer
+  // fen up to 2^53 divide by 100 exactly enough for display: the API's amounts stay integers.
+  var yuanFormat = new Intl.NumberFormat(document.documentElement.lang || "en", {
+    style: "currency",
+    currency: "CNY",
+    currencyDisplay: "narrowSymbol",
+  });
   function money(amount) {
-    var sign = amount < 0 ? "-" : "";
-    var a = Math.abs(amount);
-    var fen = String(a % 100);
-    return sign + "¥" + Math.floor(a / 100) + "." + (fen.length < 2 ? "0" + fen : fen);
+    return yuanFormat.format(amount / 100);
   }
 
   // "10", "10.5", "10.50" -> 1050 fen, parsed as text so no float ever touches money.
