@@ -22,8 +22,8 @@ class TestConsoleShop:
         page.get_by_role("link", name="New campaign").click()
         page.get_by_label("Name").fill("Harvest week")
         page.get_by_label("Budget (¥)").fill("2000")
-        page.get_by_label("Daily envelope min (fen)").fill("20")
-        page.get_by_label("Daily envelope max (fen)").fill("20")
+        page.get_by_label("Daily envelope min (¥)").fill("0.20")
+        page.get_by_label("Daily envelope max (¥)").fill("0.20")
         page.get_by_role("button", name="Create").click()
         page.wait_for_url(re.compile(r"/admin/campaigns/cmp_\w+$"))
         campaign_url = page.url
