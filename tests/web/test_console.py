@@ -66,9 +66,9 @@ class TestConsole:
         assert rows[-1][1:] == ["500000", "8800", "8800", "491200"]
 
         page.get_by_role("button", name="Pause").click()
-        expect(page.locator("#campaign-status")).to_have_text("paused")
+        expect(page.locator("#campaign-status")).to_have_text("Paused")
         page.get_by_role("button", name="Resume").click()
-        expect(page.locator("#campaign-status")).to_have_text("active")
+        expect(page.locator("#campaign-status")).to_have_text("Active")
 
         page.get_by_role("link", name="Campaigns").click()
         expect(page.locator("#campaigns tbody tr")).to_have_count(1)

@@ -2,11 +2,14 @@
 with the language, the cart count and the CSRF token."""
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from babel import Locale
+from babel.dates import format_datetime
 from babel.numbers import format_currency
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,6 +31,7 @@ CHANNEL_COOKIE = "store_channel"  # the channel of the share that brought the vi
 
 
 BABEL_LOCALES = {"zh-CN": "zh_CN", "en": "en"}
+SHOP_TIMEZONE = "Asia/Shanghai"
 
 
 def yuan(amount: int, lang: str = "en") -> str:
@@ -43,8 +47,16 @@ def yuan_filter(context: Any, amount: int) -> str:
     return yuan(amount, context.get("lang", "en"))
 
 
+@pass_context
+def local_time(context: Any, moment: datetime, pattern: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC time in the shop's time zone (a naive one is UTC), in the page's language."""
+    locale = BABEL_LOCALES.get(context.get("lang", "en"), "en")
+    return format_datetime(moment, pattern, tzinfo=ZoneInfo(SHOP_TIMEZONE), locale=locale)
+
+
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
 TEMPLATES.env.filters["yuan"] = yuan_filter
+TEMPLATES.env.filters["local_time"] = local_time
 
 
 @dataclass

@@ -105,6 +105,9 @@ class ShareIn(BaseModel):
     device_hash: str | None = Field(default=None, max_length=64)
     # The sharer's account on the host (e.g. "tg:123"), kept to refuse self-referral.
     channel_identity: str | None = Field(default=None, max_length=128)
+    language: Literal["en", "zh-CN"] = Field(
+        default="en", description="The language of the copy text (`text`): the sharer's"
+    )
 
 
 class ShareOut(BaseModel):

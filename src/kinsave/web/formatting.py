@@ -57,6 +57,9 @@ def money_filter(context: Any, amount: int) -> str:
 
 
 @pass_context
-def time_filter(context: Any, moment: datetime, pattern: str = "yyyy-MM-dd HH:mm") -> str:
-    timezone = context.get("timezone") or DEFAULT_TIMEZONE
+def time_filter(
+    context: Any, moment: datetime, pattern: str = "yyyy-MM-dd HH:mm", timezone: str = ""
+) -> str:
+    """`moment|local_time("HH:mm")`: in the given zone, else the page's, else Asia/Shanghai."""
+    timezone = timezone or context.get("timezone") or DEFAULT_TIMEZONE
     return format_time(moment, context.get("lang", "en"), timezone, pattern)

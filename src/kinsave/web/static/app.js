@@ -185,13 +185,16 @@
           if (!result.ok) {
             busy(grab, false);
             showNotice(errorText(result));
-            if (result.status >= 400 && result.status < 500) window.setTimeout(reload, 1500);
+            if (result.status >= 400 && result.status < 500) refreshLive();
             return;
           }
           grab.hidden = true;
           page.querySelector(".envelope").classList.add("opening");
           document.getElementById("grab-amount").textContent = money(result.data.amount);
-          window.setTimeout(reload, 900);
+          // The count and the list of who grabbed include this grab at once; the envelope
+          // turns into "you got" once its opening animation has played.
+          refreshLive(["envelope-facts", "envelope-grabs"]);
+          window.setTimeout(refreshLive, 900);
         });
       });
     }
@@ -204,7 +207,23 @@
     });
   }
 
-  function reload() { window.location.reload(); }
+  // After an action the page's live parts (elements with an id and `data-live`) are read again
+  // from the server and swapped in, so the page shows the new state at once, without a reload.
+  // DOMParser's document is inert (no script runs), and the page is our own autoescaped HTML.
+  function refreshLive(only) {
+    return fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), function (old) {
+          if (only && only.indexOf(old.id) < 0) return;
+          var replacement = fresh.getElementById(old.id);
+          if (replacement) old.replaceWith(document.importNode(replacement, true));
+        });
+        document.dispatchEvent(new CustomEvent("ks:refreshed"));
+      }, function () {});
+  }
 
   // Copy text with the Clipboard API; without it (or refused), select the text so a long
   // press or Ctrl+C copies it.
@@ -246,6 +265,7 @@
             status.textContent = t("coupon.claimed");
             button.hidden = true;
             if (card) card.dataset.state = "claimed";
+            refreshLive();  // "My coupons" lists it, the stock count drops
             return;
           }
           status.textContent = errorText(result);
@@ -254,6 +274,7 @@
           if (code === "coupon_sold_out" || code === "coupon_limit_reached" ||
               code === "coupon_expired" || code === "coupon_not_claimable") {
             button.hidden = true;
+            refreshLive();
           }
         });
       });
@@ -276,6 +297,8 @@
         target: { type: form.dataset.type, id: form.dataset.id },
         channel: checked.value,
       };
+      // The copy is in the shopper's language (the page's).
+      body.language = document.documentElement.lang === "zh-CN" ? "zh-CN" : "en";
       if (form.dataset.campaign) body.campaign_id = form.dataset.campaign;
       else body.shop_id = form.dataset.shop;
       // A new channel is a new share: a new key (a retry of the same tap keeps its key).
@@ -344,7 +367,7 @@
             return;
           }
           give.hidden = true;
-          window.setTimeout(reload, 300);
+          refreshLive();
         });
       });
     }
