@@ -265,7 +265,12 @@
             status.textContent = t("coupon.claimed");
             button.hidden = true;
             if (card) card.dataset.state = "claimed";
-            refreshLive();  // "My coupons" lists it, the stock count drops
+            // One fewer left at once (others may have claimed too: the re-read says exactly,
+            // while the coupon is still in the center).
+            var stock = card && card.querySelector(".stock");
+            var left = stock ? parseInt(stock.textContent, 10) : NaN;
+            if (left > 0) stock.textContent = String(left - 1);
+            refreshLive();  // "My coupons" lists it
             return;
           }
           status.textContent = errorText(result);
