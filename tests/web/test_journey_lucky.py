@@ -132,6 +132,23 @@ class TestLuckyEnvelope:
         shots.take(mum, "last-share-all-grabbed")
         check_accessibility(mum)
 
+    def test_the_send_form_names_its_limits(self, api, session_factory, people, shots):
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator)
+        funded_shopper(api, operator, campaign["id"], "grandma", 50_000)
+        page = people.phone(locale="zh-CN")
+        sign_in(page, "grandma", "Grandma Li", next_path="/app/send")
+        limits = "最多 ¥200.00，1–100 个，每个至少 ¥0.01。"
+        expect(page.locator("#send-limits")).to_have_text(limits)
+        for total, shares in (("300", "5"), ("10", "101"), ("0.03", "5")):
+            page.locator("#total").fill(total)
+            page.locator("#shares").fill(shares)
+            page.get_by_role("button", name="塞钱进红包").click()
+            expect(page.locator("#send-error")).to_have_text(limits)
+        shots.take(page, "send-limits")
+        check_accessibility(page)
+        assert page.url.endswith("/app/send")  # nothing was sent
+
     def test_not_enough_money_and_unknown_envelope(self, api, people, shots):
         page = people.phone()
         sign_in(page, "poor", "Poor Relative", next_path="/app/send")

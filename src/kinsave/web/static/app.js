@@ -146,8 +146,12 @@
       event.preventDefault();
       var total = parseYuan(form.elements.total.value);
       var shares = parseInt(form.elements.shares.value, 10);
-      if (total === null || !(shares >= 1)) {
-        error.textContent = t("error.invalid_amount");
+      // The service's limits, named (the page renders them from the same settings).
+      var maxTotal = parseInt(form.dataset.maxTotal, 10);
+      var maxShares = parseInt(form.dataset.maxShares, 10);
+      if (total === null || !(shares >= 1 && shares <= maxShares) ||
+          total < shares || total > maxTotal) {
+        error.textContent = form.dataset.limits;
         error.hidden = false;
         return;
       }
@@ -166,7 +170,8 @@
           window.location.assign("/app/e/" + encodeURIComponent(result.data.id));
           return;
         }
-        error.textContent = errorText(result);
+        var code = result.data && result.data.error && result.data.error.code;
+        error.textContent = code === "invalid_amount" ? form.dataset.limits : errorText(result);
         error.hidden = false;
       });
     });
