@@ -49,7 +49,7 @@
               points: { show: true, size: 7 } },
           ],
           axes: [{}, { size: 70, values: function (_u, ticks) {
-            return ticks.map(function (v) { return "¥" + v; });
+            return ticks.map(function (v) { return yuanFormat.format(v); });
           } }],
         };
         new uPlot(options, [days, daily, toDate], figure);
