@@ -53,7 +53,7 @@ class TestCreate:
         web = api_share(api, grandma, campaign_id, "web", language="zh-CN")
         assert web["text"].startswith(web["token"]) and f"打开：{web['link']}" in web["text"]
         wechat = api_share(api, grandma, campaign_id, "wechat", language="zh-CN")
-        assert "小程序" in wechat["text"] and "Copy" not in wechat["text"]
+        assert "打开小程序" in wechat["text"] and "Copy" not in wechat["text"]
         sms = api_share(api, grandma, campaign_id, "sms", language="zh-CN")
         assert "给你分享一个店里的好价" in sms["text"]
         english = api_share(api, grandma, campaign_id, "sms")

@@ -125,13 +125,13 @@ SHARE_WORDS = {
     "en": {
         "saving": "A saving for you",
         "open": "Open: {link}",
-        "deep": "Tap to open it in the mini program.",
+        "deep": "Copy this message and open the mini program to get it.",
         "copy": "Copy this message and open the store app to get it.",
     },
     "zh-CN": {
         "saving": "给你的优惠",
         "open": "打开：{link}",
-        "deep": "点开即可在小程序里领取。",
+        "deep": "复制这条消息，打开小程序即可领取。",
         "copy": "复制这条消息，打开商店 App 即可领取。",
     },
 }
