@@ -2,9 +2,12 @@
 rice deal carry the rice coupon."""
 
 from kinsave_demo_store.catalog import PRODUCTS, landing_templates
+from sqlalchemy import select
 
 from kinsave import demo
 from kinsave.catalog import service as catalog
+from kinsave.coupons.models import CouponTemplate
+from kinsave.coupons.pricing import CartLine, HeldCoupon, measure
 from kinsave.db import unit_of_work, utcnow
 from kinsave.sharing import service as sharing
 from kinsave.sharing import store_landing
@@ -37,3 +40,43 @@ def test_the_demo_sells_what_the_store_sells(session_factory, settings):
             now=utcnow(),
         )
     assert share.coupon_template_id == seeded.coupon_template_ids[0]  # ¥20 off rice
+
+
+def test_no_seeded_coupon_makes_an_item_free(session_factory, settings):
+    """Each seeded coupon on one unit of each catalog item leaves something to pay (the rice
+    coupon once turned ¥18 millet into ¥0.00); rice 5 kg stays ¥59, ¥39 after coupon."""
+    with unit_of_work(session_factory) as session:
+        seeded = demo.seed(session, settings)
+    with unit_of_work(session_factory) as session:
+        templates = session.scalars(
+            select(CouponTemplate).where(CouponTemplate.shop_id == seeded.shop_id)
+        ).all()
+        held = [
+            HeldCoupon(
+                id=t.id,
+                name=t.name,
+                kind=t.kind,
+                amount=t.amount,
+                percent=t.percent,
+                cap=t.cap,
+                threshold=t.threshold,
+                min_spend=t.min_spend,
+                scope=t.scope_kind,
+                scope_values=frozenset(t.scope_values),
+            )
+            for t in templates
+        ]
+    assert held
+    free = [
+        (coupon.name, product.sku)
+        for product in PRODUCTS
+        for coupon in held
+        if coupon.kind != "free_shipping"
+        and measure([CartLine(product.sku, 1, product.price, product.category)], 0, coupon).nominal
+        >= product.price
+    ]
+    assert free == []
+    rice = next(p for p in PRODUCTS if p.sku == "rice-5kg")
+    rice_coupon = next(c for c in held if c.name == "¥20 off rice")
+    line = CartLine(rice.sku, 1, rice.price, rice.category)
+    assert (rice.price, rice.price - measure([line], 0, rice_coupon).nominal) == (5900, 3900)

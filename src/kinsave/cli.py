@@ -200,7 +200,12 @@ def deliver_webhooks() -> None:
 
 @app.command("import-products")
 def import_products(
-    file: Annotated[Path, typer.Argument(help="CSV with a header row, or JSON lines", exists=True)],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CSV with a header row, or JSON lines; price in yuan (12.50)", exists=True
+        ),
+    ],
     shop: Annotated[str, typer.Option(help="Shop name")],
     batch: Annotated[int, typer.Option(help="Products per transaction")] = 500,
 ) -> None:

@@ -1,4 +1,5 @@
-"""The demo shop's coupon templates (journey 1: rice 5 kg ¥59, ¥39 after coupon), and its
+"""The demo shop's coupon templates (journey 1: rice 5 kg ¥59, ¥39 after coupon; no coupon makes
+any item free: the rice coupon needs ¥39 of rice, so ¥18 millet is not ¥0), and its
 catalog, which is the demo store's own (kinsave_demo_store.catalog): pushed as the store pushes
 it, through the service behind `PUT /v1/store/products`.
 """
@@ -21,7 +22,7 @@ TEMPLATES = [
         stock=10_000,
         valid_days=7,
         stacking_group="rice",
-        scope=ScopeIn(categories=["rice"]),
+        scope=ScopeIn(categories=["rice"], min_spend=3900),
     ),
     TemplateIn(
         name="¥20 off ¥99",

@@ -43,11 +43,31 @@ class TestPushProducts:
 class TestImportFile:
     def test_csv_and_json_lines(self, tmp_path):
         csv_file = tmp_path / "p.csv"
-        csv_file.write_text("sku,title,price,category,image_url,in_stock\na,A,100,rice,,yes\n")
+        csv_file.write_text("sku,title,price,category,image_url,in_stock\na,A,12.50,rice,,yes\n")
         jsonl = tmp_path / "p.jsonl"
-        jsonl.write_text(json.dumps(RICE_PRODUCTS[1]) + "\n\n")
-        assert [p.sku for p in read_products(csv_file)] == ["a"]
+        jsonl.write_text(json.dumps({**RICE_PRODUCTS[1], "price": 109}) + "\n\n")
+        assert [(p.sku, p.price) for p in read_products(csv_file)] == [("a", 1250)]
         assert [p.price for p in read_products(jsonl)] == [10900]
+
+    def test_prices_in_yuan_exactly(self, tmp_path):
+        jsonl = tmp_path / "p.jsonl"
+        rows = [{**RICE_PRODUCTS[0], "price": price} for price in ("0.1", "12.5")]
+        lines = [json.dumps(row) for row in rows] + [
+            '{"sku": "c", "title": "C", "price": 19.99, "category": "rice"}'
+        ]
+        jsonl.write_text("\n".join(lines) + "\n")
+        assert [p.price for p in read_products(jsonl)] == [10, 1250, 1999]
+
+    def test_more_than_two_decimals_refused(self, tmp_path):
+        csv_file = tmp_path / "p.csv"
+        csv_file.write_text("sku,title,price,category\na,A,12.505,rice\nb,B,1,rice\n")
+        try:
+            list(read_products(csv_file))
+        except ProductFileError as error:
+            assert error.line == 2
+            assert "12.505" in str(error)
+        else:
+            raise AssertionError("12.505 yuan accepted")
 
     def test_bad_line_names_its_number(self, tmp_path):
         jsonl = tmp_path / "p.jsonl"

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from kinsave.db import unit_of_work
 from kinsave.sharing.models import Share
+from kinsave.sharing.tokens import find_code
 from tests.coupons.factories import push_products
 from tests.factories import create_campaign, login, shop_key
 from tests.sharing.factories import RICE, api_share
@@ -46,6 +47,30 @@ class TestCreate:
         _, _, campaign_id, grandma = setup(api, session_factory)
         out = api_share(api, grandma, campaign_id, "telegram")
         assert out["deep_link"] == f"https://t.me/kinsave_bot/app?startapp={out['code']}"
+
+    def test_copy_in_the_sharers_language_per_channel(self, api, session_factory):
+        _, _, campaign_id, grandma = setup(api, session_factory)
+        web = api_share(api, grandma, campaign_id, "web", language="zh-CN")
+        assert web["text"].startswith(web["token"]) and f"打开：{web['link']}" in web["text"]
+        wechat = api_share(api, grandma, campaign_id, "wechat", language="zh-CN")
+        assert "打开小程序" in wechat["text"] and "Copy" not in wechat["text"]
+        sms = api_share(api, grandma, campaign_id, "sms", language="zh-CN")
+        assert "给你分享一个店里的好价" in sms["text"]
+        english = api_share(api, grandma, campaign_id, "sms")
+        assert "A deal for you" in english["text"] and "Open: " in english["text"]
+        # The token still travels first, whatever the language.
+        assert find_code(sms["text"]) == sms["code"]
+
+    def test_unknown_language_is_refused(self, api, session_factory):
+        _, _, campaign_id, grandma = setup(api, session_factory)
+        body = {"target": {"type": "deal", "id": "rice-5kg"}, "channel": "web"}
+        refused = api.post(
+            "/v1/shares",
+            json={**body, "campaign_id": campaign_id, "language": "fr"},
+            headers=grandma,
+        )
+        assert refused.status_code == 422
+        assert refused.json()["error"]["code"] == "invalid_request"
 
     def test_refusals(self, api, session_factory):
         operator, _, campaign_id, grandma = setup(api, session_factory)

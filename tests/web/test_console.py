@@ -36,14 +36,14 @@ class TestConsole:
         page.get_by_role("link", name="New campaign").click()
         page.get_by_label("Name").fill("Double Eleven <b>rice</b>")
         page.get_by_label("Budget (¥)").fill("5000")
-        page.get_by_label("Daily envelope min (fen)").fill("10")
-        page.get_by_label("Daily envelope max (fen)").fill("50")
+        page.get_by_label("Daily envelope min (¥)").fill("0.10")
+        page.get_by_label("Daily envelope max (¥)").fill("0.5")
         check_accessibility(page)
         shots.take(page, "campaign-form")
         page.get_by_role("button", name="Create").click()
         page.wait_for_url(re.compile(r"/admin/campaigns/cmp_\w+$"))
         expect(page.locator("#campaign-name")).to_have_text("Double Eleven <b>rice</b>")
-        expect(page.locator("#budget-remaining")).to_have_text("¥5000.00")
+        expect(page.locator("#budget-remaining")).to_have_text("¥5,000.00")
 
         # A shop envelope from the budget makes the burn move.
         page.get_by_label("Total (¥)").fill("88")
@@ -66,9 +66,9 @@ class TestConsole:
         assert rows[-1][1:] == ["500000", "8800", "8800", "491200"]
 
         page.get_by_role("button", name="Pause").click()
-        expect(page.locator("#campaign-status")).to_have_text("paused")
+        expect(page.locator("#campaign-status")).to_have_text("Paused")
         page.get_by_role("button", name="Resume").click()
-        expect(page.locator("#campaign-status")).to_have_text("active")
+        expect(page.locator("#campaign-status")).to_have_text("Active")
 
         page.get_by_role("link", name="Campaigns").click()
         expect(page.locator("#campaigns tbody tr")).to_have_count(1)

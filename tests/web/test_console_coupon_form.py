@@ -62,7 +62,8 @@ class TestCouponTemplateForm:
         assert template.valid_days is None
         assert (template.stacking_group, template.credit_combinable) == ("festival", False)
         assert '<td class="group">festival</td>' in listing
-        assert "2026-09-30 16:00 UTC" in listing
+        # Shown back as typed: in the shop's time zone, never bare UTC.
+        assert "2026-10-01 00:00" in listing
 
     def test_an_end_before_the_start_is_named_and_nothing_is_created(
         self, console, session_factory

@@ -22,8 +22,8 @@ class TestConsoleShop:
         page.get_by_role("link", name="New campaign").click()
         page.get_by_label("Name").fill("Harvest week")
         page.get_by_label("Budget (¥)").fill("2000")
-        page.get_by_label("Daily envelope min (fen)").fill("20")
-        page.get_by_label("Daily envelope max (fen)").fill("20")
+        page.get_by_label("Daily envelope min (¥)").fill("0.20")
+        page.get_by_label("Daily envelope max (¥)").fill("0.20")
         page.get_by_role("button", name="Create").click()
         page.wait_for_url(re.compile(r"/admin/campaigns/cmp_\w+$"))
         campaign_url = page.url
@@ -44,12 +44,12 @@ class TestConsoleShop:
         row = page.locator("#templates tbody tr").first
         expect(row).to_contain_text("¥20 off rice <i>")
         expect(row.locator(".stock-left")).to_have_text("100")
-        expect(row.locator(".status")).to_have_text("active")
+        expect(row.locator(".status")).to_have_text("Active")
         shots.take(page, "coupon-templates")
         row.get_by_role("button", name=re.compile("^Pause")).click()
-        expect(row.locator(".status")).to_have_text("paused")
+        expect(row.locator(".status")).to_have_text("Paused")
         row.get_by_role("button", name=re.compile("^End")).click()
-        expect(row.locator(".status")).to_have_text("ended")
+        expect(row.locator(".status")).to_have_text("Ended")
         expect(row.get_by_role("button")).to_have_count(0)
         check_accessibility(page)
 
@@ -78,7 +78,7 @@ class TestConsoleShop:
         row = page.locator("#templates tbody tr").first
         expect(row).to_contain_text("Broken")
         expect(row.locator(".group")).to_have_text("festival")
-        expect(row.locator(".until")).to_have_text("2026-10-07 16:00 UTC")
+        expect(row.locator(".until")).to_have_text("2026-10-08 00:00")
 
         page.goto(campaign_url)
         page.get_by_role("link", name="Sharing funnel").click()
@@ -148,6 +148,6 @@ class TestConsoleShop:
         expect(rows.first.locator(".event")).to_have_text("order.paid")
         rows.first.get_by_role("button", name=re.compile("^Re-send")).click()
         expect(rows).to_have_count(2)
-        expect(rows.first.locator(".status")).to_have_text("pending")
+        expect(rows.first.locator(".status")).to_have_text("Pending")
         shots.take(page, "webhook-deliveries")
         check_accessibility(page)

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from kinsave_demo_store import create_store
+from kinsave_demo_store.checkout_pages import credit_asked
 from kinsave_demo_store.orders import Order, OrderBook
 from kinsave_demo_store.session import session_key, sign
 
@@ -173,3 +174,17 @@ class TestSession:
         token = csrf_of(store.get("/cart").text)
         out = store.post("/signout", data={"csrf": token}, follow_redirects=False)
         assert out.status_code == 303 and 'store_shopper=""' in out.headers["set-cookie"]
+
+
+class TestCreditField:
+    """Nobody types fen: the cart's credit field reads yuan, exactly, as text."""
+
+    @pytest.mark.parametrize(
+        ("typed", "fen"), [("2.50", 250), ("3", 300), (" 0.1 ", 10), ("", 0), ("0", 0)]
+    )
+    def test_yuan_as_fen(self, typed, fen):
+        assert credit_asked(typed) == fen
+
+    @pytest.mark.parametrize("typed", ["2.505", "-1", "1,5", "abc"])
+    def test_not_yuan_is_refused(self, typed):
+        assert credit_asked(typed) is None

@@ -4,7 +4,13 @@ import pytest
 from pydantic import ValidationError
 
 from kinsave.sharing.policy import DEFAULT_POLICIES
-from kinsave.web.forms import FormError, policy_from_form, split_list, template_from_form
+from kinsave.web.forms import (
+    FormError,
+    campaign_from_form,
+    policy_from_form,
+    split_list,
+    template_from_form,
+)
 
 
 def test_split_list_takes_commas_and_lines():
@@ -23,6 +29,22 @@ def test_template_money_is_read_in_yuan_as_text():
     )
     assert (data.name, data.amount, data.stock, data.valid_days) == ("Rice", 2050, 100, 7)
     assert data.scope.categories == ["rice", "grain"]
+
+
+def test_campaign_daily_rule_is_read_in_yuan():
+    data = campaign_from_form(
+        {"name": "Harvest", "budget": "2000", "daily_min": "0.1", "daily_max": "8.88"}
+    )
+    assert data.budget == 200000
+    assert data.daily_rule is not None
+    assert (data.daily_rule.min, data.daily_rule.max) == (10, 888)
+
+
+@pytest.mark.parametrize("typed", ["0.105", "1,5", "-1"])
+def test_campaign_daily_rule_refuses_what_is_not_yuan(typed):
+    with pytest.raises(FormError) as error:
+        campaign_from_form({"name": "x", "budget": "1", "daily_min": typed, "daily_max": "1"})
+    assert error.value.field == "daily_min"
 
 
 @pytest.mark.parametrize(

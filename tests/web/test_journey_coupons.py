@@ -41,12 +41,18 @@ class TestCouponCenterAndDeals:
         expect(card.locator(".stock")).to_have_text("50")
         shots.take(page, "coupon-center")
         check_accessibility(page)
+        expect(page.locator("#mine")).to_contain_text("You have no coupons yet")
+        page.evaluate("window.ksSamePage = true")  # gone if the page reloads
         card.get_by_role("button", name="Claim").click()
         expect(card.locator(".coupon-status")).to_have_text("Claimed! It is in My coupons.")
+        # "My coupons" lists it at once, without a reload.
+        expect(page.locator("#my-coupons")).to_contain_text("Rice ¥20 off")
+        expect(page.locator("#my-coupons")).to_contain_text("Ready to use")
+        expect(page.locator("#mine")).not_to_contain_text("You have no coupons yet")
+        assert page.evaluate("window.ksSamePage === true")
         shots.take(page, "coupon-claimed")
         page.reload()
         expect(page.locator("#my-coupons")).to_contain_text("Rice ¥20 off")
-        expect(page.locator("#my-coupons")).to_contain_text("Ready to use")
         expect(page.locator("#center-empty")).to_be_visible()
 
         page.get_by_role("link", name="Deals", exact=True).click()

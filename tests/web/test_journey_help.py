@@ -51,10 +51,12 @@ def test_help_request_completed_by_three_relatives(api, session_factory, people,
         sign_in(relative, user_id, name)
         relative.goto(link)
         expect(relative.locator("#requester")).to_have_text("Grandma Li")
+        relative.evaluate("window.ksSamePage = true")  # gone if the page reloads
         relative.get_by_role("button", name="Help", exact=True).click()
         expect(relative.locator("#help-progress")).to_have_text(f"{count} / 3 helped")
         expect(relative.locator("#help-thanks")).to_be_visible()
         expect(relative.locator("#helpers")).to_contain_text(name)
+        assert relative.evaluate("window.ksSamePage === true")
         if count == 1:
             check_accessibility(relative)
         shots.take(relative, f"helped-by-{user_id}")

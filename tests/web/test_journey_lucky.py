@@ -42,14 +42,19 @@ class TestLuckyEnvelope:
         shots.take(grandma, "envelope-sent")
 
         got: dict[str, int] = {}
-        for user_id, name in RELATIVES.items():
+        for count, (user_id, name) in enumerate(RELATIVES.items(), start=1):
             relative = people.phone()
             sign_in(relative, user_id, name)
             relative.goto(envelope_url)
+            relative.evaluate("window.ksSamePage = true")  # gone if the page reloads
             relative.get_by_role("button", name="Grab").click()
+            # The count and the list include the grab at once, without a reload.
+            expect(relative.locator("#grabbed-count")).to_contain_text(f"{count} of 5 shares")
+            expect(relative.locator("#grabs")).to_contain_text(name)
             mine = relative.locator("#my-amount")
             expect(mine).to_have_text(re.compile(r"^¥\d+\.\d\d$"))
             got[user_id] = int(mine.inner_text().replace("¥", "").replace(".", ""))
+            assert relative.evaluate("window.ksSamePage === true")
             shots.take(relative, f"grabbed-{user_id}")
         check_accessibility(relative)
 
@@ -105,6 +110,44 @@ class TestLuckyEnvelope:
         second.get_by_role("button", name="Grab").click()  # the stale tab of the same person
         expect(second.locator("#notice")).to_have_text("You already grabbed this envelope.")
         expect(second.locator("#my-amount")).to_be_visible()  # reloads into the grabbed state
+
+    def test_the_last_share_says_all_grabbed(self, api, session_factory, people, shots):
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator)
+        grandma_api = funded_shopper(api, operator, campaign["id"], "grandma", 1000)
+        sent = api.post("/v1/envelopes", json={"total": 200, "shares": 1}, headers=grandma_api)
+        url = f"/app/e/{sent.json()['id']}"
+        mum = people.phone(locale="zh-CN")
+        sign_in(mum, "mum", "Mum (Mei)")
+        mum.goto(url)
+        expect(mum.locator("#envelope-status")).to_have_text("可领取")
+        expect(mum.locator("#envelope-grabs")).to_contain_text("还没有人领取")
+        mum.evaluate("window.ksSamePage = true")
+        mum.get_by_role("button", name="抢").click()
+        expect(mum.locator("#envelope-status")).to_have_text("已抢完")
+        expect(mum.locator("#grabbed-count")).to_contain_text("1 / 1")
+        expect(mum.locator("#grabs")).to_contain_text("Mum (Mei)")
+        expect(mum.locator("#my-amount")).to_have_text("¥2.00")
+        assert mum.evaluate("window.ksSamePage === true")
+        shots.take(mum, "last-share-all-grabbed")
+        check_accessibility(mum)
+
+    def test_the_send_form_names_its_limits(self, api, session_factory, people, shots):
+        operator = shop_key(session_factory)
+        campaign = create_campaign(api, operator)
+        funded_shopper(api, operator, campaign["id"], "grandma", 50_000)
+        page = people.phone(locale="zh-CN")
+        sign_in(page, "grandma", "Grandma Li", next_path="/app/send")
+        limits = "最多 ¥200.00，1–100 个，每个至少 ¥0.01。"
+        expect(page.locator("#send-limits")).to_have_text(limits)
+        for total, shares in (("300", "5"), ("10", "101"), ("0.03", "5")):
+            page.locator("#total").fill(total)
+            page.locator("#shares").fill(shares)
+            page.get_by_role("button", name="塞钱进红包").click()
+            expect(page.locator("#send-error")).to_have_text(limits)
+        shots.take(page, "send-limits")
+        check_accessibility(page)
+        assert page.url.endswith("/app/send")  # nothing was sent
 
     def test_not_enough_money_and_unknown_envelope(self, api, people, shots):
         page = people.phone()

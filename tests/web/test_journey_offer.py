@@ -97,7 +97,9 @@ def test_grandson_pays_39_minus_credit_with_the_coupon_from_the_share(
     # The cart and the quote apply it; he chooses ¥2.50 of his credit.
     grandson.get_by_role("button", name="Add to cart").click()
     expect(grandson.locator("#family-coupon")).to_contain_text("applied at checkout")
-    grandson.get_by_label(re.compile("Wallet credit")).fill("250")
+    # Credit is typed in yuan (or all of it in one tap), never in fen.
+    expect(grandson.locator("#use-all-credit")).to_have_text(re.compile(r"^Use all ¥\d+\.\d\d$"))
+    grandson.get_by_label(re.compile("Wallet credit")).fill("2.50")
     grandson.get_by_role("button", name="Check out").click()
     expect(grandson.locator("#discount")).to_have_text("-¥20.00")
     expect(grandson.locator("#credit")).to_have_text("-¥2.50")

@@ -1,5 +1,8 @@
 """The mini app's wallet: one line per shop, and the history of one shop on demand."""
 
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
 import httpx
 
 from tests.factories import create_campaign, give_credit, shop_key
@@ -36,5 +39,24 @@ class TestWalletPage:
             bakery_only = page.get("/app/wallet", params={"shop": bakery_campaign["shop_id"]})
             history = bakery_only.text.split('id="history"')[1]
             assert "+¥5.00" in history and "+¥12.88" not in history
+        finally:
+            page.close()
+
+    def test_times_are_in_shanghai_never_bare_utc(self, api, session_factory):
+        """The history's time is the shop's local time (Asia/Shanghai), not UTC."""
+        market = shop_key(session_factory, "Harvest Market")
+        campaign = create_campaign(api, market)
+        page = signed_in_page(api, "grandma")
+        try:
+            give_credit(api, market, campaign["id"], "grandma", 1288)
+            history = page.get("/app/wallet").text.split('id="history"')[1]
+            stamp = history.split('<time datetime="')[1].split('"')[0]
+            shown = history.split("</time>")[0].rsplit(">", 1)[1]
+            moment = datetime.fromisoformat(stamp)
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            local = moment.astimezone(ZoneInfo("Asia/Shanghai"))
+            assert shown == local.strftime("%Y-%m-%d %H:%M")
+            assert shown != moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
         finally:
             page.close()

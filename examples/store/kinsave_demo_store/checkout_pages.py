@@ -5,6 +5,7 @@ brought the shopper, else the web); the checkout page offers only those, and the
 reported paid with the one chosen. "wallet" is not a choice here: it is the credit line.
 """
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -30,8 +31,17 @@ router = APIRouter(prefix="/checkout")
 CREDIT = "wallet"
 
 
-def credit_asked(use_credit: str) -> int:
-    return int(use_credit) if use_credit.isdigit() else 0
+YUAN = re.compile(r"^\s*(\d{1,10})(?:\.(\d{1,2}))?\s*$")
+
+
+def credit_asked(use_credit: str) -> int | None:
+    """Typed yuan ('2.5') as fen (250), read as text; blank is 0; None when not yuan."""
+    if not use_credit.strip():
+        return 0
+    match = YUAN.match(use_credit)
+    if not match:
+        return None
+    return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
 
 
 def pay_methods(quote: dict[str, Any]) -> list[str]:
@@ -47,17 +57,24 @@ def refusal(request: Request, refused: KinsaveRefused) -> Response:
 
 @router.post("/quote", response_class=HTMLResponse)
 def checkout_quote(
-    request: Request, parts: Parts, use_credit: Annotated[str, Form()] = "0"
+    request: Request,
+    parts: Parts,
+    use_credit: Annotated[str, Form()] = "0",
+    use_all_credit: Annotated[str, Form()] = "",
 ) -> Response:
     shopper = signed_in_shopper(request)
     if not shopper:
         return back(request, "/signin?next=/cart")
+    # "Use all ¥x.xx" carries the balance the cart showed (fen from kinsave, not typed).
+    credit = int(use_all_credit) if use_all_credit.isdigit() else credit_asked(use_credit)
+    if credit is None:
+        return message(request, "error.credit_not_yuan", 400)
     cart = carts.read(request.cookies.get(CART_COOKIE))
     try:
         quote = parts.client.quote(
             shopper,
             carts.quote_lines(cart),
-            use_credit=credit_asked(use_credit),
+            use_credit=credit,
             channel=request.cookies.get(CHANNEL_COOKIE),
         )
     except KinsaveRefused as refused:
@@ -71,7 +88,7 @@ def checkout_pay(
     request: Request,
     parts: Parts,
     order_id: Annotated[str, Form()],
-    use_credit: Annotated[str, Form()] = "0",
+    credit: Annotated[str, Form()] = "0",
     payment_method: Annotated[str, Form()] = "",
 ) -> Response:
     """quote -> reserve -> (the store takes the payment) -> paid. The order id comes from the
@@ -86,7 +103,7 @@ def checkout_pay(
     channel = request.cookies.get(CHANNEL_COOKIE)
     try:
         quote = parts.client.quote(
-            shopper, lines, use_credit=credit_asked(use_credit), channel=channel
+            shopper, lines, use_credit=int(credit) if credit.isdigit() else 0, channel=channel
         )
         method = payment_method or None
         if quote["total_to_pay"] and method not in pay_methods(quote):

@@ -30,7 +30,8 @@ EN: dict[str, str] = {
     "cart.browse": "Browse products",
     "cart.remove": "Remove",
     "cart.subtotal": "Subtotal",
-    "cart.use_credit": "Wallet credit to use (fen)",
+    "cart.use_credit": "Wallet credit to use (¥)",
+    "cart.use_all_credit": "Use all {amount}",
     "cart.check_out": "Check out",
     "signin.title": "Sign in to the store",
     "signin.explain": "Sign in with your Relatives & Friends Save account: your family's coupons "
@@ -47,6 +48,7 @@ EN: dict[str, str] = {
     "error.shopper_not_linked": "You unlinked this store in the mini app. Sign in again to shop "
     "with your coupons and credit.",
     "error.payment_method_not_allowed": "That way to pay is not allowed here.",
+    "error.credit_not_yuan": "Wallet credit is in yuan with at most 2 decimals, like 2.50.",
     "error.signin_state": "This sign-in did not start here (or took too long). Please try again.",
     "error.link_code_invalid": "This sign-in was already used. Please sign in again.",
     "error.link_code_expired": "This sign-in took too long. Please sign in again.",
@@ -117,7 +119,8 @@ ZH: dict[str, str] = {
     "cart.browse": "去逛逛",
     "cart.remove": "移除",
     "cart.subtotal": "小计",
-    "cart.use_credit": "使用钱包余额（分）",
+    "cart.use_credit": "使用钱包余额（元）",
+    "cart.use_all_credit": "全部使用 {amount}",
     "cart.check_out": "去结算",
     "signin.title": "登录商店",
     "signin.explain": "用亲友省钱购账号登录：家人的优惠券和你的钱包余额都能在这里用。",
@@ -133,6 +136,7 @@ ZH: dict[str, str] = {
     "error.shopper_not_linked": "你已在小程序里解除了与本店的关联。"
     "请重新登录，才能使用优惠券和余额。",
     "error.payment_method_not_allowed": "这里不允许这种支付方式。",
+    "error.credit_not_yuan": "钱包余额按元填写，最多两位小数，例如 2.50。",
     "error.signin_state": "这次登录不是从这里开始的（或已超时），请重试。",
     "error.link_code_invalid": "这次登录已经用过，请重新登录。",
     "error.link_code_expired": "这次登录超时，请重新登录。",

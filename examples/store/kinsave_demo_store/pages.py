@@ -2,12 +2,19 @@
 with the language, the cart count and the CSRF token."""
 
 from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_datetime
+from babel.numbers import format_currency
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 
 from kinsave_demo_store import cart as carts
 from kinsave_demo_store.client import KinsaveStoreClient
@@ -23,12 +30,33 @@ ATTRIBUTION_COOKIE = "store_attribution"  # from a resolved token, sent with the
 CHANNEL_COOKIE = "store_channel"  # the channel of the share that brought the visit
 
 
-def yuan(amount: int) -> str:
-    return f"¥{amount // 100}.{amount % 100:02d}"
+BABEL_LOCALES = {"zh-CN": "zh_CN", "en": "en"}
+SHOP_TIMEZONE = "Asia/Shanghai"
+
+
+def yuan(amount: int, lang: str = "en") -> str:
+    """Fen as yuan in the page's language (Babel, CLDR), with the narrow symbol ¥ in both
+    languages: 5000000 -> '¥50,000.00'."""
+    locale = BABEL_LOCALES.get(lang, "en")
+    pattern = str(Locale.parse(locale).currency_formats["standard"].pattern).replace("¤", "¥")
+    return format_currency(Decimal(amount).scaleb(-2), "CNY", pattern, locale)
+
+
+@pass_context
+def yuan_filter(context: Any, amount: int) -> str:
+    return yuan(amount, context.get("lang", "en"))
+
+
+@pass_context
+def local_time(context: Any, moment: datetime, pattern: str = "yyyy-MM-dd HH:mm") -> str:
+    """A UTC time in the shop's time zone (a naive one is UTC), in the page's language."""
+    locale = BABEL_LOCALES.get(context.get("lang", "en"), "en")
+    return format_datetime(moment, pattern, tzinfo=ZoneInfo(SHOP_TIMEZONE), locale=locale)
 
 
 TEMPLATES = Jinja2Templates(directory=HERE / "templates")
-TEMPLATES.env.filters["yuan"] = yuan
+TEMPLATES.env.filters["yuan"] = yuan_filter
+TEMPLATES.env.filters["local_time"] = local_time
 
 
 @dataclass

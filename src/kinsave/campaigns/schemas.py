@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from kinsave.envelopes.daily_rule import DailyRule, TieredRule, UniformRule
 from kinsave.ledger.schemas import Money
+from kinsave.money import fen_field
 
 
 class CampaignIn(BaseModel):
@@ -70,9 +71,9 @@ class CampaignOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     daily_rule: Annotated[UniformRule | TieredRule, Field(discriminator="kind")] | None
-    budget_funded: int
-    budget_remaining: int
-    budget_spent: int
+    budget_funded: int = fen_field()
+    budget_remaining: int = fen_field()
+    budget_spent: int = fen_field()
     created_at: datetime
 
 
@@ -84,15 +85,15 @@ class CampaignListOut(BaseModel):
 class CreditGrantOut(BaseModel):
     transfer_id: int
     shopper_id: str
-    amount: int
+    amount: int = fen_field()
 
 
 class BurnPointOut(BaseModel):
     day: date = Field(description="The campaign's local calendar day")
-    funded: int = Field(description="Budget added that day")
-    spent: int = Field(description="Paid out that day, less refunds that came back")
-    spent_to_date: int
-    remaining: int
+    funded: int = fen_field(description="Budget added that day")
+    spent: int = fen_field(description="Paid out that day, less refunds that came back")
+    spent_to_date: int = fen_field()
+    remaining: int = fen_field()
 
 
 class BudgetBurnOut(BaseModel):

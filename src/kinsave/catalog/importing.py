@@ -1,8 +1,15 @@
-"""Reading a product file (CSV with a header row, or JSON lines) into validated products. Pure."""
+"""Reading a product file (CSV with a header row, or JSON lines) into validated products. Pure.
+
+A file is written by people, so its `price` is in yuan ("12.50", 12.5 or 12): it becomes integer
+fen exactly (read as text or Decimal, never a float); more than 2 decimals is refused. The API's
+`ProductIn.price` stays in fen.
+"""
 
 import csv
 import json
+import re
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +18,7 @@ from pydantic import ValidationError
 from kinsave.catalog.schemas import ProductIn
 
 _TRUE = {"1", "true", "yes", "y", "t"}
+_YUAN = re.compile(r"^\s*(\d{1,10})(?:\.(\d{1,2}))?\s*$")
 
 
 class ProductFileError(ValueError):
@@ -19,7 +27,22 @@ class ProductFileError(ValueError):
         self.line = line
 
 
+def yuan_to_fen(value: object) -> int:
+    """'12.50' (or Decimal('12.50'), or 12) yuan -> 1250 fen exactly; ValueError otherwise."""
+    if isinstance(value, bool) or not isinstance(value, str | int | Decimal):
+        raise ValueError("price: yuan as a number, like 12.50")
+    match = _YUAN.match(str(value))
+    if not match:
+        raise ValueError(f"price: {value} is not yuan with at most 2 decimals, like 12.50")
+    return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
+
+
 def _row_to_product(row: dict[str, Any], line: int) -> ProductIn:
+    if "price" in row:
+        try:
+            row["price"] = yuan_to_fen(row["price"])
+        except ValueError as error:
+            raise ProductFileError(line, str(error)) from error
     if isinstance(row.get("in_stock"), str):
         row["in_stock"] = row["in_stock"].strip().lower() in _TRUE
     if row.get("image_url") == "":
@@ -41,7 +64,7 @@ def read_products(path: Path) -> Iterator[ProductIn]:
             if not text.strip():
                 continue
             try:
-                row = json.loads(text)
+                row = json.loads(text, parse_float=Decimal)
             except json.JSONDecodeError as error:
                 raise ProductFileError(number, f"not JSON: {error.msg}") from error
             if not isinstance(row, dict):

@@ -4,6 +4,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from kinsave.money import fen_field
+
 MAX_MONEY = 10**10
 CHANNEL_FIELD = Field(
     default=None,
@@ -17,25 +19,25 @@ PAYMENT_METHOD = r"^[a-z0-9_]{1,32}$"
 class CartLineIn(BaseModel):
     sku: str = Field(min_length=1, max_length=64)
     quantity: int = Field(ge=1, le=10_000)
-    unit_price: int = Field(ge=0, le=MAX_MONEY)
+    unit_price: int = fen_field(ge=0, le=MAX_MONEY)
 
 
 class QuoteIn(BaseModel):
     shopper_id: str = Field(min_length=1, max_length=128)
     lines: list[CartLineIn] = Field(min_length=1, max_length=200)
-    shipping_fee: int = Field(default=0, ge=0, le=MAX_MONEY)
-    use_credit: int = Field(default=0, ge=0, le=MAX_MONEY)
+    shipping_fee: int = fen_field(default=0, ge=0, le=MAX_MONEY)
+    use_credit: int = fen_field(default=0, ge=0, le=MAX_MONEY)
     channel: str | None = CHANNEL_FIELD
 
 
 class QuotedLineOut(BaseModel):
     sku: str
     quantity: int
-    unit_price: int
-    gross: int
-    discount: int
-    credit: int
-    to_pay: int
+    unit_price: int = fen_field()
+    gross: int = fen_field()
+    discount: int = fen_field()
+    credit: int = fen_field()
+    to_pay: int = fen_field()
     coupon_discounts: dict[str, int]
 
 
@@ -43,22 +45,22 @@ class ExplanationOut(BaseModel):
     coupon_id: str
     name: str
     used: bool
-    discount: int
+    discount: int = fen_field()
     reason: str
     message: str
-    shortfall: int
+    shortfall: int = fen_field()
     hint: str | None
 
 
 class QuoteOut(BaseModel):
     shopper_id: str
-    subtotal: int
-    shipping_fee: int
-    shipping_discount: int
-    discount: int
-    credit: int
-    wallet_balance: int
-    total_to_pay: int
+    subtotal: int = fen_field()
+    shipping_fee: int = fen_field()
+    shipping_discount: int = fen_field()
+    discount: int = fen_field()
+    credit: int = fen_field()
+    wallet_balance: int = fen_field()
+    total_to_pay: int = fen_field()
     coupons: list[str]
     coupon_discounts: dict[str, int]
     lines: list[QuotedLineOut]
@@ -72,9 +74,9 @@ class ReserveIn(BaseModel):
     order_id: str = Field(min_length=1, max_length=64)
     shopper_id: str = Field(min_length=1, max_length=128)
     lines: list[CartLineIn] = Field(min_length=1, max_length=200)
-    shipping_fee: int = Field(default=0, ge=0, le=MAX_MONEY)
+    shipping_fee: int = fen_field(default=0, ge=0, le=MAX_MONEY)
     coupons: list[str] = Field(default_factory=list, max_length=20)
-    use_credit: int = Field(default=0, ge=0, le=MAX_MONEY)
+    use_credit: int = fen_field(default=0, ge=0, le=MAX_MONEY)
     channel: str | None = CHANNEL_FIELD
 
 
@@ -103,10 +105,10 @@ class OrderLineOut(BaseModel):
     position: int
     sku: str
     quantity: int
-    unit_price: int
-    discount: int
-    credit: int
-    to_pay: int
+    unit_price: int = fen_field()
+    discount: int = fen_field()
+    credit: int = fen_field()
+    to_pay: int = fen_field()
     refunded_quantity: int
     coupon_discounts: dict[str, int]
 
@@ -117,12 +119,12 @@ class OrderOut(BaseModel):
     shopper_id: str
     status: str
     coupons: list[str]
-    subtotal: int
-    shipping_fee: int
-    shipping_discount: int
-    discount: int
-    credit: int
-    total_to_pay: int
+    subtotal: int = fen_field()
+    shipping_fee: int = fen_field()
+    shipping_discount: int = fen_field()
+    discount: int = fen_field()
+    credit: int = fen_field()
+    total_to_pay: int = fen_field()
     attribution: str | None
     channel: str
     payment_method: str | None
@@ -137,9 +139,9 @@ class RefundedLineOut(BaseModel):
     position: int
     sku: str
     quantity: int
-    amount: int  # cash the store returns for these units
-    credit: int  # credit returned to the wallet for these units
-    discount: int  # coupon discount these units had
+    amount: int = fen_field(description="cash the store returns for these units")
+    credit: int = fen_field(description="credit returned to the wallet for these units")
+    discount: int = fen_field(description="coupon discount these units had")
 
 
 class RefundOut(BaseModel):
@@ -147,9 +149,9 @@ class RefundOut(BaseModel):
     shop_id: str
     shopper_id: str
     refund_id: str
-    amount: int
-    credit_returned: int
-    shipping_refunded: int
+    amount: int = fen_field()
+    credit_returned: int = fen_field()
+    shipping_refunded: int = fen_field()
     lines: list[RefundedLineOut]
     coupons_restored: list[str]
     order_status: str

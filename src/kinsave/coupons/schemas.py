@@ -3,6 +3,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from kinsave.money import fen_field
+
 MAX_MONEY = 10**10
 Kind = Literal["amount_off", "percent_off", "threshold", "free_shipping"]
 State = Literal["available", "reserved", "used", "expired"]
@@ -14,17 +16,17 @@ class ScopeIn(BaseModel):
     kind: Literal["store", "categories", "skus"] | None = None
     categories: list[str] = Field(default_factory=list, max_length=100)
     skus: list[str] = Field(default_factory=list, max_length=1000)
-    min_spend: int = Field(default=0, ge=0, le=MAX_MONEY)
+    min_spend: int = fen_field(default=0, ge=0, le=MAX_MONEY)
 
 
 class TemplateIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     kind: Kind
-    amount: int = Field(default=0, ge=0, le=MAX_MONEY)
+    amount: int = fen_field(default=0, ge=0, le=MAX_MONEY)
     percent: int = Field(default=0, ge=0, le=100)
-    cap: int = Field(default=0, ge=0, le=MAX_MONEY, description="0: no cap")
-    threshold: int = Field(default=0, ge=0, le=MAX_MONEY)
-    min_spend: int = Field(default=0, ge=0, le=MAX_MONEY)
+    cap: int = fen_field(default=0, ge=0, le=MAX_MONEY, description="0: no cap")
+    threshold: int = fen_field(default=0, ge=0, le=MAX_MONEY)
+    min_spend: int = fen_field(default=0, ge=0, le=MAX_MONEY)
     stock: int = Field(ge=1, le=10**9)
     per_shopper_limit: int = Field(default=1, ge=1, le=100)
     valid_days: int | None = Field(default=None, ge=1, le=3650)
@@ -39,7 +41,7 @@ class TemplateIn(BaseModel):
 class ScopeOut(BaseModel):
     kind: str
     values: list[str]
-    min_spend: int
+    min_spend: int = fen_field()
 
 
 class TemplateOut(BaseModel):
@@ -48,10 +50,10 @@ class TemplateOut(BaseModel):
     campaign_id: str | None
     name: str
     kind: str
-    amount: int
+    amount: int = fen_field()
     percent: int
-    cap: int
-    threshold: int
+    cap: int = fen_field()
+    threshold: int = fen_field()
     scope: ScopeOut
     valid_from: datetime | None
     valid_until: datetime | None
@@ -83,10 +85,10 @@ class CouponOut(BaseModel):
     shop_id: str
     name: str
     kind: str
-    amount: int
+    amount: int = fen_field()
     percent: int
-    cap: int
-    threshold: int
+    cap: int = fen_field()
+    threshold: int = fen_field()
     scope: ScopeOut
     stacking_group: str
     credit_combinable: bool
@@ -122,9 +124,9 @@ class DealOut(BaseModel):
     title: str
     category: str
     image_url: str | None
-    price: int
-    price_after_coupon: int
-    saving: int
+    price: int = fen_field()
+    price_after_coupon: int = fen_field()
+    saving: int = fen_field()
     coupon: DealCouponOut | None
     label: str
 

@@ -5,6 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from kinsave.money import fen_field
+
 MAX_DAILY_AMOUNT = 1_000_000
 
 
@@ -12,8 +14,8 @@ class UniformRule(BaseModel):
     """Every claimant draws uniformly from [min, max]."""
 
     kind: Literal["uniform"] = "uniform"
-    min: int = Field(ge=1, le=MAX_DAILY_AMOUNT)
-    max: int = Field(ge=1, le=MAX_DAILY_AMOUNT)
+    min: int = fen_field(ge=1, le=MAX_DAILY_AMOUNT)
+    max: int = fen_field(ge=1, le=MAX_DAILY_AMOUNT)
 
     @model_validator(mode="after")
     def _ordered(self) -> "UniformRule":
@@ -24,8 +26,8 @@ class UniformRule(BaseModel):
 
 class Tier(BaseModel):
     weight: int = Field(ge=1, le=1_000_000)
-    min: int = Field(ge=1, le=MAX_DAILY_AMOUNT)
-    max: int = Field(ge=1, le=MAX_DAILY_AMOUNT)
+    min: int = fen_field(ge=1, le=MAX_DAILY_AMOUNT)
+    max: int = fen_field(ge=1, le=MAX_DAILY_AMOUNT)
 
     @model_validator(mode="after")
     def _ordered(self) -> "Tier":

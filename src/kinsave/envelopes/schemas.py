@@ -4,10 +4,11 @@ from typing import Literal
 from pydantic import BaseModel, Field, StrictInt
 
 from kinsave.ledger.schemas import Money
+from kinsave.money import fen_field
 
 
 class EnvelopeIn(BaseModel):
-    total: Money = Field(description="Minor units (fen) to split")
+    total: Money = Field(description="To split, in minor units (fen)")
     shares: StrictInt = Field(le=10_000, description="How many people can grab a share")
     kind: Literal["lucky", "equal"] = "lucky"
     message: str = Field(default="", max_length=200)
@@ -24,7 +25,7 @@ class ShopperEnvelopeIn(EnvelopeIn):
 
 class GrabOut(BaseModel):
     envelope_id: str
-    amount: int
+    amount: int = fen_field()
     seq: int
     grabbed_at: datetime
 
@@ -32,7 +33,7 @@ class GrabOut(BaseModel):
 class GrabberOut(BaseModel):
     shopper_id: str
     display_name: str
-    amount: int
+    amount: int = fen_field()
     grabbed_at: datetime
     luckiest: bool
 
@@ -41,7 +42,7 @@ class EnvelopeOut(BaseModel):
     id: str
     shop_id: str  # whose credit: the shares land as this shop's credit
     kind: str
-    total: int
+    total: int = fen_field()
     shares: int
     message: str
     sender_shopper_id: str | None
@@ -50,21 +51,21 @@ class EnvelopeOut(BaseModel):
     created_at: datetime
     expires_at: datetime
     grabbed_shares: int
-    grabbed_amount: int
+    grabbed_amount: int = fen_field()
     remaining_shares: int
-    remaining_amount: int
-    refunded_amount: int
+    remaining_amount: int = fen_field()
+    refunded_amount: int = fen_field()
     grabs: list[GrabberOut]
     luckiest_shopper_id: str | None = Field(
         description="Who got the most; final once every share is grabbed or the envelope expired"
     )
     luckiest_is_final: bool
-    my_amount: int | None = None
+    my_amount: int | None = fen_field(None)
 
 
 class ShareAuditOut(BaseModel):
     seq: int
-    amount: int
+    amount: int = fen_field()
     grabbed_by: str | None
     grabbed_at: datetime | None
     refunded_at: datetime | None
@@ -75,13 +76,13 @@ class EnvelopeAuditOut(BaseModel):
     split_seed: str
     shares: list[ShareAuditOut]
     replay_matches: bool = Field(description="Re-running the split with the seed gives the shares")
-    escrow_balance: int
+    escrow_balance: int = fen_field()
     escrow_matches_open_shares: bool
 
 
 class DailyClaimOut(BaseModel):
     campaign_id: str
-    amount: int
+    amount: int = fen_field()
     local_day: date
     claimed_at: datetime
 
@@ -90,7 +91,7 @@ class DailyStatusOut(BaseModel):
     campaign_id: str
     local_day: date
     claimed: bool
-    amount: int | None
+    amount: int | None = fen_field()
 
 
 class EnvelopeSummaryOut(BaseModel):

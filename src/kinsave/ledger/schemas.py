@@ -3,18 +3,20 @@ from typing import Annotated
 
 from pydantic import BaseModel, Field, StrictInt
 
+from kinsave.money import FEN, fen_field
+
 # The largest amount any request may carry: a quadrillion minor units, far beyond any shop, below
 # 2^53 (exact in JavaScript clients) and 2^63 (a BIGINT), so sums of a few never overflow a column.
 MAX_AMOUNT = 10**15
 # Minor units; JSON floats and strings are refused, never rounded; beyond MAX_AMOUNT -> 422.
-Money = Annotated[StrictInt, Field(le=MAX_AMOUNT)]
+Money = Annotated[StrictInt, Field(le=MAX_AMOUNT, description=FEN)]
 
 
 class ShopBalance(BaseModel):
     """A shopper's credit issued by one shop: spendable only at that shop's checkout."""
 
     shop_id: str
-    balance: int
+    balance: int = fen_field()
     currency: str
 
 
@@ -33,7 +35,7 @@ class WalletOut(BaseModel):
 class HistoryEntryOut(BaseModel):
     transfer_id: int
     shop_id: str  # the shop whose credit moved
-    amount: int  # signed: positive when money came in
+    amount: int = fen_field(description="signed: positive when money came in")
     kind: str
     reference: str | None
     counterparty_kind: str

@@ -121,13 +121,37 @@ def url_allowed(rules: PolicyRules, url: str) -> bool:
     return domain_allowed(rules, urlsplit(url).hostname)
 
 
-def share_text(rules: PolicyRules, *, code: str, headline: str, link: str | None) -> str:
+SHARE_WORDS = {
+    "en": {
+        "saving": "A saving for you",
+        "open": "Open: {link}",
+        "deep": "Copy this message and open the mini program to get it.",
+        "copy": "Copy this message and open the store app to get it.",
+    },
+    "zh-CN": {
+        "saving": "给你的优惠",
+        "open": "打开：{link}",
+        "deep": "复制这条消息，打开小程序即可领取。",
+        "copy": "复制这条消息，打开商店 App 即可领取。",
+    },
+}
+
+
+def share_text(
+    rules: PolicyRules, *, code: str, headline: str, link: str | None, language: str = "en"
+) -> str:
     """The line the shopper pastes: the token first (it must survive truncation), then what it is,
-    then how to open it. Reward-for-sharing wording never appears here: a reward is for a purchase.
+    then how to open it on this channel (its link; else its mini program; else copy the token),
+    in the shopper's language. Reward-for-sharing wording never appears here: a reward is for a
+    purchase.
     """
-    parts = [format_token(code), headline.strip()[:120] or "A saving for you"]
+    words = SHARE_WORDS.get(language, SHARE_WORDS["en"])
+    parts = [format_token(code), headline.strip()[:120] or words["saving"]]
     if link is not None:
-        parts.append(f"Open: {link}")
+        parts.append(words["open"].format(link=link))
+    elif rules.deep_link:
+        parts.append(words["deep"])
     else:
-        parts.append("Copy this message and open the store app to get it.")
-    return " ".join(parts)
+        parts.append(words["copy"])
+    separator = "" if language == "zh-CN" else " "
+    return separator.join(parts)

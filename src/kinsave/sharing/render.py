@@ -14,11 +14,20 @@ from kinsave.sharing import policy
 from kinsave.sharing.policy import PolicyRules
 from kinsave.sharing.tokens import format_token
 
+# The copy a shopper pastes, in the shopper's language (the mini app sends its page language).
 HEADLINES = {
-    "deal": "A deal for you at the store.",
-    "coupon": "A coupon for you at the store.",
-    "envelope": "A red envelope for you.",
-    "help": "Help me unlock a red envelope.",
+    "en": {
+        "deal": "A deal for you at the store.",
+        "coupon": "A coupon for you at the store.",
+        "envelope": "A red envelope for you.",
+        "help": "Help me unlock a red envelope.",
+    },
+    "zh-CN": {
+        "deal": "给你分享一个店里的好价。",
+        "coupon": "送你一张店里的优惠券。",
+        "envelope": "给你发了一个红包。",
+        "help": "帮我点一下，一起解锁红包。",
+    },
 }
 
 
@@ -32,15 +41,27 @@ class ShareForms:
 
 
 def share_forms(
-    rules: PolicyRules, *, code: str, target_type: str, base_url: str, headline: str = ""
+    rules: PolicyRules,
+    *,
+    code: str,
+    target_type: str,
+    base_url: str,
+    headline: str = "",
+    language: str = "en",
 ) -> ShareForms:
-    """`base_url`: where kinsave is reached from outside (the short link lives there)."""
+    """`base_url`: where kinsave is reached from outside (the short link lives there);
+    `language`: the copy's ("en" or "zh-CN"; anything else reads English)."""
     short_link = f"{base_url.rstrip('/')}/s/{code}"
     link = short_link if policy.domain_allowed(rules, urlsplit(short_link).hostname) else None
     deep = policy.deep_link(rules.deep_link, code) if rules.deep_link else None
     qr_content = (deep or link) if rules.qr_allowed else None
+    headlines = HEADLINES.get(language, HEADLINES["en"])
     text = policy.share_text(
-        rules, code=code, headline=headline or HEADLINES.get(target_type, ""), link=link
+        rules,
+        code=code,
+        headline=headline or headlines.get(target_type, ""),
+        link=link,
+        language=language,
     )
     return ShareForms(
         token=format_token(code), text=text, link=link, deep_link=deep, qr_content=qr_content

@@ -6,6 +6,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, StrictInt
 
 from kinsave.coupons.schemas import CouponOut
+from kinsave.money import fen_field
 from kinsave.sharing.lint import CampaignSharingLintInput
 from kinsave.sharing.policy import PolicyRules
 
@@ -71,7 +72,7 @@ class PolicyUpdateOut(BaseModel):
 class ReferralRuleIn(BaseModel):
     """A fixed reward per referred paid order: it depends on the purchase, never on the share."""
 
-    amount: StrictInt = Field(ge=1, le=1_000_000)
+    amount: StrictInt = fen_field(ge=1, le=1_000_000)
     hold_seconds: int = Field(default=7 * DAY, ge=0, le=90 * DAY)  # the refund period
     daily_cap: int = Field(default=10, ge=1, le=10_000)  # rewards per sharer per local day
 
@@ -104,6 +105,9 @@ class ShareIn(BaseModel):
     device_hash: str | None = Field(default=None, max_length=64)
     # The sharer's account on the host (e.g. "tg:123"), kept to refuse self-referral.
     channel_identity: str | None = Field(default=None, max_length=128)
+    language: Literal["en", "zh-CN"] = Field(
+        default="en", description="The language of the copy text (`text`): the sharer's"
+    )
 
 
 class ShareOut(BaseModel):
@@ -226,9 +230,9 @@ class FunnelRow(BaseModel):
     claims: int = 0
     store_visits: int = 0
     orders: int = 0
-    sales: int = 0
-    coupon_cost: int = 0
-    reward_cost: int = 0
+    sales: int = fen_field(0)
+    coupon_cost: int = fen_field(0)
+    reward_cost: int = fen_field(0)
 
 
 class FunnelOut(BaseModel):

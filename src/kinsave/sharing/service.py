@@ -90,7 +90,7 @@ def create_share(
         channel_identity=data.channel_identity,
         occurred_at=now,
     )
-    return share_view(session, share, rules, base_url=base_url)
+    return share_view(session, share, rules, base_url=base_url, language=data.language)
 
 
 def _share_shop(session: Session, data: ShareIn, now: datetime) -> str:
@@ -111,12 +111,19 @@ def _share_shop(session: Session, data: ShareIn, now: datetime) -> str:
     return campaign.shop_id
 
 
-def share_view(session: Session, share: Share, rules: PolicyRules, *, base_url: str) -> ShareOut:
+def share_view(
+    session: Session, share: Share, rules: PolicyRules, *, base_url: str, language: str = "en"
+) -> ShareOut:
     headline = ""
     if share.campaign_id is not None:
         headline = campaign_setup.setup_of(session, share.campaign_id).share_text
     forms = render.share_forms(
-        rules, code=share.code, target_type=share.target_type, base_url=base_url, headline=headline
+        rules,
+        code=share.code,
+        target_type=share.target_type,
+        base_url=base_url,
+        headline=headline,
+        language=language,
     )
     return ShareOut(
         code=share.code,

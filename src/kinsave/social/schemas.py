@@ -3,6 +3,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field, StrictInt
 
 from kinsave.ledger.schemas import Money
+from kinsave.money import fen_field
 
 
 class RelativeOut(BaseModel):
@@ -16,7 +17,7 @@ class CircleActivityOut(BaseModel):
     shopper_id: str
     display_name: str
     kind: str  # daily_claim | envelope_grab | help_reward
-    amount: int
+    amount: int = fen_field()
     at: datetime
 
 
@@ -30,7 +31,9 @@ class CircleOut(BaseModel):
 class HelpOfferIn(BaseModel):
     helpers_needed: StrictInt = Field(ge=1, le=100, description="N: helpers needed to unlock")
     hours: StrictInt = Field(ge=1, le=24 * 30, description="T: hours the request stays open")
-    reward: Money = Field(description="Minor units paid from the campaign budget on unlock")
+    reward: Money = Field(
+        description="Paid from the campaign budget on unlock, in minor units (fen)"
+    )
     daily_help_limit: StrictInt = Field(
         default=3, ge=1, le=100, description="K: requests one helper may help per local day"
     )
@@ -41,7 +44,7 @@ class HelpOfferOut(BaseModel):
     campaign_id: str
     helpers_needed: int
     hours: int
-    reward: int
+    reward: int = fen_field()
     daily_help_limit: int
     created_at: datetime
 
@@ -67,7 +70,7 @@ class HelpRequestOut(BaseModel):
     helped: int
     helpers_remaining: int
     helpers: list[HelperOut]
-    reward: int
+    reward: int = fen_field()
     hours: int
     daily_help_limit: int
     state: str  # open | completed | expired
@@ -81,7 +84,7 @@ class HelpOut(BaseModel):
     helped: int
     helpers_needed: int
     state: str
-    reward_paid: int | None = Field(description="The reward, when this help unlocked it")
+    reward_paid: int | None = fen_field(description="The reward, when this help unlocked it")
 
 
 class HelpExpiryReport(BaseModel):

@@ -5,6 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from kinsave.coupons.schemas import CouponOut
+from kinsave.money import fen_field
 
 
 class LinkCodeIn(BaseModel):
@@ -72,7 +73,7 @@ class LinkRequestView(BaseModel):
 class ShopperWalletOut(BaseModel):
     shopper_id: str
     shop_id: str
-    balance: int
+    balance: int = fen_field()
 
 
 class ShopperCouponsOut(BaseModel):

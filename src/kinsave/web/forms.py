@@ -58,7 +58,7 @@ def campaign_from_form(fields: dict[str, str]) -> CampaignIn:
     rule = None
     if daily_min or daily_max:
         rule = UniformRule(
-            min=parse_int(daily_min, "daily_min"), max=parse_int(daily_max, "daily_max")
+            min=parse_yuan(daily_min, "daily_min"), max=parse_yuan(daily_max, "daily_max")
         )
     return CampaignIn(
         name=fields.get("name", "").strip(),

@@ -153,7 +153,9 @@ def send_page(request: Request, session: ReadSession) -> Response:
         "app/send.html",
         {
             "balances": [b for b in _balances(session, shopper) if b.balance > 0],
+            # The limits the service enforces (envelopes.service), named in the form's messages.
             "max_shares": settings.envelope_max_shares,
+            "max_total": settings.envelope_max_total,
             "nav": "send",
         },
     )

@@ -8,19 +8,31 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from kinsave.web.i18n import LANGUAGES, choose_language, text, translator
+from kinsave.web.formatting import money_filter, time_filter
+from kinsave.web.i18n import EN, LANGUAGES, choose_language, text, translator
 from kinsave.web.security import csrf_token, set_csrf_cookie
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
 
-def money(amount: int) -> str:
-    """Fen as yuan for people: 88 -> ¥0.88. Integer arithmetic only."""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}¥{abs(amount) // 100}.{abs(amount) % 100:02d}"
+def label(language: str, group: str, value: str) -> str:
+    """A stored value (a status, a kind) in the reader's language: the catalog's `group.value`,
+    else the value itself (a value added later still shows, untranslated)."""
+    key = f"{group}.{value}"
+    return text(language, key) if key in EN else value
 
 
-TEMPLATES.env.filters["money"] = money
+def envelope_status(envelope: Any) -> str:
+    """An envelope with no share left reads as all grabbed (its stored status stays `open` until
+    it expires or is refunded: the status column is not a second money path)."""
+    if envelope.status == "open" and envelope.grabbed_shares >= envelope.shares:
+        return "all_grabbed"
+    return str(envelope.status)
+
+
+TEMPLATES.env.globals["envelope_status"] = envelope_status
+TEMPLATES.env.filters["money"] = money_filter
+TEMPLATES.env.filters["local_time"] = time_filter
 # The catalog groups the pages' scripts need (error codes, states): handed over as JSON data.
 SCRIPT_GROUPS = ("error", "state", "daily", "envelope", "coupon", "share", "help", "links")
 
@@ -35,6 +47,7 @@ def render(
         "lang": language,
         "other_lang": other,
         "t": partial(text, language),
+        "in_words": partial(label, language),
         "script_messages": {
             key: value
             for key, value in translator(language).items()

@@ -29,7 +29,10 @@
         // a budget topped up later would otherwise dwarf the spending on the same axis).
         var daily = burn.points.map(function (p) { return p.spent / 100; });
         var toDate = burn.points.map(function (p) { return p.spent_to_date / 100; });
-        var yuan = function (_u, value) { return value == null ? "" : "¥" + value.toFixed(2); };
+        var yuanFormat = new Intl.NumberFormat(document.documentElement.lang || "en", {
+          style: "currency", currency: "CNY", currencyDisplay: "narrowSymbol",
+        });
+        var yuan = function (_u, value) { return value == null ? "" : yuanFormat.format(value); };
         var day = 86400;
         var options = {
           width: Math.max(figure.clientWidth, 280),
@@ -46,7 +49,7 @@
               points: { show: true, size: 7 } },
           ],
           axes: [{}, { size: 70, values: function (_u, ticks) {
-            return ticks.map(function (v) { return "¥" + v; });
+            return ticks.map(function (v) { return yuanFormat.format(v); });
           } }],
         };
         new uPlot(options, [days, daily, toDate], figure);

@@ -15,11 +15,15 @@
     return messages[key] || messages["state.error"] || key;
   }
 
+  // Fen as yuan in the page's language (the same CLDR formats as the server's Babel). Integer
+  // fen up to 2^53 divide by 100 exactly enough for display: the API's amounts stay integers.
+  var yuanFormat = new Intl.NumberFormat(document.documentElement.lang || "en", {
+    style: "currency",
+    currency: "CNY",
+    currencyDisplay: "narrowSymbol",
+  });
   function money(amount) {
-    var sign = amount < 0 ? "-" : "";
-    var a = Math.abs(amount);
-    var fen = String(a % 100);
-    return sign + "¥" + Math.floor(a / 100) + "." + (fen.length < 2 ? "0" + fen : fen);
+    return yuanFormat.format(amount / 100);
   }
 
   // "10", "10.5", "10.50" -> 1050 fen, parsed as text so no float ever touches money.
@@ -142,8 +146,12 @@
       event.preventDefault();
       var total = parseYuan(form.elements.total.value);
       var shares = parseInt(form.elements.shares.value, 10);
-      if (total === null || !(shares >= 1)) {
-        error.textContent = t("error.invalid_amount");
+      // The service's limits, named (the page renders them from the same settings).
+      var maxTotal = parseInt(form.dataset.maxTotal, 10);
+      var maxShares = parseInt(form.dataset.maxShares, 10);
+      if (total === null || !(shares >= 1 && shares <= maxShares) ||
+          total < shares || total > maxTotal) {
+        error.textContent = form.dataset.limits;
         error.hidden = false;
         return;
       }
@@ -162,7 +170,8 @@
           window.location.assign("/app/e/" + encodeURIComponent(result.data.id));
           return;
         }
-        error.textContent = errorText(result);
+        var code = result.data && result.data.error && result.data.error.code;
+        error.textContent = code === "invalid_amount" ? form.dataset.limits : errorText(result);
         error.hidden = false;
       });
     });
@@ -181,13 +190,16 @@
           if (!result.ok) {
             busy(grab, false);
             showNotice(errorText(result));
-            if (result.status >= 400 && result.status < 500) window.setTimeout(reload, 1500);
+            if (result.status >= 400 && result.status < 500) refreshLive();
             return;
           }
           grab.hidden = true;
           page.querySelector(".envelope").classList.add("opening");
           document.getElementById("grab-amount").textContent = money(result.data.amount);
-          window.setTimeout(reload, 900);
+          // The count and the list of who grabbed include this grab at once; the envelope
+          // turns into "you got" once its opening animation has played.
+          refreshLive(["envelope-facts", "envelope-grabs"]);
+          window.setTimeout(refreshLive, 900);
         });
       });
     }
@@ -200,7 +212,23 @@
     });
   }
 
-  function reload() { window.location.reload(); }
+  // After an action the page's live parts (elements with an id and `data-live`) are read again
+  // from the server and swapped in, so the page shows the new state at once, without a reload.
+  // DOMParser's document is inert (no script runs), and the page is our own autoescaped HTML.
+  function refreshLive(only) {
+    return fetch(location.href, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (html) {
+        if (!html) return;
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        Array.prototype.forEach.call(document.querySelectorAll("[data-live]"), function (old) {
+          if (only && only.indexOf(old.id) < 0) return;
+          var replacement = fresh.getElementById(old.id);
+          if (replacement) old.replaceWith(document.importNode(replacement, true));
+        });
+        document.dispatchEvent(new CustomEvent("ks:refreshed"));
+      }, function () {});
+  }
 
   // Copy text with the Clipboard API; without it (or refused), select the text so a long
   // press or Ctrl+C copies it.
@@ -242,6 +270,12 @@
             status.textContent = t("coupon.claimed");
             button.hidden = true;
             if (card) card.dataset.state = "claimed";
+            // One fewer left at once (others may have claimed too: the re-read says exactly,
+            // while the coupon is still in the center).
+            var stock = card && card.querySelector(".stock");
+            var left = stock ? parseInt(stock.textContent, 10) : NaN;
+            if (left > 0) stock.textContent = String(left - 1);
+            refreshLive();  // "My coupons" lists it
             return;
           }
           status.textContent = errorText(result);
@@ -250,6 +284,7 @@
           if (code === "coupon_sold_out" || code === "coupon_limit_reached" ||
               code === "coupon_expired" || code === "coupon_not_claimable") {
             button.hidden = true;
+            refreshLive();
           }
         });
       });
@@ -272,6 +307,8 @@
         target: { type: form.dataset.type, id: form.dataset.id },
         channel: checked.value,
       };
+      // The copy is in the shopper's language (the page's).
+      body.language = document.documentElement.lang === "zh-CN" ? "zh-CN" : "en";
       if (form.dataset.campaign) body.campaign_id = form.dataset.campaign;
       else body.shop_id = form.dataset.shop;
       // A new channel is a new share: a new key (a retry of the same tap keeps its key).
@@ -340,7 +377,7 @@
             return;
           }
           give.hidden = true;
-          window.setTimeout(reload, 300);
+          refreshLive();
         });
       });
     }
