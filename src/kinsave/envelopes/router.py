@@ -13,12 +13,18 @@ from kinsave.envelopes.schemas import (
     GrabOut,
     ShopperEnvelopeIn,
 )
+from kinsave.errors import openapi_errors
 from kinsave.security.deps import shopper_rate_limit
 
 router = APIRouter(prefix="/v1", tags=["envelopes"])
 
 
-@router.post("/envelopes", response_model=EnvelopeOut, status_code=201)
+@router.post(
+    "/envelopes",
+    responses=openapi_errors("invalid_amount", "insufficient_funds", "not_found"),
+    response_model=EnvelopeOut,
+    status_code=201,
+)
 def create_envelope(
     body: ShopperEnvelopeIn,
     shopper: CurrentShopper,
@@ -35,13 +41,16 @@ def create_envelope(
     )
 
 
-@router.get("/envelopes/{envelope_id}", response_model=EnvelopeOut)
+@router.get(
+    "/envelopes/{envelope_id}", responses=openapi_errors("not_found"), response_model=EnvelopeOut
+)
 def get_envelope(envelope_id: str, shopper: CurrentShopper, session: ReadSession) -> EnvelopeOut:
     return service.envelope_view(session, envelope_id, viewer=shopper.shopper_id)
 
 
 @router.post(
     "/envelopes/{envelope_id}/grab",
+    responses=openapi_errors("not_found", "envelope_expired", "already_grabbed", "envelope_empty"),
     response_model=GrabOut,
     dependencies=[shopper_rate_limit("grab")],
 )
@@ -58,6 +67,13 @@ def grab_envelope(
 
 @router.post(
     "/daily/{campaign_id}/claim",
+    responses=openapi_errors(
+        "not_found",
+        "campaign_not_active",
+        "campaign_has_no_daily_envelope",
+        "already_claimed_today",
+        "budget_exhausted",
+    ),
     response_model=DailyClaimOut,
     dependencies=[shopper_rate_limit("claim")],
 )
@@ -79,7 +95,12 @@ def daily_status(campaign_id: str, shopper: CurrentShopper, session: ReadSession
 
 
 @router.post(
-    "/admin/campaigns/{campaign_id}/envelopes", response_model=EnvelopeOut, status_code=201
+    "/admin/campaigns/{campaign_id}/envelopes",
+    responses=openapi_errors(
+        "not_found", "invalid_amount", "budget_exhausted", "campaign_not_active"
+    ),
+    response_model=EnvelopeOut,
+    status_code=201,
 )
 def create_campaign_envelope(
     campaign_id: str,
