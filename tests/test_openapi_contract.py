@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.factories import create_campaign, login, shop_key
+from tests.factories import create_campaign, give_credit, login, shop_key, wallet_balance
 
 MAIN_OPERATIONS = {
     ("post", "/v1/envelopes/{envelope_id}/grab"): "grab_envelope",
@@ -112,12 +112,17 @@ def test_the_webhooks_sent_are_documented(document):
 def test_a_refused_envelope_matches_the_documented_limits(api, session_factory):
     """The schema's limits are the service's: 0 shares and one share too many are refused with
     `invalid_amount`, the limit itself passes validation."""
-    create_campaign(api, shop_key(session_factory))
+    operator = shop_key(session_factory)
+    campaign = create_campaign(api, operator)
     shopper = login(api, "limits")
+    give_credit(api, operator, campaign["id"], "limits", 5000)
     for shares in (0, 101):
         refused = api.post("/v1/envelopes", json={"total": 5000, "shares": shares}, headers=shopper)
-        assert refused.status_code == 422
+        assert refused.status_code == 422, refused.text
         assert refused.json()["error"]["code"] == "invalid_amount"
+    assert wallet_balance(api, shopper) == 5000  # nothing moved
+    sent = api.post("/v1/envelopes", json={"total": 5000, "shares": 100}, headers=shopper)
+    assert sent.status_code == 201, sent.text
 
 
 def test_a_wrong_method_is_405_with_allow(api):

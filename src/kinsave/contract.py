@@ -71,10 +71,10 @@ def document_operation(
         if text.startswith("Refused:") or status == "422":
             codes.update(CODES_IN_DESCRIPTION.findall(text))
             del responses[status]
-    for status, refusal in openapi_errors(*sorted(c for c in codes if c in ERROR_STATUS)).items():
-        if str(status) not in responses:  # a route's own 503 (/readyz) stays
+    for code, refusal in openapi_errors(*sorted(c for c in codes if c in ERROR_STATUS)).items():
+        if str(code) not in responses:  # a route's own 503 (/readyz) stays
             refusal["content"] = {"application/json": {"schema": {"$ref": ERROR_REF}}}
-            responses[str(status)] = refusal
+            responses[str(code)] = refusal
 
 
 def shared_refusals(
@@ -110,7 +110,7 @@ def _rate_limited_operations(routes: list[Any]) -> set[tuple[str, str]]:
         elif isinstance(route, APIRoute):
             calls = [d.call for d in _all_dependants(route.dependant)]
             if any(getattr(c, "__qualname__", "").startswith(RATE_LIMITERS) for c in calls):
-                found |= {(method, route.path) for method in route.methods}
+                found |= {(method, route.path) for method in route.methods or ()}
     return found
 
 
