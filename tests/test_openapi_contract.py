@@ -72,6 +72,15 @@ def test_operation_ids_read_as_names_are_unique_and_have_summaries(document):
     assert all("_v1_" not in operation_id for operation_id in ids)
 
 
+def test_the_main_operations_carry_examples(document):
+    for (method, path), name in MAIN_OPERATIONS.items():
+        operation = document["paths"][path][method]
+        body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+        success = next(s for s in operation["responses"] if s.startswith("2"))
+        answer = operation["responses"][success].get("content", {}).get("application/json", {})
+        assert "example" in (body or {}) or "example" in answer, name
+
+
 def test_every_refusal_documents_kinsaves_error_body_and_its_codes(document):
     assert "HTTPValidationError" not in str(document)
     assert document["components"]["schemas"]["Error"]["required"] == ["error"]

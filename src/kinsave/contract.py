@@ -7,7 +7,8 @@
   or a write, 413 for a body, 422 for any input (kinsave's error body, never FastAPI's default
   `HTTPValidationError`, which the server never sends), 429 for a rate limit, 503 when the
   database is down; each with the one error body and the codes it can carry;
-- the webhooks kinsave sends are in the document (`app.webhooks`).
+- the webhooks kinsave sends are in the document (`app.webhooks`); the main operations carry
+  examples (contract_examples.py).
 """
 
 import re
@@ -19,6 +20,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from kinsave.config import Settings
+from kinsave.contract_examples import add_examples
 from kinsave.coupons.checkout_schemas import RefundOut
 from kinsave.errors import ERROR_BODY_SCHEMA, ERROR_STATUS, openapi_errors
 
@@ -46,6 +48,7 @@ def install_contract(app: FastAPI) -> None:
                 for method, operation in operations.items():
                     limited = (method.upper(), path) in rate_limited
                     document_operation(operation, path, method.upper(), rate_limited=limited)
+                    add_examples(operation)
             _drop_fastapi_validation_schemas(document)
             _state_configured_limits(document, app.state.settings)
             app.openapi_schema = document
