@@ -9,6 +9,8 @@ import pytest
 
 from tests.factories import create_campaign, give_credit, login, shop_key, wallet_balance
 
+pytestmark = pytest.mark.contract
+
 MAIN_OPERATIONS = {
     ("post", "/v1/envelopes/{envelope_id}/grab"): "grab_envelope",
     ("post", "/v1/daily/{campaign_id}/claim"): "claim_daily",

@@ -19,6 +19,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.factories import Headers, create_campaign, login, shop_key
 
+pytestmark = pytest.mark.contract
+
 # Refusals a JSON Schema cannot state, each said in the field's description instead: amounts are
 # JSON integers written without a fraction (1.0 is refused, never rounded: test_hostile_input),
 # and the rules of custom validators (min <= max, a known IANA time zone...).

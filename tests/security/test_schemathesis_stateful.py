@@ -24,6 +24,8 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.factories import Headers, login, shop_key
 
+pytestmark = pytest.mark.contract
+
 CHECKS = [
     not_a_server_error,
     status_code_conformance,  # every status the server answers is documented

@@ -89,7 +89,11 @@ def claim_daily(
     )
 
 
-@router.get("/daily/{campaign_id}", response_model=DailyStatusOut)
+@router.get(
+    "/daily/{campaign_id}",
+    response_model=DailyStatusOut,
+    responses=openapi_errors("not_found", "campaign_not_active", "campaign_has_no_daily_envelope"),
+)
 def daily_status(campaign_id: str, shopper: CurrentShopper, session: ReadSession) -> DailyStatusOut:
     return daily.daily_status(session, campaign_id, shopper.shopper_id)
 
