@@ -22,6 +22,7 @@ from kinsave.batcher import AloneFunction, Batcher, BatchFunction
 from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
+from kinsave.contract import install_contract, operation_name
 from kinsave.coupons import claims
 from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.gate import ClaimGate
@@ -85,6 +86,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # FastAPI's native OpenTelemetry asks the global providers on every request whether it
         # is configured: a tenth of a storm request's event-loop time when it is not.
         telemetry=None if settings.telemetry else NO_TELEMETRY,
+        generate_unique_id_function=operation_name,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_routes(app, settings)
     install_pages(app, settings)
     install_api_docs(app)
+    install_contract(app)
     _install_error_handlers(app)
     # Outermost last: headers are added even to the guard's own refusals.
     app.add_middleware(
@@ -213,7 +216,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         # same 422 invalid_request as any other malformed request.
         status = error.status_code if code != "invalid_request" else ERROR_STATUS[code]
         return JSONResponse(
-            {"error": {"code": code, "message": str(error.detail)}}, status_code=status
+            {"error": {"code": code, "message": str(error.detail)}},
+            status_code=status,
+            headers=error.headers,  # a 405's Allow
         )
 
     @app.exception_handler(IntegrityError)

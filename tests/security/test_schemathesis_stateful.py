@@ -18,13 +18,17 @@ from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     ensure_resource_availability,
     response_schema_conformance,
+    status_code_conformance,
     use_after_free,
 )
 
 from tests.factories import Headers, login, shop_key
 
+pytestmark = pytest.mark.contract
+
 CHECKS = [
     not_a_server_error,
+    status_code_conformance,  # every status the server answers is documented
     response_schema_conformance,
     content_type_conformance,
     use_after_free,  # a deleted resource stays gone

@@ -3,7 +3,8 @@
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from kinsave.auth import service
@@ -32,12 +33,33 @@ _bearer = bearer_token
 READ_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
+class BearerScheme(HTTPBearer):
+    """An HTTP bearer security scheme in the OpenAPI document (one per kind of credential) that
+    hands the raw Authorization header to the dependency, which refuses a bad one itself (401
+    `unauthorized`, the one error body) exactly as before."""
+
+    def __init__(self, name: str, description: str) -> None:
+        super().__init__(scheme_name=name, description=description, auto_error=False)
+
+    async def __call__(self, request: Request) -> str | None:  # type: ignore[override]
+        return request.headers.get("authorization")
+
+
+SHOPPER_TOKEN = BearerScheme(
+    "ShopperToken",
+    "A shopper's session token (from /v1/auth/*). The mini app's pages send it in the "
+    f"HttpOnly `{SESSION_COOKIE}` cookie instead, with the `{CSRF_HEADER}` header on writes.",
+)
+OPERATOR_KEY = BearerScheme("OperatorKey", "An operator API key of a shop (`ks_op_...`).")
+STORE_KEY = BearerScheme("StoreKey", "A store server's API key of a shop (`ks_store_...`).")
+
+
 # Authentication reads in its own short transaction so that the request's write transaction
 # (on SQLite, an immediate write lock) starts only once we know who is calling. Async, so that
 # a session the cache remembers (session_cache_seconds) costs no thread hop; a miss is handed to
 # the session batcher, which reads a storm's new tokens together, one query per batch.
 async def current_shopper(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request, authorization: Annotated[str | None, Depends(SHOPPER_TOKEN)] = None
 ) -> ShopperPrincipal:
     token = _bearer(authorization) if authorization else _session_cookie(request)
     if token.startswith(("ks_op_", "ks_store_")):
@@ -77,7 +99,7 @@ def _shop_principal(request: Request, authorization: str | None, role: str) -> S
 
 
 def current_operator(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request, authorization: Annotated[str | None, Depends(OPERATOR_KEY)] = None
 ) -> ShopPrincipal:
     """The operator's shop. A read-only key may only read; every other request is audited (the
     request's write session logs it before committing, see security.audit)."""
@@ -89,7 +111,7 @@ def current_operator(
 
 
 async def current_store(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request, authorization: Annotated[str | None, Depends(STORE_KEY)] = None
 ) -> ShopPrincipal:
     """The store's shop. Async, so that a key the process remembers (auth/key_cache.py: at most
     STORE_KEY_TTL_SECONDS after its revocation) costs no thread hop and no database read."""

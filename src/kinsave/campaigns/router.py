@@ -16,11 +16,14 @@ from kinsave.campaigns.schemas import (
     CreditGrantIn,
     CreditGrantOut,
 )
+from kinsave.errors import openapi_errors
 
 router = APIRouter(prefix="/v1/admin/campaigns", tags=["admin: campaigns"])
 
 
-@router.post("", response_model=CampaignOut, status_code=201)
+@router.post(
+    "", responses=openapi_errors("invalid_amount"), response_model=CampaignOut, status_code=201
+)
 def create_campaign(
     body: CampaignIn,
     operator: CurrentOperator,
@@ -62,7 +65,11 @@ def set_campaign_status(
     return service.set_status(session, operator.shop_id, campaign_id, body.status)
 
 
-@router.post("/{campaign_id}/budget", response_model=CampaignOut)
+@router.post(
+    "/{campaign_id}/budget",
+    responses=openapi_errors("not_found", "invalid_amount"),
+    response_model=CampaignOut,
+)
 def add_budget(
     campaign_id: str,
     body: AmountIn,
@@ -76,7 +83,14 @@ def add_budget(
     )
 
 
-@router.post("/{campaign_id}/credits", response_model=CreditGrantOut, status_code=201)
+@router.post(
+    "/{campaign_id}/credits",
+    responses=openapi_errors(
+        "not_found", "invalid_amount", "budget_exhausted", "campaign_not_active"
+    ),
+    response_model=CreditGrantOut,
+    status_code=201,
+)
 def grant_credit(
     campaign_id: str,
     body: CreditGrantIn,

@@ -3,16 +3,20 @@ from datetime import date, datetime
 from typing import Annotated, Literal
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, StrictInt, field_validator, model_validator
 
 from kinsave.envelopes.daily_rule import DailyRule, TieredRule, UniformRule
 from kinsave.ledger.schemas import Money
 from kinsave.money import fen_field
 
+# The most a campaign's budget (and one top-up of it) may be: the schema and the service agree.
+MAX_BUDGET = 10**12
+Budget = Annotated[StrictInt, Field(ge=0, le=MAX_BUDGET)]
+
 
 class CampaignIn(BaseModel):
     name: str = Field(min_length=1, max_length=120)
-    budget: Money
+    budget: Budget
     timezone: str = "Asia/Shanghai"
     starts_at: datetime | None = None
     ends_at: datetime | None = None
@@ -49,7 +53,7 @@ def _zones() -> set[str]:
 
 
 class AmountIn(BaseModel):
-    amount: Money
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_BUDGET)]
 
 
 class CreditGrantIn(BaseModel):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from kinsave.auth import service as auth
 from kinsave.campaigns.models import Campaign
 from kinsave.campaigns.schemas import (
+    MAX_BUDGET,
     BudgetBurnOut,
     BurnPointOut,
     CampaignIn,
@@ -26,7 +27,6 @@ from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 
-MAX_BUDGET = 10**12
 MAX_BURN_DAYS = 400
 _rule_adapter: TypeAdapter[DailyRule] = TypeAdapter(DailyRule)
 

@@ -42,6 +42,7 @@ def audited(
 
 @router.post(
     "/checkout/quote",
+    name="checkout_quote",
     response_model=QuoteOut,
     responses=openapi_errors(*STORE, "shopper_not_linked", "not_found"),
 )
@@ -58,6 +59,7 @@ def quote(body: QuoteIn, store: CurrentStore, request: Request) -> Response:
 
 @router.post(
     "/checkout/reserve",
+    name="checkout_reserve",
     response_model=OrderOut,
     responses=openapi_errors(
         *STORE,
@@ -102,6 +104,7 @@ def get_order(order_id: str, store: CurrentStore, session: ReadSession) -> Order
 
 @router.post(
     "/orders/{order_id}/paid",
+    name="mark_order_paid",
     response_model=OrderOut,
     responses=openapi_errors(
         *CHANGE,
@@ -134,6 +137,7 @@ def paid(
 
 @router.post(
     "/orders/{order_id}/cancel",
+    name="cancel_order",
     response_model=OrderOut,
     responses=openapi_errors(*CHANGE, "order_state_invalid"),
 )
@@ -157,6 +161,7 @@ def cancel(
 
 @router.post(
     "/orders/{order_id}/refund",
+    name="refund_order",
     response_model=RefundOut,
     responses=openapi_errors(*CHANGE, "order_state_invalid"),
 )

@@ -17,13 +17,19 @@ from kinsave.coupons.schemas import (
     TemplateListOut,
     TemplateOut,
 )
+from kinsave.errors import openapi_errors
 from kinsave.security.deps import shopper_rate_limit
 
 admin_router = APIRouter(prefix="/v1/admin/coupon-templates", tags=["admin: coupons"])
 router = APIRouter(prefix="/v1", tags=["coupons"])
 
 
-@admin_router.post("", response_model=TemplateOut, status_code=201)
+@admin_router.post(
+    "",
+    responses=openapi_errors("invalid_amount", "not_found"),
+    response_model=TemplateOut,
+    status_code=201,
+)
 def create_template(
     body: TemplateIn,
     operator: CurrentOperator,
@@ -48,7 +54,11 @@ def get_template(template_id: str, operator: CurrentOperator, session: ReadSessi
     return service.template_out(service.owned_template(session, operator.shop_id, template_id))
 
 
-@admin_router.post("/{template_id}/{action}", response_model=TemplateOut)
+@admin_router.post(
+    "/{template_id}/{action}",
+    responses=openapi_errors("not_found", "conflict"),
+    response_model=TemplateOut,
+)
 def change_template(
     template_id: str,
     action: Literal["pause", "resume", "end"],
@@ -61,6 +71,13 @@ def change_template(
 
 @router.post(
     "/coupons/claim",
+    responses=openapi_errors(
+        "not_found",
+        "coupon_not_claimable",
+        "coupon_expired",
+        "coupon_limit_reached",
+        "coupon_sold_out",
+    ),
     response_model=CouponOut,
     status_code=201,
     dependencies=[shopper_rate_limit("coupon_claim")],

@@ -3,16 +3,25 @@
 import random
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.json_schema import JsonDict
 
 from kinsave.money import fen_field
 
 MAX_DAILY_AMOUNT = 1_000_000
 
 
+def _kind_required(schema: JsonDict) -> None:
+    """`kind` picks the rule (the union's discriminator): a request must send it."""
+    required = schema.setdefault("required", [])
+    if isinstance(required, list) and "kind" not in required:
+        required.insert(0, "kind")
+
+
 class UniformRule(BaseModel):
     """Every claimant draws uniformly from [min, max]."""
 
+    model_config = ConfigDict(json_schema_extra=_kind_required)
     kind: Literal["uniform"] = "uniform"
     min: int = fen_field(ge=1, le=MAX_DAILY_AMOUNT)
     max: int = fen_field(ge=1, le=MAX_DAILY_AMOUNT)
@@ -39,6 +48,7 @@ class Tier(BaseModel):
 class TieredRule(BaseModel):
     """A tier is picked by weight, then the amount uniformly within it (80 % get 10-50, 1 % 888)."""
 
+    model_config = ConfigDict(json_schema_extra=_kind_required)
     kind: Literal["tiers"] = "tiers"
     tiers: list[Tier] = Field(min_length=1, max_length=20)
 

@@ -13,12 +13,18 @@ from kinsave.envelopes.schemas import (
     GrabOut,
     ShopperEnvelopeIn,
 )
+from kinsave.errors import openapi_errors
 from kinsave.security.deps import shopper_rate_limit
 
 router = APIRouter(prefix="/v1", tags=["envelopes"])
 
 
-@router.post("/envelopes", response_model=EnvelopeOut, status_code=201)
+@router.post(
+    "/envelopes",
+    responses=openapi_errors("invalid_amount", "insufficient_funds", "not_found"),
+    response_model=EnvelopeOut,
+    status_code=201,
+)
 def create_envelope(
     body: ShopperEnvelopeIn,
     shopper: CurrentShopper,
@@ -35,13 +41,16 @@ def create_envelope(
     )
 
 
-@router.get("/envelopes/{envelope_id}", response_model=EnvelopeOut)
+@router.get(
+    "/envelopes/{envelope_id}", responses=openapi_errors("not_found"), response_model=EnvelopeOut
+)
 def get_envelope(envelope_id: str, shopper: CurrentShopper, session: ReadSession) -> EnvelopeOut:
     return service.envelope_view(session, envelope_id, viewer=shopper.shopper_id)
 
 
 @router.post(
     "/envelopes/{envelope_id}/grab",
+    responses=openapi_errors("not_found", "envelope_expired", "already_grabbed", "envelope_empty"),
     response_model=GrabOut,
     dependencies=[shopper_rate_limit("grab")],
 )
@@ -58,6 +67,13 @@ def grab_envelope(
 
 @router.post(
     "/daily/{campaign_id}/claim",
+    responses=openapi_errors(
+        "not_found",
+        "campaign_not_active",
+        "campaign_has_no_daily_envelope",
+        "already_claimed_today",
+        "budget_exhausted",
+    ),
     response_model=DailyClaimOut,
     dependencies=[shopper_rate_limit("claim")],
 )
@@ -73,13 +89,22 @@ def claim_daily(
     )
 
 
-@router.get("/daily/{campaign_id}", response_model=DailyStatusOut)
+@router.get(
+    "/daily/{campaign_id}",
+    response_model=DailyStatusOut,
+    responses=openapi_errors("not_found", "campaign_not_active", "campaign_has_no_daily_envelope"),
+)
 def daily_status(campaign_id: str, shopper: CurrentShopper, session: ReadSession) -> DailyStatusOut:
     return daily.daily_status(session, campaign_id, shopper.shopper_id)
 
 
 @router.post(
-    "/admin/campaigns/{campaign_id}/envelopes", response_model=EnvelopeOut, status_code=201
+    "/admin/campaigns/{campaign_id}/envelopes",
+    responses=openapi_errors(
+        "not_found", "invalid_amount", "budget_exhausted", "campaign_not_active"
+    ),
+    response_model=EnvelopeOut,
+    status_code=201,
 )
 def create_campaign_envelope(
     campaign_id: str,

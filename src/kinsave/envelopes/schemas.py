@@ -8,8 +8,10 @@ from kinsave.money import fen_field
 
 
 class EnvelopeIn(BaseModel):
-    total: Money = Field(description="To split, in minor units (fen)")
-    shares: StrictInt = Field(le=10_000, description="How many people can grab a share")
+    # The maxima are settings (KINSAVE_ENVELOPE_MAX_TOTAL, ..._MAX_SHARES), checked by the
+    # service; the OpenAPI document states the configured ones (contract.py).
+    total: Money = Field(ge=1, description="Minor units (fen) to split: at least 1 per share")
+    shares: StrictInt = Field(ge=1, le=10_000, description="How many people can grab a share")
     kind: Literal["lucky", "equal"] = "lucky"
     message: str = Field(default="", max_length=200)
 

@@ -94,7 +94,7 @@ def campaign_funnel(
     return Response(report.model_dump_json(), media_type="application/json")
 
 
-@router.post("/shares/{code}/revoke", status_code=204)
+@router.post("/shares/{code}/revoke", status_code=204, name="admin_revoke_share")
 def revoke_share(code: str, operator: CurrentOperator, session: DbSession) -> Response:
     service.revoke_share(session, code, shop_id=operator.shop_id, now=utcnow())
     return Response(status_code=204)

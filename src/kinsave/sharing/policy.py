@@ -7,7 +7,7 @@ functions over it: no database, no web.
 """
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import quote, urlsplit
 
 from pydantic import BaseModel, Field, field_validator
@@ -24,6 +24,8 @@ TELEGRAM_STARTAPP = re.compile(r"^[A-Za-z0-9_-]{0,512}$")
 
 DeepLinkFormat = Literal["wechat_url_link", "wechat_scene", "telegram_startapp"]
 _DOMAIN = r"^[a-z0-9*]([a-z0-9.*-]{0,251}[a-z0-9])?$"
+# The same rule as the document states it: before the server strips and lower-cases the name.
+Domain = Annotated[str, Field(pattern=r"^\s*[A-Za-z0-9*]([A-Za-z0-9.*-]{0,251}[A-Za-z0-9])?\s*$")]
 
 
 class DeepLinkRule(BaseModel):
@@ -37,8 +39,8 @@ class DeepLinkRule(BaseModel):
 
 class PolicyRules(BaseModel):
     links_allowed: bool = True
-    allowed_domains: list[str] = Field(default_factory=list, max_length=100)
-    blocked_domains: list[str] = Field(default_factory=list, max_length=100)
+    allowed_domains: list[Domain] = Field(default_factory=list, max_length=100)
+    blocked_domains: list[Domain] = Field(default_factory=list, max_length=100)
     deep_link: DeepLinkRule | None = None
     qr_allowed: bool = True
     payment_methods: list[str] = Field(default_factory=lambda: ["wallet", "card"], max_length=20)

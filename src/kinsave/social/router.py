@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.errors import openapi_errors
 from kinsave.security.deps import shopper_rate_limit
 from kinsave.social import help_requests, service
 from kinsave.social.schemas import (
@@ -54,7 +55,14 @@ def list_help_offers(
     return help_requests.list_offers(session, operator.shop_id, campaign_id)
 
 
-@router.post("/help-requests", response_model=HelpRequestOut, status_code=201)
+@router.post(
+    "/help-requests",
+    responses=openapi_errors(
+        "not_found", "campaign_not_active", "help_request_already_open", "budget_exhausted"
+    ),
+    response_model=HelpRequestOut,
+    status_code=201,
+)
 def start_help_request(
     body: HelpRequestIn,
     shopper: CurrentShopper,
@@ -78,6 +86,14 @@ def get_help_request(
 
 @router.post(
     "/help-requests/{request_id}/help",
+    responses=openapi_errors(
+        "not_found",
+        "help_self_not_allowed",
+        "help_already_given",
+        "help_request_closed",
+        "help_request_expired",
+        "help_limit_reached",
+    ),
     response_model=HelpOut,
     dependencies=[shopper_rate_limit("help")],
 )

@@ -8,7 +8,7 @@ EVENT_PATTERN = r"^(\*|[a-z][a-z0-9_.]{0,63})$"
 
 
 class WebhookEndpointIn(BaseModel):
-    url: str = Field(min_length=8, max_length=500)
+    url: str = Field(min_length=8, max_length=500, pattern=r"^https?://")
     events: list[str] = Field(default=["*"], min_length=1, max_length=50)
 
     @field_validator("url")
