@@ -44,6 +44,7 @@ from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
 from kinsave.storm_routes import routes as storm_routes
+from kinsave.telegram.router import router as telegram_router
 from kinsave.web import install as install_pages
 from kinsave.web.api_docs import install_api_docs
 from kinsave.webhooks.router import router as webhooks_router
@@ -129,6 +130,7 @@ DOCUMENTED_ROUTERS = (
     security_router,
     storelinks_router,
     ops_router,
+    telegram_router,
 )
 
 

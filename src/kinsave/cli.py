@@ -18,6 +18,8 @@ app.add_typer(operator_app, name="operator")
 app.add_typer(store_key_app, name="store-key")
 bench_app = typer.Typer(help="Benchmarks: the holiday storms, against baselines and limits.")
 app.add_typer(bench_app, name="bench")
+telegram_app = typer.Typer(help="The shop's Telegram bot (docs/telegram.md).")
+app.add_typer(telegram_app, name="telegram")
 console = Console()
 
 
@@ -365,3 +367,22 @@ def bench_run(
 
 if __name__ == "__main__":
     app()
+
+
+@telegram_app.command("set-webhook")
+def telegram_set_webhook(
+    url: Annotated[str, typer.Option(help="Public HTTPS URL of /v1/telegram/webhook")],
+) -> None:
+    """Register the bot's webhook with the Bot API, with KINSAVE_TELEGRAM_WEBHOOK_SECRET."""
+    import asyncio
+
+    from kinsave.telegram.bot import set_webhook
+
+    settings = get_settings()
+    if not settings.telegram_bot_token or not settings.telegram_webhook_secret:
+        console.print("[red]set KINSAVE_TELEGRAM_BOT_TOKEN and _WEBHOOK_SECRET[/red]")
+        raise typer.Exit(code=1)
+    if not asyncio.run(set_webhook(settings, url)):
+        console.print("[red]the Bot API refused the webhook[/red]")
+        raise typer.Exit(code=1)
+    console.print(f"[green]webhook set: {url}[/green]")

@@ -1,0 +1,32 @@
+"""telegram bot updates (replay refusal)
+
+Revision ID: c2f3a4b5d6e7
+Revises: 9c3e2f4a5b63
+Create Date: 2026-12-06 14:45:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import kinsave.db
+
+revision: str = "c2f3a4b5d6e7"
+down_revision: str | None = "9c3e2f4a5b63"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "telegram_update",
+        sa.Column("update_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("kind", sa.String(length=32), nullable=False),
+        sa.Column("received_at", kinsave.db.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("update_id", name=op.f("pk_telegram_update")),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("telegram_update")
