@@ -46,12 +46,13 @@ class TelegramPerson:
 def record_update(session: Session, update_id: int, kind: str) -> bool:
     """True the first time this update_id is seen; False for a replay (which must change
     nothing). The primary key decides, so two deliveries racing each other cannot both win."""
-    result = session.execute(
+    inserted = session.execute(
         insert_on_conflict(session, TelegramUpdate)
         .values(update_id=update_id, kind=kind[:32], received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["update_id"])
-    )
-    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        .returning(TelegramUpdate.update_id)
+    ).scalar_one_or_none()
+    return inserted is not None
 
 
 def shopper_for(session: Session, settings: Settings, person: TelegramPerson) -> str:
