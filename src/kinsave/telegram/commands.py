@@ -7,8 +7,8 @@ at most two decimals (`8.88`), turned into fen here.
 import re
 from dataclasses import dataclass
 
-_AMOUNT = re.compile(r"^\d{1,7}(\.\d{1,2})?$")
-_SHARES = re.compile(r"^\d{1,5}$")
+_AMOUNT = re.compile(r"^\d{1,7}(\.\d{1,2})?$", re.ASCII)
+_SHARES = re.compile(r"^\d{1,5}$", re.ASCII)
 MAX_GREETING = 200
 
 
