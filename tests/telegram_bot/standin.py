@@ -2,8 +2,9 @@
 
 It speaks the methods the bot uses at `/bot<token>/<method>`, records every call with its
 parameters, and answers `{"ok": true, "result": ...}` in the shapes core.telegram.org/bots/api
-documents: sendMessage and editMessageText return the Message, answerCallbackQuery and
-setWebhook return True, getMe the bot's User. Any other method is a 404 like Telegram's.
+documents: sendMessage and editMessageText return the Message; answerCallbackQuery,
+answerInlineQuery and setWebhook return True; getMe the bot's User. Any other method is a 404,
+as on Telegram's server.
 """
 
 import itertools
@@ -38,7 +39,12 @@ class BotApiStandIn:
 
     def _result(self, call: Call) -> Any:
         params = call.params
-        if call.method in ("answerCallbackQuery", "setWebhook", "deleteWebhook"):
+        if call.method in (
+            "answerCallbackQuery",
+            "answerInlineQuery",
+            "setWebhook",
+            "deleteWebhook",
+        ):
             return True
         if call.method == "getMe":
             return BOT_USER

@@ -56,3 +56,35 @@ def tap_update(tapper: dict[str, Any], message_id: int, callback_data: str) -> d
             "data": callback_data,
         },
     }
+
+
+def inline_query_update(sender: dict[str, Any], query: str) -> dict[str, Any]:
+    update_id = next(_update_ids)
+    return {
+        "update_id": update_id,
+        "inline_query": {
+            "id": f"iq{update_id}",
+            "from": sender,
+            "query": query,
+            "offset": "",
+            "chat_type": "sender",
+        },
+    }
+
+
+def inline_tap_update(
+    tapper: dict[str, Any], inline_message_id: str, callback_data: str
+) -> dict[str, Any]:
+    """A tap on the button of a message the bot's inline result put in a chat: no `message`,
+    an `inline_message_id` instead."""
+    update_id = next(_update_ids)
+    return {
+        "update_id": update_id,
+        "callback_query": {
+            "id": f"cq{update_id}",
+            "from": tapper,
+            "inline_message_id": inline_message_id,
+            "chat_instance": "-8080808081",
+            "data": callback_data,
+        },
+    }

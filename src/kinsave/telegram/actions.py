@@ -36,4 +36,20 @@ class AnswerCallback:
     show_alert: bool = False
 
 
-Action = SendMessage | EditMessage | AnswerCallback
+@dataclass(frozen=True)
+class InlineEnvelope:
+    """One inline-mode result: the envelope's message with its Grab button, ready to post."""
+
+    result_id: str
+    title: str
+    text: str
+    button: Button | None
+
+
+@dataclass(frozen=True)
+class AnswerInline:
+    inline_query_id: str
+    results: tuple[InlineEnvelope, ...]
+
+
+Action = SendMessage | EditMessage | AnswerCallback | AnswerInline

@@ -5,11 +5,24 @@ update's transaction committed; a failed call is logged, never undoes what was c
 import logging
 from collections.abc import Sequence
 
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InputTextMessageContent,
+)
 from telegram.error import TelegramError
 
 from kinsave.config import Settings
-from kinsave.telegram.actions import Action, AnswerCallback, Button, EditMessage, SendMessage
+from kinsave.telegram.actions import (
+    Action,
+    AnswerCallback,
+    AnswerInline,
+    Button,
+    EditMessage,
+    SendMessage,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +69,20 @@ async def _perform_one(bot: Bot, action: Action) -> None:
     elif isinstance(action, AnswerCallback):
         await bot.answer_callback_query(
             action.callback_query_id, text=action.text, show_alert=action.show_alert
+        )
+    elif isinstance(action, AnswerInline):
+        results = [
+            InlineQueryResultArticle(
+                result.result_id,
+                result.title,
+                InputTextMessageContent(result.text),
+                reply_markup=_keyboard(result.button),
+            )
+            for result in action.results
+        ]
+        # Personal and uncached: an envelope is offered to its sender only.
+        await bot.answer_inline_query(
+            action.inline_query_id, results, cache_time=0, is_personal=True
         )
 
 

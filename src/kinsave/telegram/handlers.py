@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
-from telegram import Bot, CallbackQuery, Message, Update, User
+from telegram import Bot, CallbackQuery, InlineQuery, Message, Update, User
 
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
@@ -23,7 +23,14 @@ from kinsave.envelopes.fastpath import GrabRequest
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
 from kinsave.telegram import commands, service
-from kinsave.telegram.actions import Action, AnswerCallback, EditMessage, SendMessage
+from kinsave.telegram.actions import (
+    Action,
+    AnswerCallback,
+    AnswerInline,
+    EditMessage,
+    InlineEnvelope,
+    SendMessage,
+)
 from kinsave.telegram.bot import perform
 from kinsave.telegram.service import TelegramPerson
 from kinsave.telegram.texts import Language, say, yuan
@@ -66,6 +73,9 @@ async def _on_update(app_state: Any, update: Update) -> list[Action]:
     in_transaction: Callable[[Session], list[Action]] = lambda session: []  # noqa: E731
     if message is not None and message.text and message.from_user is not None:
         in_transaction = lambda session: _on_message(session, settings, message)  # noqa: E731
+    inline = update.inline_query
+    if inline is not None:
+        in_transaction = lambda session: _on_inline_query(session, settings, inline)  # noqa: E731
 
     def work() -> list[Action]:
         with unit_of_work(factory) as session:
@@ -94,6 +104,18 @@ def _on_message(session: Session, settings: Settings, message: Message) -> list[
     if name in ("/start", "/help"):
         return [reply(say("help", language))]
     return []
+
+
+def _on_inline_query(session: Session, settings: Settings, query: InlineQuery) -> list[Action]:
+    """The Mini App's "send to a Telegram group": it created the envelope through the API, then
+    called switchInlineQuery(envelope id); its sender gets the envelope's message to post."""
+    person = person_of(query.from_user)
+    envelope_id = service.sender_envelope(session, settings, person, query.query.strip())
+    if envelope_id is None:
+        return [AnswerInline(query.id, ())]
+    text, button = service.envelope_message(session, envelope_id, person.language)
+    title = say("grab_button", person.language) + " 🧧"
+    return [AnswerInline(query.id, (InlineEnvelope(envelope_id, title, text, button),))]
 
 
 def _replier(message: Message) -> Callable[[str], SendMessage]:

@@ -173,3 +173,19 @@ def envelope_message(
     if view.luckiest_shopper_id and view.luckiest_is_final:
         lines.append(say("luckiest", language, name=names.get(view.luckiest_shopper_id, "?")))
     return "\n".join(lines), None
+
+
+def sender_envelope(
+    session: Session, settings: Settings, person: TelegramPerson, envelope_id: str
+) -> str | None:
+    """The envelope id if this Telegram user sent it and it is still open, else None: inline
+    mode offers an envelope only to its sender."""
+    if not envelope_id.startswith("env_") or len(envelope_id) > 40:
+        return None
+    try:
+        view = envelopes.envelope_view(session, envelope_id, viewer=None)
+    except KinsaveError:
+        return None
+    if view.sender_shopper_id != person.shopper_id or view.status != "open":
+        return None
+    return envelope_id
