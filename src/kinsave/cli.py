@@ -386,3 +386,30 @@ def telegram_set_webhook(
         console.print("[red]the Bot API refused the webhook[/red]")
         raise typer.Exit(code=1)
     console.print(f"[green]webhook set: {url}[/green]")
+
+
+@telegram_app.command("send-reminders")
+def telegram_send_reminders() -> None:
+    """Send the daily reminders due now (run every minute, e.g. from cron); each goes out once
+    per local day even when two runs overlap."""
+    import asyncio
+
+    from kinsave.telegram import reminders
+    from kinsave.telegram.bot import make_bot, perform
+
+    if not get_settings().telegram_bot_token:  # before claiming: a claimed reminder is spent
+        console.print("[red]set KINSAVE_TELEGRAM_BOT_TOKEN[/red]")
+        raise typer.Exit(code=1)
+    with unit_of_work(_session_factory()) as session:
+        due = reminders.due_reminders(session)
+
+    async def send() -> None:
+        bot = make_bot(get_settings())
+        try:
+            await perform(bot, due)
+        finally:
+            await bot.shutdown()
+
+    if due:
+        asyncio.run(send())
+    console.print(f"{len(due)} reminders sent")

@@ -53,3 +53,39 @@ def parse_hongbao(arguments: str) -> HongbaoCommand:
     total = yuan_to_fen(parts[0])
     greeting = parts[2].strip()[:MAX_GREETING] if len(parts) == 3 else ""
     return HongbaoCommand(total=total, shares=int(parts[1]), greeting=greeting)
+
+
+_LOCAL_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$", re.ASCII)
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class RemindCommand:
+    """`/remind off`, or `/remind 08:30 [Europe/London]` (the time zone defaults to China's)."""
+
+    off: bool
+    local_time: str = ""
+    timezone: str = DEFAULT_TIMEZONE
+
+
+def parse_remind(arguments: str) -> RemindCommand:
+    """CommandRefused("remind_usage") unless it reads as off or a time (and a known zone)."""
+    parts = arguments.split()
+    if parts and parts[0].lower() in ("off", "stop", "关闭", "取消"):
+        return RemindCommand(off=True)
+    if not 1 <= len(parts) <= 2:
+        raise CommandRefused("remind_usage")
+    matched = _LOCAL_TIME.match(parts[0])
+    if matched is None:
+        raise CommandRefused("remind_usage")
+    timezone = parts[1] if len(parts) == 2 else DEFAULT_TIMEZONE
+    if timezone not in _known_zones():
+        raise CommandRefused("remind_usage")
+    local_time = f"{int(matched.group(1)):02d}:{matched.group(2)}"
+    return RemindCommand(off=False, local_time=local_time, timezone=timezone)
+
+
+def _known_zones() -> set[str]:
+    from zoneinfo import available_timezones
+
+    return available_timezones()

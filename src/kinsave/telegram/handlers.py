@@ -22,7 +22,7 @@ from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.fastpath import GrabRequest
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
-from kinsave.telegram import commands, service
+from kinsave.telegram import commands, reminders, service
 from kinsave.telegram.actions import (
     Action,
     AnswerCallback,
@@ -101,6 +101,10 @@ def _on_message(session: Session, settings: Settings, message: Message) -> list[
         if not private:
             return [reply(say("daily_in_private", language))]
         return [reply(_claim_today(session, settings, person))]
+    if name == "/remind":
+        if not private:
+            return [reply(say("daily_in_private", language))]
+        return [reply(_remind(session, settings, message.chat.id, person, arguments))]
     if name in ("/start", "/help"):
         return [reply(say("help", language))]
     return []
@@ -135,6 +139,22 @@ def _send_envelope(
         return [_replier(message)(_refusal_text(refusal.code, language, settings))]
     text, button = service.envelope_message(session, envelope.id, language)
     return [SendMessage(message.chat.id, text, button=button)]
+
+
+def _remind(
+    session: Session, settings: Settings, chat_id: int, person: TelegramPerson, arguments: str
+) -> str:
+    language = person.language
+    try:
+        command = commands.parse_remind(arguments)
+    except commands.CommandRefused as refused:
+        return say(refused.code, language)
+    with session.begin_nested():
+        shopper_id = service.shopper_for(session, settings, person)
+    reminders.set_reminder(session, shopper_id, chat_id, language, command)
+    if command.off:
+        return say("remind_off", language)
+    return say("remind_on", language, time=command.local_time, zone=command.timezone)
 
 
 def _claim_today(session: Session, settings: Settings, person: TelegramPerson) -> str:

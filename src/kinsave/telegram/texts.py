@@ -61,9 +61,23 @@ _TEXTS: dict[str, dict[Language, str]] = {
     "no_daily": {"zh": "今天没有每日红包", "en": "There is no daily envelope today"},
     "budget_exhausted": {"zh": "今天的红包发完了", "en": "Today's envelopes are all gone"},
     "help": {
-        "zh": "🧧 在群里发 /hongbao 金额 份数 [祝福语] 发红包，私聊发 /daily 领每日红包。",
+        "zh": "🧧 在群里发 /hongbao 金额 份数 [祝福语] 发红包，私聊发 /daily 领每日红包，"
+        "/remind 08:30 每天提醒。",
         "en": "🧧 In a group: /hongbao AMOUNT SHARES [greeting] sends a red envelope. "
-        "In private: /daily claims today's envelope.",
+        "In private: /daily claims today's envelope, /remind 08:30 reminds you daily.",
+    },
+    "remind_usage": {
+        "zh": "每日提醒：/remind 08:30 [时区，如 Asia/Shanghai]；关闭：/remind off",
+        "en": "Daily reminder: /remind 08:30 [time zone, e.g. Europe/London]; stop: /remind off",
+    },
+    "remind_on": {
+        "zh": "好的，每天 {time}（{zone}）提醒你领红包。关闭：/remind off",
+        "en": "Done: a reminder every day at {time} ({zone}). Stop: /remind off",
+    },
+    "remind_off": {"zh": "每日提醒已关闭", "en": "Daily reminder stopped"},
+    "remind_now": {
+        "zh": "🧧 今天的红包可以领了：发 /daily 领取（关闭提醒：/remind off）",
+        "en": "🧧 Today's envelope is waiting: send /daily (stop reminders: /remind off)",
     },
     "not_set_up": {"zh": "这个机器人还没有设置好", "en": "This bot is not set up yet"},
     "error": {"zh": "出错了，请稍后再试", "en": "Something went wrong: try again later"},

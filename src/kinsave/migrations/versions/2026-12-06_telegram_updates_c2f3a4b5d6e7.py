@@ -1,4 +1,4 @@
-"""telegram bot updates (replay refusal)
+"""telegram bot: updates (replay refusal) and daily reminders
 
 Revision ID: c2f3a4b5d6e7
 Revises: 9c3e2f4a5b63
@@ -26,7 +26,22 @@ def upgrade() -> None:
         sa.Column("received_at", kinsave.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("update_id", name=op.f("pk_telegram_update")),
     )
+    op.create_table(
+        "telegram_reminder",
+        sa.Column("shopper_id", sa.String(length=128), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("language", sa.String(length=8), nullable=False),
+        sa.Column("local_time", sa.String(length=5), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
+        sa.Column("last_sent_day", sa.Date(), nullable=True),
+        sa.Column("created_at", kinsave.db.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["shopper_id"], ["shopper.id"], name=op.f("fk_telegram_reminder_shopper_id_shopper")
+        ),
+        sa.PrimaryKeyConstraint("shopper_id", name=op.f("pk_telegram_reminder")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("telegram_reminder")
     op.drop_table("telegram_update")
