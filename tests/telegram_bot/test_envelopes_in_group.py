@@ -171,3 +171,13 @@ def test_a_replayed_update_changes_nothing_and_says_nothing(
         assert deliver(kinsave, tap).status_code == 200
     assert len(bot_api.of("answerCallbackQuery")) == 1
     assert len(bot_api.of("editMessageText")) == 1
+
+
+def test_what_is_not_an_update_is_refused(
+    kinsave: httpx.Client, session_factory: sessionmaker[Session], bot_api: BotApiStandIn
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET, "Content-Type": "application/json"}
+    for body in ("[]", "{}", '{"update_id": "1"}', "not json", '{"update_id": 1, "message": 5}'):
+        refused = kinsave.post("/v1/telegram/webhook", content=body, headers=headers)
+        assert refused.status_code == 422, (body, refused.text)
+    assert bot_api.calls == []

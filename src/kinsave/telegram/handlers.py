@@ -57,9 +57,8 @@ def update_kind(update: Update) -> str:
     return "other"
 
 
-async def handle_update(app_state: Any, payload: dict[str, Any], bot: Bot) -> None:
+async def handle_update(app_state: Any, update: Update, bot: Bot) -> None:
     """Do the update's work (nothing for a replay), commit, then make its Bot API calls."""
-    update = Update.de_json(payload, None)
     if update.callback_query is not None and update.callback_query.from_user is not None:
         await _on_tap(app_state, update.update_id, update.callback_query, bot)
         return

@@ -2,6 +2,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
+from telegram import Update
 
 from kinsave.errors import KinsaveError
 from kinsave.telegram import handlers
@@ -22,12 +23,16 @@ async def receive_telegram_update(request: Request) -> JSONResponse:
     received = request.headers.get("x-telegram-bot-api-secret-token", "")
     if not secret_token_matches(received, settings.telegram_webhook_secret):
         raise KinsaveError("unauthorized", "the secret token is missing or wrong")
-    payload: Any = await request.json()
-    if not isinstance(payload, dict) or not isinstance(payload.get("update_id"), int):
+    try:
+        payload: Any = await request.json()
+        update = Update.de_json(payload, None) if isinstance(payload, dict) else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        update = None
+    if update is None or not isinstance(payload.get("update_id"), int):
         raise KinsaveError("invalid_request", "not a Telegram update")
     bot = make_bot(settings)
     try:
-        await handlers.handle_update(request.app.state, payload, bot)
+        await handlers.handle_update(request.app.state, update, bot)
     finally:
         await bot.shutdown()
     return JSONResponse({"ok": True})
