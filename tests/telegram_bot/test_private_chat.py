@@ -4,6 +4,8 @@ every reply (zh-CN or English from the user's language_code)."""
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinsave.auth import service as auth
+from kinsave.db import unit_of_work
 from tests.telegram_bot.conftest import deliver
 from tests.telegram_bot.standin import BotApiStandIn
 from tests.telegram_bot.test_envelopes_in_group import _balance, _shop_with_credit
@@ -59,3 +61,15 @@ def test_help_and_hongbao_in_private_speak_the_users_language(
     assert replies[0].startswith("🧧 在群里发 /hongbao")
     assert replies[1].startswith("🧧 In a group: /hongbao")
     assert replies[2] == "请在群里发 /hongbao，大家才能抢"
+
+
+def test_a_bot_without_its_shop_says_so(
+    kinsave: httpx.Client, session_factory: sessionmaker[Session], bot_api: BotApiStandIn
+) -> None:
+    """Two shops and no KINSAVE_TELEGRAM_SHOP: the bot cannot know whose credit moves."""
+    _shop_with_credit(session_factory, {"tg:555": 5_000})
+    with unit_of_work(session_factory) as session:
+        auth.ensure_shop(session, "Second Shop")
+    deliver(kinsave, message_update(NEWCOMER_ZH, "/hongbao 10 5", chat=GROUP))
+    deliver(kinsave, message_update(NEWCOMER_EN, "/daily"))
+    assert _replies(bot_api) == ["这个机器人还没有设置好", "There is no daily envelope today"]

@@ -7,10 +7,9 @@ message is redrawn from what the database now holds.
 """
 
 import asyncio
-import logging
 import weakref
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
@@ -35,8 +34,6 @@ from kinsave.telegram.bot import perform
 from kinsave.telegram.service import TelegramPerson
 from kinsave.telegram.texts import Language, say, yuan
 
-log = logging.getLogger(__name__)
-T = TypeVar("T")
 _redraw_locks: "weakref.WeakValueDictionary[str, asyncio.Lock]" = weakref.WeakValueDictionary()
 
 
@@ -135,7 +132,8 @@ def _send_envelope(
     except commands.CommandRefused as refused:
         return [_replier(message)(say(refused.code, language))]
     except KinsaveError as refusal:
-        return [_replier(message)(_refusal_text(refusal.code, language, settings))]
+        code = "not_set_up" if refusal.code == "not_found" else refusal.code  # no shop
+        return [_replier(message)(_refusal_text(code, language, settings))]
     text, button = service.envelope_message(session, envelope.id, language)
     return [SendMessage(message.chat.id, text, button=button)]
 
