@@ -374,15 +374,13 @@ def telegram_set_webhook(
     url: Annotated[str, typer.Option(help="Public HTTPS URL of /v1/telegram/webhook")],
 ) -> None:
     """Register the bot's webhook with the Bot API, with KINSAVE_TELEGRAM_WEBHOOK_SECRET."""
-    import asyncio
-
-    from kinsave.telegram.bot import set_webhook
+    from kinsave.telegram.bot import run_sync, set_webhook
 
     settings = get_settings()
     if not settings.telegram_bot_token or not settings.telegram_webhook_secret:
         console.print("[red]set KINSAVE_TELEGRAM_BOT_TOKEN and _WEBHOOK_SECRET[/red]")
         raise typer.Exit(code=1)
-    if not asyncio.run(set_webhook(settings, url)):
+    if not run_sync(set_webhook(settings, url)):
         console.print("[red]the Bot API refused the webhook[/red]")
         raise typer.Exit(code=1)
     console.print(f"[green]webhook set: {url}[/green]")
@@ -392,10 +390,8 @@ def telegram_set_webhook(
 def telegram_send_reminders() -> None:
     """Send the daily reminders due now (run every minute, e.g. from cron); each goes out once
     per local day even when two runs overlap."""
-    import asyncio
-
     from kinsave.telegram import reminders
-    from kinsave.telegram.bot import make_bot, perform
+    from kinsave.telegram.bot import make_bot, perform, run_sync
 
     if not get_settings().telegram_bot_token:  # before claiming: a claimed reminder is spent
         console.print("[red]set KINSAVE_TELEGRAM_BOT_TOKEN[/red]")
@@ -411,5 +407,5 @@ def telegram_send_reminders() -> None:
             await bot.shutdown()
 
     if due:
-        asyncio.run(send())
+        run_sync(send())
     console.print(f"{len(due)} reminders sent")

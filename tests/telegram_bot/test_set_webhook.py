@@ -1,7 +1,9 @@
 """`kinsave telegram set-webhook --url` registers the webhook with the Bot API's setWebhook."""
 
+import asyncio
+
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from kinsave.cli import app
 from kinsave.config import get_settings
@@ -20,7 +22,11 @@ def test_set_webhook_registers_url_and_secret(
     monkeypatch.setenv("KINSAVE_TELEGRAM_API_URL", standin_server[1])
     get_settings.cache_clear()
     url = "https://shop.example/v1/telegram/webhook"
-    result = cli.invoke(app, ["telegram", "set-webhook", "--url", url])
+
+    async def from_a_running_loop() -> Result:  # as under a test runner or a notebook
+        return cli.invoke(app, ["telegram", "set-webhook", "--url", url])
+
+    result = asyncio.run(from_a_running_loop())
     assert result.exit_code == 0, result.output
     (call,) = bot_api.of("setWebhook")
     assert call.token == BOT_TOKEN

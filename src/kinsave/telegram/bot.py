@@ -2,8 +2,11 @@
 default; a self-hosted Bot API server or the tests' stand-in otherwise). Called only after the
 update's transaction committed; a failed call is logged, never undoes what was committed."""
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from telegram import (
     Bot,
@@ -25,6 +28,14 @@ from kinsave.telegram.actions import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def run_sync(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run Bot API calls from synchronous code (the CLI) on a loop of their own, in a thread:
+    safe even when the calling thread already runs an event loop."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def make_bot(settings: Settings) -> Bot:
