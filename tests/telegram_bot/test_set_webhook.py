@@ -1,6 +1,7 @@
 """`kinsave telegram set-webhook --url` registers the webhook with the Bot API's setWebhook."""
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from typer.testing import CliRunner, Result
@@ -26,7 +27,8 @@ def test_set_webhook_registers_url_and_secret(
     async def from_a_running_loop() -> Result:  # as under a test runner or a notebook
         return cli.invoke(app, ["telegram", "set-webhook", "--url", url])
 
-    result = asyncio.run(from_a_running_loop())
+    with ThreadPoolExecutor(max_workers=1) as pool:  # a thread: this one may run a loop already
+        result = pool.submit(asyncio.run, from_a_running_loop()).result()
     assert result.exit_code == 0, result.output
     (call,) = bot_api.of("setWebhook")
     assert call.token == BOT_TOKEN
