@@ -46,6 +46,8 @@ from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
 from kinsave.storm_routes import routes as storm_routes
+from kinsave.telegram.router import mini_app_router as telegram_mini_app_router
+from kinsave.telegram.router import router as telegram_router
 from kinsave.web import install as install_pages
 from kinsave.web.api_docs import install_api_docs
 from kinsave.webhooks.router import router as webhooks_router
@@ -134,6 +136,7 @@ DOCUMENTED_ROUTERS = (
     security_router,
     storelinks_router,
     ops_router,
+    telegram_router,
 )
 
 
@@ -146,6 +149,7 @@ def _install_routes(app: FastAPI, settings: Settings) -> None:
         app.include_router(bench_router)
     for router in DOCUMENTED_ROUTERS:
         app.include_router(router)
+    app.include_router(telegram_mini_app_router)
 
 
 def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]:

@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     telegram_bot_id: int | None = None
     telegram_test_environment: bool = False
     telegram_init_data_max_age_seconds: int = 24 * 3600
+    # The bot (docs/telegram.md): webhook updates must carry this secret token; Bot API calls go to
+    # this server (Telegram's, a self-hosted Bot API server, or the tests' stand-in). A bot serves
+    # one shop: this one, or the deployment's only shop when unset.
+    telegram_webhook_secret: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_shop: str | None = None
     wechat_code2session_url: str = "https://api.weixin.qq.com/sns/jscode2session"
     wechat_appid: str | None = None
     wechat_secret: str | None = None

@@ -12,6 +12,7 @@ from kinsave.security import models as security_models
 from kinsave.sharing import models as sharing_models
 from kinsave.social import models as social_models
 from kinsave.storelinks import models as storelink_models
+from kinsave.telegram import models as telegram_models
 from kinsave.webhooks import models as webhook_models
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "security_models",
     "social_models",
     "storelink_models",
+    "telegram_models",
     "webhook_models",
     "sharing_models",
 ]

@@ -10,7 +10,7 @@ cross-implementation vector, not a Telegram-issued one.
 """
 
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -123,6 +123,8 @@ class TestGeneratedVectors:
         init_data = with_hash(user_fields(42, auth_date, start_param="grandma"), TOKEN)
         user = verify_init_data(init_data, now=NOW, bot_token=TOKEN)
         assert (user.user_id, user.display_name) == (42, "Li Hua")
+        another_bots = with_hash(user_fields(42, auth_date), TOKEN + "x")
+        assert _code(another_bots, now=NOW, bot_token=TOKEN) == "init_data_invalid"
 
     def test_freshness_edges(self):
         auth_date = int(NOW.timestamp()) - 24 * 3600
@@ -155,23 +157,50 @@ class TestGeneratedVectors:
         assert _code(init_data, now=NOW) == "init_data_invalid"
 
 
-def _never_crashes(init_data: str) -> None:
-    try:
+def _refused(init_data: str) -> str:
+    """The refusal's reason; fails the test if the data were accepted (or crashed the check)."""
+    with pytest.raises(InitDataRejected) as rejected:
         verify_init_data(init_data, now=NOW, bot_token=TOKEN, bot_id=7000000001)
-    except InitDataRejected as rejected:
-        assert rejected.code in ("init_data_invalid", "init_data_expired")
+    assert rejected.value.code == "init_data_invalid"  # forged data is never merely "expired"
+    return str(rejected.value)
+
+
+def _fresh_user(**extra: str) -> dict[str, str]:
+    """Everything a genuine sign-in carries (a valid user, a fresh auth_date) but the proof: only
+    the hash/signature check stands between these fields and a session."""
+    return user_fields(42, int(NOW.timestamp()), **extra)
+
+
+def _forged(fields: dict[str, str], digest: str) -> str:
+    return urlencode({**fields, "hash": digest, "signature": digest})
+
+
+NOT_SIGNED = "initData is not signed by Telegram for this bot"
 
 
 class TestFuzz:
+    """Forged input of every shape is refused. Each test also forges a sign-in that is complete
+    but for its proof and asserts the refusal names the missing proof: a hash check that
+    accepted anything would fail every one of these tests."""
+
     @settings(max_examples=300, deadline=None)
     @given(st.text())
     def test_arbitrary_unicode(self, text):
-        _never_crashes(text)
+        _refused(text)
+        assert _refused(_forged(_fresh_user(start_param=text), text)) == NOT_SIGNED
 
     @settings(max_examples=200, deadline=None)
     @given(st.binary(max_size=300))
     def test_malformed_percent_encodings(self, raw):
-        _never_crashes("user=" + "".join(f"%{b:02X}" for b in raw) + "&hash=00&auth_date=1")
+        percent = "".join(f"%{b:02X}" for b in raw)
+        _refused("user=" + percent + "&hash=00&auth_date=1")
+        genuine_but_unsigned = urlencode(_fresh_user())
+        reason = _refused(f"{genuine_but_unsigned}&start_param={percent}&hash={raw.hex()}")
+        try:
+            raw.decode()
+        except UnicodeDecodeError:
+            return  # refused as a broken encoding before any check
+        assert reason == NOT_SIGNED
 
     @settings(max_examples=200, deadline=None)
     @given(
@@ -182,9 +211,17 @@ class TestFuzz:
     )
     def test_well_formed_but_forged(self, fields, digest):
         query = "&".join(f"{quote(k)}={quote(v)}" for k, v in fields.items())
-        _never_crashes(f"{query}&hash={digest}&signature={digest}")
+        _refused(f"{query}&hash={digest}&signature={digest}")
+        extra = {k: v for k, v in fields.items() if k not in ("hash", "signature")}
+        assert _refused(_forged({**extra, **_fresh_user()}, digest)) == NOT_SIGNED
 
     @pytest.mark.parametrize("size", [16_384, 16_385, 1_000_000])
     def test_huge_inputs(self, size):
-        _never_crashes("a" * size)
-        _never_crashes("a=" + "%" * size)
+        _refused("a" * size)
+        _refused("a=" + "%" * size)
+        forged = _forged(_fresh_user(), "0" * 64)
+        padded = forged + "&start_param=" + "a" * (size - len(forged) - len("&start_param="))
+        assert len(padded) == size
+        reason = _refused(padded)
+        if size <= telegram.MAX_INIT_DATA_LENGTH:
+            assert reason == NOT_SIGNED

@@ -1,0 +1,50 @@
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, RedirectResponse
+from telegram import Update
+
+from kinsave.errors import KinsaveError
+from kinsave.telegram import handlers
+from kinsave.telegram.bot import make_bot
+from kinsave.telegram.security import mini_app_location, secret_token_matches
+
+router = APIRouter(prefix="/v1/telegram", tags=["telegram"])
+
+
+@router.post("/webhook", include_in_schema=True)
+async def receive_telegram_update(request: Request) -> JSONResponse:
+    """Telegram's webhook (Bot API `setWebhook`): one update per call, accepted only with the
+    `X-Telegram-Bot-Api-Secret-Token` set at registration; a replayed update_id changes nothing.
+    Answers 200 once the update's work is committed and its replies are sent."""
+    settings = request.app.state.settings
+    if not settings.telegram_bot_token or not settings.telegram_webhook_secret:
+        raise KinsaveError("not_found", "the Telegram bot is not configured")
+    received = request.headers.get("x-telegram-bot-api-secret-token", "")
+    if not secret_token_matches(received, settings.telegram_webhook_secret):
+        raise KinsaveError("unauthorized", "the secret token is missing or wrong")
+    try:
+        payload: Any = await request.json()
+        update = Update.de_json(payload, None) if isinstance(payload, dict) else None
+    except (ValueError, TypeError, KeyError, AttributeError):
+        update = None
+    if update is None or not isinstance(payload.get("update_id"), int):
+        raise KinsaveError("invalid_request", "not a Telegram update")
+    bot = make_bot(settings)
+    try:
+        await handlers.handle_update(request.app.state, update, bot)
+    finally:
+        await bot.shutdown()
+    return JSONResponse({"ok": True})
+
+
+# The Mini App's URL as registered with BotFather (/newapp): Telegram opens it with the
+# `startapp` value of a https://t.me/<bot>/<app>?startapp=<code> link in tgWebAppStartParam.
+mini_app_router = APIRouter(include_in_schema=False)
+
+
+@mini_app_router.get("/telegram/app")
+def open_telegram_mini_app(tgWebAppStartParam: str = "") -> RedirectResponse:  # noqa: N803
+    """The Mini App opened from a share's startapp link goes to that share's short link (which
+    counts the open and lands on its target, attributed to the share); otherwise home."""
+    return RedirectResponse(mini_app_location(tgWebAppStartParam), status_code=302)
