@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format clean
+.PHONY: install demo test lint format clean check-wheel
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ format: install
 test: install lint
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-wqy-zenhei)
 	$(BIN)/python -m pytest
+	scripts/check_wheel.sh $(BIN)/python
+
+# Build the sdists and wheels, install them in a fresh venv, run migrate/serve/demo from it.
+check-wheel: install
+	scripts/check_wheel.sh $(BIN)/python
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache kinsave.db* kinsave-store.db*

@@ -3,7 +3,7 @@ rice deal carry the rice coupon."""
 
 from kinsave_demo_store.catalog import PRODUCTS, landing_templates
 
-from kinsave import demo
+from kinsave import demo, demo_catalog
 from kinsave.catalog import service as catalog
 from kinsave.db import unit_of_work, utcnow
 from kinsave.sharing import service as sharing
@@ -37,3 +37,17 @@ def test_the_demo_sells_what_the_store_sells(session_factory, settings):
             now=utcnow(),
         )
     assert share.coupon_template_id == seeded.coupon_template_ids[0]  # ¥20 off rice
+
+
+def test_without_the_demo_store_the_demo_seeds_no_catalog_and_does_not_advertise_it(
+    session_factory, settings
+):
+    with unit_of_work(session_factory) as session:
+        seeded = demo.seed(session, settings, with_store=False)
+    with unit_of_work(session_factory) as session:
+        assert catalog.list_products(session, seeded.shop_id, limit=200).products == []
+    assert len(seeded.coupon_template_ids) == len(demo_catalog.TEMPLATES)
+    banner = demo.describe(seeded, "http://127.0.0.1:8000", with_store=False)
+    assert "/store" not in banner
+    assert "kinsave\\[demo]" in banner  # Rich prints it as kinsave[demo]
+    assert "http://127.0.0.1:8000/store" in demo.describe(seeded, "http://127.0.0.1:8000")
