@@ -168,6 +168,30 @@ def reconcile() -> None:
 
 
 @app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The new backup file (must not exist)")],
+) -> None:
+    """Copy the database to PATH while the server may be writing: SQLite's online backup API,
+    or pg_dump --format=custom for PostgreSQL (restore with pg_restore). See docs/operations.md."""
+    from rich.progress import Progress
+
+    from kinsave.ops.backup import BackupError, backup_database
+
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("backing up (pages)", total=None)
+            done = backup_database(
+                get_settings(),
+                path,
+                lambda copied, total: progress.update(task, completed=copied, total=total),
+            )
+    except BackupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"[green]{done}[/green]")
+
+
+@app.command()
 def expire() -> None:
     """Settle everything that is due now: refund expired envelopes and help requests, release
     expired checkout reservations, pay referral rewards whose hold ended, delete the rate-limit
