@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test contract lint format clean
+.PHONY: install demo test contract lint format clean check-wheel
 
 install: $(STAMP)
 
@@ -33,6 +33,7 @@ format: install
 test: install lint contract
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y chromium fonts-wqy-zenhei)
 	$(BIN)/python -m pytest -m "not contract"
+	scripts/check_wheel.sh $(BIN)/python
 
 # The API contract (issue 16): the document's own assertions and schemathesis over the whole API
 # with the three kinds of credential, stateful phase on, both databases. A fixed time budget: a
@@ -40,6 +41,10 @@ test: install lint contract
 CONTRACT_SECONDS ?= 300
 contract: install
 	timeout $(CONTRACT_SECONDS) $(BIN)/python -m pytest -m contract -q
+
+# Build the sdists and wheels, install them in a fresh venv, run migrate/serve/demo from it.
+check-wheel: install
+	scripts/check_wheel.sh $(BIN)/python
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache kinsave.db* kinsave-store.db*

@@ -4,7 +4,7 @@ rice deal carry the rice coupon."""
 from kinsave_demo_store.catalog import PRODUCTS, landing_templates
 from sqlalchemy import select
 
-from kinsave import demo
+from kinsave import demo, demo_catalog
 from kinsave.catalog import service as catalog
 from kinsave.coupons.models import CouponTemplate
 from kinsave.coupons.pricing import CartLine, HeldCoupon, measure
@@ -80,3 +80,17 @@ def test_no_seeded_coupon_makes_an_item_free(session_factory, settings):
     rice_coupon = next(c for c in held if c.name == "¥20 off rice")
     line = CartLine(rice.sku, 1, rice.price, rice.category)
     assert (rice.price, rice.price - measure([line], 0, rice_coupon).nominal) == (5900, 3900)
+
+
+def test_without_the_demo_store_the_demo_seeds_no_catalog_and_does_not_advertise_it(
+    session_factory, settings
+):
+    with unit_of_work(session_factory) as session:
+        seeded = demo.seed(session, settings, with_store=False)
+    with unit_of_work(session_factory) as session:
+        assert catalog.list_products(session, seeded.shop_id, limit=200).products == []
+    assert len(seeded.coupon_template_ids) == len(demo_catalog.TEMPLATES)
+    banner = demo.describe(seeded, "http://127.0.0.1:8000", with_store=False)
+    assert "/store" not in banner
+    assert "kinsave\\[demo]" in banner  # Rich prints it as kinsave[demo]
+    assert "http://127.0.0.1:8000/store" in demo.describe(seeded, "http://127.0.0.1:8000")

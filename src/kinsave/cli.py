@@ -103,24 +103,31 @@ def demo(
     import os
 
     from kinsave import demo as demo_data
+    from kinsave.demo_catalog import demo_store_installed
 
+    with_store = demo_store_installed()
     os.environ.setdefault("KINSAVE_DEV_LOGIN", "1")
-    os.environ.setdefault("KINSAVE_DEMO_STORE", "1")
+    os.environ.setdefault("KINSAVE_DEMO_STORE", "1" if with_store else "0")
+    if not with_store:
+        console.print(
+            "[yellow]The demo store is not installed: /store is not served and the demo shop has "
+            "no catalog.[/yellow] Install it with: pip install 'kinsave\\[demo]'"
+        )
     # The demo's stores and webhook receivers run on this machine (127.0.0.1).
     os.environ.setdefault("KINSAVE_WEBHOOK_ALLOW_PRIVATE_URLS", "1")
     get_settings.cache_clear()
     migrate()
     base = f"http://{host}:{port}"
     with unit_of_work(_session_factory()) as session:
-        seeded = demo_data.seed(session, get_settings())
+        seeded = demo_data.seed(session, get_settings(), with_store=with_store)
         # kinsave signs its webhooks to the store; the store checks them with this secret.
-        webhook_secret = demo_data.connect_store_webhook(
-            session, seeded.shop_id, f"{base}/store/webhooks/kinsave"
-        )
-    console.print(demo_data.describe(seeded, base))
+        if with_store:
+            os.environ["KINSAVE_DEMO_STORE_WEBHOOK_SECRET"] = demo_data.connect_store_webhook(
+                session, seeded.shop_id, f"{base}/store/webhooks/kinsave"
+            )
+    console.print(demo_data.describe(seeded, base, with_store=with_store))
     # The demo store calls this server's store API with the key the seed just issued.
     os.environ["KINSAVE_DEMO_STORE_KEY"] = seeded.store_key
-    os.environ["KINSAVE_DEMO_STORE_WEBHOOK_SECRET"] = webhook_secret
     os.environ.setdefault("KINSAVE_DEMO_STORE_API_URL", base)
     get_settings.cache_clear()
     if not seed_only:
@@ -160,6 +167,30 @@ def reconcile() -> None:
         console.print("[red bold]NOT CLEAN[/red bold]")
         raise typer.Exit(1)
     console.print("[green bold]clean[/green bold]")
+
+
+@app.command()
+def backup(
+    path: Annotated[Path, typer.Argument(help="The new backup file (must not exist)")],
+) -> None:
+    """Copy the database to PATH while the server may be writing: SQLite's online backup API,
+    or pg_dump --format=custom for PostgreSQL (restore with pg_restore). See docs/operations.md."""
+    from rich.progress import Progress
+
+    from kinsave.ops.backup import BackupError, backup_database
+
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("backing up (pages)", total=None)
+            done = backup_database(
+                get_settings(),
+                path,
+                lambda copied, total: progress.update(task, completed=copied, total=total),
+            )
+    except BackupError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from error
+    console.print(f"[green]{done}[/green]")
 
 
 @app.command()

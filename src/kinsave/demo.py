@@ -60,8 +60,9 @@ class DemoSeed:
     created: bool = True
 
 
-def seed(session: Session, settings: Settings) -> DemoSeed:
-    """Seed once; later runs reuse the data and only issue fresh keys."""
+def seed(session: Session, settings: Settings, *, with_store: bool = True) -> DemoSeed:
+    """Seed once; later runs reuse the data and only issue fresh keys. Without the demo store
+    (`with_store=False`) there is no catalog, so no shares of its products either."""
     shop = auth.ensure_shop(session, DEMO_SHOP)
     operator_key = auth.create_api_key(session, shop.id, "operator")
     store_key = auth.create_api_key(session, shop.id, "store")
@@ -115,9 +116,10 @@ def seed(session: Session, settings: Settings) -> DemoSeed:
         campaign.id,
         EnvelopeIn(total=8800, shares=20, kind="lucky", message="Harvest Market thanks you"),
     )
-    template_ids = seed_catalog(session, shop.id)
+    template_ids = seed_catalog(session, shop.id, with_store=with_store)
     seed_help_and_circle(session, shop.id, campaign.id)
-    seed_sharing_history(session, shop.id, campaign.id)
+    if with_store:
+        seed_sharing_history(session, shop.id, campaign.id)
     return DemoSeed(
         shop.id,
         operator_key,
@@ -165,7 +167,7 @@ def connect_store_webhook(session: Session, shop_id: str, url: str) -> str:
     return created.secret
 
 
-def describe(seeded: DemoSeed, base_url: str) -> str:
+def describe(seeded: DemoSeed, base_url: str, *, with_store: bool = True) -> str:
     state = "seeded" if seeded.created else "already seeded; new keys issued"
     lines = [
         f"[bold green]kinsave demo[/bold green] ({state})",
@@ -173,15 +175,20 @@ def describe(seeded: DemoSeed, base_url: str) -> str:
         f"  API docs        {base_url}/docs",
         f"  Mini app        {base_url}/app",
         f"  Admin console   {base_url}/admin",
-        f"  Demo store      {base_url}/store",
         f"  Shop            {DEMO_SHOP} ({seeded.shop_id})",
         f"  Operator key    {seeded.operator_key}",
         f"  Store key       {seeded.store_key}",
         f"  Daily campaign  {seeded.campaign_id}",
         f"  Console login   {base_url}/admin/login with the operator key",
         f"  Shopper login   {base_url}/app/login as one of: " + ", ".join(FAMILY),
-        f"  Store login     {base_url}/store/signin: 用亲友省钱购登录, then agree in the mini app",
     ]
+    if with_store:
+        lines.insert(5, f"  Demo store      {base_url}/store")
+        signin = f"{base_url}/store/signin: 用亲友省钱购登录, then agree in the mini app"
+        lines.append(f"  Store login     {signin}")
+    else:
+        # Rich markup: \\[ prints a plain [.
+        lines.insert(5, "  Demo store      not installed: pip install 'kinsave\\[demo]'")
     if seeded.envelope_ids:
         lines.append("  Envelopes       " + ", ".join(seeded.envelope_ids))
     if seeded.coupon_template_ids:

@@ -4,6 +4,8 @@ catalog, which is the demo store's own (kinsave_demo_store.catalog): pushed as t
 it, through the service behind `PUT /v1/store/products`.
 """
 
+import importlib.util
+
 from sqlalchemy.orm import Session
 
 from kinsave.catalog import service as catalog
@@ -55,13 +57,24 @@ TEMPLATES = [
 ]
 
 
-def seed_catalog(session: Session, shop_id: str) -> list[str]:
+def seed_catalog(session: Session, shop_id: str, *, with_store: bool = True) -> list[str]:
     """Push the demo store's products and create the coupon templates; returns the template ids.
-    The store's landing templates are registered too, for the store served at /store."""
+    The store's landing templates are registered too, for the store served at /store. Without
+    the demo store package (`kinsave[demo]`) there is no catalog to push: templates only."""
+    if with_store:
+        push_store_catalog(session, shop_id)
+    return [coupons.create_template(session, shop_id, t).id for t in TEMPLATES]
+
+
+def push_store_catalog(session: Session, shop_id: str) -> None:
     from kinsave_demo_store.catalog import catalog_payload, landing_templates
 
     products = ProductsIn.model_validate({"products": catalog_payload()}).products
     catalog.upsert_products(session, shop_id, products)
     landing = StoreLandingIn.model_validate(landing_templates("/store"))
     store_landing.put_landing(session, shop_id, landing, utcnow())
-    return [coupons.create_template(session, shop_id, t).id for t in TEMPLATES]
+
+
+def demo_store_installed() -> bool:
+    """Whether the demo store package (`pip install 'kinsave[demo]'`) can be imported."""
+    return importlib.util.find_spec("kinsave_demo_store") is not None

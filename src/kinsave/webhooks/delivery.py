@@ -86,14 +86,16 @@ def _send(
     if refusal is not None:
         return None, f"refused: {refusal}"[:300]
     body = claim.body.encode()
+    now = int(time.time())
     headers = {
         "Host": target.netloc.decode("ascii"),
         "Content-Type": "application/json",
         "User-Agent": f"kinsave-webhooks/{__version__}",
-        signing.HEADER: signing.sign(claim.secret, int(time.time()), body),
+        signing.HEADER: signing.sign(claim.secret, now, body),
         "Kinsave-Event": claim.event,
         "Kinsave-Event-Id": claim.event_id,
         "Kinsave-Delivery-Id": str(claim.delivery_id),
+        **signing.standard_webhook_headers(claim.secret, claim.event_id, now, body),
     }
     try:
         response = _post_to_checked_address(client, target, addresses, body, headers)
