@@ -4,7 +4,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, RedirectResponse
 from telegram import Update
 
-from kinsave.errors import KinsaveError
+from kinsave.errors import KinsaveError, openapi_errors
 from kinsave.telegram import handlers
 from kinsave.telegram.bot import make_bot
 from kinsave.telegram.security import mini_app_location, secret_token_matches
@@ -12,7 +12,7 @@ from kinsave.telegram.security import mini_app_location, secret_token_matches
 router = APIRouter(prefix="/v1/telegram", tags=["telegram"])
 
 
-@router.post("/webhook", include_in_schema=True)
+@router.post("/webhook", responses=openapi_errors("not_found", "unauthorized", "invalid_request"))
 async def receive_telegram_update(request: Request) -> JSONResponse:
     """Telegram's webhook (Bot API `setWebhook`): one update per call, accepted only with the
     `X-Telegram-Bot-Api-Secret-Token` set at registration; a replayed update_id changes nothing.
