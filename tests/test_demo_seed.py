@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from kinsave import demo, demo_catalog
 from kinsave.catalog import service as catalog
+from kinsave.coupons import service as coupons
 from kinsave.coupons.models import CouponTemplate
-from kinsave.coupons.pricing import CartLine, HeldCoupon, measure
+from kinsave.coupons.pricing import CartLine, measure
 from kinsave.db import unit_of_work, utcnow
 from kinsave.sharing import service as sharing
 from kinsave.sharing import store_landing
@@ -51,21 +52,7 @@ def test_no_seeded_coupon_makes_an_item_free(session_factory, settings):
         templates = session.scalars(
             select(CouponTemplate).where(CouponTemplate.shop_id == seeded.shop_id)
         ).all()
-        held = [
-            HeldCoupon(
-                id=t.id,
-                name=t.name,
-                kind=t.kind,
-                amount=t.amount,
-                percent=t.percent,
-                cap=t.cap,
-                threshold=t.threshold,
-                min_spend=t.min_spend,
-                scope=t.scope_kind,
-                scope_values=frozenset(t.scope_values),
-            )
-            for t in templates
-        ]
+        held = [coupons.as_held(t, t.id, None) for t in templates]
     assert held
     free = [
         (coupon.name, product.sku)
