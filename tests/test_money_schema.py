@@ -17,6 +17,7 @@ NOT_MONEY = {
     "HelpRequestOut.helpers_remaining",
     "OrderLineOut.refunded_quantity",
     "ReferralRuleIn.daily_cap",
+    "CampaignSharingIn.shares_for_reward",  # how many shares, not money
 }
 
 

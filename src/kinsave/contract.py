@@ -23,6 +23,7 @@ from kinsave.config import Settings
 from kinsave.contract_examples import add_examples
 from kinsave.coupons.checkout_schemas import RefundOut
 from kinsave.errors import ERROR_BODY_SCHEMA, ERROR_STATUS, openapi_errors
+from kinsave.money import fen_field
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 RATE_LIMITERS = ("rate_limit", "shopper_rate_limit", "guard_share_codes")
@@ -143,9 +144,9 @@ def _drop_fastapi_validation_schemas(document: dict[str, Any]) -> None:
 class OrderPaidData(BaseModel):
     order_id: str
     shopper_id: str
-    total_to_pay: int = Field(description="Fen the shopper paid")
-    discount: int
-    credit: int
+    total_to_pay: int = fen_field(description="What the shopper paid")
+    discount: int = fen_field(description="Coupon discount")
+    credit: int = fen_field(description="Wallet credit used")
     coupons: list[str]
 
 

@@ -7,11 +7,11 @@ from pydantic import BaseModel, Field, StrictInt, field_validator, model_validat
 
 from kinsave.envelopes.daily_rule import DailyRule, TieredRule, UniformRule
 from kinsave.ledger.schemas import Money
-from kinsave.money import fen_field
+from kinsave.money import FEN, fen_field
 
 # The most a campaign's budget (and one top-up of it) may be: the schema and the service agree.
 MAX_BUDGET = 10**12
-Budget = Annotated[StrictInt, Field(ge=0, le=MAX_BUDGET)]
+Budget = Annotated[StrictInt, Field(ge=0, le=MAX_BUDGET, description=f"Budget; {FEN}")]
 
 
 class CampaignIn(BaseModel):
@@ -53,7 +53,7 @@ def _zones() -> set[str]:
 
 
 class AmountIn(BaseModel):
-    amount: Annotated[StrictInt, Field(ge=1, le=MAX_BUDGET)]
+    amount: Annotated[StrictInt, Field(ge=1, le=MAX_BUDGET, description=f"Top-up; {FEN}")]
 
 
 class CreditGrantIn(BaseModel):
