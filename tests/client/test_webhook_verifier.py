@@ -2,11 +2,8 @@
 and raw body), and refuses it tampered with, re-signed with another secret, or too old."""
 
 import base64
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 
 import pytest
 
@@ -16,37 +13,13 @@ from kinsave.db import unit_of_work
 from kinsave.jobs import deliver_webhooks
 from kinsave.webhooks import service as webhooks
 from tests.factories import shop_key
-
-
-class RawReceiver:
-    """A store's endpoint that keeps each delivery exactly as it arrived."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - the http.server API
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append((dict(self.headers), body))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *_args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/kinsave"
+from tests.webhooks.receiver import Receiver
 
 
 @pytest.fixture
 def delivered(api, session_factory, settings) -> Iterator[tuple[str, dict[str, str], bytes]]:
     """(secret, headers, body) of one order.paid webhook kinsave delivered."""
-    receiver = RawReceiver()
+    receiver = Receiver()
     operator = shop_key(session_factory)
     endpoint = api.post("/v1/admin/webhooks", json={"url": receiver.url}, headers=operator)
     assert endpoint.status_code == 201, endpoint.text
@@ -54,7 +27,8 @@ def delivered(api, session_factory, settings) -> Iterator[tuple[str, dict[str, s
         shop_id = auth.find_shop(session, "Test Shop").id  # shop_key's default shop
         webhooks.enqueue(session, shop_id, "order.paid", {"order_id": "o-w1"})
     assert deliver_webhooks(session_factory, settings).delivered == 1
-    [(headers, body)] = receiver.received
+    [delivery] = receiver.received
+    headers, body = delivery["headers"], delivery["raw"]
     yield endpoint.json()["secret"], headers, body
     receiver.server.shutdown()
 

@@ -1,11 +1,9 @@
 """Webhook URLs may only lead to public addresses (no SSRF), checked at registration and again at
 each delivery after DNS resolution; `webhook_allow_private_urls` lifts it for demos and tests."""
 
-from collections.abc import Iterator
 from datetime import timedelta
 from ipaddress import ip_address
 
-import httpx
 import pytest
 from sqlalchemy import select
 
@@ -16,9 +14,8 @@ from kinsave.webhooks import destination
 from kinsave.webhooks import service as webhooks
 from kinsave.webhooks.models import WebhookDelivery, WebhookEndpoint
 from kinsave.webhooks.schemas import WebhookEndpointIn
-from tests.conftest import LiveServer
 from tests.factories import error_code, shop_key
-from tests.webhooks.test_delivery import Receiver
+from tests.webhooks.receiver import Receiver
 
 NOT_PUBLIC = [
     "127.0.0.1",
@@ -65,18 +62,6 @@ class TestAddresses:
     def test_one_private_address_among_public_ones_is_refused(self):
         assert destination.first_refused("h", ["8.8.8.8", "10.0.0.1"]) is not None
         assert destination.first_refused("h", ["8.8.8.8", "2606:4700:4700::1111"]) is None
-
-
-@pytest.fixture
-def guarded(settings, session_factory) -> Iterator[httpx.Client]:
-    """A live server with the check on (the shared test server allows private URLs)."""
-    server = LiveServer(settings.model_copy(update={"webhook_allow_private_urls": False}))
-    server.start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client
-    finally:
-        server.stop()
 
 
 def _endpoints(session_factory) -> list[str]:

@@ -5,10 +5,8 @@
 (`0177.0.0.1` is 127.0.0.1 to inet_aton, 177.0.0.1 elsewhere) are never sent to.
 """
 
-from collections.abc import Iterator
 from ipaddress import ip_address
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -23,7 +21,6 @@ from kinsave.webhooks import destination
 from kinsave.webhooks import service as webhooks
 from kinsave.webhooks.models import WebhookDelivery, WebhookEndpoint
 from kinsave.webhooks.schemas import WebhookEndpointIn
-from tests.conftest import LiveServer
 from tests.factories import error_code, shop_key
 from tests.webhooks.test_destination import _endpoints
 
@@ -95,18 +92,6 @@ HOSTILE: list[tuple[str, str]] = [
     ("http://LOCALHOST./", NOT_PUBLIC),
     ("ftp://example.com/x", "invalid_request"),  # the schema's own check: http(s) only
 ]
-
-
-@pytest.fixture
-def guarded(settings, session_factory) -> Iterator[httpx.Client]:
-    """A live server with the check on (the shared test server allows private URLs)."""
-    server = LiveServer(settings.model_copy(update={"webhook_allow_private_urls": False}))
-    server.start()
-    try:
-        with httpx.Client(base_url=server.url, timeout=30) as client:
-            yield client
-    finally:
-        server.stop()
 
 
 class TestHostileUrlsThroughTheApi:
