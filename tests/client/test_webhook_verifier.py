@@ -36,9 +36,9 @@ def delivered(api, session_factory, settings) -> Iterator[tuple[str, dict[str, s
 def test_a_delivered_webhook_verifies(delivered):
     secret, headers, body = delivered
     verified = verify_webhook(secret, headers, body)
-    assert verified.event["event"] == "order.paid"
-    assert verified.event["data"] == {"order_id": "o-w1"}
-    assert verified.event["id"] == headers["Kinsave-Event-Id"]
+    assert verified.event.event == "order.paid"
+    assert verified.event.data == {"order_id": "o-w1"}
+    assert verified.event.id == headers["Kinsave-Event-Id"]
     assert verified.delivery_id == headers["Kinsave-Delivery-Id"]
     lowercase = {name.lower(): value for name, value in headers.items()}
     assert verify_webhook(secret, lowercase, body).event == verified.event

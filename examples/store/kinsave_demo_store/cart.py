@@ -1,6 +1,7 @@
 """The cart lives in a cookie as "sku:qty,sku:qty": no server state until checkout."""
 
 from kinsave_demo_store.catalog import BY_SKU, Product
+from kinsave_demo_store.client import CartLine
 
 MAX_QUANTITY = 99
 
@@ -22,9 +23,9 @@ def lines(cart: dict[str, int]) -> list[tuple[Product, int]]:
     return [(BY_SKU[sku], quantity) for sku, quantity in cart.items()]
 
 
-def quote_lines(cart: dict[str, int]) -> list[dict[str, object]]:
+def quote_lines(cart: dict[str, int]) -> list[CartLine]:
     """The cart as kinsave's quote expects it: sku, quantity and the store's unit price."""
     return [
-        {"sku": product.sku, "quantity": quantity, "unit_price": product.price}
+        CartLine(sku=product.sku, quantity=quantity, unit_price=product.price)
         for product, quantity in lines(cart)
     ]

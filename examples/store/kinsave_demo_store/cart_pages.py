@@ -32,7 +32,7 @@ def cart_page(request: Request, parts: Parts) -> Response:
     balance = None
     if shopper and lines:  # the credit the shopper has here, read with the store key
         try:
-            balance = int(parts.client.wallet(shopper)["balance"])
+            balance = parts.client.wallet(shopper).balance
         except KinsaveRefused:
             balance = None
     context = {

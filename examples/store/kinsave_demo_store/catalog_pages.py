@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from kinsave_demo_store import offers
 from kinsave_demo_store.catalog import BY_SKU, PRODUCTS
-from kinsave_demo_store.client import KinsaveRefused
+from kinsave_demo_store.client import CartLine, KinsaveRefused, Quote, Target
 from kinsave_demo_store.offers import TravelledOffer
 from kinsave_demo_store.pages import (
     CHANNEL_COOKIE,
@@ -50,9 +50,9 @@ def product_page(request: Request, parts: Parts, sku: str, share: str = "") -> R
     if isinstance(arrived, Response):
         return arrived
     shopper = signed_in_shopper(request)
-    quote = None
+    quote: Quote | None = None
     if shopper:  # the shopper's own price: kinsave picks their best coupon for this product
-        line = {"sku": product.sku, "quantity": 1, "unit_price": product.price}
+        line = CartLine(sku=product.sku, quantity=1, unit_price=product.price)
         try:
             quote = parts.client.quote(shopper, [line], channel=request.cookies.get(CHANNEL_COOKIE))
         except KinsaveRefused:
@@ -93,21 +93,19 @@ def paste_token(request: Request, parts: Parts, text: Annotated[str, Form()]) ->
     except KinsaveRefused as refused:
         status = 410 if refused.code in GONE else 400
         return message(request, f"error.{refused.code}", status, refused.message)
-    landing_url = resolved.get("landing_url")
     response: Response
-    if landing_url:
-        response = RedirectResponse(str(landing_url), status_code=303)
+    if resolved.landing_url:
+        response = RedirectResponse(resolved.landing_url, status_code=303)
     else:
-        response = back(request, _own_page(resolved.get("target", {}), offer.code))
+        response = back(request, _own_page(resolved.target, offer.code))
     offers.remember(response, offer)
     return response
 
 
-def _own_page(target: dict[str, str], code: str) -> str:
+def _own_page(target: Target, code: str) -> str:
     """Where a share lands when the store registered no landing template for its kind."""
-    target_id = str(target.get("id", ""))
-    if target.get("type") == "deal" and target_id in BY_SKU:
-        return f"/p/{target_id}?share={code}"
-    if target.get("type") == "coupon":
+    if target.type == "deal" and target.id in BY_SKU:
+        return f"/p/{target.id}?share={code}"
+    if target.type == "coupon":
         return f"/?share={code}"
     return "/"

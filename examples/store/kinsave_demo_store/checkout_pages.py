@@ -6,13 +6,13 @@ reported paid with the one chosen. "wallet" is not a choice here: it is the cred
 """
 
 import re
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from kinsave_demo_store import cart as carts
-from kinsave_demo_store.client import KinsaveRefused
+from kinsave_demo_store.client import KinsaveRefused, Quote
 from kinsave_demo_store.offers import OFFER_COOKIE
 from kinsave_demo_store.orders import Order, OrderBook
 from kinsave_demo_store.pages import (
@@ -44,9 +44,9 @@ def credit_asked(use_credit: str) -> int | None:
     return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
 
 
-def pay_methods(quote: dict[str, Any]) -> list[str]:
+def pay_methods(quote: Quote) -> list[str]:
     """What the shopper may pay the rest with: the channel's methods but the wallet credit."""
-    return [m for m in quote.get("payment_methods", []) if m != CREDIT]
+    return [m for m in quote.payment_methods if m != CREDIT]
 
 
 def refusal(request: Request, refused: KinsaveRefused) -> Response:
@@ -106,21 +106,21 @@ def checkout_pay(
             shopper, lines, use_credit=int(credit) if credit.isdigit() else 0, channel=channel
         )
         method = payment_method or None
-        if quote["total_to_pay"] and method not in pay_methods(quote):
+        if quote.total_to_pay and method not in pay_methods(quote):
             return message(request, "error.payment_method_not_allowed", 400)
         parts.client.reserve(order_id, shopper, lines, quote)
-        # Here a real store charges quote["total_to_pay"] with `method`; then it tells kinsave.
-        order = parts.client.paid(order_id, attribution, method if quote["total_to_pay"] else None)
+        # Here a real store charges quote.total_to_pay with `method`; then it tells kinsave.
+        order = parts.client.paid(order_id, attribution, method if quote.total_to_pay else None)
     except KinsaveRefused as refused:
         return refusal(request, refused)
     parts.orders.add(
         Order(
             id=order_id,
             shopper_id=shopper,
-            lines=lines,
-            total_to_pay=int(order["total_to_pay"]),
-            discount=int(order["discount"]) + int(order["shipping_discount"]),
-            credit_used=int(order["credit"]),
+            lines=[line.model_dump() for line in lines],
+            total_to_pay=order.total_to_pay,
+            discount=order.discount + order.shipping_discount,
+            credit_used=order.credit,
         )
     )
     response = back(request, "/orders")

@@ -6,12 +6,11 @@ coupon came to, so the page that follows can say it without resolving the share 
 import base64
 import json
 from dataclasses import asdict, dataclass
-from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
 
-from kinsave_demo_store.client import KinsaveStoreClient
+from kinsave_demo_store.client import KinsaveStoreClient, ResolvedToken
 from kinsave_demo_store.pages import (
     ATTRIBUTION_COOKIE,
     CHANNEL_COOKIE,
@@ -36,22 +35,22 @@ class TravelledOffer:
 
 def resolve_share(
     client: KinsaveStoreClient, request: Request, text: str
-) -> tuple[dict[str, Any], TravelledOffer]:
+) -> tuple[ResolvedToken, TravelledOffer]:
     """Resolve pasted text (or a share code) for the signed-in shopper. Raises KinsaveRefused
     (target_unavailable, token_expired, ...)."""
     shopper = signed_in_shopper(request)
     resolved = client.resolve_token(text, shopper)
-    offered = resolved.get("offered_coupon") or {}
+    offered = resolved.offered_coupon
     status = None
-    if offered:
-        if resolved.get("claimed_coupons"):
+    if offered is not None:
+        if resolved.claimed_coupons:
             status = "claimed"
         elif shopper is None:
             status = "sign_in"
         else:
-            status = str(resolved.get("coupon_refusal") or "not_claimed")
-    channel = str(resolved.get("channel") or "") or None
-    offer = TravelledOffer(str(resolved["code"]), offered.get("name"), status, channel)
+            status = resolved.coupon_refusal or "not_claimed"
+    name = offered.name if offered is not None else None
+    offer = TravelledOffer(resolved.code, name, status, resolved.channel or None)
     return resolved, offer
 
 

@@ -28,5 +28,5 @@ def refund(request: Request, parts: Parts, order_id: str) -> Response:
         refunded = parts.client.refund(order_id)
     except KinsaveRefused as refused:
         return message(request, f"error.{refused.code}", 400, refused.message)
-    parts.orders.mark_refunded(order_id, int(refunded["amount"]), int(refunded["credit_returned"]))
+    parts.orders.mark_refunded(order_id, refunded.amount, refunded.credit_returned)
     return back(request, "/orders")

@@ -64,7 +64,7 @@ def start_signin(
         started = parts.client.link_request(callback, state)
     except KinsaveRefused as refused:
         return message(request, f"error.{refused.code}", 502, refused.message)
-    response = RedirectResponse(started["authorize_url"], status_code=303)
+    response = RedirectResponse(started.authorize_url, status_code=303)
     # Lax, not Strict: the browser comes back from kinsave's site, a cross-site navigation.
     response.set_cookie(
         STATE_COOKIE,
@@ -92,7 +92,7 @@ def signin_callback(
         except KinsaveRefused as refused:
             return message(request, f"error.{refused.code}", 400, refused.message)
         response = back(request, safe_path(next_path))
-        cookie = sign(parts.session_key, str(linked["shopper_id"]))
+        cookie = sign(parts.session_key, linked.shopper_id)
         set_store_cookie(response, SHOPPER_COOKIE, cookie, max_age=SESSION_SECONDS, lax=True)
     response.delete_cookie(STATE_COOKIE)
     return response

@@ -7,14 +7,14 @@ signing secret. The event's id and name are read from the signed body, never fro
 headers.
 """
 
-import json
 import time
 from datetime import UTC, datetime
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
+from kinsave.client import WebhookEvent
 from kinsave_demo_store.pages import Parts
 from kinsave_demo_store.webhook_inbox import ReceivedEvent, Replayed
 from kinsave_demo_store.webhook_signature import (
@@ -35,18 +35,18 @@ def refusal(code: str, message: str) -> JSONResponse:
 def event_from_body(body: bytes, delivery_id: str) -> ReceivedEvent | None:
     """The signed body as an event, or None when it is not kinsave's shape."""
     try:
-        payload: Any = json.loads(body)
-        data = payload.get("data") or {}
-        return ReceivedEvent(
-            event_id=str(payload["id"]),
-            delivery_id=delivery_id[:40],
-            event=str(payload["event"]),
-            order_id=str(data["order_id"]) if "order_id" in data else None,
-            shopper_id=str(data["shopper_id"]) if "shopper_id" in data else None,
-            received_at=datetime.now(UTC),
-        )
-    except (ValueError, KeyError, TypeError, AttributeError):
+        payload = WebhookEvent.model_validate_json(body)
+    except ValidationError:
         return None
+    data = payload.data
+    return ReceivedEvent(
+        event_id=payload.id,
+        delivery_id=delivery_id[:40],
+        event=payload.event,
+        order_id=str(data["order_id"]) if "order_id" in data else None,
+        shopper_id=str(data["shopper_id"]) if "shopper_id" in data else None,
+        received_at=datetime.now(UTC),
+    )
 
 
 @router.post("/kinsave")

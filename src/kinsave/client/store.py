@@ -3,7 +3,8 @@ connection pool.
 
 The shapes follow the store API (docs/coupons.md, /docs): sign-in by store link, products, share
 tokens and visits, quote -> reserve -> paid, cancel, refund. kinsave answers only for shoppers who
-linked this store. Answers are the API's JSON objects, as documented in /openapi.json.
+linked this store. Each call returns a typed, frozen object (client/models.py), checked against
+/openapi.json by tests/client/test_client_models.py.
 
 Retries: a 503 or a connection error is tried again (stamina: exponential backoff with jitter),
 but only for calls that are safe to repeat: reads, PUTs, quotes, and the money-moving calls, which
@@ -12,14 +13,36 @@ restart of the store), so kinsave answers a repeat with the first outcome and ne
 """
 
 import hashlib
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
 from urllib.parse import quote as quote_path
 
 import httpx
 import stamina
+from pydantic import BaseModel, ValidationError
+
+from kinsave.client.models import (
+    Answer,
+    CartLine,
+    Landing,
+    LandingTemplates,
+    LinkRequest,
+    Order,
+    ProductPage,
+    ProductUpsert,
+    Quote,
+    Refund,
+    RefundLine,
+    ResolvedToken,
+    ShopperCoupons,
+    StoreLink,
+    StoreVisit,
+    Upserted,
+    Wallet,
+)
 
 Json = dict[str, Any]
+AnswerT = TypeVar("AnswerT", bound=Answer)
 
 
 class KinsaveRefused(Exception):
@@ -88,14 +111,16 @@ class KinsaveStoreClient:
 
     def _call(
         self,
+        answer: type[AnswerT],
         method: str,
         path: str,
         body: Json | None = None,
         key: str | None = None,
         *,
         safe: bool = False,
-    ) -> Json:
-        """One logical call: retried on 503 and connection errors when `safe` or keyed."""
+    ) -> AnswerT:
+        """One logical call, its answer as `answer`: retried on 503 and connection errors when
+        `safe` or keyed."""
         headers = {"Authorization": f"Bearer {self.store_key}"}
         if key:
             headers["Idempotency-Key"] = key
@@ -113,118 +138,138 @@ class KinsaveStoreClient:
             raise KinsaveRefused("unavailable", f"kinsave is unreachable: {error}") from error
         if response.status_code >= 400:
             raise _refusal(response)
-        result: Json = response.json()
-        return result
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as error:
+            # A kinsave this client does not understand (or not kinsave at all): say so plainly
+            # rather than hand the store half an answer.
+            message = f"kinsave's answer is not a {answer.__name__}: {error.errors()[:1]}"
+            raise KinsaveRefused("invalid_answer", message, response.status_code) from error
 
-    def link_request(self, return_url: str, state: str) -> Json:
-        """Register the sign-in callback: {request_id, authorize_url, expires_at}. Send the
-        browser to authorize_url; kinsave brings it back to return_url?code=...&state=..."""
+    def link_request(self, return_url: str, state: str) -> LinkRequest:
+        """Register the sign-in callback. Send the browser to `authorize_url`; kinsave brings it
+        back to return_url?code=...&state=..."""
         body = {"return_url": return_url, "state": state}
-        return self._call("POST", "/v1/store/link-requests", body, safe=True)
+        return self._call(LinkRequest, "POST", "/v1/store/link-requests", body, safe=True)
 
-    def exchange_link_code(self, code: str) -> Json:
-        """The code from the callback (single use, minutes long) -> {shopper_id, linked_at}."""
-        return self._call("POST", "/v1/store/links", {"code": code})
+    def exchange_link_code(self, code: str) -> StoreLink:
+        """The code from the callback (single use, minutes long) -> the linked shopper's id."""
+        return self._call(StoreLink, "POST", "/v1/store/links", {"code": code})
 
-    def wallet(self, shopper_id: str) -> Json:
-        """A linked shopper's credit at this shop: {shopper_id, shop_id, balance}."""
-        return self._call("GET", f"/v1/store/shoppers/{_path(shopper_id)}/wallet", safe=True)
+    def wallet(self, shopper_id: str) -> Wallet:
+        """A linked shopper's credit at this shop."""
+        path = f"/v1/store/shoppers/{_path(shopper_id)}/wallet"
+        return self._call(Wallet, "GET", path, safe=True)
 
-    def shopper_coupons(self, shopper_id: str) -> Json:
+    def shopper_coupons(self, shopper_id: str) -> ShopperCoupons:
         """A linked shopper's coupons at this shop."""
-        return self._call("GET", f"/v1/store/shoppers/{_path(shopper_id)}/coupons", safe=True)
+        path = f"/v1/store/shoppers/{_path(shopper_id)}/coupons"
+        return self._call(ShopperCoupons, "GET", path, safe=True)
 
-    def push_products(self, products: list[Json]) -> Json:
-        """Upsert the catalog (sku, title, price, category, image_url, in_stock)."""
-        return self._call("PUT", "/v1/store/products", {"products": products}, safe=True)
+    def push_products(self, products: Sequence[ProductUpsert]) -> Upserted:
+        """Upsert the catalog: the store is the source of truth for prices."""
+        body = {"products": [_body(product) for product in products]}
+        return self._call(Upserted, "PUT", "/v1/store/products", body, safe=True)
 
-    def products(self, category: str | None = None, limit: int = 50, offset: int = 0) -> Json:
+    def products(
+        self, category: str | None = None, limit: int = 50, offset: int = 0
+    ) -> ProductPage:
         query = f"?limit={limit}&offset={offset}"
         if category:
             query += f"&category={_path(category)}"
-        return self._call("GET", "/v1/store/products" + query, safe=True)
+        return self._call(ProductPage, "GET", "/v1/store/products" + query, safe=True)
 
-    def put_landing(self, templates: Json) -> Json:
-        """Where shares land in the store: {product, coupon, envelope, help} URL templates."""
-        return self._call("PUT", "/v1/store/landing", templates, safe=True)
+    def landing(self) -> Landing:
+        """Where shares land in the store now."""
+        return self._call(Landing, "GET", "/v1/store/landing", safe=True)
 
-    def record_visit(self, attribution: str, shopper_id: str | None = None) -> Json:
+    def put_landing(self, templates: LandingTemplates) -> Landing:
+        """Where shares land in the store: URL templates per target kind."""
+        return self._call(Landing, "PUT", "/v1/store/landing", _body(templates), safe=True)
+
+    def record_visit(self, attribution: str, shopper_id: str | None = None) -> StoreVisit:
         """A shopper arrived through a share (the funnel's store visits). Not retried: the
         endpoint takes no Idempotency-Key, and a visit counted twice is worse than one lost."""
         body: Json = {"attribution": attribution, "shopper_id": shopper_id}
-        return self._call("POST", "/v1/store/visits", body)
+        return self._call(StoreVisit, "POST", "/v1/store/visits", body)
 
     def quote(
         self,
         shopper_id: str,
-        lines: list[Json],
+        lines: Sequence[CartLine],
         *,
         shipping_fee: int = 0,
         use_credit: int = 0,
         channel: str | None = None,
-    ) -> Json:
+    ) -> Quote:
         """The shopper's price and the payment methods the visit's channel allows (moves
         nothing, so it is retried like a read)."""
         body: Json = {
             "shopper_id": shopper_id,
-            "lines": lines,
+            "lines": [_body(line) for line in lines],
             "shipping_fee": shipping_fee,
             "use_credit": use_credit,
         }
         if channel:
             body["channel"] = channel
-        return self._call("POST", "/v1/store/checkout/quote", body, safe=True)
+        return self._call(Quote, "POST", "/v1/store/checkout/quote", body, safe=True)
 
-    def reserve(self, order_id: str, shopper_id: str, lines: list[Json], quote: Json) -> Json:
+    def reserve(
+        self, order_id: str, shopper_id: str, lines: Sequence[CartLine], quote: Quote
+    ) -> Order:
         """Hold exactly what the shopper saw in the quote: its coupons and its credit."""
         body = {
             "order_id": order_id,
             "shopper_id": shopper_id,
-            "lines": lines,
-            "shipping_fee": quote.get("shipping_fee", 0),
-            "coupons": quote.get("coupons", []),
-            "use_credit": quote.get("credit", 0),
-            "channel": quote.get("channel"),
+            "lines": [_body(line) for line in lines],
+            "shipping_fee": quote.shipping_fee,
+            "coupons": list(quote.coupons),
+            "use_credit": quote.credit,
+            "channel": quote.channel,
         }
-        return self._call("POST", "/v1/store/checkout/reserve", body, key=f"reserve:{order_id}")
+        path = "/v1/store/checkout/reserve"
+        return self._call(Order, "POST", path, body, key=f"reserve:{order_id}")
 
     def paid(
         self, order_id: str, attribution: str | None = None, payment_method: str | None = None
-    ) -> Json:
+    ) -> Order:
         """The store took the payment (with `payment_method`, one the quote allowed);
         `attribution` (from a resolved token) credits the sharer."""
         body = {"attribution": attribution} if attribution else {}
         if payment_method:
             body["payment_method"] = payment_method
         path = f"/v1/store/orders/{_path(order_id)}/paid"
-        return self._call("POST", path, body, key=f"paid:{order_id}")
+        return self._call(Order, "POST", path, body, key=f"paid:{order_id}")
 
-    def cancel(self, order_id: str) -> Json:
+    def cancel(self, order_id: str) -> Order:
         path = f"/v1/store/orders/{_path(order_id)}/cancel"
-        return self._call("POST", path, {}, key=f"cancel:{order_id}")
+        return self._call(Order, "POST", path, {}, key=f"cancel:{order_id}")
 
-    def refund(self, order_id: str, lines: list[Json] | None = None) -> Json:
-        """Refund some lines ({"sku", "quantity"}) or, without lines, everything left."""
-        refund_id = (
-            "all" if lines is None else ",".join(f"{x['sku']}x{x['quantity']}" for x in lines)
-        )
+    def refund(self, order_id: str, lines: Sequence[RefundLine] | None = None) -> Refund:
+        """Refund some lines or, without lines, everything left."""
+        refund_id = "all" if lines is None else ",".join(f"{x.sku}x{x.quantity}" for x in lines)
         body: Json = {"refund_id": f"{order_id}:{refund_id}"[:64]}
         if lines is not None:
-            body["lines"] = lines
+            body["lines"] = [_body(line) for line in lines]
         path = f"/v1/store/orders/{_path(order_id)}/refund"
-        return self._call("POST", path, body, key=f"refund:{order_id}:{refund_id}"[:100])
+        return self._call(Refund, "POST", path, body, key=f"refund:{order_id}:{refund_id}"[:100])
 
-    def order(self, order_id: str) -> Json:
-        return self._call("GET", f"/v1/store/orders/{_path(order_id)}", safe=True)
+    def order(self, order_id: str) -> Order:
+        return self._call(Order, "GET", f"/v1/store/orders/{_path(order_id)}", safe=True)
 
-    def resolve_token(self, text: str, shopper_id: str | None = None) -> Json:
-        """A pasted password token -> {code, target: {type, id}, attribution, campaign_id,
-        channel}. Each resolve uses the share once, so the key makes a retry safe."""
+    def resolve_token(self, text: str, shopper_id: str | None = None) -> ResolvedToken:
+        """A pasted password token (or a share code): its target, the attribution handle for the
+        order, and the coupon it carried, claimed for `shopper_id` when given. Each resolve
+        uses the share once, so the key makes a retry safe."""
         body: Json = {"text": text}
         if shopper_id:
             body["shopper_id"] = shopper_id
         key = "resolve:" + _digest(f"{shopper_id}:{text}")
-        return self._call("POST", "/v1/store/tokens/resolve", body, key=key)
+        return self._call(ResolvedToken, "POST", "/v1/store/tokens/resolve", body, key=key)
+
+
+def _body(model: BaseModel) -> Json:
+    return model.model_dump(mode="json")
 
 
 def _digest(text: str) -> str:

@@ -8,11 +8,13 @@ The scheme is documented (docs/webhooks.md), so a store in any language can do t
 
 import hashlib
 import hmac
-import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+
+from pydantic import ValidationError
+
+from kinsave.client.models import WebhookEvent
 
 SIGNATURE_HEADER = "Kinsave-Signature"
 # A signed request older (or newer) than this is refused, so a captured request is only worth
@@ -73,10 +75,10 @@ def verify_signature(
 
 @dataclass(frozen=True)
 class VerifiedWebhook:
-    """A delivery whose signature verified: the event (id, event, data, ...), when it was signed,
-    the signature that matched (remember it for the replay window), and the delivery id."""
+    """A delivery whose signature verified: the event (id, event, created_at, data), when it was
+    signed, the signature that matched (remember it for the replay window), and the delivery id."""
 
-    event: dict[str, Any]
+    event: WebhookEvent
     signed: SignedHeader
     delivery_id: str
 
@@ -96,13 +98,11 @@ def verify_webhook(
 ) -> VerifiedWebhook:
     """Verify a delivery as received (its headers and its raw body, not re-serialised JSON) and
     return its event; raises SignatureRefused (`bad_signature`, `stale_timestamp`, or
-    `invalid_payload` when a signed body is not a JSON object)."""
+    `invalid_payload` when a signed body is not a kinsave event)."""
     header = header_value(headers, SIGNATURE_HEADER)
     signed = verify_signature(secret, header, body, time.time() if now is None else now, window)
     try:
-        event = json.loads(body)
-    except ValueError as error:
+        event = WebhookEvent.model_validate_json(body)
+    except ValidationError as error:
         raise SignatureRefused("invalid_payload") from error
-    if not isinstance(event, dict):
-        raise SignatureRefused("invalid_payload")
     return VerifiedWebhook(event, signed, header_value(headers, "Kinsave-Delivery-Id"))
