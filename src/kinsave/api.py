@@ -1,6 +1,7 @@
 """What every router shares: the request's transaction and the Idempotency-Key header."""
 
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Annotated, Any
 
 import anyio
@@ -36,13 +37,38 @@ async def _sqlite_write_gate(request: Request) -> AsyncIterator[None]:
         yield  # released after the write session below has committed or rolled back
 
 
+@contextmanager
+def request_transaction(request: Request) -> Iterator[Session]:
+    """A request's one write boundary: a unit of work that, before it commits, writes the audit
+    entry of an operator's change (security.audit) in the same transaction, so a change is never
+    without its entry and a refused one leaves neither. The API's `DbSession` and the console's
+    `Writes` are both this."""
+    with unit_of_work(request.app.state.session_factory) as session:
+        yield session
+        audit.record_operator_change(session, request)
+
+
 def _write_session(
     request: Request, _gate: Annotated[None, Depends(_sqlite_write_gate, scope="function")]
 ) -> Iterator[Session]:
-    with unit_of_work(request.app.state.session_factory) as session:
+    with request_transaction(request) as session:
         yield session
-        # In the same transaction as the change: an operator change is never without its entry.
-        audit.record_operator_change(session, request)
+
+
+class RequestWrites:
+    """The request's write boundary for a route that must still answer after its transaction
+    ends (a console form: a refusal rolls back, then the page says why): `with writes() as
+    session:`. The same unit of work and audit hook as `DbSession`, behind the same SQLite gate."""
+
+    def __init__(
+        self,
+        request: Request,
+        _gate: Annotated[None, Depends(_sqlite_write_gate, scope="function")],
+    ) -> None:
+        self.request = request
+
+    def __call__(self) -> AbstractContextManager[Session]:
+        return request_transaction(self.request)
 
 
 def _read_session(request: Request) -> Iterator[Session]:
@@ -54,6 +80,7 @@ def _read_session(request: Request) -> Iterator[Session]:
 # told "done" about a change whose commit then failed.
 DbSession = Annotated[Session, Depends(_write_session, scope="function")]
 ReadSession = Annotated[Session, Depends(_read_session, scope="function")]
+Writes = Annotated[RequestWrites, Depends(scope="function")]
 IDEMPOTENCY_KEY_MAX = 200
 IdempotencyKey = Annotated[
     str | None,

@@ -2,13 +2,17 @@
 every store action on a shopper's money (reserve, paid, cancel, refund, with the store key),
 key rotations, and what kinsave itself noticed (share-code guessing).
 
-Operator changes are recorded generically: `api._write_session` calls `record_operator_change`
-before it commits any request made with an operator key that is not a read. So routers merged
-later (coupons, the console) are audited without any change here.
+Operator changes are recorded generically: the request's write boundary (`api.request_transaction`,
+behind both the API's `DbSession` and the console's `Writes`) calls `record_operator_change` before
+it commits any request made with an operator key that is not a read. So routers merged later are
+audited without any change here. Code that changes something for a principal outside a request
+(a batch, a job) calls `record_change` in its own unit of work, before it commits.
 """
 
 import json
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import Request
 from sqlalchemy import select
@@ -41,20 +45,51 @@ def record(
     session.flush()
 
 
+def record_change(
+    session: Session,
+    principal: ShopPrincipal,
+    action: str,
+    target: Mapping[str, object],
+    details: str = "",
+) -> None:
+    """The audit hook: `principal` (named by its key's prefix, never the key) did `action` to
+    `target`. Call it in the change's own transaction, before it commits, so the change and its
+    entry commit or roll back together."""
+    record(
+        session,
+        shop_id=principal.shop_id,
+        actor=principal.key_prefix or principal.role,
+        action=action,
+        target=json.dumps(dict(target), sort_keys=True, default=str),
+        details=details,
+    )
+
+
 def record_operator_change(session: Session, request: Request) -> None:
     """If an operator key made this (non-read) request, log it in the request's transaction."""
     principal = getattr(request.state, "operator", None)
     if principal is None or request.method in READS:
         return
     route: Any = request.scope.get("route")
-    record(
-        session,
-        shop_id=principal.shop_id,
-        actor=principal.key_prefix or principal.role,
-        action=f"{request.method} {getattr(route, 'path', request.url.path)}",
-        target=json.dumps(dict(request.path_params), sort_keys=True),
-        details=request.scope.get(BODY_STATE_KEY, b"").decode("utf-8", "replace"),
-    )
+    action = f"{request.method} {getattr(route, 'path', request.url.path)}"
+    record_change(session, principal, action, request.path_params, _sent(request))
+
+
+# Form fields that prove who is asking rather than say what changed: never kept in the log.
+SECRET_FIELDS = frozenset({"api_key", "csrf"})
+
+
+def _sent(request: Request) -> str:
+    """What the operator sent: a JSON body as sent; a console form as JSON, without its secrets."""
+    body: bytes = request.scope.get(BODY_STATE_KEY, b"")
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return body.decode("utf-8", "replace")
+    fields: dict[str, list[str]] = {}
+    for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
+        if name not in SECRET_FIELDS:
+            fields.setdefault(name, []).append(value)
+    shown = {name: values[0] if len(values) == 1 else values for name, values in fields.items()}
+    return json.dumps(shown, sort_keys=True, ensure_ascii=False)
 
 
 def page(session: Session, shop_id: str, *, before_id: int | None, limit: int) -> AuditPageOut:
@@ -74,11 +109,5 @@ def record_store_action(
     """A store's action on a shopper's money (reserve, paid, cancel, refund), in the action's
     own transaction, with the store key that did it as the actor."""
     details = order.model_dump(mode="json", exclude={"lines", "reserved_at", "expires_at"})
-    record(
-        session,
-        shop_id=store.shop_id,
-        actor=store.key_prefix or store.role,
-        action=f"store.{action}",
-        target=json.dumps({"order_id": order.order_id, "shopper_id": order.shopper_id}),
-        details=json.dumps(details, sort_keys=True),
-    )
+    target = {"order_id": order.order_id, "shopper_id": order.shopper_id}
+    record_change(session, store, f"store.{action}", target, json.dumps(details, sort_keys=True))

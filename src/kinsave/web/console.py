@@ -6,6 +6,7 @@ CSRF token and a one-time form key, so a double submit creates nothing twice.
 
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -13,11 +14,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
-from kinsave.api import ReadSession
+from kinsave.api import ReadSession, RequestWrites, Writes
 from kinsave.auth import service as auth
 from kinsave.auth.schemas import ShopPrincipal
 from kinsave.campaigns import service as campaigns
-from kinsave.db import unit_of_work
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import EnvelopeIn
 from kinsave.errors import KinsaveError
@@ -25,7 +25,13 @@ from kinsave.idempotency import service as idempotency
 from kinsave.web.forms import FormError, campaign_from_form, parse_int, parse_yuan
 from kinsave.web.paging import PAGE
 from kinsave.web.rendering import render
-from kinsave.web.security import OPERATOR_COOKIE, console_operator, form_csrf_ok, set_cookie
+from kinsave.web.security import (
+    OPERATOR_COOKIE,
+    acting_as,
+    console_operator,
+    form_csrf_ok,
+    set_cookie,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 CONSOLE_SESSION_SECONDS = 12 * 3600
@@ -54,15 +60,19 @@ def login_page(request: Request) -> Response:
 def login(
     request: Request,
     session: ReadSession,
+    writes: Writes,
     api_key: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not form_csrf_ok(request, csrf):
         return _denied(request)
     try:
-        auth.resolve_api_key(session, api_key.strip(), "operator")
+        operator = auth.resolve_api_key(session, api_key.strip(), "operator")
     except KinsaveError:
         return render(request, "admin/login.html", {"error": True}, status_code=401)
+    acting_as(request, operator)
+    with writes():
+        pass  # the sign-in is the change: the write boundary's audit hook records which key
     response = RedirectResponse("/admin/campaigns", status_code=303)
     set_cookie(
         response,
@@ -77,9 +87,12 @@ def login(
 
 
 @router.post("/logout")
-def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+def logout(request: Request, writes: Writes, csrf: Annotated[str, Form()] = "") -> Response:
     if not form_csrf_ok(request, csrf):
         return _denied(request)
+    if console_operator(request) is not None:
+        with writes():
+            pass  # as the sign-in: recorded by the write boundary's audit hook
     response = _sign_in()
     response.delete_cookie(OPERATOR_COOKIE, path="/admin")
     return response
@@ -118,6 +131,7 @@ def _campaign_form(request: Request, fields: Fields, problem: str | None) -> Res
 @router.post("/campaigns", response_class=HTMLResponse)
 def create_campaign(
     request: Request,
+    writes: Writes,
     name: Annotated[str, Form()] = "",
     budget: Annotated[str, Form()] = "",
     timezone: Annotated[str, Form()] = "Asia/Shanghai",
@@ -151,7 +165,7 @@ def create_campaign(
         return _campaign_form(request, fields, _first_field(error))
     try:
         body = _run_form_once(
-            request,
+            writes,
             operator,
             form_key,
             data,
@@ -167,25 +181,34 @@ def _first_field(error: ValidationError) -> str:
     return locations[0] if locations else "form"
 
 
+def operator_change(
+    writes: RequestWrites, operator: ShopPrincipal
+) -> AbstractContextManager[Session]:
+    """The request's write boundary (api.request_transaction: the API's unit of work and audit
+    hook), opened for the form's change, so that a refusal rolls the change and its audit entry
+    back before the page turns it into a message. A read-only key may look, never change
+    (`forbidden`), as in the API."""
+    if operator.access != "full":
+        raise KinsaveError("forbidden", "this API key is read-only")
+    return writes()
+
+
 def _run_form_once(
-    request: Request,
+    writes: RequestWrites,
     operator: ShopPrincipal,
     form_key: str,
     data: BaseModel,
     operation: Callable[[Session], BaseModel],
 ) -> dict[str, Any]:
-    """One transaction for the form, run at most once per form key (double submits replay).
-
-    The form's own unit of work (not the request's) so that a refusal rolls everything back
-    before the page turns it into a message.
-    """
-    with unit_of_work(request.app.state.session_factory) as session:
+    """The form's change in the request's write boundary, run at most once per form key (a
+    double submit replays the first answer)."""
+    with operator_change(writes, operator) as session:
         body, _ = idempotency.run_once(
             session,
             scope=operator.scope,
             key="form:" + (form_key or secrets.token_hex(12))[:100],
             request_hash=idempotency.fingerprint(
-                "POST", request.url.path, data.model_dump(mode="json")
+                "POST", writes.request.url.path, data.model_dump(mode="json")
             ),
             operation=lambda: operation(session),
         )
@@ -222,6 +245,7 @@ def campaign_detail(
 def send_shop_envelope(
     campaign_id: str,
     request: Request,
+    writes: Writes,
     total: Annotated[str, Form()],
     shares: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
@@ -244,7 +268,7 @@ def send_shop_envelope(
         )
         settings = request.app.state.settings
         _run_form_once(
-            request,
+            writes,
             operator,
             form_key,
             data,
@@ -263,6 +287,7 @@ def send_shop_envelope(
 def set_campaign_status(
     campaign_id: str,
     request: Request,
+    writes: Writes,
     status: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
@@ -274,7 +299,7 @@ def set_campaign_status(
         return _denied(request)
     back = f"/admin/campaigns/{campaign_id}"
     try:
-        with unit_of_work(request.app.state.session_factory) as session:
+        with operator_change(writes, operator) as session:
             campaigns.set_status(session, operator.shop_id, campaign_id, status)
     except KinsaveError as error:
         return RedirectResponse(f"{back}?problem={error.code}", status_code=303)

@@ -4,11 +4,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from kinsave.api import ReadSession
-from kinsave.db import unit_of_work
+from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.sharing import campaign_setup, channels
-from kinsave.web.console import _denied, _first_field, _sign_in
+from kinsave.web.console import _denied, _first_field, _sign_in, operator_change
 from kinsave.web.forms import FormError, policy_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
@@ -67,7 +66,9 @@ def channel_policy(
 
 
 @router.post("/{channel}", response_class=HTMLResponse)
-async def update_policy(channel: str, request: Request, session: ReadSession) -> Response:
+async def update_policy(
+    channel: str, request: Request, session: ReadSession, writes: Writes
+) -> Response:
     operator = console_operator(request)
     if operator is None:
         return _sign_in()
@@ -78,7 +79,7 @@ async def update_policy(channel: str, request: Request, session: ReadSession) ->
     try:
         current = channels.current_rules(session, operator.shop_id, channel)
         data = policy_from_form({k: str(form.get(k, "")) for k in POLICY_FIELDS}, current)
-        with unit_of_work(request.app.state.session_factory) as write:
+        with operator_change(writes, operator) as write:
             campaign_setup.update_policy_and_relint(write, operator.shop_id, channel, data)
     except FormError as error:
         return RedirectResponse(f"{back}?problem={error.field}", status_code=303)

@@ -7,11 +7,16 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from kinsave.api import ReadSession
+from kinsave.api import ReadSession, Writes
 from kinsave.coupons import service as coupons
-from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
-from kinsave.web.console import _denied, _first_field, _run_form_once, _sign_in
+from kinsave.web.console import (
+    _denied,
+    _first_field,
+    _run_form_once,
+    _sign_in,
+    operator_change,
+)
 from kinsave.web.forms import FormError, template_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
@@ -91,7 +96,7 @@ def _page(
 
 
 @router.post("", response_class=HTMLResponse)
-async def create_template(request: Request, session: ReadSession) -> Response:
+async def create_template(request: Request, session: ReadSession, writes: Writes) -> Response:
     operator = console_operator(request)
     if operator is None:
         return _sign_in()
@@ -102,7 +107,7 @@ async def create_template(request: Request, session: ReadSession) -> Response:
     try:
         data = template_from_form(fields)
         _run_form_once(
-            request,
+            writes,
             operator,
             str(form.get("form_key", "")),
             data,
@@ -121,6 +126,7 @@ async def create_template(request: Request, session: ReadSession) -> Response:
 def set_status(
     template_id: str,
     request: Request,
+    writes: Writes,
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
@@ -130,7 +136,7 @@ def set_status(
     if not form_csrf_ok(request, csrf) or action not in ("pause", "resume", "end"):
         return _denied(request)
     try:
-        with unit_of_work(request.app.state.session_factory) as session:
+        with operator_change(writes, operator) as session:
             coupons.set_template_status(session, operator.shop_id, template_id, action)
     except KinsaveError as error:
         return RedirectResponse(f"/admin/coupons?problem={error.code}", status_code=303)

@@ -8,10 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from kinsave.api import ReadSession
-from kinsave.db import unit_of_work
+from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
-from kinsave.web.console import _denied, _run_form_once, _sign_in
+from kinsave.web.console import _denied, _run_form_once, _sign_in, operator_change
 from kinsave.web.forms import split_list
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
@@ -71,6 +70,7 @@ def _page(
 def create_endpoint(
     request: Request,
     session: ReadSession,
+    writes: Writes,
     url: Annotated[str, Form()] = "",
     events: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
@@ -87,7 +87,7 @@ def create_endpoint(
         allow_private = request.app.state.settings.webhook_allow_private_urls
         webhooks.check_destination(data.url, allow_private_urls=allow_private)  # DNS: no txn open
         created = _run_form_once(
-            request,
+            writes,
             operator,
             form_key,
             data,
@@ -103,14 +103,16 @@ def create_endpoint(
 
 
 @router.post("/deliveries/{delivery_id}/resend")
-def resend(delivery_id: int, request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+def resend(
+    delivery_id: int, request: Request, writes: Writes, csrf: Annotated[str, Form()] = ""
+) -> Response:
     operator = console_operator(request)
     if operator is None:
         return _sign_in()
     if not form_csrf_ok(request, csrf):
         return _denied(request)
     try:
-        with unit_of_work(request.app.state.session_factory) as session:
+        with operator_change(writes, operator) as session:
             webhooks.resend(session, operator.shop_id, delivery_id)
     except KinsaveError as error:
         return RedirectResponse(f"/admin/webhooks?problem={error.code}", status_code=303)

@@ -101,9 +101,19 @@ def console_operator(request: Request) -> ShopPrincipal | None:
         return None
     try:
         with unit_of_work(request.app.state.read_session_factory) as session:
-            return auth.resolve_api_key(session, key, "operator")
+            principal = auth.resolve_api_key(session, key, "operator")
     except KinsaveError:
         return None
+    acting_as(request, principal)
+    return principal
+
+
+def acting_as(request: Request, operator: ShopPrincipal) -> None:
+    """Who this request acts for, where the API's `current_operator` puts it: the request's
+    write boundary audits the change under this operator's key, and the access log names the
+    shop."""
+    request.state.operator = operator
+    request.state.shop_id = operator.shop_id
 
 
 def safe_next(target: str | None, default: str) -> str:
