@@ -5,6 +5,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import redis
+from prometheus_client import REGISTRY
 from sqlalchemy import func, select
 
 from kinsave.auth import service as auth
@@ -94,6 +95,38 @@ class TestClaimGate:
         gate = ClaimGate("redis://127.0.0.1:1/0")
         assert claim(session_factory, gate, "g0", template_id) == "ok"
         assert coupons(session_factory) == 1
+
+
+def decisions(outcome: str) -> float:
+    sample = REGISTRY.get_sample_value(
+        "kinsave_gate_decisions_total", {"gate": "coupon", "outcome": outcome}
+    )
+    return sample or 0.0
+
+
+class TestGateMetrics:
+    """/metrics counts what the gate decided: admitted to the database, refused before it, or
+    not decided at all (Redis unreachable: a miss, the database decides)."""
+
+    def test_admits_and_refusals_are_counted(self, session_factory, redis_url):
+        template_id = setup(session_factory, shoppers=3, stock=1)
+        gate = ClaimGate(redis_url)
+        before = {outcome: decisions(outcome) for outcome in ("admit", "refuse", "miss")}
+        results = [claim(session_factory, gate, f"g{n}", template_id) for n in range(3)]
+        assert results == ["ok", "coupon_sold_out", "coupon_sold_out"]
+        assert decisions("admit") - before["admit"] == 1
+        assert decisions("refuse") - before["refuse"] == 2
+        assert decisions("miss") == before["miss"]
+
+    def test_a_gate_that_cannot_decide_counts_a_miss(self, session_factory):
+        template_id = setup(session_factory, shoppers=2, stock=5)
+        gate = ClaimGate("redis://127.0.0.1:1/0")
+        before = decisions("miss")
+        assert [claim(session_factory, gate, f"g{n}", template_id) for n in range(2)] == [
+            "ok",
+            "ok",
+        ]
+        assert decisions("miss") - before == 2  # the first failed call, then the pause
 
 
 @pytest.fixture(autouse=True)

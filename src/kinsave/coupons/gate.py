@@ -16,7 +16,10 @@ from collections.abc import Callable
 
 import redis
 
+from kinsave.ops.metrics import count_gate_decisions
+
 log = logging.getLogger("kinsave.coupons.gate")
+GATE = "coupon"  # its label in kinsave_gate_decisions_total
 
 TTL_SECONDS = 10
 # A claim asks the gate inside its database transaction: a Redis that hangs must cost one
@@ -59,6 +62,7 @@ class ClaimGate:
         """Take up to `wanted` units; how many were taken (fewer once Redis knows the stock is
         gone). While Redis is unusable, all of them: the database alone decides."""
         if not self.in_use:
+            count_gate_decisions(GATE, miss=wanted)
             return wanted
         key = self.key(template_id)
         try:
@@ -68,8 +72,13 @@ class ClaimGate:
                 taken = self._take(keys=[key], args=[wanted])
         except redis.RedisError:
             self._stop_using("the database alone decides")
+            count_gate_decisions(GATE, miss=wanted)
             return wanted
-        return wanted if taken is None else int(taken)
+        if taken is None:  # the count expired between the two calls: the database decides
+            count_gate_decisions(GATE, miss=wanted)
+            return wanted
+        count_gate_decisions(GATE, admit=int(taken), refuse=wanted - int(taken))
+        return int(taken)
 
     def give_back(self, template_id: str, units: int) -> None:
         """Give back units taken by claims that the database then refused (or never ran)."""
