@@ -1,7 +1,9 @@
 """The operator console (/admin): sign in with an operator API key, then campaigns and envelopes.
 
 The key lives in an HttpOnly, SameSite=Strict cookie scoped to /admin; every form carries the
-CSRF token and a one-time form key, so a double submit creates nothing twice.
+CSRF token and a one-time form key, so a double submit creates nothing twice. Every form writes
+through the request's write boundary (`api.Writes`: the API's unit of work and audit hook), so
+each change is in the shop's audit log, as an API change is.
 """
 
 import secrets
