@@ -8,6 +8,8 @@ or renamed field, or a field that became optional or nullable fails this test un
 follows. Closed sets of strings (enums) may be plain `str` in the client (see client/models.py).
 """
 
+import ast
+from pathlib import Path
 from typing import Any, get_type_hints
 
 import pytest
@@ -138,3 +140,25 @@ def test_each_body_matches_the_api(document, model):
 def schemas(document: Schema) -> Schema:
     components: Schema = document["components"]["schemas"]
     return components
+
+
+def test_the_client_imports_nothing_else_of_kinsave():
+    """A store installs the client alone (httpx, stamina, pydantic): no server package may creep
+    in, not even for a schema."""
+    package = Path(KinsaveStoreClient.__module__.replace(".", "/")).parent
+    root = Path(__file__).resolve().parents[2] / "src"
+    sources = sorted((root / package).glob("*.py"))
+    assert len(sources) >= 4  # __init__, models, store, webhooks
+    for source in sources:
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
+            for name in names:
+                assert not name.startswith("kinsave") or name.startswith("kinsave.client"), (
+                    f"{source.name} imports {name}"
+                )
