@@ -102,6 +102,8 @@ def send_envelope_to_circle(
     envelope = envelopes.envelope_view(session, envelope_id, viewer=shopper_id)
     if envelope.sender_shopper_id != shopper_id:
         raise KinsaveError("not_found", "no such envelope")
+    if sent_to_circle(session, envelope_id):
+        return _circle_send(session, shopper_id, envelope_id)
     if envelope.status != "open" or envelope.expires_at <= now:
         raise KinsaveError("envelope_expired", "this envelope has expired")
     if envelope.remaining_shares == 0:
@@ -111,6 +113,10 @@ def send_envelope_to_circle(
         .values(envelope_id=envelope_id, sender_id=shopper_id, sent_at=now)
         .on_conflict_do_nothing(index_elements=["envelope_id"])
     )
+    return _circle_send(session, shopper_id, envelope_id)
+
+
+def _circle_send(session: Session, shopper_id: str, envelope_id: str) -> CircleSendOut:
     sent = session.get(CircleEnvelope, envelope_id)
     assert sent is not None  # inserted now, or by the first send
     return CircleSendOut(
