@@ -56,7 +56,9 @@ def test_share_sheet_circle_and_grab_from_home(api, session_factory, people, sho
     assert grandma.evaluate("document.getElementById('share-card-picture').naturalWidth") == 500
     expect(grandma.locator("#share-qr-box")).to_be_visible()
     expect(grandma.locator("#share-link-box")).to_be_hidden()
-    expect(grandma.locator("#share-token")).to_have_value(re.compile("^￥\\w{11}￥给你发了一个红包"))
+    expect(grandma.locator("#share-token")).to_have_value(
+        re.compile("^￥\\w{11}￥给你发了一个红包")
+    )
     shots.take(grandma, "share-sheet-envelope-wechat")
     check_accessibility(grandma)
 

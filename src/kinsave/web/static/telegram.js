@@ -92,7 +92,7 @@
     button.hidden = false;
     button.addEventListener("click", function () {
       try {
-        app.switchInlineQuery(button.dataset.query, ["users", "groups", "supergroups"]);
+        app.switchInlineQuery(button.dataset.query, ["users", "groups"]);
       } catch (e) {
         status.textContent = t("telegram.no_inline");
       }
