@@ -20,15 +20,7 @@ from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import ShopperEnvelopeIn
 from tests.auth.initdata import user_fields, with_hash
 from tests.conftest import LiveServer
-from tests.telegram_bot.conftest import (  # noqa: F401 - the bot's server and stand-in
-    BOT_TOKEN,
-    bot_api,
-    bot_server,
-    bot_settings,
-    deliver,
-    kinsave,
-    standin_server,
-)
+from tests.telegram_bot.conftest import BOT_TOKEN, deliver
 from tests.telegram_bot.test_envelopes_in_group import _shop_with_credit
 from tests.telegram_bot.updates import inline_query_update, user
 from tests.web.conftest import Contexts, check_accessibility
@@ -42,7 +34,7 @@ WEBVIEW = (
 
 
 @pytest.fixture
-def telegram_people(browser: Browser, bot_server: LiveServer) -> Iterator[Contexts]:  # noqa: F811
+def telegram_people(browser: Browser, bot_server: LiveServer) -> Iterator[Contexts]:
     contexts = Contexts(browser, bot_server.url)
     yield contexts
     contexts.close()
@@ -118,7 +110,7 @@ def test_sign_in_send_to_group_and_open_from_the_link(
     shots.take(cousin, "cousin-grabbed-from-the-link")
 
 
-def test_forged_launch_data_is_refused(telegram_people, kinsave, shots):  # noqa: F811
+def test_forged_launch_data_is_refused(telegram_people, kinsave, shots):
     page = telegram_people.phone()
     _open_in_telegram(page, 333, token="7000000001:AAH-another-bots-token")
     expect(page.locator("#telegram-refused")).to_have_text(
