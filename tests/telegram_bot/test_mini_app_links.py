@@ -7,13 +7,17 @@ import time
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.auth.models import Shopper
+from kinsave.config import Settings
 from kinsave.db import unit_of_work
 from kinsave.sharing.models import SharingEvent
 from kinsave.social import service as social
+from kinsave.telegram import identity
 from tests.auth.initdata import user_fields, with_hash
 from tests.coupons.factories import push_products
 from tests.factories import create_campaign, funded_shopper, login, shop_key
@@ -138,3 +142,18 @@ class TestForgeries:
         assert "script-src 'self'" in page.headers["content-security-policy"]
         hostile = kinsave.get("/telegram/app", params={"tgWebAppStartParam": "../admin"})
         assert 'id="telegram-continue" href="/app"' in hostile.text
+
+
+class TestMiniAppBase:
+    def test_from_settings_where_get_me_cannot_be_asked(self, settings):
+        named = settings.model_copy(
+            update={"telegram_bot_username": "TeaHouseBot", "telegram_app_name": "shop"}
+        )
+        assert identity.mini_app_base(named) == "https://t.me/TeaHouseBot/shop"
+        odd = settings.model_copy(update={"telegram_bot_username": "tea/../house"})
+        assert identity.mini_app_base(odd) is None  # never a link built from a malformed name
+        assert identity.mini_app_base(settings) is None  # no bot: no link
+
+    def test_the_app_name_is_checked(self):
+        with pytest.raises(ValidationError):
+            Settings(telegram_app_name="app?x=1")
