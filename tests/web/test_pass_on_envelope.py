@@ -12,6 +12,7 @@ from kinsave.auth import service as auth
 from kinsave.db import unit_of_work
 from kinsave.social import service as social
 from tests.factories import create_campaign, give_credit, login
+from tests.social.test_help_requests import _offer, _start
 from tests.web.conftest import check_accessibility, sign_in
 from tests.web.test_console import sign_in_console
 
@@ -122,3 +123,28 @@ def test_console_switch_takes_the_card_away(api, session_factory, people, shots,
     expect(grandma.locator("#share-card-box")).to_be_hidden()
     expect(grandma.locator("#share-token")).to_have_value(re.compile("A red envelope for you"))
     shots.take(grandma, "share-sheet-card-off")
+
+
+def test_help_request_gets_the_same_share_sheet(api, session_factory, people, shots, store_keys):
+    operator = store_keys["operator"]
+    campaign = create_campaign(api, operator, budget=10_000)
+    offer = _offer(api, operator, campaign["id"])
+    with unit_of_work(session_factory) as session:
+        auth.ensure_shopper(session, "grandma", "奶奶")
+    started = _start(api, login(api, "grandma"), offer["id"])
+
+    grandma = people.phone(locale="zh-CN")
+    sign_in(grandma, "grandma", "奶奶", next_path=f"/app/help/{started['id']}")
+    grandma.locator("a.share-link").click()
+    grandma.wait_for_url(re.compile(r"/app/share\?type=help"))
+    grandma.get_by_label("微信").check()
+    grandma.get_by_role("button", name="生成分享内容").click()
+    expect(grandma.locator("#share-card-title")).to_have_text("帮我点一下，一起解锁红包。")
+    expect(grandma.locator("#share-card-picture")).to_have_attribute(
+        "src", re.compile(r"/static/cards/help\.png$")
+    )
+    expect(grandma.locator("#share-token-box .hint")).to_have_text(
+        "粘贴到家庭群：每位亲友打开后都能帮你点一次。"
+    )
+    shots.take(grandma, "share-sheet-help-wechat")
+    check_accessibility(grandma)
