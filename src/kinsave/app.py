@@ -46,7 +46,7 @@ from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
 from kinsave.storm_routes import routes as storm_routes
-from kinsave.telegram.router import mini_app_router as telegram_mini_app_router
+from kinsave.telegram import identity as telegram_identity
 from kinsave.telegram.router import router as telegram_router
 from kinsave.web import install as install_pages
 from kinsave.web.api_docs import install_api_docs
@@ -70,7 +70,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if settings.sweeper_enabled:
             sweeper.start()
+        # The bot's username makes the Mini App's t.me link: asked once, off the request path.
+        asking = await telegram_identity.start_asking(settings)
         yield
+        asking.cancel()
         sweeper.stop()
         for batcher in batchers:
             batcher.stop()
@@ -149,7 +152,6 @@ def _install_routes(app: FastAPI, settings: Settings) -> None:
         app.include_router(bench_router)
     for router in DOCUMENTED_ROUTERS:
         app.include_router(router)
-    app.include_router(telegram_mini_app_router)
 
 
 def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]:

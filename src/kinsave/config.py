@@ -4,7 +4,7 @@ import ipaddress
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = None
     telegram_api_url: str = "https://api.telegram.org"
     telegram_shop: str | None = None
+    # The Mini App's short name (BotFather /newapp) in https://t.me/<bot>/<app>; the bot's username
+    # comes from getMe, or from this setting where the Bot API cannot be asked at startup.
+    telegram_app_name: str = Field(default="app", pattern=r"^[A-Za-z0-9_]{3,30}$")
+    telegram_bot_username: str | None = None
     wechat_code2session_url: str = "https://api.weixin.qq.com/sns/jscode2session"
     wechat_appid: str | None = None
     wechat_secret: str | None = None

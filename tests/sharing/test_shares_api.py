@@ -43,11 +43,6 @@ class TestCreate:
         assert out["qr_svg"] is None and out["qr_png_url"] is None
         assert api.get(f"/v1/shares/{out['code']}/qr.png").status_code == 404
 
-    def test_telegram_startapp(self, api, session_factory):
-        _, _, campaign_id, grandma = setup(api, session_factory)
-        out = api_share(api, grandma, campaign_id, "telegram")
-        assert out["deep_link"] == f"https://t.me/kinsave_bot/app?startapp={out['code']}"
-
     def test_copy_in_the_sharers_language_per_channel(self, api, session_factory):
         _, _, campaign_id, grandma = setup(api, session_factory)
         web = api_share(api, grandma, campaign_id, "web", language="zh-CN")

@@ -34,6 +34,7 @@ def test_set_webhook_registers_url_and_secret(
     assert call.token == BOT_TOKEN
     assert call.params["url"] == url and call.params["secret_token"] == SECRET
     assert "callback_query" in call.params["allowed_updates"]
+    assert "Mini App link: https://t.me/KinsaveBot/app" in result.output  # from getMe
 
 
 def test_set_webhook_needs_the_secret(

@@ -24,6 +24,15 @@ from playwright.sync_api import (
 from tests.conftest import IN_CI, LiveServer
 from tests.factories import shop_key
 
+# The bot's server and its stand-in Bot API, for the Mini App inside Telegram.
+from tests.telegram_bot.conftest import (  # noqa: F401
+    bot_api,
+    bot_server,
+    bot_settings,
+    kinsave,
+    standin_server,
+)
+
 CHROMIUM = os.environ.get("KINSAVE_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless",

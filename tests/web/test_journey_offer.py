@@ -16,7 +16,7 @@ from kinsave_demo_store.catalog import catalog_payload, landing_templates
 from playwright.sync_api import expect
 
 from kinsave.db import unit_of_work, utcnow
-from kinsave.sharing import service as sharing
+from kinsave.sharing import landing as sharing_landing
 from kinsave.sharing.models import ReferralReward
 from tests.coupons.factories import create_template, push_products
 from tests.factories import Headers, create_campaign, give_credit, login
@@ -140,7 +140,7 @@ def test_every_way_in_lands_on_the_product_page(
     }
     out = api.post("/v1/shares", json=body, headers=login(api, "grandma")).json()
     with unit_of_work(session_factory) as session:
-        qr = sharing.qr_content(session, out["code"], base_url=app_url, now=utcnow())
+        qr = sharing_landing.qr_content(session, out["code"], base_url=app_url, now=utcnow())
     relative = people.desk()
     sign_in_to_store(relative, demo_store, "cousin", "Cousin", next_path="/")
     ways = {"link": out["link"], "qr": qr}

@@ -340,3 +340,12 @@ def _host_session(
         session, shopper_id, channel=identity.host, ttl_seconds=settings.session_ttl_seconds
     )
     return TokenOut(token=token, shopper_id=shopper_id, expires_in=settings.session_ttl_seconds)
+
+
+def telegram_start_param(init_data: str) -> str | None:
+    """The `start_param` (a startapp link's value) of initData that sign_in_with_telegram has
+    just verified: read only after that check, so it is Telegram's, not the page's."""
+    try:
+        return telegram.parse_init_data(init_data).get("start_param") or None
+    except telegram.InitDataRejected:
+        return None

@@ -417,3 +417,9 @@ def escrow_problems(session: Session) -> list[str]:
 def envelope_exists(session: Session, envelope_id: str) -> bool:
     """Whether an envelope with this id was ever created (what a share of it points to)."""
     return session.get(Envelope, envelope_id) is not None
+
+
+def envelope_shop(session: Session, envelope_id: str) -> str | None:
+    """The shop whose credit the envelope holds (a share of it counts there), or None."""
+    envelope = session.get(Envelope, envelope_id)
+    return None if envelope is None else ledger.shop_of(session, envelope.escrow_account_id)

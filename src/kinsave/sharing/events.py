@@ -10,7 +10,9 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from kinsave.db import insert_on_conflict, utcnow
+from kinsave.sharing import tokens
 from kinsave.sharing.models import Share, SharingEvent
+from kinsave.sharing.schemas import StoreVisitIn, StoreVisitOut
 
 EVENT_KINDS = frozenset(
     {
@@ -76,3 +78,27 @@ def record_event(
         statement = statement.on_conflict_do_nothing(index_elements=["dedupe_key"])
     # RETURNING, not rowcount: a skipped conflict returns no row on every backend.
     return session.execute(statement.returning(SharingEvent.id)).first() is not None
+
+
+def record_store_visit(
+    session: Session, shop_id: str, data: StoreVisitIn, now: datetime
+) -> StoreVisitOut:
+    """Count a store visit for the funnel. A handle that names no share of this shop is recorded
+    without a share (it counts for nobody) rather than refused: a visit is a fact, not a claim."""
+    code = tokens.handle_code(data.attribution)
+    recorded_code = code if code and _shop_share_exists(session, code, shop_id) else None
+    record_event(
+        session,
+        kind="store_visit",
+        shop_id=shop_id,
+        share_code=recorded_code,
+        shopper_id=data.shopper_id,
+        device_hash=data.device_hash,
+        occurred_at=now,
+    )
+    return StoreVisitOut(share_code=recorded_code)
+
+
+def _shop_share_exists(session: Session, code: str, shop_id: str) -> bool:
+    share = session.get(Share, code)
+    return share is not None and share.shop_id == shop_id

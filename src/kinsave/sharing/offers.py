@@ -38,10 +38,26 @@ UNAVAILABLE = {
 }
 
 
-def coupon_shop(session: Session, template_id: str) -> str | None:
-    """The shop a coupon template belongs to (a coupon share names its shop), or None."""
-    template = coupons.find_template(session, template_id)
-    return None if template is None else template.shop_id
+def target_shop(session: Session, target_type: str, target_id: str) -> str | None:
+    """The shop a coupon, envelope or help request belongs to (a share of it counts there), or
+    None: a deal names no shop of its own (the same sku may be several shops'), and an unknown
+    target none (require_target refuses it)."""
+    if target_type == "coupon":
+        template = coupons.find_template(session, target_id)
+        return None if template is None else template.shop_id
+    if target_type == "envelope":
+        return envelopes.envelope_shop(session, target_id)
+    if target_type == "help":
+        return help_requests.request_shop(session, target_id)
+    return None
+
+
+def target_picture(session: Session, share: Share) -> str | None:
+    """A deal's mini-app card shows its product's own picture when the store sent one."""
+    if share.target_type != "deal":
+        return None
+    product = catalog.find_product(session, share.shop_id, share.target_id)
+    return product.image_url if product is not None else None
 
 
 def carried_coupon(

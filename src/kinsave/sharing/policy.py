@@ -8,7 +8,7 @@ functions over it: no database, no web.
 
 import re
 from typing import Annotated, Literal
-from urllib.parse import quote, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -30,7 +30,8 @@ Domain = Annotated[str, Field(pattern=r"^\s*[A-Za-z0-9*]([A-Za-z0-9.*-]{0,251}[A
 
 class DeepLinkRule(BaseModel):
     """How the host opens the mini app. `base`: the URL the start parameter is appended to
-    (wechat_url_link: `weixin://dl/business/?appid=..&path=..`; telegram: `https://t.me/bot/app`).
+    (wechat_url_link: `weixin://dl/business/?appid=..&path=..`; telegram: `https://t.me/bot/app`,
+    or empty to derive it from the deployment's bot: its username and KINSAVE_TELEGRAM_APP_NAME).
     """
 
     format: DeepLinkFormat
@@ -42,6 +43,9 @@ class PolicyRules(BaseModel):
     allowed_domains: list[Domain] = Field(default_factory=list, max_length=100)
     blocked_domains: list[Domain] = Field(default_factory=list, max_length=100)
     deep_link: DeepLinkRule | None = None
+    # A mini-app card (title, picture, path into the mini app) in the share sheet: only where
+    # the host opens mini apps (a deep link), since the card's path is one.
+    mini_app_card_allowed: bool = False
     qr_allowed: bool = True
     payment_methods: list[str] = Field(default_factory=lambda: ["wallet", "card"], max_length=20)
     share_reward_wording_allowed: bool = True
@@ -66,13 +70,15 @@ DEFAULT_POLICIES: dict[str, PolicyRules] = {
     "wechat": PolicyRules(
         links_allowed=False,
         deep_link=DeepLinkRule(format="wechat_url_link", base=_WECHAT_BASE),
+        mini_app_card_allowed=True,
         payment_methods=["wallet", "wechat_pay"],
         share_reward_wording_allowed=False,
         random_rewards_allowed=False,
         help_count_must_show=True,
     ),
+    # The t.me base comes from the deployment's bot (telegram.identity), not from here.
     "telegram": PolicyRules(
-        deep_link=DeepLinkRule(format="telegram_startapp", base="https://t.me/kinsave_bot/app"),
+        deep_link=DeepLinkRule(format="telegram_startapp"), mini_app_card_allowed=True
     ),
     "whatsapp": PolicyRules(),
     "sms": PolicyRules(qr_allowed=False),
@@ -84,10 +90,20 @@ def default_policy(channel: str) -> PolicyRules:
     return DEFAULT_POLICIES.get(channel, PolicyRules()).model_copy(deep=True)
 
 
+def with_telegram_app(rules: PolicyRules, telegram_app: str | None) -> PolicyRules:
+    """The rules with a Telegram deep link's empty base filled from the deployment's bot
+    (`https://t.me/<bot>/<app>`); a base an operator set stays as set."""
+    rule = rules.deep_link
+    if rule is None or rule.format != "telegram_startapp" or rule.base or not telegram_app:
+        return rules
+    return rules.model_copy(update={"deep_link": rule.model_copy(update={"base": telegram_app})})
+
+
 def deep_link(rule: DeepLinkRule, code: str) -> str | None:
-    """The host's deep link opening the mini app on this share, or None if over a host limit."""
+    """The host's deep link opening the mini app on this share, or None if over a host limit
+    (or a Telegram link whose bot is not known yet)."""
     if rule.format == "telegram_startapp":
-        if not TELEGRAM_STARTAPP.fullmatch(code):
+        if not TELEGRAM_STARTAPP.fullmatch(code) or not rule.base:
             return None
         return f"{rule.base}?startapp={code}"
     if rule.format == "wechat_scene":
@@ -99,6 +115,15 @@ def deep_link(rule: DeepLinkRule, code: str) -> str | None:
         return None
     separator = "&" if "?" in rule.base else "?"
     return f"{rule.base}{separator}query={query}"
+
+
+def card_path(rule: DeepLinkRule, code: str) -> str | None:
+    """The path a mini-app card opens: the mini program's share page with the code (WeChat), or
+    the Mini App's startapp link (Telegram, where a card is the link's preview)."""
+    if rule.format == "telegram_startapp":
+        return deep_link(rule, code)
+    page = parse_qs(urlsplit(rule.base).query).get("path", ["pages/share/index"])[0]
+    return f"{page}?s={code}"
 
 
 def domain_allowed(rules: PolicyRules, host: str | None) -> bool:

@@ -32,12 +32,27 @@ HEADLINES = {
 
 
 @dataclass(frozen=True)
+class MiniAppCard:
+    """What a host shows for a mini-app share: a title, a picture, the path it opens."""
+
+    title: str
+    picture_url: str
+    path: str
+
+
+@dataclass(frozen=True)
 class ShareForms:
     token: str
     text: str
     link: str | None
     deep_link: str | None
     qr_content: str | None
+    card: MiniAppCard | None = None
+
+
+def card_picture(base_url: str, target_type: str) -> str:
+    """The built-in picture of a kind of target (a product's own image replaces it for a deal)."""
+    return f"{base_url.rstrip('/')}/static/cards/{target_type}.png"
 
 
 def share_forms(
@@ -48,23 +63,30 @@ def share_forms(
     base_url: str,
     headline: str = "",
     language: str = "en",
+    picture_url: str | None = None,
 ) -> ShareForms:
     """`base_url`: where kinsave is reached from outside (the short link lives there);
-    `language`: the copy's ("en" or "zh-CN"; anything else reads English)."""
+    `language`: the copy's ("en" or "zh-CN"; anything else reads English); `picture_url`: the
+    mini-app card's picture (the target kind's built-in one by default)."""
     short_link = f"{base_url.rstrip('/')}/s/{code}"
     link = short_link if policy.domain_allowed(rules, urlsplit(short_link).hostname) else None
     deep = policy.deep_link(rules.deep_link, code) if rules.deep_link else None
     qr_content = (deep or link) if rules.qr_allowed else None
     headlines = HEADLINES.get(language, HEADLINES["en"])
-    text = policy.share_text(
-        rules,
-        code=code,
-        headline=headline or headlines.get(target_type, ""),
-        link=link,
-        language=language,
-    )
+    title = headline or headlines.get(target_type, "")
+    text = policy.share_text(rules, code=code, headline=title, link=link, language=language)
+    card = None
+    card_path = policy.card_path(rules.deep_link, code) if rules.deep_link else None
+    if rules.mini_app_card_allowed and card_path:
+        picture = picture_url or card_picture(base_url, target_type)
+        card = MiniAppCard(title=title.strip()[:64], picture_url=picture, path=card_path)
     return ShareForms(
-        token=format_token(code), text=text, link=link, deep_link=deep, qr_content=qr_content
+        token=format_token(code),
+        text=text,
+        link=link,
+        deep_link=deep,
+        qr_content=qr_content,
+        card=card,
     )
 
 

@@ -12,7 +12,7 @@ from kinsave.auth.deps import CurrentShopper, CurrentStore
 from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
 from kinsave.security.deps import GuardShareCodes, rate_limit
-from kinsave.sharing import bots, render, service, store_landing
+from kinsave.sharing import bots, events, landing, render, service, store_landing
 from kinsave.sharing.schemas import (
     ResolveIn,
     ResolveOut,
@@ -23,6 +23,7 @@ from kinsave.sharing.schemas import (
     StoreVisitIn,
     StoreVisitOut,
 )
+from kinsave.telegram import identity as telegram_identity
 
 router = APIRouter(tags=["sharing"])
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
@@ -30,6 +31,10 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 def _base_url(request: Request) -> str:
     return str(request.base_url).rstrip("/")
+
+
+def _telegram_app(request: Request) -> str | None:
+    return telegram_identity.mini_app_base(request.app.state.settings)
 
 
 IDEMPOTENT = ("idempotency_key_reused", "idempotency_in_progress")
@@ -59,7 +64,12 @@ def create_share(
     return once(
         shopper.scope,
         lambda: service.create_share(
-            once.session, shopper.shopper_id, body, base_url=_base_url(once.request), now=utcnow()
+            once.session,
+            shopper.shopper_id,
+            body,
+            base_url=_base_url(once.request),
+            now=utcnow(),
+            telegram_app=_telegram_app(once.request),
         ),
         body=body,
         status_code=201,
@@ -87,7 +97,13 @@ def accept_share(
 
 @router.get("/v1/shares/{code}/qr.png", response_class=Response)
 def share_qr_png(code: str, request: Request, session: ReadSession) -> Response:
-    content = service.qr_content(session, code, base_url=_base_url(request), now=utcnow())
+    content = landing.qr_content(
+        session,
+        code,
+        base_url=_base_url(request),
+        now=utcnow(),
+        telegram_app=_telegram_app(request),
+    )
     return Response(render.qr_png(content), media_type="image/png")
 
 
@@ -167,7 +183,7 @@ def record_store_visit(
     body: StoreVisitIn, store: CurrentStore, session: DbSession
 ) -> StoreVisitOut:
     """The store reports a shopper who arrived through a share (the funnel's store visits)."""
-    return service.record_store_visit(session, store.shop_id, body, utcnow())
+    return events.record_store_visit(session, store.shop_id, body, utcnow())
 
 
 @router.get(
@@ -196,7 +212,5 @@ def open_short_link(
 
 @router.get("/app/s/{code}", response_class=HTMLResponse)
 def landing_page(code: str, request: Request, session: ReadSession) -> HTMLResponse:
-    landing = service.landing(session, code, base_url=_base_url(request), now=utcnow())
-    return templates.TemplateResponse(
-        request, "landing.html", {"landing": landing}, status_code=200
-    )
+    view = landing.landing_view(session, code, base_url=_base_url(request), now=utcnow())
+    return templates.TemplateResponse(request, "landing.html", {"landing": view}, status_code=200)

@@ -110,12 +110,27 @@ class ShareIn(BaseModel):
     )
 
 
+class MiniAppCardOut(BaseModel):
+    """A mini-app card for hosts that open mini apps (the channel policy's
+    mini_app_card_allowed): what the host's share API takes to show it."""
+
+    title: str = Field(description="The card's title, in the sharer's language")
+    picture_url: str = Field(description="The card's picture (the product's, or the kind's)")
+    path: str = Field(
+        description="What the card opens: the mini program's page with the share code (WeChat) "
+        "or the Mini App's startapp link (Telegram)"
+    )
+
+
 class ShareOut(BaseModel):
     code: str
     token: str
     text: str
     link: str | None
     deep_link: str | None
+    mini_app_card: MiniAppCardOut | None = Field(
+        default=None, description="Null where the channel's policy offers no mini-app card"
+    )
     qr_svg: str | None
     qr_png_url: str | None
     channel: str

@@ -3,9 +3,9 @@ revoke. The code is random (tokens.new_code); its expiry, use limit and revocati
 every use, and the use count only grows by a conditional UPDATE, so a limit holds under races.
 """
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from sqlalchemy import or_, update
 from sqlalchemy.orm import Session
@@ -14,18 +14,26 @@ from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
 from kinsave.coupons.gate import ClaimGate
 from kinsave.errors import KinsaveError, register_codes
-from kinsave.sharing import campaign_setup, channels, offers, render, store_landing, tokens
+from kinsave.sharing import (
+    campaign_setup,
+    channels,
+    landing,
+    offers,
+    policy,
+    render,
+    store_landing,
+    tokens,
+)
 from kinsave.sharing.events import record_event
 from kinsave.sharing.models import Share
 from kinsave.sharing.offers import TravelledCoupon
 from kinsave.sharing.policy import PolicyRules, domain_allowed
 from kinsave.sharing.schemas import (
+    MiniAppCardOut,
     ResolveIn,
     ResolveOut,
     ShareIn,
     ShareOut,
-    StoreVisitIn,
-    StoreVisitOut,
     TargetIn,
 )
 from kinsave.social import service as social
@@ -45,7 +53,13 @@ DEFAULT_SHARE_TTL = timedelta(days=30)
 
 
 def create_share(
-    session: Session, shopper_id: str, data: ShareIn, *, base_url: str, now: datetime
+    session: Session,
+    shopper_id: str,
+    data: ShareIn,
+    *,
+    base_url: str,
+    now: datetime,
+    telegram_app: str | None = None,
 ) -> ShareOut:
     """Create a share of a target on a channel and return every form the channel allows.
 
@@ -53,7 +67,9 @@ def create_share(
     coupon that coupon (offers.py). Errors: not_found (campaign, shop or channel),
     invalid_request (no shop), campaign_not_active, campaign_not_publishable (the campaign
     breaks this channel's rules), target_unavailable (410: the shop's catalog does not carry the
-    product, the coupon has ended or is another shop's, the envelope or help request is unknown).
+    product, the coupon has ended or is another shop's, the envelope or help request is unknown
+    or another shop's). `telegram_app`: the deployment's Mini App link (telegram.identity), for
+    Telegram deep links whose policy leaves the base to the bot.
     """
     shop_id = _share_shop(session, data, now)
     rules = channels.current_rules(session, shop_id, data.channel)
@@ -90,47 +106,62 @@ def create_share(
         channel_identity=data.channel_identity,
         occurred_at=now,
     )
-    return share_view(session, share, rules, base_url=base_url, language=data.language)
+    return share_view(
+        session, share, rules, base_url=base_url, language=data.language, telegram_app=telegram_app
+    )
 
 
 def _share_shop(session: Session, data: ShareIn, now: datetime) -> str:
+    """The share's shop: the campaign's, or the one named, or the one the target names (a coupon,
+    an envelope or a help request belongs to one shop, and a share of it counts only there)."""
+    target_shop = offers.target_shop(session, data.target.type, data.target.id)
     if data.campaign_id is None:
-        shop_id = data.shop_id
-        if shop_id is None and data.target.type == "coupon":
-            shop_id = offers.coupon_shop(session, data.target.id)
-            if shop_id is None:
-                raise KinsaveError("target_unavailable", offers.UNAVAILABLE["coupon"])
+        shop_id = data.shop_id or target_shop
+        if shop_id is None and data.target.type != "deal":  # an unknown coupon, envelope, ...
+            raise KinsaveError("target_unavailable", offers.UNAVAILABLE[data.target.type])
         if shop_id is None or not auth.shop_exists(session, shop_id):
             raise KinsaveError("invalid_request", "name a campaign_id or an existing shop_id")
-        return shop_id
-    campaign = campaigns.find_campaign(session, data.campaign_id)
-    if campaign is None or data.shop_id not in (None, campaign.shop_id):
-        raise KinsaveError("not_found", "no such campaign")
-    if campaign.status != "active" or not campaign.starts_at <= now < campaign.ends_at:
-        raise KinsaveError("campaign_not_active", "this campaign is not running right now")
-    return campaign.shop_id
+    else:
+        campaign = campaigns.find_campaign(session, data.campaign_id)
+        if campaign is None or data.shop_id not in (None, campaign.shop_id):
+            raise KinsaveError("not_found", "no such campaign")
+        if campaign.status != "active" or not campaign.starts_at <= now < campaign.ends_at:
+            raise KinsaveError("campaign_not_active", "this campaign is not running right now")
+        shop_id = campaign.shop_id
+    if target_shop not in (None, shop_id):
+        raise KinsaveError("target_unavailable", offers.UNAVAILABLE[data.target.type])
+    return shop_id
 
 
 def share_view(
-    session: Session, share: Share, rules: PolicyRules, *, base_url: str, language: str = "en"
+    session: Session,
+    share: Share,
+    rules: PolicyRules,
+    *,
+    base_url: str,
+    language: str = "en",
+    telegram_app: str | None = None,
 ) -> ShareOut:
     headline = ""
     if share.campaign_id is not None:
         headline = campaign_setup.setup_of(session, share.campaign_id).share_text
     forms = render.share_forms(
-        rules,
+        policy.with_telegram_app(rules, telegram_app),
         code=share.code,
         target_type=share.target_type,
         base_url=base_url,
         headline=headline,
         language=language,
+        picture_url=offers.target_picture(session, share),
     )
+    card = forms.card
     return ShareOut(
         code=share.code,
         token=forms.token,
         text=forms.text,
         link=forms.link,
         deep_link=forms.deep_link,
+        mini_app_card=MiniAppCardOut(**asdict(card)) if card else None,
         qr_svg=render.qr_svg(forms.qr_content) if forms.qr_content else None,
         qr_png_url=f"{base_url.rstrip('/')}/v1/shares/{share.code}/qr.png"
         if forms.qr_content
@@ -257,13 +288,41 @@ def open_link(
         is_bot=is_bot,
         occurred_at=now,
     )
-    kinsave_page = f"{base_url.rstrip('/')}/app/s/{code}"
-    if _share_status(session, share, now) != "live":
-        return LinkOpened(location=kinsave_page, counted=not is_bot)
+    return LinkOpened(location=_link_target(session, share, base_url, now), counted=not is_bot)
+
+
+def _link_target(session: Session, share: Share, base_url: str, now: datetime) -> str:
+    kinsave_page = f"{base_url.rstrip('/')}/app/s/{share.code}"
+    if landing.share_status(session, share, now) != "live":
+        return kinsave_page
     rules = channels.current_rules(session, share.shop_id, share.channel)
     target = _store_page(session, share, base_url)
     allowed = target is not None and domain_allowed(rules, urlsplit(target).hostname)
-    return LinkOpened(location=target if target and allowed else kinsave_page, counted=not is_bot)
+    return target if target and allowed else kinsave_page
+
+
+# The mini app's own page of a target it can show itself (a deal or coupon lives in the store).
+MINI_APP_PAGES = {"envelope": "/app/e/{id}", "help": "/app/help/{id}"}
+
+
+def open_in_mini_app(
+    session: Session, shopper_id: str, code: str, *, base_url: str, now: datetime
+) -> str:
+    """Where the mini app opens for a share a signed-in shopper followed into it (Telegram's
+    startapp): the touch is recorded as theirs (accept_share), then an envelope or help request
+    opens on its own page, a deal or coupon where a short link would lead. A share that no longer
+    works opens its landing page, which says so; an unknown code the mini app's home."""
+    try:
+        accept_share(session, shopper_id, code, device_hash=None, now=now)
+    except KinsaveError:
+        known = tokens.is_code(code) and session.get(Share, code) is not None
+        return f"/app/s/{code}" if known else "/app"
+    share = session.get(Share, code)
+    assert share is not None  # accept_share found it
+    page = MINI_APP_PAGES.get(share.target_type)
+    if page and landing.share_status(session, share, now) == "live":
+        return page.format(id=quote(share.target_id, safe=""))
+    return _link_target(session, share, base_url, now)
 
 
 def accept_share(
@@ -313,72 +372,6 @@ def revoke_share(
     if share.revoked_at is None:
         share.revoked_at = now
         session.flush()
-
-
-def qr_content(session: Session, code: str, *, base_url: str, now: datetime) -> str:
-    """What the share's QR code encodes. Errors: not_found (also: QR not allowed, or the share
-    no longer works)."""
-    share = session.get(Share, code) if tokens.is_code(code) else None
-    if share is None or share.revoked_at is not None or share.expires_at <= now:
-        raise KinsaveError("not_found", "no such share")
-    rules = channels.current_rules(session, share.shop_id, share.channel)
-    forms = render.share_forms(rules, code=code, target_type=share.target_type, base_url=base_url)
-    if forms.qr_content is None:
-        raise KinsaveError("not_found", "this channel does not allow QR codes")
-    return forms.qr_content
-
-
-@dataclass(frozen=True)
-class Landing:
-    token: str
-    text: str
-    status: str  # live | revoked | expired | unavailable
-
-
-def landing(session: Session, code: str, *, base_url: str, now: datetime) -> Landing:
-    """What kinsave's landing page shows for a share: the token and its copy text.
-    Errors: not_found."""
-    share = session.get(Share, code) if tokens.is_code(code) else None
-    if share is None:
-        raise KinsaveError("not_found", "no such share")
-    status = _share_status(session, share, now)
-    rules = channels.current_rules(session, share.shop_id, share.channel)
-    forms = render.share_forms(rules, code=code, target_type=share.target_type, base_url=base_url)
-    return Landing(token=forms.token, text=forms.text, status=status)
-
-
-def _share_status(session: Session, share: Share, now: datetime) -> str:
-    if share.revoked_at is not None:
-        return "revoked"
-    if share.expires_at <= now:
-        return "expired"
-    if not offers.target_available(session, share.shop_id, share.target_type, share.target_id):
-        return "unavailable"
-    return "live"
-
-
-def record_store_visit(
-    session: Session, shop_id: str, data: StoreVisitIn, now: datetime
-) -> StoreVisitOut:
-    """Count a store visit for the funnel. A handle that names no share of this shop is recorded
-    without a share (it counts for nobody) rather than refused: a visit is a fact, not a claim."""
-    code = tokens.handle_code(data.attribution)
-    recorded_code = code if code and _shop_share_exists(session, code, shop_id) else None
-    record_event(
-        session,
-        kind="store_visit",
-        shop_id=shop_id,
-        share_code=recorded_code,
-        shopper_id=data.shopper_id,
-        device_hash=data.device_hash,
-        occurred_at=now,
-    )
-    return StoreVisitOut(share_code=recorded_code)
-
-
-def _shop_share_exists(session: Session, code: str, shop_id: str) -> bool:
-    share = session.get(Share, code)
-    return share is not None and share.shop_id == shop_id
 
 
 def payment_methods(session: Session, shop_id: str, channel: str) -> list[str]:

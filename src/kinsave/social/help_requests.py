@@ -401,3 +401,12 @@ def _offer_out(offer: HelpOffer) -> HelpOfferOut:
 def request_exists(session: Session, request_id: str) -> bool:
     """Whether a help request with this id was ever started (what a share of it points to)."""
     return session.get(HelpRequest, request_id) is not None
+
+
+def request_shop(session: Session, request_id: str) -> str | None:
+    """The shop whose campaign pays the request's reward, or None for an unknown request."""
+    return session.execute(
+        select(HelpOffer.shop_id)
+        .join(HelpRequest, HelpRequest.offer_id == HelpOffer.id)
+        .where(HelpRequest.id == request_id)
+    ).scalar_one_or_none()

@@ -34,6 +34,19 @@ class CircleLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class CircleEnvelope(Base):
+    """A shopper's own envelope sent to their family circle: every relative sees it on their
+    home page while it is open (relatives are read when they look, so a relative linked later
+    sees it too). One row per envelope: sending again changes nothing."""
+
+    __tablename__ = "circle_envelope"
+    __table_args__ = (Index("ix_circle_envelope_sender_id_sent_at", "sender_id", "sent_at"),)
+
+    envelope_id: Mapped[str] = mapped_column(ForeignKey("envelope.id"), primary_key=True)
+    sender_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class HelpOffer(Base):
     """An operator's terms: ask N people to help within T hours to unlock a reward."""
 

@@ -5,11 +5,15 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
 from kinsave.security.deps import shopper_rate_limit
 from kinsave.social import help_requests, service
 from kinsave.social.schemas import (
+    CircleEnvelopeIn,
+    CircleEnvelopeListOut,
     CircleOut,
+    CircleSendOut,
     HelpOfferIn,
     HelpOfferOut,
     HelpOut,
@@ -28,6 +32,36 @@ def get_circle(
 ) -> CircleOut:
     """My relatives and friends, and what they recently claimed or grabbed."""
     return service.circle_view(session, shopper.shopper_id, limit=limit)
+
+
+@router.post(
+    "/circle/envelopes",
+    response_model=CircleSendOut,
+    status_code=201,
+    responses=openapi_errors("not_found", "envelope_expired", "envelope_empty"),
+)
+def send_envelope_to_circle(
+    body: CircleEnvelopeIn, shopper: CurrentShopper, once: Once
+) -> JSONResponse:
+    """Send my own open envelope to my family circle: my relatives see it on their home page."""
+    return once(
+        shopper.scope,
+        lambda: service.send_envelope_to_circle(
+            once.session, shopper.shopper_id, body.envelope_id, utcnow()
+        ),
+        body=body,
+        status_code=201,
+    )
+
+
+@router.get("/circle/envelopes", response_model=CircleEnvelopeListOut)
+def list_circle_envelopes(
+    shopper: CurrentShopper,
+    session: ReadSession,
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> CircleEnvelopeListOut:
+    """The open envelopes my relatives sent to the circle, newest first."""
+    return service.circle_envelopes(session, shopper.shopper_id, utcnow(), limit=limit)
 
 
 @router.post(

@@ -28,6 +28,35 @@ class CircleOut(BaseModel):
     )
 
 
+class CircleEnvelopeIn(BaseModel):
+    envelope_id: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_]+$")
+
+
+class CircleEnvelopeOut(BaseModel):
+    """An envelope a relative sent to the circle, as one member sees it."""
+
+    envelope_id: str
+    sender_id: str
+    sender_name: str
+    message: str
+    total: int = fen_field()
+    shares: int
+    remaining_shares: int
+    sent_at: datetime
+    expires_at: datetime
+    my_amount: int | None = fen_field(None, description="What I grabbed from it, if I did")
+
+
+class CircleSendOut(BaseModel):
+    envelope_id: str
+    sent_at: datetime
+    relatives: int = Field(description="How many relatives see it on their home page now")
+
+
+class CircleEnvelopeListOut(BaseModel):
+    envelopes: list[CircleEnvelopeOut]
+
+
 class HelpOfferIn(BaseModel):
     helpers_needed: StrictInt = Field(ge=1, le=100, description="N: helpers needed to unlock")
     hours: StrictInt = Field(ge=1, le=24 * 30, description="T: hours the request stays open")

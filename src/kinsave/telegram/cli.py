@@ -17,6 +17,7 @@ def telegram_set_webhook(
     url: Annotated[str, typer.Option(help="Public HTTPS URL of /v1/telegram/webhook")],
 ) -> None:
     """Register the bot's webhook with the Bot API, with KINSAVE_TELEGRAM_WEBHOOK_SECRET."""
+    from kinsave.telegram import identity
     from kinsave.telegram.bot import run_sync, set_webhook
 
     settings = get_settings()
@@ -27,6 +28,10 @@ def telegram_set_webhook(
         console.print("[red]the Bot API refused the webhook[/red]")
         raise typer.Exit(code=1)
     console.print(f"[green]webhook set: {url}[/green]")
+    # The link shares carry, as kinsave will derive it (getMe): what BotFather's /newapp needs.
+    run_sync(identity.learn_bot_username(settings))
+    base = identity.mini_app_base(settings)
+    console.print(f"Mini App link: {base}" if base else "[yellow]getMe did not answer[/yellow]")
 
 
 @telegram_app.command("send-reminders")

@@ -1,13 +1,13 @@
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from telegram import Update
 
 from kinsave.errors import KinsaveError, openapi_errors
 from kinsave.telegram import handlers
 from kinsave.telegram.bot import make_bot
-from kinsave.telegram.security import mini_app_location, secret_token_matches
+from kinsave.telegram.security import secret_token_matches
 
 router = APIRouter(prefix="/v1/telegram", tags=["telegram"])
 
@@ -36,15 +36,3 @@ async def receive_telegram_update(request: Request) -> JSONResponse:
     finally:
         await bot.shutdown()
     return JSONResponse({"ok": True})
-
-
-# The Mini App's URL as registered with BotFather (/newapp): Telegram opens it with the
-# `startapp` value of a https://t.me/<bot>/<app>?startapp=<code> link in tgWebAppStartParam.
-mini_app_router = APIRouter(include_in_schema=False)
-
-
-@mini_app_router.get("/telegram/app")
-def open_telegram_mini_app(tgWebAppStartParam: str = "") -> RedirectResponse:  # noqa: N803
-    """The Mini App opened from a share's startapp link goes to that share's short link (which
-    counts the open and lands on its target, attributed to the share); otherwise home."""
-    return RedirectResponse(mini_app_location(tgWebAppStartParam), status_code=302)

@@ -14,7 +14,8 @@ def secret_token_matches(received: str, expected: str) -> bool:
 
 
 def mini_app_location(start_param: str) -> str:
-    """Where the Mini App opens: the share's short link for a share code, else the mini app."""
+    """Where the Mini App opened outside Telegram (no initData to sign in with) sends a browser:
+    the share's short link for a share code, else the mini app."""
     if _SHARE_CODE.fullmatch(start_param):
         return f"/s/{start_param}"
     return "/app"

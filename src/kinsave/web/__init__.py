@@ -20,6 +20,7 @@ from kinsave.web import (
     mini_app_family,
     mini_app_links,
     mini_app_shop,
+    mini_app_telegram,
     start_page,
 )
 from kinsave.web.security import install_page_headers
@@ -34,6 +35,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         mini_app_shop.router,
         mini_app_family.router,
         mini_app_links.router,
+        mini_app_telegram.router,
         console.router,
         console_reports.router,
         console_funnel.router,

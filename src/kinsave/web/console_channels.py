@@ -20,6 +20,7 @@ POLICY_FIELDS = (
     "share_reward_wording_allowed",
     "random_rewards_allowed",
     "help_count_must_show",
+    "mini_app_card_allowed",
     "allowed_domains",
     "blocked_domains",
     "payment_methods",

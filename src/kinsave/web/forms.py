@@ -127,6 +127,7 @@ def policy_from_form(fields: dict[str, str], current: PolicyRules) -> PolicyIn:
         share_reward_wording_allowed=fields.get("share_reward_wording_allowed") == "on",
         random_rewards_allowed=fields.get("random_rewards_allowed") == "on",
         help_count_must_show=fields.get("help_count_must_show") == "on",
+        mini_app_card_allowed=fields.get("mini_app_card_allowed") == "on",
         allowed_domains=split_list(fields.get("allowed_domains", "")),
         blocked_domains=split_list(fields.get("blocked_domains", "")),
         payment_methods=split_list(fields.get("payment_methods", "")),

@@ -20,6 +20,7 @@ from kinsave.envelopes.schemas import EnvelopeOut
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.ledger.schemas import ShopBalanceOut
+from kinsave.social import service as social
 from kinsave.web.rendering import render
 from kinsave.web.security import form_csrf_ok, page_shopper, safe_next, set_cookie
 
@@ -61,6 +62,9 @@ def home(request: Request, session: ReadSession) -> Response:
             "daily": daily,
             "daily_shop": daily_shop,
             "balances": _balances(session, shopper, including=daily_shop),
+            "circle_envelopes": social.circle_envelopes(
+                session, shopper.shopper_id, utcnow()
+            ).envelopes,
             "nav": "home",
         },
     )
@@ -179,6 +183,8 @@ def envelope_page(envelope_id: str, request: Request, session: ReadSession) -> R
             "envelope": envelope,
             "state": envelope_state(envelope, utcnow()),
             "sender_name": names.get(sender or "", sender),
+            "mine": sender == shopper.shopper_id,
+            "in_circle": social.sent_to_circle(session, envelope.id),
         },
     )
 

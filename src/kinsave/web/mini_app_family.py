@@ -68,6 +68,7 @@ def help_page(request_id: str, request: Request, session: ReadSession) -> Respon
             "mine": mine,
             "helped": helped,
             "can_help": view.state == "open" and not mine and not helped,
+            "shop_id": help_requests.request_shop(session, request_id) or "",
             "hours_left": seconds_left // 3600,
             "minutes_left": seconds_left % 3600 // 60,
         },

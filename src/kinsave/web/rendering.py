@@ -34,7 +34,18 @@ TEMPLATES.env.globals["envelope_status"] = envelope_status
 TEMPLATES.env.filters["money"] = money_filter
 TEMPLATES.env.filters["local_time"] = time_filter
 # The catalog groups the pages' scripts need (error codes, states): handed over as JSON data.
-SCRIPT_GROUPS = ("error", "state", "daily", "envelope", "coupon", "share", "help", "links")
+SCRIPT_GROUPS = (
+    "error",
+    "state",
+    "daily",
+    "envelope",
+    "coupon",
+    "share",
+    "help",
+    "links",
+    "telegram",
+    "circle",
+)
 
 
 def render(

@@ -19,7 +19,7 @@ from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 
 OPERATOR_COOKIE = "ks_operator"
-PAGE_PREFIXES = ("/app", "/admin", "/store", "/lang")
+PAGE_PREFIXES = ("/app", "/admin", "/store", "/lang", "/telegram/app")
 # No inline script or style anywhere: everything the pages run or style comes from /static.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

@@ -212,6 +212,26 @@
     });
   }
 
+  // "Send to my family circle": the envelope shows on every relative's home page.
+  function setupCircle() {
+    var button = document.getElementById("send-to-circle");
+    if (!button) return;
+    var status = document.getElementById("circle-status");
+    button.addEventListener("click", function () {
+      busy(button, true);
+      var body = { envelope_id: button.dataset.envelope };
+      call(button, "POST", "/v1/circle/envelopes", body).then(function (result) {
+        busy(button, false);
+        if (!result.ok) {
+          status.textContent = errorText(result);
+          return;
+        }
+        button.hidden = true;
+        status.textContent = t(result.data.relatives ? "circle.sent" : "circle.no_relatives");
+      });
+    });
+  }
+
   // After an action the page's live parts (elements with an id and `data-live`) are read again
   // from the server and swapped in, so the page shows the new state at once, without a reload.
   // DOMParser's document is inert (no script runs), and the page is our own autoescaped HTML.
@@ -329,6 +349,7 @@
           link.textContent = share.link;
           link.href = share.link;
         }
+        showCard(share.mini_app_card);
         var qr = document.getElementById("share-qr");
         document.getElementById("share-qr-box").hidden = !share.qr_png_url;
         if (share.qr_png_url) qr.src = share.qr_png_url;
@@ -342,6 +363,19 @@
     document.getElementById("copy-token").addEventListener("click", function () {
       copyText(token.value, token, document.getElementById("copy-status"));
     });
+  }
+
+  // The mini-app card the host will show (title, picture, the path it opens), where allowed.
+  function showCard(card) {
+    document.getElementById("share-card-box").hidden = !card;
+    if (!card) return;
+    document.getElementById("share-card-title").textContent = card.title;
+    document.getElementById("share-card-path").textContent = card.path;
+    var picture = document.getElementById("share-card-picture");
+    // The pages load pictures from their own origin only (CSP): a store's picture is not shown.
+    var ours = new URL(card.picture_url, location.href).origin === location.origin;
+    picture.hidden = !ours;
+    if (ours) picture.src = card.picture_url;
   }
 
   function setupHelp() {
@@ -420,6 +454,7 @@
     setupDaily();
     setupSend();
     setupEnvelope();
+    setupCircle();
     setupClaims();
     setupShare();
     setupHelp();
