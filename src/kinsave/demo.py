@@ -30,6 +30,7 @@ from kinsave.sharing.schemas import (
     ResolveIn,
     ResolveOut,
     ShareIn,
+    StoreVisitIn,
     TargetIn,
 )
 from kinsave.social import help_requests
@@ -78,6 +79,7 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
             Tier(weight=1, min=888, max=888),
         ]
     )
+    started = utcnow() - timedelta(days=HISTORY_DAYS)
     campaign = campaigns.create_campaign(
         session,
         shop.id,
@@ -85,8 +87,9 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
             name="Every day a red envelope",
             budget=5_000_000,
             daily_rule=rule,
-            starts_at=utcnow() - timedelta(days=HISTORY_DAYS),
+            starts_at=started,
         ),
+        now=started,  # funded before the history days that spend it
     )
     seed_daily_history(session, campaign.id, rng=random.Random(11))
     rng = random.Random(2026)
@@ -118,6 +121,7 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
     )
     template_ids = seed_catalog(session, shop.id, with_store=with_store)
     seed_help_and_circle(session, shop.id, campaign.id)
+    seed_envelope_share(session, campaign.id, shop_envelope.id)
     if with_store:
         seed_sharing_history(session, shop.id, campaign.id)
     return DemoSeed(
@@ -209,6 +213,24 @@ def seed_help_and_circle(session: Session, shop_id: str, campaign_id: str) -> No
     help_requests.give_help(session, waiting.id, "grandpa")
 
 
+def seed_envelope_share(session: Session, campaign_id: str, envelope_id: str) -> None:
+    """Grandma passes the shop's envelope on; two relatives open it in the mini app and grab."""
+    shared = sharing.create_share(
+        session,
+        "grandma",
+        ShareIn(
+            target=TargetIn(type="envelope", id=envelope_id),
+            channel="web",
+            campaign_id=campaign_id,
+        ),
+        base_url=DEMO_BASE_URL,
+        now=utcnow(),
+    )
+    for relative in ("dad", "xiaohong"):
+        sharing.accept_share(session, relative, shared.code, device_hash=None, now=utcnow())
+        envelopes.grab_share(session, envelope_id, relative)
+
+
 DEMO_BASE_URL = "http://127.0.0.1:8000"
 SHARERS = ("grandma", "mum", "xiaoming")
 BUYERS = [f"neighbour{n:02d}" for n in range(1, NEIGHBOURS + 1)]
@@ -245,6 +267,10 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
             )
             if rng.random() < 0.6:
                 buyer = rng.choice(BUYERS)
+                if share.link is not None:  # a relative taps the link before the store
+                    sharing.open_link(
+                        session, share.code, is_bot=False, base_url=DEMO_BASE_URL, now=when
+                    )
                 storelinks.link_shopper(session, shop_id, buyer, when)
                 # The store resolves the token for a signed-in buyer: the rice coupon the share
                 # carries is claimed for them (their first share only: one per shopper).
@@ -255,6 +281,8 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
                     base_url=DEMO_BASE_URL,
                     now=when,
                 )
+                visit = StoreVisitIn(attribution=resolved.attribution, shopper_id=buyer)
+                sharing.record_store_visit(session, shop_id, visit, when)
                 if days_ago == 0:
                     handles[buyer] = resolved
     for number, (buyer, resolved) in enumerate(list(handles.items())[:3], start=1):

@@ -19,6 +19,7 @@ from kinsave.web import (
     mini_app,
     mini_app_family,
     mini_app_links,
+    mini_app_shares,
     mini_app_shop,
     start_page,
 )
@@ -34,6 +35,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         mini_app_shop.router,
         mini_app_family.router,
         mini_app_links.router,
+        mini_app_shares.router,
         console.router,
         console_reports.router,
         console_funnel.router,
