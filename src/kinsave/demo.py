@@ -288,7 +288,8 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
     for number, (buyer, resolved) in enumerate(list(handles.items())[:3], start=1):
         order_id = f"demo-order-{number}"
         line = CartLineIn(sku="rice-5kg", quantity=1, unit_price=5900)
-        cart = QuoteIn(shopper_id=buyer, lines=[line], channel=resolved.channel)
+        # Each pays ¥1.00 of the credit their daily envelopes brought (credit redeemed).
+        cart = QuoteIn(shopper_id=buyer, lines=[line], channel=resolved.channel, use_credit=100)
         quote = checkout.quote_checkout(session, shop_id, cart)
         checkout.reserve_checkout(
             session,
@@ -299,6 +300,7 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
                 lines=[line],
                 coupons=quote.coupons,
                 channel=resolved.channel,
+                use_credit=100,
             ),
             hold_seconds=900,
         )

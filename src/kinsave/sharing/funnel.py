@@ -10,13 +10,15 @@ time as an event: the storm paths write it, and the envelope_grab row is the rec
 import csv
 import io
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
+from kinsave.db import day_index
 from kinsave.envelopes import service as envelopes
 from kinsave.sharing.models import ReferralReward, Share, SharingEvent
 from kinsave.sharing.schemas import FunnelOut, FunnelRow
@@ -115,6 +117,25 @@ def envelope_claims(
         if before:
             claims.append((max(before, key=lambda t: t[0])[1], grabbed_at))
     return claims
+
+
+def attributed_sales_by_day(
+    session: Session, shop_id: str, edges: Sequence[datetime]
+) -> dict[int, int]:
+    """Report day (db.day_index) -> what the orders shares brought were paid, across campaigns."""
+    day = day_index(SharingEvent.occurred_at, edges)
+    rows = session.execute(
+        select(day, func.sum(SharingEvent.amount))
+        .where(
+            SharingEvent.shop_id == shop_id,
+            SharingEvent.kind == "order_paid",
+            SharingEvent.is_bot.is_(False),
+            SharingEvent.occurred_at >= edges[0],
+            SharingEvent.occurred_at < edges[-1],
+        )
+        .group_by(day)
+    )
+    return {int(d): int(amount or 0) for d, amount in rows}
 
 
 def funnel_csv(report: FunnelOut) -> str:
