@@ -15,7 +15,7 @@ Where each number comes from (all minor units, except counts):
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from kinsave.ledger.totals import SHOP_ENVELOPE_ESCROW, DayFlow
@@ -107,7 +107,8 @@ def return_on_spend(sales: int, spent: int) -> Decimal | None:
     if spent <= 0:
         return None
     ratio = Fraction(sales, spent)
-    return (Decimal(ratio.numerator) / Decimal(ratio.denominator)).quantize(Decimal("0.01"))
+    exact = Decimal(ratio.numerator) / Decimal(ratio.denominator)
+    return exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)
