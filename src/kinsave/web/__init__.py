@@ -15,6 +15,7 @@ from kinsave.web import (
     console_funnel,
     console_overview,
     console_reports,
+    console_support,
     console_webhooks,
     language,
     mini_app,
@@ -44,6 +45,7 @@ def install(app: FastAPI, settings: Settings) -> None:
         console_coupons.router,
         console_channels.router,
         console_webhooks.router,
+        console_support.router,
         language.router,
         start_page.router,
     ):
