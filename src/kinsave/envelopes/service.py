@@ -414,18 +414,6 @@ def escrow_problems(session: Session) -> list[str]:
     ]
 
 
-def grabs_of(session: Session, envelope_ids: set[str]) -> list[tuple[str, str, datetime]]:
-    """(envelope, grabber, grabbed at) of every grab of these envelopes (reports)."""
-    if not envelope_ids:
-        return []
-    rows = session.execute(
-        select(EnvelopeGrab.envelope_id, EnvelopeGrab.shopper_id, EnvelopeGrab.created_at).where(
-            EnvelopeGrab.envelope_id.in_(sorted(envelope_ids))
-        )
-    )
-    return [(envelope_id, shopper_id, at) for envelope_id, shopper_id, at in rows]
-
-
 def envelope_exists(session: Session, envelope_id: str) -> bool:
     """Whether an envelope with this id was ever created (what a share of it points to)."""
     return session.get(Envelope, envelope_id) is not None

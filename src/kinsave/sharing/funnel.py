@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
 from kinsave.db import day_index
-from kinsave.envelopes import service as envelopes
+from kinsave.envelopes import totals as envelope_totals
 from kinsave.sharing.models import ReferralReward, Share, SharingEvent
 from kinsave.sharing.schemas import FunnelOut, FunnelRow
 
@@ -110,7 +110,7 @@ def envelope_claims(
     for envelope_id, shopper_id, at, channel in touches:
         by_grabber[(envelope_id, shopper_id)].append((at, channel))
     claims = []
-    for envelope_id, shopper_id, grabbed_at in envelopes.grabs_of(
+    for envelope_id, shopper_id, grabbed_at in envelope_totals.grabs_of(
         session, {envelope_id for envelope_id, _ in by_grabber}
     ):
         before = [t for t in by_grabber.get((envelope_id, shopper_id), []) if t[0] <= grabbed_at]
