@@ -81,3 +81,24 @@ def test_without_the_demo_store_the_demo_seeds_no_catalog_and_does_not_advertise
     assert "/store" not in banner
     assert "kinsave\\[demo]" in banner  # Rich prints it as kinsave[demo]
     assert "http://127.0.0.1:8000/store" in demo.describe(seeded, "http://127.0.0.1:8000")
+
+
+def test_the_demo_funnel_counts_every_stage_and_its_burn_never_goes_negative(
+    session_factory, settings
+):
+    """The seeded history passes through every stage, so none shows 0; its back-dated days are
+    spent from a budget funded before them (the burn chart once showed a negative budget)."""
+    from kinsave.campaigns import service as campaigns
+    from kinsave.sharing import funnel
+
+    with unit_of_work(session_factory) as session:
+        seeded = demo.seed(session, settings)
+    with unit_of_work(session_factory) as session:
+        report = funnel.funnel(session, seeded.shop_id, seeded.campaign_id, [])
+        burn = campaigns.budget_burn(session, seeded.shop_id, seeded.campaign_id)
+    (total,) = report.rows
+    stages = ("shares", "opens", "resolves", "claims", "store_visits", "orders", "sales")
+    assert all(getattr(total, stage) > 0 for stage in stages), total
+    assert total.coupon_cost > 0
+    assert burn.points and all(point.remaining >= 0 for point in burn.points)
+    assert burn.points[0].funded == 5_000_000

@@ -1,12 +1,12 @@
 """Engine, session factory and the unit of work: the only place a transaction begins and ends."""
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, create_engine, event
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, case, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError
@@ -66,6 +66,14 @@ def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqli
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+def day_index(column: Any, edges: Sequence[datetime]) -> Any:
+    """A SQL expression numbering the day `column` falls in: 0 for [edges[0], edges[1]), 1 for
+    the next, ... The caller keeps `column` within [edges[0], edges[-1]). Edges are the local
+    midnights in UTC, so a report groups by the shop's own days with one portable CASE on both
+    backends, whatever the time zone."""
+    return case(*[(column < edge, index) for index, edge in enumerate(edges[1:])], else_=None)
 
 
 def utcnow() -> datetime:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
-from kinsave.campaigns.schemas import CampaignIn
+from kinsave.campaigns.schemas import CampaignIn, CampaignOut
 from kinsave.config import Settings
 from kinsave.coupons import checkout, orders
 from kinsave.coupons.checkout_schemas import CartLineIn, PaidIn, QuoteIn, ReserveIn
@@ -30,6 +30,7 @@ from kinsave.sharing.schemas import (
     ResolveIn,
     ResolveOut,
     ShareIn,
+    StoreVisitIn,
     TargetIn,
 )
 from kinsave.social import help_requests
@@ -71,23 +72,7 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
         return DemoSeed(shop.id, operator_key, store_key, existing[0].id, created=False)
     for shopper_id, name in FAMILY.items():
         auth.ensure_shopper(session, shopper_id, name)
-    rule = TieredRule(
-        tiers=[
-            Tier(weight=80, min=10, max=50),
-            Tier(weight=19, min=51, max=288),
-            Tier(weight=1, min=888, max=888),
-        ]
-    )
-    campaign = campaigns.create_campaign(
-        session,
-        shop.id,
-        CampaignIn(
-            name="Every day a red envelope",
-            budget=5_000_000,
-            daily_rule=rule,
-            starts_at=utcnow() - timedelta(days=HISTORY_DAYS),
-        ),
-    )
+    campaign = seed_campaign(session, shop.id)
     seed_daily_history(session, campaign.id, rng=random.Random(11))
     rng = random.Random(2026)
     for shopper_id in FAMILY:
@@ -118,6 +103,7 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
     )
     template_ids = seed_catalog(session, shop.id, with_store=with_store)
     seed_help_and_circle(session, shop.id, campaign.id)
+    seed_envelope_share(session, campaign.id, shop_envelope.id)
     if with_store:
         seed_sharing_history(session, shop.id, campaign.id)
     return DemoSeed(
@@ -131,6 +117,25 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
 
 
 HISTORY_DAYS = 14
+
+
+def seed_campaign(session: Session, shop_id: str) -> CampaignOut:
+    """The daily-envelope campaign, started and funded HISTORY_DAYS ago: its budget exists
+    before the back-dated days that spend it (the burn chart never dips below zero)."""
+    rule = TieredRule(
+        tiers=[
+            Tier(weight=80, min=10, max=50),
+            Tier(weight=19, min=51, max=288),
+            Tier(weight=1, min=888, max=888),
+        ]
+    )
+    started = utcnow() - timedelta(days=HISTORY_DAYS)
+    data = CampaignIn(
+        name="Every day a red envelope", budget=5_000_000, daily_rule=rule, starts_at=started
+    )
+    return campaigns.create_campaign(session, shop_id, data, now=started)
+
+
 DEMO_ZONE = ZoneInfo("Asia/Shanghai")  # the campaign's timezone (CampaignIn's default)
 NEIGHBOURS = 24
 
@@ -209,6 +214,24 @@ def seed_help_and_circle(session: Session, shop_id: str, campaign_id: str) -> No
     help_requests.give_help(session, waiting.id, "grandpa")
 
 
+def seed_envelope_share(session: Session, campaign_id: str, envelope_id: str) -> None:
+    """Grandma passes the shop's envelope on; two relatives open it in the mini app and grab."""
+    shared = sharing.create_share(
+        session,
+        "grandma",
+        ShareIn(
+            target=TargetIn(type="envelope", id=envelope_id),
+            channel="web",
+            campaign_id=campaign_id,
+        ),
+        base_url=DEMO_BASE_URL,
+        now=utcnow(),
+    )
+    for relative in ("dad", "xiaohong"):
+        sharing.accept_share(session, relative, shared.code, device_hash=None, now=utcnow())
+        envelopes.grab_share(session, envelope_id, relative)
+
+
 DEMO_BASE_URL = "http://127.0.0.1:8000"
 SHARERS = ("grandma", "mum", "xiaoming")
 BUYERS = [f"neighbour{n:02d}" for n in range(1, NEIGHBOURS + 1)]
@@ -245,6 +268,10 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
             )
             if rng.random() < 0.6:
                 buyer = rng.choice(BUYERS)
+                if share.link is not None:  # a relative taps the link before the store
+                    sharing.open_link(
+                        session, share.code, is_bot=False, base_url=DEMO_BASE_URL, now=when
+                    )
                 storelinks.link_shopper(session, shop_id, buyer, when)
                 # The store resolves the token for a signed-in buyer: the rice coupon the share
                 # carries is claimed for them (their first share only: one per shopper).
@@ -255,25 +282,35 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
                     base_url=DEMO_BASE_URL,
                     now=when,
                 )
+                visit = StoreVisitIn(attribution=resolved.attribution, shopper_id=buyer)
+                sharing.record_store_visit(session, shop_id, visit, when)
                 if days_ago == 0:
                     handles[buyer] = resolved
     for number, (buyer, resolved) in enumerate(list(handles.items())[:3], start=1):
-        order_id = f"demo-order-{number}"
-        line = CartLineIn(sku="rice-5kg", quantity=1, unit_price=5900)
-        cart = QuoteIn(shopper_id=buyer, lines=[line], channel=resolved.channel)
-        quote = checkout.quote_checkout(session, shop_id, cart)
-        checkout.reserve_checkout(
-            session,
-            shop_id,
-            ReserveIn(
-                order_id=order_id,
-                shopper_id=buyer,
-                lines=[line],
-                coupons=quote.coupons,
-                channel=resolved.channel,
-            ),
-            hold_seconds=900,
-        )
-        method = next(m for m in quote.payment_methods if m != "wallet")
-        paid = PaidIn(attribution=resolved.attribution, payment_method=method)
-        orders.mark_order_paid(session, shop_id, order_id, paid)
+        seed_order(session, shop_id, f"demo-order-{number}", buyer, resolved)
+
+
+def seed_order(
+    session: Session, shop_id: str, order_id: str, buyer: str, resolved: ResolveOut
+) -> None:
+    """A paid rice order the share brought; the buyer spends ¥1.00 of the credit their daily
+    envelopes gave them (the overview's credit redeemed)."""
+    line = CartLineIn(sku="rice-5kg", quantity=1, unit_price=5900)
+    cart = QuoteIn(shopper_id=buyer, lines=[line], channel=resolved.channel, use_credit=100)
+    quote = checkout.quote_checkout(session, shop_id, cart)
+    checkout.reserve_checkout(
+        session,
+        shop_id,
+        ReserveIn(
+            order_id=order_id,
+            shopper_id=buyer,
+            lines=[line],
+            coupons=quote.coupons,
+            channel=resolved.channel,
+            use_credit=100,
+        ),
+        hold_seconds=900,
+    )
+    method = next(m for m in quote.payment_methods if m != "wallet")
+    paid = PaidIn(attribution=resolved.attribution, payment_method=method)
+    orders.mark_order_paid(session, shop_id, order_id, paid)

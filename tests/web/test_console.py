@@ -17,11 +17,14 @@ def operator_key(session_factory, shop: str = "Harvest Family Market") -> str:
     return shop_key(session_factory, shop)["Authorization"].removeprefix("Bearer ")
 
 
-def sign_in_console(page: Page, key: str) -> None:
+def sign_in_console(page: Page, key: str, *, then: str = "/admin/campaigns") -> None:
+    """Sign in (the console opens on the shop overview), then go to `then`."""
     page.goto("/admin/login")
     page.get_by_label("Operator API key").fill(key)
     page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(re.compile(r"/admin/campaigns$"))
+    page.wait_for_url(re.compile(r"/admin$"))
+    if then != "/admin":
+        page.goto(then)
 
 
 class TestConsole:

@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from kinsave.app import create_app
 from kinsave.auth import service as auth
 from kinsave.db import unit_of_work
+from kinsave.ledger import service as ledger
 from kinsave.security.models import AuditEntry
 from kinsave.webhooks import service as webhooks
-from tests.factories import create_campaign, shop_key
+from tests.factories import create_campaign, give_credit, login, shop_key
 from tests.security.test_every_admin_route import _flatten
 from tests.web.test_console_coupon_form import FORM as COUPON_FORM
 
@@ -213,6 +214,21 @@ def webhook_resend(console: Console, sf: sessionmaker[Session]) -> tuple[str, Ch
     return path, check
 
 
+def credit_adjustment(console: Console, sf: sessionmaker[Session]) -> tuple[str, Check]:
+    login(console.api, "grandson")
+    give_credit(console.api, console.operator, campaign(console), "grandson", 300)
+    path = "/admin/shoppers/grandson/credit"
+    answer = console.post(path, {"amount": "1.50", "reason": "late parcel", "form_key": "f5"})
+    assert answer.status_code == 303 and "adjusted=150" in answer.headers["location"]
+
+    def check() -> None:
+        with unit_of_work(sf) as session:
+            shop_id = auth.find_shop(session, SHOP).id
+            assert ledger.wallet_balance(session, "grandson", shop_id) == 450
+
+    return path, check
+
+
 SCENARIOS: dict[str, Scenario] = {
     "/admin/login": sign_in,
     "/admin/logout": sign_out,
@@ -224,6 +240,7 @@ SCENARIOS: dict[str, Scenario] = {
     "/admin/coupons/{template_id}/status": coupon_status,
     "/admin/webhooks": webhook_endpoint,
     "/admin/webhooks/deliveries/{delivery_id}/resend": webhook_resend,
+    "/admin/shoppers/{shopper_id}/credit": credit_adjustment,
 }
 
 

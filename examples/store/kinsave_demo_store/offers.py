@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass
 from fastapi import Request
 from fastapi.responses import Response
 
-from kinsave_demo_store.client import KinsaveStoreClient, ResolvedToken
+from kinsave_demo_store.client import KinsaveRefused, KinsaveStoreClient, ResolvedToken
 from kinsave_demo_store.pages import (
     ATTRIBUTION_COOKIE,
     CHANNEL_COOKIE,
@@ -36,10 +36,15 @@ class TravelledOffer:
 def resolve_share(
     client: KinsaveStoreClient, request: Request, text: str
 ) -> tuple[ResolvedToken, TravelledOffer]:
-    """Resolve pasted text (or a share code) for the signed-in shopper. Raises KinsaveRefused
+    """Resolve pasted text (or a share code) for the signed-in shopper and report the visit it
+    brought (kinsave's funnel counts store visits from these reports). Raises KinsaveRefused
     (target_unavailable, token_expired, ...)."""
     shopper = signed_in_shopper(request)
     resolved = client.resolve_token(text, shopper)
+    try:
+        client.record_visit(resolved.attribution, shopper)
+    except KinsaveRefused:
+        pass  # a visit not counted must not turn the shopper away
     offered = resolved.offered_coupon
     status = None
     if offered is not None:

@@ -254,6 +254,26 @@ def remember_channel_identity(
     )
 
 
+def search_shoppers(session: Session, text: str, *, limit: int = 20) -> list[tuple[str, str]]:
+    """(id, display name) of shoppers whose id is or starts with `text`, whose name contains it
+    (any case), or who signed in on a host as exactly `text` (a Telegram or WeChat user id)."""
+    text = text.strip()[:100]
+    if not text:
+        return []
+    by_host = select(ChannelIdentity.shopper_id).where(ChannelIdentity.host_user_id == text)
+    rows = session.execute(
+        select(Shopper.id, Shopper.display_name)
+        .where(
+            Shopper.id.startswith(text, autoescape=True)
+            | Shopper.display_name.icontains(text, autoescape=True)
+            | Shopper.id.in_(by_host)
+        )
+        .order_by(Shopper.id)
+        .limit(limit)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
 def channel_identities(session: Session, shopper_id: str) -> list[tuple[str, str]]:
     """The (host, host user id) pairs a shopper signed in with: self-referral checks use them."""
     rows = session.execute(

@@ -31,11 +31,15 @@ MAX_BURN_DAYS = 400
 _rule_adapter: TypeAdapter[DailyRule] = TypeAdapter(DailyRule)
 
 
-def create_campaign(session: Session, shop_id: str, data: CampaignIn) -> CampaignOut:
-    """Create a campaign and fund its budget from the shop. Errors: invalid_amount."""
+def create_campaign(
+    session: Session, shop_id: str, data: CampaignIn, *, now: datetime | None = None
+) -> CampaignOut:
+    """Create a campaign and fund its budget from the shop, as of `now` (the demo seeds its
+    history days back: the budget must exist before the days that spend it, or the burn chart
+    shows a negative budget). Errors: invalid_amount."""
     if not 0 <= data.budget <= MAX_BUDGET:
         raise KinsaveError("invalid_amount", f"budget must be between 0 and {MAX_BUDGET}")
-    now = utcnow()
+    now = now or utcnow()
     campaign_id = "cmp_" + secrets.token_hex(8)
     budget_account = ledger.open_account(session, AccountKind.CAMPAIGN_BUDGET, campaign_id, shop_id)
     campaign = Campaign(
@@ -53,7 +57,9 @@ def create_campaign(session: Session, shop_id: str, data: CampaignIn) -> Campaig
     session.add(campaign)
     session.flush()
     if data.budget:
-        _fund(session, campaign, data.budget, key=f"campaign-funding:{campaign_id}:initial")
+        _fund(
+            session, campaign, data.budget, key=f"campaign-funding:{campaign_id}:initial", now=now
+        )
     return _out(session, campaign)
 
 
@@ -65,7 +71,9 @@ def add_budget(session: Session, shop_id: str, campaign_id: str, amount: int) ->
     return _out(session, campaign)
 
 
-def _fund(session: Session, campaign: Campaign, amount: int, *, key: str) -> None:
+def _fund(
+    session: Session, campaign: Campaign, amount: int, *, key: str, now: datetime | None = None
+) -> None:
     funding = ledger.open_account(
         session, AccountKind.SHOP_FUNDING, campaign.shop_id, campaign.shop_id
     )
@@ -77,6 +85,7 @@ def _fund(session: Session, campaign: Campaign, amount: int, *, key: str) -> Non
         kind="campaign_funding",
         key=key,
         reference=campaign.id,
+        now=now,
     )
 
 

@@ -103,6 +103,23 @@ def page(session: Session, shop_id: str, *, before_id: int | None, limit: int) -
     return AuditPageOut(entries=entries, next_before_id=next_before)
 
 
+def entries_about(
+    session: Session, shop_id: str, *, action: str, target: str, limit: int = 50
+) -> list[AuditEntryOut]:
+    """The shop's entries of one action on one target (exactly as recorded), newest first."""
+    rows = session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.shop_id == shop_id,
+            AuditEntry.action == action,
+            AuditEntry.target == target,
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(limit)
+    ).all()
+    return [AuditEntryOut.model_validate(row, from_attributes=True) for row in rows]
+
+
 def record_store_action(
     session: Session, store: ShopPrincipal, action: str, *, order: OrderOut | RefundOut
 ) -> None:

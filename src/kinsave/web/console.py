@@ -1,4 +1,5 @@
-"""The operator console (/admin): sign in with an operator API key, then campaigns and envelopes.
+"""The operator console (/admin): sign in with an operator API key (the home is the shop overview,
+console_overview.py), then campaigns and envelopes.
 
 The key lives in an HttpOnly, SameSite=Strict cookie scoped to /admin; every form carries the
 CSRF token and a one-time form key, so a double submit creates nothing twice. Every form writes
@@ -48,11 +49,6 @@ def _denied(request: Request) -> Response:
     return render(request, "admin/denied.html", {}, status_code=403)
 
 
-@router.get("", response_class=HTMLResponse)
-def console_home() -> RedirectResponse:
-    return RedirectResponse("/admin/campaigns", status_code=303)
-
-
 @router.get("/login", response_class=HTMLResponse)
 def login_page(request: Request) -> Response:
     return render(request, "admin/login.html", {})
@@ -75,7 +71,7 @@ def login(
     acting_as(request, operator)
     with writes():
         pass  # the sign-in is the change: the write boundary's audit hook records which key
-    response = RedirectResponse("/admin/campaigns", status_code=303)
+    response = RedirectResponse("/admin", status_code=303)
     set_cookie(
         response,
         request,

@@ -29,6 +29,13 @@ def parse_yuan(text: str, field: str) -> int:
     return int(match.group(1)) * 100 + int((match.group(2) or "").ljust(2, "0"))
 
 
+def parse_signed_yuan(text: str, field: str) -> int:
+    """'5', '+5.50' or '-12.5' yuan as signed fen (an adjustment may take credit back)."""
+    stripped = text.strip()
+    sign = -1 if stripped.startswith(("-", "−")) else 1
+    return sign * parse_yuan(stripped.lstrip("+-−"), field)
+
+
 def parse_int(text: str, field: str) -> int:
     if not text.strip().isdigit():
         raise FormError(field)
