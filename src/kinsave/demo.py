@@ -23,6 +23,7 @@ from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn, ShopperEnvelopeIn
 from kinsave.sharing import campaign_setup
+from kinsave.sharing import events as sharing_events
 from kinsave.sharing import service as sharing
 from kinsave.sharing.schemas import (
     CampaignSharingIn,
@@ -283,7 +284,7 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
                     now=when,
                 )
                 visit = StoreVisitIn(attribution=resolved.attribution, shopper_id=buyer)
-                sharing.record_store_visit(session, shop_id, visit, when)
+                sharing_events.record_store_visit(session, shop_id, visit, when)
                 if days_ago == 0:
                     handles[buyer] = resolved
     for number, (buyer, resolved) in enumerate(list(handles.items())[:3], start=1):
