@@ -21,7 +21,7 @@ from kinsave.campaigns.schemas import (
     CreditGrantOut,
     DailyTerms,
 )
-from kinsave.db import utcnow
+from kinsave.db import forget_gate_after_commit, utcnow
 from kinsave.envelopes.daily_rule import DailyRule
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
@@ -86,6 +86,7 @@ def set_status(session: Session, shop_id: str, campaign_id: str, status: str) ->
         raise KinsaveError("conflict", "an ended campaign cannot be restarted")
     campaign.status = status
     session.flush()
+    forget_gate_after_commit(session, f"camp:{campaign_id}")
     return _out(session, campaign)
 
 
@@ -186,6 +187,14 @@ def daily_terms(session: Session, campaign_id: str, now: datetime) -> DailyTerms
         timezone=campaign.timezone,
         rule=_rule_adapter.validate_python(campaign.daily_rule),
     )
+
+
+def campaign_ends_at(session: Session, campaign_id: str) -> datetime:
+    """When the campaign stops running (its daily claims are refused from then on)."""
+    ends_at: datetime = session.execute(
+        select(Campaign.ends_at).where(Campaign.id == campaign_id)
+    ).scalar_one()
+    return ends_at
 
 
 def running_daily_campaign(session: Session, now: datetime | None = None) -> str | None:

@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, select, union_all, update
 from sqlalchemy.orm import Session, aliased
 
 from kinsave.auth import service as auth
-from kinsave.db import insert_on_conflict, utcnow
+from kinsave.db import forget_gate_after_commit, insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import NEGATIVE_ALLOWED, Account, AccountKind, Transfer
 from kinsave.ledger.schemas import (
@@ -154,10 +154,13 @@ def transfer(
     # wait on each other in opposite orders (no deadlocks on PostgreSQL).
     shops = set()
     for account_id, delta in sorted([(from_account_id, -amount), (to_account_id, amount)]):
-        shop_id = _apply_delta(session, account_id, delta)
-        if shop_id is None:
+        applied = _apply_delta(session, account_id, delta)
+        if applied is None:
             raise KinsaveError(insufficient_code, "not enough money in the paying account")
+        shop_id, account_kind, owner_id = applied
         shops.add(shop_id)
+        if delta > 0 and account_kind == AccountKind.CAMPAIGN_BUDGET.value:
+            forget_gate_after_commit(session, f"camp:{owner_id}")  # its daily gate re-reads it
     if len(shops) != 1:
         raise KinsaveError("cross_shop_transfer", "credit can not move between two shops")
     transfer_id: int = session.execute(
@@ -177,17 +180,18 @@ def transfer(
     return transfer_id
 
 
-def _apply_delta(session: Session, account_id: int, delta: int) -> str | None:
-    """The account's shop when the delta was applied; None when it would overdraw."""
+def _apply_delta(session: Session, account_id: int, delta: int) -> tuple[str, str, str] | None:
+    """The account's shop, kind and owner when the delta was applied; None when it would
+    overdraw."""
     statement = update(Account).where(Account.id == account_id)
     if delta < 0:
         statement = statement.where((Account.balance + delta >= 0) | Account.may_go_negative)
-    shop_id: str | None = session.execute(
+    row = session.execute(
         statement.values(balance=Account.balance + delta)
-        .returning(Account.shop_id)
+        .returning(Account.shop_id, Account.kind, Account.owner_id)
         .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    return shop_id
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], row[2])
 
 
 def balance(session: Session, account_id: int) -> int:
