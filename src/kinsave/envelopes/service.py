@@ -33,6 +33,7 @@ from kinsave.envelopes.schemas import (
     ShopperEnvelopeIn,
 )
 from kinsave.errors import KinsaveError
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import Account, AccountKind
 
@@ -126,7 +127,7 @@ def _create(
         to_account_id=escrow,
         amount=data.total,
         kind="envelope_funding",
-        key=f"envelope-funding:{envelope_id}",
+        key=keys.envelope_funding(envelope_id),
         reference=envelope_id,
         insufficient_code=insufficient_code,
         now=now,
