@@ -29,7 +29,7 @@ from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
-from kinsave.envelopes import daily_fastpath, fastpath
+from kinsave.envelopes import daily, grabs
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.jobs import Sweeper
@@ -45,7 +45,6 @@ from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
-from kinsave.storm_routes import routes as storm_routes
 from kinsave.telegram.router import mini_app_router as telegram_mini_app_router
 from kinsave.telegram.router import router as telegram_router
 from kinsave.web import install as install_pages
@@ -141,8 +140,7 @@ DOCUMENTED_ROUTERS = (
 
 
 def _install_routes(app: FastAPI, settings: Settings) -> None:
-    """The storm routes first (the first match wins), then the bench's and the documented API."""
-    app.router.routes.extend(storm_routes(settings))
+    """The bench's routes (when on), then the documented API."""
     if settings.bench_endpoints:
         from kinsave.bench.router import router as bench_router
 
@@ -159,6 +157,7 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
         name: str,
         run_batch: BatchFunction[Any, Any],
         run_alone: AloneFunction[Any, Any] | None = None,
+        **options: Any,
     ) -> Batcher[Any, Any]:
         return Batcher(
             app.state.session_factory,
@@ -167,10 +166,13 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
             lanes=settings.batch_lanes,
             run_alone=run_alone,
             name=name,
+            **options,
         )
 
-    app.state.grab_batcher = batcher("grab", fastpath.grab_many, fastpath.grab_alone)
-    app.state.daily_batcher = batcher("daily", daily_fastpath.claim_many)
+    app.state.grab_batcher = batcher(
+        "grab", grabs.book_grabs, grabs.grab_alone, retry_seconds=grabs.BUSY_SECONDS
+    )
+    app.state.daily_batcher = batcher("daily", daily.book_daily_claims)
     app.state.coupon_batcher = batcher(
         "coupon", partial(claims.claim_many, gate=app.state.claim_gate)
     )

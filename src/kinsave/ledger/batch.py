@@ -38,6 +38,8 @@ from kinsave.ledger.models import (
 )
 from kinsave.ledger.schemas import MAX_AMOUNT
 
+_ROWS_PER_INSERT = 1000  # under SQLite's limit of bound values per statement
+
 
 @dataclass(frozen=True, slots=True)
 class Wallet:
@@ -200,11 +202,12 @@ def open_wallets(
     """Open these wallets at balance 0, in one statement; a wallet already open stays as it is.
     (A wallet also opens by itself with its first credit; this is for seeding many at once.)"""
     now = now or utcnow()
-    session.execute(
-        insert_on_conflict(session, Account)
-        .values([_wallet_row(wallet, now) for wallet in wallets])
-        .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
-    )
+    for start in range(0, len(wallets), _ROWS_PER_INSERT):
+        session.execute(
+            insert_on_conflict(session, Account)
+            .values([_wallet_row(w, now) for w in wallets[start : start + _ROWS_PER_INSERT]])
+            .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
+        )
 
 
 def _wallet_row(wallet: Wallet, now: datetime) -> dict[str, object]:
