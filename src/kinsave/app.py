@@ -17,7 +17,7 @@ from kinsave.api import error_response
 from kinsave.auth.key_cache import StoreKeyCache
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
-from kinsave.batcher import AloneFunction, Batcher, BatchFunction, BatchGate
+from kinsave.batcher import AloneFunction, Batcher, BatchFunction
 from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
@@ -27,7 +27,7 @@ from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
-from kinsave.envelopes import daily_fastpath, fastpath
+from kinsave.envelopes import daily, grabs
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.gates import make_gates
@@ -44,7 +44,6 @@ from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
-from kinsave.storm_routes import routes as storm_routes
 from kinsave.telegram.router import mini_app_router as telegram_mini_app_router
 from kinsave.telegram.router import router as telegram_router
 from kinsave.web import install as install_pages
@@ -143,8 +142,7 @@ DOCUMENTED_ROUTERS = (
 
 
 def _install_routes(app: FastAPI, settings: Settings) -> None:
-    """The storm routes first (the first match wins), then the bench's and the documented API."""
-    app.router.routes.extend(storm_routes(settings))
+    """The bench's routes (when on), then the documented API."""
     if settings.bench_endpoints:
         from kinsave.bench.router import router as bench_router
 
@@ -161,7 +159,7 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
         name: str,
         run_batch: BatchFunction[Any, Any],
         run_alone: AloneFunction[Any, Any] | None = None,
-        gate: BatchGate | None = None,
+        **options: Any,
     ) -> Batcher[Any, Any]:
         return Batcher(
             app.state.session_factory,
@@ -170,14 +168,18 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
             lanes=settings.batch_lanes,
             run_alone=run_alone,
             name=name,
-            gate=gate,
+            **options,
         )
 
     gates = app.state.gates
     app.state.grab_batcher = batcher(
-        "grab", fastpath.grab_many, fastpath.grab_alone, gate=gates.grab
+        "grab",
+        grabs.book_grabs,
+        grabs.grab_alone,
+        retry_seconds=grabs.BUSY_SECONDS,
+        gate=gates.grab,
     )
-    app.state.daily_batcher = batcher("daily", daily_fastpath.claim_many, gate=gates.daily)
+    app.state.daily_batcher = batcher("daily", daily.book_daily_claims, gate=gates.daily)
     app.state.coupon_batcher = batcher("coupon", claims.claim_many, gate=gates.coupon)
     # Sign-ins the session cache does not remember: one read per batch of new tokens.
     app.state.session_batcher = Batcher(

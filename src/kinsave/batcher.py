@@ -15,7 +15,7 @@ of work, exactly as if there had been no batch. So batching never changes an ans
 A batch never waits on anything while it holds its own locks. An item the batch function can not
 settle without waiting for another transaction (a grab whose envelope's open shares are all held
 by other processes' grabs in flight) gets RETRY_LATER: the lane puts it back and tries it again in
-a later batch a moment later, for up to `retry_seconds`, then answers service_unavailable;
+a later batch a moment later, for up to `retry_seconds`, then answers the refusal it carries;
 meanwhile the lane goes on with other items. An item that needs a path of its own (a shopper
 without a wallet yet) gets RUN_ALONE: the lane runs it by itself right after the batch commits.
 
@@ -56,12 +56,22 @@ class RunAlone:
 
 
 class RetryLater:
-    """The outcome "try this item again in a later batch": see the module docstring."""
+    """The outcome "try this item again in a later batch": see the module docstring. `refusal`
+    is the item's answer once it has come back for `retry_seconds`."""
+
+    __slots__ = ("refusal",)
+
+    def __init__(self, refusal: KinsaveError | None = None) -> None:
+        self.refusal = refusal or KinsaveError("service_unavailable", "busy; retry")
+
+    def give_up(self) -> KinsaveError:
+        """The refusal, as a new exception (one raised for each item that gives up)."""
+        return KinsaveError(self.refusal.code, self.refusal.message, details=self.refusal.details)
 
 
 RUN_ALONE = RunAlone()
 RETRY_LATER = RetryLater()
-RETRY_SECONDS = 10.0  # how long an item may keep coming back RETRY_LATER
+RETRY_SECONDS = 1.0  # how long an item may keep coming back RETRY_LATER, by default
 RETRY_DELAY_SECONDS = 0.002  # between its tries: another transaction commits within a few ms
 BatchFunction = Callable[
     [Session, Sequence[Item]], Sequence[Result | KinsaveError | RunAlone | RetryLater]
@@ -81,6 +91,21 @@ class BatchGate(Protocol):
     def settle(self, ticket: Any, outcomes: Sequence[object | None]) -> None: ...
 
     def release(self, ticket: Any) -> None: ...
+
+
+def in_rounds(keys: Sequence[object]) -> list[list[int]]:
+    """The indexes of a batch's items, in rounds where no key appears twice (a shopper tapping
+    twice in one batch): each round is settled before the next, so a second tap sees the first
+    exactly as it would one request later."""
+    rounds: list[list[int]] = []
+    seen: dict[object, int] = {}
+    for index, key in enumerate(keys):
+        round_number = seen.get(key, -1) + 1
+        seen[key] = round_number
+        if round_number == len(rounds):
+            rounds.append([])
+        rounds[round_number].append(index)
+    return rounds
 
 
 def _as_batch_of_one(run_batch: BatchFunction[Item, Result]) -> AloneFunction[Item, Result]:
@@ -304,7 +329,7 @@ class _Lane(Generic[Item, Result]):
             if isinstance(outcome, RetryLater):
                 if self._try_later(entry):
                     continue
-                outcome = KinsaveError("service_unavailable", "busy; retry")
+                outcome = outcome.give_up()
             if isinstance(outcome, KinsaveError):
                 entry.answer.set_exception(outcome)
             else:
@@ -366,7 +391,9 @@ class _Lane(Generic[Item, Result]):
                 outcome = self._run_alone_fn(session, item)
                 if isinstance(outcome, KinsaveError):
                     raise outcome  # roll back whatever the refusal's checks touched
-                if isinstance(outcome, RunAlone | RetryLater):
+                if isinstance(outcome, RetryLater):
+                    raise outcome.give_up()
+                if isinstance(outcome, RunAlone):
                     raise KinsaveError("service_unavailable", "busy; retry")
         except BaseException as error:  # the caller re-raises it
             answer.set_exception(error)

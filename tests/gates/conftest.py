@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from kinsave.auth.models import Shopper
 from kinsave.db import unit_of_work, utcnow
 from kinsave.gates import Gates, make_gates
-from kinsave.gates.store import MemoryStore, RedisStore
+from kinsave.gates.store import MemoryStore
 from kinsave.ledger import service as ledger
 from tests.conftest import REDIS_URL, _unreachable
 

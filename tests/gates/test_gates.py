@@ -22,17 +22,17 @@ from kinsave.coupons import service as coupons
 from kinsave.coupons.claims import ClaimRequest
 from kinsave.coupons.schemas import TemplateIn
 from kinsave.db import unit_of_work
-from kinsave.envelopes import daily_fastpath, fastpath
+from kinsave.envelopes import daily, grabs
 from kinsave.envelopes import service as envelopes
-from kinsave.envelopes.daily_fastpath import DailyRequest
+from kinsave.envelopes.daily import DailyRequest
 from kinsave.envelopes.daily_rule import UniformRule
-from kinsave.envelopes.fastpath import GrabRequest
+from kinsave.envelopes.grabs import GrabRequest
 from kinsave.envelopes.models import EnvelopeShare
 from kinsave.envelopes.schemas import EnvelopeIn
 from kinsave.errors import KinsaveError
 from kinsave.gates import Gates
 from kinsave.ledger import service as ledger
-from tests.gates.conftest import StoreUnderTest, codes, shoppers_with_wallets
+from tests.gates.conftest import codes, shoppers_with_wallets
 
 
 class Shop:
@@ -88,8 +88,8 @@ def shop(session_factory, settings) -> Shop:
 
 
 BATCH_FUNCTIONS: dict[str, Any] = {
-    "grab": (fastpath.grab_many, fastpath.grab_alone),
-    "daily": (daily_fastpath.claim_many, None),
+    "grab": (grabs.book_grabs, grabs.grab_alone),
+    "daily": (daily.book_daily_claims, None),
     "coupon": (claims.claim_many, None),
 }
 

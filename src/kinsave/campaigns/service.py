@@ -24,6 +24,7 @@ from kinsave.campaigns.schemas import (
 from kinsave.db import forget_gate_after_commit, utcnow
 from kinsave.envelopes.daily_rule import DailyRule
 from kinsave.errors import KinsaveError
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 
@@ -53,7 +54,7 @@ def create_campaign(session: Session, shop_id: str, data: CampaignIn) -> Campaig
     session.add(campaign)
     session.flush()
     if data.budget:
-        _fund(session, campaign, data.budget, key=f"campaign-funding:{campaign_id}:initial")
+        _fund(session, campaign, data.budget, key=keys.campaign_funding(campaign_id, "initial"))
     return _out(session, campaign)
 
 
@@ -61,7 +62,7 @@ def add_budget(session: Session, shop_id: str, campaign_id: str, amount: int) ->
     campaign = owned_campaign(session, shop_id, campaign_id)
     if not 0 < amount <= MAX_BUDGET:
         raise KinsaveError("invalid_amount", "a top-up is a positive amount")
-    _fund(session, campaign, amount, key=f"campaign-funding:{campaign_id}:{secrets.token_hex(8)}")
+    _fund(session, campaign, amount, key=keys.campaign_funding(campaign_id, secrets.token_hex(8)))
     return _out(session, campaign)
 
 
@@ -113,7 +114,7 @@ def grant_credit(
         to_account_id=ledger.wallet_account(session, shopper_id, campaign.shop_id),
         amount=amount,
         kind="credit_grant",
-        key=f"credit-grant:{campaign_id}:{key or secrets.token_hex(12)}",
+        key=keys.credit_grant(campaign_id, key or secrets.token_hex(12)),
         reference=campaign_id,
         insufficient_code="budget_exhausted",
     )
