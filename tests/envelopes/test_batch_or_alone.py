@@ -8,7 +8,9 @@ balances, accounts opened, shares, claims) must match, ids aside.
 """
 
 import random
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -225,3 +227,38 @@ class TestBatchOrAlone:
         with unit_of_work(session_factory) as session:
             wallet = (AccountKind.WALLET, world.shopper("newcomer"), world.shop_id)
             assert ledger.find_account(session, *wallet) is None
+
+
+class TestRacingThemself:
+    """A shopper's two taps in two transactions at once: one is paid, the other refused."""
+
+    def _race(self, session_factory: Any, operation: Callable[[Session], object]) -> list[str]:
+        barrier = threading.Barrier(4)
+
+        def tap() -> str:
+            barrier.wait()
+            try:
+                with unit_of_work(session_factory) as session:
+                    operation(session)
+            except KinsaveError as refusal:
+                return refusal.code
+            return "ok"
+
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            return sorted(pool.map(lambda _: tap(), range(4)))
+
+    def test_a_daily_claim_alone(self, api, session_factory):
+        world = _world(api, session_factory, "r")
+        codes = self._race(
+            session_factory,
+            lambda s: daily.claim_daily(s, world.daily_campaign_id, world.shopper("mum")),
+        )
+        assert codes == ["already_claimed_today"] * 3 + ["ok"]
+
+    def test_a_grab_alone(self, api, session_factory):
+        world = _world(api, session_factory, "g")
+        codes = self._race(
+            session_factory,
+            lambda s: grabs.grab_share(s, world.envelope_id, world.shopper("newcomer")),
+        )
+        assert codes == ["already_grabbed"] * 3 + ["ok"]
