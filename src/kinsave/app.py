@@ -92,10 +92,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
-    # The storm batchers' gates (gates/); the coupon claims outside the batcher go straight to
-    # the database.
+    # The storm batchers' gates (gates/): in Redis when it is set, else in this process.
     app.state.gates = make_gates(settings.redis_url)
-    app.state.claim_gate = None
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None

@@ -139,6 +139,7 @@ class Batcher(Generic[Item, Result]):
         batch); by default the batch function with a batch of one. `name` labels its metrics.
         `gate` answers refusals before the database (see the module docstring)."""
         alone = run_alone or _as_batch_of_one(run_batch)
+        self.gate = gate
         self._lanes: list[_Lane[Item, Result]] = [
             _Lane(session_factory, run_batch, alone, max_batch, retry_seconds, name, gate)
             for _ in range(lanes)

@@ -89,9 +89,8 @@ async def claim_coupon(
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """One coupon of the template, through the share `share_code` if given. Without an
-    Idempotency-Key the claim joins the next batch (the claim batcher, behind the Redis gate when
-    one is set); with one, it runs alone so that a retry replays it."""
-    gate = request.app.state.claim_gate
+    Idempotency-Key the claim joins the next batch (the claim batcher, behind the coupon gate,
+    gates/); with one, it runs alone so that a retry replays it."""
     return await batched_or_alone(
         request,
         scope=shopper.scope,
@@ -100,7 +99,7 @@ async def claim_coupon(
         item=claims.ClaimRequest(body.template_id, shopper.shopper_id, body.share_code),
         order_key=body.template_id,
         alone=lambda session: claims.claim_coupon(
-            session, shopper.shopper_id, body.template_id, gate=gate, via_share=body.share_code
+            session, shopper.shopper_id, body.template_id, via_share=body.share_code
         ),
         body=body,
         status_code=201,
