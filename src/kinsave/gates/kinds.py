@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
 from kinsave.coupons.models import CouponTemplate
+from kinsave.coupons.schemas import CouponOut
 from kinsave.db import utcnow
 from kinsave.envelopes.daily_rule import max_amount, min_amount
 from kinsave.envelopes.models import Envelope, EnvelopeShare
+from kinsave.envelopes.schemas import DailyClaimOut, GrabOut
 from kinsave.errors import KinsaveError
 from kinsave.gates.store import Seed
 from kinsave.ledger import service as ledger
@@ -67,7 +69,7 @@ class GrabKind:
     def learn(self, item: Any, outcome: object, info: str) -> tuple[str, int, int]:
         code = _code_of(outcome)
         if code is None:
-            return ("g", 1, 0) if hasattr(outcome, "seq") else NOTHING
+            return ("g", 1, 0) if isinstance(outcome, GrabOut) else NOTHING
         return {"already_grabbed": ("a", 0, 0), "envelope_empty": ("x", 1, 0)}.get(code, NOTHING)
 
 
@@ -103,10 +105,9 @@ class DailyKind:
     def learn(self, item: Any, outcome: object, info: str) -> tuple[str, int, int]:
         code = _code_of(outcome)
         if code is None:
-            local_day = getattr(outcome, "local_day", None)
-            if local_day is None:
+            if not isinstance(outcome, DailyClaimOut):
                 return NOTHING
-            return ("g", int(getattr(outcome, "amount", 0)), day_end(local_day, info))
+            return ("g", outcome.amount, day_end(outcome.local_day, info))
         if code == "already_claimed_today":
             today = utcnow().astimezone(ZoneInfo(info)).date()
             return ("a", 0, day_end(today, info))
@@ -152,7 +153,7 @@ class CouponKind:
     def learn(self, item: Any, outcome: object, info: str) -> tuple[str, int, int]:
         code = _code_of(outcome)
         if code is None:
-            return ("g", 1, 0) if hasattr(outcome, "coupon_id") else NOTHING
+            return ("g", 1, 0) if isinstance(outcome, CouponOut) else NOTHING
         return {"coupon_limit_reached": ("a", 0, 0), "coupon_sold_out": ("x", 1, 0)}.get(
             code, NOTHING
         )
