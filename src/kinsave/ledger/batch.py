@@ -15,8 +15,9 @@ is a batch of one through the same code. Every posting gets the same checks, in 
 A refused posting writes nothing; the others are booked as if it had not been in the batch.
 
 Set-based, whatever the batch's size: one statement reads and locks every account of the batch
-(in id order, so that two batches never wait on each other in opposite orders), one updates
-their balances, one inserts the transfers (opening wallets adds one more, rarely).
+(in id order, so that two batches never wait on each other in opposite orders), and one writes
+the balances and the transfer rows (on SQLite, in process, one executemany and one insert);
+opening wallets adds one more, rarely.
 """
 
 from collections.abc import Iterable, Sequence
@@ -27,7 +28,7 @@ from sqlalchemy import and_, bindparam, insert, or_, select, text, tuple_, updat
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-from kinsave.db import forget_gate_after_commit, insert_on_conflict, utcnow
+from kinsave.db import UTCDateTime, forget_gate_after_commit, insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import (
     DEFAULT_CURRENCY,
@@ -91,8 +92,7 @@ def book(
     _open_wallets(session, postings, answers, held, now)
     booked = [(i, p) for i, p in enumerate(postings) if answers[i] is None]
     if booked:
-        _write_balances(session, _deltas(held, [p for _, p in booked]))
-        ids = _insert_transfers(session, [p for _, p in booked], held, now)
+        ids = _write(session, [p for _, p in booked], held, now)
         for index, posting in booked:
             answers[index] = ids[posting.key]
             if (campaign_id := held[posting.to_account].budget_of) is not None:
@@ -195,7 +195,8 @@ def _open_wallets(
     if not new:
         return
     open_wallets(session, new, now=now)
-    # Opened now, or a moment ago by a concurrent first credit: either way at balance 0.
+    # Opened now, or a moment ago by a concurrent first credit. Balances move by deltas, so
+    # the stored one stays right either way; the batch counts only what it credited itself.
     for wallet, account in _lock_refs(session, set(new)).items():
         if isinstance(wallet, Wallet):
             held[wallet].id = account.id
@@ -243,34 +244,38 @@ def _deltas(held: dict[AccountRef, _Held], postings: Iterable[Posting]) -> dict[
     return deltas
 
 
-_PG_ADD_TO_BALANCES = text("""
-    UPDATE ledger_account a SET balance = a.balance + d.delta
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS d(id, delta)
-    WHERE a.id = d.id
-""")
+# PostgreSQL: the balances and the transfer rows in one statement, one round trip (a
+# data-modifying CTE runs to completion whether or not the main statement reads it).
+_PG_BOOK = text("""
+    WITH moved AS (
+        UPDATE ledger_account a SET balance = a.balance + d.delta
+        FROM unnest(CAST(:account_ids AS bigint[]), CAST(:deltas AS bigint[])) AS d(id, delta)
+        WHERE a.id = d.id
+        RETURNING a.id
+    )
+    INSERT INTO ledger_transfer (idempotency_key, from_account_id, to_account_id, shop_id,
+                                 amount, kind, reference, created_at)
+    SELECT t.idempotency_key, t.from_account_id, t.to_account_id, t.shop_id, t.amount, t.kind,
+           t.reference, :now
+    FROM unnest(CAST(:idempotency_key AS text[]), CAST(:from_account_id AS bigint[]),
+                CAST(:to_account_id AS bigint[]), CAST(:shop_id AS text[]),
+                CAST(:amount AS bigint[]), CAST(:kind AS text[]), CAST(:reference AS text[]))
+        AS t(idempotency_key, from_account_id, to_account_id, shop_id, amount, kind, reference)
+    RETURNING id, idempotency_key
+""").bindparams(bindparam("now", type_=UTCDateTime()))
+# SQLite, in process: one executemany for the balances, one INSERT for the transfers.
 _ADD_TO_BALANCE = (
     update(Account)
     .where(Account.id == bindparam("account_id"))
     .values(balance=Account.balance + bindparam("delta"))
 )
+_INSERT_TRANSFERS = insert(Transfer).returning(Transfer.id, Transfer.idempotency_key)
 
 
-def _write_balances(session: Session, deltas: dict[int, int]) -> None:
-    """Every balance the batch moved, in one statement (SQLite: one executemany)."""
-    moved = sorted((account, delta) for account, delta in deltas.items() if delta)
-    if not moved:
-        return
-    if session.get_bind().dialect.name == "postgresql":
-        ids, amounts = [a for a, _ in moved], [d for _, d in moved]
-        session.execute(_PG_ADD_TO_BALANCES, {"ids": ids, "deltas": amounts})
-        return
-    session.connection().execute(_ADD_TO_BALANCE, [{"account_id": a, "delta": d} for a, d in moved])
-
-
-def _insert_transfers(
+def _write(
     session: Session, postings: Sequence[Posting], held: dict[AccountRef, _Held], now: datetime
 ) -> dict[str, int]:
-    """The transfer rows, in one statement; their ids by key."""
+    """The batch's balances and transfer rows; the transfers' ids by key."""
     rows = [
         {
             "idempotency_key": p.key,
@@ -280,10 +285,17 @@ def _insert_transfers(
             "amount": p.amount,
             "kind": p.kind,
             "reference": p.reference,
-            "created_at": now,
         }
         for p in postings
     ]
-    statement = insert(Transfer).returning(Transfer.id, Transfer.idempotency_key)
-    inserted = session.connection().execute(statement, rows)
+    moved = sorted((a, d) for a, d in _deltas(held, postings).items() if d)
+    if session.get_bind().dialect.name == "postgresql":
+        columns = {name: [row[name] for row in rows] for name in rows[0]}
+        deltas = {"account_ids": [a for a, _ in moved], "deltas": [d for _, d in moved]}
+        inserted = session.execute(_PG_BOOK, {**columns, **deltas, "now": now})
+    else:
+        connection = session.connection()
+        if moved:
+            connection.execute(_ADD_TO_BALANCE, [{"account_id": a, "delta": d} for a, d in moved])
+        inserted = connection.execute(_INSERT_TRANSFERS, [{**r, "created_at": now} for r in rows])
     return {key: transfer_id for transfer_id, key in inserted}
