@@ -1,6 +1,7 @@
 """Builds the FastAPI app: routers, middleware, error handlers, the sweeper. Nothing else."""
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -92,8 +93,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
-    # The storm batchers' gates (gates/): in Redis when it is set, else in this process.
-    app.state.gates = make_gates(settings.redis_url)
+    # The storm batchers' gates (gates/): in Redis when it is set, else in this process's memory,
+    # which is exact only while it is the one API process (`kinsave serve --workers N` marks N > 1
+    # by its metrics directory): several without Redis go without gates.
+    several = bool(os.environ.get(metrics.MULTIPROCESS_DIR))
+    app.state.gates = make_gates(settings.redis_url) if settings.redis_url or not several else None
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
@@ -175,10 +179,10 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
         grabs.book_grabs,
         grabs.grab_alone,
         retry_seconds=grabs.BUSY_SECONDS,
-        gate=gates.grab,
+        gate=gates and gates.grab,
     )
-    app.state.daily_batcher = batcher("daily", daily.book_daily_claims, gate=gates.daily)
-    app.state.coupon_batcher = batcher("coupon", claims.claim_many, gate=gates.coupon)
+    app.state.daily_batcher = batcher("daily", daily.book_daily_claims, gate=gates and gates.daily)
+    app.state.coupon_batcher = batcher("coupon", claims.claim_many, gate=gates and gates.coupon)
     # Sign-ins the session cache does not remember: one read per batch of new tokens.
     app.state.session_batcher = Batcher(
         app.state.read_session_factory,

@@ -76,3 +76,23 @@ def test_the_gates_on_a_redis_cluster(shop, redis_cluster, taps_for):
     first.grab.store.client.flushall()  # type: ignore[union-attr]
     again = codes([taps_a.tap("grab", GrabRequest(envelopes[0], n)) for n in names[:6]])
     assert set(again) <= {"already_grabbed", "envelope_empty"}
+
+
+def test_a_hung_redis_costs_one_timeout_per_pause(shop, private_redis, taps_for):
+    """SIGSTOP: Redis accepts connections and answers nothing. The gate waits out one socket
+    timeout, then leaves Redis alone for its pause; every tap is answered by the database."""
+    gates = make_gates(private_redis.url)
+    gates.grab.retry_seconds = 60.0  # no second try within this test
+    taps = taps_for(gates)
+    names = [f"h{i}" for i in range(12)]
+    shoppers_with_wallets(shop.session_factory, shop.shop_id, names)
+    envelope_id = shop.envelope(5)
+    assert codes([taps.tap("grab", GrabRequest(envelope_id, names[0]))]) == ["ok"]
+    private_redis.freeze()
+    try:
+        got = codes([taps.tap("grab", GrabRequest(envelope_id, s)) for s in names[1:]])
+        assert not gates.grab.in_use  # paused after the first timeout, not one per tap
+    finally:
+        private_redis.kill()
+    assert got == ["ok"] * 4 + ["envelope_empty"] * 7
+    assert shop.open_shares(envelope_id) == 0
