@@ -172,12 +172,13 @@ def _record(session: Session, drafts: Sequence[_Draft], now: datetime) -> set[Cl
         }
         for draft in drafts
     ]
-    inserted = session.execute(
+    statement = (
         insert_on_conflict(session, DailyClaim)
-        .values(rows)
         .on_conflict_do_nothing(index_elements=["campaign_id", "shopper_id", "local_day"])
         .returning(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day)
     )
+    # Rows as parameters, not values: one multi-row INSERT whose compiled form is cached.
+    inserted = session.connection().execute(statement, rows)
     return {(campaign_id, shopper_id, day) for campaign_id, shopper_id, day in inserted}
 
 
