@@ -19,11 +19,9 @@ in a later batch a moment later, for up to `retry_seconds`, then answers the ref
 meanwhile the lane goes on with other items. An item that needs a path of its own gets RUN_ALONE:
 the lane runs it by itself right after the batch commits.
 
-With a gate (gates/), each batch first asks it, in one round trip and before any database work,
-which items it refuses (an envelope already empty, a shopper who already grabbed): those are
-answered at once, and a batch refused whole never checks out a connection. After the commit the
-gate is told every outcome (`settle`); when nothing was committed, it gets its reservations back
-(`release`).
+With a gate (gates/), a batch first asks it which items it refuses, in one round trip before any
+database work: those are answered at once (a batch refused whole checks out no connection). The
+gate is told every outcome after the commit (`settle`), or gets its reservations back (`release`).
 
 Handlers on the event loop `await batcher.submit(...)` (no thread held while the batch commits);
 threaded callers use `batcher.run(...)`.
