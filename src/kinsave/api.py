@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from kinsave.batcher import Batcher
+from kinsave.batcher import Batcher, BatchGate
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
@@ -162,17 +162,6 @@ def error_response(error: KinsaveError) -> JSONResponse:
     return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
 
 
-def idempotency_key(request: Request) -> str | None:
-    """The Idempotency-Key header, checked as `IdempotencyKey` is, for routes that read it
-    themselves (storm_routes.py)."""
-    key = request.headers.get("idempotency-key")
-    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
-        raise KinsaveError(
-            "invalid_request", f"Idempotency-Key: at most {IDEMPOTENCY_KEY_MAX} characters"
-        )
-    return key
-
-
 async def batched_or_alone(
     request: Request,
     *,
@@ -185,9 +174,10 @@ async def batched_or_alone(
     body: BaseModel | None = None,
     status_code: int = 200,
 ) -> Response:
-    """A storm endpoint's answer: the item through the batcher (its order key's lane; no thread
-    is held while the batch commits), or, under an Idempotency-Key, `alone` in its own unit of
-    work on a pool thread, so that the first answer replays exactly."""
+    """A storm endpoint's answer (grab, daily claim, coupon claim): the item through the batcher
+    (its order key's lane; no thread is held while the batch commits), or, under an
+    Idempotency-Key, `alone` in its own unit of work on a pool thread, so that the first answer
+    replays exactly. `alone` is the batch function's batch of one: the same rows either way."""
     if key is None:
         try:
             answer = await batcher.submit(item, order_key=order_key)
@@ -196,15 +186,59 @@ async def batched_or_alone(
         return Response(answer.model_dump_json(), status_code, media_type="application/json")
 
     def run_once() -> JSONResponse:
-        with unit_of_work(request.app.state.session_factory) as session:
-            return idempotent(
-                session,
-                request,
-                scope=scope,
-                key=key,
-                body=body,
-                operation=lambda: alone(session),
-                status_code=status_code,
-            )
+        operation = _Gated(batcher.gate, item, alone)
+        try:
+            with unit_of_work(request.app.state.session_factory) as session:
+                response = idempotent(
+                    session,
+                    request,
+                    scope=scope,
+                    key=key,
+                    body=body,
+                    operation=lambda: operation(session),
+                    status_code=status_code,
+                )
+        except BaseException:
+            operation.finish(committed=False)
+            raise
+        operation.finish(committed=True)
+        return response
 
     return await run_in_threadpool(run_once)
+
+
+class _Gated:
+    """`alone` behind the batcher's gate, for a request with an Idempotency-Key: asked only once
+    the key is known to be new (a replay must answer what it answered first, whatever the gate
+    says now), and told the outcome after the commit, as a batch tells it."""
+
+    def __init__(
+        self, gate: BatchGate | None, item: object, alone: Callable[[Session], BaseModel]
+    ) -> None:
+        self.gate, self.item, self.alone = gate, item, alone
+        self.ticket: Any = None
+        self.outcome: BaseModel | KinsaveError | None = None
+
+    def __call__(self, session: Session) -> BaseModel:
+        if self.gate is None:
+            return self.alone(session)
+        ticket = self.gate.admit([self.item])
+        self.gate.load(session, ticket)
+        (refusal,) = self.gate.refusals(ticket)
+        if refusal is not None:
+            raise refusal  # nothing was reserved for it
+        self.ticket = ticket
+        try:
+            self.outcome = self.alone(session)
+        except KinsaveError as database_refusal:
+            self.outcome = database_refusal
+            raise
+        return self.outcome
+
+    def finish(self, *, committed: bool) -> None:
+        if self.gate is None or self.ticket is None:
+            return
+        if committed or isinstance(self.outcome, KinsaveError):
+            self.gate.settle(self.ticket, [self.outcome])  # the database's own answer
+        else:
+            self.gate.release(self.ticket)

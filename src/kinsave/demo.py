@@ -19,6 +19,8 @@ from kinsave.coupons.checkout_schemas import CartLineIn, PaidIn, QuoteIn, Reserv
 from kinsave.db import utcnow
 from kinsave.demo_catalog import seed_catalog
 from kinsave.envelopes import daily as envelope_daily
+from kinsave.envelopes import grabs
+from kinsave.envelopes import grabs as envelope_grabs
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn, ShopperEnvelopeIn
@@ -94,7 +96,7 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
         ),
     )
     for relative in ("mum", "xiaoming"):
-        envelopes.grab_share(session, family_envelope.id, relative)
+        grabs.grab_share(session, family_envelope.id, relative)
     shop_envelope = envelopes.create_campaign_envelope(
         session,
         settings,
@@ -230,7 +232,7 @@ def seed_envelope_share(session: Session, campaign_id: str, envelope_id: str) ->
     )
     for relative in ("dad", "xiaohong"):
         sharing.accept_share(session, relative, shared.code, device_hash=None, now=utcnow())
-        envelopes.grab_share(session, envelope_id, relative)
+        envelope_grabs.grab_share(session, envelope_id, relative)
 
 
 DEMO_BASE_URL = "http://127.0.0.1:8000"

@@ -18,7 +18,7 @@ class TestScenarios:
         variants = {(m.mode, m.variant) for m in result.measurements}
         assert ("in-process", "kinsave") in variants
         assert ("in-process", "straightforward") in variants
-        assert ("in-process", "raw limit") in variants
+        assert ("in-process", "kinsave alone") in variants
         assert ("http x1", "kinsave") in variants
         assert ("http x1", "do-nothing") in variants
         for measurement in result.measurements:

@@ -4,13 +4,10 @@ writes nothing, and concurrent claims of one shopper never collide on a slot."""
 import threading
 
 import pytest
-import redis
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from kinsave.coupons import claims
 from kinsave.coupons.claims import ClaimRequest
-from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
@@ -121,54 +118,3 @@ class TestConcurrentClaims:
 
         assert sorted(codes) == ["coupon_limit_reached"] * 3 + ["ok"] * 3
         assert _slots(session_factory, template["id"]) == {"eager": [1, 2, 3]}
-
-
-class TestGatedBatch:
-    def test_a_batch_takes_its_units_at_once_and_gives_back_refusals(
-        self, api, session_factory, shoppers, redis_url
-    ):
-        template = create_template(api, shop_key(session_factory), stock=3, per_shopper_limit=1)
-        gate = ClaimGate(redis_url)
-        client = redis.Redis.from_url(redis_url)
-        client.delete(gate.key(template["id"]))
-        batch = [
-            ClaimRequest(template["id"], "aunt"),
-            ClaimRequest(template["id"], "aunt"),  # refused by the limit: its unit goes back
-            ClaimRequest(template["id"], "uncle"),
-            ClaimRequest(template["id"], "cousin"),  # no unit left in Redis: sold out
-        ]
-        try:
-            with unit_of_work(session_factory) as session:
-                outcomes = claims.claim_many(session, batch, gate=gate)
-            assert outcome_codes(outcomes) == [
-                "ok",
-                "coupon_limit_reached",
-                "ok",
-                "coupon_sold_out",
-            ]
-            assert int(client.get(gate.key(template["id"])) or 0) == 1
-            with unit_of_work(session_factory) as session:
-                late = claims.claim_many(
-                    session, [ClaimRequest(template["id"], "cousin")], gate=gate
-                )
-            assert outcome_codes(late) == ["ok"]
-            assert int(client.get(gate.key(template["id"])) or 0) == 0
-            assert _issued(session_factory, template["id"]) == 3
-        finally:
-            client.delete(gate.key(template["id"]))
-
-    def test_a_failed_batch_gives_every_unit_back(self, api, session_factory, shoppers, redis_url):
-        template = create_template(api, shop_key(session_factory), stock=5)
-        gate = ClaimGate(redis_url)
-        client = redis.Redis.from_url(redis_url)
-        client.delete(gate.key(template["id"]))
-        # A shopper row that does not exist fails the batch's statements (a foreign key) after the
-        # gate let every claim through: the shared transaction is gone, and so are its units.
-        batch = [ClaimRequest(template["id"], name) for name in (*shoppers, "nobody")]
-        try:
-            with pytest.raises(IntegrityError), unit_of_work(session_factory) as session:
-                claims.claim_many(session, batch, gate=gate)
-            assert int(client.get(gate.key(template["id"])) or 0) == 5
-            assert _issued(session_factory, template["id"]) == 0
-        finally:
-            client.delete(gate.key(template["id"]))

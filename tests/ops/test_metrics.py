@@ -100,3 +100,40 @@ class TestSeveralProcesses:
         assert counted >= 40  # the startup probes too: every process's count, summed
         counter_files = [p.name for p in tmp_path.iterdir() if p.name.startswith("counter_")]
         assert len(counter_files) == 2  # one per API process
+
+
+class TestGateDecisions:
+    def test_grab_daily_and_coupon_gates_are_counted(
+        self, settings: Settings, session_factory: sessionmaker[Session], api: httpx.Client
+    ) -> None:
+        from tests.coupons.factories import create_template
+        from tests.factories import login
+
+        operator = shop_key(session_factory)
+        rule = {"kind": "uniform", "min": 5, "max": 5}
+        campaign = create_campaign(api, operator, daily_rule=rule)
+        grandma = funded_shopper(api, operator, campaign["id"], "grandma", 500)
+        app = create_app(settings.model_copy(update={"metrics_token": TOKEN}))
+        with TestClient(app) as client:
+            envelope = client.post(
+                "/v1/envelopes", json={"total": 10, "shares": 1}, headers=grandma
+            ).json()
+            template = create_template(client, operator, stock=1)
+            before = client.get("/metrics", headers=BEARER).text
+            for name in ("m1", "m2", "m3"):
+                shopper = login(client, name)
+                client.post(f"/v1/envelopes/{envelope['id']}/grab", headers=shopper)
+                client.post(f"/v1/daily/{campaign['id']}/claim", headers=grandma)
+                body = {"template_id": template["id"]}
+                client.post("/v1/coupons/claim", json=body, headers=shopper)
+            text = client.get("/metrics", headers=BEARER).text
+
+        def counted(gate: str, outcome: str) -> float:
+            name = "kinsave_gate_decisions_total"
+            labels = {"gate": gate, "outcome": outcome}
+            return value(text, name, **labels) - value(before, name, **labels)
+
+        assert counted("grab", "envelope_empty") == 2
+        assert counted("daily", "already_claimed_today") == 2
+        assert counted("coupon", "coupon_sold_out") == 2
+        assert counted("grab", "missed") == 1 and counted("grab", "admitted") == 1

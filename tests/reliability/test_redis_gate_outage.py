@@ -1,4 +1,4 @@
-"""Redis dies while its ClaimGate (coupons/gate.py) fronts a coupon rush on a real `kinsave serve`.
+"""Redis dies while the coupon gate (gates/) fronts a coupon rush on a real `kinsave serve`.
 
 The Redis is a private `redis-server` on a free port (the machine's shared one keeps running).
 While it is gone the database alone decides every claim: answers stay 201 or 409
@@ -16,9 +16,9 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from kinsave.coupons.gate import RETRY_SECONDS, ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work
+from kinsave.gates.gate import RETRY_SECONDS
 from kinsave.security.models import RateCounter
 from tests.coupons.factories import create_template
 from tests.factories import Headers, login, shop_key
@@ -74,7 +74,8 @@ def _holders(session_factory, template_id: str) -> tuple[dict[str, str], int]:
 
 
 def _gate_count(redis_url: str, template_id: str) -> int | None:
-    value = redis.Redis.from_url(redis_url).get(ClaimGate.key(template_id))
+    # The stock the gate counts as left (gates/store.py): its template's state hash.
+    value = redis.Redis.from_url(redis_url).hget(f"{{tpl:{template_id}}}:s", "left")
     return None if value is None else int(value)
 
 

@@ -8,7 +8,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kinsave.batcher import AloneFunction, Batcher, BatchFunction
+from kinsave.batcher import AloneFunction, Batcher, BatchFunction, BatchGate
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import Crowd
 from kinsave.config import Settings
@@ -158,6 +158,7 @@ def batched(
     run_batch: BatchFunction[Item, Any],
     to_item: Callable[[Attempt], tuple[Item, str]],
     run_alone: AloneFunction[Item, Any] | None = None,
+    gate: BatchGate | None = None,
 ) -> Callable[[], Caller[Attempt]]:
     """A variant that hands each attempt to one shared batcher, as the batched routes do;
     `to_item` gives the batch item and its order key (the envelope or campaign)."""
@@ -167,6 +168,7 @@ def batched(
         max_batch=ctx.settings.grab_batch_max,
         lanes=ctx.settings.batch_lanes,
         run_alone=run_alone,
+        gate=gate,
     )
     ctx.cleanups.append(batcher.stop)
 

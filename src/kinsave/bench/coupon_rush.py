@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 import redis
@@ -24,10 +23,10 @@ from kinsave.bench.measure import Caller
 from kinsave.coupons import claims
 from kinsave.coupons import service as coupons
 from kinsave.coupons.claims import ClaimRequest
-from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.coupons.schemas import TemplateIn
 from kinsave.db import unit_of_work, utcnow
+from kinsave.gates import make_gates
 
 LIMIT = 2
 VALID_DAYS = 30
@@ -61,12 +60,11 @@ class CouponPlan:
 
 def _batched(ctx: BenchContext, _plan: CouponPlan) -> Callable[[], Caller[Any]]:
     """What POST /v1/coupons/claim runs: the claim batcher, behind the gate when Redis answers."""
-    url = ctx.settings.redis_url
-    gate = ClaimGate(url) if url else None
     return batched(
         ctx,
-        partial(claims.claim_many, gate=gate),
+        claims.claim_many,
         lambda attempt: (ClaimRequest(*attempt), attempt[0]),
+        gate=make_gates(ctx.settings.redis_url).coupon,
     )
 
 

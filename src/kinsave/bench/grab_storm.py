@@ -12,14 +12,13 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from kinsave.bench import baseline, raw
+from kinsave.bench import baseline
 from kinsave.bench.context import BenchContext, HttpTarget, batched, in_own_transaction
 from kinsave.bench.measure import Caller
 from kinsave.bench.seed import shop_envelopes
-from kinsave.db import unit_of_work, utcnow
-from kinsave.envelopes import fastpath
-from kinsave.envelopes import service as envelopes
-from kinsave.envelopes.fastpath import GrabRequest
+from kinsave.db import unit_of_work
+from kinsave.envelopes import grabs
+from kinsave.envelopes.grabs import GrabRequest
 from kinsave.envelopes.models import EnvelopeShare
 from kinsave.ledger.models import Transfer
 
@@ -39,33 +38,22 @@ class GrabPlan:
         return [(self.envelope_ids[e], self.shopper_ids[s]) for e, s in self.attempts]
 
 
-def _raw(ctx: BenchContext, _plan: GrabPlan) -> Callable[[], Caller[Attempt]]:
-    def make() -> Caller[Attempt]:
-        connection = raw.connect(ctx.database_url)
-        ctx.cleanups.append(connection.close)
-        return lambda attempt: raw.grab(connection, attempt[0], attempt[1], utcnow())
-
-    return make
-
-
 class GrabStorm:
     name = "grab-storm"
     inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]] = {
         "straightforward": lambda ctx, _plan: in_own_transaction(ctx, baseline.grab_share),
-        "kinsave plain": lambda ctx, _plan: in_own_transaction(ctx, envelopes.grab_share),
-        "kinsave one-statement": lambda ctx, _plan: in_own_transaction(ctx, fastpath.grab_share),
+        # A grab alone, one unit of work each: what a request with an Idempotency-Key runs.
+        "kinsave alone": lambda ctx, _plan: in_own_transaction(ctx, grabs.grab_share),
         "kinsave": lambda ctx, _plan: batched(
             ctx,
-            fastpath.grab_many,
+            grabs.book_grabs,
             lambda attempt: (GrabRequest(*attempt), attempt[0]),
-            fastpath.grab_alone,
+            grabs.grab_alone,
         ),
-        "raw limit": _raw,
     }
     http_variants = {
         "do-nothing": "GET /v1/bench/noop",
         "straightforward": "POST /v1/bench/straightforward/envelopes/{target}/grab",
-        "kinsave plain": "POST /v1/bench/plain/envelopes/{target}/grab",
         "kinsave": "POST /v1/envelopes/{target}/grab",
     }
 

@@ -16,22 +16,19 @@ nothing) and two on SQLite. A refusal writes nothing, so claims run safely insid
 transaction (batcher.py): the template's row, the hot row of a rush, is locked once per batch,
 and one durable commit (on PostgreSQL one pipelined round trip) pays for the whole batch.
 
-The optional Redis gate (gate.py) refuses sold-out claims before any statement runs: a batch takes
-its units in one call per template and gives back the units of claims the database refused.
+The coupon gate (gates/) refuses sold-out and over-the-limit claims before the batch runs, so a
+sold-out flood checks out no connection.
 """
 
 import secrets
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import CouponTemplate
 from kinsave.coupons.schemas import CouponOut
 from kinsave.coupons.service import coupon_view
@@ -103,14 +100,13 @@ def claim_coupon(
     template_id: str,
     now: datetime | None = None,
     *,
-    gate: ClaimGate | None = None,
     via_share: str | None = None,
 ) -> CouponOut:
     """Give the shopper one coupon of the template. Errors: not_found, coupon_not_claimable
     (paused, ended, not started), coupon_expired (its window is over), coupon_limit_reached,
     coupon_sold_out."""
     request = ClaimRequest(template_id, shopper_id, via_share)
-    (outcome,) = claim_many(session, [request], gate=gate, now=now)
+    (outcome,) = claim_many(session, [request], now=now)
     if isinstance(outcome, KinsaveError):
         raise outcome
     return outcome
@@ -120,51 +116,14 @@ def claim_many(
     session: Session,
     requests: Sequence[ClaimRequest],
     *,
-    gate: ClaimGate | None = None,
     now: datetime | None = None,
 ) -> list[CouponOut | KinsaveError]:
     """Every request's answer in one transaction: a CouponOut, or the refusal (nothing written).
-    The batch function of the coupon-claim batcher."""
+    The batch function of the coupon-claim batcher (whose gate, gates/, refuses sold-out and
+    over-the-limit claims before this runs)."""
     now = now or utcnow()
-    passed = _through_gate(session, gate, requests) if gate else [True] * len(requests)
-    try:
-        outcomes = _claim_passed(session, requests, passed, now)
-    except BaseException:
-        _give_back(gate, [r for r, p in zip(requests, passed, strict=True) if p])
-        raise  # nothing of this batch will be committed
-    refused = zip(requests, passed, outcomes, strict=True)
-    _give_back(gate, [r for r, p, o in refused if p and isinstance(o, KinsaveError)])
-    return outcomes
-
-
-def _through_gate(
-    session: Session, gate: ClaimGate, requests: Sequence[ClaimRequest]
-) -> list[bool]:
-    """Which requests the gate lets through (the rest are sold out): one Redis call per template,
-    before any row is locked, so a sold-out flood touches no row at all."""
-    wanted = Counter(request.template_id for request in requests)
-    units = {
-        template_id: gate.take(template_id, count, partial(_stock_left, session, template_id))
-        for template_id, count in wanted.items()
-    }
-    passed = []
-    for request in requests:
-        passed.append(units[request.template_id] > 0)
-        units[request.template_id] -= 1
-    return passed
-
-
-def _claim_passed(
-    session: Session, requests: Sequence[ClaimRequest], passed: list[bool], now: datetime
-) -> list[CouponOut | KinsaveError]:
-    wanted = {r.template_id for r, p in zip(requests, passed, strict=True) if p}
-    templates = _templates(session, wanted) if wanted else {}
-    drafts = [
-        _draft(request, templates.get(request.template_id), now)
-        if through
-        else _refusal("coupon_sold_out")
-        for request, through in zip(requests, passed, strict=True)
-    ]
+    templates = _templates(session, {request.template_id for request in requests})
+    drafts = [_draft(request, templates.get(request.template_id), now) for request in requests]
     ready = [draft for draft in drafts if isinstance(draft, dict)]
     refusals = iter(_issue(session, ready))
     return [
@@ -213,23 +172,12 @@ def _refusal(code: str) -> KinsaveError:
     return KinsaveError(code, REFUSALS[code])
 
 
-def _stock_left(session: Session, template_id: str) -> int:
-    left = session.execute(
-        select(CouponTemplate.stock - CouponTemplate.issued).where(CouponTemplate.id == template_id)
-    ).scalar_one_or_none()
-    return int(left or 0)
-
-
-def _give_back(gate: ClaimGate | None, requests: list[ClaimRequest]) -> None:
-    if gate is not None:
-        for template_id, units in Counter(r.template_id for r in requests).items():
-            gate.give_back(template_id, units)
-
-
 def _issue(session: Session, drafts: list[dict[str, Any]]) -> list[str | None]:
     """Run each draft's claim; per draft None when issued, else the refusal code. Straight to the
     driver, in the session's transaction: on PostgreSQL in one pipeline (SQLAlchemy has no
     pipeline mode), on SQLite without SQLAlchemy's per-statement work."""
+    if not drafts:  # every claim refused before the database: no connection checked out
+        return []
     with driver_of(session) as driver:
         if session.get_bind().dialect.name != "postgresql":
             return [sqlite_claim(driver, sqlite_values(draft)) for draft in drafts]

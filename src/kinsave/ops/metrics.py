@@ -1,9 +1,9 @@
 """Prometheus metrics that each process counts (the /metrics page: ops/metrics_page.py).
 
 Per process, in prometheus-client's registry: requests by route and status with latency
-histograms (ops/request_log.py), storm batch sizes and queue depths (batcher.py), what the storm
-gates decided before the database (coupons/gate.py), database connections checked out of the pool,
-sweeper runs, failures and last success per job (jobs.py).
+histograms (ops/request_log.py), storm batch sizes and queue depths (batcher.py), gate decisions
+(gates/), database connections checked out of the pool, sweeper runs, failures and last success
+per job (jobs.py).
 With several API processes (`kinsave serve --workers N`, N > 1) these are kept in
 prometheus-client's multiprocess files (PROMETHEUS_MULTIPROC_DIR, set by `kinsave serve`) and
 summed across the processes at scrape time. Counting is always on; the page is off unless
@@ -46,9 +46,9 @@ POOL_CHECKED_OUT = Gauge(
     multiprocess_mode="livesum",
 )
 GATE_DECISIONS = Counter(
-    "kinsave_gate_decisions",  # exposed as kinsave_gate_decisions_total
-    "Storm requests a gate in front of the database decided: admit (sent on to the database), "
-    "refuse (answered without it), miss (the gate could not decide, so the database did)",
+    "kinsave_gate_decisions",
+    "Storm taps decided by a gate before the database: outcome is the refusal's error code, or"
+    " admitted / passed (to the database) / missed (not seeded yet) / unavailable (store down)",
     ["gate", "outcome"],
 )
 SWEEP_RUNS = Counter("kinsave_sweeper_runs", "Sweeper job runs", ["job", "outcome"])
@@ -64,15 +64,6 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
     method = method if method in METHODS else "OTHER"  # clients choose methods: bound them
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
-
-
-def count_gate_decisions(gate: str, *, admit: int = 0, refuse: int = 0, miss: int = 0) -> None:
-    """What one gate (`coupon`, `grab`, `daily`, ...) decided for a request or a batch: how many
-    it let through to the database, refused itself, or could not decide (its store unreachable
-    or paused). Hits are admit + refuse; every gate counts into the one metric."""
-    for outcome, count in (("admit", admit), ("refuse", refuse), ("miss", miss)):
-        if count:
-            GATE_DECISIONS.labels(gate, outcome).inc(count)
 
 
 def watch_pool(engine: Engine) -> None:

@@ -78,8 +78,8 @@ def _durability(settings: Settings, workers: int) -> list[Finding]:
         found.append(
             Finding(
                 "KINSAVE_REDIS_URL",
-                f"no Redis with {workers} API processes: no coupon claim gate, and every rate "
-                "limit hit is a database write",
+                f"no Redis with {workers} API processes: no storm gates (every refusal is a "
+                "database statement), and every rate limit hit is a database write",
             )
         )
     return found

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from kinsave.catalog import service as catalog
 from kinsave.coupons import claims, deals
 from kinsave.coupons import service as coupons
-from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.schemas import CouponOut
 from kinsave.db import insert_on_conflict
 from kinsave.envelopes import service as envelopes
@@ -115,8 +114,6 @@ def claim_travelled_coupon(
     share: Share,
     shopper_id: str,
     now: datetime,
-    *,
-    gate: ClaimGate | None = None,
 ) -> TravelledCoupon:
     """Claim the share's coupon for the shopper who resolved it, at most once per (share,
     shopper): a repeat answers the coupon of the first claim. A refused claim (coupon_sold_out,
@@ -140,7 +137,7 @@ def claim_travelled_coupon(
         return _earlier_claim(session, share.code, shopper_id, now)
     try:
         coupon = claims.claim_coupon(
-            session, shopper_id, share.coupon_template_id, now, gate=gate, via_share=share.code
+            session, shopper_id, share.coupon_template_id, now, via_share=share.code
         )
     except KinsaveError as refused:
         _forget_claim(session, taken)

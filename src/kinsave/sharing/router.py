@@ -144,7 +144,6 @@ def resolve_token(
             body,
             base_url=_base_url(once.request),
             now=utcnow(),
-            gate=once.request.app.state.claim_gate,
         ),
         body=body,
     )

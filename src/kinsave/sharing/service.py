@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
-from kinsave.coupons.gate import ClaimGate
 from kinsave.errors import KinsaveError, register_codes
 from kinsave.sharing import (
     campaign_setup,
@@ -184,7 +183,6 @@ def resolve_token(
     *,
     base_url: str,
     now: datetime,
-    gate: ClaimGate | None = None,
 ) -> ResolveOut:
     """The store resolves pasted text to the share's target and the page its landing template
     names; counts one use and records the touch. With `shopper_id`, the coupon the share carries
@@ -222,7 +220,7 @@ def resolve_token(
     )
     travelled = TravelledCoupon()
     if data.shopper_id is not None:
-        travelled = offers.claim_travelled_coupon(session, share, data.shopper_id, now, gate=gate)
+        travelled = offers.claim_travelled_coupon(session, share, data.shopper_id, now)
     return ResolveOut(
         code=code,
         target=TargetIn(type=share.target_type, id=share.target_id),
