@@ -32,6 +32,8 @@ from kinsave.db import make_engine, make_session_factory
 from kinsave.envelopes import daily_fastpath, fastpath
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
+from kinsave.groups.router import admin_router as group_admin_router
+from kinsave.groups.router import router as groups_router
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
 from kinsave.ops import metrics
@@ -133,6 +135,8 @@ DOCUMENTED_ROUTERS = (
     coupon_admin_router,
     coupons_router,
     checkout_router,
+    group_admin_router,
+    groups_router,
     security_router,
     storelinks_router,
     ops_router,

@@ -21,6 +21,8 @@ from kinsave.coupons.checkout_schemas import ReservationReleaseReport
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import expiry as envelope_expiry
 from kinsave.envelopes.schemas import ExpiryReport
+from kinsave.groups import expiry as group_expiry
+from kinsave.groups.schemas import GroupExpiryReport
 from kinsave.ops import metrics
 from kinsave.security import ratelimit
 from kinsave.security.schemas import CounterCleanupReport
@@ -83,6 +85,19 @@ def expire_help_requests(
     return HelpExpiryReport(expired=expired, refunded_amount=refunded)
 
 
+def fail_expired_groups(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> GroupExpiryReport:
+    """Fail every group whose window ended before it filled (units back to stock), once."""
+    now = now or utcnow()
+    failed, units = settle_each(
+        session_factory,
+        lambda session: group_expiry.due_for_failure(session, now),
+        lambda session, group_id: group_expiry.fail_group(session, group_id, now),
+    )
+    return GroupExpiryReport(failed=failed, units_returned=units)
+
+
 def release_referral_rewards(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> ReleaseReport:
@@ -138,6 +153,7 @@ SweepJob = Callable[[sessionmaker[Session], Settings], BaseModel]
 SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
     ("envelope expiry", lambda factory, _settings: expire_envelopes(factory)),
     ("help request expiry", lambda factory, _settings: expire_help_requests(factory)),
+    ("group expiry", lambda factory, _settings: fail_expired_groups(factory)),
     ("checkout reservations", lambda factory, _settings: release_expired_reservations(factory)),
     ("referral rewards", lambda factory, _settings: release_referral_rewards(factory)),
     ("rate counter cleanup", lambda factory, _settings: delete_expired_rate_counters(factory)),
