@@ -14,13 +14,12 @@ import secrets
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
 from kinsave.coupons import entitlements
-from kinsave.db import utcnow
+from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.groups import rules
 from kinsave.groups.models import DealGroup, GroupDeal, GroupMember
@@ -48,7 +47,6 @@ def start_group(
     if not rules.deal_open_for_groups(deal.status, deal.starts_at, deal.ends_at, now):
         raise KinsaveError("group_deal_not_active", "this group deal is not taking new groups")
     _refuse_if_in_open_group(session, deal_id, shopper_id)
-    _take_units(session, deal)
     group = DealGroup(
         id="grp_" + secrets.token_hex(8),
         deal_id=deal.id,
@@ -63,7 +61,11 @@ def start_group(
     session.add(group)
     session.flush()
     _seat(session, group.id, deal, shopper_id, device_hash, now)
-    return group_view(session, group.id, shopper_id, now)
+    view = group_view(session, group.id, shopper_id, now)
+    # Last: every start locks the deal's row here until its commit, so the less comes after
+    # it, the more starts a second. A refusal rolls the new group back with everything else.
+    _take_units(session, deal)
+    return view
 
 
 def _take_units(session: Session, deal: GroupDeal) -> None:
@@ -206,24 +208,27 @@ def _insert_member(
     slot = rules.free_slot({s for s in used if s is not None}, deal.per_shopper_limit)
     if slot is None:
         raise _limit_reached(deal)
-    try:
-        with session.begin_nested():
-            session.execute(
-                insert(GroupMember).values(
-                    group_id=group_id,
-                    deal_id=deal.id,
-                    shopper_id=shopper_id,
-                    position=position,
-                    open_deal_id=deal.id,
-                    slot=slot,
-                    device_hash=device_hash,
-                    joined_at=now,
-                )
-            )
-    except IntegrityError:
+    # ON CONFLICT DO NOTHING rather than a savepoint: a refused insert leaves the transaction
+    # usable for the read that says why, at no extra round trips when nothing conflicts.
+    inserted = session.execute(
+        insert_on_conflict(session, GroupMember)
+        .values(
+            group_id=group_id,
+            deal_id=deal.id,
+            shopper_id=shopper_id,
+            position=position,
+            open_deal_id=deal.id,
+            slot=slot,
+            device_hash=device_hash,
+            joined_at=now,
+        )
+        .on_conflict_do_nothing()
+        .returning(GroupMember.id)
+    ).first()
+    if inserted is None:
         # A concurrent join of the same shopper won: an open group of the deal, or the slot.
         _refuse_if_in_open_group(session, deal.id, shopper_id)
-        raise _limit_reached(deal) from None
+        raise _limit_reached(deal)
 
 
 def _limit_reached(deal: GroupDeal) -> KinsaveError:
