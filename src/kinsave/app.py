@@ -45,6 +45,7 @@ from kinsave.security.ratelimit import RateLimiter
 from kinsave.security.router import router as security_router
 from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
+from kinsave.social.price_cut_router import router as price_cut_router
 from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
 from kinsave.storm_routes import routes as storm_routes
@@ -128,6 +129,7 @@ DOCUMENTED_ROUTERS = (
     envelopes_router,
     campaigns_router,
     social_router,
+    price_cut_router,
     webhooks_router,
     sharing_router,
     sharing_admin_router,

@@ -203,6 +203,7 @@ def expire() -> None:
         delete_expired_rate_counters,
         expire_envelopes,
         expire_help_requests,
+        expire_price_cuts,
         fail_expired_groups,
         release_expired_reservations,
         release_referral_rewards,
@@ -213,6 +214,8 @@ def expire() -> None:
     console.print(f"expired {report.expired} envelopes, refunded {report.refunded_amount}")
     helps = expire_help_requests(factory)
     console.print(f"expired {helps.expired} help requests, refunded {helps.refunded_amount}")
+    cuts = expire_price_cuts(factory)
+    console.print(f"expired {cuts.expired} price cuts")
     groups = fail_expired_groups(factory)
     console.print(f"failed {groups.failed} groups, {groups.units_returned} units back in stock")
     reservations = release_expired_reservations(factory)

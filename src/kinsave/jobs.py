@@ -28,8 +28,8 @@ from kinsave.security import ratelimit
 from kinsave.security.schemas import CounterCleanupReport
 from kinsave.sharing import rewards
 from kinsave.sharing.schemas import ReleaseReport
-from kinsave.social import help_requests
-from kinsave.social.schemas import HelpExpiryReport
+from kinsave.social import help_requests, price_cuts
+from kinsave.social.schemas import HelpExpiryReport, PriceCutExpiryReport
 from kinsave.webhooks import delivery as webhook_delivery
 from kinsave.webhooks.schemas import DeliveryReport
 
@@ -98,6 +98,19 @@ def fail_expired_groups(
     return GroupExpiryReport(failed=failed, units_returned=units)
 
 
+def expire_price_cuts(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> PriceCutExpiryReport:
+    """End every unfinished price cut past its deadline (nothing owed, its unit back), once."""
+    now = now or utcnow()
+    expired, _ = settle_each(
+        session_factory,
+        lambda session: price_cuts.due_for_expiry(session, now),
+        lambda session, cut_id: price_cuts.expire_cut(session, cut_id, now),
+    )
+    return PriceCutExpiryReport(expired=expired)
+
+
 def release_referral_rewards(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> ReleaseReport:
@@ -154,6 +167,7 @@ SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
     ("envelope expiry", lambda factory, _settings: expire_envelopes(factory)),
     ("help request expiry", lambda factory, _settings: expire_help_requests(factory)),
     ("group expiry", lambda factory, _settings: fail_expired_groups(factory)),
+    ("price cut expiry", lambda factory, _settings: expire_price_cuts(factory)),
     ("checkout reservations", lambda factory, _settings: release_expired_reservations(factory)),
     ("referral rewards", lambda factory, _settings: release_referral_rewards(factory)),
     ("rate counter cleanup", lambda factory, _settings: delete_expired_rate_counters(factory)),
