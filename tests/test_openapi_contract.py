@@ -115,7 +115,7 @@ def test_schemas_state_the_limits_the_service_enforces(document, settings):
 
 def test_the_webhooks_sent_are_documented(document):
     webhooks = document["webhooks"]
-    assert set(webhooks) == {"order.paid", "order.refunded"}
+    assert set(webhooks) == {"order.paid", "order.refunded", "group.succeeded", "group.failed"}
     body = webhooks["order.paid"]["post"]["requestBody"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/OrderPaidEvent"}
 

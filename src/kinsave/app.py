@@ -32,6 +32,8 @@ from kinsave.envelopes import daily, grabs
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.gates import make_gates
+from kinsave.groups.router import admin_router as group_admin_router
+from kinsave.groups.router import router as groups_router
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
 from kinsave.ops import metrics
@@ -43,6 +45,7 @@ from kinsave.security.ratelimit import RateLimiter
 from kinsave.security.router import router as security_router
 from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
+from kinsave.social.price_cut_router import router as price_cut_router
 from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
 from kinsave.telegram import identity as telegram_identity
@@ -132,6 +135,7 @@ DOCUMENTED_ROUTERS = (
     envelopes_router,
     campaigns_router,
     social_router,
+    price_cut_router,
     webhooks_router,
     sharing_router,
     sharing_admin_router,
@@ -139,6 +143,8 @@ DOCUMENTED_ROUTERS = (
     coupon_admin_router,
     coupons_router,
     checkout_router,
+    group_admin_router,
+    groups_router,
     security_router,
     storelinks_router,
     ops_router,

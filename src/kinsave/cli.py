@@ -195,13 +195,16 @@ def backup(
 
 @app.command()
 def expire() -> None:
-    """Settle everything that is due now: refund expired envelopes and help requests, release
-    expired checkout reservations, pay referral rewards whose hold ended, delete the rate-limit
-    counters whose window ended (the server's sweeper does the same periodically)."""
+    """Settle everything that is due now: refund expired envelopes and help requests, fail the
+    groups whose window ended, release expired checkout reservations, pay referral rewards
+    whose hold ended, delete the rate-limit counters whose window ended (the server's sweeper
+    does the same periodically)."""
     from kinsave.jobs import (
         delete_expired_rate_counters,
         expire_envelopes,
         expire_help_requests,
+        expire_price_cuts,
+        fail_expired_groups,
         release_expired_reservations,
         release_referral_rewards,
     )
@@ -211,6 +214,10 @@ def expire() -> None:
     console.print(f"expired {report.expired} envelopes, refunded {report.refunded_amount}")
     helps = expire_help_requests(factory)
     console.print(f"expired {helps.expired} help requests, refunded {helps.refunded_amount}")
+    cuts = expire_price_cuts(factory)
+    console.print(f"expired {cuts.expired} price cuts")
+    groups = fail_expired_groups(factory)
+    console.print(f"failed {groups.failed} groups, {groups.units_returned} units back in stock")
     reservations = release_expired_reservations(factory)
     console.print(f"released {reservations.released} expired checkout reservations")
     released = release_referral_rewards(factory)

@@ -150,6 +150,28 @@ class OrderPaidData(BaseModel):
     coupons: list[str]
 
 
+class GroupMemberEntitlement(BaseModel):
+    shopper_id: str
+    coupon_id: str = Field(description="The member's set_price coupon, quoted at checkout")
+
+
+class GroupSucceededData(BaseModel):
+    group_id: str
+    deal_id: str
+    sku: str
+    group_price: int = fen_field(description="What each member pays for one unit")
+    succeeded_at: datetime
+    members: list[GroupMemberEntitlement]
+
+
+class GroupFailedData(BaseModel):
+    group_id: str
+    deal_id: str
+    failed_at: datetime
+    units_returned: int
+    members: list[str]
+
+
 class WebhookEvent(BaseModel):
     id: str = Field(description="The event's id (`evt_...`), also in the Kinsave-Event-Id header")
     event: str
@@ -162,6 +184,14 @@ class OrderPaidEvent(WebhookEvent):
 
 class OrderRefundedEvent(WebhookEvent):
     data: RefundOut
+
+
+class GroupSucceededEvent(WebhookEvent):
+    data: GroupSucceededData
+
+
+class GroupFailedEvent(WebhookEvent):
+    data: GroupFailedData
 
 
 SIGNED = (
@@ -179,6 +209,14 @@ def _install_webhooks(app: FastAPI) -> None:
     @app.webhooks.post("order.refunded", operation_id="order_refunded", status_code=200)
     def order_refunded(body: OrderRefundedEvent) -> None:
         """An order was refunded, in part or whole (POST /v1/store/orders/{order_id}/refund)."""
+
+    @app.webhooks.post("group.succeeded", operation_id="group_succeeded", status_code=200)
+    def group_succeeded(body: GroupSucceededEvent) -> None:
+        """A group filled inside its window: each member holds a set_price coupon for the SKU."""
+
+    @app.webhooks.post("group.failed", operation_id="group_failed", status_code=200)
+    def group_failed(body: GroupFailedEvent) -> None:
+        """A group's window ended before it filled: nobody gets the group price or pays it."""
 
     for route in app.webhooks.routes:
         if isinstance(route, APIRoute):

@@ -18,6 +18,7 @@ from kinsave.coupons import checkout, orders
 from kinsave.coupons.checkout_schemas import CartLineIn, PaidIn, QuoteIn, ReserveIn
 from kinsave.db import utcnow
 from kinsave.demo_catalog import seed_catalog
+from kinsave.demo_groups import seed_groups_and_price_cuts
 from kinsave.envelopes import daily as envelope_daily
 from kinsave.envelopes import grabs
 from kinsave.envelopes import grabs as envelope_grabs
@@ -62,6 +63,8 @@ class DemoSeed:
     envelope_ids: list[str] = field(default_factory=list)
     coupon_template_ids: list[str] = field(default_factory=list)
     created: bool = True
+    group_deal_id: str | None = None
+    price_cut_offer_id: str | None = None
 
 
 def seed(session: Session, settings: Settings, *, with_store: bool = True) -> DemoSeed:
@@ -107,8 +110,10 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
     template_ids = seed_catalog(session, shop.id, with_store=with_store)
     seed_help_and_circle(session, shop.id, campaign.id)
     seed_envelope_share(session, campaign.id, shop_envelope.id)
+    group_deal_id = price_cut_offer_id = None
     if with_store:
         seed_sharing_history(session, shop.id, campaign.id)
+        group_deal_id, price_cut_offer_id = seed_groups_and_price_cuts(session, shop.id)
     return DemoSeed(
         shop.id,
         operator_key,
@@ -116,6 +121,8 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
         campaign.id,
         [family_envelope.id, shop_envelope.id],
         template_ids,
+        group_deal_id=group_deal_id,
+        price_cut_offer_id=price_cut_offer_id,
     )
 
 
@@ -201,6 +208,12 @@ def describe(seeded: DemoSeed, base_url: str, *, with_store: bool = True) -> str
         lines.append("  Envelopes       " + ", ".join(seeded.envelope_ids))
     if seeded.coupon_template_ids:
         lines.append("  Coupons         " + ", ".join(seeded.coupon_template_ids))
+    if seeded.group_deal_id:
+        lines.append(f"  Group deal      {base_url}/app/group-deals/{seeded.group_deal_id}")
+    if seeded.price_cut_offer_id:
+        lines.append(
+            f"  Price cut       {base_url}/app/price-cut-offers/{seeded.price_cut_offer_id}"
+        )
     return "\n".join(lines)
 
 

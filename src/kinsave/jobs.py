@@ -21,13 +21,15 @@ from kinsave.coupons.checkout_schemas import ReservationReleaseReport
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import expiry as envelope_expiry
 from kinsave.envelopes.schemas import ExpiryReport
+from kinsave.groups import expiry as group_expiry
+from kinsave.groups.schemas import GroupExpiryReport
 from kinsave.ops import metrics
 from kinsave.security import ratelimit
 from kinsave.security.schemas import CounterCleanupReport
 from kinsave.sharing import rewards
 from kinsave.sharing.schemas import ReleaseReport
-from kinsave.social import help_requests
-from kinsave.social.schemas import HelpExpiryReport
+from kinsave.social import help_requests, price_cuts
+from kinsave.social.schemas import HelpExpiryReport, PriceCutExpiryReport
 from kinsave.webhooks import delivery as webhook_delivery
 from kinsave.webhooks.schemas import DeliveryReport
 
@@ -81,6 +83,32 @@ def expire_help_requests(
         lambda session, request_id: help_requests.expire_request(session, request_id, now),
     )
     return HelpExpiryReport(expired=expired, refunded_amount=refunded)
+
+
+def fail_expired_groups(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> GroupExpiryReport:
+    """Fail every group whose window ended before it filled (units back to stock), once."""
+    now = now or utcnow()
+    failed, units = settle_each(
+        session_factory,
+        lambda session: group_expiry.due_for_failure(session, now),
+        lambda session, group_id: group_expiry.fail_group(session, group_id, now),
+    )
+    return GroupExpiryReport(failed=failed, units_returned=units)
+
+
+def expire_price_cuts(
+    session_factory: sessionmaker[Session], now: datetime | None = None
+) -> PriceCutExpiryReport:
+    """End every unfinished price cut past its deadline (nothing owed, its unit back), once."""
+    now = now or utcnow()
+    expired, _ = settle_each(
+        session_factory,
+        lambda session: price_cuts.due_for_expiry(session, now),
+        lambda session, cut_id: price_cuts.expire_cut(session, cut_id, now),
+    )
+    return PriceCutExpiryReport(expired=expired)
 
 
 def release_referral_rewards(
@@ -138,6 +166,8 @@ SweepJob = Callable[[sessionmaker[Session], Settings], BaseModel]
 SWEEP_JOBS: tuple[tuple[str, SweepJob], ...] = (
     ("envelope expiry", lambda factory, _settings: expire_envelopes(factory)),
     ("help request expiry", lambda factory, _settings: expire_help_requests(factory)),
+    ("group expiry", lambda factory, _settings: fail_expired_groups(factory)),
+    ("price cut expiry", lambda factory, _settings: expire_price_cuts(factory)),
     ("checkout reservations", lambda factory, _settings: release_expired_reservations(factory)),
     ("referral rewards", lambda factory, _settings: release_referral_rewards(factory)),
     ("rate counter cleanup", lambda factory, _settings: delete_expired_rate_counters(factory)),

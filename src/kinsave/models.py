@@ -6,6 +6,7 @@ from kinsave.catalog import models as catalog_models
 from kinsave.coupons import models as coupon_models
 from kinsave.db import Base
 from kinsave.envelopes import models as envelope_models
+from kinsave.groups import models as group_models
 from kinsave.idempotency import models as idempotency_models
 from kinsave.ledger import models as ledger_models
 from kinsave.security import models as security_models
@@ -22,6 +23,7 @@ __all__ = [
     "catalog_models",
     "coupon_models",
     "envelope_models",
+    "group_models",
     "idempotency_models",
     "ledger_models",
     "security_models",

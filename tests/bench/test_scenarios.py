@@ -84,3 +84,16 @@ class TestQuote:
 
 def _quiet(*_args: object) -> None:
     pass
+
+
+class TestGroupRush:
+    @pytest.mark.slow
+    def test_invariants_hold_for_both_designs(self, database_url):
+        result = run([database_url], ["group-rush"], ["in-process"], SCALES["tiny"], 1, _quiet)
+
+        assert result.problems == []
+        assert [m.variant for m in result.measurements] == ["straightforward", "kinsave"]
+        for measurement in result.measurements:
+            assert sum(measurement.outcomes.values()) == measurement.attempts
+            assert measurement.outcomes.get("ok", 0) > 0
+            assert measurement.outcomes.get("group_full", 0) > 0

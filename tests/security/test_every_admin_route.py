@@ -79,6 +79,8 @@ def theirs(api, session_factory) -> dict[str, Any]:
         api, store, [{"sku": "theirs-only-sku", "title": "Rice", "price": 5900, "category": "rice"}]
     )
     template = create_template(api, key)
+    terms = {"sku": "theirs-only-sku", "group_price": 3990, "group_size": 2, "units": 10}
+    deal = api.post("/v1/admin/group-deals", json=terms, headers=key).json()
     return {
         "key": key,
         "ids": {
@@ -91,6 +93,7 @@ def theirs(api, session_factory) -> dict[str, Any]:
             "template_id": template["id"],
             "action": "pause",
             "sku": "theirs-only-sku",
+            "deal_id": deal["id"],
         },
     }
 

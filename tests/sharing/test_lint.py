@@ -6,7 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from kinsave.sharing import lint_phrases, policy
-from kinsave.sharing.lint import RULES, CampaignSharingLintInput, HelpRequestSetup, lint_campaign
+from kinsave.sharing.lint import (
+    RULES,
+    CampaignSharingLintInput,
+    GroupDealSetup,
+    HelpRequestSetup,
+    lint_campaign,
+)
 
 WECHAT = policy.default_policy("wechat")
 PERMISSIVE = policy.default_policy("web")
@@ -151,6 +157,15 @@ class TestStructure:
         )
         assert [v.code for v in lint_campaign(setup, WECHAT)] == ["help_count_hidden"]
 
+    def test_group_pages_hiding_price_needed_or_time_left(self):
+        hidden = GroupDealSetup(enabled=True, shows_needed=False, shows_time_left=False)
+        violations = lint_campaign(CampaignSharingLintInput(group_deals=hidden), WECHAT)
+        assert [v.code for v in violations] == ["group_terms_hidden"]
+        assert "still needed, the time left" in violations[0].message
+        shown = CampaignSharingLintInput(group_deals=GroupDealSetup(enabled=True))
+        for channel in policy.BUILTIN_CHANNELS:
+            assert lint_campaign(shown, policy.default_policy(channel)) == [], channel
+
     def test_a_random_reward(self):
         setup = CampaignSharingLintInput(random_rewards=True)
         assert [v.code for v in lint_campaign(setup, WECHAT)] == ["random_reward"]
@@ -170,6 +185,7 @@ class TestStructure:
             shares_for_reward=2,
             unlocked_by_sharing=True,
             help_requests=HelpRequestSetup(enabled=True, shows_helper_count=False),
+            group_deals=GroupDealSetup(enabled=True, shows_price=False),
             random_rewards=True,
         )
         assert [v.code for v in lint_campaign(setup, WECHAT)] == [
@@ -180,6 +196,7 @@ class TestStructure:
             "collect_likes",
             "bargain_help",
             "help_count_hidden",
+            "group_terms_hidden",
             "random_reward",
             "random_reward",
         ]

@@ -22,6 +22,7 @@ from kinsave.db import unit_of_work
 from kinsave.ledger import service as ledger
 from kinsave.security.models import AuditEntry
 from kinsave.webhooks import service as webhooks
+from tests.coupons.factories import RICE_PRODUCTS, push_products
 from tests.factories import create_campaign, give_credit, login, shop_key
 from tests.security.test_every_admin_route import _flatten
 from tests.web.test_console_coupon_form import FORM as COUPON_FORM
@@ -229,6 +230,36 @@ def credit_adjustment(console: Console, sf: sessionmaker[Session]) -> tuple[str,
     return path, check
 
 
+def group_deal(console: Console, sf: sessionmaker[Session]) -> str:
+    push_products(console.api, shop_key(sf, shop=SHOP, role="store"), RICE_PRODUCTS)
+    form = {"sku": "rice-5kg", "group_price": "39.90", "group_size": "3", "units": "30"}
+    answer = console.post("/admin/group-deals", {**form, "form_key": "f6"})
+    assert answer.status_code == 303, answer.text
+    [deal] = console.get("/v1/admin/group-deals")["deals"]
+    return str(deal["id"])
+
+
+def new_group_deal(console: Console, sf: sessionmaker[Session]) -> tuple[str, Check]:
+    deal_id = group_deal(console, sf)
+
+    def check() -> None:
+        assert console.get(f"/v1/admin/group-deals/{deal_id}")["units"] == 30
+
+    return "/admin/group-deals", check
+
+
+def group_deal_status(console: Console, sf: sessionmaker[Session]) -> tuple[str, Check]:
+    deal_id = group_deal(console, sf)
+    path = f"/admin/group-deals/{deal_id}/status"
+    answer = console.post(path, {"action": "pause"})
+    assert answer.status_code == 303 and "problem" not in answer.headers["location"]
+
+    def check() -> None:
+        assert console.get(f"/v1/admin/group-deals/{deal_id}")["status"] == "paused"
+
+    return path, check
+
+
 SCENARIOS: dict[str, Scenario] = {
     "/admin/login": sign_in,
     "/admin/logout": sign_out,
@@ -241,6 +272,8 @@ SCENARIOS: dict[str, Scenario] = {
     "/admin/webhooks": webhook_endpoint,
     "/admin/webhooks/deliveries/{delivery_id}/resend": webhook_resend,
     "/admin/shoppers/{shopper_id}/credit": credit_adjustment,
+    "/admin/group-deals": new_group_deal,
+    "/admin/group-deals/{deal_id}/status": group_deal_status,
 }
 
 

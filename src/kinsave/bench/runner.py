@@ -18,6 +18,7 @@ from kinsave.bench.coupon_rush import CouponRush, redis_url
 from kinsave.bench.daily_rush import DailyRush
 from kinsave.bench.databases import temporary_database
 from kinsave.bench.grab_storm import GrabStorm
+from kinsave.bench.group_rush import GroupRush
 from kinsave.bench.measure import LoadResult, Measurement, drive_threads
 from kinsave.bench.quote import Quote
 from kinsave.config import Settings
@@ -32,6 +33,7 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "coupon-rush": CouponRush,
     "quote": Quote,
     "checkout": Checkout,
+    "group-rush": GroupRush,
 }
 NOT_YET: dict[str, str] = {}
 Progress = Callable[[str, int, int], None]  # (what, done, total)

@@ -49,6 +49,9 @@ def explain_one(
         shortfall = coupon.required_spend - option.eligible
         hint = f"add {format_money(shortfall)} more{_scope_words(option)} to use {coupon.name}"
         return Explanation(coupon.id, coupon.name, False, 0, "below_minimum", hint, shortfall, hint)
+    if option.nominal == 0 and coupon.kind == "set_price":
+        message = f"the price is already at or below {format_money(coupon.amount)}"
+        return Explanation(coupon.id, coupon.name, False, 0, "no_extra_saving", message)
     if option.nominal == 0:
         return Explanation(
             coupon.id, coupon.name, False, 0, "no_shipping_fee", "this order has no shipping fee"

@@ -38,7 +38,7 @@ class CouponTemplate(Base):
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(
         String(16)
-    )  # amount_off | percent_off | threshold | free_shipping
+    )  # amount_off | percent_off | threshold | free_shipping | set_price (amount: the price)
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
     percent: Mapped[int] = mapped_column(Integer, default=0)
     cap: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -54,7 +54,9 @@ class CouponTemplate(Base):
     per_shopper_limit: Mapped[int] = mapped_column(Integer, default=1)
     stacking_group: Mapped[str] = mapped_column(String(40))
     credit_combinable: Mapped[bool] = mapped_column(Boolean, default=True)
-    status: Mapped[str] = mapped_column(String(16))  # active | paused | ended
+    # active | paused | ended, or granted: its coupons are given by a group deal or a price cut
+    # (coupons/entitlements.py), never claimed.
+    status: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

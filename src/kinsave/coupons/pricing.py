@@ -6,7 +6,9 @@ Pure: no database, no web. The rules, which the brute force in the tests checks 
   threshold and minimum spend are checked against the eligible lines' full price (before coupons).
 - amount_off and threshold take `amount` off; percent_off takes `percent` of the eligible amount,
   rounded UP to the minor unit (so rounding favours the shopper by at most one minor unit), then
-  capped at `cap` when cap > 0; free_shipping takes the shipping fee.
+  capped at `cap` when cap > 0; free_shipping takes the shipping fee; set_price (an entitlement
+  to buy one unit of a SKU at `amount`, from a group deal or a price cut) takes what one unit of
+  its SKU costs above `amount` (nothing when the price is already at or below it).
 - At most one coupon per stacking group; coupons of different groups stack. Coupons apply in a
   fixed order (narrowest scope first, then by terms, then id) and each takes at most what earlier
   ones left on its lines, so a discount never exceeds what it applies to and no line goes below 0.
@@ -24,7 +26,7 @@ from functools import cached_property
 
 from kinsave.coupons.allocation import allocate
 
-KINDS = ("amount_off", "percent_off", "threshold", "free_shipping")
+KINDS = ("amount_off", "percent_off", "threshold", "free_shipping", "set_price")
 SCOPES = ("store", "categories", "skus")
 _SCOPE_RANK = {"skus": 0, "categories": 1, "store": 2}
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
@@ -100,12 +102,17 @@ def percent_discount(base: int, percent: int, cap: int) -> int:
     return min(discount, base)
 
 
-def nominal_discount(coupon: HeldCoupon, eligible: int, shipping_fee: int) -> int:
-    """What the coupon would take off on its own, given the full price of its eligible lines."""
+def nominal_discount(
+    coupon: HeldCoupon, eligible: int, shipping_fee: int, unit_price: int = 0
+) -> int:
+    """What the coupon would take off on its own, given the full price of its eligible lines
+    (and, for set_price, the dearest unit price among them: it covers one unit)."""
     if eligible <= 0 or eligible < coupon.required_spend:
         return 0
     if coupon.kind == "free_shipping":
         return shipping_fee
+    if coupon.kind == "set_price":
+        return max(0, min(unit_price, eligible) - coupon.amount)
     if coupon.kind == "percent_off":
         return percent_discount(eligible, coupon.percent, coupon.cap)
     return min(coupon.amount, eligible)
@@ -146,7 +153,8 @@ def measure_all(
             eligible = sum(map(gross.__getitem__, covered))
         else:
             covered, eligible = everything, subtotal
-        nominal = nominal_discount(coupon, eligible, shipping_fee)
+        unit_price = max((lines[i].unit_price for i in covered), default=0)
+        nominal = nominal_discount(coupon, eligible, shipping_fee, unit_price)
         options.append(Option(coupon, covered, eligible, nominal, (coupon.terms, coupon.id)))
     return options
 

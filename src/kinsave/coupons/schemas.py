@@ -6,7 +6,7 @@ from pydantic import BaseModel, Field
 from kinsave.money import fen_field
 
 MAX_MONEY = 10**10
-Kind = Literal["amount_off", "percent_off", "threshold", "free_shipping"]
+Kind = Literal["amount_off", "percent_off", "threshold", "free_shipping", "set_price"]
 State = Literal["available", "reserved", "used", "expired"]
 
 

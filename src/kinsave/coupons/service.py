@@ -68,6 +68,8 @@ def _check_terms(data: TemplateIn) -> None:
         raise KinsaveError("invalid_amount", "a threshold coupon needs a positive threshold")
     if data.kind == "percent_off" and not 1 <= data.percent <= 100:
         raise KinsaveError("invalid_amount", "percent must be between 1 and 100")
+    if data.kind == "set_price" and len(set(data.scope.skus)) != 1:
+        raise KinsaveError("invalid_request", "a set_price coupon covers exactly one sku")
     if data.valid_days is None and data.valid_until is None:
         raise KinsaveError("invalid_request", "give valid_days or valid_until")
     if data.valid_from and data.valid_until and data.valid_from >= data.valid_until:
@@ -141,6 +143,10 @@ def set_template_status(
     """pause, resume or end. Ending is final; coupons already claimed stay valid until their own
     expiry. Errors: not_found, conflict (resuming an ended template)."""
     template = owned_template(session, shop_id, template_id)
+    if template.status == "granted":
+        raise KinsaveError(
+            "conflict", "this template's coupons are given by a group deal or price cut"
+        )
     target = {"pause": "paused", "resume": "active", "end": "ended"}[action]
     changed = session.execute(
         update(CouponTemplate)

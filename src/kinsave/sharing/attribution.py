@@ -250,13 +250,21 @@ def _is_self_referral(session: Session, share: Share, buyer_id: str) -> bool:
     """Same shopper, or a device hash or channel identity seen on both (recorded with events)."""
     if share.sharer_id == buyer_id:
         return True
-    marks: dict[str, set[str]] = {share.sharer_id: set(), buyer_id: set()}
+    marks = identity_marks(session, [share.sharer_id, buyer_id])
     if share.device_hash:
         marks[share.sharer_id].add("d:" + share.device_hash)
+    return bool(marks[share.sharer_id] & marks[buyer_id])
+
+
+def identity_marks(session: Session, shopper_ids: list[str]) -> dict[str, set[str]]:
+    """The device hashes ("d:...") and channel identities ("i:...") each shopper was seen with
+    (recorded with sharing events): two shoppers sharing a mark are one person behind two
+    accounts. Self-referral and group self-join checks compare these."""
+    marks: dict[str, set[str]] = {shopper_id: set() for shopper_id in shopper_ids}
     rows = session.execute(
         select(SharingEvent.shopper_id, SharingEvent.device_hash, SharingEvent.channel_identity)
         .where(
-            SharingEvent.shopper_id.in_([share.sharer_id, buyer_id]),
+            SharingEvent.shopper_id.in_(shopper_ids),
             or_(
                 SharingEvent.device_hash.is_not(None),
                 SharingEvent.channel_identity.is_not(None),
@@ -271,7 +279,7 @@ def _is_self_referral(session: Session, share: Share, buyer_id: str) -> bool:
             marks[shopper].add("d:" + device)
         if identity:
             marks[shopper].add("i:" + identity)
-    return bool(marks[share.sharer_id] & marks[buyer_id])
+    return marks
 
 
 def _order_event(session: Session, dedupe_key: str) -> SharingEvent | None:

@@ -21,12 +21,22 @@ class HelpRequestSetup(BaseModel):
     shows_helper_count: bool = True
 
 
+class GroupDealSetup(BaseModel):
+    """How the campaign's group deal (拼团) pages present a group where they are shared."""
+
+    enabled: bool = False
+    shows_price: bool = True
+    shows_needed: bool = True  # how many members are still needed
+    shows_time_left: bool = True
+
+
 class CampaignSharingLintInput(BaseModel):
     """The sharing-related parts of a campaign that a host's rules care about."""
 
     share_text: str = Field(default="", max_length=500)
     reward_text: str = Field(default="", max_length=500)
     help_requests: HelpRequestSetup = Field(default_factory=HelpRequestSetup)
+    group_deals: GroupDealSetup = Field(default_factory=GroupDealSetup)
     random_rewards: bool = False
     shares_for_reward: int = Field(
         default=0,
@@ -87,6 +97,22 @@ def _helper_count_hidden(setup: CampaignSharingLintInput) -> str | None:
     return None
 
 
+def _group_terms_hidden(setup: CampaignSharingLintInput) -> str | None:
+    groups = setup.group_deals
+    if not groups.enabled:
+        return None
+    hidden = [
+        what
+        for what, shown in (
+            ("the group price", groups.shows_price),
+            ("how many are still needed", groups.shows_needed),
+            ("the time left", groups.shows_time_left),
+        )
+        if not shown
+    ]
+    return "group deal pages must show " + ", ".join(hidden) if hidden else None
+
+
 def _random_reward(setup: CampaignSharingLintInput) -> str | None:
     return "this host bans random rewards" if setup.random_rewards else None
 
@@ -133,6 +159,14 @@ RULES: tuple[Rule, ...] = (
         "many taps are needed",
         lambda rules: rules.help_count_must_show,
         _helper_count_hidden,
+    ),
+    Rule(
+        "group_terms_hidden",
+        "hides a group's price, members still needed or time left",
+        f"{INDUCED_SHARING}: a group-buying share must state up front what the group costs, "
+        "how many people it still needs and until when",
+        lambda rules: rules.help_count_must_show,
+        _group_terms_hidden,
     ),
     Rule(
         "random_reward",

@@ -7,6 +7,7 @@ starts, so an operator editing the offer later can never move the goalposts of a
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Date,
@@ -123,4 +124,84 @@ class Help(Base):
     helper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"))
     local_day: Mapped[date] = mapped_column(Date)
     slot: Mapped[int] = mapped_column(Integer)
+    helped_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PriceCutOffer(Base):
+    """An operator's price cut: "ask N relatives to help and buy this product at price P".
+
+    Its schedule (how much each helper cuts, in order) is computed when the offer is made and
+    copied onto every request: it never changes, and everyone sees it before helping.
+    """
+
+    __tablename__ = "price_cut_offer"
+    __table_args__ = (
+        CheckConstraint("helpers_needed >= 1 AND helpers_needed <= 50", name="helpers_in_range"),
+        CheckConstraint("final_price >= 0 AND final_price < regular_price", name="price_cut"),
+        CheckConstraint("units_taken >= 0 AND units_taken <= units", name="units_within_stock"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shop.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200))
+    regular_price: Mapped[int] = mapped_column(BigInteger)
+    final_price: Mapped[int] = mapped_column(BigInteger)
+    helpers_needed: Mapped[int] = mapped_column(Integer)
+    hours: Mapped[int] = mapped_column(Integer)
+    schedule: Mapped[list[int]] = mapped_column(JSON)  # the cut of helper 1, 2, ...
+    units: Mapped[int] = mapped_column(BigInteger)  # requests that can run at once or complete
+    units_taken: Mapped[int] = mapped_column(BigInteger, default=0)
+    template_id: Mapped[str] = mapped_column(ForeignKey("coupon_template.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class PriceCut(Base):
+    """One shopper's price cut request, with the offer's schedule frozen onto it."""
+
+    __tablename__ = "price_cut"
+    __table_args__ = (
+        CheckConstraint("helped >= 0 AND helped <= helpers_needed", name="helped_in_range"),
+        Index("ix_price_cut_state_deadline_at", "state", "deadline_at"),
+        Index(
+            "uq_price_cut_open_offer_requester",
+            "offer_id",
+            "requester_id",
+            unique=True,
+            sqlite_where=text("state = 'open'"),
+            postgresql_where=text("state = 'open'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    offer_id: Mapped[str] = mapped_column(ForeignKey("price_cut_offer.id"), index=True)
+    shop_id: Mapped[str] = mapped_column(ForeignKey("shop.id"))
+    requester_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), index=True)
+    regular_price: Mapped[int] = mapped_column(BigInteger)
+    final_price: Mapped[int] = mapped_column(BigInteger)
+    helpers_needed: Mapped[int] = mapped_column(Integer)
+    schedule: Mapped[list[int]] = mapped_column(JSON)
+    helped: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # open | completed | expired
+    coupon_id: Mapped[str | None] = mapped_column(String(40))  # the set_price entitlement
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PriceCutHelp(Base):
+    """One helper's cut: the position it took and exactly the schedule's amount for it."""
+
+    __tablename__ = "price_cut_help"
+    __table_args__ = (
+        UniqueConstraint("cut_id", "helper_id"),
+        UniqueConstraint("cut_id", "position"),
+        CheckConstraint("position >= 1", name="position_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntId, primary_key=True, autoincrement=True)
+    cut_id: Mapped[str] = mapped_column(ForeignKey("price_cut.id"))
+    helper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[int] = mapped_column(BigInteger)
     helped_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -119,3 +119,66 @@ class HelpOut(BaseModel):
 class HelpExpiryReport(BaseModel):
     expired: int
     refunded_amount: int
+
+
+class PriceCutOfferIn(BaseModel):
+    sku: str = Field(min_length=1, max_length=64, description="A product of the store's catalog")
+    final_price: int = fen_field(ge=0, description="The price once every helper has cut")
+    helpers_needed: int = Field(ge=1, le=50)
+    hours: int = Field(default=24, ge=1, le=168)
+    units: int = Field(ge=1, le=10**7, description="How many shoppers can get the final price")
+    entitlement_days: int = Field(default=7, ge=1, le=90)
+
+
+class PriceCutOfferOut(BaseModel):
+    id: str
+    shop_id: str
+    sku: str
+    title: str
+    regular_price: int = fen_field()
+    final_price: int = fen_field()
+    helpers_needed: int
+    hours: int
+    schedule: list[int] = Field(description="Each helper's cut in fen, in order; fixed")
+    units: int
+    units_left: int
+    created_at: datetime
+
+
+class PriceCutIn(BaseModel):
+    offer_id: str = Field(min_length=1, max_length=40)
+
+
+class PriceCutHelperOut(BaseModel):
+    shopper_id: str
+    display_name: str
+    position: int
+    amount: int = fen_field(description="What this helper cut: the schedule's amount")
+    helped_at: datetime
+
+
+class PriceCutOut(BaseModel):
+    id: str
+    offer_id: str
+    shop_id: str
+    sku: str
+    title: str
+    requester_id: str
+    regular_price: int = fen_field()
+    final_price: int = fen_field()
+    price_now: int = fen_field()
+    helpers_needed: int
+    helped: int
+    helpers_remaining: int
+    schedule: list[int] = Field(description="Each helper's cut in fen, in order; fixed")
+    next_cut: int | None = fen_field(description="What the next helper will cut")
+    helpers: list[PriceCutHelperOut]
+    state: str  # open | completed | expired
+    coupon_id: str | None = Field(description="The requester's set_price coupon, once complete")
+    created_at: datetime
+    deadline_at: datetime
+    closed_at: datetime | None
+
+
+class PriceCutExpiryReport(BaseModel):
+    expired: int

@@ -1,0 +1,147 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+
+from kinsave.api import Once, ReadSession
+from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.errors import openapi_errors
+from kinsave.groups import joining, service
+from kinsave.groups.schemas import (
+    GroupDealIn,
+    GroupDealListOut,
+    GroupDealOut,
+    GroupDealPublicOut,
+    GroupDealStatusIn,
+    GroupOut,
+    MyGroupsOut,
+)
+from kinsave.security.deps import shopper_rate_limit
+
+admin_router = APIRouter(prefix="/v1/admin/group-deals", tags=["admin: group deals"])
+router = APIRouter(prefix="/v1", tags=["group deals"])
+DeviceHash = Annotated[
+    str | None,
+    Header(
+        alias="X-Device-Hash",
+        max_length=64,
+        description="The shopper's device, so a second account on it cannot fill a group",
+    ),
+]
+
+
+@admin_router.post(
+    "",
+    responses=openapi_errors("not_found", "invalid_request"),
+    response_model=GroupDealOut,
+    status_code=201,
+)
+def create_group_deal(body: GroupDealIn, operator: CurrentOperator, once: Once) -> JSONResponse:
+    """Offer a product of the store's catalog at a group price once N shoppers join a group."""
+    return once(
+        operator.scope,
+        lambda: service.create_deal(once.session, operator.shop_id, body),
+        body=body,
+        status_code=201,
+    )
+
+
+@admin_router.get("", response_model=GroupDealListOut)
+def list_group_deals(operator: CurrentOperator, session: ReadSession) -> GroupDealListOut:
+    """The shop's group deals with their groups forming, succeeded and failed."""
+    return service.list_deals(session, operator.shop_id)
+
+
+@admin_router.get("/{deal_id}", response_model=GroupDealOut, responses=openapi_errors("not_found"))
+def get_group_deal(deal_id: str, operator: CurrentOperator, session: ReadSession) -> GroupDealOut:
+    """One group deal: units left, groups forming, succeeded and failed, conversion."""
+    return service.admin_deal(session, operator.shop_id, deal_id)
+
+
+@admin_router.post(
+    "/{deal_id}/status", response_model=GroupDealOut, responses=openapi_errors("not_found")
+)
+def set_group_deal_status(
+    deal_id: str, body: GroupDealStatusIn, operator: CurrentOperator, once: Once
+) -> JSONResponse:
+    """Pause (no new groups; forming groups may still fill) or resume a group deal."""
+    return once(
+        operator.scope,
+        lambda: service.set_deal_status(once.session, operator.shop_id, deal_id, body.action),
+        body=body,
+    )
+
+
+@router.get(
+    "/group-deals/{deal_id}",
+    response_model=GroupDealPublicOut,
+    responses=openapi_errors("not_found"),
+)
+def get_public_group_deal(
+    deal_id: str, shopper: CurrentShopper, session: ReadSession
+) -> GroupDealPublicOut:
+    """A group deal as shoppers see it: the group price, the size, and the open groups to join."""
+    return service.public_deal(session, deal_id, shopper.shopper_id)
+
+
+@router.post(
+    "/group-deals/{deal_id}/groups",
+    responses=openapi_errors(
+        "not_found",
+        "group_deal_not_active",
+        "group_deal_sold_out",
+        "already_in_group",
+        "group_limit_reached",
+    ),
+    response_model=GroupOut,
+    status_code=201,
+    dependencies=[shopper_rate_limit("group_start")],
+)
+def start_group(
+    deal_id: str, shopper: CurrentShopper, once: Once, device_hash: DeviceHash = None
+) -> JSONResponse:
+    """Start a group of the deal as its first member; its units are held while it forms."""
+    return once(
+        shopper.scope,
+        lambda: joining.start_group(
+            once.session, deal_id, shopper.shopper_id, device_hash=device_hash
+        ),
+        status_code=201,
+    )
+
+
+@router.post(
+    "/groups/{group_id}/join",
+    responses=openapi_errors(
+        "not_found",
+        "group_full",
+        "group_expired",
+        "already_in_group",
+        "group_limit_reached",
+        "group_self_join",
+    ),
+    response_model=GroupOut,
+    dependencies=[shopper_rate_limit("group_join")],
+)
+def join_group(
+    group_id: str, shopper: CurrentShopper, once: Once, device_hash: DeviceHash = None
+) -> JSONResponse:
+    """Join a forming group; the join that completes it gives every member the group price."""
+    return once(
+        shopper.scope,
+        lambda: joining.join_group(
+            once.session, group_id, shopper.shopper_id, device_hash=device_hash
+        ),
+    )
+
+
+@router.get("/groups/{group_id}", response_model=GroupOut, responses=openapi_errors("not_found"))
+def get_group(group_id: str, shopper: CurrentShopper, session: ReadSession) -> GroupOut:
+    """A group: status (forming, succeeded, failed), members, how many are needed, time left."""
+    return joining.group_view(session, group_id, shopper.shopper_id)
+
+
+@router.get("/groups", response_model=MyGroupsOut)
+def list_my_groups(shopper: CurrentShopper, session: ReadSession) -> MyGroupsOut:
+    """The groups I started or joined, newest first."""
+    return joining.my_groups(session, shopper.shopper_id)

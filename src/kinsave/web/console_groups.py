@@ -1,0 +1,123 @@
+"""The console's group deals: create, pause, resume, and watch groups forming, succeeded and
+failed with the conversion."""
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+
+from kinsave.api import ReadSession, Writes
+from kinsave.errors import KinsaveError
+from kinsave.groups import service as group_deals
+from kinsave.groups.schemas import GroupDealIn
+from kinsave.web.console import (
+    _denied,
+    _first_field,
+    _run_form_once,
+    _sign_in,
+    operator_change,
+)
+from kinsave.web.forms import FormError, parse_int, parse_yuan
+from kinsave.web.rendering import render
+from kinsave.web.security import console_operator, form_csrf_ok
+
+router = APIRouter(prefix="/admin/group-deals", include_in_schema=False)
+FIELDS = ("sku", "group_price", "group_size", "window_hours", "units", "per_shopper_limit")
+PROBLEM_LABELS = {
+    "sku": "admin.sku",
+    "group_price": "admin.group_price",
+    "group_size": "admin.group_size",
+    "window_hours": "admin.window_hours",
+    "units": "admin.units",
+    "per_shopper_limit": "admin.per_shopper",
+}
+
+
+def deal_from_form(fields: dict[str, str]) -> GroupDealIn:
+    """Raises FormError, or pydantic's ValidationError for rules the API model enforces."""
+    return GroupDealIn(
+        sku=fields.get("sku", "").strip(),
+        group_price=parse_yuan(fields.get("group_price", ""), "group_price"),
+        group_size=parse_int(fields.get("group_size", ""), "group_size"),
+        window_hours=parse_int(fields.get("window_hours", "") or "24", "window_hours"),
+        units=parse_int(fields.get("units", ""), "units"),
+        per_shopper_limit=parse_int(
+            fields.get("per_shopper_limit", "") or "1", "per_shopper_limit"
+        ),
+    )
+
+
+@router.get("", response_class=HTMLResponse)
+def deal_list(request: Request, session: ReadSession, problem: str | None = None) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    return _page(request, session, operator.shop_id, {}, problem)
+
+
+def _page(
+    request: Request,
+    session: ReadSession,
+    shop_id: str,
+    fields: dict[str, str],
+    problem: str | None,
+) -> Response:
+    context = {
+        "deals": group_deals.list_deals(session, shop_id).deals,
+        "fields": fields,
+        "problem": problem,
+        "problem_labels": PROBLEM_LABELS,
+        "form_key": secrets.token_hex(12),
+        "nav": "group_deals",
+    }
+    return render(request, "admin/group_deals.html", context, status_code=422 if fields else 200)
+
+
+@router.post("", response_class=HTMLResponse)
+async def create_deal(request: Request, session: ReadSession, writes: Writes) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    form = await request.form()
+    if not form_csrf_ok(request, str(form.get("csrf", ""))):
+        return _denied(request)
+    fields = {name: str(form.get(name, "")) for name in FIELDS}
+    try:
+        data = deal_from_form(fields)
+        _run_form_once(
+            writes,
+            operator,
+            str(form.get("form_key", "")),
+            data,
+            lambda s: group_deals.create_deal(s, operator.shop_id, data),
+        )
+    except FormError as error:
+        return _page(request, session, operator.shop_id, fields, error.field)
+    except ValidationError as error:
+        return _page(request, session, operator.shop_id, fields, _first_field(error))
+    except KinsaveError as error:
+        return _page(request, session, operator.shop_id, fields, error.code)
+    return RedirectResponse("/admin/group-deals", status_code=303)
+
+
+@router.post("/{deal_id}/status")
+def set_status(
+    deal_id: str,
+    request: Request,
+    writes: Writes,
+    action: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    if not form_csrf_ok(request, csrf) or action not in ("pause", "resume"):
+        return _denied(request)
+    try:
+        with operator_change(writes, operator) as session:
+            group_deals.set_deal_status(session, operator.shop_id, deal_id, action)
+    except KinsaveError as error:
+        return RedirectResponse(f"/admin/group-deals?problem={error.code}", status_code=303)
+    return RedirectResponse("/admin/group-deals", status_code=303)

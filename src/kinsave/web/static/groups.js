@@ -1,0 +1,107 @@
+// The group deal and price cut pages' buttons: start or join a group, start or help a price cut.
+// Same conventions as app.js: the CSRF cookie in X-Kinsave-CSRF, one Idempotency-Key per tap
+// kept across retries, user text only through textContent.
+"use strict";
+
+(function () {
+  function cookie(name) {
+    var parts = document.cookie ? document.cookie.split("; ") : [];
+    for (var i = 0; i < parts.length; i++) {
+      var eq = parts[i].indexOf("=");
+      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
+    }
+    return "";
+  }
+
+  function newKey() {
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+  }
+
+  function post(button, path, body) {
+    if (!button.dataset.key) button.dataset.key = newKey();
+    button.disabled = true;
+    return fetch(path, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "X-Kinsave-CSRF": cookie("ks_csrf"),
+        "Idempotency-Key": button.dataset.key,
+      },
+      body: body ? JSON.stringify(body) : undefined,
+    }).then(function (response) {
+      delete button.dataset.key;
+      return response.json().then(function (data) {
+        button.disabled = false;
+        if (!response.ok) {
+          var notice = document.getElementById("notice");
+          notice.textContent = (data.error && data.error.message) || response.statusText;
+          notice.hidden = false;
+        }
+        return response.ok ? data : null;
+      });
+    });
+  }
+
+  function onClick(id, action) {
+    var button = document.getElementById(id);
+    if (button) button.addEventListener("click", function () { action(button); });
+  }
+
+  function go(path) {
+    return function (data) { if (data) window.location.assign(path(data)); };
+  }
+
+  var deal = document.getElementById("group-deal");
+  if (deal) {
+    onClick("start-group", function (button) {
+      var path = "/v1/group-deals/" + encodeURIComponent(deal.dataset.deal) + "/groups";
+      post(button, path).then(go(function (g) { return "/app/groups/" + g.id; }));
+    });
+    Array.prototype.forEach.call(document.querySelectorAll(".join-group"), function (button) {
+      button.addEventListener("click", function () {
+        var path = "/v1/groups/" + encodeURIComponent(button.dataset.group) + "/join";
+        post(button, path).then(go(function (g) { return "/app/groups/" + g.id; }));
+      });
+    });
+  }
+
+  var group = document.getElementById("group");
+  if (group) {
+    onClick("join-group", function (button) {
+      var path = "/v1/groups/" + encodeURIComponent(group.dataset.group) + "/join";
+      post(button, path).then(go(function () { return location.pathname; }));
+    });
+  }
+
+  var offer = document.getElementById("price-cut-offer");
+  if (offer) {
+    onClick("start-cut", function (button) {
+      post(button, "/v1/price-cuts", { offer_id: offer.dataset.offer }).then(
+        go(function (c) { return "/app/price-cuts/" + c.id; })
+      );
+    });
+  }
+
+  var cut = document.getElementById("price-cut");
+  if (cut) {
+    onClick("help-cut", function (button) {
+      var path = "/v1/price-cuts/" + encodeURIComponent(cut.dataset.cut) + "/help";
+      post(button, path).then(go(function () { return location.pathname; }));
+    });
+  }
+
+  ["group-link", "cut-link"].forEach(function (id) {
+    var link = document.getElementById(id);
+    if (link) link.value = location.origin + link.dataset.path;
+  });
+  onClick("copy-group-link", function () {
+    var link = document.getElementById("group-link");
+    link.select();
+    if (navigator.clipboard) navigator.clipboard.writeText(link.value);
+  });
+})();
