@@ -22,6 +22,7 @@ from kinsave.coupons import entitlements
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.groups import rules
+from kinsave.groups.arrival import Arrival, require_channel
 from kinsave.groups.models import DealGroup, GroupDeal, GroupMember
 from kinsave.groups.schemas import GroupOut, MemberOut, MyGroupsOut
 from kinsave.groups.service import find_deal
@@ -37,13 +38,16 @@ def start_group(
     shopper_id: str,
     *,
     device_hash: str | None = None,
+    via: Arrival | None = None,
     now: datetime | None = None,
 ) -> GroupOut:
     """Start a group of the deal with the shopper as its first member; its N units are held
     for it until it succeeds or fails. Errors: not_found, group_deal_not_active,
-    group_deal_sold_out, already_in_group, group_limit_reached."""
+    channel_not_allowed, group_deal_sold_out, already_in_group, group_limit_reached."""
     now = now or utcnow()
+    via = via or Arrival()
     deal = find_deal(session, deal_id)
+    require_channel(deal.channels, via.channel)
     if not rules.deal_open_for_groups(deal.status, deal.starts_at, deal.ends_at, now):
         raise KinsaveError("group_deal_not_active", "this group deal is not taking new groups")
     slot = _free_slot_or_refuse(session, deal, shopper_id)
@@ -60,7 +64,7 @@ def start_group(
     )
     session.add(group)
     session.flush()
-    _seat(session, group.id, deal, shopper_id, slot, device_hash, now)
+    _seat(session, group.id, deal, shopper_id, (slot, device_hash, via.share_code), now)
     view = group_view(session, group.id, shopper_id, now)
     # Last: every start locks the deal's row here until its commit, so the less comes after
     # it, the more starts a second. A refusal rolls the new group back with everything else.
@@ -93,15 +97,18 @@ def join_group(
     shopper_id: str,
     *,
     device_hash: str | None = None,
+    via: Arrival | None = None,
     now: datetime | None = None,
 ) -> GroupOut:
-    """Join a forming group; the N-th member's join makes it succeed at once.
+    """Join a forming group; the N-th member's join makes it succeed at once. `via`: the
+    channel and share it came through (arrival.py); the membership records the share.
 
-    Errors: not_found, group_expired, group_full (it filled, or succeeded), already_in_group
-    (in this group, or in another open group of the deal), group_limit_reached, group_self_join
-    (a member shares the joiner's device or host identity). A refused join changes nothing.
+    Errors: not_found, channel_not_allowed, group_expired, group_full (it filled, or
+    succeeded), already_in_group (in this group, or in another open group of the deal),
+    group_limit_reached, group_self_join (a member shares the joiner's device or host
+    identity). A refused join changes nothing.
     """
-    now = now or utcnow()
+    now, via = now or utcnow(), via or Arrival()
     found = session.execute(
         select(DealGroup, GroupDeal)
         .join(GroupDeal, GroupDeal.id == DealGroup.deal_id)
@@ -110,10 +117,11 @@ def join_group(
     if found is None:
         raise KinsaveError("not_found", "no such group")
     group, deal = found
+    require_channel(deal.channels, via.channel)
     _refuse_if_closed(group.status, group.expires_at, now)
     slot = _free_slot_or_refuse(session, deal, shopper_id)
     _refuse_self_join(session, group_id, shopper_id, device_hash)
-    _seat(session, group_id, deal, shopper_id, slot, device_hash, now)
+    _seat(session, group_id, deal, shopper_id, (slot, device_hash, via.share_code), now)
     return group_view(session, group_id, shopper_id, now)
 
 
@@ -177,8 +185,7 @@ def _seat(
     group_id: str,
     deal: GroupDeal,
     shopper_id: str,
-    slot: int,
-    device_hash: str | None,
+    seat: tuple[int, str | None, str | None],  # (slot, device hash, share code)
     now: datetime,
 ) -> None:
     """Take the group's next seat and record the membership; the N-th seat succeeds it."""
@@ -202,7 +209,7 @@ def _seat(
         _refuse_if_closed(fresh.status, fresh.expires_at, now)
         raise KinsaveError("group_full", "this group already has all its members")
     position, size = seated
-    _insert_member(session, group_id, deal, shopper_id, (position, slot), device_hash, now)
+    _insert_member(session, group_id, deal, shopper_id, (position, *seat), now)
     if position == size:
         _succeed(session, group_id, deal, now)
 
@@ -212,11 +219,11 @@ def _insert_member(
     group_id: str,
     deal: GroupDeal,
     shopper_id: str,
-    place: tuple[int, int],  # (position in the group, the shopper's slot in the deal)
-    device_hash: str | None,
+    # (position in the group, the shopper's slot in the deal, device hash, share code)
+    place: tuple[int, int, str | None, str | None],
     now: datetime,
 ) -> None:
-    position, slot = place
+    position, slot, device_hash, via_share = place
     # ON CONFLICT DO NOTHING rather than a savepoint: a refused insert leaves the transaction
     # usable for the read that says why, at no extra round trips when nothing conflicts.
     inserted = session.execute(
@@ -229,6 +236,7 @@ def _insert_member(
             open_deal_id=deal.id,
             slot=slot,
             device_hash=device_hash,
+            via_share=via_share,
             joined_at=now,
         )
         .on_conflict_do_nothing()

@@ -101,4 +101,5 @@ class GroupMember(Base):
     slot: Mapped[int | None] = mapped_column(Integer)  # NULL once the group failed
     device_hash: Mapped[str | None] = mapped_column(String(64))  # self-join checks read it
     coupon_id: Mapped[str | None] = mapped_column(String(40))  # the set_price entitlement
+    via_share: Mapped[str | None] = mapped_column(String(40))  # the share code they came by
     joined_at: Mapped[datetime] = mapped_column(UTCDateTime)

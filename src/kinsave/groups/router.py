@@ -5,8 +5,10 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
 from kinsave.groups import joining, service
+from kinsave.groups.arrival import Arrival, arrival
 from kinsave.groups.schemas import (
     GroupDealIn,
     GroupDealListOut,
@@ -26,6 +28,24 @@ DeviceHash = Annotated[
         alias="X-Device-Hash",
         max_length=64,
         description="The shopper's device, so a second account on it cannot fill a group",
+    ),
+]
+ShareCode = Annotated[
+    str | None,
+    Header(
+        alias="X-Share-Code",
+        max_length=40,
+        description="The share of this group the shopper came through: the join is "
+        "attributed to it and arrives through its channel",
+    ),
+]
+Channel = Annotated[
+    str | None,
+    Header(
+        alias="X-Channel",
+        max_length=32,
+        description="The channel (host) the request comes through when not through a share; "
+        "a deal limited to some channels refuses others",
     ),
 ]
 
@@ -89,6 +109,7 @@ def get_public_group_deal(
     responses=openapi_errors(
         "not_found",
         "group_deal_not_active",
+        "channel_not_allowed",
         "group_deal_sold_out",
         "already_in_group",
         "group_limit_reached",
@@ -98,13 +119,18 @@ def get_public_group_deal(
     dependencies=[shopper_rate_limit("group_start")],
 )
 def start_group(
-    deal_id: str, shopper: CurrentShopper, once: Once, device_hash: DeviceHash = None
+    deal_id: str,
+    shopper: CurrentShopper,
+    once: Once,
+    device_hash: DeviceHash = None,
+    channel: Channel = None,
 ) -> JSONResponse:
     """Start a group of the deal as its first member; its units are held while it forms."""
+    via = Arrival(channel=channel or None)
     return once(
         shopper.scope,
         lambda: joining.start_group(
-            once.session, deal_id, shopper.shopper_id, device_hash=device_hash
+            once.session, deal_id, shopper.shopper_id, device_hash=device_hash, via=via
         ),
         status_code=201,
     )
@@ -114,6 +140,7 @@ def start_group(
     "/groups/{group_id}/join",
     responses=openapi_errors(
         "not_found",
+        "channel_not_allowed",
         "group_full",
         "group_expired",
         "already_in_group",
@@ -124,13 +151,28 @@ def start_group(
     dependencies=[shopper_rate_limit("group_join")],
 )
 def join_group(
-    group_id: str, shopper: CurrentShopper, once: Once, device_hash: DeviceHash = None
+    group_id: str,
+    shopper: CurrentShopper,
+    once: Once,
+    device_hash: DeviceHash = None,
+    share_code: ShareCode = None,
+    channel: Channel = None,
 ) -> JSONResponse:
     """Join a forming group; the join that completes it gives every member the group price."""
     return once(
         shopper.scope,
         lambda: joining.join_group(
-            once.session, group_id, shopper.shopper_id, device_hash=device_hash
+            once.session,
+            group_id,
+            shopper.shopper_id,
+            device_hash=device_hash,
+            via=arrival(
+                once.session,
+                share_code=share_code,
+                channel=channel,
+                group_id=group_id,
+                now=utcnow(),
+            ),
         ),
     )
 

@@ -22,9 +22,12 @@ from kinsave.coupons.schemas import CouponOut
 from kinsave.db import insert_on_conflict
 from kinsave.envelopes import service as envelopes
 from kinsave.errors import KinsaveError, register_codes
+from kinsave.groups.arrival import require_channel
+from kinsave.groups.models import DealGroup, GroupDeal
 from kinsave.sharing.models import Share, ShareClaim
 from kinsave.sharing.schemas import OfferedCouponOut
 from kinsave.social import help_requests
+from kinsave.social.models import PriceCut, PriceCutOffer
 from kinsave.storelinks import service as storelinks
 
 register_codes({"target_unavailable": 410})
@@ -34,6 +37,8 @@ UNAVAILABLE = {
     "coupon": "this coupon is no longer offered",
     "envelope": "this red envelope is gone",
     "help": "this help request is gone",
+    "group": "this group is gone",
+    "price_cut": "this price cut is gone",
 }
 
 
@@ -48,15 +53,43 @@ def target_shop(session: Session, target_type: str, target_id: str) -> str | Non
         return envelopes.envelope_shop(session, target_id)
     if target_type == "help":
         return help_requests.request_shop(session, target_id)
+    if target_type == "group":
+        group = session.get(DealGroup, target_id)
+        return None if group is None else group.shop_id
+    if target_type == "price_cut":
+        cut = session.get(PriceCut, target_id)
+        return None if cut is None else cut.shop_id
     return None
 
 
+def require_share_channel(session: Session, target_type: str, target_id: str, channel: str) -> None:
+    """A group is shared only on its deal's channels. Errors: channel_not_allowed (403)."""
+    group = session.get(DealGroup, target_id) if target_type == "group" else None
+    deal = session.get(GroupDeal, group.deal_id) if group else None
+    if deal is not None:
+        require_channel(deal.channels, channel)
+
+
 def target_picture(session: Session, share: Share) -> str | None:
-    """A deal's mini-app card shows its product's own picture when the store sent one."""
-    if share.target_type != "deal":
+    """A deal's (a group's, a price cut's) mini-app card shows its product's own picture when
+    the store sent one."""
+    sku = share.target_id if share.target_type == "deal" else _target_sku(session, share)
+    if sku is None:
         return None
-    product = catalog.find_product(session, share.shop_id, share.target_id)
+    product = catalog.find_product(session, share.shop_id, sku)
     return product.image_url if product is not None else None
+
+
+def _target_sku(session: Session, share: Share) -> str | None:
+    if share.target_type == "group":
+        group = session.get(DealGroup, share.target_id)
+        deal = session.get(GroupDeal, group.deal_id) if group else None
+        return deal.sku if deal else None
+    if share.target_type == "price_cut":
+        cut = session.get(PriceCut, share.target_id)
+        offer = session.get(PriceCutOffer, cut.offer_id) if cut else None
+        return offer.sku if offer else None
+    return None
 
 
 def carried_coupon(
@@ -90,6 +123,11 @@ def target_available(session: Session, shop_id: str, target_type: str, target_id
         return template is not None and template.shop_id == shop_id and template.status != "ended"
     if target_type == "envelope":
         return envelopes.envelope_exists(session, target_id)
+    # A full, failed or expired group (or price cut) stays available: its page says so.
+    if target_type == "group":
+        return session.get(DealGroup, target_id) is not None
+    if target_type == "price_cut":
+        return session.get(PriceCut, target_id) is not None
     return help_requests.request_exists(session, target_id)
 
 

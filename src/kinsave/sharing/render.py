@@ -21,12 +21,16 @@ HEADLINES = {
         "coupon": "A coupon for you at the store.",
         "envelope": "A red envelope for you.",
         "help": "Help me unlock a red envelope.",
+        "group": "Join my group at the store.",
+        "price_cut": "Help me cut a price at the store.",
     },
     "zh-CN": {
         "deal": "给你分享一个店里的好价。",
         "coupon": "送你一张店里的优惠券。",
         "envelope": "给你发了一个红包。",
         "help": "帮我点一下，一起解锁红包。",
+        "group": "和我一起拼团。",
+        "price_cut": "帮我砍个价。",
     },
 }
 

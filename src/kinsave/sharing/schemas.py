@@ -11,7 +11,7 @@ from kinsave.sharing.lint import CampaignSharingLintInput
 from kinsave.sharing.policy import PolicyRules
 
 DAY = 24 * 3600
-TargetType = Literal["deal", "coupon", "envelope", "help"]
+TargetType = Literal["deal", "coupon", "envelope", "help", "group", "price_cut"]
 AttributionModel = Literal["last_touch", "first_touch"]
 _ID = r"^[A-Za-z0-9_.:-]+$"
 

@@ -21,6 +21,7 @@ from kinsave.sharing import (
     policy,
     render,
     store_landing,
+    target_terms,
     tokens,
 )
 from kinsave.sharing.events import record_event
@@ -78,6 +79,7 @@ def create_share(
         setup = campaign_setup.setup_of(session, data.campaign_id)
         ttl, use_limit = timedelta(seconds=setup.share_ttl_seconds), setup.share_use_limit
     carried = offers.carried_coupon(session, shop_id, data.target.type, data.target.id, now)
+    offers.require_share_channel(session, data.target.type, data.target.id, data.channel)
     share = Share(
         code=tokens.new_code(),
         shop_id=shop_id,
@@ -141,9 +143,14 @@ def share_view(
     language: str = "en",
     telegram_app: str | None = None,
 ) -> ShareOut:
-    headline = ""
+    # A group's or price cut's terms come first (hosts' rules), a campaign's text after them.
+    terms = target_terms.terms_headline(
+        session, share.target_type, share.target_id, language=language, now=share.created_at
+    )
+    campaign_text = ""
     if share.campaign_id is not None:
-        headline = campaign_setup.setup_of(session, share.campaign_id).share_text
+        campaign_text = campaign_setup.setup_of(session, share.campaign_id).share_text
+    headline = " ".join(part for part in (terms, campaign_text) if part)
     forms = render.share_forms(
         policy.with_telegram_app(rules, telegram_app),
         code=share.code,
@@ -300,7 +307,13 @@ def _link_target(session: Session, share: Share, base_url: str, now: datetime) -
 
 
 # The mini app's own page of a target it can show itself (a deal or coupon lives in the store).
-MINI_APP_PAGES = {"envelope": "/app/e/{id}", "help": "/app/help/{id}"}
+# A group or price cut page gets the share's code, so the join it leads to is the share's.
+MINI_APP_PAGES = {
+    "envelope": "/app/e/{id}",
+    "help": "/app/help/{id}",
+    "group": "/app/groups/{id}?share={code}",
+    "price_cut": "/app/price-cuts/{id}?share={code}",
+}
 
 
 def open_in_mini_app(
@@ -319,7 +332,7 @@ def open_in_mini_app(
     assert share is not None  # accept_share found it
     page = MINI_APP_PAGES.get(share.target_type)
     if page and landing.share_status(session, share, now) == "live":
-        return page.format(id=quote(share.target_id, safe=""))
+        return page.format(id=quote(share.target_id, safe=""), code=share.code)
     return _link_target(session, share, base_url, now)
 
 

@@ -84,7 +84,7 @@ def landing_url(
     """The store's page for a share's target, absolute (a path template is on kinsave's host,
     `base_url`); None when the store registered no template for this target type."""
     row = session.get(StoreLanding, shop_id)
-    template = row.templates.get(TEMPLATE_OF_TARGET[target_type]) if row else None
+    template = row.templates.get(TEMPLATE_OF_TARGET.get(target_type, "")) if row else None
     if not template:
         return None
     filled = str(template).format(id=quote(target_id, safe=""), code=quote(code, safe=""))

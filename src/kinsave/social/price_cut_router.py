@@ -4,6 +4,7 @@ from fastapi.responses import JSONResponse
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.errors import openapi_errors
+from kinsave.groups.router import DeviceHash
 from kinsave.security.deps import shopper_rate_limit
 from kinsave.social import price_cuts
 from kinsave.social.schemas import PriceCutIn, PriceCutOfferIn, PriceCutOfferOut, PriceCutOut
@@ -77,8 +78,13 @@ def get_price_cut(cut_id: str, shopper: CurrentShopper, session: ReadSession) ->
     response_model=PriceCutOut,
     dependencies=[shopper_rate_limit("help")],
 )
-def help_price_cut(cut_id: str, shopper: CurrentShopper, once: Once) -> JSONResponse:
+def help_price_cut(
+    cut_id: str, shopper: CurrentShopper, once: Once, device_hash: DeviceHash = None
+) -> JSONResponse:
     """Cut the price by the schedule's next amount; the last cut gives the final price."""
     return once(
-        shopper.scope, lambda: price_cuts.help_cut(once.session, cut_id, shopper.shopper_id)
+        shopper.scope,
+        lambda: price_cuts.help_cut(
+            once.session, cut_id, shopper.shopper_id, device_hash=device_hash
+        ),
     )

@@ -26,6 +26,7 @@ from kinsave.catalog import service as catalog
 from kinsave.coupons import entitlements
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError, register_codes
+from kinsave.sharing import attribution
 from kinsave.social import service as circle
 from kinsave.social.models import PriceCut, PriceCutHelp, PriceCutOffer
 from kinsave.social.price_cut_schedule import cut_schedule, price_after
@@ -162,18 +163,26 @@ def _expire_own_overdue(session: Session, offer_id: str, requester_id: str, now:
 
 
 def help_cut(
-    session: Session, cut_id: str, helper_id: str, now: datetime | None = None
+    session: Session,
+    cut_id: str,
+    helper_id: str,
+    now: datetime | None = None,
+    *,
+    device_hash: str | None = None,
 ) -> PriceCutOut:
     """Cut the price by exactly the schedule's next amount; the N-th cut completes the request
     and gives the requester a set_price coupon at the final price. Helping links helper and
     requester in the circle. Errors: not_found, help_self_not_allowed, help_already_given,
-    help_request_closed, help_request_expired. A refused help changes nothing."""
+    help_request_closed, help_request_expired. A refused help changes nothing.
+    help_self_not_allowed also refuses a second account of the requester: one that shares a
+    device or host identity with them (sharing's marks, as a group self-join is refused)."""
     now = now or utcnow()
     cut = session.get(PriceCut, cut_id)
     if cut is None:
         raise KinsaveError("not_found", "no such price cut")
     if cut.requester_id == helper_id:
         raise KinsaveError("help_self_not_allowed", "you cannot cut your own price")
+    _refuse_second_account(session, cut.requester_id, helper_id, device_hash)
     _refuse_if_closed(cut.state, cut.deadline_at, now)
     counted = session.execute(
         update(PriceCut)
@@ -199,6 +208,17 @@ def help_cut(
         _complete(session, cut, now)
     circle.link_relatives(session, helper_id, cut.requester_id, via="help")
     return cut_view(session, cut_id, now=now)
+
+
+def _refuse_second_account(
+    session: Session, requester_id: str, helper_id: str, device_hash: str | None
+) -> None:
+    marks = attribution.identity_marks(session, [requester_id, helper_id])
+    mine = marks[helper_id] | ({"d:" + device_hash} if device_hash else set())
+    if mine & marks[requester_id]:
+        raise KinsaveError(
+            "help_self_not_allowed", "you cannot cut your own price from a second account"
+        )
 
 
 def _refuse_if_closed(state: str, deadline_at: datetime, now: datetime) -> None:

@@ -5,6 +5,8 @@ Counting it under the shopper is what lets the funnel see the grab of a shared e
 help given, or an order that follows, as reached through this share.
 """
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -24,6 +26,9 @@ TARGET_PAGES = {
     "help": "/app/help/{id}",
     "deal": "/app/deals",
     "coupon": "/app/coupons",
+    # The share's code rides along: the join or help that follows is attributed to it.
+    "group": "/app/groups/{id}?share={code}",
+    "price_cut": "/app/price-cuts/{id}?share={code}",
 }
 
 
@@ -38,5 +43,7 @@ def open_share(code: str, request: Request, session: DbSession) -> Response:
         )
     except KinsaveError:
         return render(request, "app/missing.html", {}, status_code=404)
-    page = TARGET_PAGES.get(accepted.target.type, "/app").format(id=accepted.target.id)
+    page = TARGET_PAGES.get(accepted.target.type, "/app").format(
+        id=quote(accepted.target.id, safe=""), code=accepted.code
+    )
     return RedirectResponse(page, status_code=303)

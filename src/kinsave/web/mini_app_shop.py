@@ -18,7 +18,7 @@ from kinsave.web.security import page_shopper
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 DEALS_PAGE = 20
-SHARE_TARGETS = ("deal", "coupon", "envelope", "help")
+SHARE_TARGETS = ("deal", "coupon", "envelope", "help", "group", "price_cut")
 
 
 @router.get("/coupons", response_class=HTMLResponse)
