@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from kinsave.auth.deps import SESSION_COOKIE
 from kinsave.db import utcnow
 from kinsave.jobs import expire_price_cuts
 from kinsave.social.price_cut_schedule import cut_schedule, price_after
@@ -115,3 +116,37 @@ class TestPriceCut:
         first = help_cut(api, son, cut["id"], **{"Idempotency-Key": "h1"})
         again = help_cut(api, son, cut["id"], **{"Idempotency-Key": "h1"})
         assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+
+
+class TestSharedPriceCut:
+    def _share(self, api, shopper: Headers, cut_id: str, **body: object):
+        payload = {"target": {"type": "price_cut", "id": cut_id}, "channel": "wechat", **body}
+        response = api.post("/v1/shares", json=payload, headers=shopper)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def test_shared_with_its_terms_and_opened_on_its_page(self, api, offer):
+        grandma, son = login(api, "grandma"), login(api, "son")
+        cut = start(api, grandma, offer["id"]).json()
+        out = self._share(api, grandma, cut["id"], device_hash="grandma-phone")
+        assert "Help me cut Rice 5 kg to ¥29.90: 3 more helpers needed" in out["text"]
+        assert out["mini_app_card"]["title"].startswith("Help me cut Rice 5 kg to ¥29.90")
+        token = son["Authorization"].removeprefix("Bearer ")
+        opened = api.get(
+            f"/app/open/{out['code']}",
+            headers={"Cookie": f"{SESSION_COOKIE}={token}"},
+            follow_redirects=False,
+        )
+        assert opened.headers["location"] == f"/app/price-cuts/{cut['id']}?share={out['code']}"
+
+    def test_a_second_account_on_the_requesters_device_cannot_cut(self, api, offer):
+        grandma, second = login(api, "grandma"), login(api, "grandma-2")
+        cut = start(api, grandma, offer["id"]).json()
+        self._share(api, grandma, cut["id"], device_hash="grandma-phone")
+        refused = help_cut(api, second, cut["id"], **{"X-Device-Hash": "grandma-phone"})
+        assert (refused.status_code, error_code(refused)) == (403, "help_self_not_allowed")
+        seen = api.get(f"/v1/price-cuts/{cut['id']}", headers=second).json()
+        assert seen["helped"] == 0
+        assert help_cut(
+            api, login(api, "son"), cut["id"], **{"X-Device-Hash": "son-phone"}
+        ).is_success

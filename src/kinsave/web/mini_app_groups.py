@@ -47,7 +47,8 @@ def my_groups_page(request: Request, session: ReadSession) -> Response:
 
 
 @router.get("/groups/{group_id}", response_class=HTMLResponse)
-def group_page(group_id: str, request: Request, session: ReadSession) -> Response:
+def group_page(group_id: str, request: Request, session: ReadSession, share: str = "") -> Response:
+    """`share`: the code of the share that led here (/app/open), sent along with the join."""
     shopper = page_shopper(request)
     if shopper is None:
         return sign_in_redirect(request)
@@ -64,6 +65,7 @@ def group_page(group_id: str, request: Request, session: ReadSession) -> Respons
         "hours_left": hours,
         "minutes_left": minutes,
         "starter_name": group.members[0].display_name if group.members else "",
+        "via_share": share[:40],
         "nav": "deals",
     }
     return render(request, "app/group.html", context)

@@ -21,17 +21,19 @@
     }).join("");
   }
 
-  function post(button, path, body) {
+  function post(button, path, body, extraHeaders) {
     if (!button.dataset.key) button.dataset.key = newKey();
     button.disabled = true;
+    var headers = {
+      "Content-Type": "application/json",
+      "X-Kinsave-CSRF": cookie("ks_csrf"),
+      "Idempotency-Key": button.dataset.key,
+    };
+    Object.keys(extraHeaders || {}).forEach(function (name) { headers[name] = extraHeaders[name]; });
     return fetch(path, {
       method: "POST",
       credentials: "same-origin",
-      headers: {
-        "Content-Type": "application/json",
-        "X-Kinsave-CSRF": cookie("ks_csrf"),
-        "Idempotency-Key": button.dataset.key,
-      },
+      headers: headers,
       body: body ? JSON.stringify(body) : undefined,
     }).then(function (response) {
       delete button.dataset.key;
@@ -74,7 +76,9 @@
   if (group) {
     onClick("join-group", function (button) {
       var path = "/v1/groups/" + encodeURIComponent(group.dataset.group) + "/join";
-      post(button, path).then(go(function () { return location.pathname; }));
+      // Came through a share (/app/open): the join is the share's, through its channel.
+      var via = group.dataset.share ? { "X-Share-Code": group.dataset.share } : {};
+      post(button, path, undefined, via).then(go(function () { return location.pathname; }));
     });
   }
 
