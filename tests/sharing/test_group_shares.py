@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from kinsave.auth.deps import SESSION_COOKIE
 from kinsave.db import unit_of_work, utcnow
 from kinsave.groups.models import DealGroup, GroupMember
+from kinsave.sharing import service as sharing
 from kinsave.sharing.lint import CampaignSharingLintInput, lint_campaign
 from kinsave.sharing.policy import DEFAULT_POLICIES
 from tests.coupons.factories import error_code
@@ -119,6 +120,18 @@ class TestShareAGroup:
         cookie = {"Cookie": f"{SESSION_COOKIE}={son['Authorization'].removeprefix('Bearer ')}"}
         page = api.get(f"/app/groups/{late['id']}?share={late_code}", headers=cookie)
         assert page.status_code == 200 and 'id="group-failed"' in page.text
+
+    def test_telegram_startapp_opens_the_group_page(self, api, shop, session_factory):
+        deal = create_deal(api, shop)
+        grandma = login(api, "grandma")
+        login(api, "son")
+        group = started(api, grandma, deal["id"])
+        code = shared(api, grandma, "group", group["id"], channel="telegram")["code"]
+        with unit_of_work(session_factory) as session:
+            page = sharing.open_in_mini_app(
+                session, "son", code, base_url="http://test", now=utcnow()
+            )
+        assert page == f"/app/groups/{group['id']}?share={code}"
 
     def test_unknown_group_is_unavailable(self, api, shop):
         refused = share(api, login(api, "grandma"), "group", "grp_nope", shop_id=shop.shop_id)

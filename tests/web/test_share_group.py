@@ -39,6 +39,8 @@ def test_group_shared_on_wechat_and_joined_from_the_card(
     expect(grandma.locator("#share-card-title")).to_have_text(terms_up_front)
     expect(grandma.locator("#share-token")).to_have_value(re.compile(r"还差2人，剩余2[34]小时"))
     expect(grandma.locator("#share-qr-box")).to_be_visible()
+    hint = "粘贴到家庭群：谁在小程序里打开，谁就能加入你的团。"
+    expect(grandma.locator("#share-token-box .hint")).to_have_text(hint)
     path = grandma.locator("#share-card-path").text_content() or ""
     code = path.rsplit("=", 1)[1]
     shots.take(grandma, "share-sheet-group-wechat")
