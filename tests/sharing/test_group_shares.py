@@ -133,6 +133,15 @@ class TestShareAGroup:
             )
         assert page == f"/app/groups/{group['id']}?share={code}"
 
+    def test_a_short_link_opens_the_mini_app_not_the_store(self, api, shop):
+        deal = create_deal(api, shop)
+        grandma = login(api, "grandma")
+        group = started(api, grandma, deal["id"])
+        code = shared(api, grandma, "group", group["id"], channel="web")["code"]
+        browser = {"User-Agent": "Mozilla/5.0 (Linux; Android 14) Chrome/120 Mobile"}
+        opened = api.get(f"/s/{code}", headers=browser, follow_redirects=False)
+        assert opened.headers["location"].endswith(f"/app/open/{code}")
+
     def test_unknown_group_is_unavailable(self, api, shop):
         refused = share(api, login(api, "grandma"), "group", "grp_nope", shop_id=shop.shop_id)
         assert (refused.status_code, error_code(refused)) == (410, "target_unavailable")

@@ -300,6 +300,8 @@ def _link_target(session: Session, share: Share, base_url: str, now: datetime) -
     kinsave_page = f"{base_url.rstrip('/')}/app/s/{share.code}"
     if landing.share_status(session, share, now) != "live":
         return kinsave_page
+    if share.target_type in ("group", "price_cut"):  # they live in the mini app, not the store
+        return f"{base_url.rstrip('/')}/app/open/{share.code}"
     rules = channels.current_rules(session, share.shop_id, share.channel)
     target = _store_page(session, share, base_url)
     allowed = target is not None and domain_allowed(rules, urlsplit(target).hostname)
@@ -320,9 +322,10 @@ def open_in_mini_app(
     session: Session, shopper_id: str, code: str, *, base_url: str, now: datetime
 ) -> str:
     """Where the mini app opens for a share a signed-in shopper followed into it (Telegram's
-    startapp): the touch is recorded as theirs (accept_share), then an envelope or help request
-    opens on its own page, a deal or coupon where a short link would lead. A share that no longer
-    works opens its landing page, which says so; an unknown code the mini app's home."""
+    startapp): the touch is recorded as theirs (accept_share), then an envelope, help request,
+    group or price cut opens on its own page, a deal or coupon where a short link would lead. A
+    share that no longer works opens its landing page, which says so; an unknown code the mini
+    app's home."""
     try:
         accept_share(session, shopper_id, code, device_hash=None, now=now)
     except KinsaveError:
