@@ -324,12 +324,14 @@ def as_held(template: TemplateTerms, coupon_id: str, expires_at: datetime | None
 # Sent straight to the driver (decision 17): through the ORM, turning 50 rows into HeldCoupons
 # (result processing, JSON and time types, statement caching) was a third of a checkout quote's
 # server time, more than the optimiser itself (docs/benchmarks.md).
-_HELD = """
-    SELECT c.id, c.expires_at, t.name, t.kind, t.amount, t.percent, t.cap, t.threshold,
-           t.min_spend, t.scope_kind, t.scope_values, t.stacking_group, t.credit_combinable
+HELD_COLUMNS = """c.id, c.expires_at, t.name, t.kind, t.amount, t.percent, t.cap, t.threshold,
+    t.min_spend, t.scope_kind, t.scope_values, t.stacking_group, t.credit_combinable"""
+HELD_WHERE = """c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state = 'available'
+    AND c.expires_at > :now"""
+_HELD = f"""
+    SELECT {HELD_COLUMNS}
     FROM coupon c JOIN coupon_template t ON t.id = c.template_id
-    WHERE c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state = 'available'
-      AND c.expires_at > :now
+    WHERE {HELD_WHERE}
     ORDER BY c.id
 """
 _PG_HELD = psycopg_sql(_HELD)
@@ -348,10 +350,11 @@ def held_coupons(
         else:
             params["now"] = sqlite_time(now)
             rows = driver.execute(_HELD, params).fetchall()
-    return [_held_of_row(row, postgres) for row in rows]
+    return [held_of_row(row, postgres) for row in rows]
 
 
-def _held_of_row(row: Any, postgres: bool) -> HeldCoupon:
+def held_of_row(row: Any, postgres: bool) -> HeldCoupon:
+    """A HeldCoupon from HELD_COLUMNS as the driver returns them."""
     (coupon_id, expires_at, name, kind, amount, percent, cap, threshold, min_spend) = row[:9]
     scope_kind, scope_values, stacking_group, credit_combinable = row[9:]
     if postgres:

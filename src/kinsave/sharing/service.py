@@ -381,6 +381,12 @@ def _shop_share_exists(session: Session, code: str, shop_id: str) -> bool:
     return share is not None and share.shop_id == shop_id
 
 
+# The policy's part of the checkout quote's one read (coupons/quote_inputs.py).
+POLICY_RULES_SQL = channels.POLICY_RULES_SQL
+CHANNEL_ADDED_SQL = channels.CHANNEL_ADDED_SQL
+payment_methods_read = channels.payment_methods_read
+
+
 def payment_methods(session: Session, shop_id: str, channel: str) -> list[str]:
     """The payment methods the channel's policy in force allows at checkout (e.g. "wallet",
     "card", "wechat_pay"). Errors: not_found for a channel this shop does not have."""
