@@ -107,7 +107,9 @@ class _QuoteMemory:
         use_credit: int,
         wallet: int,
     ) -> optimiser.Quote:
-        key = (tuple(lines), shipping_fee, tuple(held), use_credit, wallet)
+        # The lines as plain tuples: hashing 30 dataclasses per quote was a visible cost.
+        cart = tuple((x.sku, x.quantity, x.unit_price, x.category) for x in lines)
+        key = (cart, shipping_fee, tuple(held), use_credit, wallet)
         with self._lock:
             answer = self._answers.get(key)
             if answer is not None:

@@ -353,8 +353,27 @@ def held_coupons(
     return [held_of_row(row, postgres) for row in rows]
 
 
+# held_of_row's answers by row: a quote reads 50 coupons, most of them the same rows as the last
+# quote's, and building each (times, JSON, a frozen dataclass) cost more than reading it. A pure
+# function of the row's values, so never stale; cleared when full.
+_MAX_REMEMBERED_HELD = 50_000
+_held_of_rows: dict[tuple[Any, ...], HeldCoupon] = {}
+
+
 def held_of_row(row: Any, postgres: bool) -> HeldCoupon:
     """A HeldCoupon from HELD_COLUMNS as the driver returns them."""
+    # psycopg answers JSON parsed (a list): the key needs it hashable.
+    key = (*row[:10], tuple(row[10]), *row[11:]) if postgres else tuple(row)
+    held = _held_of_rows.get(key)
+    if held is None:
+        held = _held_of_new_row(row, postgres)
+        if len(_held_of_rows) >= _MAX_REMEMBERED_HELD:
+            _held_of_rows.clear()
+        _held_of_rows[key] = held
+    return held
+
+
+def _held_of_new_row(row: Any, postgres: bool) -> HeldCoupon:
     (coupon_id, expires_at, name, kind, amount, percent, cap, threshold, min_spend) = row[:9]
     scope_kind, scope_values, stacking_group, credit_combinable = row[9:]
     if postgres:
