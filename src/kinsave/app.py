@@ -28,7 +28,7 @@ from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
-from kinsave.db import make_engine, make_session_factory
+from kinsave.db import make_engine, make_one_read_session_factory, make_session_factory
 from kinsave.envelopes import daily_fastpath, fastpath
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
@@ -94,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
+    app.state.one_read_session_factory = make_one_read_session_factory(engine)
     app.state.claim_gate = ClaimGate(settings.redis_url) if settings.redis_url else None
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (

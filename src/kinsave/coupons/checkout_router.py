@@ -53,7 +53,7 @@ async def quote(body: QuoteIn, store: CurrentStore, request: Request) -> Respons
     # it wait) and then pure CPU, which a thread cannot run beside the loop anyway (the GIL).
     # The hop and the GIL's hand-offs between the loop and 32 busy threads cost more than the
     # read itself (docs/benchmarks.md, "Checkout at holiday speed").
-    with unit_of_work(request.app.state.read_session_factory) as session:
+    with unit_of_work(request.app.state.one_read_session_factory) as session:
         answer = checkout.quote_checkout_json(session, store.shop_id, body)
     return Response(answer, media_type="application/json")
 
