@@ -61,6 +61,9 @@ def serve(
     no_sweeper: Annotated[
         bool, typer.Option(help="No background jobs in these processes: run `kinsave worker`")
     ] = False,
+    server: Annotated[
+        str, typer.Option(help="The HTTP server: granian (default, decision 27) or uvicorn")
+    ] = "granian",
 ) -> None:
     """Serve the API (and the sweeper that refunds expired envelopes). Warns first about
     settings unsafe for production (`kinsave check`)."""
@@ -68,19 +71,21 @@ def serve(
 
     from kinsave.ops.serving import warn_unsafe
 
-    if no_sweeper:  # read again by every API process uvicorn starts
+    if server not in ("granian", "uvicorn"):
+        raise typer.BadParameter(f"--server: granian or uvicorn, not {server!r}")
+    if no_sweeper:  # read again by every API process the server starts
         os.environ["KINSAVE_SWEEPER_ENABLED"] = "0"
         get_settings.cache_clear()
     warn_unsafe(get_settings(), workers)
-    _serve(host, port, workers, no_migrate)
+    _serve(host, port, workers, no_migrate, server)
 
 
-def _serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+def _serve(host: str, port: int, workers: int, no_migrate: bool, server: str = "granian") -> None:
     from kinsave.ops.serving import serve_api
 
     if not no_migrate:
         migrate()
-    serve_api(get_settings(), host, port, workers)
+    serve_api(get_settings(), host, port, workers, server)
 
 
 @app.command()
@@ -352,7 +357,7 @@ def bench_list() -> None:
 @bench_app.command("run")
 def bench_run(
     scenario: Annotated[
-        list[str] | None, typer.Option(help="grab-storm, daily-rush, coupon-rush, quote")
+        list[str] | None, typer.Option(help="A scenario of `kinsave bench list`; default: all")
     ] = None,
     database_url: Annotated[
         list[str] | None,
@@ -366,6 +371,11 @@ def bench_run(
     variant: Annotated[
         list[str] | None,
         typer.Option(help="Only these variants, e.g. 'kinsave', 'do-nothing' (default: all)"),
+    ] = None,
+    server: Annotated[str, typer.Option(help="HTTP server: granian or uvicorn")] = "granian",
+    redis_url: Annotated[
+        str | None,
+        typer.Option(help="Redis for the gates (a Redis Cluster node too); default: local if up"),
     ] = None,
 ) -> None:
     """Run the storms; print throughput, p50/p99 and ratios; exit 1 on any invariant violation."""
@@ -389,6 +399,8 @@ def bench_run(
             workers,
             live.update,
             variant,
+            server=server,
+            redis=redis_url,
         )
     console.print(bench_console.summary(result))
     console.print(bench_console.ratios(result))

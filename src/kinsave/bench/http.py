@@ -49,11 +49,12 @@ def server_environment(settings: Settings) -> dict[str, str]:
 
 
 class ApiServer:
-    """`kinsave serve --workers N` against the bench database, stopped on exit."""
+    """`kinsave serve --workers N --server S` against the bench database, stopped on exit."""
 
-    def __init__(self, settings: Settings, workers: int) -> None:
+    def __init__(self, settings: Settings, workers: int, server: str = "granian") -> None:
         self.port = _free_port()
         self.workers = workers
+        self.server = server
         self._env = server_environment(settings)
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -67,6 +68,8 @@ class ApiServer:
             "--no-migrate",
             "--workers",
             str(self.workers),
+            "--server",
+            self.server,
         ]
         # One access line per request: into a file, not over the bench's own report.
         self.log_path = Path(tempfile.gettempdir()) / f"kinsave-bench-server-{self.port}.log"
@@ -124,7 +127,9 @@ def run_load(
             [sys.executable, "-m", "kinsave.bench.loadgen", str(job), str(result)], check=True
         )
         data = json.loads(result.read_text())
-    load = LoadResult(data["seconds"], data["codes"], data["latencies_ms"], data["bodies"])
+    load = LoadResult(
+        data["seconds"], data["codes"], data["latencies_ms"], data["bodies"], data["amounts"]
+    )
     return load, data["cpu_seconds"]
 
 
@@ -142,6 +147,11 @@ def process_cpu_seconds(which: Callable[[str, int], bool]) -> float:
         if which(name, int(fields[2])):
             ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def redis_cpu_seconds() -> float:
+    """CPU seconds so far of this machine's Redis servers (every node of a local cluster)."""
+    return process_cpu_seconds(lambda name, _group: name == "redis-server")
 
 
 def postgres_cpu_seconds() -> float:
