@@ -372,7 +372,10 @@ def bench_run(
         list[str] | None,
         typer.Option(help="Only these variants, e.g. 'kinsave', 'do-nothing' (default: all)"),
     ] = None,
-    server: Annotated[str, typer.Option(help="HTTP server: granian or uvicorn")] = "granian",
+    server: Annotated[
+        list[str] | None,
+        typer.Option(help="HTTP server: granian (default) or uvicorn; both: each in turn"),
+    ] = None,
     redis_url: Annotated[
         str | None,
         typer.Option(help="Redis for the gates (a Redis Cluster node too); default: local if up"),
@@ -399,7 +402,7 @@ def bench_run(
             workers,
             live.update,
             variant,
-            server=server,
+            server=server or ["granian"],
             redis=redis_url,
         )
     console.print(bench_console.summary(result))

@@ -26,6 +26,7 @@ def over_http(
     server: http.ApiServer,
     progress: Progress,
     wanted: list[str] | None,
+    mode: str,
 ) -> list[Measurement]:
     from kinsave.bench.runner import checked, measurement, prepare
 
@@ -35,7 +36,7 @@ def over_http(
     for variant, template in scenario.http_variants.items():
         if wanted and variant not in wanted:
             continue
-        what = f"{ctx.database} {scenario.name} http x{server.workers}: {variant}"
+        what = f"{ctx.database} {scenario.name} {mode}: {variant}"
         progress(what + " (preparing)", 0, 1)
         writes = variant not in READ_ONLY
         if plan is None or writes and plan_used:
@@ -70,7 +71,7 @@ def over_http(
             problems = [f"{variant} answered {sorted(set(load.codes))}"]
         else:
             problems = []
-        result = measurement(ctx, scenario.name, f"http x{server.workers}", variant, load, problems)
+        result = measurement(ctx, scenario.name, mode, variant, load, problems)
         result.notes.update(cpu_notes(spent, load, ctx.database))
         result.notes.update(per_phase)
         if writes and getattr(plan, "endpoints", None):

@@ -146,12 +146,14 @@ def run(
     progress: Progress,
     variants: list[str] | None = None,
     *,
-    server: str = "granian",
+    server: str | list[str] = "granian",
     redis: str | None = None,
 ) -> BenchRun:
     """Every scenario x mode x database; `variants` (names) narrows each scenario's variants;
-    `server` serves the HTTP runs; `redis` (a URL, a Redis Cluster's too) for the gates."""
-    result = BenchRun(scale, workers, server, redis)
+    `server` serves the HTTP runs (several: each in turn, in the same run, the mode naming
+    the server); `redis` (a URL, a Redis Cluster's too) for the gates."""
+    servers = [server] if isinstance(server, str) else server
+    result = BenchRun(scale, workers, ",".join(servers), redis)
     for database in databases:
         with temporary_database(database) as url:
             settings = bench_settings(url, scale, redis)
@@ -173,11 +175,13 @@ def run(
                     for scenario in scenarios:
                         result.measurements += _in_process(ctx, scenario, progress, variants)
                 if "http" in modes:
-                    with http.ApiServer(settings, workers, server) as api:
-                        for scenario in scenarios:
-                            result.measurements += http_runs.over_http(
-                                ctx, scenario, api, progress, variants
-                            )
+                    for name in servers:
+                        label = f"http x{workers}" + (f" {name}" if len(servers) > 1 else "")
+                        with http.ApiServer(settings, workers, name) as api:
+                            for scenario in scenarios:
+                                result.measurements += http_runs.over_http(
+                                    ctx, scenario, api, progress, variants, label
+                                )
             finally:
                 engine.dispose()
                 result.write_json(Path("bench-results"), suffix="partial")  # survive a crash
