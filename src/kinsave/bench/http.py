@@ -90,9 +90,11 @@ class ApiServer:
 
     def cpu_seconds(self) -> float:
         """CPU time so far of the server and its worker processes (its process group)."""
+        return process_cpu_seconds(self.is_mine)
+
+    def is_mine(self, _name: str, group: int) -> bool:
         assert self._process is not None
-        server = self._process.pid
-        return process_cpu_seconds(lambda _name, group: group == server)
+        return group == self._process.pid
 
     def __exit__(
         self, _type: type[BaseException] | None, _e: BaseException | None, _t: TracebackType | None
@@ -133,10 +135,25 @@ def run_load(
     return load, data["cpu_seconds"]
 
 
-def process_cpu_seconds(which: Callable[[str, int], bool]) -> float:
-    """CPU seconds (user + system) of the live processes `which(name, process group)` picks,
-    read from /proc (Linux); 0.0 where /proc is missing."""
-    ticks = 0
+class CpuMeter:
+    """CPU seconds (user + system) that the processes `which(name, process group)` picks spent
+    since the meter started, read from /proc (Linux; 0.0 where it is missing). Counted per
+    process, so one that ends meanwhile (a database backend of another session) takes nothing
+    away; one that starts meanwhile counts from zero."""
+
+    def __init__(self, which: Callable[[str, int], bool]) -> None:
+        self._which = which
+        self._start = _ticks(which)
+
+    def seconds(self) -> float:
+        now = _ticks(self._which)
+        spent = sum(max(0, t - self._start.get(pid, 0)) for pid, t in now.items())
+        return spent / os.sysconf("SC_CLK_TCK")
+
+
+def _ticks(which: Callable[[str, int], bool]) -> dict[int, int]:
+    """Clock ticks of CPU (user + system) so far, per process that `which` picks."""
+    ticks = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -145,17 +162,25 @@ def process_cpu_seconds(which: Callable[[str, int], bool]) -> float:
         name = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
         if which(name, int(fields[2])):
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+            ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
+    return ticks
 
 
-def redis_cpu_seconds() -> float:
-    """CPU seconds so far of this machine's Redis servers (every node of a local cluster)."""
-    return process_cpu_seconds(lambda name, _group: name == "redis-server")
+def process_cpu_seconds(which: Callable[[str, int], bool]) -> float:
+    """CPU seconds so far of the live processes `which(name, process group)` picks."""
+    return sum(_ticks(which).values()) / os.sysconf("SC_CLK_TCK")
+
+
+def is_redis(name: str, _group: int) -> bool:
+    """This machine's Redis servers (every node of a local cluster)."""
+    return name == "redis-server"
+
+
+def is_postgres(name: str, _group: int) -> bool:
+    """This machine's PostgreSQL processes (the bench database's server)."""
+    return name == "postgres" or name.startswith("postgres:")
 
 
 def postgres_cpu_seconds() -> float:
-    """CPU seconds so far of this machine's PostgreSQL processes (the bench database's server)."""
-    return process_cpu_seconds(
-        lambda name, _group: name == "postgres" or name.startswith("postgres:")
-    )
+    """CPU seconds so far of this machine's PostgreSQL processes."""
+    return process_cpu_seconds(is_postgres)

@@ -49,7 +49,11 @@ def over_http(
         targets = scenario.http_targets(ctx, plan, template)
         progress(what, 0, len(targets))
         keep = writes and getattr(scenario, "keep_bodies", False)
-        before = _cpu(server)
+        meters = {
+            "api": http.CpuMeter(server.is_mine),
+            "postgres": http.CpuMeter(http.is_postgres),
+            "redis": http.CpuMeter(http.is_redis),
+        }
         phases = getattr(scenario, "http_phases", None)
         per_phase: dict[str, str] = {}
         if writes and phases is not None:
@@ -60,7 +64,7 @@ def over_http(
             load, loadgen_cpu = http.run_load(
                 server.port, targets, ctx.scale.connections, keep_bodies=keep
             )
-        spent = {name: seconds - before[name] for name, seconds in _cpu(server).items()}
+        spent = {name: meter.seconds() for name, meter in meters.items()}
         spent["loadgen"] = loadgen_cpu
         if keep:
             plan.bodies = load.bodies  # the scenario checks the answers themselves
@@ -78,14 +82,6 @@ def over_http(
             result.notes["per_endpoint"] = per_endpoint(plan.endpoints, load)
         out.append(result)
     return out
-
-
-def _cpu(server: http.ApiServer) -> dict[str, float]:
-    return {
-        "api": server.cpu_seconds(),
-        "postgres": http.postgres_cpu_seconds(),
-        "redis": http.redis_cpu_seconds(),
-    }
 
 
 def cpu_notes(spent: dict[str, float], load: LoadResult, database: str) -> dict[str, Any]:
