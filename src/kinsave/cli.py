@@ -62,8 +62,8 @@ def serve(
         bool, typer.Option(help="No background jobs in these processes: run `kinsave worker`")
     ] = False,
     server: Annotated[
-        str, typer.Option(help="The HTTP server: granian (default, decision 27) or uvicorn")
-    ] = "granian",
+        str, typer.Option(help="The HTTP server: uvicorn (default, decision 27) or granian")
+    ] = "uvicorn",
 ) -> None:
     """Serve the API (and the sweeper that refunds expired envelopes). Warns first about
     settings unsafe for production (`kinsave check`)."""
@@ -80,7 +80,7 @@ def serve(
     _serve(host, port, workers, no_migrate, server)
 
 
-def _serve(host: str, port: int, workers: int, no_migrate: bool, server: str = "granian") -> None:
+def _serve(host: str, port: int, workers: int, no_migrate: bool, server: str = "uvicorn") -> None:
     from kinsave.ops.serving import serve_api
 
     if not no_migrate:
@@ -374,7 +374,7 @@ def bench_run(
     ] = None,
     server: Annotated[
         list[str] | None,
-        typer.Option(help="HTTP server: granian (default) or uvicorn; both: each in turn"),
+        typer.Option(help="HTTP server: uvicorn (default) or granian; both: each in turn"),
     ] = None,
     redis_url: Annotated[
         str | None,
@@ -402,7 +402,7 @@ def bench_run(
             workers,
             live.update,
             variant,
-            server=server or ["granian"],
+            server=server or ["uvicorn"],
             redis=redis_url,
         )
     console.print(bench_console.summary(result))

@@ -51,7 +51,7 @@ def server_environment(settings: Settings) -> dict[str, str]:
 class ApiServer:
     """`kinsave serve --workers N --server S` against the bench database, stopped on exit."""
 
-    def __init__(self, settings: Settings, workers: int, server: str = "granian") -> None:
+    def __init__(self, settings: Settings, workers: int, server: str = "uvicorn") -> None:
         self.port = _free_port()
         self.workers = workers
         self.server = server

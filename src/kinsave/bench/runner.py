@@ -48,7 +48,7 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 class BenchRun:
     scale: Scale
     workers: int
-    server: str = "granian"
+    server: str = "uvicorn"
     redis_url: str | None = None
     measurements: list[Measurement] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # variants that could not run, and why
@@ -146,7 +146,7 @@ def run(
     progress: Progress,
     variants: list[str] | None = None,
     *,
-    server: str | list[str] = "granian",
+    server: str | list[str] = "uvicorn",
     redis: str | None = None,
 ) -> BenchRun:
     """Every scenario x mode x database; `variants` (names) narrows each scenario's variants;

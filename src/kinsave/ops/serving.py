@@ -1,4 +1,4 @@
-"""Running the processes: the API under granian (or uvicorn), and the worker that runs the
+"""Running the processes: the API under uvicorn (or granian), and the worker that runs the
 background jobs.
 
 The `kinsave serve` and `kinsave worker` commands (cli.py) parse their options and call these.
@@ -28,8 +28,8 @@ def warn_unsafe(settings: Settings, workers: int) -> None:
         )
 
 
-SERVERS = ("granian", "uvicorn")
-DEFAULT_SERVER = "granian"  # decision 27 in docs/decisions.md: the measurements
+SERVERS = ("uvicorn", "granian")
+DEFAULT_SERVER = "uvicorn"  # decision 27 (docs/decisions.md): granian measured, not faster here
 
 
 def serve_api(
