@@ -135,17 +135,6 @@ def error_response(error: KinsaveError) -> JSONResponse:
     return JSONResponse(error.to_body(), status_code=error.status, headers=headers)
 
 
-def idempotency_key(request: Request) -> str | None:
-    """The Idempotency-Key header, checked as `IdempotencyKey` is, for routes that read it
-    themselves (storm_routes.py)."""
-    key = request.headers.get("idempotency-key")
-    if key is not None and len(key) > IDEMPOTENCY_KEY_MAX:
-        raise KinsaveError(
-            "invalid_request", f"Idempotency-Key: at most {IDEMPOTENCY_KEY_MAX} characters"
-        )
-    return key
-
-
 async def batched_or_alone(
     request: Request,
     *,
@@ -158,9 +147,10 @@ async def batched_or_alone(
     body: BaseModel | None = None,
     status_code: int = 200,
 ) -> Response:
-    """A storm endpoint's answer: the item through the batcher (its order key's lane; no thread
-    is held while the batch commits), or, under an Idempotency-Key, `alone` in its own unit of
-    work on a pool thread, so that the first answer replays exactly."""
+    """A storm endpoint's answer (grab, daily claim, coupon claim): the item through the batcher
+    (its order key's lane; no thread is held while the batch commits), or, under an
+    Idempotency-Key, `alone` in its own unit of work on a pool thread, so that the first answer
+    replays exactly. `alone` is the batch function's batch of one: the same rows either way."""
     if key is None:
         try:
             answer = await batcher.submit(item, order_key=order_key)

@@ -3,7 +3,6 @@
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -25,13 +24,13 @@ from kinsave.config import Settings, get_settings
 from kinsave.contract import install_contract, operation_name
 from kinsave.coupons import claims
 from kinsave.coupons.checkout_router import router as checkout_router
-from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import make_engine, make_session_factory
-from kinsave.envelopes import daily_fastpath, fastpath
+from kinsave.envelopes import daily, grabs
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
+from kinsave.gates import make_gates
 from kinsave.jobs import Sweeper
 from kinsave.ledger.router import router as ledger_router
 from kinsave.ops import metrics
@@ -45,7 +44,6 @@ from kinsave.sharing.admin_router import router as sharing_admin_router
 from kinsave.sharing.router import router as sharing_router
 from kinsave.social.router import router as social_router
 from kinsave.storelinks.router import router as storelinks_router
-from kinsave.storm_routes import routes as storm_routes
 from kinsave.telegram.router import mini_app_router as telegram_mini_app_router
 from kinsave.telegram.router import router as telegram_router
 from kinsave.web import install as install_pages
@@ -94,7 +92,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
-    app.state.claim_gate = ClaimGate(settings.redis_url) if settings.redis_url else None
+    # The storm batchers' gates (gates/); the coupon claims outside the batcher go straight to
+    # the database.
+    app.state.gates = make_gates(settings.redis_url)
+    app.state.claim_gate = None
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
@@ -141,8 +142,7 @@ DOCUMENTED_ROUTERS = (
 
 
 def _install_routes(app: FastAPI, settings: Settings) -> None:
-    """The storm routes first (the first match wins), then the bench's and the documented API."""
-    app.router.routes.extend(storm_routes(settings))
+    """The bench's routes (when on), then the documented API."""
     if settings.bench_endpoints:
         from kinsave.bench.router import router as bench_router
 
@@ -159,6 +159,7 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
         name: str,
         run_batch: BatchFunction[Any, Any],
         run_alone: AloneFunction[Any, Any] | None = None,
+        **options: Any,
     ) -> Batcher[Any, Any]:
         return Batcher(
             app.state.session_factory,
@@ -167,13 +168,19 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
             lanes=settings.batch_lanes,
             run_alone=run_alone,
             name=name,
+            **options,
         )
 
-    app.state.grab_batcher = batcher("grab", fastpath.grab_many, fastpath.grab_alone)
-    app.state.daily_batcher = batcher("daily", daily_fastpath.claim_many)
-    app.state.coupon_batcher = batcher(
-        "coupon", partial(claims.claim_many, gate=app.state.claim_gate)
+    gates = app.state.gates
+    app.state.grab_batcher = batcher(
+        "grab",
+        grabs.book_grabs,
+        grabs.grab_alone,
+        retry_seconds=grabs.BUSY_SECONDS,
+        gate=gates.grab,
     )
+    app.state.daily_batcher = batcher("daily", daily.book_daily_claims, gate=gates.daily)
+    app.state.coupon_batcher = batcher("coupon", claims.claim_many, gate=gates.coupon)
     # Sign-ins the session cache does not remember: one read per batch of new tokens.
     app.state.session_batcher = Batcher(
         app.state.read_session_factory,

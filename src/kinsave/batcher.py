@@ -15,9 +15,15 @@ of work, exactly as if there had been no batch. So batching never changes an ans
 A batch never waits on anything while it holds its own locks. An item the batch function can not
 settle without waiting for another transaction (a grab whose envelope's open shares are all held
 by other processes' grabs in flight) gets RETRY_LATER: the lane puts it back and tries it again in
-a later batch a moment later, for up to `retry_seconds`, then answers service_unavailable;
+a later batch a moment later, for up to `retry_seconds`, then answers the refusal it carries;
 meanwhile the lane goes on with other items. An item that needs a path of its own (a shopper
 without a wallet yet) gets RUN_ALONE: the lane runs it by itself right after the batch commits.
+
+With a gate (gates/), each batch first asks it, in one round trip and before any database work,
+which items it refuses (an envelope already empty, a shopper who already grabbed): those are
+answered at once, and a batch refused whole never checks out a connection. After the commit the
+gate is told every outcome (`settle`); when nothing was committed, it gets its reservations back
+(`release`).
 
 Handlers on the event loop `await batcher.submit(...)` (no thread held while the batch commits);
 threaded callers use `batcher.run(...)`.
@@ -50,17 +56,56 @@ class RunAlone:
 
 
 class RetryLater:
-    """The outcome "try this item again in a later batch": see the module docstring."""
+    """The outcome "try this item again in a later batch": see the module docstring. `refusal`
+    is the item's answer once it has come back for `retry_seconds`."""
+
+    __slots__ = ("refusal",)
+
+    def __init__(self, refusal: KinsaveError | None = None) -> None:
+        self.refusal = refusal or KinsaveError("service_unavailable", "busy; retry")
+
+    def give_up(self) -> KinsaveError:
+        """The refusal, as a new exception (one raised for each item that gives up)."""
+        return KinsaveError(self.refusal.code, self.refusal.message, details=self.refusal.details)
 
 
 RUN_ALONE = RunAlone()
 RETRY_LATER = RetryLater()
-RETRY_SECONDS = 10.0  # how long an item may keep coming back RETRY_LATER
+RETRY_SECONDS = 1.0  # how long an item may keep coming back RETRY_LATER, by default
 RETRY_DELAY_SECONDS = 0.002  # between its tries: another transaction commits within a few ms
 BatchFunction = Callable[
     [Session, Sequence[Item]], Sequence[Result | KinsaveError | RunAlone | RetryLater]
 ]
 AloneFunction = Callable[[Session, Item], Result | KinsaveError | RunAlone | RetryLater]
+
+
+class BatchGate(Protocol):
+    """What the batcher asks of a gate (gates/gate.py)."""
+
+    def admit(self, items: Sequence[Any]) -> Any: ...
+
+    def refusals(self, ticket: Any) -> list[KinsaveError | None]: ...
+
+    def load(self, session: Session, ticket: Any) -> None: ...
+
+    def settle(self, ticket: Any, outcomes: Sequence[object | None]) -> None: ...
+
+    def release(self, ticket: Any) -> None: ...
+
+
+def in_rounds(keys: Sequence[object]) -> list[list[int]]:
+    """The indexes of a batch's items, in rounds where no key appears twice (a shopper tapping
+    twice in one batch): each round is settled before the next, so a second tap sees the first
+    exactly as it would one request later."""
+    rounds: list[list[int]] = []
+    seen: dict[object, int] = {}
+    for index, key in enumerate(keys):
+        round_number = seen.get(key, -1) + 1
+        seen[key] = round_number
+        if round_number == len(rounds):
+            rounds.append([])
+        rounds[round_number].append(index)
+    return rounds
 
 
 def _as_batch_of_one(run_batch: BatchFunction[Item, Result]) -> AloneFunction[Item, Result]:
@@ -88,12 +133,14 @@ class Batcher(Generic[Item, Result]):
         retry_seconds: float = RETRY_SECONDS,
         run_alone: AloneFunction[Item, Result] | None = None,
         name: str = "batch",
+        gate: BatchGate | None = None,
     ) -> None:
         """`run_alone(session, item)` runs an item by itself (RUN_ALONE, or the rerun of a failed
-        batch); by default the batch function with a batch of one. `name` labels its metrics."""
+        batch); by default the batch function with a batch of one. `name` labels its metrics.
+        `gate` answers refusals before the database (see the module docstring)."""
         alone = run_alone or _as_batch_of_one(run_batch)
         self._lanes: list[_Lane[Item, Result]] = [
-            _Lane(session_factory, run_batch, alone, max_batch, retry_seconds, name)
+            _Lane(session_factory, run_batch, alone, max_batch, retry_seconds, name, gate)
             for _ in range(lanes)
         ]
 
@@ -193,7 +240,9 @@ class _Lane(Generic[Item, Result]):
         max_batch: int,
         retry_seconds: float,
         name: str,
+        gate: BatchGate | None = None,
     ) -> None:
+        self._gate = gate
         self._batch_size = metrics.BATCH_SIZE.labels(name)
         self._queue_depth = metrics.QUEUE_DEPTH.labels(name)
         self._session_factory = session_factory
@@ -270,12 +319,7 @@ class _Lane(Generic[Item, Result]):
     def _commit(self, batch: list[_Entry[Item, Result]]) -> None:
         self._batch_size.observe(len(batch))
         self._queue_depth.set(self._queue.qsize())
-        try:
-            with unit_of_work(self._session_factory) as session:
-                outcomes = self._run_batch(session, [entry.item for entry in batch])
-        except Exception:  # the shared transaction is gone: run each item alone
-            log.debug("batch of %d failed; running each alone", len(batch), exc_info=True)
-            outcomes = [RUN_ALONE] * len(batch)
+        outcomes = self._outcomes([entry.item for entry in batch])
         alone: list[_Entry[Item, Result]] = []
         settled: list[_Answer] = []
         for entry, outcome in zip(batch, outcomes, strict=True):
@@ -285,7 +329,7 @@ class _Lane(Generic[Item, Result]):
             if isinstance(outcome, RetryLater):
                 if self._try_later(entry):
                     continue
-                outcome = KinsaveError("service_unavailable", "busy; retry")
+                outcome = outcome.give_up()
             if isinstance(outcome, KinsaveError):
                 entry.answer.set_exception(outcome)
             else:
@@ -295,6 +339,35 @@ class _Lane(Generic[Item, Result]):
         for entry in alone:
             self._run_alone(entry.item, entry.answer)
             deliver([entry.answer])
+
+    def _outcomes(self, items: list[Item]) -> list[Any]:
+        """One outcome per item: the gate's refusals, then the batch function's in one unit of
+        work for the rest (none at all when the gate refused every item)."""
+        gate = self._gate
+        ticket = gate.admit(items) if gate is not None else None
+        outcomes: list[Any] = gate.refusals(ticket) if gate is not None else [None] * len(items)
+        todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        if not todo:
+            return outcomes
+        try:
+            with unit_of_work(self._session_factory) as session:
+                if gate is not None:
+                    gate.load(session, ticket)  # seeds targets it has never seen; else nothing
+                    outcomes = gate.refusals(ticket)
+                    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+                ran = self._run_batch(session, [items[i] for i in todo]) if todo else []
+        except Exception:  # the shared transaction is gone: run each item alone
+            log.debug("batch of %d failed; running each alone", len(todo), exc_info=True)
+            if gate is not None:
+                gate.release(ticket)
+            for i in todo:
+                outcomes[i] = RUN_ALONE
+            return outcomes
+        for i, outcome in zip(todo, ran, strict=True):
+            outcomes[i] = outcome
+        if gate is not None:
+            gate.settle(ticket, outcomes)
+        return outcomes
 
     def _try_later(self, entry: _Entry[Item, Result]) -> bool:
         """Put an item back for a later batch; False once it has been retried long enough."""
@@ -318,7 +391,9 @@ class _Lane(Generic[Item, Result]):
                 outcome = self._run_alone_fn(session, item)
                 if isinstance(outcome, KinsaveError):
                     raise outcome  # roll back whatever the refusal's checks touched
-                if isinstance(outcome, RunAlone | RetryLater):
+                if isinstance(outcome, RetryLater):
+                    raise outcome.give_up()
+                if isinstance(outcome, RunAlone):
                     raise KinsaveError("service_unavailable", "busy; retry")
         except BaseException as error:  # the caller re-raises it
             answer.set_exception(error)

@@ -62,7 +62,7 @@ def serve(
         bool, typer.Option(help="No background jobs in these processes: run `kinsave worker`")
     ] = False,
     server: Annotated[
-        str, typer.Option(help="The HTTP server: uvicorn (default, decision 27) or granian")
+        str, typer.Option(help="The HTTP server: uvicorn (default, decision 28) or granian")
     ] = "uvicorn",
 ) -> None:
     """Serve the API (and the sweeper that refunds expired envelopes). Warns first about

@@ -72,11 +72,6 @@ class Settings(BaseSettings):
     # send to receivers on this machine and turn this on.
     webhook_allow_private_urls: bool = False
 
-    # Speed switches (issue 6, docs/benchmarks.md). Each keeps the same answers and the same
-    # ledger invariants as the plain path; off, the plain per-request transaction runs instead.
-    fast_grab: bool = True  # one-statement grabs, committed in batches by the grab batcher
-    fast_daily: bool = True  # one-statement daily claims, committed in batches
-    fast_coupon_claim: bool = True  # one-statement coupon claims, committed in batches
     # FastAPI's native OpenTelemetry (spans, metrics, logs to the providers the environment sets
     # up, e.g. FASTAPI_OTEL_AUTO_CONFIGURE=true with OTEL_EXPORTER_OTLP_ENDPOINT). Off by default.
     telemetry: bool = False

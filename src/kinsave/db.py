@@ -156,3 +156,14 @@ def psycopg_sql(sql: str) -> str:
     """A `text()` statement's SQL for psycopg itself, which takes %(name)s, not :name, placeholders
     (the storm paths send their statements straight to the driver, in pipeline mode)."""
     return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+GATES_TO_FORGET = "kinsave.gates_to_forget"
+
+
+def forget_gate_after_commit(session: Session, tag: str) -> None:
+    """This transaction raises what a storm gate counts, or changes what the database answers
+    first (a budget top-up, a paused campaign or template): once it commits, the gate of `tag`
+    (`camp:<id>`, `tpl:<id>`, `env:<id>`) is seeded anew from the database (gates/)."""
+    forgotten: set[str] = session.info.setdefault(GATES_TO_FORGET, set())
+    forgotten.add(tag)

@@ -19,6 +19,7 @@ from kinsave.coupons.checkout_schemas import CartLineIn, PaidIn, QuoteIn, Reserv
 from kinsave.db import utcnow
 from kinsave.demo_catalog import seed_catalog
 from kinsave.envelopes import daily as envelope_daily
+from kinsave.envelopes import grabs
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn, ShopperEnvelopeIn
@@ -108,7 +109,7 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
         ),
     )
     for relative in ("mum", "xiaoming"):
-        envelopes.grab_share(session, family_envelope.id, relative)
+        grabs.grab_share(session, family_envelope.id, relative)
     shop_envelope = envelopes.create_campaign_envelope(
         session,
         settings,

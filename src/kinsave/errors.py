@@ -18,6 +18,7 @@ ERROR_STATUS: dict[str, int] = {
     "envelope_empty": 409,
     "envelope_expired": 410,
     "already_grabbed": 409,
+    "envelope_busy": 503,  # its open shares are all being grabbed right now: retry in a moment
     "already_claimed_today": 409,
     "campaign_not_active": 409,
     "campaign_has_no_daily_envelope": 409,

@@ -18,7 +18,7 @@ from kinsave.bench.daily_rush import DailyRush
 from kinsave.bench.grab_storm import ANSWERS, GrabStorm
 from kinsave.bench.runner import bench_settings, prepare, reconcile_problems
 from kinsave.db import make_engine, make_session_factory, unit_of_work
-from kinsave.envelopes import daily_fastpath, fastpath
+from kinsave.envelopes import daily, grabs
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import Account, Transfer
 from kinsave.migrate import upgrade_to_head
@@ -79,7 +79,7 @@ class TestAWrongWallet:
     def test_a_grab_credited_to_another_shopper_fails_the_checks(self, ctx):
         scenario = GrabStorm()
         plan = prepare(ctx, scenario)
-        codes, plan.amounts = _run(ctx, plan.items(), fastpath.grab_share)
+        codes, plan.amounts = _run(ctx, plan.items(), grabs.grab_share)
         assert scenario.check(ctx, plan, codes) == []  # the right path passes
 
         shares = [i for i, code in enumerate(codes) if code == "ok"][:2]
@@ -104,7 +104,7 @@ class TestAWrongWallet:
     def test_a_daily_claim_credited_to_another_shopper_fails_the_checks(self, ctx):
         scenario = DailyRush()
         plan = prepare(ctx, scenario)
-        codes, plan.amounts = _run(ctx, plan.items(), daily_fastpath.claim_daily)
+        codes, plan.amounts = _run(ctx, plan.items(), daily.claim_daily)
         assert scenario.check(ctx, plan, codes) == []
 
         with unit_of_work(ctx.session_factory) as session:
@@ -123,7 +123,7 @@ class TestAWrongWallet:
     def test_an_ok_answer_with_the_wrong_amount_fails_the_checks(self, ctx):
         scenario = GrabStorm()
         plan = prepare(ctx, scenario)
-        codes, amounts = _run(ctx, plan.items(), fastpath.grab_share)
+        codes, amounts = _run(ctx, plan.items(), grabs.grab_share)
         first_ok = codes.index("ok")
         amounts[first_ok] = (amounts[first_ok] or 0) + 1
         plan.amounts = amounts

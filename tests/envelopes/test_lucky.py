@@ -197,14 +197,14 @@ class TestExpiry:
         self, api, family, session_factory
     ):
         from kinsave.db import unit_of_work
-        from kinsave.envelopes import service
+        from kinsave.envelopes import grabs
         from kinsave.errors import KinsaveError
 
         _, _, grandma = family
         envelope = send(api, grandma)
         login(api, "mum")
         with pytest.raises(KinsaveError) as refused, unit_of_work(session_factory) as session:
-            service.grab_share(session, envelope["id"], "mum", now=utcnow() + timedelta(hours=25))
+            grabs.grab_share(session, envelope["id"], "mum", now=utcnow() + timedelta(hours=25))
         assert refused.value.code == "envelope_expired"
 
     def test_not_yet_expired_envelopes_stay_open(self, api, family, session_factory):

@@ -26,6 +26,7 @@ from kinsave.auth.models import Shop
 from kinsave.config import Settings, normalize_database_url
 from kinsave.db import make_engine, make_session_factory, unit_of_work
 from kinsave.demo import DEMO_SHOP
+from kinsave.envelopes import grabs
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.models import Envelope
 from kinsave.ledger import service as ledger
@@ -160,7 +161,7 @@ class TestWalletSplit:
                 envelope_id = session.execute(
                     select(Envelope.id).where(Envelope.sender_shopper_id == "auntie")
                 ).scalar_one()
-                envelopes.grab_share(session, envelope_id, "mum")
+                grabs.grab_share(session, envelope_id, "mum")
                 bakery = _shop(session, BAKERY)
                 assert ledger.wallet_balance(session, "mum", bakery) == 200
                 assert envelopes.audit_envelope(session, envelope_id).escrow_matches_open_shares

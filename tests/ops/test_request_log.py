@@ -79,7 +79,7 @@ class TestAccessLine:
         logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
         assert key not in logged and "SECRETCODE42" not in logged and "token-in-query" not in logged
 
-    def test_unmatched_paths_static_files_and_storm_routes(
+    def test_unmatched_paths_static_files_and_the_batched_grab_route(
         self, api: httpx.Client, caplog: pytest.LogCaptureFixture
     ) -> None:
         caplog.set_level(logging.INFO, logger=ACCESS)
@@ -89,7 +89,7 @@ class TestAccessLine:
         static = api.get("/static/app.css")
         line = wait_for(caplog, lambda r: r.request_id == static.headers["x-request-id"])
         assert line.route == "/static/{path}" and line.status == 200
-        grab = api.post("/v1/envelopes/secret-envelope/grab")  # a storm route, not FastAPI's
+        grab = api.post("/v1/envelopes/secret-envelope/grab")  # batched behind its route
         line = wait_for(caplog, lambda r: r.request_id == grab.headers["x-request-id"])
         assert line.route == "/v1/envelopes/{envelope_id}/grab" and line.status == 401
 

@@ -3,17 +3,19 @@
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kinsave.batcher import AloneFunction, Batcher, BatchFunction
+from kinsave.batcher import AloneFunction, Batcher, BatchFunction, BatchGate
 from kinsave.bench.measure import Answer, Caller
 from kinsave.bench.seed import Crowd
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
+from kinsave.gates import Gates, make_gates
 
 Item = TypeVar("Item")
 PLAN_SEED = 20261125  # every variant's attempts are drawn from this seed: the same attempts
@@ -118,6 +120,11 @@ class BenchContext:
     cleanups: list[Callable[[], Any]] = field(default_factory=list)  # run after each variant
     taken_shoppers: int = 0  # crowd shoppers a scenario took for itself (checkout), from the front
 
+    @cached_property
+    def gates(self) -> Gates:
+        """The storm gates as the server builds them (gates/): on Redis when the bench has one."""
+        return make_gates(self.settings.redis_url)
+
     @property
     def database(self) -> str:
         return "postgresql" if self.database_url.startswith("postgresql") else "sqlite"
@@ -177,15 +184,19 @@ def batched(
     run_batch: BatchFunction[Item, Any],
     to_item: Callable[[Attempt], tuple[Item, str]],
     run_alone: AloneFunction[Item, Any] | None = None,
+    *,
+    gate: BatchGate | None = None,
 ) -> Callable[[], Caller[Attempt]]:
-    """A variant that hands each attempt to one shared batcher, as the batched routes do;
-    `to_item` gives the batch item and its order key (the envelope or campaign)."""
+    """A variant that hands each attempt to one shared batcher, as the batched routes do (behind
+    the route's gate); `to_item` gives the batch item and its order key (the envelope or
+    campaign)."""
     batcher: Batcher[Item, Any] = Batcher(
         ctx.session_factory,
         run_batch,
         max_batch=ctx.settings.grab_batch_max,
         lanes=ctx.settings.batch_lanes,
         run_alone=run_alone,
+        gate=gate,
     )
     ctx.cleanups.append(batcher.stop)
 

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
 from typing import Any
 
 import redis
@@ -25,7 +24,6 @@ from kinsave.bench.measure import Caller
 from kinsave.coupons import claims
 from kinsave.coupons import service as coupons
 from kinsave.coupons.claims import ClaimRequest
-from kinsave.coupons.gate import ClaimGate
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.coupons.schemas import TemplateIn
 from kinsave.db import unit_of_work, utcnow
@@ -59,13 +57,12 @@ class CouponPlan:
 
 
 def _batched(ctx: BenchContext, _plan: CouponPlan) -> Callable[[], Caller[Any]]:
-    """What POST /v1/coupons/claim runs: the claim batcher, behind the gate when Redis answers."""
-    url = ctx.settings.redis_url
-    gate = ClaimGate(url) if url else None
+    """What POST /v1/coupons/claim runs: the claim batcher behind the coupon gate (gates/)."""
     return batched(
         ctx,
-        partial(claims.claim_many, gate=gate),
+        claims.claim_many,
         lambda attempt: (ClaimRequest(*attempt), attempt[0]),
+        gate=ctx.gates.coupon,
     )
 
 

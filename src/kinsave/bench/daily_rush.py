@@ -5,11 +5,9 @@ refused `budget_exhausted`; some shoppers tap twice (`already_claimed_today`). E
 the same campaign budget: the hot row of this scenario.
 """
 
-import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -18,10 +16,9 @@ from kinsave.bench.checks import Told, daily_problems
 from kinsave.bench.context import BenchContext, HttpTarget, batched, in_own_transaction
 from kinsave.bench.seed import campaign
 from kinsave.campaigns import service as campaigns
-from kinsave.db import unit_of_work, utcnow
-from kinsave.envelopes import daily as envelope_daily
-from kinsave.envelopes import daily_fastpath
-from kinsave.envelopes.daily_fastpath import DailyRequest
+from kinsave.db import unit_of_work
+from kinsave.envelopes import daily
+from kinsave.envelopes.daily import DailyRequest
 from kinsave.envelopes.daily_rule import UniformRule
 from kinsave.envelopes.models import DailyClaim
 from kinsave.ledger.models import Transfer
@@ -43,30 +40,13 @@ class DailyPlan:
         return [(self.campaign_id, self.shopper_ids[s]) for s in self.attempts]
 
 
-def database_limit(ctx: BenchContext, plan: DailyPlan) -> dblimit.DatabaseLimit:
-    day = utcnow().astimezone(ZoneInfo("Asia/Shanghai")).date()
-    rng = random.Random(7)
-
-    def draft(attempt: tuple[str, str]) -> dict[str, Any]:
-        campaign_id, shopper_id = attempt
-        return {
-            "campaign_id": campaign_id,
-            "shopper_id": shopper_id,
-            "shop_id": ctx.crowd.shop_id,
-            "budget_account_id": plan.budget_account_id,
-            "local_day": day,
-            "amount": rng.randint(RULE.min, RULE.max),
-            "now": utcnow(),
-            "key": f"daily:{campaign_id}:{shopper_id}:{day.isoformat()}",
-        }
-
-    return dblimit.DatabaseLimit(
-        ctx.database_url,
+def database_limit(ctx: BenchContext, _plan: DailyPlan) -> dblimit.ReplayedLimit:
+    return dblimit.ReplayedLimit(
+        ctx.settings,
         min(ctx.settings.grab_batch_max, ctx.scale.threads),
-        draft,
+        daily.book_daily_claims,
+        lambda attempt: DailyRequest(*attempt),
         lambda attempt: str(attempt[0]),
-        dblimit.pg_claims,
-        dblimit.sqlite_claims,
     )
 
 
@@ -75,12 +55,13 @@ class DailyRush:
     answers = ANSWERS
     inprocess_variants: dict[str, Callable[[BenchContext, Any], Any]] = {
         "straightforward": lambda ctx, _plan: in_own_transaction(ctx, baseline.claim_daily),
-        "kinsave plain": lambda ctx, _plan: in_own_transaction(ctx, envelope_daily.claim_daily),
-        "kinsave one-statement": lambda ctx, _plan: in_own_transaction(
-            ctx, daily_fastpath.claim_daily
-        ),
+        # A claim alone, one unit of work each: what a request with an Idempotency-Key runs.
+        "kinsave alone": lambda ctx, _plan: in_own_transaction(ctx, daily.claim_daily),
         "kinsave": lambda ctx, _plan: batched(
-            ctx, daily_fastpath.claim_many, lambda attempt: (DailyRequest(*attempt), attempt[0])
+            ctx,
+            daily.book_daily_claims,
+            lambda attempt: (DailyRequest(*attempt), attempt[0]),
+            gate=ctx.gates.daily,
         ),
         "database limit": database_limit,
     }
@@ -88,7 +69,6 @@ class DailyRush:
         "bare ASGI": "GET /v1/bench/bare",
         "do-nothing": "GET /v1/bench/noop",
         "straightforward": "POST /v1/bench/straightforward/daily/{target}/claim",
-        "kinsave plain": "POST /v1/bench/plain/daily/{target}/claim",
         "kinsave": "POST /v1/daily/{target}/claim",
     }
 

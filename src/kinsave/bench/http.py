@@ -30,10 +30,8 @@ def server_environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name in (
         "database_url",
-        "fast_grab",
         "grab_batch_max",
         "session_cache_seconds",
-        "fast_daily",
         "bench_endpoints",
         "sweeper_enabled",
         "db_pool_size",

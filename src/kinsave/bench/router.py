@@ -3,9 +3,8 @@
 - GET /v1/bench/noop: does nothing; the server's own ceiling on these settings.
 - /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP
   (grab, daily claim, coupon claim, checkout quote).
-- /v1/bench/plain/...: kinsave's plain grab and claim routes, reachable while the public paths
-  are switched to the batched ones (the coupon claim: one statement, one unit of work per
-  request, without the Redis gate), so both run on the same server in the same run.
+- /v1/bench/plain/coupons/claim: kinsave's coupon claim alone (one unit of work per request,
+  without the Redis gate), beside the batched public route on the same server in the same run.
 """
 
 from typing import Annotated
@@ -20,7 +19,6 @@ from kinsave.bench import baseline
 from kinsave.coupons import claims
 from kinsave.coupons.checkout_schemas import QuoteIn, QuoteOut
 from kinsave.coupons.schemas import ClaimIn
-from kinsave.envelopes import router as envelopes_router
 
 router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
 
@@ -70,11 +68,3 @@ def plain_coupon_claim(body: ClaimIn, shopper: CurrentShopper, once: Once) -> JS
         body=body,
         status_code=201,
     )
-
-
-router.add_api_route(
-    "/plain/envelopes/{envelope_id}/grab", envelopes_router.grab_envelope, methods=["POST"]
-)
-router.add_api_route(
-    "/plain/daily/{campaign_id}/claim", envelopes_router.claim_daily, methods=["POST"]
-)

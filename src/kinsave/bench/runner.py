@@ -123,8 +123,6 @@ def bench_settings(database_url: str, scale: Scale, redis: str | None = None) ->
     return Settings(
         database_url=database_url,
         sweeper_enabled=False,
-        fast_grab=True,
-        fast_daily=True,
         session_cache_seconds=30.0,
         bench_endpoints=True,
         db_pool_size=max(8, scale.threads + 4),

@@ -2,7 +2,8 @@
 
 Shoppers are inserted in bulk (tens of thousands through the sign-in service would take longer
 than the storm); they get exactly the rows `auth.service.ensure_shopper` and `start_session`
-write: a shopper, a wallet account, a session holding only the token's SHA-256.
+write: a shopper, a wallet account (opened by the ledger), a session holding only the token's
+SHA-256.
 """
 
 import hashlib
@@ -22,7 +23,7 @@ from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import UniformRule
 from kinsave.envelopes.schemas import EnvelopeIn
-from kinsave.ledger.models import Account, AccountKind
+from kinsave.ledger import batch as ledger_batch
 
 CHUNK = 5000
 
@@ -50,23 +51,13 @@ def crowd(session_factory: sessionmaker[Session], count: int) -> Crowd:
                 [{"id": ids[i], "display_name": ids[i], "created_at": now} for i in chunk],
             )
             # Each shopper's wallet at the bench shop, as after their first credit there.
-            session.execute(insert(Account), [_wallet(ids[i], shop_id, now) for i in chunk])
+            ledger_batch.open_wallets(
+                session, [ledger_batch.Wallet(ids[i], shop_id) for i in chunk], now=now
+            )
             session.execute(
                 insert(ShopperSession), [_session(ids[i], tokens[i], now) for i in chunk]
             )
     return Crowd(shop_id, ids, tokens)
-
-
-def _wallet(shopper_id: str, shop_id: str, now: object) -> dict[str, object]:
-    return {
-        "kind": AccountKind.WALLET.value,
-        "owner_id": shopper_id,
-        "shop_id": shop_id,
-        "currency": "CNY",
-        "balance": 0,
-        "may_go_negative": False,
-        "created_at": now,
-    }
 
 
 def _session(shopper_id: str, token: str, now: object) -> dict[str, object]:

@@ -21,9 +21,10 @@ from kinsave.campaigns.schemas import (
     CreditGrantOut,
     DailyTerms,
 )
-from kinsave.db import utcnow
+from kinsave.db import forget_gate_after_commit, utcnow
 from kinsave.envelopes.daily_rule import DailyRule
 from kinsave.errors import KinsaveError
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 
@@ -53,7 +54,7 @@ def create_campaign(session: Session, shop_id: str, data: CampaignIn) -> Campaig
     session.add(campaign)
     session.flush()
     if data.budget:
-        _fund(session, campaign, data.budget, key=f"campaign-funding:{campaign_id}:initial")
+        _fund(session, campaign, data.budget, key=keys.campaign_funding(campaign_id, "initial"))
     return _out(session, campaign)
 
 
@@ -61,7 +62,7 @@ def add_budget(session: Session, shop_id: str, campaign_id: str, amount: int) ->
     campaign = owned_campaign(session, shop_id, campaign_id)
     if not 0 < amount <= MAX_BUDGET:
         raise KinsaveError("invalid_amount", "a top-up is a positive amount")
-    _fund(session, campaign, amount, key=f"campaign-funding:{campaign_id}:{secrets.token_hex(8)}")
+    _fund(session, campaign, amount, key=keys.campaign_funding(campaign_id, secrets.token_hex(8)))
     return _out(session, campaign)
 
 
@@ -86,6 +87,7 @@ def set_status(session: Session, shop_id: str, campaign_id: str, status: str) ->
         raise KinsaveError("conflict", "an ended campaign cannot be restarted")
     campaign.status = status
     session.flush()
+    forget_gate_after_commit(session, f"camp:{campaign_id}")
     return _out(session, campaign)
 
 
@@ -112,7 +114,7 @@ def grant_credit(
         to_account_id=ledger.wallet_account(session, shopper_id, campaign.shop_id),
         amount=amount,
         kind="credit_grant",
-        key=f"credit-grant:{campaign_id}:{key or secrets.token_hex(12)}",
+        key=keys.credit_grant(campaign_id, key or secrets.token_hex(12)),
         reference=campaign_id,
         insufficient_code="budget_exhausted",
     )
@@ -186,6 +188,14 @@ def daily_terms(session: Session, campaign_id: str, now: datetime) -> DailyTerms
         timezone=campaign.timezone,
         rule=_rule_adapter.validate_python(campaign.daily_rule),
     )
+
+
+def campaign_ends_at(session: Session, campaign_id: str) -> datetime:
+    """When the campaign stops running (its daily claims are refused from then on)."""
+    ends_at: datetime = session.execute(
+        select(Campaign.ends_at).where(Campaign.id == campaign_id)
+    ).scalar_one()
+    return ends_at
 
 
 def running_daily_campaign(session: Session, now: datetime | None = None) -> str | None:

@@ -34,6 +34,7 @@ from kinsave.coupons.pricing import CartLine, HeldCoupon
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import service as sharing
@@ -219,7 +220,7 @@ def reserve_checkout(
             to_account_id=order.hold_account_id,
             amount=order.credit,
             kind="checkout_hold",
-            key=f"checkout-hold:{order.id}",
+            key=keys.checkout_hold(order.id),
             reference=order.order_id,
             now=now,
         )

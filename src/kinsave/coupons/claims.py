@@ -230,6 +230,8 @@ def _issue(session: Session, drafts: list[dict[str, Any]]) -> list[str | None]:
     """Run each draft's claim; per draft None when issued, else the refusal code. Straight to the
     driver, in the session's transaction: on PostgreSQL in one pipeline (SQLAlchemy has no
     pipeline mode), on SQLite without SQLAlchemy's per-statement work."""
+    if not drafts:  # every claim refused before the database: no connection checked out
+        return []
     with driver_of(session) as driver:
         if session.get_bind().dialect.name != "postgresql":
             return [sqlite_claim(driver, sqlite_values(draft)) for draft in drafts]

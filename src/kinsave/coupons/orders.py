@@ -15,6 +15,7 @@ from kinsave.coupons.checkout_schemas import OrderLineOut, OrderOut, PaidIn
 from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import attribution
@@ -138,7 +139,7 @@ def mark_order_paid(
             to_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id, shop_id),
             amount=order.credit,
             kind="checkout_redeem",
-            key=f"checkout-redeem:{order.id}",
+            key=keys.checkout_redeem(order.id),
             reference=order.order_id,
             now=now,
         )
@@ -243,7 +244,7 @@ def release_reservation(
             to_account_id=ledger.wallet_account(session, closed.shopper_id, closed.shop_id),
             amount=closed.credit,
             kind="checkout_release",
-            key=f"checkout-release:{order_pk}",
+            key=keys.checkout_release(order_pk),
             reference=closed.order_id,
             now=now,
         )

@@ -22,6 +22,7 @@ from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine, OrderRefund
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import attribution
@@ -89,7 +90,7 @@ def _return_credit(
             to_account_id=ledger.wallet_account(session, order.shopper_id, order.shop_id),
             amount=credit,
             kind="checkout_refund",
-            key=f"checkout-refund:{refund_pk}",
+            key=keys.checkout_refund(refund_pk),
             reference=order.order_id,
             now=now,
         )

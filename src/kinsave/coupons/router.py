@@ -1,9 +1,9 @@
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
-from kinsave.api import DbSession, Once, ReadSession
+from kinsave.api import DbSession, IdempotencyKey, Once, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.coupons import claims, deals, service
 from kinsave.coupons.schemas import (
@@ -82,18 +82,25 @@ def change_template(
     status_code=201,
     dependencies=[shopper_rate_limit("coupon_claim")],
 )
-def claim_coupon(body: ClaimIn, shopper: CurrentShopper, once: Once) -> JSONResponse:
-    """One coupon of the template, through the share `share_code` if given. Served by the batched
-    storm route in front of this one (storm_routes.py) unless `fast_coupon_claim` is off: the
-    same answers either way."""
-    return once(
-        shopper.scope,
-        lambda: claims.claim_coupon(
-            once.session,
-            shopper.shopper_id,
-            body.template_id,
-            gate=once.request.app.state.claim_gate,
-            via_share=body.share_code,
+async def claim_coupon(
+    body: ClaimIn,
+    request: Request,
+    shopper: CurrentShopper,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """One coupon of the template, through the share `share_code` if given. Without an
+    Idempotency-Key the claim joins the next batch (the claim batcher, behind the Redis gate when
+    one is set); with one, it runs alone so that a retry replays it."""
+    gate = request.app.state.claim_gate
+    return await batched_or_alone(
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        batcher=request.app.state.coupon_batcher,
+        item=claims.ClaimRequest(body.template_id, shopper.shopper_id, body.share_code),
+        order_key=body.template_id,
+        alone=lambda session: claims.claim_coupon(
+            session, shopper.shopper_id, body.template_id, gate=gate, via_share=body.share_code
         ),
         body=body,
         status_code=201,

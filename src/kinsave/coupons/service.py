@@ -22,7 +22,7 @@ from kinsave.coupons.schemas import (
     TemplateListOut,
     TemplateOut,
 )
-from kinsave.db import driver_of, psycopg_sql, sqlite_time, utcnow
+from kinsave.db import driver_of, forget_gate_after_commit, psycopg_sql, sqlite_time, utcnow
 from kinsave.errors import KinsaveError
 
 
@@ -150,6 +150,7 @@ def set_template_status(
     ).rowcount  # type: ignore[attr-defined]
     if not changed and target != "ended":
         raise KinsaveError("conflict", "an ended template cannot be changed")
+    forget_gate_after_commit(session, f"tpl:{template_id}")
     session.refresh(template)
     return template_out(template)
 

@@ -1,28 +1,95 @@
 """The daily red envelope: once per shopper per campaign per local calendar day.
 
-A claim is a row unique per (campaign, shopper, local day), inserted before the budget pays; the
-payment is a ledger transfer keyed `daily:<campaign>:<shopper>:<day>` whose conditional debit
-refuses to overdraw the budget. The rush takes the batched twin of `claim_daily`
-(daily_fastpath.py), which falls back to it.
+`book_daily_claims(session, requests)` is the one implementation, for a batch (the daily
+batcher's batch function) and alone (`claim_daily`, a batch of one). A claim draws its amount
+from the campaign's rule, pays it from the campaign's budget to the shopper's wallet at the
+campaign's shop through a ledger batch (key `daily:<campaign>:<shopper>:<day>`, refused
+`budget_exhausted` when the budget can not pay, counting the claims before it), and records the
+claim row, unique per (campaign, shopper, local day). A refused claim writes nothing.
+
+Why batches: every claim of a rush debits the campaign's one budget row. One transaction per
+claim holds that row's lock until its commit is durable, so claims would commit one fsync at a
+time; a batch debits it once for many claims and pays one fsync for all of them.
 """
 
 import random
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from kinsave.batcher import in_rounds
 from kinsave.campaigns import service as campaigns
+from kinsave.campaigns.schemas import DailyTerms
 from kinsave.db import utcnow
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.models import DailyClaim
 from kinsave.envelopes.schemas import DailyClaimOut, DailyStatusOut
 from kinsave.errors import KinsaveError
-from kinsave.ledger import service as ledger
+from kinsave.ledger import batch as ledger_batch
+from kinsave.ledger import keys
 
 _system_random = random.SystemRandom()
+ALREADY_CLAIMED = "today's envelope is already claimed"
+
+
+@dataclass(frozen=True, slots=True)
+class DailyRequest:
+    campaign_id: str
+    shopper_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Draft:
+    """A claim with its terms read and its amount drawn."""
+
+    shopper_id: str
+    terms: DailyTerms
+    local_day: date
+    amount: int
+
+    @property
+    def claim_key(self) -> tuple[str, str, date]:
+        return (self.terms.campaign_id, self.shopper_id, self.local_day)
+
+
+def book_daily_claims(
+    session: Session,
+    requests: Sequence[DailyRequest],
+    *,
+    rng: random.Random = _system_random,
+    now: datetime | None = None,
+) -> list[DailyClaimOut | KinsaveError]:
+    """Every claim's answer, in order, in the caller's transaction: a DailyClaimOut or a refusal
+    (not_found, campaign_not_active, campaign_has_no_daily_envelope, already_claimed_today,
+    budget_exhausted; nothing written). Amounts are drawn from `rng` in request order.
+
+    A shopper racing themself from another transaction makes the claim's unique index refuse
+    the batch: IntegrityError, and the batcher reruns each claim alone (a batch of one answers
+    already_claimed_today)."""
+    now = now or utcnow()
+    terms: dict[str, DailyTerms | KinsaveError] = {}  # read once per campaign per batch
+    for campaign_id in sorted({request.campaign_id for request in requests}):
+        try:
+            terms[campaign_id] = campaigns.daily_terms(session, campaign_id, now)
+        except KinsaveError as refusal:
+            terms[campaign_id] = refusal
+    drafts = [_draft(request, terms[request.campaign_id], rng, now) for request in requests]
+    answers: list[DailyClaimOut | KinsaveError | None] = [
+        draft if isinstance(draft, KinsaveError) else None for draft in drafts
+    ]
+    ready = [(i, draft) for i, draft in enumerate(drafts) if isinstance(draft, _Draft)]
+    # A second tap in the same batch is settled after the first, as one request later would be.
+    for indexes in in_rounds([draft.claim_key for _, draft in ready]):
+        in_round = [ready[i] for i in indexes]
+        outcomes = _book_round(session, [draft for _, draft in in_round], now)
+        for (index, _), outcome in zip(in_round, outcomes, strict=True):
+            answers[index] = outcome
+    return [answer for answer in answers if answer is not None]  # all set by now
 
 
 def claim_daily(
@@ -33,43 +100,93 @@ def claim_daily(
     rng: random.Random = _system_random,
     now: datetime | None = None,
 ) -> DailyClaimOut:
-    """Today's red envelope: once per shopper per campaign per local calendar day.
+    """Today's red envelope alone: `book_daily_claims` with a batch of one. Errors as there."""
+    request = DailyRequest(campaign_id, shopper_id)
+    (outcome,) = book_daily_claims(session, [request], rng=rng, now=now)
+    if isinstance(outcome, KinsaveError):
+        raise outcome
+    return outcome
 
-    Errors: not_found, campaign_not_active, campaign_has_no_daily_envelope,
-    already_claimed_today, budget_exhausted (the budget never overdraws).
-    """
-    now = now or utcnow()
-    terms = campaigns.daily_terms(session, campaign_id, now)
+
+def _draft(
+    request: DailyRequest, terms: DailyTerms | KinsaveError, rng: random.Random, now: datetime
+) -> _Draft | KinsaveError:
+    if isinstance(terms, KinsaveError):
+        return terms
     local_day = now.astimezone(ZoneInfo(terms.timezone)).date()
-    amount = draw_amount(terms.rule, rng)
-    try:
-        session.execute(
-            insert(DailyClaim).values(
-                campaign_id=campaign_id,
-                shopper_id=shopper_id,
-                local_day=local_day,
-                amount=amount,
-                created_at=now,
+    return _Draft(request.shopper_id, terms, local_day, draw_amount(terms.rule, rng))
+
+
+def _book_round(
+    session: Session, drafts: Sequence[_Draft], now: datetime
+) -> list[DailyClaimOut | KinsaveError]:
+    """Claims of distinct (campaign, shopper, day)."""
+    claimed = _already_claimed(session, drafts)
+    fresh = [draft for draft in drafts if draft.claim_key not in claimed]
+    postings = [
+        ledger_batch.Posting(
+            draft.terms.budget_account_id,
+            ledger_batch.Wallet(draft.shopper_id, draft.terms.shop_id),
+            draft.amount,
+            "daily_claim",
+            keys.daily_claim(draft.terms.campaign_id, draft.shopper_id, draft.local_day),
+            reference=draft.terms.campaign_id,
+            insufficient_code="budget_exhausted",
+        )
+        for draft in fresh
+    ]
+    outcomes = ledger_batch.book(session, postings, now=now) if postings else []
+    paid = {d.claim_key: o for d, o in zip(fresh, outcomes, strict=True)}
+    _record(session, [d for d, o in zip(fresh, outcomes, strict=True) if isinstance(o, int)], now)
+    answers: list[DailyClaimOut | KinsaveError] = []
+    for draft in drafts:
+        outcome = paid.get(draft.claim_key, KinsaveError("already_claimed_today", ALREADY_CLAIMED))
+        if isinstance(outcome, KinsaveError):
+            answers.append(outcome)
+            continue
+        answers.append(
+            DailyClaimOut(
+                campaign_id=draft.terms.campaign_id,
+                amount=draft.amount,
+                local_day=draft.local_day,
+                claimed_at=now,
             )
         )
-    except IntegrityError as error:
-        raise KinsaveError(
-            "already_claimed_today", "today's envelope is already claimed"
-        ) from error
-    ledger.transfer(
-        session,
-        from_account_id=terms.budget_account_id,
-        to_account_id=ledger.wallet_account(session, shopper_id, terms.shop_id),
-        amount=amount,
-        kind="daily_claim",
-        key=f"daily:{campaign_id}:{shopper_id}:{local_day.isoformat()}",
-        reference=campaign_id,
-        insufficient_code="budget_exhausted",
-        now=now,
+    return answers
+
+
+def _already_claimed(session: Session, drafts: Sequence[_Draft]) -> set[tuple[str, str, date]]:
+    keys_wanted = [draft.claim_key for draft in drafts]
+    rows = session.execute(
+        select(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day).where(
+            tuple_(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day).in_(
+                keys_wanted
+            )
+        )
     )
-    return DailyClaimOut(
-        campaign_id=campaign_id, amount=amount, local_day=local_day, claimed_at=now
-    )
+    return {(campaign_id, shopper_id, day) for campaign_id, shopper_id, day in rows}
+
+
+def _record(session: Session, paid: Sequence[_Draft], now: datetime) -> None:
+    """The claim rows of the paid claims, in one statement."""
+    if not paid:
+        return
+    rows = [
+        {
+            "campaign_id": draft.terms.campaign_id,
+            "shopper_id": draft.shopper_id,
+            "local_day": draft.local_day,
+            "amount": draft.amount,
+            "created_at": now,
+        }
+        for draft in paid
+    ]
+    try:
+        session.execute(insert(DailyClaim).values(rows))
+    except IntegrityError as error:  # a shopper who won a concurrent claim a moment earlier
+        if len(rows) == 1:
+            raise KinsaveError("already_claimed_today", ALREADY_CLAIMED) from error
+        raise  # the batcher reruns each claim alone
 
 
 def daily_status(

@@ -71,3 +71,9 @@ def max_amount(rule: UniformRule | TieredRule) -> int:
     if isinstance(rule, UniformRule):
         return rule.max
     return max(tier.max for tier in rule.tiers)
+
+
+def min_amount(rule: UniformRule | TieredRule) -> int:
+    if isinstance(rule, UniformRule):
+        return rule.min
+    return min(tier.min for tier in rule.tiers)

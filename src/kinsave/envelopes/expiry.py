@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from kinsave.envelopes.models import Envelope, EnvelopeShare
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 
 
@@ -54,7 +55,7 @@ def expire_envelope(session: Session, envelope_id: str, now: datetime) -> int | 
             to_account_id=closed.funder_account_id,
             amount=refund,
             kind="envelope_refund",
-            key=f"envelope-refund:{envelope_id}",
+            key=keys.envelope_refund(envelope_id),
             reference=envelope_id,
             now=now,
         )

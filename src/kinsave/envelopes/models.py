@@ -33,7 +33,8 @@ class EnvelopeShare(Base):
     __tablename__ = "envelope_share"
     __table_args__ = (
         UniqueConstraint("envelope_id", "seq"),
-        # One share per shopper per envelope, enforced by the database. NULLs never collide.
+        # One share per shopper per envelope, enforced by the database: the one record of who
+        # grabbed (envelopes/grabs.py). NULLs never collide.
         UniqueConstraint("envelope_id", "grabbed_by"),
     )
 
@@ -44,20 +45,6 @@ class EnvelopeShare(Base):
     grabbed_by: Mapped[str | None] = mapped_column(ForeignKey("shopper.id"), index=True)
     grabbed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     refunded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class EnvelopeGrab(Base):
-    """A shopper's one ticket to grab an envelope, taken before any share is locked.
-
-    The primary key refuses a second grab. Taking it first means a shopper racing themself waits
-    on this row alone, never while holding a share lock that others wait for (no deadlocks).
-    """
-
-    __tablename__ = "envelope_grab"
-
-    envelope_id: Mapped[str] = mapped_column(ForeignKey("envelope.id"), primary_key=True)
-    shopper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class DailyClaim(Base):

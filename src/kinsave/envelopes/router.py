@@ -1,9 +1,9 @@
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
 
-from kinsave.api import Once, ReadSession
+from kinsave.api import IdempotencyKey, Once, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
-from kinsave.envelopes import daily, service
+from kinsave.envelopes import daily, grabs, service
 from kinsave.envelopes.schemas import (
     DailyClaimOut,
     DailyStatusOut,
@@ -50,18 +50,28 @@ def get_envelope(envelope_id: str, shopper: CurrentShopper, session: ReadSession
 
 @router.post(
     "/envelopes/{envelope_id}/grab",
-    responses=openapi_errors("not_found", "envelope_expired", "already_grabbed", "envelope_empty"),
+    responses=openapi_errors(
+        "not_found", "envelope_expired", "already_grabbed", "envelope_empty", "envelope_busy"
+    ),
     response_model=GrabOut,
     dependencies=[shopper_rate_limit("grab")],
 )
-def grab_envelope(
+async def grab_envelope(
     envelope_id: str,
+    request: Request,
     shopper: CurrentShopper,
-    once: Once,
-) -> JSONResponse:
-    return once(
-        shopper.scope,
-        lambda: service.grab_share(once.session, envelope_id, shopper.shopper_id),
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Grab one share. Without an Idempotency-Key the grab joins the next batch (the grab
+    batcher: many grabs, one commit); with one, it runs alone so that a retry replays it."""
+    return await batched_or_alone(
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        batcher=request.app.state.grab_batcher,
+        item=grabs.GrabRequest(envelope_id, shopper.shopper_id),
+        order_key=envelope_id,
+        alone=lambda session: grabs.grab_share(session, envelope_id, shopper.shopper_id),
     )
 
 
@@ -77,15 +87,22 @@ def grab_envelope(
     response_model=DailyClaimOut,
     dependencies=[shopper_rate_limit("claim")],
 )
-def claim_daily(
+async def claim_daily(
     campaign_id: str,
+    request: Request,
     shopper: CurrentShopper,
-    once: Once,
-) -> JSONResponse:
-    """Claim today's red envelope of a campaign (once per local calendar day)."""
-    return once(
-        shopper.scope,
-        lambda: daily.claim_daily(once.session, campaign_id, shopper.shopper_id),
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    """Claim today's red envelope of a campaign (once per local calendar day). Batched as a grab
+    is, unless an Idempotency-Key asks for a replayable answer."""
+    return await batched_or_alone(
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        batcher=request.app.state.daily_batcher,
+        item=daily.DailyRequest(campaign_id, shopper.shopper_id),
+        order_key=campaign_id,
+        alone=lambda session: daily.claim_daily(session, campaign_id, shopper.shopper_id),
     )
 
 

@@ -1,18 +1,16 @@
-"""Lucky and equal envelopes: create, grab, view, audit, list, and the escrow check.
+"""Lucky and equal envelopes: create, view, audit, list, and the escrow check.
 
-Scarcity lives in the database: shares are split when the envelope is created and stored, a grab
-first inserts a (envelope, shopper) ticket whose primary key refuses a second grab, then takes one
-unclaimed share row (SKIP LOCKED on PostgreSQL). Money moves only through ledger transfers whose
-keys derive from those rows. The daily red envelope is daily.py; expiry refunds are expiry.py.
+Scarcity lives in the database: shares are split when the envelope is created and stored; a grab
+(grabs.py) takes one unclaimed share row, whose (envelope, grabber) is unique. Money moves only
+through ledger transfers whose keys derive from those rows. The daily red envelope is daily.py;
+expiry refunds are expiry.py.
 """
 
 import random
 import secrets
-import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import case, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import case, func, insert, select
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
@@ -20,7 +18,7 @@ from kinsave.campaigns import service as campaigns
 from kinsave.config import Settings
 from kinsave.db import utcnow
 from kinsave.envelopes import split as splitting
-from kinsave.envelopes.models import Envelope, EnvelopeGrab, EnvelopeShare
+from kinsave.envelopes.models import Envelope, EnvelopeShare
 from kinsave.envelopes.schemas import (
     EnvelopeAuditOut,
     EnvelopeIn,
@@ -28,16 +26,15 @@ from kinsave.envelopes.schemas import (
     EnvelopeOut,
     EnvelopeSummaryOut,
     GrabberOut,
-    GrabOut,
     ShareAuditOut,
     ShopperEnvelopeIn,
 )
 from kinsave.errors import KinsaveError
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import Account, AccountKind
 
 _system_random = random.SystemRandom()
-_TAIL_ATTEMPTS = 40  # about 1.6 s of back-off in all, only ever at an envelope's last shares
 
 
 def create_shopper_envelope(
@@ -126,7 +123,7 @@ def _create(
         to_account_id=escrow,
         amount=data.total,
         kind="envelope_funding",
-        key=f"envelope-funding:{envelope_id}",
+        key=keys.envelope_funding(envelope_id),
         reference=envelope_id,
         insufficient_code=insufficient_code,
         now=now,
@@ -144,107 +141,6 @@ def _check_amounts(settings: Settings, total: int, shares: int) -> None:
             "invalid_amount",
             f"total must be at least 1 per share and at most {settings.envelope_max_total}",
         )
-
-
-def grab_share(
-    session: Session, envelope_id: str, shopper_id: str, now: datetime | None = None
-) -> GrabOut:
-    """Give the shopper one unclaimed share and move it from escrow to their wallet.
-
-    At most one share per shopper per envelope, even when the same shopper races itself.
-    Errors: not_found, envelope_expired, already_grabbed, envelope_empty.
-    """
-    now = now or utcnow()
-    envelope = session.execute(
-        select(Envelope.status, Envelope.expires_at, Envelope.escrow_account_id, Account.shop_id)
-        .join(Account, Account.id == Envelope.escrow_account_id)
-        .where(Envelope.id == envelope_id)
-    ).one_or_none()
-    if envelope is None:
-        raise KinsaveError("not_found", "no such envelope")
-    if envelope.status != "open" or envelope.expires_at <= now:
-        raise KinsaveError("envelope_expired", "this envelope has expired")
-    try:
-        session.execute(
-            insert(EnvelopeGrab).values(
-                envelope_id=envelope_id, shopper_id=shopper_id, created_at=now
-            )
-        )
-    except IntegrityError as error:
-        raise KinsaveError(
-            "already_grabbed", "you already grabbed a share of this envelope"
-        ) from error
-    taken = _take_any_share(session, envelope_id, shopper_id, now)
-    if taken is None:
-        raise KinsaveError("envelope_empty", "every share of this envelope has been grabbed")
-    share_id, seq, amount = taken
-    ledger.transfer(
-        session,
-        from_account_id=envelope.escrow_account_id,
-        # The share lands as credit of the shop whose credit funded the envelope.
-        to_account_id=ledger.wallet_account(session, shopper_id, envelope.shop_id),
-        amount=amount,
-        kind="envelope_grab",
-        key=f"envelope-grab:{share_id}",
-        reference=envelope_id,
-        now=now,
-    )
-    return GrabOut(envelope_id=envelope_id, amount=amount, seq=seq, grabbed_at=now)
-
-
-def _take_any_share(
-    session: Session, envelope_id: str, shopper_id: str, now: datetime
-) -> tuple[int, int, int] | None:
-    """Take a free share, or None when none is left.
-
-    Never waits on a share another grab has locked (waiting on row locks deadlocks on
-    PostgreSQL). When the only open shares are locked by grabs in flight, one of those may still
-    roll back, so back off briefly and look again instead of answering "empty" too early.
-    """
-    for attempt in range(_TAIL_ATTEMPTS):
-        taken = _take_share(session, envelope_id, shopper_id, now)
-        if taken is not None or not _open_shares_remain(session, envelope_id):
-            return taken
-        time.sleep(0.002 * (attempt + 1))
-    raise KinsaveError("service_unavailable", "this envelope is very busy; try again")
-
-
-def _open_shares_remain(session: Session, envelope_id: str) -> bool:
-    row = session.execute(
-        select(EnvelopeShare.id)
-        .where(
-            EnvelopeShare.envelope_id == envelope_id,
-            EnvelopeShare.grabbed_by.is_(None),
-            EnvelopeShare.refunded_at.is_(None),
-        )
-        .limit(1)
-    ).first()
-    return row is not None
-
-
-def _take_share(
-    session: Session, envelope_id: str, shopper_id: str, now: datetime
-) -> tuple[int, int, int] | None:
-    next_open = (
-        select(EnvelopeShare.id)
-        .where(
-            EnvelopeShare.envelope_id == envelope_id,
-            EnvelopeShare.grabbed_by.is_(None),
-            EnvelopeShare.refunded_at.is_(None),
-        )
-        .order_by(EnvelopeShare.seq)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-        .scalar_subquery()
-    )
-    statement = (
-        update(EnvelopeShare)
-        .where(EnvelopeShare.id == next_open, EnvelopeShare.grabbed_by.is_(None))
-        .values(grabbed_by=shopper_id, grabbed_at=now)
-        .returning(EnvelopeShare.id, EnvelopeShare.seq, EnvelopeShare.amount)
-    )
-    row = session.execute(statement).one_or_none()
-    return None if row is None else (row[0], row[1], row[2])
 
 
 def envelope_view(session: Session, envelope_id: str, *, viewer: str | None) -> EnvelopeOut:

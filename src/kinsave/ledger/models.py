@@ -35,6 +35,8 @@ class AccountKind(StrEnum):
     HELP_ESCROW = "help_escrow"  # one per help request: its reward, held until it unlocks
 
 
+DEFAULT_CURRENCY = "CNY"
+
 # Accounts that stand for money outside kinsave and so may be negative. Everything else never is.
 NEGATIVE_ALLOWED = frozenset({AccountKind.SHOP_FUNDING})
 

@@ -9,15 +9,21 @@ keep every account that is not an outside-money account from going below zero.
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import func, insert, select, union_all, update
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session, aliased
 
 from kinsave.auth import service as auth
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
-from kinsave.ledger.models import NEGATIVE_ALLOWED, Account, AccountKind, Transfer
+from kinsave.ledger import batch
+from kinsave.ledger.models import (
+    DEFAULT_CURRENCY,
+    NEGATIVE_ALLOWED,
+    Account,
+    AccountKind,
+    Transfer,
+)
 from kinsave.ledger.schemas import (
-    MAX_AMOUNT,
     AccountMismatch,
     HistoryEntryOut,
     HistoryOut,
@@ -27,8 +33,6 @@ from kinsave.ledger.schemas import (
     WalletCreditOut,
     WalletOut,
 )
-
-DEFAULT_CURRENCY = "CNY"
 
 
 def open_account(
@@ -138,56 +142,28 @@ def transfer(
     insufficient_code: str = "insufficient_funds",
     now: datetime | None = None,
 ) -> int:
-    """Move `amount` between two accounts; returns the transfer id.
+    """Move `amount` between two accounts; returns the transfer id. A batch of one
+    (ledger/batch.py): the same checks as every batch.
 
     Raises KinsaveError(`insufficient_code`) when the source cannot pay, KinsaveError
-    `cross_shop_transfer` when the two accounts belong to different shops (credit never crosses
-    shops; the transfer's composite foreign keys refuse it in the database too), and
+    `cross_shop_transfer` when the two accounts belong to different shops, `invalid_amount`,
+    `invalid_request` (one account on both sides), `not_found` (no such account), and
     IntegrityError when `key` was used before. Each leaves the transaction dirty: the caller's
     boundary rolls back.
     """
-    if amount <= 0:
-        raise KinsaveError("invalid_amount", "a transfer moves a positive amount")
-    if amount > MAX_AMOUNT:
-        raise KinsaveError("invalid_amount", f"a transfer moves at most {MAX_AMOUNT}")
-    # Updating rows in id order means two transfers over the same pair of accounts can never
-    # wait on each other in opposite orders (no deadlocks on PostgreSQL).
-    shops = set()
-    for account_id, delta in sorted([(from_account_id, -amount), (to_account_id, amount)]):
-        shop_id = _apply_delta(session, account_id, delta)
-        if shop_id is None:
-            raise KinsaveError(insufficient_code, "not enough money in the paying account")
-        shops.add(shop_id)
-    if len(shops) != 1:
-        raise KinsaveError("cross_shop_transfer", "credit can not move between two shops")
-    transfer_id: int = session.execute(
-        insert(Transfer)
-        .values(
-            idempotency_key=key,
-            from_account_id=from_account_id,
-            to_account_id=to_account_id,
-            shop_id=shops.pop(),
-            amount=amount,
-            kind=kind,
-            reference=reference,
-            created_at=now or utcnow(),
-        )
-        .returning(Transfer.id)
-    ).scalar_one()
-    return transfer_id
-
-
-def _apply_delta(session: Session, account_id: int, delta: int) -> str | None:
-    """The account's shop when the delta was applied; None when it would overdraw."""
-    statement = update(Account).where(Account.id == account_id)
-    if delta < 0:
-        statement = statement.where((Account.balance + delta >= 0) | Account.may_go_negative)
-    shop_id: str | None = session.execute(
-        statement.values(balance=Account.balance + delta)
-        .returning(Account.shop_id)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    return shop_id
+    posting = batch.Posting(
+        from_account_id,
+        to_account_id,
+        amount,
+        kind,
+        key,
+        reference=reference,
+        insufficient_code=insufficient_code,
+    )
+    (outcome,) = batch.book(session, [posting], now=now)
+    if isinstance(outcome, KinsaveError):
+        raise outcome
+    return outcome
 
 
 def balance(session: Session, account_id: int) -> int:

@@ -1,8 +1,9 @@
 """Prometheus metrics that each process counts (the /metrics page: ops/metrics_page.py).
 
 Per process, in prometheus-client's registry: requests by route and status with latency
-histograms (ops/request_log.py), storm batch sizes and queue depths (batcher.py), database
-connections checked out of the pool, sweeper runs, failures and last success per job (jobs.py).
+histograms (ops/request_log.py), storm batch sizes and queue depths (batcher.py), gate decisions
+(gates/), database connections checked out of the pool, sweeper runs, failures and last success
+per job (jobs.py).
 With several API processes (`kinsave serve --workers N`, N > 1) these are kept in
 prometheus-client's multiprocess files (PROMETHEUS_MULTIPROC_DIR, set by `kinsave serve`) and
 summed across the processes at scrape time. Counting is always on; the page is off unless
@@ -43,6 +44,12 @@ POOL_CHECKED_OUT = Gauge(
     "kinsave_db_pool_checked_out",
     "Database connections in use (checked out of the pool)",
     multiprocess_mode="livesum",
+)
+GATE_DECISIONS = Counter(
+    "kinsave_gate_decisions",
+    "Storm taps decided by a gate before the database: outcome is the refusal's error code, or"
+    " admitted / passed (to the database) / missed (not seeded yet) / unavailable (store down)",
+    ["gate", "outcome"],
 )
 SWEEP_RUNS = Counter("kinsave_sweeper_runs", "Sweeper job runs", ["job", "outcome"])
 SWEEP_LAST_SUCCESS = Gauge(

@@ -16,8 +16,6 @@ import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from starlette.routing import Route
-
 from kinsave.ops import metrics
 
 Scope = MutableMapping[str, Any]
@@ -55,15 +53,6 @@ def route_template(scope: Scope, outer_root_path: str) -> str:
     if mount_prefix:  # a mounted app without routes of its own (static files)
         return f"{mount_prefix}/{{path}}"
     return UNMATCHED
-
-
-class NamedRoute(Route):
-    """A Starlette route that names itself in the scope, as FastAPI's own routes do (its router
-    does not for plain routes), so that the access log can read its template."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        scope["route"] = self
-        await super().handle(scope, receive, send)
 
 
 class RequestLog:

@@ -29,7 +29,7 @@ def warn_unsafe(settings: Settings, workers: int) -> None:
 
 
 SERVERS = ("uvicorn", "granian")
-DEFAULT_SERVER = "uvicorn"  # decision 27 (docs/decisions.md): granian measured, not faster here
+DEFAULT_SERVER = "uvicorn"  # decision 28 (docs/decisions.md): granian measured, not faster here
 
 
 def serve_api(

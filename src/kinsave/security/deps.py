@@ -79,7 +79,7 @@ def shopper_rate_limit(action: str, default: str = DEFAULT_LIMIT) -> Any:
 async def count_shopper_hit(
     request: Request, action: str, shopper: ShopperPrincipal, default: str = DEFAULT_LIMIT
 ) -> None:
-    """`shopper_rate_limit`'s check, for routes that call it themselves (storm_routes.py)."""
+    """`shopper_rate_limit`'s check: counts this hit against every subject's limit."""
     limiter = _limiter(request)
     if limiter is not None:  # counting talks to Redis or the database: off the event loop
         await run_in_threadpool(_hit_all, request, limiter, action, default, shopper)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from kinsave.campaigns import service as campaigns
 from kinsave.db import insert_on_conflict
 from kinsave.errors import KinsaveError
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing.models import ReferralDayCount, ReferralReward, Share
@@ -62,7 +63,7 @@ def hold_reward(
                     to_account_id=_hold_account(session, share.campaign_id),
                     amount=rule.amount,
                     kind="referral_hold",
-                    key=f"referral-hold:{share.shop_id}:{order_id}",
+                    key=keys.referral_hold(share.shop_id, order_id),
                     reference=order_id,
                     insufficient_code="budget_exhausted",
                     now=now,
@@ -180,7 +181,7 @@ def claw_back(session: Session, reward_id: int, refunded_amount: int, now: datet
             to_account_id=budget,
             amount=recovered,
             kind="referral_clawback",
-            key=f"referral-clawback:{reward.id}:{target}",
+            key=keys.referral_clawback(reward.id, target),
             reference=reward.order_id,
             now=now,
         )
@@ -239,7 +240,7 @@ def release_reward(session: Session, reward_id: int, now: datetime) -> int | Non
             ),
             amount=payable,
             kind="referral_reward",
-            key=f"referral-release:{reward_id}",
+            key=keys.referral_release(reward_id),
             reference=campaign_id,
             now=now,
         )

@@ -23,6 +23,7 @@ from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.models import Campaign
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError, register_codes
+from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import Account, AccountKind
 from kinsave.social import service as circle
@@ -104,7 +105,7 @@ def start_request(
         to_account_id=escrow,
         amount=offer.reward,
         kind="help_escrow",
-        key=f"help-escrow:{request_id}",
+        key=keys.help_escrow(request_id),
         reference=request_id,
         insufficient_code="budget_exhausted",
         now=now,
@@ -281,7 +282,7 @@ def _pay_reward(session: Session, request: HelpRequest, now: datetime) -> int:
         ),
         amount=request.reward,
         kind="help_reward",
-        key=f"help-reward:{request.id}",
+        key=keys.help_reward(request.id),
         reference=request.id,
         now=now,
     )
@@ -365,7 +366,7 @@ def expire_request(session: Session, request_id: str, now: datetime) -> int | No
         to_account_id=closed.budget_account_id,
         amount=closed.reward,
         kind="help_refund",
-        key=f"help-refund:{request_id}",
+        key=keys.help_refund(request_id),
         reference=request_id,
         now=now,
     )

@@ -2,8 +2,8 @@
 
 Every update first records its update_id in its own unit of work together with its database
 work, so that a replayed update changes nothing and says nothing. A tap on "Grab" is a grab
-through the API's own path: the grab batcher (fast_grab) or the plain service, then the group
-message is redrawn from what the database now holds.
+through the API's own path, the grab batcher (envelopes/grabs.py), then the group message is
+redrawn from what the database now holds.
 """
 
 import asyncio
@@ -17,8 +17,7 @@ from telegram import Bot, CallbackQuery, InlineQuery, Message, Update, User
 
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
-from kinsave.envelopes import service as envelopes
-from kinsave.envelopes.fastpath import GrabRequest
+from kinsave.envelopes.grabs import GrabRequest
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
 from kinsave.telegram import commands, reminders, service
@@ -210,19 +209,11 @@ async def _on_tap(app_state: Any, update_id: int, query: CallbackQuery, bot: Bot
 
 
 async def _grab(app_state: Any, envelope_id: str, shopper_id: str) -> GrabOut:
-    """The API's grab: through the grab batcher when fast_grab is on, else the plain service."""
-    settings: Settings = app_state.settings
-    if settings.fast_grab:
-        outcome: GrabOut = await app_state.grab_batcher.submit(
-            GrabRequest(envelope_id, shopper_id), order_key=envelope_id
-        )
-        return outcome
-
-    def plain() -> GrabOut:
-        with unit_of_work(app_state.session_factory) as session:
-            return envelopes.grab_share(session, envelope_id, shopper_id)
-
-    return await run_in_threadpool(plain)
+    """The API's grab: through the grab batcher, as POST /v1/envelopes/{id}/grab."""
+    outcome: GrabOut = await app_state.grab_batcher.submit(
+        GrabRequest(envelope_id, shopper_id), order_key=envelope_id
+    )
+    return outcome
 
 
 async def _redraw(

@@ -1,0 +1,203 @@
+"""A gate: storm refusals answered before any database work, never one the database would not give.
+
+`admit(items)` (one store round trip for the whole batch, no database) answers each item:
+a refusal (`already` or `exhausted`: the kind's codes), `reserved` (a unit is held for it until
+`settle`), `pass` (the gate can not be sure: the database decides, unreserved) or `miss` (the
+target is not seeded). `load(session, ticket)` seeds the missed targets from the database inside
+the batch's transaction and admits their items again; `settle(ticket, outcomes)` after the
+commit gives back every reservation and teaches the gate what the database did (grants, and the
+database's own refusals); `release(ticket)` gives them back when nothing was committed.
+
+Why it is exact: `left` starts at what the database holds and only drops by grants settled after
+their commit, or by the database's own "exhausted" refusals; it never drops for a reservation, so a
+tap refused `exhausted` is one the database would refuse whatever the taps in flight do. A member
+counts as holding only after a committed grant or the database's own "already" answer; a member
+whose own earlier tap is still in flight passes to the database. Anything that raises the truth
+(a top-up, a stock change) calls `forget`, and a seed read before the forget is never installed.
+
+When the store fails (Redis down), every item passes to the database unreserved and the store is
+left alone for `retry_seconds`; then it is asked again, and any count it lost is seeded anew.
+"""
+
+import logging
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+import redis
+from sqlalchemy.orm import Session
+
+from kinsave.errors import KinsaveError
+from kinsave.gates.store import Admission, Seed, Settlement, Store
+from kinsave.ops import metrics
+
+log = logging.getLogger("kinsave.gates")
+Item = TypeVar("Item")
+ItemIn = TypeVar("ItemIn", contravariant=True)
+RETRY_SECONDS = 2.0
+REFUSED = ("already", "exhausted")
+# The metric's outcome per verdict; a refusal counts under its error code.
+_OUTCOME = {"reserved": "admitted", "pass": "passed"}
+
+
+class Spec(Protocol[ItemIn]):
+    """What one kind of gate (grab, daily, coupon) knows about its items and the database."""
+
+    name: str
+    codes: dict[str, KinsaveError]  # "already" and "exhausted" as the database answers them
+
+    def tag(self, item: ItemIn) -> str: ...
+
+    def member(self, item: ItemIn) -> str: ...
+
+    def seed(self, session: Session, tag: str, item: ItemIn) -> Seed | None:
+        """The target's state from the database; None to leave it unseeded (the database will
+        refuse its items anyway: not found, not active)."""
+        ...
+
+    def learn(self, item: ItemIn, outcome: object, info: str) -> tuple[str, int, int]:
+        """What the database's outcome teaches: (kind, amount, value) as in `Settlement`."""
+        ...
+
+
+@dataclass(slots=True)
+class Ticket(Generic[Item]):
+    """A batch's admission: one verdict per item, and each target's generation."""
+
+    items: list[Item]
+    verdicts: list[str]
+    gens: dict[str, str | None] = field(default_factory=dict)
+    infos: dict[str, str] = field(default_factory=dict)
+    epochs: dict[str, str] = field(default_factory=dict)
+
+
+class Gate(Generic[Item]):
+    def __init__(self, spec: Spec[Item], store: Store, *, retry_seconds: float = RETRY_SECONDS):
+        self.spec = spec
+        self.store = store
+        self.retry_seconds = retry_seconds
+        self._unused_until = 0.0
+
+    @property
+    def in_use(self) -> bool:
+        """False while the gate waits out a store failure (the database alone decides)."""
+        return time.monotonic() >= self._unused_until
+
+    def admit(self, items: Sequence[Item]) -> Ticket[Item]:
+        """Each item's verdict, in one store round trip; no database work."""
+        ticket = Ticket(list(items), ["pass"] * len(items))
+        if not self.in_use:
+            self._count("unavailable", len(items))
+            return ticket
+        by_tag = _indexes_by_tag(self.spec, ticket.items)
+        asks = [(tag, [self.spec.member(items[i]) for i in at]) for tag, at in by_tag.items()]
+        try:
+            admissions = self.store.admit(asks, int(time.time()))
+        except redis.RedisError:
+            self._stop_using()
+            self._count("unavailable", len(items))
+            return ticket
+        for (tag, at), admission in zip(by_tag.items(), admissions, strict=True):
+            self._apply(ticket, tag, at, admission)
+        return ticket
+
+    def refusals(self, ticket: Ticket[Item]) -> list[KinsaveError | None]:
+        """Per item, the gate's refusal (as the database words it), or None: ask the database."""
+        codes = self.spec.codes
+        return [
+            KinsaveError(codes[v].code, codes[v].message) if v in REFUSED else None
+            for v in ticket.verdicts
+        ]
+
+    def load(self, session: Session, ticket: Ticket[Item]) -> None:
+        """Seed the ticket's missed targets from the database (in the batch's transaction, before
+        its own writes) and admit their items again. Only ever on a miss."""
+        missed = [i for i, verdict in enumerate(ticket.verdicts) if verdict == "miss"]
+        if not missed:
+            return
+        for i in missed:
+            ticket.verdicts[i] = "pass"
+        by_tag = _indexes_by_tag(self.spec, [ticket.items[i] for i in missed])
+        try:
+            for tag, at in by_tag.items():
+                seed = self.spec.seed(session, tag, ticket.items[missed[at[0]]])
+                if seed is not None:
+                    self.store.install(tag, ticket.epochs[tag], secrets.token_hex(8), seed)
+            again = self.admit([ticket.items[i] for i in missed])
+        except redis.RedisError:
+            self._stop_using()
+            return
+        for position, i in enumerate(missed):
+            ticket.verdicts[i] = again.verdicts[position]
+        ticket.gens.update(again.gens)
+        ticket.infos.update(again.infos)
+
+    def settle(self, ticket: Ticket[Item], outcomes: Sequence[object | None]) -> None:
+        """After the commit: give back every reservation, and learn the database's answers.
+        `outcomes[i]` is None for an item that never reached the database."""
+        self._send(ticket, outcomes)
+
+    def release(self, ticket: Ticket[Item]) -> None:
+        """Nothing was committed: give back every reservation, learn nothing."""
+        self._send(ticket, [None] * len(ticket.items))
+
+    def forget(self, tag: str) -> None:
+        """The database's truth went up (a top-up, more stock): seed the target anew."""
+        try:
+            self.store.forget(tag)
+        except redis.RedisError:
+            self._stop_using()
+
+    def _apply(self, ticket: Ticket[Item], tag: str, at: list[int], admission: Admission) -> None:
+        ticket.gens[tag] = admission.gen
+        if admission.gen is None:
+            ticket.epochs[tag] = admission.epoch
+            for i in at:
+                ticket.verdicts[i] = "miss"
+            self._count("missed", len(at))
+            return
+        ticket.infos[tag] = admission.info
+        for i, verdict in zip(at, admission.verdicts, strict=True):
+            ticket.verdicts[i] = verdict
+            self._count(self.spec.codes[verdict].code if verdict in REFUSED else _OUTCOME[verdict])
+
+    def _send(self, ticket: Ticket[Item], outcomes: Sequence[object | None]) -> None:
+        settles: dict[str, list[Settlement]] = defaultdict(list)
+        for item, verdict, outcome in zip(ticket.items, ticket.verdicts, outcomes, strict=True):
+            tag = self.spec.tag(item)
+            if verdict in REFUSED or ticket.gens.get(tag) is None:
+                continue
+            learned = (
+                ("-", 0, 0)
+                if outcome is None
+                else self.spec.learn(item, outcome, ticket.infos.get(tag, ""))
+            )
+            if verdict == "reserved" or learned[0] != "-":
+                settles[tag].append((self.spec.member(item), verdict == "reserved", *learned))
+        if not settles:
+            return
+        try:
+            self.store.settle([(tag, str(ticket.gens[tag]), e) for tag, e in settles.items()])
+        except redis.RedisError:
+            self._stop_using()
+
+    def _stop_using(self) -> None:
+        self._unused_until = time.monotonic() + self.retry_seconds
+        log.warning(
+            "%s gate: store unavailable; the database alone decides; retried in %.1fs",
+            self.spec.name,
+            self.retry_seconds,
+        )
+
+    def _count(self, outcome: str, n: int = 1) -> None:
+        metrics.GATE_DECISIONS.labels(self.spec.name, outcome).inc(n)
+
+
+def _indexes_by_tag(spec: Spec[Any], items: Sequence[Any]) -> dict[str, list[int]]:
+    by_tag: dict[str, list[int]] = defaultdict(list)
+    for i, item in enumerate(items):
+        by_tag[spec.tag(item)].append(i)
+    return by_tag

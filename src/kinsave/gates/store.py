@@ -1,0 +1,324 @@
+"""Where a gate keeps its counts: Redis (shared by every API process) or this process's memory.
+
+One target (an envelope, a campaign, a coupon template) is a few keys with one hash tag,
+`{env:<id>}`, `{camp:<id>}`, `{tpl:<id>}`, so that every script touches one Redis Cluster slot:
+- `<tag>:s` the state: `gen` (who seeded it), `left` (committed units or budget left, never below
+  the database's), `inflight` (units reserved by admitted taps not settled yet), `lo`/`hi` (the
+  smallest and largest draw of one tap), `limit` (per member), `mode`, `info`, `until` (from
+  when the database answers something else first: the gate passes every tap);
+- `<tag>:h` what each member holds: a count (`count` mode) or, for the daily envelope, the UTC
+  second their claimed local day ends (`until` mode);
+- `<tag>:p` each member's admitted taps in flight;
+- `<tag>:e` the epoch, bumped by `forget`: a seed read from the database before a forget is never
+  installed after it.
+
+The three scripts below are the gate's whole logic; `MemoryStore` is the same logic in Python for
+one process without Redis, and the tests run every gate test against both.
+"""
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from redis.cluster import RedisCluster
+
+TTL_SECONDS = 3 * 24 * 3600  # a target's counts outlive any envelope or local day they serve
+
+_ADMIT = """
+local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'lo', 'hi', 'limit', 'mode',
+                      'info', 'until')
+if not st[1] then return {0, redis.call('GET', KEYS[4]) or ''} end
+local now = tonumber(ARGV[1])
+local untl = tonumber(st[9])
+if untl > 0 and now >= untl then
+  local out = {}
+  for i = 2, #ARGV do out[#out + 1] = 'pass' end
+  return {1, st[1], st[8], out}
+end
+local left, inflight = tonumber(st[2]), tonumber(st[3])
+local lo, hi, limit, mode = tonumber(st[4]), tonumber(st[5]), tonumber(st[6]), st[7]
+local out = {}
+for i = 2, #ARGV do
+  local m = ARGV[i]
+  local held = tonumber(redis.call('HGET', KEYS[2], m) or '0')
+  local pending = tonumber(redis.call('HGET', KEYS[3], m) or '0')
+  local count = held
+  if mode == 'until' then count = 0 end
+  local cap = limit
+  if mode == 'until' then cap = 1 end
+  local v
+  if (mode == 'until' and held > now) or (mode == 'count' and held >= limit) then
+    v = 'already'
+  elseif pending > 0 and count + pending >= cap then
+    v = 'pass'
+  elseif left < lo then
+    v = 'exhausted'
+  elseif left - inflight >= hi then
+    inflight = inflight + hi
+    redis.call('HINCRBY', KEYS[3], m, 1)
+    v = 'reserved'
+  else
+    v = 'pass'
+  end
+  out[#out + 1] = v
+end
+redis.call('HSET', KEYS[1], 'inflight', inflight)
+return {1, st[1], st[8], out}
+"""
+_SETTLE = """
+local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'hi', 'limit', 'mode')
+if st[1] ~= ARGV[1] then return 0 end
+local left, inflight = tonumber(st[2]), tonumber(st[3])
+local hi, limit, mode = tonumber(st[4]), tonumber(st[5]), st[6]
+for i = 3, #ARGV, 5 do
+  local m, kind, amount = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3])
+  -- x: the database refused for want of units: whatever it drew (at most hi) was more than left
+  if ARGV[i + 1] == '1' then
+    inflight = inflight - hi
+    if redis.call('HINCRBY', KEYS[3], m, -1) <= 0 then redis.call('HDEL', KEYS[3], m) end
+  end
+  if kind == 'g' then
+    left = left - amount
+    if mode == 'count' then redis.call('HINCRBY', KEYS[2], m, 1)
+    else redis.call('HSET', KEYS[2], m, ARGV[i + 4]) end
+  elseif kind == 'a' then
+    if mode == 'count' then
+      local held = tonumber(redis.call('HGET', KEYS[2], m) or '0')
+      redis.call('HSET', KEYS[2], m, math.max(held, limit))
+    else redis.call('HSET', KEYS[2], m, ARGV[i + 4]) end
+  elseif kind == 'x' then
+    left = math.min(left, hi - 1)
+  end
+end
+if inflight < 0 then inflight = 0 end
+redis.call('HSET', KEYS[1], 'left', left, 'inflight', inflight)
+for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
+return 1
+"""
+_INSTALL = """
+if (redis.call('GET', KEYS[4]) or '') ~= ARGV[1] then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
+redis.call('DEL', KEYS[2], KEYS[3])
+redis.call('HSET', KEYS[1], 'gen', ARGV[2], 'left', ARGV[3], 'inflight', 0, 'lo', ARGV[4],
+           'hi', ARGV[5], 'limit', ARGV[6], 'mode', ARGV[7], 'info', ARGV[8], 'until', ARGV[10])
+for i = 11, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[9]) end
+return 1
+"""
+_FORGET = """
+redis.call('INCR', KEYS[4])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return 1
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """A target's state as read from the database."""
+
+    left: int
+    lo: int = 1
+    hi: int = 1
+    limit: int = 1
+    mode: str = "count"  # or "until"
+    info: str = ""
+    # The UTC second from which the database answers something else first (the envelope
+    # expired, the campaign or coupon over): the gate passes every tap from then on. 0: never.
+    until: int = 0
+    members: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A target's answer: `gen` None when it is not seeded (then `epoch` is what to seed under)."""
+
+    gen: str | None
+    info: str = ""
+    verdicts: tuple[str, ...] = ()  # already | exhausted | reserved | pass, one per member
+    epoch: str = ""
+
+
+# One tap's settlement: member, reserved, kind (g granted, a already, x exhausted, - nothing),
+# amount (granted units), value (until mode: the second the member's claim lapses).
+Settlement = tuple[str, bool, str, int, int]
+
+
+def _keys(tag: str) -> list[str]:
+    return [f"{{{tag}}}:s", f"{{{tag}}}:h", f"{{{tag}}}:p", f"{{{tag}}}:e"]
+
+
+class RedisStore:
+    """The counts in Redis (KINSAVE_REDIS_URL; `redis+cluster://` for a Redis Cluster)."""
+
+    def __init__(self, url: str) -> None:
+        options: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
+        self.client: redis.Redis | RedisCluster
+        if url.startswith("redis+cluster://"):
+            self.client = RedisCluster.from_url("redis://" + url.removeprefix("redis+cluster://"))
+        else:
+            self.client = redis.Redis.from_url(url, **options)
+        self._scripts = {
+            name: self.client.register_script(source)
+            for name, source in (
+                ("admit", _ADMIT),
+                ("settle", _SETTLE),
+                ("install", _INSTALL),
+                ("forget", _FORGET),
+            )
+        }
+
+    def admit(self, asks: Sequence[tuple[str, Sequence[str]]], now: int) -> list[Admission]:
+        """One round trip for every target of a batch: each target's verdicts per member."""
+        calls = [("admit", _keys(tag), [now, *members]) for tag, members in asks]
+        return [_admission(raw) for raw in self._run(calls)]
+
+    def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
+        calls = []
+        for tag, gen, entries in settles:
+            args: list[Any] = [gen, TTL_SECONDS]
+            for member, reserved, kind, amount, value in entries:
+                args += [member, "1" if reserved else "0", kind, amount, value]
+            calls.append(("settle", _keys(tag), args))
+        self._run(calls)
+
+    def install(self, tag: str, epoch: str, gen: str, seed: Seed) -> bool:
+        args: list[Any] = [epoch, gen, seed.left, seed.lo, seed.hi, seed.limit, seed.mode]
+        args += [seed.info, TTL_SECONDS, seed.until]
+        for member, value in seed.members.items():
+            args += [member, value]
+        (installed,) = self._run([("install", _keys(tag), args)])
+        return bool(installed)
+
+    def forget(self, tag: str) -> None:
+        self._run([("forget", _keys(tag), [])])
+
+    def _run(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
+        """Every call in one pipelined round trip; a Redis that lost its scripts (a restart,
+        SCRIPT FLUSH) gets them again and the calls once more."""
+        for attempt in (1, 2):
+            pipe = self.client.pipeline(transaction=False)
+            for name, keys, args in calls:
+                pipe.evalsha(self._scripts[name].sha, len(keys), *keys, *args)
+            try:
+                return list(pipe.execute())
+            except redis.exceptions.NoScriptError:
+                if attempt == 2:
+                    raise
+                for script in self._scripts.values():
+                    self.client.script_load(script.script)
+        raise AssertionError("unreachable")
+
+
+def _admission(raw: list[Any]) -> Admission:
+    if int(raw[0]) == 0:
+        return Admission(gen=None, epoch=_text(raw[1]))
+    return Admission(gen=_text(raw[1]), info=_text(raw[2]), verdicts=tuple(map(_text, raw[3])))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+@dataclass(slots=True)
+class _Target:
+    gen: str
+    seed: Seed
+    left: int
+    inflight: int = 0
+    held: dict[str, int] = field(default_factory=dict)
+    pending: dict[str, int] = field(default_factory=dict)
+
+
+class MemoryStore:
+    """The same counts in this process's memory (one API process, no Redis): the scripts above,
+    line for line, under one lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._targets: dict[str, _Target] = {}
+        self._epochs: dict[str, int] = {}
+
+    def admit(self, asks: Sequence[tuple[str, Sequence[str]]], now: int) -> list[Admission]:
+        with self._lock:
+            return [self._admit(tag, members, now) for tag, members in asks]
+
+    def _admit(self, tag: str, members: Sequence[str], now: int) -> Admission:
+        target = self._targets.get(tag)
+        if target is None:
+            return Admission(gen=None, epoch=self._epoch(tag))
+        seed, verdicts = target.seed, []
+        if 0 < seed.until <= now:
+            return Admission(gen=target.gen, info=seed.info, verdicts=("pass",) * len(members))
+        for member in members:
+            held, pending = target.held.get(member, 0), target.pending.get(member, 0)
+            until = seed.mode == "until"
+            count, cap = (0, 1) if until else (held, seed.limit)
+            if (until and held > now) or (not until and held >= seed.limit):
+                verdicts.append("already")
+            elif pending > 0 and count + pending >= cap:
+                verdicts.append("pass")
+            elif target.left < seed.lo:
+                verdicts.append("exhausted")
+            elif target.left - target.inflight >= seed.hi:
+                target.inflight += seed.hi
+                target.pending[member] = pending + 1
+                verdicts.append("reserved")
+            else:
+                verdicts.append("pass")
+        return Admission(gen=target.gen, info=seed.info, verdicts=tuple(verdicts))
+
+    def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
+        with self._lock:
+            for tag, gen, entries in settles:
+                target = self._targets.get(tag)
+                if target is not None and target.gen == gen:
+                    _settle(target, entries)
+
+    def install(self, tag: str, epoch: str, gen: str, seed: Seed) -> bool:
+        with self._lock:
+            if self._epoch(tag) != epoch or tag in self._targets:
+                return False
+            self._targets[tag] = _Target(gen, seed, seed.left, held=dict(seed.members))
+            return True
+
+    def forget(self, tag: str) -> None:
+        with self._lock:
+            self._epochs[tag] = self._epochs.get(tag, 0) + 1
+            self._targets.pop(tag, None)
+
+    def flush(self) -> None:
+        """Everything gone, as after a Redis FLUSHALL or restart (for the tests)."""
+        with self._lock:
+            self._targets.clear()
+            self._epochs.clear()
+
+    def _epoch(self, tag: str) -> str:
+        epoch = self._epochs.get(tag)
+        return "" if epoch is None else str(epoch)
+
+
+def _settle(target: _Target, entries: Sequence[Settlement]) -> None:
+    seed = target.seed
+    for member, reserved, kind, amount, value in entries:
+        if reserved:
+            target.inflight -= seed.hi
+            left_pending = target.pending.get(member, 0) - 1
+            if left_pending > 0:
+                target.pending[member] = left_pending
+            else:
+                target.pending.pop(member, None)
+        if kind == "g":
+            target.left -= amount
+            held = target.held.get(member, 0)
+            target.held[member] = held + 1 if seed.mode == "count" else value
+        elif kind == "a":
+            held = target.held.get(member, 0)
+            target.held[member] = max(held, seed.limit) if seed.mode == "count" else value
+        elif kind == "x":
+            target.left = min(target.left, seed.hi - 1)
+    target.inflight = max(target.inflight, 0)
+
+
+Store = RedisStore | MemoryStore

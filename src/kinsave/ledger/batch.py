@@ -1,0 +1,289 @@
+"""Booking transfers in batches: the one implementation of a ledger transfer.
+
+`book` moves money for a batch of postings inside the caller's transaction; `service.transfer`
+is a batch of one through the same code. Every posting gets the same checks, in order:
+- the amount is a positive integer of at most MAX_AMOUNT (`invalid_amount`);
+- it moves between two different accounts (`invalid_request`) that exist (`not_found`; a wallet
+  named by its owner and shop is opened when the posting is booked);
+- both accounts belong to one shop (`cross_shop_transfer`; the transfer's composite foreign keys
+  refuse it in the database too);
+- the paying account can pay, counting the postings before it in the batch (the posting's
+  `insufficient_code`), unless it stands for outside money (NEGATIVE_ALLOWED; a CHECK constraint
+  backs this up);
+- its idempotency key (ledger/keys.py) was never booked: a unique index, so a repeated key raises
+  IntegrityError and the caller's boundary rolls the whole transaction back.
+A refused posting writes nothing; the others are booked as if it had not been in the batch.
+
+Set-based, whatever the batch's size: one statement reads and locks every account of the batch
+(in id order, so that two batches never wait on each other in opposite orders), one updates
+their balances, one inserts the transfers (opening wallets adds one more, rarely).
+"""
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, insert, or_, select, text, tuple_, update
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
+
+from kinsave.db import forget_gate_after_commit, insert_on_conflict, utcnow
+from kinsave.errors import KinsaveError
+from kinsave.ledger.models import (
+    DEFAULT_CURRENCY,
+    NEGATIVE_ALLOWED,
+    Account,
+    AccountKind,
+    Transfer,
+)
+from kinsave.ledger.schemas import MAX_AMOUNT
+
+_ROWS_PER_INSERT = 1000  # under SQLite's limit of bound values per statement
+
+
+@dataclass(frozen=True, slots=True)
+class Wallet:
+    """A shopper's wallet at one shop, named by owner and shop; opened when first credited."""
+
+    owner_id: str
+    shop_id: str
+
+
+AccountRef = int | Wallet
+
+
+@dataclass(frozen=True, slots=True)
+class Posting:
+    """One transfer to book: `amount` from one account to another, under a unique `key`."""
+
+    from_account: AccountRef
+    to_account: AccountRef
+    amount: int
+    kind: str
+    key: str
+    reference: str | None = None
+    insufficient_code: str = "insufficient_funds"  # the refusal when the payer can not pay
+
+
+@dataclass(slots=True)
+class _Held:
+    """An account as the batch holds it (locked), its balance moving as postings are booked."""
+
+    id: int | None  # None: a wallet opened by this batch, once a posting to it is booked
+    shop_id: str
+    balance: int
+    may_go_negative: bool
+    budget_of: str | None = None  # the campaign, when this is a campaign's budget
+
+
+def book(
+    session: Session, postings: Sequence[Posting], *, now: datetime | None = None
+) -> list[int | KinsaveError]:
+    """Book each posting, or refuse it (module docstring); per posting, in order, the transfer's
+    id or the refusal. Flushes, never commits."""
+    now = now or utcnow()
+    answers: list[int | KinsaveError | None] = [_invalid(p) for p in postings]
+    # None below: not refused (yet); after the loop, every posting left None is booked.
+    held = _lock(session, [p for p, a in zip(postings, answers, strict=True) if a is None])
+    for index, posting in enumerate(postings):
+        if answers[index] is None:
+            answers[index] = _apply(posting, held)
+    _open_wallets(session, postings, answers, held, now)
+    booked = [(i, p) for i, p in enumerate(postings) if answers[i] is None]
+    if booked:
+        _write_balances(session, _deltas(held, [p for _, p in booked]))
+        ids = _insert_transfers(session, [p for _, p in booked], held, now)
+        for index, posting in booked:
+            answers[index] = ids[posting.key]
+            if (campaign_id := held[posting.to_account].budget_of) is not None:
+                # A budget went up: its daily gate reads it anew once this commits (gates/).
+                forget_gate_after_commit(session, f"camp:{campaign_id}")
+    return [answer for answer in answers if answer is not None]  # all set by now
+
+
+def _invalid(posting: Posting) -> KinsaveError | None:
+    amount = posting.amount
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        return KinsaveError("invalid_amount", "a transfer moves a positive amount")
+    if amount > MAX_AMOUNT:
+        return KinsaveError("invalid_amount", f"a transfer moves at most {MAX_AMOUNT}")
+    if posting.from_account == posting.to_account:
+        return KinsaveError("invalid_request", "a transfer moves between two accounts")
+    return None
+
+
+def _apply(posting: Posting, held: dict[AccountRef, _Held]) -> KinsaveError | None:
+    """Book the posting against the held balances, or say why not (nothing changed then)."""
+    source = held.get(posting.from_account)
+    target = held.get(posting.to_account)
+    if target is None and isinstance(posting.to_account, Wallet):
+        wallet = posting.to_account
+        target = held[wallet] = _Held(None, wallet.shop_id, 0, False)
+    if source is None and isinstance(posting.from_account, Wallet):  # never opened: holds 0
+        return KinsaveError(posting.insufficient_code, "not enough money in the paying account")
+    if source is None or target is None:
+        return KinsaveError("not_found", "no such account")
+    if source is target:  # one account named twice (by id and as a wallet)
+        return KinsaveError("invalid_request", "a transfer moves between two accounts")
+    if source.shop_id != target.shop_id:
+        return KinsaveError("cross_shop_transfer", "credit can not move between two shops")
+    if source.balance < posting.amount and not source.may_go_negative:
+        return KinsaveError(posting.insufficient_code, "not enough money in the paying account")
+    source.balance -= posting.amount
+    target.balance += posting.amount
+    return None
+
+
+def _lock(session: Session, postings: Iterable[Posting]) -> dict[AccountRef, _Held]:
+    """Every account the postings name, read and locked in one statement, in id order."""
+    refs = {ref for p in postings for ref in (p.from_account, p.to_account)}
+    return _lock_refs(session, refs)
+
+
+def _lock_refs(session: Session, refs: set[AccountRef]) -> dict[AccountRef, _Held]:
+    ids = [ref for ref in refs if isinstance(ref, int)]
+    wallets = [(ref.owner_id, ref.shop_id) for ref in refs if isinstance(ref, Wallet)]
+    if not ids and not wallets:
+        return {}
+    wanted: list[ColumnElement[bool]] = []
+    if ids:
+        wanted.append(Account.id.in_(ids))
+    if wallets:
+        named = tuple_(Account.owner_id, Account.shop_id).in_(wallets)
+        wanted.append(and_(Account.kind == AccountKind.WALLET.value, named))
+    rows = session.execute(
+        select(
+            Account.id,
+            Account.kind,
+            Account.owner_id,
+            Account.shop_id,
+            Account.balance,
+            Account.may_go_negative,
+        )
+        .where(or_(*wanted))
+        .order_by(Account.id)
+        # NO KEY UPDATE, the lock an UPDATE of the balance takes: FOR UPDATE would also wait on
+        # the KEY SHARE locks that other transactions' new transfer rows hold on the accounts.
+        .with_for_update(key_share=True)
+    )
+    held: dict[AccountRef, _Held] = {}
+    for account_id, kind, owner_id, shop_id, balance, may_go_negative in rows:
+        budget_of = owner_id if kind == AccountKind.CAMPAIGN_BUDGET.value else None
+        account = _Held(account_id, shop_id, balance, may_go_negative, budget_of)
+        held[account_id] = account
+        if kind == AccountKind.WALLET.value:
+            held[Wallet(owner_id, shop_id)] = account
+    return held
+
+
+def _open_wallets(
+    session: Session,
+    postings: Sequence[Posting],
+    answers: Sequence[object],
+    held: dict[AccountRef, _Held],
+    now: datetime,
+) -> None:
+    """Open the wallets that booked postings credit for the first time, and lock them."""
+    new = sorted(
+        {
+            p.to_account
+            for p, answer in zip(postings, answers, strict=True)
+            if answer is None and isinstance(p.to_account, Wallet) and held[p.to_account].id is None
+        },
+        key=lambda wallet: (wallet.owner_id, wallet.shop_id),
+    )
+    if not new:
+        return
+    open_wallets(session, new, now=now)
+    # Opened now, or a moment ago by a concurrent first credit: either way at balance 0.
+    for wallet, account in _lock_refs(session, set(new)).items():
+        if isinstance(wallet, Wallet):
+            held[wallet].id = account.id
+
+
+def open_wallets(
+    session: Session, wallets: Sequence[Wallet], *, now: datetime | None = None
+) -> None:
+    """Open these wallets at balance 0, in one statement; a wallet already open stays as it is.
+    (A wallet also opens by itself with its first credit; this is for seeding many at once.)"""
+    now = now or utcnow()
+    for start in range(0, len(wallets), _ROWS_PER_INSERT):
+        session.execute(
+            insert_on_conflict(session, Account)
+            .values([_wallet_row(w, now) for w in wallets[start : start + _ROWS_PER_INSERT]])
+            .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
+        )
+
+
+def _wallet_row(wallet: Wallet, now: datetime) -> dict[str, object]:
+    return {
+        "kind": AccountKind.WALLET.value,
+        "owner_id": wallet.owner_id,
+        "shop_id": wallet.shop_id,
+        "currency": DEFAULT_CURRENCY,
+        "balance": 0,
+        "may_go_negative": AccountKind.WALLET in NEGATIVE_ALLOWED,
+        "created_at": now,
+    }
+
+
+def _account_id(held: dict[AccountRef, _Held], ref: AccountRef) -> int:
+    account_id = held[ref].id
+    assert account_id is not None  # opened by _open_wallets
+    return account_id
+
+
+def _deltas(held: dict[AccountRef, _Held], postings: Iterable[Posting]) -> dict[int, int]:
+    deltas: dict[int, int] = {}
+    for posting in postings:
+        source = _account_id(held, posting.from_account)
+        target = _account_id(held, posting.to_account)
+        deltas[source] = deltas.get(source, 0) - posting.amount
+        deltas[target] = deltas.get(target, 0) + posting.amount
+    return deltas
+
+
+_PG_ADD_TO_BALANCES = text("""
+    UPDATE ledger_account a SET balance = a.balance + d.delta
+    FROM unnest(CAST(:ids AS bigint[]), CAST(:deltas AS bigint[])) AS d(id, delta)
+    WHERE a.id = d.id
+""")
+_ADD_TO_BALANCE = (
+    update(Account)
+    .where(Account.id == bindparam("account_id"))
+    .values(balance=Account.balance + bindparam("delta"))
+)
+
+
+def _write_balances(session: Session, deltas: dict[int, int]) -> None:
+    """Every balance the batch moved, in one statement (SQLite: one executemany)."""
+    moved = sorted((account, delta) for account, delta in deltas.items() if delta)
+    if not moved:
+        return
+    if session.get_bind().dialect.name == "postgresql":
+        ids, amounts = [a for a, _ in moved], [d for _, d in moved]
+        session.execute(_PG_ADD_TO_BALANCES, {"ids": ids, "deltas": amounts})
+        return
+    session.connection().execute(_ADD_TO_BALANCE, [{"account_id": a, "delta": d} for a, d in moved])
+
+
+def _insert_transfers(
+    session: Session, postings: Sequence[Posting], held: dict[AccountRef, _Held], now: datetime
+) -> dict[str, int]:
+    """The transfer rows, in one statement; their ids by key."""
+    rows = [
+        {
+            "idempotency_key": p.key,
+            "from_account_id": _account_id(held, p.from_account),
+            "to_account_id": _account_id(held, p.to_account),
+            "shop_id": held[p.from_account].shop_id,
+            "amount": p.amount,
+            "kind": p.kind,
+            "reference": p.reference,
+            "created_at": now,
+        }
+        for p in postings
+    ]
+    statement = insert(Transfer).returning(Transfer.id, Transfer.idempotency_key)
+    inserted = session.connection().execute(statement, rows)
+    return {key: transfer_id for transfer_id, key in inserted}

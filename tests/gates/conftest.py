@@ -1,0 +1,64 @@
+"""The gates under test: the same tests run on the in-memory store and on Redis."""
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+import pytest
+import redis
+from sqlalchemy.orm import Session, sessionmaker
+
+from kinsave.auth.models import Shopper
+from kinsave.db import unit_of_work, utcnow
+from kinsave.gates import Gates, make_gates
+from kinsave.gates.store import MemoryStore
+from kinsave.ledger import service as ledger
+from tests.conftest import REDIS_URL, _unreachable
+
+
+class StoreUnderTest:
+    """A gate store and the means to wipe it (FLUSHALL on this test's own Redis database)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.memory = MemoryStore()
+        if kind == "redis":
+            try:
+                redis.Redis.from_url(REDIS_URL).ping()
+            except redis.RedisError as error:
+                _unreachable("Redis", error)
+            self.flush()
+
+    def gates(self) -> Gates:
+        """A new set of gates on the shared store: another API process."""
+        if self.kind == "redis":
+            return make_gates(REDIS_URL)
+        return make_gates(store=self.memory)
+
+    def flush(self) -> None:
+        if self.kind == "redis":
+            redis.Redis.from_url(REDIS_URL).flushdb()
+        else:
+            self.memory.flush()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> Iterator[StoreUnderTest]:
+    yield StoreUnderTest(request.param)
+
+
+def shoppers_with_wallets(
+    session_factory: sessionmaker[Session], shop_id: str, names: Sequence[str]
+) -> None:
+    with unit_of_work(session_factory) as session:
+        for name in names:
+            session.add(Shopper(id=name, display_name=name, created_at=utcnow()))
+        session.flush()
+        for name in names:
+            ledger.wallet_account(session, name, shop_id)
+
+
+def codes(outcomes: Sequence[Any]) -> list[str]:
+    return [o.code if hasattr(o, "code") else "ok" for o in outcomes]
+
+
+Run = Callable[[Any], Any]
