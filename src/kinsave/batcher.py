@@ -14,10 +14,10 @@ of work, exactly as if there had been no batch. So batching never changes an ans
 
 A batch never waits on anything while it holds its own locks. An item the batch function can not
 settle without waiting for another transaction (a grab whose envelope's open shares are all held
-by other processes' grabs in flight) gets RETRY_LATER: the lane puts it back and tries it again in
-a later batch a moment later, for up to `retry_seconds`, then answers the refusal it carries;
-meanwhile the lane goes on with other items. An item that needs a path of its own (a shopper
-without a wallet yet) gets RUN_ALONE: the lane runs it by itself right after the batch commits.
+by other processes' grabs in flight) gets a RetryLater: the lane puts it back and tries it again
+in a later batch a moment later, for up to `retry_seconds`, then answers the refusal it carries;
+meanwhile the lane goes on with other items. An item that needs a path of its own gets RUN_ALONE:
+the lane runs it by itself right after the batch commits.
 
 With a gate (gates/), each batch first asks it, in one round trip and before any database work,
 which items it refuses (an envelope already empty, a shopper who already grabbed): those are

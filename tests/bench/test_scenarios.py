@@ -18,7 +18,7 @@ class TestScenarios:
 
         assert result.problems == []
         variants = {(m.mode, m.variant) for m in result.measurements}
-        for variant in ("kinsave", "straightforward", "database limit"):
+        for variant in ("kinsave", "kinsave alone", "straightforward", "database limit"):
             assert ("in-process", variant) in variants
         for variant in ("kinsave", "do-nothing", "bare ASGI"):
             assert ("http x1", variant) in variants

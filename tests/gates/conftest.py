@@ -1,6 +1,6 @@
 """The gates under test: the same tests run on the in-memory store and on Redis."""
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -8,7 +8,11 @@ import redis
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.auth.models import Shopper
+from kinsave.batcher import Batcher
+from kinsave.coupons import claims
 from kinsave.db import unit_of_work, utcnow
+from kinsave.envelopes import daily, grabs
+from kinsave.errors import KinsaveError
 from kinsave.gates import Gates, make_gates
 from kinsave.gates.store import MemoryStore
 from kinsave.ledger import service as ledger
@@ -61,4 +65,49 @@ def codes(outcomes: Sequence[Any]) -> list[str]:
     return [o.code if hasattr(o, "code") else "ok" for o in outcomes]
 
 
-Run = Callable[[Any], Any]
+BATCH_FUNCTIONS: dict[str, Any] = {
+    "grab": (grabs.book_grabs, grabs.grab_alone),
+    "daily": (daily.book_daily_claims, None),
+    "coupon": (claims.claim_many, None),
+}
+
+
+class Taps:
+    """A batcher per movement with its gate (or without: the database alone)."""
+
+    def __init__(self, session_factory: sessionmaker[Session], gates: Gates | None) -> None:
+        self.batchers = {
+            name: Batcher(
+                session_factory,
+                batch,
+                run_alone=alone,
+                lanes=2,
+                max_batch=32,
+                gate=getattr(gates, name) if gates else None,
+                name=f"test-{name}",
+            )
+            for name, (batch, alone) in BATCH_FUNCTIONS.items()
+        }
+
+    def tap(self, kind: str, item: Any, order_key: str = "") -> Any:
+        try:
+            return self.batchers[kind].run(item, order_key=order_key)
+        except KinsaveError as refusal:
+            return refusal
+
+    def stop(self) -> None:
+        for batcher in self.batchers.values():
+            batcher.stop()
+
+
+@pytest.fixture
+def taps_for(session_factory) -> Iterator[Any]:
+    made: list[Taps] = []
+
+    def make(gates: Gates | None) -> Taps:
+        made.append(Taps(session_factory, gates))
+        return made[-1]
+
+    yield make
+    for taps in made:
+        taps.stop()

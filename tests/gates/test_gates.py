@@ -5,7 +5,6 @@ through a real Batcher with the gate, as the storm endpoints send them.
 """
 
 import random
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,15 +13,12 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.auth import service as auth
-from kinsave.batcher import Batcher
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import CampaignIn
-from kinsave.coupons import claims
 from kinsave.coupons import service as coupons
 from kinsave.coupons.claims import ClaimRequest
 from kinsave.coupons.schemas import TemplateIn
 from kinsave.db import unit_of_work
-from kinsave.envelopes import daily, grabs
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily import DailyRequest
 from kinsave.envelopes.daily_rule import UniformRule
@@ -30,7 +26,6 @@ from kinsave.envelopes.grabs import GrabRequest
 from kinsave.envelopes.models import EnvelopeShare
 from kinsave.envelopes.schemas import EnvelopeIn
 from kinsave.errors import KinsaveError
-from kinsave.gates import Gates
 from kinsave.ledger import service as ledger
 from tests.gates.conftest import codes, shoppers_with_wallets
 
@@ -85,54 +80,6 @@ class Shop:
 @pytest.fixture
 def shop(session_factory, settings) -> Shop:
     return Shop(session_factory, settings)
-
-
-BATCH_FUNCTIONS: dict[str, Any] = {
-    "grab": (grabs.book_grabs, grabs.grab_alone),
-    "daily": (daily.book_daily_claims, None),
-    "coupon": (claims.claim_many, None),
-}
-
-
-class Taps:
-    """A batcher per movement with its gate (or without: the database alone)."""
-
-    def __init__(self, session_factory: sessionmaker[Session], gates: Gates | None) -> None:
-        self.batchers = {
-            name: Batcher(
-                session_factory,
-                batch,
-                run_alone=alone,
-                lanes=2,
-                max_batch=32,
-                gate=getattr(gates, name) if gates else None,
-                name=f"test-{name}",
-            )
-            for name, (batch, alone) in BATCH_FUNCTIONS.items()
-        }
-
-    def tap(self, kind: str, item: Any, order_key: str = "") -> Any:
-        try:
-            return self.batchers[kind].run(item, order_key=order_key)
-        except KinsaveError as refusal:
-            return refusal
-
-    def stop(self) -> None:
-        for batcher in self.batchers.values():
-            batcher.stop()
-
-
-@pytest.fixture
-def taps_for(session_factory) -> Iterator[Any]:
-    made: list[Taps] = []
-
-    def make(gates: Gates | None) -> Taps:
-        made.append(Taps(session_factory, gates))
-        return made[-1]
-
-    yield make
-    for taps in made:
-        taps.stop()
 
 
 def _checkouts(engine: Any) -> list[int]:

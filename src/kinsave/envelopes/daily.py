@@ -68,9 +68,9 @@ def book_daily_claims(
     (not_found, campaign_not_active, campaign_has_no_daily_envelope, already_claimed_today,
     budget_exhausted; nothing written). Amounts are drawn from `rng` in request order.
 
-    A shopper racing themself from another transaction makes the claim's unique index refuse
-    the batch: IntegrityError, and the batcher reruns each claim alone (a batch of one answers
-    already_claimed_today)."""
+    A shopper racing themself from another transaction makes the transfer key's (or the claim
+    row's) unique index refuse the batch: IntegrityError, and the batcher reruns each claim
+    alone (a batch of one answers already_claimed_today)."""
     now = now or utcnow()
     terms: dict[str, DailyTerms | KinsaveError] = {}  # read once per campaign per batch
     for campaign_id in sorted({request.campaign_id for request in requests}):
@@ -135,9 +135,16 @@ def _book_round(
         )
         for draft in fresh
     ]
-    outcomes = ledger_batch.book(session, postings, now=now) if postings else []
+    try:
+        outcomes = ledger_batch.book(session, postings, now=now) if postings else []
+        _record(
+            session, [d for d, o in zip(fresh, outcomes, strict=True) if isinstance(o, int)], now
+        )
+    except IntegrityError as error:  # the transfer key or the claim row: claimed concurrently
+        if len(fresh) == 1:
+            raise KinsaveError("already_claimed_today", ALREADY_CLAIMED) from error
+        raise  # the batcher reruns each claim alone
     paid = {d.claim_key: o for d, o in zip(fresh, outcomes, strict=True)}
-    _record(session, [d for d, o in zip(fresh, outcomes, strict=True) if isinstance(o, int)], now)
     answers: list[DailyClaimOut | KinsaveError] = []
     for draft in drafts:
         outcome = paid.get(draft.claim_key, KinsaveError("already_claimed_today", ALREADY_CLAIMED))
@@ -181,12 +188,7 @@ def _record(session: Session, paid: Sequence[_Draft], now: datetime) -> None:
         }
         for draft in paid
     ]
-    try:
-        session.execute(insert(DailyClaim).values(rows))
-    except IntegrityError as error:  # a shopper who won a concurrent claim a moment earlier
-        if len(rows) == 1:
-            raise KinsaveError("already_claimed_today", ALREADY_CLAIMED) from error
-        raise  # the batcher reruns each claim alone
+    session.execute(insert(DailyClaim).values(rows))
 
 
 def daily_status(

@@ -31,7 +31,7 @@ _GATES: "weakref.WeakSet[Gate[Any]]" = weakref.WeakSet()
 def make_gates(redis_url: str | None = None, *, store: Store | None = None) -> Gates:
     store = store or (RedisStore(redis_url) if redis_url else MemoryStore())
     gates = Gates(Gate(GrabKind(), store), Gate(DailyKind(), store), Gate(CouponKind(), store))
-    _GATES.add(gates.grab)  # one per store: every tag lives in the same store
+    _GATES.update((gates.grab, gates.daily, gates.coupon))
     return gates
 
 
@@ -42,7 +42,7 @@ def _forget_after_commit(session: Session) -> None:
     tags = session.info.pop(GATES_TO_FORGET, None)
     for gate in list(_GATES) if tags else []:
         for tag in tags:
-            gate.forget(tag)
+            gate.forget(tag)  # never raises: a store that fails takes it later
 
 
 @event.listens_for(Session, "after_rollback")

@@ -27,11 +27,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
-import redis
 from sqlalchemy.orm import Session
 
 from kinsave.errors import KinsaveError
-from kinsave.gates.store import Admission, Seed, Settlement, Store
+from kinsave.gates.store import STORE_ERRORS, Admission, Seed, Settlement, Store
 from kinsave.ops import metrics
 
 log = logging.getLogger("kinsave.gates")
@@ -47,6 +46,7 @@ class Spec(Protocol[ItemIn]):
     """What one kind of gate (grab, daily, coupon) knows about its items and the database."""
 
     name: str
+    prefix: str  # of its tags: env:, camp:, tpl:
     codes: dict[str, KinsaveError]  # "already" and "exhausted" as the database answers them
 
     def tag(self, item: ItemIn) -> str: ...
@@ -80,6 +80,7 @@ class Gate(Generic[Item]):
         self.store = store
         self.retry_seconds = retry_seconds
         self._unused_until = 0.0
+        self._unforgotten: set[str] = set()  # forgets the store failed to take; retried first
 
     @property
     def in_use(self) -> bool:
@@ -89,14 +90,14 @@ class Gate(Generic[Item]):
     def admit(self, items: Sequence[Item]) -> Ticket[Item]:
         """Each item's verdict, in one store round trip; no database work."""
         ticket = Ticket(list(items), ["pass"] * len(items))
-        if not self.in_use:
+        if not self.in_use or not self._forget_pending():
             self._count("unavailable", len(items))
             return ticket
         by_tag = _indexes_by_tag(self.spec, ticket.items)
         asks = [(tag, [self.spec.member(items[i]) for i in at]) for tag, at in by_tag.items()]
         try:
             admissions = self.store.admit(asks, int(time.time()))
-        except redis.RedisError:
+        except STORE_ERRORS:
             self._stop_using()
             self._count("unavailable", len(items))
             return ticket
@@ -127,7 +128,7 @@ class Gate(Generic[Item]):
                 if seed is not None:
                     self.store.install(tag, ticket.epochs[tag], secrets.token_hex(8), seed)
             again = self.admit([ticket.items[i] for i in missed])
-        except redis.RedisError:
+        except STORE_ERRORS:
             self._stop_using()
             return
         for position, i in enumerate(missed):
@@ -145,11 +146,25 @@ class Gate(Generic[Item]):
         self._send(ticket, [None] * len(ticket.items))
 
     def forget(self, tag: str) -> None:
-        """The database's truth went up (a top-up, more stock): seed the target anew."""
+        """The database's truth went up (a top-up, more stock): seed the target anew. A forget
+        the store can not take now is taken before this gate decides anything again."""
+        if not tag.startswith(self.spec.prefix):
+            return  # another gate's target
+        self._unforgotten.add(tag)
+        if self.in_use:
+            self._forget_pending()
+
+    def _forget_pending(self) -> bool:
+        """Hand the store the forgets it has not taken yet; False when it still can not."""
         try:
-            self.store.forget(tag)
-        except redis.RedisError:
+            while self._unforgotten:
+                tag = next(iter(self._unforgotten))
+                self.store.forget(tag)
+                self._unforgotten.discard(tag)
+        except STORE_ERRORS:
             self._stop_using()
+            return False
+        return True
 
     def _apply(self, ticket: Ticket[Item], tag: str, at: list[int], admission: Admission) -> None:
         ticket.gens[tag] = admission.gen
@@ -181,7 +196,7 @@ class Gate(Generic[Item]):
             return
         try:
             self.store.settle([(tag, str(ticket.gens[tag]), e) for tag, e in settles.items()])
-        except redis.RedisError:
+        except STORE_ERRORS:
             self._stop_using()
 
     def _stop_using(self) -> None:

@@ -36,6 +36,7 @@ def _code_of(outcome: object) -> str | None:
 
 class GrabKind:
     name = "grab"
+    prefix = "env:"
     codes = {
         "already": KinsaveError("already_grabbed", "you already grabbed a share of this envelope"),
         "exhausted": KinsaveError(
@@ -44,7 +45,7 @@ class GrabKind:
     }
 
     def tag(self, item: Any) -> str:
-        return f"env:{item.envelope_id}"
+        return f"{self.prefix}{item.envelope_id}"
 
     def member(self, item: Any) -> str:
         return str(item.shopper_id)
@@ -72,13 +73,14 @@ class GrabKind:
 
 class DailyKind:
     name = "daily"
+    prefix = "camp:"
     codes = {
         "already": KinsaveError("already_claimed_today", "today's envelope is already claimed"),
         "exhausted": KinsaveError("budget_exhausted", "not enough money in the paying account"),
     }
 
     def tag(self, item: Any) -> str:
-        return f"camp:{item.campaign_id}"
+        return f"{self.prefix}{item.campaign_id}"
 
     def member(self, item: Any) -> str:
         return str(item.shopper_id)
@@ -121,13 +123,14 @@ def day_end(local_day: date, timezone: str) -> int:
 
 class CouponKind:
     name = "coupon"
+    prefix = "tpl:"
     codes = {
         "already": KinsaveError("coupon_limit_reached", "you already hold as many as allowed"),
         "exhausted": KinsaveError("coupon_sold_out", "every coupon of this kind has been claimed"),
     }
 
     def tag(self, item: Any) -> str:
-        return f"tpl:{item.template_id}"
+        return f"{self.prefix}{item.template_id}"
 
     def member(self, item: Any) -> str:
         return str(item.shopper_id)

@@ -24,6 +24,11 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
+# What a failing store raises: redis-py's cluster errors are not RedisErrors.
+STORE_ERRORS: tuple[type[Exception], ...] = (
+    redis.RedisError,
+    redis.exceptions.RedisClusterException,
+)
 TTL_SECONDS = 3 * 24 * 3600  # a target's counts outlive any envelope or local day they serve
 
 _ADMIT = """
@@ -156,7 +161,8 @@ class RedisStore:
         options: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
         self.client: redis.Redis | RedisCluster
         if url.startswith("redis+cluster://"):
-            self.client = RedisCluster.from_url("redis://" + url.removeprefix("redis+cluster://"))
+            plain_url = "redis://" + url.removeprefix("redis+cluster://")
+            self.client = RedisCluster.from_url(plain_url, **options)
         else:
             self.client = redis.Redis.from_url(url, **options)
         self._scripts = {
