@@ -75,7 +75,7 @@ class ApiServer:
             self._process = subprocess.Popen(
                 command, env=self._env, stdout=log, stderr=log, start_new_session=True
             )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts two workers slowly
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"kinsave serve exited while starting (see {self.log_path})")
@@ -84,7 +84,7 @@ class ApiServer:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.2)
-        raise RuntimeError("kinsave serve did not start within 60 s")
+        raise RuntimeError("kinsave serve did not start within 180 s")
 
     def cpu_seconds(self) -> float:
         """CPU time so far of the server and its worker processes (its process group)."""
