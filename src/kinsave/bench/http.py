@@ -84,7 +84,8 @@ class ApiServer:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.2)
-        raise RuntimeError("kinsave serve did not start within 180 s")
+        self.__exit__(None, None, None)  # no server left behind (its workers too)
+        raise RuntimeError(f"kinsave serve did not start within 180 s (see {self.log_path})")
 
     def cpu_seconds(self) -> float:
         """CPU time so far of the server and its worker processes (its process group)."""
