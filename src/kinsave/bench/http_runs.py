@@ -27,10 +27,12 @@ def over_http(
     progress: Progress,
     wanted: list[str] | None,
     mode: str,
-) -> list[Measurement]:
+    out: list[Measurement],
+) -> None:
+    """Each HTTP variant's measurement appended to `out` as soon as it is done (a run stopped
+    midway keeps the variants it finished)."""
     from kinsave.bench.runner import checked, measurement, prepare
 
-    out: list[Measurement] = []
     plan: Any = None
     plan_used = False  # a plan serves the read-only runs and one writer; each writer gets fresh
     for variant, template in scenario.http_variants.items():
@@ -81,7 +83,6 @@ def over_http(
         if writes and getattr(plan, "endpoints", None):
             result.notes["per_endpoint"] = per_endpoint(plan.endpoints, load)
         out.append(result)
-    return out
 
 
 def cpu_notes(spent: dict[str, float], load: LoadResult, database: str) -> dict[str, Any]:

@@ -177,8 +177,14 @@ def run(
                         label = f"http x{workers}" + (f" {name}" if len(servers) > 1 else "")
                         with http.ApiServer(settings, workers, name) as api:
                             for scenario in scenarios:
-                                result.measurements += http_runs.over_http(
-                                    ctx, scenario, api, progress, variants, label
+                                http_runs.over_http(
+                                    ctx,
+                                    scenario,
+                                    api,
+                                    progress,
+                                    variants,
+                                    label,
+                                    result.measurements,
                                 )
             finally:
                 engine.dispose()
