@@ -11,12 +11,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import httpx
 
 from kinsave.bench.context import HttpTarget
 from kinsave.bench.measure import LoadResult
 from kinsave.config import Settings
+
+Which = Callable[[str, int, int], bool]  # (process name, process group, pid): count it?
 
 
 def _free_port() -> int:
@@ -91,7 +94,7 @@ class ApiServer:
         """CPU time so far of the server and its worker processes (its process group)."""
         return process_cpu_seconds(self.is_mine)
 
-    def is_mine(self, _name: str, group: int) -> bool:
+    def is_mine(self, _name: str, group: int, _pid: int) -> bool:
         assert self._process is not None
         return group == self._process.pid
 
@@ -140,7 +143,7 @@ class CpuMeter:
     process, so one that ends meanwhile (a database backend of another session) takes nothing
     away; one that starts meanwhile counts from zero."""
 
-    def __init__(self, which: Callable[[str, int], bool]) -> None:
+    def __init__(self, which: Which) -> None:
         self._which = which
         self._start = _ticks(which)
 
@@ -150,7 +153,7 @@ class CpuMeter:
         return spent / os.sysconf("SC_CLK_TCK")
 
 
-def _ticks(which: Callable[[str, int], bool]) -> dict[int, int]:
+def _ticks(which: Which) -> dict[int, int]:
     """Clock ticks of CPU (user + system) so far, per process that `which` picks."""
     ticks = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -160,24 +163,57 @@ def _ticks(which: Callable[[str, int], bool]) -> dict[int, int]:
             continue
         name = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
-        if which(name, int(fields[2])):
+        if which(name, int(fields[2]), int(stat.parent.name)):
             ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
     return ticks
 
 
-def process_cpu_seconds(which: Callable[[str, int], bool]) -> float:
+def process_cpu_seconds(which: Which) -> float:
     """CPU seconds so far of the live processes `which(name, process group)` picks."""
     return sum(_ticks(which).values()) / os.sysconf("SC_CLK_TCK")
 
 
-def is_redis(name: str, _group: int) -> bool:
-    """This machine's Redis servers (every node of a local cluster)."""
-    return name == "redis-server"
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
 
 
-def is_postgres(name: str, _group: int) -> bool:
-    """This machine's PostgreSQL processes (the bench database's server)."""
+def is_postgres(name: str, _group: int, _pid: int) -> bool:
+    """This machine's PostgreSQL processes, every database's."""
     return name == "postgres" or name.startswith("postgres:")
+
+
+def postgres_of(database: str) -> Which:
+    """The PostgreSQL backends connected to `database` (`postgres: ... <user> <database> host`):
+    the server is shared with other sessions, whose backends are not ours to count. (Shared
+    processes, the WAL writer and the checkpointer, are left out.)"""
+    return lambda name, group, pid: (
+        is_postgres(name, group, pid) and f" {database} " in _cmdline(pid)
+    )
+
+
+def redis_of(url: str | None) -> Which:
+    """The Redis servers behind `url`: the one on its port, or every node of a local cluster
+    (`redis+cluster://`: `redis-server host:port [cluster]`)."""
+    cluster = bool(url and url.startswith("redis+cluster://"))
+    port = f":{make_url_port(url)}" if url else ""
+
+    def which(name: str, _group: int, pid: int) -> bool:
+        if name != "redis-server" or not url:
+            return False
+        words = _cmdline(pid).split()
+        if cluster:
+            return "[cluster]" in words
+        return len(words) > 1 and words[1].endswith(port)  # redis-server 127.0.0.1:6379
+
+    return which
+
+
+def make_url_port(url: str) -> int:
+    """The port of a redis:// or redis+cluster:// URL (6379 when it names none)."""
+    return urlsplit(url.replace("redis+cluster://", "redis://", 1)).port or 6379
 
 
 def postgres_cpu_seconds() -> float:

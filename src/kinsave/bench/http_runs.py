@@ -12,6 +12,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from sqlalchemy.engine import make_url
+
 from kinsave.bench import http
 from kinsave.bench.context import BenchContext, HttpTarget, Scenario
 from kinsave.bench.measure import LoadResult, Measurement, percentile
@@ -53,8 +55,8 @@ def over_http(
         keep = writes and getattr(scenario, "keep_bodies", False)
         meters = {
             "api": http.CpuMeter(server.is_mine),
-            "postgres": http.CpuMeter(http.is_postgres),
-            "redis": http.CpuMeter(http.is_redis),
+            "postgres": http.CpuMeter(http.postgres_of(_database_name(ctx.database_url))),
+            "redis": http.CpuMeter(http.redis_of(ctx.settings.redis_url)),
         }
         phases = getattr(scenario, "http_phases", None)
         per_phase: dict[str, str] = {}
@@ -83,6 +85,10 @@ def over_http(
         if writes and getattr(plan, "endpoints", None):
             result.notes["per_endpoint"] = per_endpoint(plan.endpoints, load)
         out.append(result)
+
+
+def _database_name(url: str) -> str:
+    return make_url(url).database or "" if url.startswith("postgresql") else ""
 
 
 def cpu_notes(spent: dict[str, float], load: LoadResult, database: str) -> dict[str, Any]:
