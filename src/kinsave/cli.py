@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinsave.bench.cli import bench_app
 from kinsave.config import get_settings
 from kinsave.db import make_engine, make_session_factory, unit_of_work
 from kinsave.telegram.cli import telegram_app
@@ -17,7 +18,6 @@ operator_app = typer.Typer(help="Operator API keys.")
 store_key_app = typer.Typer(help="Store API keys (server-to-server checkout).")
 app.add_typer(operator_app, name="operator")
 app.add_typer(store_key_app, name="store-key")
-bench_app = typer.Typer(help="Benchmarks: the holiday storms, against baselines and limits.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(telegram_app, name="telegram")
 console = Console()
@@ -341,79 +341,6 @@ def revoke_sessions(shopper: Annotated[str, typer.Argument(help="Shopper id")]) 
 def store_key_create(shop: Annotated[str, typer.Option(help="Shop name")]) -> None:
     """Create the shop if needed and print a new store API key."""
     _create_key(shop, "store")
-
-
-@bench_app.command("list")
-def bench_list() -> None:
-    """The scenarios, and those not built yet."""
-    from kinsave.bench.runner import NOT_YET, SCENARIOS
-
-    for name in SCENARIOS:
-        console.print(f"[green]{name}[/green]")
-    for name, what in NOT_YET.items():
-        console.print(f"[yellow]{name}[/yellow] (not done: {what})")
-
-
-@bench_app.command("run")
-def bench_run(
-    scenario: Annotated[
-        list[str] | None, typer.Option(help="A scenario of `kinsave bench list`; default: all")
-    ] = None,
-    database_url: Annotated[
-        list[str] | None,
-        typer.Option(help="sqlite, postgresql (temporary databases) or a URL; default both"),
-    ] = None,
-    mode: Annotated[list[str] | None, typer.Option(help="in-process, http")] = None,
-    scale: Annotated[str, typer.Option(help="tiny, quick, full, or a fraction of full")] = "quick",
-    quick: Annotated[bool, typer.Option(help="Same as --scale quick")] = False,
-    workers: Annotated[int, typer.Option(help="API processes for the HTTP runs")] = 1,
-    output: Annotated[str, typer.Option(help="Folder for the JSON results")] = "bench-results",
-    variant: Annotated[
-        list[str] | None,
-        typer.Option(help="Only these variants, e.g. 'kinsave', 'do-nothing' (default: all)"),
-    ] = None,
-    server: Annotated[
-        list[str] | None,
-        typer.Option(help="HTTP server: uvicorn (default) or granian; both: each in turn"),
-    ] = None,
-    redis_url: Annotated[
-        str | None,
-        typer.Option(help="Redis for the gates (a Redis Cluster node too); default: local if up"),
-    ] = None,
-) -> None:
-    """Run the storms; print throughput, p50/p99 and ratios; exit 1 on any invariant violation."""
-    from pathlib import Path
-
-    from kinsave.bench import console as bench_console
-    from kinsave.bench.context import resolve_scale
-    from kinsave.bench.runner import SCENARIOS, run
-
-    names = scenario or list(SCENARIOS)
-    unknown = [name for name in names if name not in SCENARIOS]
-    if unknown:
-        raise typer.BadParameter(f"unknown or not yet built scenario(s): {unknown}")
-    sizes = resolve_scale("quick" if quick else scale)
-    with bench_console.LiveProgress(console) as live:
-        result = run(
-            database_url or ["sqlite", "postgresql"],
-            names,
-            mode or ["in-process", "http"],
-            sizes,
-            workers,
-            live.update,
-            variant,
-            server=server or ["uvicorn"],
-            redis=redis_url,
-        )
-    console.print(bench_console.summary(result))
-    console.print(bench_console.ratios(result))
-    console.print(f"results: {result.write_json(Path(output))}")
-    for note in result.skipped:
-        console.print(f"[yellow]skipped[/yellow] {note}")
-    for problem in result.problems:
-        console.print(f"[red]violation[/red] {problem}")
-    if result.problems:
-        raise typer.Exit(1)
 
 
 if __name__ == "__main__":
