@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from kinsave.envelopes.models import DailyClaim, EnvelopeShare
 from kinsave.ledger.models import Account, Transfer
 
-# The designs the bench compares kinsave against may lose a deadlock now and then (rolled back,
+# The design the bench compares kinsave against may lose a deadlock now and then (rolled back,
 # nothing moved, a client would retry): tolerated there, up to this share of the answers.
-BASELINES = {"straightforward", "kinsave plain"}
+BASELINES = {"straightforward"}
 BASELINE_BUSY_SHARE = 0.01
 
 # (target: envelope or campaign id, shopper id, answer code, amount of an "ok" answer or None)
