@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinsave.bench.cli import bench_app
 from kinsave.config import get_settings
 from kinsave.db import make_engine, make_session_factory, unit_of_work
 from kinsave.telegram.cli import telegram_app
@@ -17,7 +18,6 @@ operator_app = typer.Typer(help="Operator API keys.")
 store_key_app = typer.Typer(help="Store API keys (server-to-server checkout).")
 app.add_typer(operator_app, name="operator")
 app.add_typer(store_key_app, name="store-key")
-bench_app = typer.Typer(help="Benchmarks: the holiday storms, against baselines and limits.")
 app.add_typer(bench_app, name="bench")
 app.add_typer(telegram_app, name="telegram")
 console = Console()
@@ -61,6 +61,9 @@ def serve(
     no_sweeper: Annotated[
         bool, typer.Option(help="No background jobs in these processes: run `kinsave worker`")
     ] = False,
+    server: Annotated[
+        str, typer.Option(help="The HTTP server: uvicorn (default, decision 30) or granian")
+    ] = "uvicorn",
 ) -> None:
     """Serve the API (and the sweeper that refunds expired envelopes). Warns first about
     settings unsafe for production (`kinsave check`)."""
@@ -68,19 +71,21 @@ def serve(
 
     from kinsave.ops.serving import warn_unsafe
 
-    if no_sweeper:  # read again by every API process uvicorn starts
+    if server not in ("granian", "uvicorn"):
+        raise typer.BadParameter(f"--server: granian or uvicorn, not {server!r}")
+    if no_sweeper:  # read again by every API process the server starts
         os.environ["KINSAVE_SWEEPER_ENABLED"] = "0"
         get_settings.cache_clear()
     warn_unsafe(get_settings(), workers)
-    _serve(host, port, workers, no_migrate)
+    _serve(host, port, workers, no_migrate, server)
 
 
-def _serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+def _serve(host: str, port: int, workers: int, no_migrate: bool, server: str = "uvicorn") -> None:
     from kinsave.ops.serving import serve_api
 
     if not no_migrate:
         migrate()
-    serve_api(get_settings(), host, port, workers)
+    serve_api(get_settings(), host, port, workers, server)
 
 
 @app.command()
@@ -343,69 +348,6 @@ def revoke_sessions(shopper: Annotated[str, typer.Argument(help="Shopper id")]) 
 def store_key_create(shop: Annotated[str, typer.Option(help="Shop name")]) -> None:
     """Create the shop if needed and print a new store API key."""
     _create_key(shop, "store")
-
-
-@bench_app.command("list")
-def bench_list() -> None:
-    """The scenarios, and those not built yet."""
-    from kinsave.bench.runner import NOT_YET, SCENARIOS
-
-    for name in SCENARIOS:
-        console.print(f"[green]{name}[/green]")
-    for name, what in NOT_YET.items():
-        console.print(f"[yellow]{name}[/yellow] (not done: {what})")
-
-
-@bench_app.command("run")
-def bench_run(
-    scenario: Annotated[
-        list[str] | None, typer.Option(help="grab-storm, daily-rush, coupon-rush, quote")
-    ] = None,
-    database_url: Annotated[
-        list[str] | None,
-        typer.Option(help="sqlite, postgresql (temporary databases) or a URL; default both"),
-    ] = None,
-    mode: Annotated[list[str] | None, typer.Option(help="in-process, http")] = None,
-    scale: Annotated[str, typer.Option(help="tiny, quick, full, or a fraction of full")] = "quick",
-    quick: Annotated[bool, typer.Option(help="Same as --scale quick")] = False,
-    workers: Annotated[int, typer.Option(help="API processes for the HTTP runs")] = 1,
-    output: Annotated[str, typer.Option(help="Folder for the JSON results")] = "bench-results",
-    variant: Annotated[
-        list[str] | None,
-        typer.Option(help="Only these variants, e.g. 'kinsave', 'do-nothing' (default: all)"),
-    ] = None,
-) -> None:
-    """Run the storms; print throughput, p50/p99 and ratios; exit 1 on any invariant violation."""
-    from pathlib import Path
-
-    from kinsave.bench import console as bench_console
-    from kinsave.bench.context import resolve_scale
-    from kinsave.bench.runner import SCENARIOS, run
-
-    names = scenario or list(SCENARIOS)
-    unknown = [name for name in names if name not in SCENARIOS]
-    if unknown:
-        raise typer.BadParameter(f"unknown or not yet built scenario(s): {unknown}")
-    sizes = resolve_scale("quick" if quick else scale)
-    with bench_console.LiveProgress(console) as live:
-        result = run(
-            database_url or ["sqlite", "postgresql"],
-            names,
-            mode or ["in-process", "http"],
-            sizes,
-            workers,
-            live.update,
-            variant,
-        )
-    console.print(bench_console.summary(result))
-    console.print(bench_console.ratios(result))
-    console.print(f"results: {result.write_json(Path(output))}")
-    for note in result.skipped:
-        console.print(f"[yellow]skipped[/yellow] {note}")
-    for problem in result.problems:
-        console.print(f"[red]violation[/red] {problem}")
-    if result.problems:
-        raise typer.Exit(1)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,17 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     return sessionmaker(bind, expire_on_commit=False, autoflush=True)
 
 
+def make_one_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for a request that reads with a single statement (the checkout quote). On
+    PostgreSQL in autocommit: one statement sees one snapshot by itself, so BEGIN and COMMIT
+    were two round trips that changed nothing (docs/benchmarks.md). SQLite: the readers'."""
+    if engine.dialect.name != "postgresql":
+        return make_session_factory(engine, read_only=True)
+    return sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
+
+
 @contextmanager
 def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back if it raises. Services flush."""

@@ -8,7 +8,9 @@ from kinsave.bench.runner import NOT_YET, SCENARIOS, run
 
 class TestScenarios:
     @pytest.mark.slow
-    @pytest.mark.parametrize("scenario", ["grab-storm", "daily-rush"])
+    @pytest.mark.parametrize(
+        "scenario", ["grab-storm", "daily-rush", "shop-envelope", "family-envelope"]
+    )
     def test_invariants_hold_in_process_and_over_http(self, database_url, scenario):
         result = run(
             [database_url], [scenario], ["in-process", "http"], SCALES["tiny"], 1, lambda *_: None
@@ -16,18 +18,43 @@ class TestScenarios:
 
         assert result.problems == []
         variants = {(m.mode, m.variant) for m in result.measurements}
-        assert ("in-process", "kinsave") in variants
-        assert ("in-process", "straightforward") in variants
-        assert ("in-process", "kinsave alone") in variants
-        assert ("http x1", "kinsave") in variants
-        assert ("http x1", "do-nothing") in variants
+        for variant in ("kinsave", "kinsave alone", "straightforward", "database limit"):
+            assert ("in-process", variant) in variants
+        for variant in ("kinsave", "do-nothing", "bare ASGI"):
+            assert ("http x1", variant) in variants
         for measurement in result.measurements:
             assert sum(measurement.outcomes.values()) == measurement.attempts
             assert measurement.outcomes.get("ok", 0) > 0
+        # Every variant got the very same attempts (one plan per scenario).
+        assert len({m.attempts for m in result.measurements}) == 1
+
+    @pytest.mark.slow
+    def test_holiday_holds_every_invariant_and_times_each_endpoint(
+        self, database_url, redis_url, monkeypatch
+    ):
+        monkeypatch.setenv("KINSAVE_REDIS_URL", redis_url)
+        result = run([database_url], ["holiday"], ["http"], SCALES["tiny"], 1, _quiet)
+
+        assert result.problems == []
+        (kinsave,) = [m for m in result.measurements if m.variant == "kinsave"]
+        assert set(kinsave.notes["per_endpoint"]) == {"grab", "daily", "coupon"}
+        for code in ("envelope_empty", "budget_exhausted", "coupon_sold_out"):
+            assert kinsave.outcomes.get(code, 0) > 0
+        for measurement in result.measurements:
+            assert set(measurement.notes["cpu_ms_per_request"]) >= {"loadgen", "api", "redis"}
 
     def test_every_scenario_is_built(self):
         assert NOT_YET == {}
-        assert {"grab-storm", "daily-rush", "coupon-rush", "quote", "checkout"} <= set(SCENARIOS)
+        assert {
+            "grab-storm",
+            "daily-rush",
+            "coupon-rush",
+            "shop-envelope",
+            "family-envelope",
+            "holiday",
+            "quote",
+            "checkout",
+        } <= set(SCENARIOS)
 
 
 class TestCouponRush:
@@ -41,14 +68,17 @@ class TestCouponRush:
         assert result.problems == []
         assert result.skipped == []
         variants = {(m.mode, m.variant) for m in result.measurements}
-        for variant in ("straightforward", "kinsave one-statement", "kinsave", "raw limit"):
+        for variant in ("straightforward", "kinsave one-statement", "kinsave", "database limit"):
             assert ("in-process", variant) in variants
         for variant in ("do-nothing", "straightforward", "kinsave one-statement", "kinsave"):
             assert ("http x1", variant) in variants
         for measurement in result.measurements:
             assert sum(measurement.outcomes.values()) == measurement.attempts
             assert measurement.outcomes.get("ok", 0) > 0
-            if measurement.variant != "do-nothing":  # the stock ran out (refusals by limit
+            if measurement.variant not in (
+                "do-nothing",
+                "bare ASGI",
+            ):  # the stock ran out (refusals by limit
                 assert measurement.outcomes.get("coupon_sold_out", 0) > 0  # depend on timing)
 
     @pytest.mark.slow
@@ -61,7 +91,7 @@ class TestCouponRush:
             "straightforward",
             "kinsave one-statement",
             "kinsave",
-            "raw limit",
+            "database limit",
         ]
 
 

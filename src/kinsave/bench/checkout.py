@@ -13,6 +13,7 @@ compare it with the database per shopper and per shop (checkout_checks.py).
 
 import json
 import random
+import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,7 +87,7 @@ def _plan(ctx: BenchContext, rng: random.Random) -> CheckoutPlan:
     shops = [ctx.crowd.shop_id, checkout_seed.second_shop(ctx.session_factory, ctx.crowd.shop_id)]
     seeded = checkout_seed.seed(ctx.session_factory, shops, shoppers, rng)
     made: list[Order] = []
-    tag = f"{rng.getrandbits(32):08x}"
+    tag = secrets.token_hex(4)  # order ids fresh per variant; the carts the same
     for shopper in shoppers:
         for shop in (0, 1):
             lines = [

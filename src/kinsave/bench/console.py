@@ -46,7 +46,7 @@ SHORT = {
 
 
 def summary(run: BenchRun) -> Table:
-    table = Table(title=f"kinsave bench ({run.workers} API process(es) for HTTP)")
+    table = Table(title=f"kinsave bench ({run.workers} API process(es) on {run.server} for HTTP)")
     columns = (
         "db",
         "scenario",
@@ -56,16 +56,17 @@ def summary(run: BenchRun) -> Table:
         "p50 ms",
         "p99 ms",
         "answers",
-        "cpu: load/server/pg",
+        "cpu ms/req: load/api/pg/redis",
         "checks",
     )
     for column in columns:
         table.add_column(column, justify="right" if column in columns[4:7] else "left")
     for m in run.measurements:
         answers = " ".join(f"{SHORT.get(c, c)}:{n}" for c, n in sorted(m.outcomes.items()))
+        per_request = m.notes.get("cpu_ms_per_request", {})
         cpu = "/".join(
-            f"{m.notes[k]:.0%}" if k in m.notes else "-"
-            for k in ("loadgen_cpu_share", "server_cpu_share", "postgres_cpu_share")
+            f"{per_request[k]:.2f}" if k in per_request else "-"
+            for k in ("loadgen", "api", "postgres", "redis")
         )
         checks = "[green]ok[/green]" if not m.problems else f"[red]{len(m.problems)} bad[/red]"
         table.add_row(
@@ -85,15 +86,14 @@ def summary(run: BenchRun) -> Table:
 
 def ratios(run: BenchRun) -> Table:
     table = Table(title="kinsave's throughput as a ratio (same run, same database)")
-    for column in ("database", "scenario", "mode", "x straightforward", "x limit"):
+    keys = ("vs_straightforward", "vs_database_limit", "vs_do_nothing", "vs_bare_asgi")
+    for column in ("database", "scenario", "mode", "x straightforward", "x database limit"):
         table.add_column(column)
+    table.add_column("x do-nothing")
+    table.add_column("x bare ASGI")
     for row in run.ratios():
         table.add_row(
-            row["database"],
-            row["scenario"],
-            row["mode"],
-            _ratio(row["vs_straightforward"]),
-            _ratio(row["vs_limit"]),
+            row["database"], row["scenario"], row["mode"], *(_ratio(row[k]) for k in keys)
         )
     return table
 

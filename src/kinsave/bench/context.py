@@ -3,19 +3,22 @@
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.batcher import AloneFunction, Batcher, BatchFunction, BatchGate
-from kinsave.bench.measure import Caller
+from kinsave.bench.measure import Answer, Caller
 from kinsave.bench.seed import Crowd
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
+from kinsave.gates import Gates, make_gates
 
 Item = TypeVar("Item")
+PLAN_SEED = 20261125  # every variant's attempts are drawn from this seed: the same attempts
 Attempt = TypeVar("Attempt")
 
 
@@ -31,6 +34,10 @@ class Scale:
     coupon_shoppers: int = 1500  # coupon-rush: distinct shoppers claiming one coupon
     coupon_stock: int = 300  # coupon-rush: its stock (a fifth of the shoppers at every scale)
     quote_carts: int = 500  # quote: carts quoted per variant
+    shop_envelopes: int = 3  # shop-envelope: envelopes of 100 shares, 30 tappers per share
+    family_envelopes: int = 60  # family-envelope: envelopes of 10 shares, 20-200 members each
+    holiday_shoppers: int = 1500  # holiday: shoppers in the crowd, each taps all three
+    holiday_stock: int = 150  # holiday: the coupon's stock (a tenth of the crowd)
     threads: int = 32  # in-process load threads (a storm is many requests at once)
     # HTTP: concurrent keep-alive connections of the load generator. More than the server's 40
     # pool threads stalled SQLite before api._sqlite_write_gate (see docs/benchmarks.md); 32 kept.
@@ -38,7 +45,9 @@ class Scale:
 
     @property
     def shoppers(self) -> int:
-        return max(self.grab_shoppers, self.daily_shoppers, self.coupon_shoppers)
+        return max(
+            self.grab_shoppers, self.daily_shoppers, self.coupon_shoppers, self.holiday_shoppers
+        )
 
 
 SCALES = {
@@ -51,6 +60,10 @@ SCALES = {
         coupon_shoppers=60,
         coupon_stock=12,
         quote_carts=20,
+        shop_envelopes=2,
+        family_envelopes=3,
+        holiday_shoppers=60,
+        holiday_stock=6,
         threads=4,
         connections=8,
     ),
@@ -66,6 +79,10 @@ SCALES = {
         coupon_shoppers=50_000,
         coupon_stock=10_000,
         quote_carts=5000,
+        shop_envelopes=30,
+        family_envelopes=1000,
+        holiday_shoppers=100_000,
+        holiday_stock=10_000,
     ),
 }
 
@@ -85,6 +102,10 @@ def resolve_scale(name: str) -> Scale:
         coupon_shoppers=max(5, int(full.coupon_shoppers * fraction)),
         coupon_stock=max(1, int(full.coupon_stock * fraction)),
         quote_carts=max(10, int(full.quote_carts * fraction)),
+        shop_envelopes=max(1, int(full.shop_envelopes * fraction)),
+        family_envelopes=max(2, int(full.family_envelopes * fraction)),
+        holiday_shoppers=max(20, int(full.holiday_shoppers * fraction)),
+        holiday_stock=max(2, int(full.holiday_stock * fraction)),
     )
 
 
@@ -95,9 +116,14 @@ class BenchContext:
     database_url: str
     crowd: Crowd
     scale: Scale
-    rng: random.Random = field(default_factory=lambda: random.Random(20261125))
+    rng: random.Random = field(default_factory=lambda: random.Random(PLAN_SEED))
     cleanups: list[Callable[[], Any]] = field(default_factory=list)  # run after each variant
     taken_shoppers: int = 0  # crowd shoppers a scenario took for itself (checkout), from the front
+
+    @cached_property
+    def gates(self) -> Gates:
+        """The storm gates as the server builds them (gates/): on Redis when the bench has one."""
+        return make_gates(self.settings.redis_url)
 
     @property
     def database(self) -> str:
@@ -138,15 +164,15 @@ def in_own_transaction(
     API answers for a database error; the transaction rolled back, nothing moved)."""
 
     def make() -> Caller[tuple[str, str]]:
-        def call(attempt: tuple[str, str]) -> str:
+        def call(attempt: tuple[str, str]) -> Answer:
             try:
                 with unit_of_work(ctx.session_factory) as session:
-                    operation(session, *attempt)
+                    result = operation(session, *attempt)
             except KinsaveError as refusal:
                 return refusal.code
             except OperationalError:
                 return "service_unavailable"
-            return "ok"
+            return "ok", amount_of(result)
 
         return call
 
@@ -158,10 +184,12 @@ def batched(
     run_batch: BatchFunction[Item, Any],
     to_item: Callable[[Attempt], tuple[Item, str]],
     run_alone: AloneFunction[Item, Any] | None = None,
+    *,
     gate: BatchGate | None = None,
 ) -> Callable[[], Caller[Attempt]]:
-    """A variant that hands each attempt to one shared batcher, as the batched routes do;
-    `to_item` gives the batch item and its order key (the envelope or campaign)."""
+    """A variant that hands each attempt to one shared batcher, as the batched routes do (behind
+    the route's gate); `to_item` gives the batch item and its order key (the envelope or
+    campaign)."""
     batcher: Batcher[Item, Any] = Batcher(
         ctx.session_factory,
         run_batch,
@@ -173,14 +201,22 @@ def batched(
     ctx.cleanups.append(batcher.stop)
 
     def make() -> Caller[Attempt]:
-        def call(attempt: Attempt) -> str:
+        def call(attempt: Attempt) -> Answer:
             item, order_key = to_item(attempt)
             try:
-                batcher.run(item, order_key=order_key)
+                result = batcher.run(item, order_key=order_key)
             except KinsaveError as refusal:
                 return refusal.code
-            return "ok"
+            return "ok", amount_of(result)
 
         return call
 
     return make
+
+
+def amount_of(result: object) -> int | None:
+    """The amount an answer carries (a grab's share, a daily claim), else None."""
+    if isinstance(result, int) and not isinstance(result, bool):
+        return result
+    amount = getattr(result, "amount", None)
+    return amount if isinstance(amount, int) else None

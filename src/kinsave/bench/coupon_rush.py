@@ -8,6 +8,7 @@ server does when KINSAVE_REDIS_URL is set), else without it.
 """
 
 import os
+import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import Any
 import redis
 from sqlalchemy import func, select
 
-from kinsave.bench import baseline, raw
+from kinsave.bench import baseline, dblimit
 from kinsave.bench.context import BenchContext, HttpTarget, batched, in_own_transaction
 from kinsave.bench.measure import Caller
 from kinsave.coupons import claims
@@ -26,14 +27,11 @@ from kinsave.coupons.claims import ClaimRequest
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.coupons.schemas import TemplateIn
 from kinsave.db import unit_of_work, utcnow
-from kinsave.gates import make_gates
 
 LIMIT = 2
 VALID_DAYS = 30
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
-# service_unavailable (a deadlock or busy victim, rolled back, nothing issued; the client
-# retries) is an honest answer, counted in the table; the checks below still must hold.
-ANSWERS = {"ok", "coupon_sold_out", "coupon_limit_reached", "service_unavailable"}
+ANSWERS = {"ok", "coupon_sold_out", "coupon_limit_reached"}
 
 
 def redis_url() -> str | None:
@@ -59,42 +57,58 @@ class CouponPlan:
 
 
 def _batched(ctx: BenchContext, _plan: CouponPlan) -> Callable[[], Caller[Any]]:
-    """What POST /v1/coupons/claim runs: the claim batcher, behind the gate when Redis answers."""
+    """What POST /v1/coupons/claim runs: the claim batcher behind the coupon gate (gates/)."""
     return batched(
         ctx,
         claims.claim_many,
         lambda attempt: (ClaimRequest(*attempt), attempt[0]),
-        gate=make_gates(ctx.settings.redis_url).coupon,
+        gate=ctx.gates.coupon,
     )
 
 
-def _raw(ctx: BenchContext, plan: CouponPlan) -> Callable[[], Caller[Any]]:
-    def make() -> Caller[tuple[str, str]]:
-        connection = raw.connect(ctx.database_url)
-        ctx.cleanups.append(connection.close)
+def coupon_template(ctx: BenchContext, stock: int) -> str:
+    """A fresh coupon of `stock`, LIMIT per shopper, at the crowd's shop."""
+    with unit_of_work(ctx.session_factory) as session:
+        return coupons.create_template(
+            session,
+            ctx.crowd.shop_id,
+            TemplateIn(
+                name="Holiday rush 20 off",
+                kind="amount_off",
+                amount=2000,
+                stock=stock,
+                per_shopper_limit=LIMIT,
+                valid_days=VALID_DAYS,
+            ),
+        ).id
 
-        def call(attempt: tuple[str, str]) -> str:
-            now = utcnow()
-            return raw.claim_coupon(
-                connection,
-                {
-                    "template_id": attempt[0],
-                    "shop_id": plan.shop_id,
-                    "shopper_id": attempt[1],
-                    "now": now,
-                    "expires_at": now + timedelta(days=VALID_DAYS),
-                },
-            )
 
-        return call
+def database_limit(ctx: BenchContext, plan: CouponPlan) -> dblimit.DatabaseLimit:
+    def draft(attempt: tuple[str, str]) -> dict[str, Any]:
+        now = utcnow()
+        return {
+            "coupon_id": f"cpn_{secrets.token_hex(8)}",
+            "template_id": attempt[0],
+            "shop_id": plan.shop_id,
+            "shopper_id": attempt[1],
+            "now": now,
+            "expires_at": now + timedelta(days=VALID_DAYS),
+        }
 
-    return make
+    return dblimit.DatabaseLimit(
+        ctx.database_url,
+        min(ctx.settings.grab_batch_max, ctx.scale.threads),
+        draft,
+        lambda attempt: str(attempt[0]),
+        dblimit.pg_coupons,
+        dblimit.sqlite_coupons,
+    )
 
 
 class CouponRush:
     name = "coupon-rush"
-
-    inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]] = {
+    answers = ANSWERS
+    inprocess_variants: dict[str, Callable[[BenchContext, Any], Any]] = {
         "straightforward": lambda ctx, _plan: in_own_transaction(
             ctx, lambda s, t, shopper: baseline.claim_coupon(s, t, shopper)
         ),
@@ -102,9 +116,10 @@ class CouponRush:
             ctx, lambda s, t, shopper: claims.claim_coupon(s, shopper, t)
         ),
         "kinsave": _batched,
-        "raw limit": _raw,
+        "database limit": database_limit,
     }
     http_variants = {
+        "bare ASGI": "GET /v1/bench/bare",
         "do-nothing": "GET /v1/bench/noop",
         "straightforward": "POST /v1/bench/straightforward/coupons/claim",
         "kinsave one-statement": "POST /v1/bench/plain/coupons/claim",
@@ -113,19 +128,7 @@ class CouponRush:
 
     def prepare(self, ctx: BenchContext) -> CouponPlan:
         scale = ctx.scale
-        with unit_of_work(ctx.session_factory) as session:
-            template = coupons.create_template(
-                session,
-                ctx.crowd.shop_id,
-                TemplateIn(
-                    name="Holiday rush 20 off",
-                    kind="amount_off",
-                    amount=2000,
-                    stock=scale.coupon_stock,
-                    per_shopper_limit=LIMIT,
-                    valid_days=VALID_DAYS,
-                ),
-            )
+        template_id = coupon_template(ctx, scale.coupon_stock)
         count = scale.coupon_shoppers
         attempts: list[int] = []
         for shopper in ctx.rng.sample(range(count), count):
@@ -134,7 +137,7 @@ class CouponRush:
                 for _ in range(ctx.rng.randint(1, 2)):
                     attempts.insert(ctx.rng.randrange(len(attempts) + 1), shopper)
         return CouponPlan(
-            template.id, ctx.crowd.shop_id, scale.coupon_stock, attempts, ctx.crowd.shopper_ids
+            template_id, ctx.crowd.shop_id, scale.coupon_stock, attempts, ctx.crowd.shopper_ids
         )
 
     def http_targets(self, ctx: BenchContext, plan: CouponPlan, template: str) -> list[HttpTarget]:
@@ -143,43 +146,59 @@ class CouponRush:
         return [HttpTarget(method, path, ctx.crowd.tokens[s], body) for s in plan.attempts]
 
     def check(self, ctx: BenchContext, plan: CouponPlan, codes: list[str]) -> list[str]:
-        """Exactly min(stock, demand) issued, nobody above the limit, issued == coupons."""
-        problems = [
-            f"unexpected answer {c!r} x{n}" for c, n in Counter(codes).items() if c not in ANSWERS
+        """Per shopper: coupons held == "ok" answers; exactly min(stock, demand) issued, nobody
+        above the limit, issued == coupons, sold out only once the stock is gone."""
+        told = [
+            (plan.template_id, plan.shopper_ids[s], code)
+            for s, code in zip(plan.attempts, codes, strict=True)
         ]
-        with unit_of_work(ctx.session_factory) as session:
-            held = dict(
-                session.execute(
-                    select(Coupon.shopper_id, func.count())
-                    .where(Coupon.template_id == plan.template_id)
-                    .group_by(Coupon.shopper_id)
-                ).all()
-            )
-            issued, stock = session.execute(
-                select(CouponTemplate.issued, CouponTemplate.stock).where(
-                    CouponTemplate.id == plan.template_id
+        return coupon_checks(ctx, {plan.template_id: plan.stock}, told)
+
+
+def coupon_checks(
+    ctx: BenchContext, stocks: dict[str, int], told: list[tuple[str, str, str]]
+) -> list[str]:
+    """The coupon checks over `told` (template, shopper, code), templates of `stocks`."""
+    problems: list[str] = []
+    with unit_of_work(ctx.session_factory) as session:
+        held = Counter(
+            dict(
+                ((template, shopper), n)
+                for template, shopper, n in session.execute(
+                    select(Coupon.template_id, Coupon.shopper_id, func.count())
+                    .where(Coupon.template_id.in_(stocks))
+                    .group_by(Coupon.template_id, Coupon.shopper_id)
                 )
-            ).one()
-        exist = sum(held.values())
-        # Demand: each claimer's answered taps (a 503 did nothing), up to the limit.
-        taps: Counter[int] = Counter(
-            s for s, code in zip(plan.attempts, codes, strict=True) if code != "service_unavailable"
+            )
         )
+        issued = dict(
+            session.execute(
+                select(CouponTemplate.id, CouponTemplate.issued).where(
+                    CouponTemplate.id.in_(stocks)
+                )
+            ).all()
+        )
+    oks = Counter((t, s) for t, s, code in told if code == "ok")
+    problems += [
+        f"{s} holds {held[(t, s)]} of {t} but was told ok {oks[(t, s)]} times"
+        for t, s in held.keys() | oks.keys()
+        if held[(t, s)] != oks[(t, s)]
+    ]
+    problems += [f"{s} holds {n} of {t} (limit {LIMIT})" for (t, s), n in held.items() if n > LIMIT]
+    for template_id, stock in stocks.items():
+        exist = sum(n for (t, _), n in held.items() if t == template_id)
+        taps = Counter(s for t, s, _ in told if t == template_id)
         demand = sum(min(n, LIMIT) for n in taps.values())
+        codes = [code for t, _, code in told if t == template_id]
         if exist != min(stock, demand):
             problems.append(f"{exist} coupons exist, expected min({stock}, {demand})")
-        if issued != exist:
-            problems.append(f"issued {issued} but {exist} coupons exist")
-        if issued > stock:
-            problems.append(f"issued {issued} above the stock {stock}")
-        if codes.count("ok") != exist:
-            problems.append(f"{codes.count('ok')} claims answered ok, {exist} coupons exist")
-        problems += [f"{who} holds {n} (limit {LIMIT})" for who, n in held.items() if n > LIMIT]
+        if issued[template_id] != exist:
+            problems.append(f"issued {issued[template_id]} but {exist} coupons exist")
         if "coupon_sold_out" not in codes:
             problems.append("the stock never ran out: the rush was not exercised")
-        elif issued != stock:
-            problems.append(f"refused sold out while {stock - issued} are left")
-        for shopper, code in zip(plan.attempts, codes, strict=True):
-            if code == "coupon_limit_reached" and held.get(plan.shopper_ids[shopper], 0) < LIMIT:
-                problems.append(f"refused {plan.shopper_ids[shopper]} below the limit")
-        return problems[:20]
+        elif issued[template_id] != stock:
+            problems.append(f"refused sold out while {stock - issued[template_id]} are left")
+    for template_id, shopper, code in told:
+        if code == "coupon_limit_reached" and held[(template_id, shopper)] < LIMIT:
+            problems.append(f"refused {shopper} below the limit")
+    return problems[:20]

@@ -11,12 +11,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from urllib.parse import urlsplit
 
 import httpx
 
 from kinsave.bench.context import HttpTarget
 from kinsave.bench.measure import LoadResult
 from kinsave.config import Settings
+
+Which = Callable[[str, int, int], bool]  # (process name, process group, pid): count it?
 
 
 def _free_port() -> int:
@@ -47,11 +50,12 @@ def server_environment(settings: Settings) -> dict[str, str]:
 
 
 class ApiServer:
-    """`kinsave serve --workers N` against the bench database, stopped on exit."""
+    """`kinsave serve --workers N --server S` against the bench database, stopped on exit."""
 
-    def __init__(self, settings: Settings, workers: int) -> None:
+    def __init__(self, settings: Settings, workers: int, server: str = "uvicorn") -> None:
         self.port = _free_port()
         self.workers = workers
+        self.server = server
         self._env = server_environment(settings)
         self._process: subprocess.Popen[bytes] | None = None
 
@@ -65,6 +69,8 @@ class ApiServer:
             "--no-migrate",
             "--workers",
             str(self.workers),
+            "--server",
+            self.server,
         ]
         # One access line per request: into a file, not over the bench's own report.
         self.log_path = Path(tempfile.gettempdir()) / f"kinsave-bench-server-{self.port}.log"
@@ -72,7 +78,7 @@ class ApiServer:
             self._process = subprocess.Popen(
                 command, env=self._env, stdout=log, stderr=log, start_new_session=True
             )
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # a loaded machine starts two workers slowly
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
                 raise RuntimeError(f"kinsave serve exited while starting (see {self.log_path})")
@@ -81,13 +87,16 @@ class ApiServer:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.2)
-        raise RuntimeError("kinsave serve did not start within 60 s")
+        self.__exit__(None, None, None)  # no server left behind (its workers too)
+        raise RuntimeError(f"kinsave serve did not start within 180 s (see {self.log_path})")
 
     def cpu_seconds(self) -> float:
         """CPU time so far of the server and its worker processes (its process group)."""
+        return process_cpu_seconds(self.is_mine)
+
+    def is_mine(self, _name: str, group: int, _pid: int) -> bool:
         assert self._process is not None
-        server = self._process.pid
-        return process_cpu_seconds(lambda _name, group: group == server)
+        return group == self._process.pid
 
     def __exit__(
         self, _type: type[BaseException] | None, _e: BaseException | None, _t: TracebackType | None
@@ -122,14 +131,31 @@ def run_load(
             [sys.executable, "-m", "kinsave.bench.loadgen", str(job), str(result)], check=True
         )
         data = json.loads(result.read_text())
-    load = LoadResult(data["seconds"], data["codes"], data["latencies_ms"], data["bodies"])
+    load = LoadResult(
+        data["seconds"], data["codes"], data["latencies_ms"], data["bodies"], data["amounts"]
+    )
     return load, data["cpu_seconds"]
 
 
-def process_cpu_seconds(which: Callable[[str, int], bool]) -> float:
-    """CPU seconds (user + system) of the live processes `which(name, process group)` picks,
-    read from /proc (Linux); 0.0 where /proc is missing."""
-    ticks = 0
+class CpuMeter:
+    """CPU seconds (user + system) that the processes `which(name, process group)` picks spent
+    since the meter started, read from /proc (Linux; 0.0 where it is missing). Counted per
+    process, so one that ends meanwhile (a database backend of another session) takes nothing
+    away; one that starts meanwhile counts from zero."""
+
+    def __init__(self, which: Which) -> None:
+        self._which = which
+        self._start = _ticks(which)
+
+    def seconds(self) -> float:
+        now = _ticks(self._which)
+        spent = sum(max(0, t - self._start.get(pid, 0)) for pid, t in now.items())
+        return spent / os.sysconf("SC_CLK_TCK")
+
+
+def _ticks(which: Which) -> dict[int, int]:
+    """Clock ticks of CPU (user + system) so far, per process that `which` picks."""
+    ticks = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             text = stat.read_text()
@@ -137,13 +163,59 @@ def process_cpu_seconds(which: Callable[[str, int], bool]) -> float:
             continue
         name = text[text.index("(") + 1 : text.rindex(")")]
         fields = text[text.rindex(")") + 2 :].split()
-        if which(name, int(fields[2])):
-            ticks += int(fields[11]) + int(fields[12])
-    return ticks / os.sysconf("SC_CLK_TCK")
+        if which(name, int(fields[2]), int(stat.parent.name)):
+            ticks[int(stat.parent.name)] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def process_cpu_seconds(which: Which) -> float:
+    """CPU seconds so far of the live processes `which(name, process group)` picks."""
+    return sum(_ticks(which).values()) / os.sysconf("SC_CLK_TCK")
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def is_postgres(name: str, _group: int, _pid: int) -> bool:
+    """This machine's PostgreSQL processes, every database's."""
+    return name == "postgres" or name.startswith("postgres:")
+
+
+def postgres_of(database: str) -> Which:
+    """The PostgreSQL backends connected to `database` (`postgres: ... <user> <database> host`):
+    the server is shared with other sessions, whose backends are not ours to count. (Shared
+    processes, the WAL writer and the checkpointer, are left out.)"""
+    return lambda name, group, pid: (
+        is_postgres(name, group, pid) and f" {database} " in _cmdline(pid)
+    )
+
+
+def redis_of(url: str | None) -> Which:
+    """The Redis servers behind `url`: the one on its port, or every node of a local cluster
+    (`redis+cluster://`: `redis-server host:port [cluster]`)."""
+    cluster = bool(url and url.startswith("redis+cluster://"))
+    port = f":{make_url_port(url)}" if url else ""
+
+    def which(name: str, _group: int, pid: int) -> bool:
+        if name != "redis-server" or not url:
+            return False
+        words = _cmdline(pid).split()
+        if cluster:
+            return "[cluster]" in words
+        return len(words) > 1 and words[1].endswith(port)  # redis-server 127.0.0.1:6379
+
+    return which
+
+
+def make_url_port(url: str) -> int:
+    """The port of a redis:// or redis+cluster:// URL (6379 when it names none)."""
+    return urlsplit(url.replace("redis+cluster://", "redis://", 1)).port or 6379
 
 
 def postgres_cpu_seconds() -> float:
-    """CPU seconds so far of this machine's PostgreSQL processes (the bench database's server)."""
-    return process_cpu_seconds(
-        lambda name, _group: name == "postgres" or name.startswith("postgres:")
-    )
+    """CPU seconds so far of this machine's PostgreSQL processes."""
+    return process_cpu_seconds(is_postgres)

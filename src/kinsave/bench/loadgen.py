@@ -16,7 +16,12 @@ from typing import Any
 
 
 async def _connection(
-    job: dict[str, Any], counter: Any, codes: list[str], lat: list[float], bodies: list[str]
+    job: dict[str, Any],
+    counter: Any,
+    codes: list[str],
+    lat: list[float],
+    bodies: list[str],
+    amounts: list[int | None],
 ) -> None:
     host, port, targets = job["host"], job["port"], job["targets"]
     reader, writer = await asyncio.open_connection(host, port)
@@ -35,6 +40,8 @@ async def _connection(
         codes[index] = "ok" if status < 300 else _error_code(status, body)
         if job.get("keep_bodies"):
             bodies[index] = body.decode()
+        if status < 300 and b'"amount"' in body:  # a grab's or a claim's amount
+            amounts[index] = _amount(body)
         if not keep_alive:
             writer.close()
             reader, writer = await asyncio.open_connection(host, port)
@@ -54,6 +61,14 @@ async def _response(reader: asyncio.StreamReader) -> tuple[int, bytes, bool]:
     return status, await reader.readexactly(length), keep_alive
 
 
+def _amount(body: bytes) -> int | None:
+    try:
+        amount = json.loads(body).get("amount")
+    except (ValueError, AttributeError):
+        return None
+    return amount if isinstance(amount, int) else None
+
+
 def _error_code(status: int, body: bytes) -> str:
     try:
         return str(json.loads(body)["error"]["code"])
@@ -64,11 +79,15 @@ def _error_code(status: int, body: bytes) -> str:
 async def _run(job: dict[str, Any]) -> dict[str, Any]:
     count = len(job["targets"])
     codes, latencies, bodies = [""] * count, [0.0] * count, [""] * count
+    amounts: list[int | None] = [None] * count
     counter = itertools.count()
     before = resource.getrusage(resource.RUSAGE_SELF)
     started = time.perf_counter()
     await asyncio.gather(
-        *(_connection(job, counter, codes, latencies, bodies) for _ in range(job["connections"]))
+        *(
+            _connection(job, counter, codes, latencies, bodies, amounts)
+            for _ in range(job["connections"])
+        )
     )
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -77,6 +96,7 @@ async def _run(job: dict[str, Any]) -> dict[str, Any]:
         "codes": codes,
         "latencies_ms": latencies,
         "bodies": bodies if job.get("keep_bodies") else [],
+        "amounts": amounts,
         "cpu_seconds": usage.ru_utime + usage.ru_stime - before.ru_utime - before.ru_stime,
     }
 

@@ -10,7 +10,9 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 # A variant gives each load thread its own caller (so raw drivers get a connection per thread).
-Caller = Callable[[T], str]
+# It answers "ok" or the refusal code, or ("ok", amount) when the answer carries an amount.
+Answer = str | tuple[str, int | None]
+Caller = Callable[[T], Answer]
 
 
 @dataclass
@@ -48,6 +50,8 @@ class LoadResult:
     codes: list[str]  # one per attempt, in attempt order: "ok" or the refusal code
     latencies_ms: list[float]
     bodies: list[str] = field(default_factory=list)  # HTTP answers, when the scenario keeps them
+    # The amount of each "ok" answer that carries one (a grab, a daily claim), else None.
+    amounts: list[int | None] = field(default_factory=list)
 
     def summary(self) -> tuple[dict[str, int], float, float]:
         ordered = sorted(self.latencies_ms)
@@ -62,6 +66,7 @@ def drive_threads(
 ) -> LoadResult:
     """Hand `items` in order to `threads` workers; each item is one request, timed alone."""
     codes: list[str] = [""] * len(items)
+    amounts: list[int | None] = [None] * len(items)
     latencies: list[float] = [0.0] * len(items)
     counter = itertools.count()  # next() on it is atomic under the GIL
     failures: list[BaseException] = []
@@ -71,7 +76,11 @@ def drive_threads(
             call = make_caller()
             while (index := next(counter)) < len(items):
                 started = time.perf_counter()
-                codes[index] = call(items[index])
+                answer = call(items[index])
+                if isinstance(answer, tuple):
+                    codes[index], amounts[index] = answer
+                else:
+                    codes[index] = answer
                 latencies[index] = (time.perf_counter() - started) * 1000
                 if index % 500 == 0:
                     on_progress(index)
@@ -87,4 +96,4 @@ def drive_threads(
     seconds = time.perf_counter() - started
     if failures:
         raise failures[0]
-    return LoadResult(seconds, codes, latencies)
+    return LoadResult(seconds, codes, latencies, amounts=amounts)

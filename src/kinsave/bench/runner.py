@@ -3,7 +3,8 @@
 import json
 import os
 import platform
-from collections.abc import Callable, Iterator
+import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -11,14 +12,17 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kinsave.bench import http, seed
+from kinsave.bench import http, http_runs, seed
 from kinsave.bench.checkout import Checkout
-from kinsave.bench.context import BenchContext, HttpTarget, Scale, Scenario
+from kinsave.bench.checks import answer_problems
+from kinsave.bench.context import PLAN_SEED, BenchContext, Scale, Scenario
 from kinsave.bench.coupon_rush import CouponRush, redis_url
 from kinsave.bench.daily_rush import DailyRush
 from kinsave.bench.databases import temporary_database
+from kinsave.bench.envelope_storms import FamilyEnvelope, ShopEnvelope
 from kinsave.bench.grab_storm import GrabStorm
 from kinsave.bench.group_rush import GroupRush
+from kinsave.bench.holiday import Holiday
 from kinsave.bench.measure import LoadResult, Measurement, drive_threads
 from kinsave.bench.quote import Quote
 from kinsave.config import Settings
@@ -31,6 +35,9 @@ SCENARIOS: dict[str, Callable[[], Scenario]] = {
     "grab-storm": GrabStorm,
     "daily-rush": DailyRush,
     "coupon-rush": CouponRush,
+    "shop-envelope": ShopEnvelope,
+    "family-envelope": FamilyEnvelope,
+    "holiday": Holiday,
     "quote": Quote,
     "checkout": Checkout,
     "group-rush": GroupRush,
@@ -43,6 +50,8 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 class BenchRun:
     scale: Scale
     workers: int
+    server: str = "uvicorn"
+    redis_url: str | None = None
     measurements: list[Measurement] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # variants that could not run, and why
 
@@ -55,7 +64,8 @@ class BenchRun:
         ]
 
     def ratios(self) -> list[dict[str, Any]]:
-        """kinsave's throughput over the straightforward design and over the limit, per run."""
+        """kinsave's throughput over the straightforward design, the database limit (in-process)
+        and the do-nothing and bare ASGI endpoints (HTTP), each measured in the same run."""
         groups: dict[tuple[str, str, str], dict[str, float]] = {}
         for m in self.measurements:
             groups.setdefault((m.database, m.scenario, m.mode), {})[m.variant] = m.throughput
@@ -63,18 +73,17 @@ class BenchRun:
         for (database, scenario, mode), by_variant in groups.items():
             if "kinsave" not in by_variant and "kinsave plain" not in by_variant:
                 continue  # nothing to compare (quote)
-            limit = by_variant.get("raw limit") or by_variant.get("do-nothing")
             kinsave = by_variant.get("kinsave") or by_variant.get("kinsave plain", 0.0)
-            straightforward = by_variant.get("straightforward")
-            rows.append(
-                {
-                    "database": database,
-                    "scenario": scenario,
-                    "mode": mode,
-                    "vs_straightforward": kinsave / straightforward if straightforward else None,
-                    "vs_limit": kinsave / limit if limit else None,
-                }
-            )
+            row: dict[str, Any] = {"database": database, "scenario": scenario, "mode": mode}
+            for key, variant in (
+                ("vs_straightforward", "straightforward"),
+                ("vs_database_limit", "database limit"),
+                ("vs_do_nothing", "do-nothing"),
+                ("vs_bare_asgi", "bare ASGI"),
+            ):
+                other = by_variant.get(variant)
+                row[key] = kinsave / other if other else None
+            rows.append(row)
         return rows
 
     def write_json(self, folder: Path, suffix: str = "") -> Path:
@@ -88,6 +97,8 @@ class BenchRun:
                     "machine": machine(),
                     "scale": self.scale.__dict__,
                     "workers": self.workers,
+                    "server": self.server,
+                    "redis_url": self.redis_url,
                     "measurements": [m.as_json() for m in self.measurements],
                     "ratios": self.ratios(),
                     "problems": self.problems,
@@ -109,7 +120,7 @@ def machine() -> dict[str, Any]:
     }
 
 
-def bench_settings(database_url: str, scale: Scale) -> Settings:
+def bench_settings(database_url: str, scale: Scale, redis: str | None = None) -> Settings:
     """kinsave with its speed switches on, durable commits as shipped (SQLite FULL)."""
     return Settings(
         database_url=database_url,
@@ -119,7 +130,7 @@ def bench_settings(database_url: str, scale: Scale) -> Settings:
         db_pool_size=max(8, scale.threads + 4),
         db_pre_ping=False,
         sqlite_synchronous="FULL",
-        redis_url=redis_url(),  # the coupon claim gate, when Redis answers
+        redis_url=redis or redis_url(),  # the gates, when Redis answers
         # The storm comes from one load generator, one IP: per-IP abuse limits would refuse it.
         # The benchmark measures the money path; rate limits have their own tests.
         rate_limits_enabled=False,
@@ -134,12 +145,18 @@ def run(
     workers: int,
     progress: Progress,
     variants: list[str] | None = None,
+    *,
+    server: str | list[str] = "uvicorn",
+    redis: str | None = None,
 ) -> BenchRun:
-    """Every scenario x mode x database; `variants` (names) narrows each scenario's variants."""
-    result = BenchRun(scale, workers)
+    """Every scenario x mode x database; `variants` (names) narrows each scenario's variants;
+    `server` serves the HTTP runs (several: each in turn, in the same run, the mode naming
+    the server); `redis` (a URL, a Redis Cluster's too) for the gates."""
+    servers = [server] if isinstance(server, str) else server
+    result = BenchRun(scale, workers, ",".join(servers), redis)
     for database in databases:
         with temporary_database(database) as url:
-            settings = bench_settings(url, scale)
+            settings = bench_settings(url, scale, redis)
             upgrade_to_head(settings)
             engine = make_engine(settings)
             try:
@@ -158,11 +175,19 @@ def run(
                     for scenario in scenarios:
                         result.measurements += _in_process(ctx, scenario, progress, variants)
                 if "http" in modes:
-                    with http.ApiServer(settings, workers) as server:
-                        for scenario in scenarios:
-                            result.measurements += _over_http(
-                                ctx, scenario, server, progress, variants
-                            )
+                    for name in servers:
+                        label = f"http x{workers}" + (f" {name}" if len(servers) > 1 else "")
+                        with http.ApiServer(settings, workers, name) as api:
+                            for scenario in scenarios:
+                                http_runs.over_http(
+                                    ctx,
+                                    scenario,
+                                    api,
+                                    progress,
+                                    variants,
+                                    label,
+                                    result.measurements,
+                                )
             finally:
                 engine.dispose()
                 result.write_json(Path("bench-results"), suffix="partial")  # survive a crash
@@ -183,109 +208,52 @@ def _in_process(
     for variant, factory in _chosen(scenario.inprocess_variants, wanted).items():
         what = f"{ctx.database} {scenario.name} in-process: {variant}"
         progress(what + " (preparing)", 0, 1)
-        plan = scenario.prepare(ctx)
+        plan = prepare(ctx, scenario)
         items = plan.items()
-        make_caller = factory(ctx, plan)
+        made = factory(ctx, plan)
 
         def report(done: int, what: str = what, total: int = len(items)) -> None:
             progress(what, done, total)
 
         try:
-            threads = getattr(scenario, "threads", None) or ctx.scale.threads
-            load = drive_threads(items, threads, make_caller, report)
+            if hasattr(made, "run"):  # the database limit drives its batches itself
+                load = made.run(items, report)
+            else:
+                threads = getattr(scenario, "threads", None) or ctx.scale.threads
+                load = drive_threads(items, threads, made, report)
         finally:
             for cleanup in ctx.cleanups:
                 cleanup()
             ctx.cleanups.clear()
         progress(what + " (checking)", len(items), len(items))
-        problems = scenario.check(ctx, plan, load.codes) + reconcile_problems(ctx.session_factory)
-        out.append(_measurement(ctx, scenario.name, "in-process", variant, load, problems))
+        problems = checked(ctx, scenario, plan, load, variant)
+        out.append(measurement(ctx, scenario.name, "in-process", variant, load, problems))
     return out
 
 
-def _over_http(
-    ctx: BenchContext,
-    scenario: Scenario,
-    server: http.ApiServer,
-    progress: Progress,
-    wanted: list[str] | None,
-) -> list[Measurement]:
-    out: list[Measurement] = []
-    plan: Any = None
-    plan_used = False  # a plan serves the do-nothing run and one writer; each writer gets fresh
-    for variant, template in _chosen(scenario.http_variants, wanted).items():
-        what = f"{ctx.database} {scenario.name} http x{server.workers}: {variant}"
-        progress(what + " (preparing)", 0, 1)
-        writes = variant != "do-nothing"
-        if plan is None or writes and plan_used:
-            plan, plan_used = scenario.prepare(ctx), False
-        if writes:
-            plan_used = True
-            prepare_http = getattr(scenario, "prepare_http", None)
-            if prepare_http is not None:
-                prepare_http(ctx, plan, variant)
-        targets = scenario.http_targets(ctx, plan, template)
-        progress(what, 0, len(targets))
-        keep = writes and getattr(scenario, "keep_bodies", False)
-        server_cpu, database_cpu = server.cpu_seconds(), http.postgres_cpu_seconds()
-        phases = getattr(scenario, "http_phases", None)
-        per_phase: dict[str, str] = {}
-        if writes and phases is not None:
-            load, cpu = _phased_load(
-                server.port, phases(ctx, plan, variant), ctx.scale.connections, per_phase
-            )
-        else:
-            load, cpu = http.run_load(server.port, targets, ctx.scale.connections, keep_bodies=keep)
-        server_cpu = server.cpu_seconds() - server_cpu
-        database_cpu = http.postgres_cpu_seconds() - database_cpu
-        if keep:
-            plan.bodies = load.bodies  # the scenario checks the answers themselves
-        progress(what + " (checking)", len(targets), len(targets))
-        problems = []
-        if writes:
-            problems = scenario.check(ctx, plan, load.codes)
-            problems += reconcile_problems(ctx.session_factory)
-        elif set(load.codes) != {"ok"}:
-            problems = [f"do-nothing answered {sorted(set(load.codes))}"]
-        measurement = _measurement(
-            ctx, scenario.name, f"http x{server.workers}", variant, load, problems
-        )
-        # In cores (1.0: one core busy the whole time): where the machine's two cores went.
-        measurement.notes["loadgen_cpu_share"] = round(cpu / load.seconds, 2)
-        measurement.notes["server_cpu_share"] = round(server_cpu / load.seconds, 2)
-        measurement.notes.update(per_phase)
-        if ctx.database == "postgresql":
-            measurement.notes["postgres_cpu_share"] = round(database_cpu / load.seconds, 2)
-        out.append(measurement)
-    return out
+def prepare(ctx: BenchContext, scenario: Scenario) -> Any:
+    """Fresh data for one variant, and the scenario's ordered attempts: drawn from the same
+    seed for every variant, so every variant gets the very same attempts in the same order."""
+    ctx.rng = random.Random(PLAN_SEED)
+    return scenario.prepare(ctx)
 
 
-def _phased_load(
-    port: int,
-    phases: Iterator[tuple[str, list[HttpTarget], Callable[[list[str]], None]]],
-    connections: int,
-    per_phase: dict[str, str],
-) -> tuple[LoadResult, float]:
-    """Phases run one after the other (a step's requests after the step before it answered),
-    each handed its answers before the next phase is built; one load result for all of them.
-    `per_phase` gets each phase's requests/s and p50/p99 (ms)."""
-    total = LoadResult(0.0, [], [], [])
-    cpu = 0.0
-    for name, targets, answered in phases:
-        if not targets:
-            continue
-        load, phase_cpu = http.run_load(port, targets, connections, keep_bodies=True)
-        answered(load.bodies)
-        _, p50, p99 = load.summary()
-        per_phase[name] = f"{len(targets) / load.seconds:.0f}/s p50 {p50:.1f} p99 {p99:.1f}"
-        total.seconds += load.seconds
-        total.codes += load.codes
-        total.latencies_ms += load.latencies_ms
-        cpu += phase_cpu
-    return total, cpu
+def checked(
+    ctx: BenchContext, scenario: Scenario, plan: Any, load: LoadResult, variant: str
+) -> list[str]:
+    """The scenario's checks, its expected answers, and the ledger reconciled."""
+    if hasattr(plan, "amounts"):
+        plan.amounts = load.amounts  # what each "ok" answer said it paid
+    problems = []
+    expected = getattr(scenario, "answers", None)
+    if expected is not None:
+        problems += answer_problems(load.codes, expected, variant)
+    return (
+        problems + scenario.check(ctx, plan, load.codes) + reconcile_problems(ctx.session_factory)
+    )
 
 
-def _measurement(
+def measurement(
     ctx: BenchContext, scenario: str, mode: str, variant: str, load: LoadResult, problems: list[str]
 ) -> Measurement:
     outcomes, p50, p99 = load.summary()

@@ -31,6 +31,7 @@ from kinsave.coupons.checkout_schemas import (
 )
 from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate, OrderLine
 from kinsave.coupons.pricing import CartLine, HeldCoupon
+from kinsave.coupons.quote_inputs import read_quote_inputs
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
@@ -71,15 +72,18 @@ def _best_quote(
     session: Session, shop_id: str, data: QuoteIn, now: datetime
 ) -> tuple[int, optimiser.Quote, str, list[str]]:
     """(wallet balance, the optimiser's answer, channel, its payment methods)."""
-    storelinks.require_link(session, shop_id, data.shopper_id)
     channel = data.channel or DEFAULT_CHANNEL
-    methods = sharing.payment_methods(session, shop_id, channel)
-    held = coupons.held_coupons(session, shop_id, data.shopper_id, now)
-    wallet = ledger.wallet_balance(session, data.shopper_id, shop_id)
-    lines = cart_lines(session, shop_id, data.lines)
+    skus = [line.sku for line in data.lines]
+    read = read_quote_inputs(session, shop_id, data.shopper_id, channel, skus, now)
+    if not read.linked:
+        raise storelinks.not_linked()
+    methods = sharing.payment_methods_read(channel, read.rules_json, read.channel_added)
+    lines = [
+        CartLine(x.sku, x.quantity, x.unit_price, read.categories.get(x.sku)) for x in data.lines
+    ]
     use_credit = data.use_credit if "wallet" in methods else 0
-    result = _remembered_quote(lines, data.shipping_fee, held, use_credit, wallet)
-    return wallet, result, channel, methods
+    result = _remembered_quote(lines, data.shipping_fee, read.held, use_credit, read.wallet)
+    return read.wallet, result, channel, methods
 
 
 class _QuoteMemory:
@@ -104,7 +108,9 @@ class _QuoteMemory:
         use_credit: int,
         wallet: int,
     ) -> optimiser.Quote:
-        key = (tuple(lines), shipping_fee, tuple(held), use_credit, wallet)
+        # The lines as plain tuples: hashing 30 dataclasses per quote was a visible cost.
+        cart = tuple((x.sku, x.quantity, x.unit_price, x.category) for x in lines)
+        key = (cart, shipping_fee, tuple(held), use_credit, wallet)
         with self._lock:
             answer = self._answers.get(key)
             if answer is not None:

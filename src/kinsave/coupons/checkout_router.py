@@ -46,13 +46,14 @@ def audited(
     response_model=QuoteOut,
     responses=openapi_errors(*STORE, "shopper_not_linked", "not_found"),
 )
-def quote(body: QuoteIn, store: CurrentStore, request: Request) -> Response:
+async def quote(body: QuoteIn, store: CurrentStore, request: Request) -> Response:
     """The shopper's best coupons plus the credit they chose, per line, with explanations, and
     the payment methods the visit's channel allows. Only for a shopper who linked this store."""
-    # One thread hop per quote: the read session is opened here rather than by a dependency
-    # (a sync generator dependency costs two more), and the answer is serialised here, not
-    # validated again and serialised on the event loop (docs/benchmarks.md).
-    with unit_of_work(request.app.state.read_session_factory) as session:
+    # On the event loop, not in the thread pool: a quote is one indexed read (no lock can make
+    # it wait) and then pure CPU, which a thread cannot run beside the loop anyway (the GIL).
+    # The hop and the GIL's hand-offs between the loop and 32 busy threads cost more than the
+    # read itself (docs/benchmarks.md, "Checkout at holiday speed").
+    with unit_of_work(request.app.state.one_read_session_factory) as session:
         answer = checkout.quote_checkout_json(session, store.shop_id, body)
     return Response(answer, media_type="application/json")
 

@@ -62,11 +62,37 @@ class HeldCoupon:
     credit_combinable: bool = True
     expires_at: datetime | None = None
 
-    @property
+    def __hash__(self) -> int:
+        # The fields' hash, as the generated one, but once: the checkout's quote memory hashes
+        # every held coupon on every quote (coupons/checkout.py).
+        known: int | None = self.__dict__.get("_hash")
+        if known is None:
+            known = self.__dict__["_hash"] = hash(
+                (
+                    self.id,
+                    self.name,
+                    self.kind,
+                    self.amount,
+                    self.percent,
+                    self.cap,
+                    self.threshold,
+                    self.min_spend,
+                    self.scope,
+                    self.scope_values,
+                    self.stacking_group,
+                    self.credit_combinable,
+                    self.expires_at,
+                )
+            )
+        return known
+
+    # Cached: read for every option the optimiser measures and compares (HeldCoupons are
+    # immutable, and a process reuses them across quotes: coupons.service.held_of_row).
+    @cached_property
     def required_spend(self) -> int:
         return max(self.threshold, self.min_spend)
 
-    @property
+    @cached_property
     def terms(self) -> tuple[object, ...]:
         """Everything but the identity: two coupons with equal terms act identically."""
         return (
@@ -82,7 +108,7 @@ class HeldCoupon:
             self.credit_combinable,
         )
 
-    @property
+    @cached_property
     def rank(self) -> tuple[datetime, str]:
         return (self.expires_at or _FAR_FUTURE, self.id)
 

@@ -331,12 +331,14 @@ def as_held(template: TemplateTerms, coupon_id: str, expires_at: datetime | None
 # Sent straight to the driver (decision 17): through the ORM, turning 50 rows into HeldCoupons
 # (result processing, JSON and time types, statement caching) was a third of a checkout quote's
 # server time, more than the optimiser itself (docs/benchmarks.md).
-_HELD = """
-    SELECT c.id, c.expires_at, t.name, t.kind, t.amount, t.percent, t.cap, t.threshold,
-           t.min_spend, t.scope_kind, t.scope_values, t.stacking_group, t.credit_combinable
+HELD_COLUMNS = """c.id, c.expires_at, t.name, t.kind, t.amount, t.percent, t.cap, t.threshold,
+    t.min_spend, t.scope_kind, t.scope_values, t.stacking_group, t.credit_combinable"""
+HELD_WHERE = """c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state = 'available'
+    AND c.expires_at > :now"""
+_HELD = f"""
+    SELECT {HELD_COLUMNS}
     FROM coupon c JOIN coupon_template t ON t.id = c.template_id
-    WHERE c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state = 'available'
-      AND c.expires_at > :now
+    WHERE {HELD_WHERE}
     ORDER BY c.id
 """
 _PG_HELD = psycopg_sql(_HELD)
@@ -355,10 +357,30 @@ def held_coupons(
         else:
             params["now"] = sqlite_time(now)
             rows = driver.execute(_HELD, params).fetchall()
-    return [_held_of_row(row, postgres) for row in rows]
+    return [held_of_row(row, postgres) for row in rows]
 
 
-def _held_of_row(row: Any, postgres: bool) -> HeldCoupon:
+# held_of_row's answers by row: a quote reads 50 coupons, most of them the same rows as the last
+# quote's, and building each (times, JSON, a frozen dataclass) cost more than reading it. A pure
+# function of the row's values, so never stale; cleared when full.
+_MAX_REMEMBERED_HELD = 50_000
+_held_of_rows: dict[tuple[Any, ...], HeldCoupon] = {}
+
+
+def held_of_row(row: Any, postgres: bool) -> HeldCoupon:
+    """A HeldCoupon from HELD_COLUMNS as the driver returns them."""
+    # psycopg answers JSON parsed (a list): the key needs it hashable.
+    key = (*row[:10], tuple(row[10]), *row[11:]) if postgres else tuple(row)
+    held = _held_of_rows.get(key)
+    if held is None:
+        held = _held_of_new_row(row, postgres)
+        if len(_held_of_rows) >= _MAX_REMEMBERED_HELD:
+            _held_of_rows.clear()
+        _held_of_rows[key] = held
+    return held
+
+
+def _held_of_new_row(row: Any, postgres: bool) -> HeldCoupon:
     (coupon_id, expires_at, name, kind, amount, percent, cap, threshold, min_spend) = row[:9]
     scope_kind, scope_values, stacking_group, credit_combinable = row[9:]
     if postgres:

@@ -4,10 +4,9 @@
 batcher's batch function) and alone (`claim_daily`, a batch of one). A claim draws its amount
 from the campaign's rule, pays it from the campaign's budget to the shopper's wallet at the
 campaign's shop through a ledger batch (key `daily:<campaign>:<shopper>:<day>`, refused
-`budget_exhausted` when the budget can not pay, counting the claims before it). Its claim row,
-unique per (campaign, shopper, local day), is inserted first (ON CONFLICT DO NOTHING: a shopper
-who claimed already, even a moment ago in another transaction, is refused without an error) and
-taken back if the ledger refuses the claim. A refused claim writes nothing.
+`budget_exhausted` when the budget can not pay, counting the claims before it), then records the
+claim row, unique per (campaign, shopper, local day). A refused claim writes nothing, so a batch
+of refusals (a rush past its budget) commits without flushing anything.
 
 Why batches: every claim of a rush debits the campaign's one budget row. One transaction per
 claim holds that row's lock until its commit is durable, so claims would commit one fsync at a
@@ -20,13 +19,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.batcher import in_rounds
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import DailyTerms
-from kinsave.db import insert_on_conflict, utcnow
+from kinsave.db import utcnow
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.models import DailyClaim
 from kinsave.envelopes.schemas import DailyClaimOut, DailyStatusOut
@@ -72,8 +72,9 @@ def book_daily_claims(
     (not_found, campaign_not_active, campaign_has_no_daily_envelope, already_claimed_today,
     budget_exhausted; nothing written). Amounts are drawn from `rng` in request order.
 
-    A shopper racing themself from another transaction waits for it on the claim row's unique
-    index and is then answered already_claimed_today (or claims, if the other rolled back)."""
+    A shopper racing themself from another transaction makes the transfer key's (or the claim
+    row's) unique index refuse the batch: IntegrityError, and the batcher reruns each claim
+    alone (a batch of one answers already_claimed_today)."""
     now = now or utcnow()
     terms: dict[str, DailyTerms | KinsaveError] = {}  # read once per campaign per batch
     for campaign_id in sorted({request.campaign_id for request in requests}):
@@ -123,10 +124,11 @@ def _draft(
 def _book_round(
     session: Session, drafts: Sequence[_Draft], now: datetime
 ) -> list[DailyClaimOut | KinsaveError]:
-    """Claims of distinct (campaign, shopper, day): the claim rows first (a row already there is
-    `already_claimed_today`), then one ledger batch; the rows of claims it refused go again."""
-    fresh_keys = _record(session, drafts, now)
-    fresh = [draft for draft in drafts if draft.claim_key in fresh_keys]
+    """Claims of distinct (campaign, shopper, day): a claim row already there answers
+    `already_claimed_today`; the rest go through one ledger batch, and the paid ones get their
+    rows. A batch whose claims are all refused writes nothing (its commit flushes nothing)."""
+    claimed = _already_claimed(session, drafts)
+    fresh = [draft for draft in drafts if draft.claim_key not in claimed]
     postings = [
         ledger_batch.Posting(
             draft.terms.budget_account_id,
@@ -139,9 +141,16 @@ def _book_round(
         )
         for draft in fresh
     ]
-    outcomes = ledger_batch.book(session, postings, now=now) if postings else []
+    try:
+        outcomes = ledger_batch.book(session, postings, now=now) if postings else []
+        _record(
+            session, [d for d, o in zip(fresh, outcomes, strict=True) if isinstance(o, int)], now
+        )
+    except IntegrityError as error:  # the transfer key or the claim row: claimed concurrently
+        if len(fresh) == 1:
+            raise KinsaveError("already_claimed_today", ALREADY_CLAIMED) from error
+        raise  # the batcher reruns each claim alone
     paid = {d.claim_key: o for d, o in zip(fresh, outcomes, strict=True)}
-    _unrecord(session, [k for k, o in paid.items() if isinstance(o, KinsaveError)])
     answers: list[DailyClaimOut | KinsaveError] = []
     for draft in drafts:
         outcome = paid.get(draft.claim_key, KinsaveError("already_claimed_today", ALREADY_CLAIMED))
@@ -159,39 +168,36 @@ def _book_round(
     return answers
 
 
-def _record(session: Session, drafts: Sequence[_Draft], now: datetime) -> set[ClaimKey]:
-    """Insert the claim rows, in one statement; the keys of those inserted. A row already there
-    (or inserted by a concurrent claim, which this waits for) is skipped, not an error."""
-    rows = [
-        {
-            "campaign_id": draft.terms.campaign_id,
-            "shopper_id": draft.shopper_id,
-            "local_day": draft.local_day,
-            "amount": draft.amount,
-            "created_at": now,
-        }
-        for draft in drafts
-    ]
-    statement = (
-        insert_on_conflict(session, DailyClaim)
-        .on_conflict_do_nothing(index_elements=["campaign_id", "shopper_id", "local_day"])
-        .returning(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day)
-    )
-    # Rows as parameters, not values: one multi-row INSERT whose compiled form is cached.
-    inserted = session.connection().execute(statement, rows)
-    return {(campaign_id, shopper_id, day) for campaign_id, shopper_id, day in inserted}
-
-
-def _unrecord(session: Session, claim_keys: list[ClaimKey]) -> None:
-    """Take back the rows of claims the ledger refused: a refused claim writes nothing."""
-    if claim_keys:
-        session.execute(
-            delete(DailyClaim).where(
-                tuple_(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day).in_(
-                    claim_keys
-                )
+def _already_claimed(session: Session, drafts: Sequence[_Draft]) -> set[ClaimKey]:
+    rows = session.execute(
+        select(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day).where(
+            tuple_(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day).in_(
+                [draft.claim_key for draft in drafts]
             )
         )
+    )
+    return {(campaign_id, shopper_id, day) for campaign_id, shopper_id, day in rows}
+
+
+# RETURNING makes SQLAlchemy send the rows as one multi-row INSERT (its "insertmanyvalues"),
+# compiled once, instead of one INSERT per row.
+_INSERT_CLAIMS = insert(DailyClaim).returning(DailyClaim.id)
+
+
+def _record(session: Session, paid: Sequence[_Draft], now: datetime) -> None:
+    """The claim rows of the paid claims, in one statement."""
+    if paid:
+        rows = [
+            {
+                "campaign_id": draft.terms.campaign_id,
+                "shopper_id": draft.shopper_id,
+                "local_day": draft.local_day,
+                "amount": draft.amount,
+                "created_at": now,
+            }
+            for draft in paid
+        ]
+        session.connection().execute(_INSERT_CLAIMS, rows)
 
 
 def daily_status(

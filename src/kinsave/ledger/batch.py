@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, bindparam, insert, or_, select, text, tuple_, update
+from sqlalchemy import and_, bindparam, insert, or_, select, text, tuple_, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -140,42 +140,11 @@ def _lock(session: Session, postings: Iterable[Posting]) -> dict[AccountRef, _He
     return _lock_refs(session, refs)
 
 
-# The accounts by id, and the wallets by (owner, shop), each through its unique index.
-_PG_LOCK = text("""
-    SELECT id, kind, owner_id, shop_id, balance, may_go_negative FROM ledger_account
-    WHERE id IN (
-        SELECT unnest(CAST(:ids AS bigint[]))
-        UNION ALL
-        SELECT a.id FROM ledger_account a
-        JOIN unnest(CAST(:owners AS text[]), CAST(:shops AS text[])) AS w(owner_id, shop_id)
-          ON a.kind = 'wallet' AND a.owner_id = w.owner_id AND a.shop_id = w.shop_id
-    )
-    ORDER BY id
-    FOR NO KEY UPDATE
-""")
-
-
 def _lock_refs(session: Session, refs: set[AccountRef]) -> dict[AccountRef, _Held]:
     ids = [ref for ref in refs if isinstance(ref, int)]
     wallets = [ref for ref in refs if isinstance(ref, Wallet)]
     if not ids and not wallets:
         return {}
-    if session.get_bind().dialect.name == "postgresql":
-        owners, shops = [w.owner_id for w in wallets], [w.shop_id for w in wallets]
-        rows = session.execute(_PG_LOCK, {"ids": ids, "owners": owners, "shops": shops})
-    else:  # the one writer: nothing to lock
-        rows = session.execute(_sqlite_read(ids, wallets))
-    held: dict[AccountRef, _Held] = {}
-    for account_id, kind, owner_id, shop_id, balance, may_go_negative in rows:
-        budget_of = owner_id if kind == AccountKind.CAMPAIGN_BUDGET.value else None
-        account = _Held(account_id, shop_id, balance, may_go_negative, budget_of)
-        held[account_id] = account
-        if kind == AccountKind.WALLET.value:
-            held[Wallet(owner_id, shop_id)] = account
-    return held
-
-
-def _sqlite_read(ids: list[int], wallets: list[Wallet]) -> Select[int, str, str, str, int, bool]:
     wanted: list[ColumnElement[bool]] = []
     if ids:
         wanted.append(Account.id.in_(ids))
@@ -184,14 +153,32 @@ def _sqlite_read(ids: list[int], wallets: list[Wallet]) -> Select[int, str, str,
             [(w.owner_id, w.shop_id) for w in wallets]
         )
         wanted.append(and_(Account.kind == AccountKind.WALLET.value, named))
-    return select(
-        Account.id,
-        Account.kind,
-        Account.owner_id,
-        Account.shop_id,
-        Account.balance,
-        Account.may_go_negative,
-    ).where(or_(*wanted))
+    rows = session.execute(
+        select(
+            Account.id,
+            Account.kind,
+            Account.owner_id,
+            Account.shop_id,
+            Account.balance,
+            Account.may_go_negative,
+        )
+        .where(or_(*wanted))
+        .order_by(Account.id)
+        # NO KEY UPDATE, the lock an UPDATE of the balance takes: FOR UPDATE would also wait on
+        # the KEY SHARE locks that other transactions' new transfer rows hold on the accounts.
+        # Conditions on the account row alone (no join, no sub-select): a row updated by a
+        # concurrent transaction is re-checked against them once its lock is granted; a
+        # sub-select there lost such rows (answered not_found under a daily rush).
+        .with_for_update(key_share=True)
+    )
+    held: dict[AccountRef, _Held] = {}
+    for account_id, kind, owner_id, shop_id, balance, may_go_negative in rows:
+        budget_of = owner_id if kind == AccountKind.CAMPAIGN_BUDGET.value else None
+        account = _Held(account_id, shop_id, balance, may_go_negative, budget_of)
+        held[account_id] = account
+        if kind == AccountKind.WALLET.value:
+            held[Wallet(owner_id, shop_id)] = account
+    return held
 
 
 def _open_wallets(

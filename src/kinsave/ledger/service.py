@@ -78,6 +78,14 @@ def wallet_account(session: Session, shopper_id: str, shop_id: str) -> int:
     return open_account(session, AccountKind.WALLET, shopper_id, shop_id)
 
 
+# wallet_balance's read, for statements that read it together with other things (the checkout
+# quote's one round trip: coupons/quote_inputs.py); NULL for a wallet never opened.
+WALLET_BALANCE_SQL = (
+    f"(SELECT balance FROM ledger_account WHERE kind = '{AccountKind.WALLET.value}'"
+    " AND owner_id = :shopper_id AND shop_id = :shop_id)"
+)
+
+
 def wallet_balance(session: Session, shopper_id: str, shop_id: str) -> int:
     """The shopper's credit spendable at `shop_id`; 0 when that wallet was never opened."""
     return balance_of(session, AccountKind.WALLET, shopper_id, shop_id)

@@ -2,6 +2,7 @@
 and Redis answers when one is configured. (`/healthz` only says the process is alive.)"""
 
 from functools import cache
+from typing import Any
 
 import redis
 from alembic.runtime.migration import MigrationContext
@@ -21,6 +22,20 @@ def migration_heads() -> frozenset[str]:
     return frozenset(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads())
 
 
+def _redis_client(url: str) -> Any:
+    """A client for KINSAVE_REDIS_URL; `redis+cluster://host:port` is a Redis Cluster (as the
+    gates read it, gates/store.py): its ping asks the node it reaches."""
+    options = {
+        "socket_timeout": REDIS_TIMEOUT_SECONDS,
+        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
+    }
+    if url.startswith("redis+cluster://"):
+        from redis.cluster import RedisCluster
+
+        return RedisCluster.from_url("redis://" + url.removeprefix("redis+cluster://"), **options)
+    return redis.Redis.from_url(url, **options)
+
+
 class Readiness:
     """The checks behind /readyz; each answers "ok" or a short reason (no addresses, no
     credentials: the body is for an orchestrator and may be seen by anyone who can reach it)."""
@@ -28,15 +43,7 @@ class Readiness:
     def __init__(self, engine: Engine, redis_url: str | None) -> None:
         self._engine = engine
         self._heads = migration_heads()
-        self._redis = (
-            redis.Redis.from_url(
-                redis_url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            )
-            if redis_url
-            else None
-        )
+        self._redis = _redis_client(redis_url) if redis_url else None
 
     def check(self) -> dict[str, str]:
         checks = self._check_database()

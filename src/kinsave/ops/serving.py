@@ -1,4 +1,5 @@
-"""Running the processes: the API under uvicorn, and the worker that runs the background jobs.
+"""Running the processes: the API under uvicorn (or granian), and the worker that runs the
+background jobs.
 
 The `kinsave serve` and `kinsave worker` commands (cli.py) parse their options and call these.
 """
@@ -27,15 +28,30 @@ def warn_unsafe(settings: Settings, workers: int) -> None:
         )
 
 
-def serve_api(settings: Settings, host: str, port: int, workers: int) -> None:
-    """uvicorn with `workers` API processes, each building the app from the environment."""
-    import uvicorn
+SERVERS = ("uvicorn", "granian")
+DEFAULT_SERVER = "uvicorn"  # decision 30 (docs/decisions.md): granian measured, not faster here
 
+
+def serve_api(
+    settings: Settings, host: str, port: int, workers: int, server: str = DEFAULT_SERVER
+) -> None:
+    """`workers` API processes on `server`, each building the app from the environment."""
     if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
         # Each API process writes its metrics here; /metrics sums them (ops/metrics.py).
         os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="kinsave-metrics-")
+    if server == "uvicorn":
+        _uvicorn(settings, host, port, workers)
+    elif server == "granian":
+        _granian(settings, host, port, workers)
+    else:
+        raise ValueError(f"unknown server {server!r}: one of {SERVERS}")
+
+
+def _uvicorn(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
     uvicorn.run(
-        "kinsave.app:create_app",
+        "kinsave.ops.asgi:served_app",
         factory=True,
         host=host,
         port=port,
@@ -48,6 +64,26 @@ def serve_api(settings: Settings, host: str, port: int, workers: int) -> None:
         log_level="warning",
         access_log=False,  # kinsave's own access line (ops/request_log.py) has the request id
     )
+
+
+def _granian(settings: Settings, host: str, port: int, workers: int) -> None:
+    from granian.constants import HTTPModes, Interfaces, Loops
+    from granian.log import LogLevels
+    from granian.server import Server
+
+    Server(
+        "kinsave.ops.asgi:granian_app",  # forwarded headers from the trusted proxies only
+        address=host,
+        port=port,
+        interface=Interfaces.ASGI,
+        workers=workers,
+        factory=True,
+        loop=Loops.uvloop,
+        http=HTTPModes.http1,
+        log_dictconfig=log_config(settings),
+        log_level=LogLevels.warning,
+        log_access=False,  # kinsave's own access line (ops/request_log.py) has the request id
+    ).serve()
 
 
 def run_worker(settings: Settings) -> None:

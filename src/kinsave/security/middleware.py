@@ -5,6 +5,7 @@ the JSON parser sees it; routers added later (coupons, pages) are covered withou
 """
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -40,24 +41,30 @@ class Refusal(Exception):
         self.status, self.code, self.message = status, code, message
 
 
+# A JSON string (or an unterminated one up to the end), escapes included: skipped by json_depth.
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\[\s\S][^"\\]*)*(?:"|\\?\Z)')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
 def json_depth(body: bytes) -> int:
-    """How deeply arrays/objects nest, counted without parsing (strings skipped)."""
+    """How deeply arrays/objects nest, counted without parsing (strings skipped).
+
+    Strings and everything but brackets are dropped by the regex engine and bytes.translate, so
+    Python walks only the brackets: a byte-by-byte walk of a 30-line checkout quote cost more
+    than validating it (docs/benchmarks.md). tests/security compares it with that walk.
+    """
+    if b"\\" in body:  # escapes: a regex finds where each string ends
+        outside = _JSON_STRING.sub(b"", body)
+    else:  # between the quotes: every second piece is a string (an unterminated one, the last)
+        outside = b"".join(body.split(b'"')[::2])
+    brackets = outside.translate(None, _NOT_BRACKETS)
     depth = deepest = 0
-    in_string = escaped = False
-    for byte in body:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):  # [ {
+    for byte in brackets:
+        if byte == 0x5B or byte == 0x7B:  # [ {
             depth += 1
-            deepest = max(deepest, depth)
-        elif byte in (0x5D, 0x7D):
+            if depth > deepest:
+                deepest = depth
+        else:
             depth -= 1
     return deepest
 

@@ -25,6 +25,18 @@ from kinsave.sharing.schemas import (
 
 # Built-in defaults ship with the code; this is the date shown for their version 0.
 _DEFAULTS_DATED = datetime(2026, 1, 1, tzinfo=UTC)
+# The rules in force (JSON text; NULL: the built-in default) and whether an operator added the
+# channel, for statements that read them together with other things (the checkout quote's one
+# round trip: coupons/quote_inputs.py). Parameters :shop_id and :channel.
+POLICY_RULES_SQL = (
+    "(SELECT CAST(rules AS TEXT) FROM channel_policy WHERE shop_id = :shop_id"
+    " AND channel = :channel ORDER BY version DESC LIMIT 1)"
+)
+CHANNEL_ADDED_SQL = (
+    "EXISTS (SELECT 1 FROM sharing_channel WHERE shop_id = :shop_id AND name = :channel)"
+)
+_MAX_REMEMBERED_RULES = 1024
+_methods_of_rules: dict[tuple[str, str | None], tuple[str, ...]] = {}
 
 
 def channel_names(session: Session, shop_id: str) -> list[str]:
@@ -88,6 +100,25 @@ def current_policy(session: Session, shop_id: str, channel: str) -> PolicyVersio
 
 def current_rules(session: Session, shop_id: str, channel: str) -> PolicyRules:
     return current_policy(session, shop_id, channel).rules
+
+
+def payment_methods_read(channel: str, rules_json: str | None, channel_added: bool) -> list[str]:
+    """The payment methods of the policy in force, from what POLICY_RULES_SQL and
+    CHANNEL_ADDED_SQL read. Parsed once per process for each distinct policy text: a version is
+    never changed once written (an edit adds one). Errors: not_found for an unknown channel."""
+    if channel not in BUILTIN_CHANNELS and not channel_added:
+        raise KinsaveError("not_found", f"no channel {channel!r}")
+    key = (channel, rules_json)
+    methods = _methods_of_rules.get(key)
+    if methods is None:
+        if rules_json is None:
+            rules = default_policy(channel)
+        else:
+            rules = PolicyRules.model_validate_json(rules_json)
+        methods = tuple(rules.payment_methods)
+        if len(_methods_of_rules) < _MAX_REMEMBERED_RULES:
+            _methods_of_rules[key] = methods
+    return list(methods)
 
 
 def policy_history(session: Session, shop_id: str, channel: str) -> PolicyOut:

@@ -388,6 +388,12 @@ def revoke_share(
         session.flush()
 
 
+# The policy's part of the checkout quote's one read (coupons/quote_inputs.py).
+POLICY_RULES_SQL = channels.POLICY_RULES_SQL
+CHANNEL_ADDED_SQL = channels.CHANNEL_ADDED_SQL
+payment_methods_read = channels.payment_methods_read
+
+
 def payment_methods(session: Session, shop_id: str, channel: str) -> list[str]:
     """The payment methods the channel's policy in force allows at checkout (e.g. "wallet",
     "card", "wechat_pay"). Errors: not_found for a channel this shop does not have."""

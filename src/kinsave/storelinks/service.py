@@ -11,7 +11,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
@@ -30,6 +30,13 @@ from kinsave.storelinks.schemas import (
 )
 
 CODE_PREFIX = "ksl_"
+# The guard's condition, for statements that read it together with other things (the checkout
+# quote reads link, wallet, policy and coupons in one round trip: coupons/quote_inputs.py).
+LINKED_SQL = (
+    "EXISTS (SELECT 1 FROM store_link WHERE store_link.shop_id = :shop_id"
+    " AND store_link.shopper_id = :shopper_id AND store_link.unlinked_at IS NULL)"
+)
+_LINKED = text(f"SELECT {LINKED_SQL}")
 
 
 def _hash(code: str) -> str:
@@ -41,17 +48,16 @@ def require_link(session: Session, shop_id: str, shopper_id: str) -> None:
 
     One primary-key read. Errors: shopper_not_linked (403), also for an unknown shopper.
     """
-    linked = session.execute(
-        select(StoreLink.linked_at).where(
-            StoreLink.shop_id == shop_id,
-            StoreLink.shopper_id == shopper_id,
-            StoreLink.unlinked_at.is_(None),
-        )
-    ).first()
-    if linked is None:
-        raise KinsaveError(
-            "shopper_not_linked", "the shopper has not linked their account to this store"
-        )
+    linked = session.execute(_LINKED, {"shop_id": shop_id, "shopper_id": shopper_id}).scalar()
+    if not linked:
+        raise not_linked()
+
+
+def not_linked() -> KinsaveError:
+    """The refusal of a store call for a shopper who has not linked this store (403)."""
+    return KinsaveError(
+        "shopper_not_linked", "the shopper has not linked their account to this store"
+    )
 
 
 def issue_link_code(

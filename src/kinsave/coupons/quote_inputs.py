@@ -1,0 +1,80 @@
+"""Everything a checkout quote reads, in one statement: the store link, the shopper's wallet at
+the shop, the channel's policy in force, the cart's categories and the held coupons.
+
+A quote is the store's most frequent call (every cart view). Read one by one through the
+services it took six round trips and statement compilations, about a third of the server's time
+per quote (docs/benchmarks.md, "Checkout at holiday speed"). Each package still owns its part of
+the statement (storelinks.LINKED_SQL, ledger.WALLET_BALANCE_SQL, sharing.POLICY_RULES_SQL and
+CHANNEL_ADDED_SQL, catalog's categories, coupons' HELD_COLUMNS/HELD_WHERE); this module only puts
+them side by side and hands each answer back to its owner to interpret. Reads only.
+"""
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from kinsave.catalog import service as catalog
+from kinsave.coupons.pricing import HeldCoupon
+from kinsave.coupons.service import HELD_COLUMNS, HELD_WHERE, held_of_row
+from kinsave.db import driver_of, psycopg_sql, sqlite_time
+from kinsave.ledger import service as ledger
+from kinsave.sharing import service as sharing
+from kinsave.storelinks import service as storelinks
+
+
+@dataclass(frozen=True)
+class QuoteInputs:
+    linked: bool
+    wallet: int  # 0 for a wallet never opened
+    rules_json: str | None  # the channel's policy in force; None: its built-in default
+    channel_added: bool
+    categories: dict[str, str]  # sku -> category, for the skus the shop's catalog knows
+    held: list[HeldCoupon]  # available, unexpired, this shop's; empty unless linked
+
+
+def _statement(categories_sql: str) -> str:
+    # One header row (LEFT JOIN): it comes back even when the shopper holds no coupon.
+    return f"""
+        SELECT h.linked, h.wallet, h.rules, h.channel_added, h.categories, {HELD_COLUMNS}
+        FROM (SELECT {storelinks.LINKED_SQL} AS linked,
+                     {ledger.WALLET_BALANCE_SQL} AS wallet,
+                     {sharing.POLICY_RULES_SQL} AS rules,
+                     {sharing.CHANNEL_ADDED_SQL} AS channel_added,
+                     {categories_sql} AS categories) h
+        LEFT JOIN coupon c ON h.linked AND {HELD_WHERE}
+        LEFT JOIN coupon_template t ON t.id = c.template_id
+        ORDER BY c.id
+    """
+
+
+_SQLITE = _statement(catalog.SQLITE_CATEGORIES_SQL)
+_PG = psycopg_sql(_statement(catalog.PG_CATEGORIES_SQL))
+
+
+def read_quote_inputs(
+    session: Session, shop_id: str, shopper_id: str, channel: str, skus: list[str], now: datetime
+) -> QuoteInputs:
+    """One round trip, straight to the driver (decision 17), in the session's transaction."""
+    params: dict[str, Any] = {"shop_id": shop_id, "shopper_id": shopper_id, "channel": channel}
+    postgres = session.get_bind().dialect.name == "postgresql"
+    with driver_of(session) as driver:
+        if postgres:
+            params.update(now=now, skus=skus)
+            rows = driver.execute(_PG, params, prepare=True).fetchall()
+        else:
+            params.update(now=sqlite_time(now), skus=json.dumps(skus))
+            rows = driver.execute(_SQLITE, params).fetchall()
+    linked, wallet, rules_json, channel_added, categories = rows[0][:5]
+    if isinstance(categories, str):  # SQLite answers JSON as text, psycopg parses it
+        categories = json.loads(categories)
+    return QuoteInputs(
+        linked=bool(linked),
+        wallet=wallet or 0,
+        rules_json=rules_json,
+        channel_added=bool(channel_added),
+        categories=categories or {},
+        held=[held_of_row(row[5:], postgres) for row in rows if row[5] is not None],
+    )
