@@ -15,6 +15,8 @@ NOT_MONEY = {
     "ProductListOut.total",
     "EnvelopeOut.remaining_shares",
     "HelpRequestOut.helpers_remaining",
+    "CircleEnvelopeOut.remaining_shares",
+    "PriceCutOut.helpers_remaining",
     "OrderLineOut.refunded_quantity",
     "ReferralRuleIn.daily_cap",
     "CampaignSharingIn.shares_for_reward",  # how many shares, not money
