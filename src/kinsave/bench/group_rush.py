@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.bench.context import BenchContext, HttpTarget, in_own_transaction
@@ -77,7 +78,13 @@ def straightforward_join(session: Session, group_id: str, shopper_id: str) -> No
         joined_at=now,
     )
     session.add(member)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as error:
+        # The read above took no lock on the shopper: the same shopper racing into two groups
+        # passes it twice, and the database's unique keys catch the second (as in this design's
+        # peers: the race surfaces as a constraint violation, answered as a refusal).
+        raise KinsaveError("already_in_group", "already in a forming group of this deal") from error
     if group.members == group.size:
         group.status, group.closed_at = "succeeded", now
         members = list(session.scalars(select(GroupMember).where(GroupMember.group_id == group.id)))
