@@ -9,8 +9,10 @@ commit gives back every reservation and teaches the gate what the database did (
 database's own refusals); `release(ticket)` gives them back when nothing was committed.
 
 Why it is exact: `left` starts at what the database holds and only drops by grants settled after
-their commit, or by the database's own "exhausted" refusals; it never drops for a reservation, so a
-tap refused `exhausted` is one the database would refuse whatever the taps in flight do. A member
+their commit; the database's own "exhausted" refusals lower a separate bound, `cap` (a grant that
+committed before such a refusal but settles after it must not be counted against it twice). The
+gate refuses on the smaller of the two and neither drops for a reservation, so a tap refused
+`exhausted` is one the database would refuse whatever the taps in flight do. A member
 counts as holding only after a committed grant or the database's own "already" answer; a member
 whose own earlier tap is still in flight passes to the database. Anything that raises the truth
 (a top-up, a stock change) calls `forget`, and a seed read before the forget is never installed.

@@ -2,10 +2,13 @@
 
 One target (an envelope, a campaign, a coupon template) is a few keys with one hash tag,
 `{env:<id>}`, `{camp:<id>}`, `{tpl:<id>}`, so that every script touches one Redis Cluster slot:
-- `<tag>:s` the state: `gen` (who seeded it), `left` (committed units or budget left, never below
-  the database's), `inflight` (units reserved by admitted taps not settled yet), `lo`/`hi` (the
-  smallest and largest draw of one tap), `limit` (per member), `mode`, `info`, `until` (from
-  when the database answers something else first: the gate passes every tap);
+- `<tag>:s` the state: `gen` (who seeded it), `left` (the seed less the grants settled since:
+  never below the database's), `cap` (the database's own "exhausted" answers: what is left is
+  below it; kept apart from `left` because a grant committed before such an answer may settle
+  after it, and subtracting it from the answer's bound would count it twice), `inflight` (units
+  reserved by admitted taps not settled yet), `lo`/`hi` (the smallest and largest draw of one
+  tap), `limit` (per member), `mode`, `info`, `until` (from when the database answers something
+  else first: the gate passes every tap);
 - `<tag>:h` what each member holds: a count (`count` mode) or, for the daily envelope, the UTC
   second their claimed local day ends (`until` mode);
 - `<tag>:p` each member's admitted taps in flight;
@@ -33,7 +36,7 @@ TTL_SECONDS = 3 * 24 * 3600  # a target's counts outlive any envelope or local d
 
 _ADMIT = """
 local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'lo', 'hi', 'limit', 'mode',
-                      'info', 'until')
+                      'info', 'until', 'cap')
 if not st[1] then return {0, redis.call('GET', KEYS[4]) or ''} end
 local now = tonumber(ARGV[1])
 local untl = tonumber(st[9])
@@ -42,7 +45,7 @@ if untl > 0 and now >= untl then
   for i = 2, #ARGV do out[#out + 1] = 'pass' end
   return {1, st[1], st[8], out}
 end
-local left, inflight = tonumber(st[2]), tonumber(st[3])
+local left, inflight = math.min(tonumber(st[2]), tonumber(st[10] or st[2])), tonumber(st[3])
 local lo, hi, limit, mode = tonumber(st[4]), tonumber(st[5]), tonumber(st[6]), st[7]
 local out = {}
 for i = 2, #ARGV do
@@ -73,9 +76,9 @@ redis.call('HSET', KEYS[1], 'inflight', inflight)
 return {1, st[1], st[8], out}
 """
 _SETTLE = """
-local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'hi', 'limit', 'mode')
+local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'hi', 'limit', 'mode', 'cap')
 if st[1] ~= ARGV[1] then return 0 end
-local left, inflight = tonumber(st[2]), tonumber(st[3])
+local left, inflight, cap = tonumber(st[2]), tonumber(st[3]), tonumber(st[7] or st[2])
 local hi, limit, mode = tonumber(st[4]), tonumber(st[5]), st[6]
 for i = 3, #ARGV, 5 do
   local m, kind, amount = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3])
@@ -94,11 +97,11 @@ for i = 3, #ARGV, 5 do
       redis.call('HSET', KEYS[2], m, math.max(held, limit))
     else redis.call('HSET', KEYS[2], m, ARGV[i + 4]) end
   elseif kind == 'x' then
-    left = math.min(left, hi - 1)
+    cap = math.min(cap, hi - 1)
   end
 end
 if inflight < 0 then inflight = 0 end
-redis.call('HSET', KEYS[1], 'left', left, 'inflight', inflight)
+redis.call('HSET', KEYS[1], 'left', left, 'inflight', inflight, 'cap', cap)
 for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[2]) end
 return 1
 """
@@ -106,8 +109,9 @@ _INSTALL = """
 if (redis.call('GET', KEYS[4]) or '') ~= ARGV[1] then return 0 end
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('DEL', KEYS[2], KEYS[3])
-redis.call('HSET', KEYS[1], 'gen', ARGV[2], 'left', ARGV[3], 'inflight', 0, 'lo', ARGV[4],
-           'hi', ARGV[5], 'limit', ARGV[6], 'mode', ARGV[7], 'info', ARGV[8], 'until', ARGV[10])
+redis.call('HSET', KEYS[1], 'gen', ARGV[2], 'left', ARGV[3], 'cap', ARGV[3], 'inflight', 0,
+           'lo', ARGV[4], 'hi', ARGV[5], 'limit', ARGV[6], 'mode', ARGV[7], 'info', ARGV[8],
+           'until', ARGV[10])
 for i = 11, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
 for k = 1, 3 do redis.call('EXPIRE', KEYS[k], ARGV[9]) end
 return 1
@@ -232,6 +236,7 @@ class _Target:
     gen: str
     seed: Seed
     left: int
+    cap: int
     inflight: int = 0
     held: dict[str, int] = field(default_factory=dict)
     pending: dict[str, int] = field(default_factory=dict)
@@ -257,6 +262,7 @@ class MemoryStore:
         seed, verdicts = target.seed, []
         if 0 < seed.until <= now:
             return Admission(gen=target.gen, info=seed.info, verdicts=("pass",) * len(members))
+        left = min(target.left, target.cap)
         for member in members:
             held, pending = target.held.get(member, 0), target.pending.get(member, 0)
             until = seed.mode == "until"
@@ -265,9 +271,9 @@ class MemoryStore:
                 verdicts.append("already")
             elif pending > 0 and count + pending >= cap:
                 verdicts.append("pass")
-            elif target.left < seed.lo:
+            elif left < seed.lo:
                 verdicts.append("exhausted")
-            elif target.left - target.inflight >= seed.hi:
+            elif left - target.inflight >= seed.hi:
                 target.inflight += seed.hi
                 target.pending[member] = pending + 1
                 verdicts.append("reserved")
@@ -286,7 +292,7 @@ class MemoryStore:
         with self._lock:
             if self._epoch(tag) != epoch or tag in self._targets:
                 return False
-            self._targets[tag] = _Target(gen, seed, seed.left, held=dict(seed.members))
+            self._targets[tag] = _Target(gen, seed, seed.left, seed.left, held=dict(seed.members))
             return True
 
     def forget(self, tag: str) -> None:
@@ -323,7 +329,7 @@ def _settle(target: _Target, entries: Sequence[Settlement]) -> None:
             held = target.held.get(member, 0)
             target.held[member] = max(held, seed.limit) if seed.mode == "count" else value
         elif kind == "x":
-            target.left = min(target.left, seed.hi - 1)
+            target.cap = min(target.cap, seed.hi - 1)
     target.inflight = max(target.inflight, 0)
 
 
