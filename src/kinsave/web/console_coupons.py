@@ -5,19 +5,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from kinsave.api import ReadSession, Writes
 from kinsave.coupons import service as coupons
 from kinsave.errors import KinsaveError
 from kinsave.web.console import (
+    FormRefused,
     _denied,
-    _first_field,
-    _run_form_once,
     _sign_in,
     operator_change,
+    posted_form,
+    submit_form,
 )
-from kinsave.web.forms import FormError, template_from_form
+from kinsave.web.forms import template_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
@@ -100,25 +100,20 @@ async def create_template(request: Request, session: ReadSession, writes: Writes
     operator = console_operator(request)
     if operator is None:
         return _sign_in()
-    form = await request.form()
-    if not form_csrf_ok(request, str(form.get("csrf", ""))):
+    posted = await posted_form(request, FIELDS)
+    if posted is None:
         return _denied(request)
-    fields = {name: str(form.get(name, "")) for name in FIELDS}
+    fields, form_key = posted
     try:
-        data = template_from_form(fields)
-        _run_form_once(
+        submit_form(
             writes,
             operator,
-            str(form.get("form_key", "")),
-            data,
-            lambda s: coupons.create_template(s, operator.shop_id, data),
+            form_key,
+            lambda: template_from_form(fields),
+            lambda s, data: coupons.create_template(s, operator.shop_id, data),
         )
-    except FormError as error:
-        return _page(request, session, operator.shop_id, 0, fields, error.field)
-    except ValidationError as error:
-        return _page(request, session, operator.shop_id, 0, fields, _first_field(error))
-    except KinsaveError as error:
-        return _page(request, session, operator.shop_id, 0, fields, error.code)
+    except FormRefused as refused:
+        return _page(request, session, operator.shop_id, 0, fields, refused.problem)
     return RedirectResponse("/admin/coupons", status_code=303)
 
 

@@ -6,20 +6,20 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.groups import service as group_deals
 from kinsave.groups.schemas import GroupDealIn
 from kinsave.web.console import (
+    FormRefused,
     _denied,
-    _first_field,
-    _run_form_once,
     _sign_in,
     operator_change,
+    posted_form,
+    submit_form,
 )
-from kinsave.web.forms import FormError, parse_int, parse_yuan
+from kinsave.web.forms import parse_int, parse_yuan
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
 
@@ -80,25 +80,20 @@ async def create_deal(request: Request, session: ReadSession, writes: Writes) ->
     operator = console_operator(request)
     if operator is None:
         return _sign_in()
-    form = await request.form()
-    if not form_csrf_ok(request, str(form.get("csrf", ""))):
+    posted = await posted_form(request, FIELDS)
+    if posted is None:
         return _denied(request)
-    fields = {name: str(form.get(name, "")) for name in FIELDS}
+    fields, form_key = posted
     try:
-        data = deal_from_form(fields)
-        _run_form_once(
+        submit_form(
             writes,
             operator,
-            str(form.get("form_key", "")),
-            data,
-            lambda s: group_deals.create_deal(s, operator.shop_id, data),
+            form_key,
+            lambda: deal_from_form(fields),
+            lambda s, data: group_deals.create_deal(s, operator.shop_id, data),
         )
-    except FormError as error:
-        return _page(request, session, operator.shop_id, fields, error.field)
-    except ValidationError as error:
-        return _page(request, session, operator.shop_id, fields, _first_field(error))
-    except KinsaveError as error:
-        return _page(request, session, operator.shop_id, fields, error.code)
+    except FormRefused as refused:
+        return _page(request, session, operator.shop_id, fields, refused.problem)
     return RedirectResponse("/admin/group-deals", status_code=303)
 
 
