@@ -185,13 +185,37 @@ class Submitted(Generic[ModelT]):
     answer: dict[str, Any]  # what the write answered (the first answer, on a double submit)
 
 
-async def posted_form(request: Request, names: Iterable[str]) -> tuple[Fields, str] | None:
-    """A posted form's fields by name (a missing one is empty) and its form key; None when its
-    CSRF token is wrong (the page answers denied)."""
+async def create_from_form(
+    request: Request,
+    writes: RequestWrites,
+    names: Iterable[str],
+    parse: Callable[[Fields], ModelT],
+    create: Callable[[Session, str, ModelT], BaseModel],
+    refused: Callable[[str, Fields, str], Response],
+    done: str,
+) -> Response:
+    """A list page's create form, posted (coupon templates, group deals): signed in and CSRF
+    checked, then `create(session, shop_id, data)` through submit_form. A refusal answers
+    `refused(shop_id, fields, problem)`, the page again with what was typed; a success
+    redirects to `done`."""
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
     form = await request.form()
     if not form_csrf_ok(request, str(form.get("csrf", ""))):
-        return None
-    return {name: str(form.get(name, "")) for name in names}, str(form.get("form_key", ""))
+        return _denied(request)
+    fields = {name: str(form.get(name, "")) for name in names}
+    try:
+        submit_form(
+            writes,
+            operator,
+            str(form.get("form_key", "")),
+            lambda: parse(fields),
+            lambda session, data: create(session, operator.shop_id, data),
+        )
+    except FormRefused as refusal:
+        return refused(operator.shop_id, fields, refusal.problem)
+    return RedirectResponse(done, status_code=303)
 
 
 def submit_form(

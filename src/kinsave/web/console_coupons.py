@@ -9,14 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kinsave.api import ReadSession, Writes
 from kinsave.coupons import service as coupons
 from kinsave.errors import KinsaveError
-from kinsave.web.console import (
-    FormRefused,
-    _denied,
-    _sign_in,
-    operator_change,
-    posted_form,
-    submit_form,
-)
+from kinsave.web.console import _denied, _sign_in, create_from_form, operator_change
 from kinsave.web.forms import template_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
@@ -97,24 +90,15 @@ def _page(
 
 @router.post("", response_class=HTMLResponse)
 async def create_template(request: Request, session: ReadSession, writes: Writes) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    posted = await posted_form(request, FIELDS)
-    if posted is None:
-        return _denied(request)
-    fields, form_key = posted
-    try:
-        submit_form(
-            writes,
-            operator,
-            form_key,
-            lambda: template_from_form(fields),
-            lambda s, data: coupons.create_template(s, operator.shop_id, data),
-        )
-    except FormRefused as refused:
-        return _page(request, session, operator.shop_id, 0, fields, refused.problem)
-    return RedirectResponse("/admin/coupons", status_code=303)
+    return await create_from_form(
+        request,
+        writes,
+        FIELDS,
+        template_from_form,
+        coupons.create_template,
+        lambda shop_id, fields, problem: _page(request, session, shop_id, 0, fields, problem),
+        done="/admin/coupons",
+    )
 
 
 @router.post("/{template_id}/status")

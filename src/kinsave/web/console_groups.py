@@ -11,14 +11,7 @@ from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.groups import service as group_deals
 from kinsave.groups.schemas import GroupDealIn
-from kinsave.web.console import (
-    FormRefused,
-    _denied,
-    _sign_in,
-    operator_change,
-    posted_form,
-    submit_form,
-)
+from kinsave.web.console import _denied, _sign_in, create_from_form, operator_change
 from kinsave.web.forms import parse_int, parse_yuan
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
@@ -77,24 +70,15 @@ def _page(
 
 @router.post("", response_class=HTMLResponse)
 async def create_deal(request: Request, session: ReadSession, writes: Writes) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    posted = await posted_form(request, FIELDS)
-    if posted is None:
-        return _denied(request)
-    fields, form_key = posted
-    try:
-        submit_form(
-            writes,
-            operator,
-            form_key,
-            lambda: deal_from_form(fields),
-            lambda s, data: group_deals.create_deal(s, operator.shop_id, data),
-        )
-    except FormRefused as refused:
-        return _page(request, session, operator.shop_id, fields, refused.problem)
-    return RedirectResponse("/admin/group-deals", status_code=303)
+    return await create_from_form(
+        request,
+        writes,
+        FIELDS,
+        deal_from_form,
+        group_deals.create_deal,
+        lambda shop_id, fields, problem: _page(request, session, shop_id, fields, problem),
+        done="/admin/group-deals",
+    )
 
 
 @router.post("/{deal_id}/status")
