@@ -2,7 +2,7 @@
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -10,7 +10,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
+from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
@@ -95,6 +97,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry=None if settings.telemetry else NO_TELEMETRY,
         generate_unique_id_function=operation_name,
     )
+    _share_state(app, settings, engine, session_factory)
+    batchers = _start_batchers(app, settings)
+    _install_routes(app, settings)
+    install_pages(app, settings)
+    install_api_docs(app)
+    install_contract(app)
+    _install_error_handlers(app)
+    _install_middleware(app, settings)
+    return app
+
+
+def _share_state(
+    app: FastAPI, settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    """What the requests share, in app.state: settings, session factories, gates, caches."""
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
@@ -112,12 +129,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
     app.state.readiness = Readiness(engine, settings.redis_url)
     app.state.store_key_cache = StoreKeyCache()
-    batchers = _start_batchers(app, settings)
-    _install_routes(app, settings)
-    install_pages(app, settings)
-    install_api_docs(app)
-    install_contract(app)
-    _install_error_handlers(app)
+
+
+def _install_middleware(app: FastAPI, settings: Settings) -> None:
     # Outermost last: headers are added even to the guard's own refusals.
     app.add_middleware(
         HostileInputGuard,
@@ -126,8 +140,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestLog)  # inside SecurityHeaders: its 500s get the headers too
     app.add_middleware(SecurityHeaders)
-
-    return app
 
 
 # FastAPI tries routes in this order, every route's pattern in turn: the store's checkout comes
@@ -211,66 +223,81 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
     ]
 
 
+async def _kinsave_error(_request: Request, error: KinsaveError) -> JSONResponse:
+    return error_response(error)
+
+
+async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = error.errors()
+    fields = {str(p["loc"][-1]) for p in problems if p.get("loc")}
+    code = "invalid_amount" if fields & MONEY_FIELDS else "invalid_request"
+    details = {
+        "fields": [
+            {"loc": [str(x) for x in p.get("loc", ())], "message": p.get("msg", "")}
+            for p in problems
+        ]
+    }
+    message = "; ".join(f"{'.'.join(d['loc'])}: {d['message']}" for d in details["fields"])
+    return JSONResponse(
+        KinsaveError(code, message[:500], details=details).to_body(), status_code=422
+    )
+
+
+async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed"}.get(error.status_code, "invalid_request")
+    # Anything else FastAPI raises here is a body it could not parse (bad UTF-8, say): the
+    # same 422 invalid_request as any other malformed request.
+    status = error.status_code if code != "invalid_request" else ERROR_STATUS[code]
+    return JSONResponse(
+        {"error": {"code": code, "message": str(error.detail)}},
+        status_code=status,
+        headers=error.headers,  # a 405's Allow
+    )
+
+
+async def _integrity_error(_request: Request, _error: IntegrityError) -> JSONResponse:
+    # A unique or check constraint refused the write: a concurrent duplicate lost the race.
+    return JSONResponse(
+        KinsaveError("conflict", "a concurrent request changed this first; retry").to_body(),
+        status_code=409,
+    )
+
+
+async def _value_refused(_request: Request, _error: Exception) -> JSONResponse:
+    # A backstop: the database refused a value no schema bounded (a NUL in PostgreSQL text,
+    # an integer beyond BIGINT). The transaction rolled back; nothing was written.
+    body = KinsaveError("invalid_request", "a value is out of range or malformed").to_body()
+    return JSONResponse(body, status_code=422)
+
+
+async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+    # A backstop: RequestLog answers (and logs) the errors raised inside it.
+    logger.exception("unexpected error, request id %s", request_id_of(request.scope))
+    body = KinsaveError("internal_error", "something went wrong on our side").to_body()
+    body["error"]["request_id"] = request_id_of(request.scope)
+    return JSONResponse(body, status_code=500)
+
+
+async def _database_down(_request: Request, _error: OperationalError) -> JSONResponse:
+    body = KinsaveError("service_unavailable", "the database is unavailable; retry").to_body()
+    return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})
+
+
+# Each error type's answer: {"error": {"code", "message"}} with the code's status. The most
+# specific class registered for an error answers it (Starlette looks along its MRO).
+ErrorHandler = Callable[[Request, Any], Awaitable[JSONResponse]]
+ERROR_HANDLERS: tuple[tuple[type[Exception], ErrorHandler], ...] = (
+    (KinsaveError, _kinsave_error),
+    (RequestValidationError, _validation_error),
+    (StarletteHTTPException, _http_error),
+    (IntegrityError, _integrity_error),
+    (DataError, _value_refused),
+    (OverflowError, _value_refused),
+    (Exception, _unexpected),
+    (OperationalError, _database_down),
+)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(KinsaveError)
-    async def _kinsave_error(_request: Request, error: KinsaveError) -> JSONResponse:
-        return error_response(error)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
-        problems = error.errors()
-        fields = {str(p["loc"][-1]) for p in problems if p.get("loc")}
-        code = "invalid_amount" if fields & MONEY_FIELDS else "invalid_request"
-        details = {
-            "fields": [
-                {"loc": [str(x) for x in p.get("loc", ())], "message": p.get("msg", "")}
-                for p in problems
-            ]
-        }
-        message = "; ".join(f"{'.'.join(d['loc'])}: {d['message']}" for d in details["fields"])
-        return JSONResponse(
-            KinsaveError(code, message[:500], details=details).to_body(), status_code=422
-        )
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(
-            error.status_code, "invalid_request"
-        )
-        # Anything else FastAPI raises here is a body it could not parse (bad UTF-8, say): the
-        # same 422 invalid_request as any other malformed request.
-        status = error.status_code if code != "invalid_request" else ERROR_STATUS[code]
-        return JSONResponse(
-            {"error": {"code": code, "message": str(error.detail)}},
-            status_code=status,
-            headers=error.headers,  # a 405's Allow
-        )
-
-    @app.exception_handler(IntegrityError)
-    async def _integrity_error(_request: Request, _error: IntegrityError) -> JSONResponse:
-        # A unique or check constraint refused the write: a concurrent duplicate lost the race.
-        return JSONResponse(
-            KinsaveError("conflict", "a concurrent request changed this first; retry").to_body(),
-            status_code=409,
-        )
-
-    @app.exception_handler(DataError)
-    @app.exception_handler(OverflowError)
-    async def _value_refused(_request: Request, _error: Exception) -> JSONResponse:
-        # A backstop: the database refused a value no schema bounded (a NUL in PostgreSQL text,
-        # an integer beyond BIGINT). The transaction rolled back; nothing was written.
-        body = KinsaveError("invalid_request", "a value is out of range or malformed").to_body()
-        return JSONResponse(body, status_code=422)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        # A backstop: RequestLog answers (and logs) the errors raised inside it.
-        logger.exception("unexpected error, request id %s", request_id_of(request.scope))
-        body = KinsaveError("internal_error", "something went wrong on our side").to_body()
-        body["error"]["request_id"] = request_id_of(request.scope)
-        return JSONResponse(body, status_code=500)
-
-    @app.exception_handler(OperationalError)
-    async def _database_down(_request: Request, _error: OperationalError) -> JSONResponse:
-        body = KinsaveError("service_unavailable", "the database is unavailable; retry").to_body()
-        return JSONResponse(body, status_code=503, headers={"Retry-After": "2"})
+    for error_type, handler in ERROR_HANDLERS:
+        app.add_exception_handler(error_type, handler)

@@ -37,7 +37,7 @@ from kinsave.sharing.schemas import (
     StoreVisitIn,
     TargetIn,
 )
-from kinsave.social import help_requests
+from kinsave.social import help_offers, help_requests
 from kinsave.social.schemas import HelpOfferIn
 from kinsave.storelinks import service as storelinks
 from kinsave.webhooks import service as webhooks
@@ -220,7 +220,7 @@ def describe(seeded: DemoSeed, base_url: str, *, with_store: bool = True) -> str
 def seed_help_and_circle(session: Session, shop_id: str, campaign_id: str) -> None:
     """A help offer (3 helpers in 24 h unlock ¥8.88); Grandma's request, completed by three
     relatives, which links them into her family circle (and Xiaohong's open one)."""
-    offer = help_requests.create_offer(
+    offer = help_offers.create_offer(
         session, shop_id, campaign_id, HelpOfferIn(helpers_needed=3, hours=24, reward=888)
     )
     done = help_requests.start_request(session, offer.id, "grandma")

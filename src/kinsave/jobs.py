@@ -41,17 +41,21 @@ COUNTER_BATCH = 1000  # ended rate-limit counters deleted per transaction
 
 def settle_each(
     session_factory: sessionmaker[Session],
-    find_due: Callable[[Session], list[Item]],
-    settle: Callable[[Session, Item], int | None],
+    now: datetime | None,
+    find_due: Callable[[Session, datetime, int], list[Item]],
+    settle: Callable[[Session, Item, datetime], int | None],
 ) -> tuple[int, int]:
-    """Settle every due item, each in its own short transaction. Returns (settled, amount)."""
+    """Settle every item due at `now` (default: the clock, read once), each in its own short
+    transaction; `find_due` answers at most BATCH items a call. Returns (settled, amount):
+    how many this runner settled (others' are None) and the sum of what they moved."""
+    now = now or utcnow()
     settled = amount = 0
     while True:
         with unit_of_work(session_factory) as session:
-            due = find_due(session)
+            due = find_due(session, now, BATCH)
         for item in due:
             with unit_of_work(session_factory) as session:
-                moved = settle(session, item)
+                moved = settle(session, item, now)
             if moved is not None:
                 settled += 1
                 amount += moved
@@ -63,11 +67,8 @@ def expire_envelopes(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> ExpiryReport:
     """Return the unclaimed shares of every expired envelope to its funder, exactly once."""
-    now = now or utcnow()
     expired, refunded = settle_each(
-        session_factory,
-        lambda session: envelope_expiry.due_for_expiry(session, now),
-        lambda session, envelope_id: envelope_expiry.expire_envelope(session, envelope_id, now),
+        session_factory, now, envelope_expiry.due_for_expiry, envelope_expiry.expire_envelope
     )
     return ExpiryReport(expired=expired, refunded_amount=refunded)
 
@@ -76,11 +77,8 @@ def expire_help_requests(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> HelpExpiryReport:
     """Refund the escrow of every unfinished help request past its deadline, exactly once."""
-    now = now or utcnow()
     expired, refunded = settle_each(
-        session_factory,
-        lambda session: help_requests.due_for_expiry(session, now),
-        lambda session, request_id: help_requests.expire_request(session, request_id, now),
+        session_factory, now, help_requests.due_for_expiry, help_requests.expire_request
     )
     return HelpExpiryReport(expired=expired, refunded_amount=refunded)
 
@@ -89,11 +87,8 @@ def fail_expired_groups(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> GroupExpiryReport:
     """Fail every group whose window ended before it filled (units back to stock), once."""
-    now = now or utcnow()
     failed, units = settle_each(
-        session_factory,
-        lambda session: group_expiry.due_for_failure(session, now),
-        lambda session, group_id: group_expiry.fail_group(session, group_id, now),
+        session_factory, now, group_expiry.due_for_failure, group_expiry.fail_group
     )
     return GroupExpiryReport(failed=failed, units_returned=units)
 
@@ -102,12 +97,7 @@ def expire_price_cuts(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> PriceCutExpiryReport:
     """End every unfinished price cut past its deadline (nothing owed, its unit back), once."""
-    now = now or utcnow()
-    expired, _ = settle_each(
-        session_factory,
-        lambda session: price_cuts.due_for_expiry(session, now),
-        lambda session, cut_id: price_cuts.expire_cut(session, cut_id, now),
-    )
+    expired, _ = settle_each(session_factory, now, price_cuts.due_for_expiry, price_cuts.expire_cut)
     return PriceCutExpiryReport(expired=expired)
 
 
@@ -115,12 +105,7 @@ def release_referral_rewards(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> ReleaseReport:
     """Pay every referral reward whose hold has ended into the sharer's wallet, exactly once."""
-    now = now or utcnow()
-    released, paid = settle_each(
-        session_factory,
-        lambda session: rewards.due_rewards(session, now),
-        lambda session, reward_id: rewards.release_reward(session, reward_id, now),
-    )
+    released, paid = settle_each(session_factory, now, rewards.due_rewards, rewards.release_reward)
     return ReleaseReport(released=released, paid_amount=paid)
 
 
@@ -128,15 +113,16 @@ def release_expired_reservations(
     session_factory: sessionmaker[Session], now: datetime | None = None
 ) -> ReservationReleaseReport:
     """Give back the coupons and credit of every checkout reservation past its hold, once."""
-    now = now or utcnow()
     released, _ = settle_each(
-        session_factory,
-        lambda session: checkout_orders.due_reservations(session, now),
-        lambda session, order_pk: (
-            0 if checkout_orders.expire_reservation(session, order_pk, now) else None
-        ),
+        session_factory, now, checkout_orders.due_reservations, _expire_reservation
     )
     return ReservationReleaseReport(released=released)
+
+
+def _expire_reservation(session: Session, order_pk: int, now: datetime) -> int | None:
+    # A release moves no amount of its own (the report counts releases): 0 when this runner
+    # released it, None when another sweeper or a payment was first.
+    return 0 if checkout_orders.expire_reservation(session, order_pk, now) else None
 
 
 def delete_expired_rate_counters(

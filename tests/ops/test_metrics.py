@@ -1,11 +1,16 @@
 """/metrics: Prometheus text for the holder of the token, off without one; requests counted by
 route template and status, summed across the API processes of `kinsave serve --workers 2`."""
 
+import shutil
+import tempfile
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -80,6 +85,44 @@ class TestContent:
         assert "kinsave_db_pool_checked_out" in text
 
 
+HEALTHZ_OK = {"method": "GET", "route": "/healthz", "status": "200"}
+
+
+def healthz_counts(folder: Path) -> dict[str, float]:
+    """Each API process's own count of answered /healthz, read from its file alone."""
+    counts = {}
+    for file in sorted(folder.glob("counter_*.db")):
+        with tempfile.TemporaryDirectory() as alone:
+            shutil.copy(file, alone)
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, alone)
+            text = generate_latest(registry).decode()
+        counts[file.name] = value(text, "kinsave_http_requests_total", **HEALTHZ_OK)
+    return counts
+
+
+def until_each_process_answered(
+    server: ServerProcess, folder: Path, processes: int, at_least: int
+) -> int:
+    """/healthz, at least `at_least` times and until each of the processes has counted one;
+    returns how many were sent.
+
+    `start()` returns when the first process answers, the others may still be starting, and
+    the kernel hands each new connection to whichever process accepts first: a fixed number of
+    requests can all reach one process. Bounded: fails if a process never answers."""
+    deadline = time.monotonic() + 120
+    sent = 0
+    while time.monotonic() < deadline:
+        for _ in range(10):  # a new connection each
+            assert httpx.get(f"{server.url}/healthz").status_code == 200
+        sent += 10
+        counts = healthz_counts(folder)
+        if sent >= at_least and len(counts) >= processes and min(counts.values()) >= 1:
+            return sent
+        time.sleep(0.2)
+    raise AssertionError(f"not every API process answered: {healthz_counts(folder)}")
+
+
 @pytest.mark.slow
 class TestSeveralProcesses:
     def test_counts_are_summed_across_api_processes(
@@ -89,17 +132,18 @@ class TestSeveralProcesses:
         server.env["PROMETHEUS_MULTIPROC_DIR"] = str(tmp_path)  # as `kinsave serve` would make
         server.start()
         try:
-            for _ in range(40):  # a new connection each: both processes answer some
-                httpx.get(f"{server.url}/healthz")
+            sent = until_each_process_answered(server, tmp_path, processes=2, at_least=40)
+            before = healthz_counts(tmp_path)
             text = httpx.get(f"{server.url}/metrics", headers=BEARER).text
+            after = healthz_counts(tmp_path)
         finally:
             server.stop()
-        counted = value(
-            text, "kinsave_http_requests_total", method="GET", route="/healthz", status="200"
-        )
-        assert counted >= 40  # the startup probes too: every process's count, summed
-        counter_files = [p.name for p in tmp_path.iterdir() if p.name.startswith("counter_")]
-        assert len(counter_files) == 2  # one per API process
+        assert len(before) == len(after) == 2  # one file per API process, each counted some
+        assert min(before.values()) >= 1
+        counted = value(text, "kinsave_http_requests_total", **HEALTHZ_OK)
+        # Every process's count, summed (a late startup probe may land between the reads).
+        assert sum(before.values()) <= counted <= sum(after.values())
+        assert counted >= sent  # the startup probes too
 
 
 class TestGateDecisions:

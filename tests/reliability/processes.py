@@ -15,6 +15,8 @@ import redis
 
 from tests.conftest import _free_port
 
+START_SECONDS = 120
+
 
 class ServerProcess:
     """`kinsave serve` in its own process (its own process group, so SIGKILL takes it all)."""
@@ -38,6 +40,16 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> "ServerProcess":
+        # The port _free_port found free may be taken before the server binds it (other tests
+        # run beside this one): a server that exits before answering starts again on another.
+        for _ in range(3):
+            if self._launch():
+                return self
+            self.port = _free_port()
+        raise RuntimeError("kinsave serve exited before answering, three times")
+
+    def _launch(self) -> bool:
+        """True once it answers /healthz; False when it exited first."""
         command = [sys.executable, "-m", "kinsave.cli", "serve", "--no-migrate"]
         self.process = subprocess.Popen(
             [*command, "--port", str(self.port), *self.args],
@@ -46,15 +58,20 @@ class ServerProcess:
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        # Each process of `--workers N` imports the whole app: 10 to 25 s apiece when the
+        # machine is loaded (2 cores shared by several test runs). This bounds a wait only.
+        deadline = time.monotonic() + START_SECONDS
+        while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
+                    return True
             except httpx.HTTPError:
                 time.sleep(0.1)
+        exited = self.process.poll() is not None
         self.kill()
-        raise RuntimeError("kinsave serve did not start")
+        if not exited:
+            raise RuntimeError(f"kinsave serve did not answer within {START_SECONDS} s")
+        return False
 
     def kill(self) -> None:
         """SIGKILL: no shutdown, no rollback sent, connections just drop."""

@@ -6,7 +6,7 @@ from datetime import timedelta
 from kinsave.cli import app
 from kinsave.db import unit_of_work, utcnow
 from kinsave.jobs import Sweeper
-from kinsave.social import help_requests
+from kinsave.social import help_offers, help_requests
 from kinsave.social.schemas import HelpOfferIn
 from tests.factories import create_campaign, login, shop_key
 
@@ -19,7 +19,7 @@ def test_expire_and_deliver_commands(api, session_factory, cli):
     )
     login(api, "grandma")
     with unit_of_work(session_factory) as session:
-        offer = help_requests.create_offer(
+        offer = help_offers.create_offer(
             session,
             campaign["shop_id"],
             campaign["id"],
@@ -44,7 +44,7 @@ def test_sweeper_refunds_overdue_requests(api, session_factory, settings):
     )
     login(api, "grandma")
     with unit_of_work(session_factory) as session:
-        offer = help_requests.create_offer(
+        offer = help_offers.create_offer(
             session,
             campaign["shop_id"],
             campaign["id"],

@@ -33,7 +33,7 @@ def over_http(
 ) -> None:
     """Each HTTP variant's measurement appended to `out` as soon as it is done (a run stopped
     midway keeps the variants it finished)."""
-    from kinsave.bench.runner import checked, measurement, prepare
+    from kinsave.bench.runner import measurement, prepare
 
     plan: Any = None
     plan_used = False  # a plan serves the read-only runs and one writer; each writer gets fresh
@@ -53,38 +53,63 @@ def over_http(
         targets = scenario.http_targets(ctx, plan, template)
         progress(what, 0, len(targets))
         keep = writes and getattr(scenario, "keep_bodies", False)
-        meters = {
-            "api": http.CpuMeter(server.is_mine),
-            "postgres": http.CpuMeter(http.postgres_of(_database_name(ctx.database_url))),
-            "redis": http.CpuMeter(http.redis_of(ctx.settings.redis_url)),
-        }
-        phases = getattr(scenario, "http_phases", None)
         per_phase: dict[str, str] = {}
-        if writes and phases is not None:
-            load, loadgen_cpu = _phased_load(
-                server.port, phases(ctx, plan, variant), ctx.scale.connections, per_phase
-            )
-        else:
-            load, loadgen_cpu = http.run_load(
-                server.port, targets, ctx.scale.connections, keep_bodies=keep
-            )
-        spent = {name: meter.seconds() for name, meter in meters.items()}
-        spent["loadgen"] = loadgen_cpu
+        load, spent = _metered_load(ctx, scenario, server, plan, variant, targets, per_phase)
         if keep:
             plan.bodies = load.bodies  # the scenario checks the answers themselves
         progress(what + " (checking)", len(targets), len(targets))
-        if writes:
-            problems = checked(ctx, scenario, plan, load, variant)
-        elif set(load.codes) != {"ok"}:
-            problems = [f"{variant} answered {sorted(set(load.codes))}"]
-        else:
-            problems = []
+        problems = _problems(ctx, scenario, plan, load, variant)
         result = measurement(ctx, scenario.name, mode, variant, load, problems)
         result.notes.update(cpu_notes(spent, load, ctx.database))
         result.notes.update(per_phase)
         if writes and getattr(plan, "endpoints", None):
             result.notes["per_endpoint"] = per_endpoint(plan.endpoints, load)
         out.append(result)
+
+
+def _metered_load(
+    ctx: BenchContext,
+    scenario: Scenario,
+    server: http.ApiServer,
+    plan: Any,
+    variant: str,
+    targets: list[HttpTarget],
+    per_phase: dict[str, str],
+) -> tuple[LoadResult, dict[str, float]]:
+    """The variant's load (in the scenario's phases, for a writer that has them) and the CPU
+    seconds the API, PostgreSQL, Redis and the load generator spent on it."""
+    writes = variant not in READ_ONLY
+    keep = writes and getattr(scenario, "keep_bodies", False)
+    meters = {
+        "api": http.CpuMeter(server.is_mine),
+        "postgres": http.CpuMeter(http.postgres_of(_database_name(ctx.database_url))),
+        "redis": http.CpuMeter(http.redis_of(ctx.settings.redis_url)),
+    }
+    phases = getattr(scenario, "http_phases", None)
+    if writes and phases is not None:
+        load, loadgen_cpu = _phased_load(
+            server.port, phases(ctx, plan, variant), ctx.scale.connections, per_phase
+        )
+    else:
+        load, loadgen_cpu = http.run_load(
+            server.port, targets, ctx.scale.connections, keep_bodies=keep
+        )
+    spent = {name: meter.seconds() for name, meter in meters.items()}
+    spent["loadgen"] = loadgen_cpu
+    return load, spent
+
+
+def _problems(
+    ctx: BenchContext, scenario: Scenario, plan: Any, load: LoadResult, variant: str
+) -> list[str]:
+    """A writer's answers checked by the scenario; a reader's must all be ok."""
+    from kinsave.bench.runner import checked
+
+    if variant not in READ_ONLY:
+        return checked(ctx, scenario, plan, load, variant)
+    if set(load.codes) != {"ok"}:
+        return [f"{variant} answered {sorted(set(load.codes))}"]
+    return []
 
 
 def _database_name(url: str) -> str:

@@ -1,4 +1,5 @@
-"""Help requests: "ask N people to help within T hours to unlock a reward".
+"""Help requests: "ask N people to help within T hours to unlock a reward", on the terms of a
+help offer (help_offers.py).
 
 Guarantees, all held by the database rather than by Python checks:
 - the terms are copied onto the request when it starts and never change;
@@ -26,12 +27,11 @@ from kinsave.errors import KinsaveError, register_codes
 from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import Account, AccountKind
+from kinsave.social import expiry
 from kinsave.social import service as circle
 from kinsave.social.models import Help, HelpOffer, HelpRequest
 from kinsave.social.schemas import (
     HelperOut,
-    HelpOfferIn,
-    HelpOfferOut,
     HelpOut,
     HelpRequestOut,
 )
@@ -46,38 +46,6 @@ register_codes(
         "help_request_already_open": 409,
     }
 )
-
-MAX_REWARD = 10**9
-
-
-def create_offer(
-    session: Session, shop_id: str, campaign_id: str, data: HelpOfferIn
-) -> HelpOfferOut:
-    """Configure a help offer on one of this shop's campaigns. Errors: not_found, invalid_amount."""
-    campaign = campaigns.owned_campaign(session, shop_id, campaign_id)
-    if not 1 <= data.reward <= MAX_REWARD:
-        raise KinsaveError("invalid_amount", f"reward must be between 1 and {MAX_REWARD}")
-    offer = HelpOffer(
-        id="hof_" + secrets.token_hex(8),
-        shop_id=shop_id,
-        campaign_id=campaign.id,
-        helpers_needed=data.helpers_needed,
-        hours=data.hours,
-        reward=data.reward,
-        daily_help_limit=data.daily_help_limit,
-        created_at=utcnow(),
-    )
-    session.add(offer)
-    session.flush()
-    return _offer_out(offer)
-
-
-def list_offers(session: Session, shop_id: str, campaign_id: str) -> list[HelpOfferOut]:
-    campaigns.owned_campaign(session, shop_id, campaign_id)
-    offers = session.execute(
-        select(HelpOffer).where(HelpOffer.campaign_id == campaign_id).order_by(HelpOffer.created_at)
-    ).scalars()
-    return [_offer_out(offer) for offer in offers]
 
 
 def start_request(
@@ -152,15 +120,7 @@ def _insert_request(session: Session, request: HelpRequest) -> None:
 
 
 def _expire_own_overdue(session: Session, offer_id: str, requester_id: str, now: datetime) -> None:
-    overdue = session.execute(
-        select(HelpRequest.id).where(
-            HelpRequest.offer_id == offer_id,
-            HelpRequest.requester_id == requester_id,
-            HelpRequest.state == "open",
-            HelpRequest.deadline_at <= now,
-        )
-    ).scalars()
-    for request_id in list(overdue):
+    for request_id in expiry.own_overdue(session, HelpRequest, offer_id, requester_id, now):
         expire_request(session, request_id, now)
 
 
@@ -216,10 +176,13 @@ def give_help(
 
 
 def _refuse_if_closed(state: str, deadline_at: datetime, now: datetime) -> None:
-    if state == "completed":
-        raise KinsaveError("help_request_closed", "this request is already unlocked")
-    if state == "expired" or deadline_at <= now:
-        raise KinsaveError("help_request_expired", "this request's time is up")
+    expiry.refuse_if_closed(
+        state,
+        deadline_at,
+        now,
+        completed="this request is already unlocked",
+        expired="this request's time is up",
+    )
 
 
 def _has_helped(session: Session, request_id: str, helper_id: str) -> bool:
@@ -302,9 +265,6 @@ def request_view(session: Session, request_id: str, now: datetime | None = None)
         .all()
     )
     names = auth.display_names(session, [h.helper_id for h in helps])
-    state = request.state
-    if state == "open" and request.deadline_at <= now:
-        state = "expired"  # the sweeper refunds it soon; nobody can help any more
     return HelpRequestOut(
         id=request.id,
         offer_id=request.offer_id,
@@ -324,7 +284,7 @@ def request_view(session: Session, request_id: str, now: datetime | None = None)
         reward=request.reward,
         hours=request.hours,
         daily_help_limit=request.daily_help_limit,
-        state=state,
+        state=expiry.shown_state(request.state, request.deadline_at, now),
         created_at=request.created_at,
         deadline_at=request.deadline_at,
         closed_at=request.closed_at,
@@ -332,13 +292,7 @@ def request_view(session: Session, request_id: str, now: datetime | None = None)
 
 
 def due_for_expiry(session: Session, now: datetime, limit: int = 200) -> list[str]:
-    rows = session.execute(
-        select(HelpRequest.id)
-        .where(HelpRequest.state == "open", HelpRequest.deadline_at <= now)
-        .order_by(HelpRequest.deadline_at)
-        .limit(limit)
-    )
-    return [row[0] for row in rows]
+    return expiry.due_for_expiry(session, HelpRequest, now, limit)
 
 
 def expire_request(session: Session, request_id: str, now: datetime) -> int | None:
@@ -347,17 +301,15 @@ def expire_request(session: Session, request_id: str, now: datetime) -> int | No
     Exactly once, even with several sweepers: only the one whose conditional UPDATE flips the
     state refunds. Returns the refunded amount, or None when it was not (or no longer) due.
     """
-    closed = session.execute(
-        update(HelpRequest)
-        .where(
-            HelpRequest.id == request_id,
-            HelpRequest.state == "open",
-            HelpRequest.deadline_at <= now,
-        )
-        .values(state="expired", closed_at=now)
-        .returning(HelpRequest.escrow_account_id, HelpRequest.budget_account_id, HelpRequest.reward)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    closed = expiry.close_if_overdue(
+        session,
+        HelpRequest,
+        request_id,
+        now,
+        HelpRequest.escrow_account_id,
+        HelpRequest.budget_account_id,
+        HelpRequest.reward,
+    )
     if closed is None:
         return None
     ledger.transfer(
@@ -385,18 +337,6 @@ def escrow_problems(session: Session) -> list[str]:
         for request_id, state, reward, held in rows
         if held != (expected := reward if state == "open" else 0)
     ]
-
-
-def _offer_out(offer: HelpOffer) -> HelpOfferOut:
-    return HelpOfferOut(
-        id=offer.id,
-        campaign_id=offer.campaign_id,
-        helpers_needed=offer.helpers_needed,
-        hours=offer.hours,
-        reward=offer.reward,
-        daily_help_limit=offer.daily_help_limit,
-        created_at=offer.created_at,
-    )
 
 
 def request_exists(session: Session, request_id: str) -> bool:

@@ -27,6 +27,7 @@ from kinsave.coupons import entitlements
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError, register_codes
 from kinsave.sharing import attribution
+from kinsave.social import expiry
 from kinsave.social import service as circle
 from kinsave.social.models import PriceCut, PriceCutHelp, PriceCutOffer
 from kinsave.social.price_cut_schedule import cut_schedule, price_after
@@ -150,15 +151,7 @@ def start_cut(
 
 
 def _expire_own_overdue(session: Session, offer_id: str, requester_id: str, now: datetime) -> None:
-    overdue = session.execute(
-        select(PriceCut.id).where(
-            PriceCut.offer_id == offer_id,
-            PriceCut.requester_id == requester_id,
-            PriceCut.state == "open",
-            PriceCut.deadline_at <= now,
-        )
-    ).scalars()
-    for cut_id in list(overdue):
+    for cut_id in expiry.own_overdue(session, PriceCut, offer_id, requester_id, now):
         expire_cut(session, cut_id, now)
 
 
@@ -222,10 +215,13 @@ def _refuse_second_account(
 
 
 def _refuse_if_closed(state: str, deadline_at: datetime, now: datetime) -> None:
-    if state == "completed":
-        raise KinsaveError("help_request_closed", "this price cut is already complete")
-    if state == "expired" or deadline_at <= now:
-        raise KinsaveError("help_request_expired", "this price cut's time is up")
+    expiry.refuse_if_closed(
+        state,
+        deadline_at,
+        now,
+        completed="this price cut is already complete",
+        expired="this price cut's time is up",
+    )
 
 
 def _record_help(
@@ -276,7 +272,7 @@ def cut_view(session: Session, cut_id: str, now: datetime | None = None) -> Pric
         ).scalars()
     )
     names = auth.display_names(session, [h.helper_id for h in helps])
-    state = "expired" if cut.state == "open" and cut.deadline_at <= now else cut.state
+    state = expiry.shown_state(cut.state, cut.deadline_at, now)
     return PriceCutOut(
         id=cut.id,
         offer_id=cut.offer_id,
@@ -311,25 +307,13 @@ def cut_view(session: Session, cut_id: str, now: datetime | None = None) -> Pric
 
 
 def due_for_expiry(session: Session, now: datetime, limit: int = 200) -> list[str]:
-    rows = session.execute(
-        select(PriceCut.id)
-        .where(PriceCut.state == "open", PriceCut.deadline_at <= now)
-        .order_by(PriceCut.deadline_at)
-        .limit(limit)
-    )
-    return [row[0] for row in rows]
+    return expiry.due_for_expiry(session, PriceCut, now, limit)
 
 
 def expire_cut(session: Session, cut_id: str, now: datetime) -> int | None:
     """Close an unfinished price cut past its deadline: nothing is owed, its unit goes back.
     Exactly once with several sweepers. Returns 0 when it expired it, None when not due."""
-    closed = session.execute(
-        update(PriceCut)
-        .where(PriceCut.id == cut_id, PriceCut.state == "open", PriceCut.deadline_at <= now)
-        .values(state="expired", closed_at=now)
-        .returning(PriceCut.offer_id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    closed = expiry.close_if_overdue(session, PriceCut, cut_id, now, PriceCut.offer_id)
     if closed is None:
         return None
     session.execute(

@@ -8,7 +8,7 @@ from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
 from kinsave.security.deps import shopper_rate_limit
-from kinsave.social import help_requests, service
+from kinsave.social import help_offers, help_requests, service
 from kinsave.social.schemas import (
     CircleEnvelopeIn,
     CircleEnvelopeListOut,
@@ -76,7 +76,7 @@ def create_help_offer(
     """Ask N people to help within T hours to unlock a reward paid from this campaign's budget."""
     return once(
         operator.scope,
-        lambda: help_requests.create_offer(once.session, operator.shop_id, campaign_id, body),
+        lambda: help_offers.create_offer(once.session, operator.shop_id, campaign_id, body),
         body=body,
         status_code=201,
     )
@@ -86,7 +86,7 @@ def create_help_offer(
 def list_help_offers(
     campaign_id: str, operator: CurrentOperator, session: ReadSession
 ) -> list[HelpOfferOut]:
-    return help_requests.list_offers(session, operator.shop_id, campaign_id)
+    return help_offers.list_offers(session, operator.shop_id, campaign_id)
 
 
 @router.post(

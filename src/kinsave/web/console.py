@@ -8,9 +8,10 @@ each change is in the shop's audit log, as an API change is.
 """
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,6 +40,7 @@ from kinsave.web.security import (
 router = APIRouter(prefix="/admin", include_in_schema=False)
 CONSOLE_SESSION_SECONDS = 12 * 3600
 Fields = dict[str, str]
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
 def _sign_in() -> RedirectResponse:
@@ -156,22 +158,88 @@ def create_campaign(
         "form_key": form_key,
     }
     try:
-        data = campaign_from_form(fields)
-    except FormError as error:
-        return _campaign_form(request, fields, error.field)
-    except ValidationError as error:
-        return _campaign_form(request, fields, _first_field(error))
-    try:
-        body = _run_form_once(
+        created = submit_form(
             writes,
             operator,
             form_key,
-            data,
-            lambda session: campaigns.create_campaign(session, operator.shop_id, data),
+            lambda: campaign_from_form(fields),
+            lambda session, data: campaigns.create_campaign(session, operator.shop_id, data),
         )
+    except FormRefused as refused:
+        return _campaign_form(request, fields, refused.problem)
+    return RedirectResponse(f"/admin/campaigns/{created.answer['id']}", status_code=303)
+
+
+class FormRefused(Exception):
+    """A form's change was refused and nothing was written. `problem` is the refused field's
+    name (the page shows its label) or the error code (the page shows its message)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Submitted(Generic[ModelT]):
+    data: ModelT  # the form, as the API model it was parsed into
+    answer: dict[str, Any]  # what the write answered (the first answer, on a double submit)
+
+
+async def create_from_form(
+    request: Request,
+    writes: RequestWrites,
+    names: Iterable[str],
+    parse: Callable[[Fields], ModelT],
+    create: Callable[[Session, str, ModelT], BaseModel],
+    refused: Callable[[str, Fields, str], Response],
+    done: str,
+) -> Response:
+    """A list page's create form, posted (coupon templates, group deals): signed in and CSRF
+    checked, then `create(session, shop_id, data)` through submit_form. A refusal answers
+    `refused(shop_id, fields, problem)`, the page again with what was typed; a success
+    redirects to `done`."""
+    operator = console_operator(request)
+    if operator is None:
+        return _sign_in()
+    form = await request.form()
+    if not form_csrf_ok(request, str(form.get("csrf", ""))):
+        return _denied(request)
+    fields = {name: str(form.get(name, "")) for name in names}
+    try:
+        submit_form(
+            writes,
+            operator,
+            str(form.get("form_key", "")),
+            lambda: parse(fields),
+            lambda session, data: create(session, operator.shop_id, data),
+        )
+    except FormRefused as refusal:
+        return refused(operator.shop_id, fields, refusal.problem)
+    return RedirectResponse(done, status_code=303)
+
+
+def submit_form(
+    writes: RequestWrites,
+    operator: ShopPrincipal,
+    form_key: str,
+    parse: Callable[[], ModelT],
+    write: Callable[[Session, ModelT], BaseModel],
+) -> Submitted[ModelT]:
+    """A console form's create: `parse` turns the typed fields into the API's Pydantic model,
+    then `write` runs in the request's write boundary (`api.Writes`: unit of work and audit
+    hook), at most once per form key. Raises FormRefused naming the refused field (FormError,
+    or the first field pydantic refused) or the error code (KinsaveError, the write rolled
+    back)."""
+    try:
+        data = parse()
+        answer = _run_form_once(writes, operator, form_key, data, lambda s: write(s, data))
+    except FormError as error:
+        raise FormRefused(error.field) from error
+    except ValidationError as error:
+        raise FormRefused(_first_field(error)) from error
     except KinsaveError as error:
-        return _campaign_form(request, fields, error.code)
-    return RedirectResponse(f"/admin/campaigns/{body['id']}", status_code=303)
+        raise FormRefused(error.code) from error
+    return Submitted(data, answer)
 
 
 def _first_field(error: ValidationError) -> str:

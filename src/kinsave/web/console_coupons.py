@@ -5,19 +5,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from kinsave.api import ReadSession, Writes
 from kinsave.coupons import service as coupons
 from kinsave.errors import KinsaveError
-from kinsave.web.console import (
-    _denied,
-    _first_field,
-    _run_form_once,
-    _sign_in,
-    operator_change,
-)
-from kinsave.web.forms import FormError, template_from_form
+from kinsave.web.console import _denied, _sign_in, create_from_form, operator_change
+from kinsave.web.forms import template_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
@@ -97,29 +90,15 @@ def _page(
 
 @router.post("", response_class=HTMLResponse)
 async def create_template(request: Request, session: ReadSession, writes: Writes) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    form = await request.form()
-    if not form_csrf_ok(request, str(form.get("csrf", ""))):
-        return _denied(request)
-    fields = {name: str(form.get(name, "")) for name in FIELDS}
-    try:
-        data = template_from_form(fields)
-        _run_form_once(
-            writes,
-            operator,
-            str(form.get("form_key", "")),
-            data,
-            lambda s: coupons.create_template(s, operator.shop_id, data),
-        )
-    except FormError as error:
-        return _page(request, session, operator.shop_id, 0, fields, error.field)
-    except ValidationError as error:
-        return _page(request, session, operator.shop_id, 0, fields, _first_field(error))
-    except KinsaveError as error:
-        return _page(request, session, operator.shop_id, 0, fields, error.code)
-    return RedirectResponse("/admin/coupons", status_code=303)
+    return await create_from_form(
+        request,
+        writes,
+        FIELDS,
+        template_from_form,
+        coupons.create_template,
+        lambda shop_id, fields, problem: _page(request, session, shop_id, 0, fields, problem),
+        done="/admin/coupons",
+    )
 
 
 @router.post("/{template_id}/status")

@@ -6,20 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ValidationError
 
 from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.groups import service as group_deals
 from kinsave.groups.schemas import GroupDealIn
-from kinsave.web.console import (
-    _denied,
-    _first_field,
-    _run_form_once,
-    _sign_in,
-    operator_change,
-)
-from kinsave.web.forms import FormError, parse_int, parse_yuan
+from kinsave.web.console import _denied, _sign_in, create_from_form, operator_change
+from kinsave.web.forms import parse_int, parse_yuan
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
 
@@ -77,29 +70,15 @@ def _page(
 
 @router.post("", response_class=HTMLResponse)
 async def create_deal(request: Request, session: ReadSession, writes: Writes) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    form = await request.form()
-    if not form_csrf_ok(request, str(form.get("csrf", ""))):
-        return _denied(request)
-    fields = {name: str(form.get(name, "")) for name in FIELDS}
-    try:
-        data = deal_from_form(fields)
-        _run_form_once(
-            writes,
-            operator,
-            str(form.get("form_key", "")),
-            data,
-            lambda s: group_deals.create_deal(s, operator.shop_id, data),
-        )
-    except FormError as error:
-        return _page(request, session, operator.shop_id, fields, error.field)
-    except ValidationError as error:
-        return _page(request, session, operator.shop_id, fields, _first_field(error))
-    except KinsaveError as error:
-        return _page(request, session, operator.shop_id, fields, error.code)
-    return RedirectResponse("/admin/group-deals", status_code=303)
+    return await create_from_form(
+        request,
+        writes,
+        FIELDS,
+        deal_from_form,
+        group_deals.create_deal,
+        lambda shop_id, fields, problem: _page(request, session, shop_id, fields, problem),
+        done="/admin/group-deals",
+    )
 
 
 @router.post("/{deal_id}/status")

@@ -1,7 +1,7 @@
 """The console's support pages: find a shopper the shop knows (by id, name or a host's user id),
 see their wallet history at the shop, coupons, orders and refunds, and adjust their credit by
-hand with a reason. The adjustment is one form, one transaction (`_run_form_once`: a double
-submit books nothing twice), one ledger transfer and one audit entry (`support.service`)."""
+hand with a reason. The adjustment is one form, one transaction (`console.submit_form`: a
+double submit books nothing twice), one ledger transfer and one audit entry (`support.service`)."""
 
 import secrets
 from typing import Annotated
@@ -16,8 +16,8 @@ from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.support import service as support
 from kinsave.support.schemas import CreditAdjustmentIn, CreditAdjustmentOut
-from kinsave.web.console import _denied, _run_form_once, _sign_in
-from kinsave.web.forms import FormError, parse_signed_yuan
+from kinsave.web.console import FormRefused, _denied, _sign_in, submit_form
+from kinsave.web.forms import parse_signed_yuan
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
 
@@ -91,30 +91,33 @@ def adjust_credit(
         return _denied(request)
     back = f"/admin/shoppers/{shopper_id}"
     key = (form_key or secrets.token_hex(12))[:100]
-    try:
-        data = CreditAdjustmentIn(
-            shopper_id=shopper_id, amount=parse_signed_yuan(amount, "amount"), reason=reason
+
+    def adjust(session: Session, data: CreditAdjustmentIn) -> CreditAdjustmentOut:
+        transfer_id = support.adjust_credit(
+            session,
+            operator.shop_id,
+            shopper_id,
+            amount=data.amount,
+            reason=data.reason,
+            actor=operator.key_prefix or operator.role,
+            key=key,
         )
+        balance = ledger.wallet_balance(session, shopper_id, operator.shop_id)
+        return CreditAdjustmentOut(transfer_id=transfer_id, amount=data.amount, balance=balance)
 
-        def adjust(session: Session) -> CreditAdjustmentOut:
-            transfer_id = support.adjust_credit(
-                session,
-                operator.shop_id,
-                shopper_id,
-                amount=data.amount,
-                reason=data.reason,
-                actor=operator.key_prefix or operator.role,
-                key=key,
-            )
-            balance = ledger.wallet_balance(session, shopper_id, operator.shop_id)
-            return CreditAdjustmentOut(transfer_id=transfer_id, amount=data.amount, balance=balance)
-
-        _run_form_once(writes, operator, key, data, adjust)
-    except FormError as error:
-        return _with_problem(request, shopper_id, error.field, amount, reason)
-    except KinsaveError as error:
-        return _with_problem(request, shopper_id, error.code, amount, reason)
-    return RedirectResponse(f"{back}?adjusted={data.amount}", status_code=303)
+    try:
+        adjusted = submit_form(
+            writes,
+            operator,
+            key,
+            lambda: CreditAdjustmentIn(
+                shopper_id=shopper_id, amount=parse_signed_yuan(amount, "amount"), reason=reason
+            ),
+            adjust,
+        )
+    except FormRefused as refused:
+        return _with_problem(request, shopper_id, refused.problem, amount, reason)
+    return RedirectResponse(f"{back}?adjusted={adjusted.data.amount}", status_code=303)
 
 
 def _with_problem(

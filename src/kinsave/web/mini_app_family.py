@@ -11,6 +11,7 @@ from kinsave.auth import service as auth
 from kinsave.campaigns import service as campaigns
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
+from kinsave.social import help_offers as offer_terms
 from kinsave.social import help_requests
 from kinsave.social import service as social
 from kinsave.web.mini_app import sign_in_redirect
@@ -38,7 +39,7 @@ def help_offers(request: Request, session: ReadSession) -> Response:
     campaign_id = campaigns.running_daily_campaign(session)
     campaign = campaigns.find_campaign(session, campaign_id) if campaign_id else None
     offers = (
-        help_requests.list_offers(session, campaign.shop_id, campaign.id)
+        offer_terms.list_offers(session, campaign.shop_id, campaign.id)
         if campaign is not None
         else []
     )
