@@ -4,8 +4,10 @@
 batcher's batch function) and alone (`claim_daily`, a batch of one). A claim draws its amount
 from the campaign's rule, pays it from the campaign's budget to the shopper's wallet at the
 campaign's shop through a ledger batch (key `daily:<campaign>:<shopper>:<day>`, refused
+`already_claimed_today` when that key was booked before, read with the accounts' lock, and
 `budget_exhausted` when the budget can not pay, counting the claims before it), then records the
-claim row, unique per (campaign, shopper, local day). A refused claim writes nothing, so a batch
+claim row, unique per (campaign, shopper, local day): the terms, the lock, the ledger's write and
+the claim rows, four round trips and the commit. A refused claim writes nothing, so a batch
 of refusals (a rush past its budget) commits without flushing anything.
 
 Why batches: every claim of a rush debits the campaign's one budget row. One transaction per
