@@ -15,20 +15,21 @@ claim holds that row's lock until its commit is durable, so claims would commit 
 time; a batch debits it once for many claims and pays one fsync for all of them.
 """
 
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.batcher import in_rounds
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import DailyTerms
-from kinsave.db import utcnow
+from kinsave.db import sqlite_time, utcnow
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.models import DailyClaim
 from kinsave.envelopes.schemas import DailyClaimOut, DailyStatusOut
@@ -170,9 +171,9 @@ def _answer(
     )
 
 
-# PostgreSQL: the rows as array parameters of one fixed statement, the driver's SQL (parsed once,
-# prepared by psycopg after a few batches). SQLite: RETURNING makes SQLAlchemy send the rows as
-# one multi-row INSERT (its "insertmanyvalues"), compiled once.
+# The rows as parameters of one fixed statement, sent as the driver's SQL: on PostgreSQL arrays
+# (parsed once, prepared by psycopg after a few batches), on SQLite one JSON parameter (kept
+# compiled by sqlite3).
 _PG_INSERT_CLAIMS = """
     INSERT INTO daily_claim (campaign_id, shopper_id, local_day, amount, created_at)
     SELECT c.campaign_id, c.shopper_id, c.local_day, c.amount, %(now)s
@@ -180,13 +181,19 @@ _PG_INSERT_CLAIMS = """
                 CAST(%(local_days)s AS date[]), CAST(%(amounts)s AS bigint[]))
         AS c(campaign_id, shopper_id, local_day, amount)
 """
-_INSERT_CLAIMS = insert(DailyClaim).returning(DailyClaim.id)
+_SQLITE_INSERT_CLAIMS = """
+    INSERT INTO daily_claim (campaign_id, shopper_id, local_day, amount, created_at)
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+           json_extract(value, '$[2]'), json_extract(value, '$[3]'), :now
+    FROM json_each(:rows)
+"""
 
 
 def _record(session: Session, paid: Sequence[_Draft], now: datetime) -> None:
     """The claim rows of the paid claims, in one statement."""
     if not paid:
         return
+    connection = session.connection()
     if session.get_bind().dialect.name == "postgresql":
         params = {
             "campaign_ids": [draft.terms.campaign_id for draft in paid],
@@ -195,19 +202,12 @@ def _record(session: Session, paid: Sequence[_Draft], now: datetime) -> None:
             "amounts": [draft.amount for draft in paid],
             "now": now,
         }
-        session.connection().exec_driver_sql(_PG_INSERT_CLAIMS, params)
+        connection.exec_driver_sql(_PG_INSERT_CLAIMS, params)
         return
-    rows = [
-        {
-            "campaign_id": draft.terms.campaign_id,
-            "shopper_id": draft.shopper_id,
-            "local_day": draft.local_day,
-            "amount": draft.amount,
-            "created_at": now,
-        }
-        for draft in paid
-    ]
-    session.connection().execute(_INSERT_CLAIMS, rows)
+    rows = [[d.terms.campaign_id, d.shopper_id, d.local_day.isoformat(), d.amount] for d in paid]
+    connection.exec_driver_sql(
+        _SQLITE_INSERT_CLAIMS, {"rows": json.dumps(rows), "now": sqlite_time(now)}
+    )
 
 
 def daily_status(

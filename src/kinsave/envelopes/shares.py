@@ -8,33 +8,18 @@ grabber. On PostgreSQL that is one statement, one round trip: it reads, locks th
 on share locks can deadlock two grabs), writes their grabbers, and counts the open shares, so a
 grab that got nothing is told apart: shares left means they are all held by grabs in flight
 (busy), none means empty. On SQLite, one writer holds the database: every open share is free;
-one statement reads, one reads the free shares and one executemany writes.
+one statement reads (the free shares too) and one executemany writes.
 """
 
-from collections import Counter
+import json
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
 
-from sqlalchemy import (
-    BigInteger,
-    Select,
-    String,
-    bindparam,
-    cast,
-    func,
-    null,
-    select,
-    tuple_,
-    union_all,
-    update,
-)
 from sqlalchemy.orm import Session
 
-from kinsave.db import UTCDateTime
-from kinsave.envelopes.models import Envelope, EnvelopeShare
-from kinsave.ledger.models import Account
+from kinsave.db import sqlite_time
 
 Share = tuple[int, int, int]  # share id, seq, amount
 Asking = tuple[str, str]  # envelope id, shopper id
@@ -68,16 +53,7 @@ def take_shares(session: Session, asking: Sequence[Asking], now: datetime) -> Ta
         return Taking()
     if session.get_bind().dialect.name == "postgresql":
         return _pg_take(session, asking, now)
-    taking = _sqlite_read(session, asking)
-    may_grab = [
-        pair
-        for pair in asking
-        if pair not in taking.holders
-        and (terms := taking.envelopes.get(pair[0])) is not None
-        and terms.is_open(now)
-    ]
-    taking.taken = _sqlite_take(session, may_grab, now)
-    return taking
+    return _sqlite_take(session, asking, now)
 
 
 # The driver's SQL (fixed text, array parameters: parsed once, prepared by psycopg). Rows by
@@ -164,82 +140,61 @@ def _terms(
     return EnvelopeTerms(expires_at if status == "open" else None, escrow_account_id, shop_id)
 
 
-def _sqlite_read(session: Session, asking: Sequence[Asking]) -> Taking:
-    """The envelopes and the pairs already holding a share, in one statement."""
-    envelopes = (
-        select(
-            Envelope.id,
-            Envelope.status,
-            Envelope.expires_at,
-            Envelope.escrow_account_id,
-            Account.shop_id,
-            cast(null(), String).label("holder"),
-        )
-        .join(Account, Account.id == Envelope.escrow_account_id)
-        .where(Envelope.id.in_({envelope_id for envelope_id, _ in asking}))
-    )
-    holders = select(
-        EnvelopeShare.envelope_id,
-        cast(null(), String),
-        cast(null(), UTCDateTime()),
-        cast(null(), BigInteger),
-        cast(null(), String),
-        EnvelopeShare.grabbed_by,
-    ).where(tuple_(EnvelopeShare.envelope_id, EnvelopeShare.grabbed_by).in_(set(asking)))
+# SQLite: the envelopes, the pairs already holding a share and up to `most` open shares of each
+# envelope (all free: one writer), in one statement of fixed text (the batch as a JSON parameter),
+# which sqlite3 keeps compiled; the shares' grabbers then in one executemany.
+_SQLITE_READ = """
+    WITH asked AS (SELECT value AS pair FROM json_each(:pairs)),
+    ids AS (SELECT DISTINCT json_extract(pair, '$[0]') AS envelope_id FROM asked)
+    SELECT 'e', e.id, e.status, e.expires_at, e.escrow_account_id, a.shop_id
+    FROM envelope e JOIN ledger_account a ON a.id = e.escrow_account_id
+    WHERE e.id IN (SELECT envelope_id FROM ids)
+    UNION ALL
+    SELECT 'h', s.envelope_id, s.grabbed_by, NULL, NULL, NULL FROM asked
+    JOIN envelope_share s ON s.envelope_id = json_extract(asked.pair, '$[0]')
+     AND s.grabbed_by = json_extract(asked.pair, '$[1]')
+    UNION ALL
+    SELECT 'f', envelope_id, id, seq, amount, NULL FROM (
+        SELECT id, envelope_id, seq, amount,
+               row_number() OVER (PARTITION BY envelope_id ORDER BY seq) AS rank
+        FROM envelope_share WHERE envelope_id IN (SELECT envelope_id FROM ids)
+          AND grabbed_by IS NULL AND refunded_at IS NULL
+    ) WHERE rank <= :most
+"""
+_SQLITE_MARK_GRABBED = """
+    UPDATE envelope_share SET grabbed_by = :shopper_id, grabbed_at = :now WHERE id = :share_id
+"""
+
+
+def _sqlite_take(session: Session, asking: Sequence[Asking], now: datetime) -> Taking:
+    most = max(Counter(envelope_id for envelope_id, _ in asking).values())
+    params = {"pairs": json.dumps(asking), "most": most}
+    connection = session.connection()
     taking = Taking()
-    rows: Sequence[Any] = session.execute(union_all(envelopes, holders)).all()
-    for envelope_id, status, expires_at, escrow, shop_id, holder in rows:
-        if holder is not None:
-            taking.holders.add((envelope_id, holder))
+    free: dict[str, list[Share]] = defaultdict(list)
+    for kind, envelope_id, first, second, third, shop_id in connection.exec_driver_sql(
+        _SQLITE_READ, params
+    ):
+        if kind == "e":
+            expires_at = datetime.fromisoformat(second).replace(tzinfo=UTC)
+            taking.envelopes[envelope_id] = _terms(first, expires_at, third, shop_id)
+        elif kind == "h":
+            taking.holders.add((envelope_id, first))
         else:
-            taking.envelopes[envelope_id] = _terms(status, expires_at, escrow, shop_id)
+            free[envelope_id].append((first, second, third))
+    for shares in free.values():
+        shares.sort(key=lambda share: share[1])  # by seq
+        shares.reverse()  # taken from the end: lowest seq first
+    for pair in asking:
+        terms = taking.envelopes.get(pair[0])
+        if pair in taking.holders or terms is None or not terms.is_open(now) or not free[pair[0]]:
+            continue
+        taking.taken[pair] = free[pair[0]].pop()
+    if taking.taken:
+        grabbed_at = sqlite_time(now)
+        rows = [
+            {"share_id": share[0], "shopper_id": pair[1], "now": grabbed_at}
+            for pair, share in taking.taken.items()
+        ]
+        connection.exec_driver_sql(_SQLITE_MARK_GRABBED, rows)
     return taking
-
-
-_MARK_GRABBED = (
-    update(EnvelopeShare)
-    .where(EnvelopeShare.id == bindparam("share_id"))
-    .values(grabbed_by=bindparam("shopper_id"), grabbed_at=bindparam("now"))
-)
-
-
-def _sqlite_take(session: Session, asking: Sequence[Asking], now: datetime) -> dict[Asking, Share]:
-    if not asking:
-        return {}
-    wanted = Counter(envelope_id for envelope_id, _ in asking)
-    free: dict[str, list[Share]] = {envelope_id: [] for envelope_id in wanted}
-    rows: Sequence[Any] = session.execute(_sqlite_free(wanted)).all()
-    for share_id, envelope_id, seq, amount in rows:
-        free[envelope_id].append((share_id, seq, amount))
-    taken = {pair: free[pair[0]].pop(0) for pair in asking if free[pair[0]]}
-    if taken:
-        rows = [{"share_id": s[0], "shopper_id": p[1], "now": now} for p, s in taken.items()]
-        session.connection().execute(_MARK_GRABBED, rows)
-    return taken
-
-
-def _sqlite_free(wanted: Counter[str]) -> Select[tuple[int, str, int, int]]:
-    """Up to the wanted number of open shares of each envelope, lowest seq first."""
-    rank = func.row_number().over(
-        partition_by=EnvelopeShare.envelope_id, order_by=EnvelopeShare.seq
-    )
-    ranked = (
-        select(
-            EnvelopeShare.id,
-            EnvelopeShare.envelope_id,
-            EnvelopeShare.seq,
-            EnvelopeShare.amount,
-            rank.label("rank"),
-        )
-        .where(
-            EnvelopeShare.envelope_id.in_(list(wanted)),
-            EnvelopeShare.grabbed_by.is_(None),
-            EnvelopeShare.refunded_at.is_(None),
-        )
-        .subquery()
-    )
-    return (
-        select(ranked.c.id, ranked.c.envelope_id, ranked.c.seq, ranked.c.amount)
-        .where(ranked.c.rank <= max(wanted.values()))
-        .order_by(ranked.c.envelope_id, ranked.c.seq)
-    )

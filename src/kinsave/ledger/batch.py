@@ -26,23 +26,27 @@ SQLAlchemy compilation runs per batch (an expanded IN list made new SQL text for
 size, parsed anew each time: half a grab batch's CPU).
 """
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, null, or_, select, tuple_, update
 from sqlalchemy.orm import Session
-from sqlalchemy.sql.elements import ColumnElement
 
-from kinsave.db import forget_gate_after_commit, insert_on_conflict, psycopg_sql, utcnow
+from kinsave.db import (
+    forget_gate_after_commit,
+    insert_on_conflict,
+    psycopg_sql,
+    sqlite_time,
+    utcnow,
+)
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import (
     DEFAULT_CURRENCY,
     NEGATIVE_ALLOWED,
     Account,
     AccountKind,
-    Transfer,
 )
 from kinsave.ledger.schemas import MAX_AMOUNT
 
@@ -191,16 +195,16 @@ def _lock_refs(
     wallets = [ref for ref in refs if isinstance(ref, Wallet)]
     if not ids and not wallets:
         return {}, set()
+    params: dict[str, list[Any]] = {
+        "ids": ids,
+        "owners": sorted({w.owner_id for w in wallets}),
+        "shops": sorted({w.shop_id for w in wallets}),
+        "keys": list(keys),
+    }
     if session.get_bind().dialect.name == "postgresql":
-        params = {
-            "ids": ids,
-            "owners": sorted({w.owner_id for w in wallets}),
-            "shops": sorted({w.shop_id for w in wallets}),
-            "keys": list(keys),
-        }
         rows: Sequence[Any] = session.connection().exec_driver_sql(_PG_LOCK, params).all()
-    else:  # the one writer holds the database: nothing to lock
-        rows = _sqlite_read(session, ids, wallets, keys)
+    else:
+        rows = _sqlite_read(session, params)
     held: dict[AccountRef, _Held] = {}
     booked_before: set[str] = set()
     for account_id, kind, owner_id, shop_id, balance, may_go_negative, booked_key in rows:
@@ -215,34 +219,22 @@ def _lock_refs(
     return held, booked_before
 
 
-def _sqlite_read(
-    session: Session, ids: list[int], wallets: list[Wallet], keys: Sequence[str]
-) -> list[Any]:
-    wanted: list[ColumnElement[bool]] = []
-    if ids:
-        wanted.append(Account.id.in_(ids))
-    if wallets:
-        named = tuple_(Account.owner_id, Account.shop_id).in_(
-            [(w.owner_id, w.shop_id) for w in wallets]
-        )
-        wanted.append(and_(Account.kind == AccountKind.WALLET.value, named))
-    rows: list[Any] = list(
-        session.execute(
-            select(
-                Account.id,
-                Account.kind,
-                Account.owner_id,
-                Account.shop_id,
-                Account.balance,
-                Account.may_go_negative,
-                null(),
-            ).where(or_(*wanted))
-        )
-    )
-    if keys:
-        booked = select(Transfer.idempotency_key).where(Transfer.idempotency_key.in_(keys))
-        rows += [(None,) * 6 + (key,) for key in session.execute(booked).scalars()]
-    return rows
+# SQLite: the same read as one statement of fixed text (lists as JSON parameters), which sqlite3
+# keeps compiled; no lock to take (the one writer holds the database).
+_SQLITE_READ = """
+    SELECT id, kind, owner_id, shop_id, balance, may_go_negative, NULL FROM ledger_account
+    WHERE id IN (SELECT value FROM json_each(:ids))
+       OR (kind = 'wallet' AND owner_id IN (SELECT value FROM json_each(:owners))
+           AND shop_id IN (SELECT value FROM json_each(:shops)))
+    UNION ALL
+    SELECT NULL, NULL, NULL, NULL, NULL, NULL, idempotency_key FROM ledger_transfer
+    WHERE idempotency_key IN (SELECT value FROM json_each(:keys))
+"""
+
+
+def _sqlite_read(session: Session, params: dict[str, list[Any]]) -> list[Any]:
+    as_json = {name: json.dumps(values) for name, values in params.items()}
+    return list(session.connection().exec_driver_sql(_SQLITE_READ, as_json))
 
 
 def _open_wallets(
@@ -333,13 +325,21 @@ _PG_BOOK = psycopg_sql("""
         AS t(idempotency_key, from_account_id, to_account_id, shop_id, amount, kind, reference)
     RETURNING id, idempotency_key
 """)
-# SQLite, in process: one executemany for the balances, one INSERT for the transfers.
-_ADD_TO_BALANCE = (
-    update(Account)
-    .where(Account.id == bindparam("account_id"))
-    .values(balance=Account.balance + bindparam("delta"))
+# SQLite, in process: one executemany for the balances, one INSERT for the transfers (the rows
+# as a JSON parameter: fixed text, kept compiled by sqlite3).
+_SQLITE_ADD_TO_BALANCE = (
+    "UPDATE ledger_account SET balance = balance + :delta WHERE id = :account_id"
 )
-_INSERT_TRANSFERS = insert(Transfer).returning(Transfer.id, Transfer.idempotency_key)
+_SQLITE_INSERT_TRANSFERS = """
+    INSERT INTO ledger_transfer (idempotency_key, from_account_id, to_account_id, shop_id,
+                                 amount, kind, reference, created_at)
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+           json_extract(value, '$[2]'), json_extract(value, '$[3]'),
+           json_extract(value, '$[4]'), json_extract(value, '$[5]'),
+           json_extract(value, '$[6]'), :now
+    FROM json_each(:rows)
+    RETURNING id, idempotency_key
+"""
 
 
 def _write(
@@ -367,6 +367,10 @@ def _write(
     else:
         connection = session.connection()
         if moved:
-            connection.execute(_ADD_TO_BALANCE, [{"account_id": a, "delta": d} for a, d in moved])
-        inserted = connection.execute(_INSERT_TRANSFERS, [{**r, "created_at": now} for r in rows])
+            deltas_of = [{"account_id": a, "delta": d} for a, d in moved]
+            connection.exec_driver_sql(_SQLITE_ADD_TO_BALANCE, deltas_of)
+        as_json = json.dumps([list(row.values()) for row in rows])
+        inserted = connection.exec_driver_sql(
+            _SQLITE_INSERT_TRANSFERS, {"rows": as_json, "now": sqlite_time(now)}
+        )
     return {key: transfer_id for transfer_id, key in inserted}
