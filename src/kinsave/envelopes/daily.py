@@ -4,8 +4,10 @@
 batcher's batch function) and alone (`claim_daily`, a batch of one). A claim draws its amount
 from the campaign's rule, pays it from the campaign's budget to the shopper's wallet at the
 campaign's shop through a ledger batch (key `daily:<campaign>:<shopper>:<day>`, refused
+`already_claimed_today` when that key was booked before, read with the accounts' lock, and
 `budget_exhausted` when the budget can not pay, counting the claims before it), then records the
-claim row, unique per (campaign, shopper, local day). A refused claim writes nothing, so a batch
+claim row, unique per (campaign, shopper, local day): the terms, the lock, the ledger's write and
+the claim rows, four round trips and the commit. A refused claim writes nothing, so a batch
 of refusals (a rush past its budget) commits without flushing anything.
 
 Why batches: every claim of a rush debits the campaign's one budget row. One transaction per
@@ -13,20 +15,21 @@ claim holds that row's lock until its commit is durable, so claims would commit 
 time; a batch debits it once for many claims and pays one fsync for all of them.
 """
 
+import json
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.batcher import in_rounds
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import DailyTerms
-from kinsave.db import utcnow
+from kinsave.db import sqlite_time, utcnow
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.models import DailyClaim
 from kinsave.envelopes.schemas import DailyClaimOut, DailyStatusOut
@@ -124,11 +127,10 @@ def _draft(
 def _book_round(
     session: Session, drafts: Sequence[_Draft], now: datetime
 ) -> list[DailyClaimOut | KinsaveError]:
-    """Claims of distinct (campaign, shopper, day): a claim row already there answers
-    `already_claimed_today`; the rest go through one ledger batch, and the paid ones get their
-    rows. A batch whose claims are all refused writes nothing (its commit flushes nothing)."""
-    claimed = _already_claimed(session, drafts)
-    fresh = [draft for draft in drafts if draft.claim_key not in claimed]
+    """Claims of distinct (campaign, shopper, day), through one ledger batch: a claim booked
+    before (its transfer key, read with the accounts' lock) answers `already_claimed_today`,
+    the paid ones get their claim rows. A batch whose claims are all refused writes nothing (its
+    commit flushes nothing)."""
     postings = [
         ledger_batch.Posting(
             draft.terms.budget_account_id,
@@ -138,66 +140,74 @@ def _book_round(
             keys.daily_claim(draft.terms.campaign_id, draft.shopper_id, draft.local_day),
             reference=draft.terms.campaign_id,
             insufficient_code="budget_exhausted",
+            repeated_code="already_claimed_today",
         )
-        for draft in fresh
+        for draft in drafts
     ]
     try:
-        outcomes = ledger_batch.book(session, postings, now=now) if postings else []
+        outcomes = ledger_batch.book(session, postings, now=now)
         _record(
-            session, [d for d, o in zip(fresh, outcomes, strict=True) if isinstance(o, int)], now
+            session, [d for d, o in zip(drafts, outcomes, strict=True) if isinstance(o, int)], now
         )
     except IntegrityError as error:  # the transfer key or the claim row: claimed concurrently
-        if len(fresh) == 1:
+        if len(drafts) == 1:
             raise KinsaveError("already_claimed_today", ALREADY_CLAIMED) from error
         raise  # the batcher reruns each claim alone
-    paid = {d.claim_key: o for d, o in zip(fresh, outcomes, strict=True)}
-    answers: list[DailyClaimOut | KinsaveError] = []
-    for draft in drafts:
-        outcome = paid.get(draft.claim_key, KinsaveError("already_claimed_today", ALREADY_CLAIMED))
-        if isinstance(outcome, KinsaveError):
-            answers.append(outcome)
-            continue
-        answers.append(
-            DailyClaimOut(
-                campaign_id=draft.terms.campaign_id,
-                amount=draft.amount,
-                local_day=draft.local_day,
-                claimed_at=now,
-            )
-        )
-    return answers
+    return [_answer(draft, outcome, now) for draft, outcome in zip(drafts, outcomes, strict=True)]
 
 
-def _already_claimed(session: Session, drafts: Sequence[_Draft]) -> set[ClaimKey]:
-    rows = session.execute(
-        select(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day).where(
-            tuple_(DailyClaim.campaign_id, DailyClaim.shopper_id, DailyClaim.local_day).in_(
-                [draft.claim_key for draft in drafts]
-            )
-        )
+def _answer(
+    draft: _Draft, outcome: int | KinsaveError, now: datetime
+) -> DailyClaimOut | KinsaveError:
+    if isinstance(outcome, KinsaveError):
+        if outcome.code == "already_claimed_today":
+            return KinsaveError("already_claimed_today", ALREADY_CLAIMED)
+        return outcome
+    return DailyClaimOut(
+        campaign_id=draft.terms.campaign_id,
+        amount=draft.amount,
+        local_day=draft.local_day,
+        claimed_at=now,
     )
-    return {(campaign_id, shopper_id, day) for campaign_id, shopper_id, day in rows}
 
 
-# RETURNING makes SQLAlchemy send the rows as one multi-row INSERT (its "insertmanyvalues"),
-# compiled once, instead of one INSERT per row.
-_INSERT_CLAIMS = insert(DailyClaim).returning(DailyClaim.id)
+# The rows as parameters of one fixed statement, sent as the driver's SQL: on PostgreSQL arrays
+# (parsed once, prepared by psycopg after a few batches), on SQLite one JSON parameter (kept
+# compiled by sqlite3).
+_PG_INSERT_CLAIMS = """
+    INSERT INTO daily_claim (campaign_id, shopper_id, local_day, amount, created_at)
+    SELECT c.campaign_id, c.shopper_id, c.local_day, c.amount, %(now)s
+    FROM unnest(CAST(%(campaign_ids)s AS text[]), CAST(%(shopper_ids)s AS text[]),
+                CAST(%(local_days)s AS date[]), CAST(%(amounts)s AS bigint[]))
+        AS c(campaign_id, shopper_id, local_day, amount)
+"""
+_SQLITE_INSERT_CLAIMS = """
+    INSERT INTO daily_claim (campaign_id, shopper_id, local_day, amount, created_at)
+    SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]'),
+           json_extract(value, '$[2]'), json_extract(value, '$[3]'), :now
+    FROM json_each(:rows)
+"""
 
 
 def _record(session: Session, paid: Sequence[_Draft], now: datetime) -> None:
     """The claim rows of the paid claims, in one statement."""
-    if paid:
-        rows = [
-            {
-                "campaign_id": draft.terms.campaign_id,
-                "shopper_id": draft.shopper_id,
-                "local_day": draft.local_day,
-                "amount": draft.amount,
-                "created_at": now,
-            }
-            for draft in paid
-        ]
-        session.connection().execute(_INSERT_CLAIMS, rows)
+    if not paid:
+        return
+    connection = session.connection()
+    if session.get_bind().dialect.name == "postgresql":
+        params = {
+            "campaign_ids": [draft.terms.campaign_id for draft in paid],
+            "shopper_ids": [draft.shopper_id for draft in paid],
+            "local_days": [draft.local_day for draft in paid],
+            "amounts": [draft.amount for draft in paid],
+            "now": now,
+        }
+        connection.exec_driver_sql(_PG_INSERT_CLAIMS, params)
+        return
+    rows = [[d.terms.campaign_id, d.shopper_id, d.local_day.isoformat(), d.amount] for d in paid]
+    connection.exec_driver_sql(
+        _SQLITE_INSERT_CLAIMS, {"rows": json.dumps(rows), "now": sqlite_time(now)}
+    )
 
 
 def daily_status(

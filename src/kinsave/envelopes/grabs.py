@@ -8,12 +8,12 @@ second tap is `already_grabbed` whichever path took the first), and the ledger m
 amount from the envelope's escrow to the grabber's wallet at the escrow's shop (ledger/batch.py,
 key `envelope-grab:<share id>`, the wallet opened on its first credit).
 
-Set-based: a batch reads its envelopes and the shoppers who already hold a share of them (one
-statement), takes free shares for all its grabs and writes their grabbers in one (shares.py;
-SKIP LOCKED on PostgreSQL: a grab never waits for a share another transaction holds), and books
-every transfer through one ledger batch (two statements). Locks are taken in one order
-everywhere: shares (never waited for), then accounts in id order (the ledger). A refused grab
-writes nothing.
+Set-based: a batch reads its envelopes and the shoppers who already hold a share of them, takes
+free shares for all its grabs and writes their grabbers (shares.py: one statement on PostgreSQL;
+SKIP LOCKED there: a grab never waits for a share another transaction holds), and books every
+transfer through one ledger batch (two statements): three round trips and the commit. Locks
+are taken in one order everywhere: shares (never waited for), then accounts in id order (the
+ledger). A refused grab writes nothing.
 
 Busy: when every open share of an envelope is held by grabs in flight (in other transactions),
 one of them may still roll back, so the answer is neither "empty" nor a wait on their locks: the
@@ -25,29 +25,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    String,
-    cast,
-    null,
-    select,
-    tuple_,
-    union_all,
-)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.batcher import RetryLater, in_rounds
-from kinsave.db import UTCDateTime, utcnow
+from kinsave.db import utcnow
 from kinsave.envelopes import shares
-from kinsave.envelopes.models import Envelope, EnvelopeShare
 from kinsave.envelopes.schemas import GrabOut
 from kinsave.errors import KinsaveError
 from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
-from kinsave.ledger.models import Account
 
 BUSY_SECONDS = 1.0  # the one bound on a grab that finds every open share held by others
 _POLL_SECONDS = 0.002  # a grab in flight commits within a few milliseconds
@@ -77,13 +65,6 @@ GrabResult = GrabOut | KinsaveError | RetryLater
 Share = shares.Share
 
 
-@dataclass(frozen=True, slots=True)
-class _Envelope:
-    open_until: datetime | None  # None: closed (expired and refunded)
-    escrow_account_id: int
-    shop_id: str  # the shop whose credit funded it: the grabber's wallet there is credited
-
-
 def book_grabs(
     session: Session, requests: Sequence[GrabRequest], now: datetime | None = None
 ) -> list[GrabResult]:
@@ -94,16 +75,12 @@ def book_grabs(
     the batch: IntegrityError, and the batcher reruns each grab alone (a batch of one answers
     already_grabbed)."""
     now = now or utcnow()
-    envelopes, holders = _read(session, requests)
     answers: list[GrabResult | None] = [None] * len(requests)
     # A second tap in the same batch is settled after the first, as one request later would be.
     for indexes in in_rounds([(r.envelope_id, r.shopper_id) for r in requests]):
         batch = [requests[i] for i in indexes]
-        outcomes = _book_round(session, batch, envelopes, holders, now)
-        for index, request, answer in zip(indexes, batch, outcomes, strict=True):
+        for index, answer in zip(indexes, _book_round(session, batch, now), strict=True):
             answers[index] = answer
-            if isinstance(answer, GrabOut):
-                holders.add((request.envelope_id, request.shopper_id))
     return [answer for answer in answers if answer is not None]  # all set by now
 
 
@@ -131,103 +108,56 @@ def grab_alone(session: Session, request: GrabRequest) -> GrabOut:
 
 
 def _book_round(
-    session: Session,
-    requests: Sequence[GrabRequest],
-    envelopes: dict[str, _Envelope],
-    holders: set[tuple[str, str]],
-    now: datetime,
+    session: Session, requests: Sequence[GrabRequest], now: datetime
 ) -> list[GrabResult]:
     """Grabs of distinct (envelope, shopper) pairs."""
-    answers: list[GrabResult | None] = [
-        _refusal(request, envelopes.get(request.envelope_id), holders, now) for request in requests
-    ]
-    asking = [i for i, answer in enumerate(answers) if answer is None]
-    pairs = [(requests[i].envelope_id, requests[i].shopper_id) for i in asking]
+    pairs = [(request.envelope_id, request.shopper_id) for request in requests]
     try:
-        taken_by_pair, busy = shares.take_shares(session, pairs, now)
+        taking = shares.take_shares(session, pairs, now)
     except IntegrityError as error:  # a shopper who won a concurrent grab a moment earlier
         if len(requests) == 1:
             raise _refused("already_grabbed") from error
         raise  # the batcher reruns each grab alone
-    taken = {
-        i: taken_by_pair[pair]
-        for i, pair in zip(asking, pairs, strict=True)
-        if pair in taken_by_pair
-    }
-    _pay(session, [(requests[i], envelopes[requests[i].envelope_id], taken[i]) for i in taken], now)
-    for i in asking:
-        envelope_id = requests[i].envelope_id
-        if i in taken:
-            _, seq, amount = taken[i]
-            answers[i] = GrabOut(envelope_id=envelope_id, amount=amount, seq=seq, grabbed_at=now)
-        elif envelope_id in busy:
-            answers[i] = RetryLater(envelope_busy())
+    paid = [
+        (r, taking.envelopes[r.envelope_id], taking.taken[p])
+        for r, p in zip(requests, pairs, strict=True)
+        if p in taking.taken
+    ]
+    _pay(session, paid, now)
+    answers: list[GrabResult] = []
+    for request, pair in zip(requests, pairs, strict=True):
+        if (share := taking.taken.get(pair)) is not None:
+            _, seq, amount = share
+            answers.append(GrabOut(envelope_id=pair[0], amount=amount, seq=seq, grabbed_at=now))
+        elif (refusal := _refusal(request, taking, now)) is not None:
+            answers.append(refusal)
+        elif request.envelope_id in taking.busy:
+            answers.append(RetryLater(envelope_busy()))
         else:
-            answers[i] = _refused("envelope_empty")
-    return [answer for answer in answers if answer is not None]  # all set by now
+            answers.append(_refused("envelope_empty"))
+    return answers
 
 
 def _refused(code: str) -> KinsaveError:
     return KinsaveError(code, REFUSALS[code])
 
 
-def _refusal(
-    request: GrabRequest,
-    envelope: _Envelope | None,
-    holders: set[tuple[str, str]],
-    now: datetime,
-) -> KinsaveError | None:
+def _refusal(request: GrabRequest, taking: shares.Taking, now: datetime) -> KinsaveError | None:
+    envelope = taking.envelopes.get(request.envelope_id)
     if envelope is None:
         return _refused("not_found")
-    if envelope.open_until is None or envelope.open_until <= now:
+    if not envelope.is_open(now):
         return _refused("envelope_expired")
-    if (request.envelope_id, request.shopper_id) in holders:
+    if (request.envelope_id, request.shopper_id) in taking.holders:
         return _refused("already_grabbed")
     return None
 
 
-def _read(
-    session: Session, requests: Sequence[GrabRequest]
-) -> tuple[dict[str, _Envelope], set[tuple[str, str]]]:
-    """The batch's envelopes, and which of its (envelope, shopper) pairs already hold a share:
-    one statement (a round trip saved in every batch)."""
-    envelopes = (
-        select(
-            Envelope.id,
-            Envelope.status,
-            Envelope.expires_at,
-            Envelope.escrow_account_id,
-            Account.shop_id,
-            cast(null(), String).label("holder"),
-        )
-        .join(Account, Account.id == Envelope.escrow_account_id)
-        .where(Envelope.id.in_({r.envelope_id for r in requests}))
-    )
-    holders = select(
-        EnvelopeShare.envelope_id,
-        cast(null(), String),
-        cast(null(), UTCDateTime()),
-        cast(null(), BigInteger),
-        cast(null(), String),
-        EnvelopeShare.grabbed_by,
-    ).where(
-        tuple_(EnvelopeShare.envelope_id, EnvelopeShare.grabbed_by).in_(
-            {(r.envelope_id, r.shopper_id) for r in requests}
-        )
-    )
-    found: dict[str, _Envelope] = {}
-    held: set[tuple[str, str]] = set()
-    rows: Sequence[Any] = session.execute(union_all(envelopes, holders)).all()
-    for envelope_id, status, expires_at, escrow, shop_id, holder in rows:
-        if holder is not None:
-            held.add((envelope_id, holder))
-        else:
-            open_until = expires_at if status == "open" else None
-            found[envelope_id] = _Envelope(open_until, escrow, shop_id)
-    return found, held
-
-
-def _pay(session: Session, paid: list[tuple[GrabRequest, _Envelope, Share]], now: datetime) -> None:
+def _pay(
+    session: Session,
+    paid: list[tuple[GrabRequest, shares.EnvelopeTerms, Share]],
+    now: datetime,
+) -> None:
     """Each taken share from escrow to the grabber's wallet, through one ledger batch. The escrow
     always holds its open shares, so the ledger refuses none of these but for corrupt data;
     then the refusal is raised and the whole transaction rolls back."""
