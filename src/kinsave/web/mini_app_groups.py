@@ -11,8 +11,8 @@ from kinsave.api import ReadSession
 from kinsave.auth import service as auth
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
-from kinsave.groups import joining
 from kinsave.groups import service as group_deals
+from kinsave.groups import views
 from kinsave.social import price_cuts
 from kinsave.web.mini_app import sign_in_redirect
 from kinsave.web.rendering import render
@@ -42,7 +42,7 @@ def my_groups_page(request: Request, session: ReadSession) -> Response:
     shopper = page_shopper(request)
     if shopper is None:
         return sign_in_redirect(request)
-    view = joining.my_groups(session, shopper.shopper_id)
+    view = views.my_groups(session, shopper.shopper_id)
     return render(request, "app/groups.html", {"groups": view.groups, "nav": "deals"})
 
 
@@ -53,7 +53,7 @@ def group_page(group_id: str, request: Request, session: ReadSession, share: str
     if shopper is None:
         return sign_in_redirect(request)
     try:
-        group = joining.group_view(session, group_id, shopper.shopper_id)
+        group = views.group_view(session, group_id, shopper.shopper_id)
     except KinsaveError:
         return render(request, "app/missing.html", {}, status_code=404)
     member = any(m.shopper_id == shopper.shopper_id for m in group.members)
