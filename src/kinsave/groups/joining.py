@@ -38,6 +38,7 @@ from kinsave.groups.views import (
     GroupFacts,
     MemberFacts,
     build_view,
+    new_group_path,
 )
 from kinsave.sharing import attribution
 from kinsave.webhooks import service as webhooks
@@ -204,7 +205,7 @@ def join_group(
     now, via = now or utcnow(), via or Arrival()
     group, members, mine = _read_for_join(session, group_id, shopper_id)
     require_channel(group.channels, via.channel)
-    _refuse_if_closed(group.status, group.expires_at, now)
+    _refuse_if_closed(group.status, group.expires_at, now, group.deal_id)
     slot = _slot_or_refuse(mine, group.per_shopper_limit)
     _refuse_self_join(session, members, shopper_id, device_hash)
     names = auth.display_names(session, [*(m.shopper_id for m in members), shopper_id])
@@ -236,11 +237,18 @@ def _memberships(session: Session, deal_id: str, shopper_id: str) -> list[Member
     return [Membership._make(row) for row in rows]
 
 
-def _refuse_if_closed(status: str, expires_at: datetime, now: datetime) -> None:
+def _refuse_if_closed(status: str, expires_at: datetime, now: datetime, deal_id: str) -> None:
     if status == "succeeded":
-        raise KinsaveError("group_full", "this group is already complete")
+        raise _closed("group_full", "this group is already complete", deal_id)
     if status == "failed" or expires_at <= now:
-        raise KinsaveError("group_expired", "this group's time is up")
+        raise _closed("group_expired", "this group's time is up", deal_id)
+
+
+def _closed(code: str, message: str, deal_id: str) -> KinsaveError:
+    """A refused join of a closed group says where a new group of the same deal starts."""
+    return KinsaveError(
+        code, message, details={"deal_id": deal_id, "new_group_path": new_group_path(deal_id)}
+    )
 
 
 def _slot_or_refuse(mine: list[Membership], limit: int) -> int:
@@ -299,8 +307,8 @@ def _seat(
         fresh = session.execute(
             select(DealGroup.status, DealGroup.expires_at).where(DealGroup.id == group.id)
         ).one()
-        _refuse_if_closed(fresh.status, fresh.expires_at, now)
-        raise KinsaveError("group_full", "this group already has all its members")
+        _refuse_if_closed(fresh.status, fresh.expires_at, now, group.deal_id)
+        raise _closed("group_full", "this group already has all its members", group.deal_id)
     position, status, closed_at = seated
     _insert_member(session, group, shopper_id, (position, *seat), now)
     if len(known) != position - 1:

@@ -136,6 +136,7 @@ def build_view(
 ) -> GroupOut:
     """The answer for `group` and its `members` (by position), as the viewer sees it."""
     mine = next((m for m in members if m.shopper_id == viewer_id), None)
+    status = rules.shown_status(group.status, group.expires_at, now)
     return GroupOut(
         id=group.id,
         deal_id=group.deal_id,
@@ -144,7 +145,7 @@ def build_view(
         title=group.title,
         regular_price=group.regular_price,
         group_price=group.group_price,
-        status=rules.shown_status(group.status, group.expires_at, now),
+        status=status,
         size=group.size,
         needed=group.size - group.members,
         members=[
@@ -161,4 +162,10 @@ def build_view(
         seconds_left=rules.seconds_left(group.expires_at, now) if group.status == "forming" else 0,
         closed_at=group.closed_at,
         my_coupon_id=mine.coupon_id if mine else None,
+        new_group_path=None if status == "forming" else new_group_path(group.deal_id),
     )
+
+
+def new_group_path(deal_id: str) -> str:
+    """Where a new group of the deal starts: what a full or failed group points to."""
+    return f"/v1/group-deals/{deal_id}/groups"

@@ -58,7 +58,14 @@ def group_page(group_id: str, request: Request, session: ReadSession, share: str
         return render(request, "app/missing.html", {}, status_code=404)
     member = any(m.shopper_id == shopper.shopper_id for m in group.members)
     hours, minutes = _hours_minutes(group.seconds_left)
+    # A closed group (a share often outlives it) leads on to a new group of the same deal.
+    deal = (
+        None
+        if group.status == "forming"
+        else group_deals.public_deal(session, group.deal_id, shopper.shopper_id)
+    )
     context = {
+        "deal": deal,
         "group": group,
         "member": member,
         "can_join": group.status == "forming" and not member,
@@ -72,7 +79,10 @@ def group_page(group_id: str, request: Request, session: ReadSession, share: str
 
 
 @router.get("/price-cuts/{cut_id}", response_class=HTMLResponse)
-def price_cut_page(cut_id: str, request: Request, session: ReadSession) -> Response:
+def price_cut_page(
+    cut_id: str, request: Request, session: ReadSession, share: str = ""
+) -> Response:
+    """`share`: the code of the share that led here (/app/open), sent along with the help."""
     shopper = page_shopper(request)
     if shopper is None:
         return sign_in_redirect(request)
@@ -91,6 +101,7 @@ def price_cut_page(cut_id: str, request: Request, session: ReadSession) -> Respo
         "helped": helped,
         "can_help": cut.state == "open" and not mine and not helped,
         "requester_name": names.get(cut.requester_id, cut.requester_id),
+        "via_share": share[:40],
         "hours_left": hours,
         "minutes_left": minutes,
         "nav": "circle",
