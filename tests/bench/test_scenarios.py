@@ -118,12 +118,22 @@ def _quiet(*_args: object) -> None:
 
 class TestGroupRush:
     @pytest.mark.slow
-    def test_invariants_hold_for_both_designs(self, database_url):
-        result = run([database_url], ["group-rush"], ["in-process"], SCALES["tiny"], 1, _quiet)
+    def test_invariants_hold_for_both_designs_in_process_and_over_http(self, database_url):
+        result = run(
+            [database_url], ["group-rush"], ["in-process", "http"], SCALES["tiny"], 1, _quiet
+        )
 
         assert result.problems == []
-        assert [m.variant for m in result.measurements] == ["straightforward", "kinsave"]
+        assert [(m.mode, m.variant) for m in result.measurements] == [
+            ("in-process", "straightforward"),
+            ("in-process", "kinsave"),
+            ("http x1", "bare ASGI"),
+            ("http x1", "do-nothing"),
+            ("http x1", "straightforward"),
+            ("http x1", "kinsave"),
+        ]
         for measurement in result.measurements:
             assert sum(measurement.outcomes.values()) == measurement.attempts
             assert measurement.outcomes.get("ok", 0) > 0
-            assert measurement.outcomes.get("group_full", 0) > 0
+            if measurement.variant in ("straightforward", "kinsave"):
+                assert measurement.outcomes.get("group_full", 0) > 0

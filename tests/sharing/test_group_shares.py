@@ -108,7 +108,16 @@ class TestShareAGroup:
         assert opened(api, aunt, code) == f"/app/groups/{full['id']}?share={code}"
         refused = join(api, aunt, full["id"], **{"X-Share-Code": code})
         assert error_code(refused) == "group_full"
-        late = started(api, aunt, deal["id"])
+        # Not a dead end: the refusal and the group say where a new group of the deal starts.
+        new_group_path = f"/v1/group-deals/{deal['id']}/groups"
+        assert refused.json()["error"]["details"] == {
+            "deal_id": deal["id"],
+            "new_group_path": new_group_path,
+        }
+        seen = api.get(f"/v1/groups/{full['id']}", headers=aunt).json()
+        assert (seen["status"], seen["new_group_path"]) == ("succeeded", new_group_path)
+        late = api.post(new_group_path, headers=aunt).json()
+        assert api.get(f"/v1/groups/{late['id']}", headers=aunt).json()["new_group_path"] is None
         late_code = shared(api, aunt, "group", late["id"])["code"]
         with unit_of_work(session_factory) as session:
             session.execute(
@@ -120,6 +129,11 @@ class TestShareAGroup:
         cookie = {"Cookie": f"{SESSION_COOKIE}={son['Authorization'].removeprefix('Bearer ')}"}
         page = api.get(f"/app/groups/{late['id']}?share={late_code}", headers=cookie)
         assert page.status_code == 200 and 'id="group-failed"' in page.text
+        assert 'id="start-new-group"' in page.text
+        refused = join(api, son, late["id"], **{"X-Share-Code": late_code})
+        assert error_code(refused) == "group_expired"
+        assert refused.json()["error"]["details"]["new_group_path"] == new_group_path
+        assert api.get(f"/v1/groups/{late['id']}", headers=son).json()["status"] == "failed"
 
     def test_telegram_startapp_opens_the_group_page(self, api, shop, session_factory):
         deal = create_deal(api, shop)

@@ -5,10 +5,12 @@ from datetime import timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from kinsave.auth.deps import SESSION_COOKIE
-from kinsave.db import utcnow
+from kinsave.db import unit_of_work, utcnow
 from kinsave.jobs import expire_price_cuts
+from kinsave.social.models import PriceCutHelp
 from kinsave.social.price_cut_schedule import cut_schedule, price_after
 from tests.coupons.factories import RICE_PRODUCTS, error_code, my_coupon_states, push_products
 from tests.factories import Headers, link_shopper, login, shop_key, store_shop_id
@@ -150,3 +152,24 @@ class TestSharedPriceCut:
         assert help_cut(
             api, login(api, "son"), cut["id"], **{"X-Device-Hash": "son-phone"}
         ).is_success
+
+    def test_a_help_through_the_share_records_it(self, api, offer, session_factory):
+        grandma, son, aunt = login(api, "grandma"), login(api, "son"), login(api, "aunt")
+        cut = start(api, grandma, offer["id"]).json()
+        code = self._share(api, grandma, cut["id"])["code"]
+        other_cut = start(api, son, offer["id"]).json()
+        elsewhere = self._share(api, son, other_cut["id"])["code"]
+        assert help_cut(api, son, cut["id"], **{"X-Share-Code": code}).is_success
+        # A code that does not lead to this price cut is dropped, not refused.
+        assert help_cut(api, aunt, cut["id"], **{"X-Share-Code": elsewhere}).is_success
+        assert helps_via_share(session_factory, cut["id"]) == {"son": code, "aunt": None}
+
+
+def helps_via_share(session_factory, cut_id: str) -> dict[str, str | None]:
+    with unit_of_work(session_factory) as session:
+        rows = session.execute(
+            select(PriceCutHelp.helper_id, PriceCutHelp.via_share).where(
+                PriceCutHelp.cut_id == cut_id
+            )
+        )
+        return {helper: via for helper, via in rows}

@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from kinsave.auth import telegram
@@ -63,10 +63,14 @@ def shop_names(session: Session, shop_ids: list[str]) -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
+# Built once: every group join reads its members' names (bench group-rush).
+_DISPLAY_NAMES = select(Shopper.id, Shopper.display_name).where(
+    Shopper.id.in_(bindparam("shopper_ids", expanding=True))
+)
+
+
 def display_names(session: Session, shopper_ids: list[str]) -> dict[str, str]:
-    rows = session.execute(
-        select(Shopper.id, Shopper.display_name).where(Shopper.id.in_(shopper_ids))
-    )
+    rows = session.execute(_DISPLAY_NAMES, {"shopper_ids": list(shopper_ids)})
     return {row[0]: row[1] for row in rows}
 
 

@@ -48,8 +48,9 @@ class GroupPlan:
         return self.attempts
 
 
-def straightforward_join(session: Session, group_id: str, shopper_id: str) -> None:
-    """Lock the group, read-check-write: membership by a read, the counter in Python."""
+def straightforward_join(session: Session, group_id: str, shopper_id: str) -> dict[str, Any]:
+    """Lock the group, read-check-write: membership by a read, the counter in Python. Answers
+    the group as this design has it at hand (its status and seats; no member list)."""
     now = utcnow()
     group = session.get(DealGroup, group_id, with_for_update=True)
     if group is None:
@@ -95,6 +96,7 @@ def straightforward_join(session: Session, group_id: str, shopper_id: str) -> No
             m.open_deal_id, m.coupon_id = None, given[m.shopper_id]
         webhooks.enqueue(session, deal.shop_id, "group.succeeded", {"group_id": group.id})
         session.flush()
+    return {"id": group.id, "status": group.status, "members": group.members, "size": group.size}
 
 
 class GroupRush:
@@ -105,7 +107,12 @@ class GroupRush:
             ctx, lambda session, group_id, shopper: joining.join_group(session, group_id, shopper)
         ),
     }
-    http_variants: dict[str, str] = {}  # the join route is measured in-process only, for now
+    http_variants = {
+        "bare ASGI": "GET /v1/bench/bare",
+        "do-nothing": "GET /v1/bench/noop",
+        "straightforward": "POST /v1/bench/straightforward/groups/{target}/join",
+        "kinsave": "POST /v1/groups/{target}/join",
+    }
 
     def prepare(self, ctx: BenchContext) -> GroupPlan:
         shoppers = ctx.crowd.shopper_ids[ctx.taken_shoppers :]
@@ -137,7 +144,12 @@ class GroupRush:
         return GroupPlan(deal.id, group_ids, attempts)
 
     def http_targets(self, ctx: BenchContext, plan: GroupPlan, template: str) -> list[HttpTarget]:
-        return []
+        method, path = template.split(" ", 1)
+        tokens = dict(zip(ctx.crowd.shopper_ids, ctx.crowd.tokens, strict=True))
+        return [
+            HttpTarget(method, path.format(target=group_id), tokens[shopper])
+            for group_id, shopper in plan.attempts
+        ]
 
     def check(self, ctx: BenchContext, plan: GroupPlan, codes: list[str]) -> list[str]:
         problems = [

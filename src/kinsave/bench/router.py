@@ -2,12 +2,12 @@
 
 - GET /v1/bench/noop: does nothing; the server's own ceiling on these settings.
 - /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP
-  (grab, daily claim, coupon claim, checkout quote).
+  (grab, daily claim, coupon claim, checkout quote, group join).
 - /v1/bench/plain/coupons/claim: kinsave's coupon claim alone (one unit of work per request,
   without the Redis gate), beside the batched public route on the same server in the same run.
 """
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from kinsave.api import DbSession, Once, ReadSession
 from kinsave.auth import service as auth
 from kinsave.auth.deps import CurrentShopper, bearer_token
-from kinsave.bench import baseline
+from kinsave.bench import baseline, group_rush
 from kinsave.coupons import claims
 from kinsave.coupons.checkout_schemas import QuoteIn, QuoteOut
 from kinsave.coupons.schemas import ClaimIn
@@ -47,6 +47,13 @@ def straightforward_coupon_claim(
     body: ClaimIn, shopper: CurrentShopper, session: DbSession
 ) -> dict[str, str]:
     return {"id": baseline.claim_coupon(session, body.template_id, shopper.shopper_id)}
+
+
+@router.post("/straightforward/groups/{group_id}/join")
+def straightforward_group_join(
+    group_id: str, shopper: CurrentShopper, session: DbSession
+) -> dict[str, Any]:
+    return group_rush.straightforward_join(session, group_id, shopper.shopper_id)
 
 
 @router.post("/straightforward/checkout/quote")

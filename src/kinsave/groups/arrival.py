@@ -35,17 +35,21 @@ def arrival(
     now: datetime,
 ) -> Arrival:
     """The channel and share a request arrived through (see the module's docstring)."""
-    share = session.get(Share, share_code) if share_code and tokens.is_code(share_code) else None
-    leads_here = (
-        share is not None
-        and group_id is not None
-        and share.revoked_at is None
-        and share.expires_at > now
-        and (share.target_type, share.target_id) == ("group", group_id)
-    )
-    if share is not None and leads_here:
+    share = live_share_of(session, share_code, ("group", group_id), now) if group_id else None
+    if share is not None:
         return Arrival(channel=share.channel, share_code=share.code)
     return Arrival(channel=channel or None)
+
+
+def live_share_of(
+    session: Session, share_code: str | None, target: tuple[str, str], now: datetime
+) -> Share | None:
+    """The share `share_code` names when it is live and leads to `target` (type, id), else None
+    (a code that does not lead there is dropped, not refused). Price-cut helps use it too."""
+    share = session.get(Share, share_code) if share_code and tokens.is_code(share_code) else None
+    if share is None or share.revoked_at is not None or share.expires_at <= now:
+        return None
+    return share if (share.target_type, share.target_id) == target else None
 
 
 def require_channel(deal_channels: list[str], channel: str | None) -> None:

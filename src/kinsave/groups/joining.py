@@ -5,31 +5,117 @@ group's N units from the deal, a join takes the next seat of the group, the memb
 unique keys refuse a second open group of the deal and a slot past the per-shopper limit. A
 refusal raises, and the request's transaction rolls back whatever the join had taken.
 
-The join that takes seat N flips the group to `succeeded` while it still holds the group's row
-(no other join can seat in between), gives every member a set_price coupon and writes the
-`group.succeeded` webhook, all in its own transaction.
+A join reads everything it checks before it takes its seat (one read for the group, its deal,
+its members and the joiner's memberships; the identity marks; the names), because the seat's
+UPDATE locks the group's row until commit: every statement after it delays the group's next
+join. After the seat come only the membership row and, for the N-th seat, the success: the seat
+UPDATE itself flips the group to `succeeded`, and the same transaction gives every member a
+set_price coupon and writes the `group.succeeded` webhook. The answer is built from the rows
+already read (re-read only when another join seated in between).
 """
 
 import secrets
+from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, bindparam, case, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
 from kinsave.coupons import entitlements
-from kinsave.db import insert_on_conflict, utcnow
+from kinsave.db import UTCDateTime, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.groups import rules
 from kinsave.groups.arrival import Arrival, require_channel
 from kinsave.groups.models import DealGroup, GroupDeal, GroupMember
-from kinsave.groups.schemas import GroupOut, MemberOut, MyGroupsOut
+from kinsave.groups.schemas import GroupOut
 from kinsave.groups.service import find_deal
+from kinsave.groups.views import (
+    DEAL_COLUMNS,
+    GROUP_COLUMNS,
+    GroupFacts,
+    MemberFacts,
+    build_view,
+    new_group_path,
+)
 from kinsave.sharing import attribution
 from kinsave.webhooks import service as webhooks
 
-MY_GROUPS_SHOWN = 50
+# A membership as a join reads it: the view's columns, then what the checks need.
+_MEMBERSHIP_COLUMNS = (
+    GroupMember.group_id,
+    GroupMember.shopper_id,
+    GroupMember.position,
+    GroupMember.joined_at,
+    GroupMember.coupon_id,
+    GroupMember.device_hash,
+    GroupMember.open_deal_id,
+    GroupMember.slot,
+)
+Seat = tuple[int, str | None, str | None]  # (slot in the deal, device hash, share code)
+
+# The join's statements, built once: building them per call (SQLAlchemy's expression objects)
+# cost more than running them (bench group-rush). Parameters are bound per call.
+_READ_FOR_JOIN = (
+    select(*GROUP_COLUMNS, *DEAL_COLUMNS, *_MEMBERSHIP_COLUMNS)
+    .join(GroupDeal, GroupDeal.id == DealGroup.deal_id)
+    .outerjoin(
+        GroupMember,
+        # Two indexed terms, so that both databases read only these rows (an OR inside an
+        # AND on deal_id read every member of the deal on SQLite).
+        or_(
+            GroupMember.group_id == DealGroup.id,
+            and_(
+                GroupMember.shopper_id == bindparam("shopper_id"),
+                GroupMember.deal_id == DealGroup.deal_id,
+            ),
+        ),
+    )
+    .where(DealGroup.id == bindparam("group_id"))
+)
+_FILLS = DealGroup.members + 1 == DealGroup.size  # SET reads the row as it was
+_SEAT = (
+    update(DealGroup)
+    .where(
+        DealGroup.id == bindparam("group_id"),
+        DealGroup.status == "forming",
+        DealGroup.members < DealGroup.size,
+        DealGroup.expires_at > bindparam("now", type_=UTCDateTime()),
+    )
+    .values(
+        members=DealGroup.members + 1,
+        status=case((_FILLS, "succeeded"), else_=DealGroup.status),
+        closed_at=case((_FILLS, bindparam("now", type_=UTCDateTime())), else_=DealGroup.closed_at),
+    )
+    .returning(DealGroup.members, DealGroup.status, DealGroup.closed_at)
+    .execution_options(synchronize_session=False)
+)
+# ON CONFLICT DO NOTHING rather than a savepoint: a refused insert leaves the transaction
+# usable for the read that says why, at no extra round trips when nothing conflicts.
+_INSERT_MEMBER = {
+    name: dialect.insert(GroupMember.__table__)
+    .on_conflict_do_nothing()
+    .returning(GroupMember.__table__.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
+
+class Membership(NamedTuple):
+    """A row of _MEMBERSHIP_COLUMNS."""
+
+    group_id: str
+    shopper_id: str
+    position: int
+    joined_at: datetime
+    coupon_id: str | None
+    device_hash: str | None
+    open_deal_id: str | None
+    slot: int | None
+
+    def facts(self) -> MemberFacts:
+        return MemberFacts(self.shopper_id, self.position, self.joined_at, self.coupon_id)
 
 
 def start_group(
@@ -50,22 +136,30 @@ def start_group(
     require_channel(deal.channels, via.channel)
     if not rules.deal_open_for_groups(deal.status, deal.starts_at, deal.ends_at, now):
         raise KinsaveError("group_deal_not_active", "this group deal is not taking new groups")
-    slot = _free_slot_or_refuse(session, deal, shopper_id)
-    group = DealGroup(
+    mine = _memberships(session, deal.id, shopper_id)
+    slot = _slot_or_refuse(mine, deal.per_shopper_limit)
+    group = GroupFacts(
         id="grp_" + secrets.token_hex(8),
         deal_id=deal.id,
-        shop_id=deal.shop_id,
-        starter_id=shopper_id,
         size=deal.group_size,
-        members=0,
+        members=1,  # the starter's seat: a group of one never fills (N >= 2)
         status="forming",
         created_at=now,
         expires_at=rules.group_expiry(now, deal.window_seconds, deal.ends_at),
+        closed_at=None,
+        **{column.key: getattr(deal, column.key) for column in DEAL_COLUMNS},
     )
-    session.add(group)
+    session.add(
+        DealGroup(
+            **{column.key: getattr(group, column.key) for column in GROUP_COLUMNS},
+            shop_id=deal.shop_id,
+            starter_id=shopper_id,
+        )
+    )
     session.flush()
-    _seat(session, group.id, deal, shopper_id, (slot, device_hash, via.share_code), now)
-    view = group_view(session, group.id, shopper_id, now)
+    _insert_member(session, group, shopper_id, (1, slot, device_hash, via.share_code), now)
+    names = auth.display_names(session, [shopper_id])
+    view = build_view(group, [MemberFacts(shopper_id, 1, now, None)], names, shopper_id, now)
     # Last: every start locks the deal's row here until its commit, so the less comes after
     # it, the more starts a second. A refusal rolls the new group back with everything else.
     _take_units(session, deal)
@@ -109,46 +203,68 @@ def join_group(
     identity). A refused join changes nothing.
     """
     now, via = now or utcnow(), via or Arrival()
-    found = session.execute(
-        select(DealGroup, GroupDeal)
-        .join(GroupDeal, GroupDeal.id == DealGroup.deal_id)
-        .where(DealGroup.id == group_id)
-    ).first()
-    if found is None:
+    group, members, mine = _read_for_join(session, group_id, shopper_id)
+    require_channel(group.channels, via.channel)
+    _refuse_if_closed(group.status, group.expires_at, now, group.deal_id)
+    slot = _slot_or_refuse(mine, group.per_shopper_limit)
+    _refuse_self_join(session, members, shopper_id, device_hash)
+    names = auth.display_names(session, [*(m.shopper_id for m in members), shopper_id])
+    known = [m.facts() for m in members]
+    return _seat(session, group, known, names, shopper_id, (slot, device_hash, via.share_code), now)
+
+
+def _read_for_join(
+    session: Session, group_id: str, shopper_id: str
+) -> tuple[GroupFacts, list[Membership], list[Membership]]:
+    """The group with its deal, its members (by position) and the joiner's memberships of the
+    deal, in one read. Errors: not_found."""
+    rows = session.execute(_READ_FOR_JOIN, {"group_id": group_id, "shopper_id": shopper_id}).all()
+    if not rows:
         raise KinsaveError("not_found", "no such group")
-    group, deal = found
-    require_channel(deal.channels, via.channel)
-    _refuse_if_closed(group.status, group.expires_at, now)
-    slot = _free_slot_or_refuse(session, deal, shopper_id)
-    _refuse_self_join(session, group_id, shopper_id, device_hash)
-    _seat(session, group_id, deal, shopper_id, (slot, device_hash, via.share_code), now)
-    return group_view(session, group_id, shopper_id, now)
+    width = len(GROUP_COLUMNS) + len(DEAL_COLUMNS)
+    memberships = [Membership._make(row[width:]) for row in rows if row[width] is not None]
+    members = sorted((m for m in memberships if m.group_id == group_id), key=lambda m: m.position)
+    mine = [m for m in memberships if m.shopper_id == shopper_id]
+    return GroupFacts.of(rows[0]), members, mine
 
 
-def _refuse_if_closed(status: str, expires_at: datetime, now: datetime) -> None:
+def _memberships(session: Session, deal_id: str, shopper_id: str) -> list[Membership]:
+    rows = session.execute(
+        select(*_MEMBERSHIP_COLUMNS).where(
+            GroupMember.deal_id == deal_id, GroupMember.shopper_id == shopper_id
+        )
+    )
+    return [Membership._make(row) for row in rows]
+
+
+def _refuse_if_closed(status: str, expires_at: datetime, now: datetime, deal_id: str) -> None:
     if status == "succeeded":
-        raise KinsaveError("group_full", "this group is already complete")
+        raise _closed("group_full", "this group is already complete", deal_id)
     if status == "failed" or expires_at <= now:
-        raise KinsaveError("group_expired", "this group's time is up")
+        raise _closed("group_expired", "this group's time is up", deal_id)
 
 
-def _free_slot_or_refuse(session: Session, deal: GroupDeal, shopper_id: str) -> int:
-    """The membership slot the shopper's join will take, read with their open group in one go.
+def _closed(code: str, message: str, deal_id: str) -> KinsaveError:
+    """A refused join of a closed group says where a new group of the same deal starts."""
+    return KinsaveError(
+        code, message, details={"deal_id": deal_id, "new_group_path": new_group_path(deal_id)}
+    )
+
+
+def _slot_or_refuse(mine: list[Membership], limit: int) -> int:
+    """The membership slot the shopper's join will take, from their memberships of the deal.
 
     The friendly refusals (already_in_group, group_limit_reached); the unique keys
     (open_deal_id, shopper_id) and (deal_id, shopper_id, slot) are what guarantee them.
     """
-    rows = session.execute(
-        select(GroupMember.group_id, GroupMember.open_deal_id, GroupMember.slot).where(
-            GroupMember.deal_id == deal.id, GroupMember.shopper_id == shopper_id
-        )
-    ).all()
-    open_group = next((group_id for group_id, open_deal, _ in rows if open_deal), None)
+    open_group = next((m.group_id for m in mine if m.open_deal_id), None)
     if open_group is not None:
         raise _already_in_group(open_group)
-    slot = rules.free_slot({s for _, _, s in rows if s is not None}, deal.per_shopper_limit)
+    slot = rules.free_slot({m.slot for m in mine if m.slot is not None}, limit)
     if slot is None:
-        raise _limit_reached(deal)
+        raise KinsaveError(
+            "group_limit_reached", f"you can join at most {limit} groups of this deal"
+        )
     return slot
 
 
@@ -161,20 +277,15 @@ def _already_in_group(group_id: str | None) -> KinsaveError:
 
 
 def _refuse_self_join(
-    session: Session, group_id: str, shopper_id: str, device_hash: str | None
+    session: Session, members: list[Membership], shopper_id: str, device_hash: str | None
 ) -> None:
     """A second account of a member (same device, or host identity, as sharing events and the
     members' own joins recorded them) cannot fill the group: the referral rule, reused."""
-    members = session.execute(
-        select(GroupMember.shopper_id, GroupMember.device_hash).where(
-            GroupMember.group_id == group_id
-        )
-    ).all()
-    others = [member for member, _device in members if member != shopper_id]
+    others = [m.shopper_id for m in members if m.shopper_id != shopper_id]
     marks = attribution.identity_marks(session, [*others, shopper_id])
-    for member, device in members:
-        if device:
-            marks[member].add("d:" + device)
+    for member in members:
+        if member.device_hash:
+            marks[member.shopper_id].add("d:" + member.device_hash)
     mine = marks[shopper_id] | ({"d:" + device_hash} if device_hash else set())
     if any(mine & marks[other] for other in others):
         raise KinsaveError("group_self_join", "a member of this group uses the same device")
@@ -182,210 +293,96 @@ def _refuse_self_join(
 
 def _seat(
     session: Session,
-    group_id: str,
-    deal: GroupDeal,
+    group: GroupFacts,
+    known: list[MemberFacts],  # the members read before the seat, by position
+    names: dict[str, str],
     shopper_id: str,
-    seat: tuple[int, str | None, str | None],  # (slot, device hash, share code)
+    seat: Seat,
     now: datetime,
-) -> None:
+) -> GroupOut:
     """Take the group's next seat and record the membership; the N-th seat succeeds it."""
-    seated = session.execute(
-        update(DealGroup)
-        .where(
-            DealGroup.id == group_id,
-            DealGroup.status == "forming",
-            DealGroup.members < DealGroup.size,
-            DealGroup.expires_at > now,
-        )
-        .values(members=DealGroup.members + 1)
-        .returning(DealGroup.members, DealGroup.size)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
+    seated = session.execute(_SEAT, {"group_id": group.id, "now": now}).one_or_none()
     if seated is None:
         # Another join took the last seat (or the window ended) while we waited our turn.
         fresh = session.execute(
-            select(DealGroup.status, DealGroup.expires_at).where(DealGroup.id == group_id)
+            select(DealGroup.status, DealGroup.expires_at).where(DealGroup.id == group.id)
         ).one()
-        _refuse_if_closed(fresh.status, fresh.expires_at, now)
-        raise KinsaveError("group_full", "this group already has all its members")
-    position, size = seated
-    _insert_member(session, group_id, deal, shopper_id, (position, *seat), now)
-    if position == size:
-        _succeed(session, group_id, deal, now)
+        _refuse_if_closed(fresh.status, fresh.expires_at, now, group.deal_id)
+        raise _closed("group_full", "this group already has all its members", group.deal_id)
+    position, status, closed_at = seated
+    _insert_member(session, group, shopper_id, (position, *seat), now)
+    if len(known) != position - 1:
+        # Joins seated between our read and our seat: their rows are committed by now (each
+        # held the group's row until its commit), so one read finds them all.
+        known = _members_before(session, group.id, position)
+        names = names | auth.display_names(session, [m.shopper_id for m in known])
+    members = [*known, MemberFacts(shopper_id, position, now, None)]
+    if status == "succeeded":
+        members = _succeed(session, group, members, now)
+    group = replace(group, members=position, status=status, closed_at=closed_at)
+    return build_view(group, members, names, shopper_id, now)
+
+
+def _members_before(session: Session, group_id: str, position: int) -> list[MemberFacts]:
+    rows = session.execute(
+        select(*_MEMBERSHIP_COLUMNS[1:5])
+        .where(GroupMember.group_id == group_id, GroupMember.position < position)
+        .order_by(GroupMember.position)
+    )
+    return [MemberFacts(*row) for row in rows]
 
 
 def _insert_member(
     session: Session,
-    group_id: str,
-    deal: GroupDeal,
+    group: GroupFacts,
     shopper_id: str,
-    # (position in the group, the shopper's slot in the deal, device hash, share code)
-    place: tuple[int, int, str | None, str | None],
+    place: tuple[int, int, str | None, str | None],  # (position, slot, device hash, share code)
     now: datetime,
 ) -> None:
     position, slot, device_hash, via_share = place
-    # ON CONFLICT DO NOTHING rather than a savepoint: a refused insert leaves the transaction
-    # usable for the read that says why, at no extra round trips when nothing conflicts.
-    inserted = session.execute(
-        insert_on_conflict(session, GroupMember)
-        .values(
-            group_id=group_id,
-            deal_id=deal.id,
-            shopper_id=shopper_id,
-            position=position,
-            open_deal_id=deal.id,
-            slot=slot,
-            device_hash=device_hash,
-            via_share=via_share,
-            joined_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(GroupMember.id)
-    ).first()
+    member = {
+        "group_id": group.id,
+        "deal_id": group.deal_id,
+        "shopper_id": shopper_id,
+        "position": position,
+        "open_deal_id": group.deal_id,
+        "slot": slot,
+        "device_hash": device_hash,
+        "via_share": via_share,
+        "joined_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    inserted = session.execute(_INSERT_MEMBER[dialect], member).first()
     if inserted is None:
         # A concurrent join of the same shopper won: an open group of the deal, or the slot.
-        _free_slot_or_refuse(session, deal, shopper_id)
+        _slot_or_refuse(_memberships(session, group.deal_id, shopper_id), group.per_shopper_limit)
         raise _already_in_group(None)
 
 
-def _limit_reached(deal: GroupDeal) -> KinsaveError:
-    return KinsaveError(
-        "group_limit_reached", f"you can join at most {deal.per_shopper_limit} groups of this deal"
-    )
-
-
-def _succeed(session: Session, group_id: str, deal: GroupDeal, now: datetime) -> None:
+def _succeed(
+    session: Session, group: GroupFacts, members: list[MemberFacts], now: datetime
+) -> list[MemberFacts]:
+    """The N-th seat's transaction (the seat already flipped the group to succeeded): a coupon
+    for every member, their open group closed, the webhook. Returns the members with coupons."""
+    shoppers = [m.shopper_id for m in members]
+    given = entitlements.grant_set_price(session, group.template_id, shoppers, now)
     session.execute(
-        update(DealGroup)
-        .where(DealGroup.id == group_id, DealGroup.status == "forming")
-        .values(status="succeeded", closed_at=now)
+        update(GroupMember)
+        .where(GroupMember.group_id == group.id)
+        .values(open_deal_id=None, coupon_id=case(given, value=GroupMember.shopper_id))
         .execution_options(synchronize_session=False)
     )
-    members = session.execute(
-        select(GroupMember.id, GroupMember.shopper_id)
-        .where(GroupMember.group_id == group_id)
-        .order_by(GroupMember.position)
-    ).all()
-    given = entitlements.grant_set_price(
-        session, deal.template_id, [shopper for _id, shopper in members], now
-    )
-    for member_id, shopper_id in members:
-        session.execute(
-            update(GroupMember)
-            .where(GroupMember.id == member_id)
-            .values(open_deal_id=None, coupon_id=given[shopper_id])
-            .execution_options(synchronize_session=False)
-        )
     webhooks.enqueue(
         session,
-        deal.shop_id,
+        group.shop_id,
         "group.succeeded",
         {
-            "group_id": group_id,
-            "deal_id": deal.id,
-            "sku": deal.sku,
-            "group_price": deal.group_price,
+            "group_id": group.id,
+            "deal_id": group.deal_id,
+            "sku": group.sku,
+            "group_price": group.group_price,
             "succeeded_at": now.isoformat(),
-            "members": [
-                {"shopper_id": shopper, "coupon_id": given[shopper]} for _id, shopper in members
-            ],
+            "members": [{"shopper_id": s, "coupon_id": given[s]} for s in shoppers],
         },
     )
-
-
-# Views read plain rows of these columns, not ORM objects: building the answer through the
-# ORM's loading was over a third of a join's time (bench group-rush).
-_GROUP_COLUMNS = (
-    DealGroup.id,
-    DealGroup.deal_id,
-    DealGroup.size,
-    DealGroup.members,
-    DealGroup.status,
-    DealGroup.created_at,
-    DealGroup.expires_at,
-    DealGroup.closed_at,
-)
-_MEMBER_COLUMNS = (
-    GroupMember.group_id,
-    GroupMember.shopper_id,
-    GroupMember.position,
-    GroupMember.joined_at,
-    GroupMember.coupon_id,
-)
-
-
-def group_view(
-    session: Session, group_id: str, viewer_id: str | None, now: datetime | None = None
-) -> GroupOut:
-    """The group with its members, what it still needs and its time left. Errors: not_found."""
-    now = now or utcnow()
-    group = session.execute(select(*_GROUP_COLUMNS).where(DealGroup.id == group_id)).first()
-    if group is None:
-        raise KinsaveError("not_found", "no such group")
-    return _views(session, [group], viewer_id, now)[0]
-
-
-def my_groups(session: Session, shopper_id: str, now: datetime | None = None) -> MyGroupsOut:
-    """The groups the shopper is or was in, newest first."""
-    now = now or utcnow()
-    groups = session.execute(
-        select(*_GROUP_COLUMNS)
-        .join(GroupMember, GroupMember.group_id == DealGroup.id)
-        .where(GroupMember.shopper_id == shopper_id)
-        .order_by(DealGroup.created_at.desc(), DealGroup.id)
-        .limit(MY_GROUPS_SHOWN)
-    ).all()
-    return MyGroupsOut(groups=_views(session, list(groups), shopper_id, now))
-
-
-def _views(
-    session: Session, groups: list[Any], viewer_id: str | None, now: datetime
-) -> list[GroupOut]:
-    ids = [g.id for g in groups]
-    members: dict[str, list[Any]] = {group_id: [] for group_id in ids}
-    for row in session.execute(
-        select(*_MEMBER_COLUMNS).where(GroupMember.group_id.in_(ids)).order_by(GroupMember.position)
-    ):
-        members[row.group_id].append(row)
-    # Usually already in the session (the join read it): no query then.
-    deals = {deal_id: session.get(GroupDeal, deal_id) for deal_id in {g.deal_id for g in groups}}
-    names = auth.display_names(session, [m.shopper_id for rows in members.values() for m in rows])
-    return [_view(g, deals[g.deal_id], members[g.id], names, viewer_id, now) for g in groups]
-
-
-def _view(
-    group: Any,
-    deal: GroupDeal | None,
-    members: list[Any],
-    names: dict[str, str],
-    viewer_id: str | None,
-    now: datetime,
-) -> GroupOut:
-    assert deal is not None  # a group's deal exists (foreign key)
-    mine = next((m for m in members if m.shopper_id == viewer_id), None)
-    return GroupOut(
-        id=group.id,
-        deal_id=deal.id,
-        shop_id=deal.shop_id,
-        sku=deal.sku,
-        title=deal.title,
-        regular_price=deal.regular_price,
-        group_price=deal.group_price,
-        status=rules.shown_status(group.status, group.expires_at, now),
-        size=group.size,
-        needed=group.size - group.members,
-        members=[
-            MemberOut(
-                shopper_id=m.shopper_id,
-                display_name=names.get(m.shopper_id, m.shopper_id),
-                position=m.position,
-                joined_at=m.joined_at,
-            )
-            for m in members
-        ],
-        created_at=group.created_at,
-        expires_at=group.expires_at,
-        seconds_left=rules.seconds_left(group.expires_at, now) if group.status == "forming" else 0,
-        closed_at=group.closed_at,
-        my_coupon_id=mine.coupon_id if mine else None,
-    )
+    return [replace(m, coupon_id=given[m.shopper_id]) for m in members]

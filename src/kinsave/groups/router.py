@@ -7,7 +7,7 @@ from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
-from kinsave.groups import joining, service
+from kinsave.groups import joining, service, views
 from kinsave.groups.arrival import Arrival, arrival
 from kinsave.groups.schemas import (
     GroupDealIn,
@@ -180,10 +180,10 @@ def join_group(
 @router.get("/groups/{group_id}", response_model=GroupOut, responses=openapi_errors("not_found"))
 def get_group(group_id: str, shopper: CurrentShopper, session: ReadSession) -> GroupOut:
     """A group: status (forming, succeeded, failed), members, how many are needed, time left."""
-    return joining.group_view(session, group_id, shopper.shopper_id)
+    return views.group_view(session, group_id, shopper.shopper_id)
 
 
 @router.get("/groups", response_model=MyGroupsOut)
 def list_my_groups(shopper: CurrentShopper, session: ReadSession) -> MyGroupsOut:
     """The groups I started or joined, newest first."""
-    return joining.my_groups(session, shopper.shopper_id)
+    return views.my_groups(session, shopper.shopper_id)

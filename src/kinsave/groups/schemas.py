@@ -114,6 +114,11 @@ class GroupOut(BaseModel):
     my_coupon_id: str | None = Field(
         description="The caller's set_price coupon, once the group succeeded"
     )
+    new_group_path: str | None = Field(
+        default=None,
+        description="Once the group is full or failed: where to start a new group of the same "
+        "deal (POST), so that a shared group that closed is not a dead end",
+    )
 
 
 class MyGroupsOut(BaseModel):

@@ -6,7 +6,7 @@ functions from the checkout's `paid` and `refund` calls, inside the same unit of
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from kinsave.errors import KinsaveError
@@ -256,22 +256,23 @@ def _is_self_referral(session: Session, share: Share, buyer_id: str) -> bool:
     return bool(marks[share.sharer_id] & marks[buyer_id])
 
 
+# Built once: every group join runs it (bench group-rush); building it cost more than running it.
+_IDENTITY_MARKS = (
+    select(SharingEvent.shopper_id, SharingEvent.device_hash, SharingEvent.channel_identity)
+    .where(
+        SharingEvent.shopper_id.in_(bindparam("shopper_ids", expanding=True)),
+        or_(SharingEvent.device_hash.is_not(None), SharingEvent.channel_identity.is_not(None)),
+    )
+    .distinct()
+)
+
+
 def identity_marks(session: Session, shopper_ids: list[str]) -> dict[str, set[str]]:
     """The device hashes ("d:...") and channel identities ("i:...") each shopper was seen with
     (recorded with sharing events): two shoppers sharing a mark are one person behind two
     accounts. Self-referral and group self-join checks compare these."""
     marks: dict[str, set[str]] = {shopper_id: set() for shopper_id in shopper_ids}
-    rows = session.execute(
-        select(SharingEvent.shopper_id, SharingEvent.device_hash, SharingEvent.channel_identity)
-        .where(
-            SharingEvent.shopper_id.in_(shopper_ids),
-            or_(
-                SharingEvent.device_hash.is_not(None),
-                SharingEvent.channel_identity.is_not(None),
-            ),
-        )
-        .distinct()
-    )
+    rows = session.execute(_IDENTITY_MARKS, {"shopper_ids": shopper_ids})
     for shopper, device, identity in rows:
         if shopper is None:
             continue

@@ -204,4 +204,5 @@ class PriceCutHelp(Base):
     helper_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"))
     position: Mapped[int] = mapped_column(Integer)
     amount: Mapped[int] = mapped_column(BigInteger)
+    via_share: Mapped[str | None] = mapped_column(String(40))  # the share code they came by
     helped_at: Mapped[datetime] = mapped_column(UTCDateTime)

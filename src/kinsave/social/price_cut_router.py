@@ -3,8 +3,10 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
-from kinsave.groups.router import DeviceHash
+from kinsave.groups.arrival import live_share_of
+from kinsave.groups.router import DeviceHash, ShareCode
 from kinsave.security.deps import shopper_rate_limit
 from kinsave.social import price_cuts
 from kinsave.social.schemas import PriceCutIn, PriceCutOfferIn, PriceCutOfferOut, PriceCutOut
@@ -79,12 +81,22 @@ def get_price_cut(cut_id: str, shopper: CurrentShopper, session: ReadSession) ->
     dependencies=[shopper_rate_limit("help")],
 )
 def help_price_cut(
-    cut_id: str, shopper: CurrentShopper, once: Once, device_hash: DeviceHash = None
+    cut_id: str,
+    shopper: CurrentShopper,
+    once: Once,
+    device_hash: DeviceHash = None,
+    share_code: ShareCode = None,
 ) -> JSONResponse:
-    """Cut the price by the schedule's next amount; the last cut gives the final price."""
+    """Cut the price by the schedule's next amount; the last cut gives the final price. Through
+    a share of this price cut (X-Share-Code), the help records it."""
+    share = live_share_of(once.session, share_code, ("price_cut", cut_id), utcnow())
     return once(
         shopper.scope,
         lambda: price_cuts.help_cut(
-            once.session, cut_id, shopper.shopper_id, device_hash=device_hash
+            once.session,
+            cut_id,
+            shopper.shopper_id,
+            device_hash=device_hash,
+            via_share=share.code if share else None,
         ),
     )

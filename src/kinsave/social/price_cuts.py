@@ -162,13 +162,16 @@ def help_cut(
     now: datetime | None = None,
     *,
     device_hash: str | None = None,
+    via_share: str | None = None,
 ) -> PriceCutOut:
     """Cut the price by exactly the schedule's next amount; the N-th cut completes the request
     and gives the requester a set_price coupon at the final price. Helping links helper and
     requester in the circle. Errors: not_found, help_self_not_allowed, help_already_given,
     help_request_closed, help_request_expired. A refused help changes nothing.
     help_self_not_allowed also refuses a second account of the requester: one that shares a
-    device or host identity with them (sharing's marks, as a group self-join is refused)."""
+    device or host identity with them (sharing's marks, as a group self-join is refused).
+    `via_share`: the live share of this price cut the helper came through (the help records
+    it, as a group membership does); the caller checks that it leads here."""
     now = now or utcnow()
     cut = session.get(PriceCut, cut_id)
     if cut is None:
@@ -196,7 +199,7 @@ def help_cut(
         _refuse_if_closed(fresh.state, fresh.deadline_at, now)
         raise KinsaveError("help_request_closed", "this price cut already has all its helpers")
     position = int(counted[0])
-    _record_help(session, cut, helper_id, position, now)
+    _record_help(session, cut, helper_id, (position, via_share), now)
     if position == cut.helpers_needed:
         _complete(session, cut, now)
     circle.link_relatives(session, helper_id, cut.requester_id, via="help")
@@ -225,8 +228,13 @@ def _refuse_if_closed(state: str, deadline_at: datetime, now: datetime) -> None:
 
 
 def _record_help(
-    session: Session, cut: PriceCut, helper_id: str, position: int, now: datetime
+    session: Session,
+    cut: PriceCut,
+    helper_id: str,
+    place: tuple[int, str | None],  # (position, the share it came through)
+    now: datetime,
 ) -> None:
+    position, via_share = place
     inserted = session.execute(
         insert_on_conflict(session, PriceCutHelp)
         .values(
@@ -234,6 +242,7 @@ def _record_help(
             helper_id=helper_id,
             position=position,
             amount=cut.schedule[position - 1],
+            via_share=via_share,
             helped_at=now,
         )
         .on_conflict_do_nothing()

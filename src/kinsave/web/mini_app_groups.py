@@ -11,8 +11,8 @@ from kinsave.api import ReadSession
 from kinsave.auth import service as auth
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
-from kinsave.groups import joining
 from kinsave.groups import service as group_deals
+from kinsave.groups import views
 from kinsave.social import price_cuts
 from kinsave.web.mini_app import sign_in_redirect
 from kinsave.web.rendering import render
@@ -42,7 +42,7 @@ def my_groups_page(request: Request, session: ReadSession) -> Response:
     shopper = page_shopper(request)
     if shopper is None:
         return sign_in_redirect(request)
-    view = joining.my_groups(session, shopper.shopper_id)
+    view = views.my_groups(session, shopper.shopper_id)
     return render(request, "app/groups.html", {"groups": view.groups, "nav": "deals"})
 
 
@@ -53,12 +53,19 @@ def group_page(group_id: str, request: Request, session: ReadSession, share: str
     if shopper is None:
         return sign_in_redirect(request)
     try:
-        group = joining.group_view(session, group_id, shopper.shopper_id)
+        group = views.group_view(session, group_id, shopper.shopper_id)
     except KinsaveError:
         return render(request, "app/missing.html", {}, status_code=404)
     member = any(m.shopper_id == shopper.shopper_id for m in group.members)
     hours, minutes = _hours_minutes(group.seconds_left)
+    # A closed group (a share often outlives it) leads on to a new group of the same deal.
+    deal = (
+        None
+        if group.status == "forming"
+        else group_deals.public_deal(session, group.deal_id, shopper.shopper_id)
+    )
     context = {
+        "deal": deal,
         "group": group,
         "member": member,
         "can_join": group.status == "forming" and not member,
@@ -72,7 +79,10 @@ def group_page(group_id: str, request: Request, session: ReadSession, share: str
 
 
 @router.get("/price-cuts/{cut_id}", response_class=HTMLResponse)
-def price_cut_page(cut_id: str, request: Request, session: ReadSession) -> Response:
+def price_cut_page(
+    cut_id: str, request: Request, session: ReadSession, share: str = ""
+) -> Response:
+    """`share`: the code of the share that led here (/app/open), sent along with the help."""
     shopper = page_shopper(request)
     if shopper is None:
         return sign_in_redirect(request)
@@ -91,6 +101,7 @@ def price_cut_page(cut_id: str, request: Request, session: ReadSession) -> Respo
         "helped": helped,
         "can_help": cut.state == "open" and not mine and not helped,
         "requester_name": names.get(cut.requester_id, cut.requester_id),
+        "via_share": share[:40],
         "hours_left": hours,
         "minutes_left": minutes,
         "nav": "circle",

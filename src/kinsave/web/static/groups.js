@@ -64,6 +64,15 @@
       var path = "/v1/group-deals/" + encodeURIComponent(deal.dataset.deal) + "/groups";
       post(button, path).then(go(function (g) { return "/app/groups/" + g.id; }));
     });
+    // Start, then straight to the share sheet of the new group (the deal page's share button).
+    onClick("start-and-share", function (button) {
+      var path = "/v1/group-deals/" + encodeURIComponent(deal.dataset.deal) + "/groups";
+      post(button, path).then(go(function (g) {
+        return "/app/share?type=group&id=" + encodeURIComponent(g.id) +
+          "&shop=" + encodeURIComponent(button.dataset.shop) +
+          "&title=" + encodeURIComponent(button.dataset.title);
+      }));
+    });
     Array.prototype.forEach.call(document.querySelectorAll(".join-group"), function (button) {
       button.addEventListener("click", function () {
         var path = "/v1/groups/" + encodeURIComponent(button.dataset.group) + "/join";
@@ -80,6 +89,11 @@
       var via = group.dataset.share ? { "X-Share-Code": group.dataset.share } : {};
       post(button, path, undefined, via).then(go(function () { return location.pathname; }));
     });
+    // A full or failed group: a new group of the same deal instead of a dead end.
+    onClick("start-new-group", function (button) {
+      var path = "/v1/group-deals/" + encodeURIComponent(button.dataset.deal) + "/groups";
+      post(button, path).then(go(function (g) { return "/app/groups/" + g.id; }));
+    });
   }
 
   var offer = document.getElementById("price-cut-offer");
@@ -95,7 +109,9 @@
   if (cut) {
     onClick("help-cut", function (button) {
       var path = "/v1/price-cuts/" + encodeURIComponent(cut.dataset.cut) + "/help";
-      post(button, path).then(go(function () { return location.pathname; }));
+      // Came through a share (/app/open): the help records it.
+      var via = cut.dataset.share ? { "X-Share-Code": cut.dataset.share } : {};
+      post(button, path, undefined, via).then(go(function () { return location.pathname; }));
     });
   }
 
