@@ -6,10 +6,7 @@ ledger transfer wallet -> CREDIT_HOLD keyed by the order, so no order can use ei
 Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 """
 
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
 from pydantic import TypeAdapter
@@ -35,6 +32,7 @@ from kinsave.coupons.explain import Explanation
 from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate, OrderLine
 from kinsave.coupons.pricing import CartLine, HeldCoupon
 from kinsave.coupons.quote_inputs import read_quote_inputs
+from kinsave.coupons.quote_memory import AnswerMemory
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
@@ -59,23 +57,62 @@ def quote_checkout(
     """The lowest total to pay over the shopper's available coupons for this shop and the credit
     they chose to use, and the payment methods the visit's channel allows (no credit when it
     forbids "wallet"). Reads only. Errors: shopper_not_linked, not_found (unknown channel)."""
-    quoted = _best_quote(session, shop_id, data, now or utcnow())
-    return quote_out(data.shopper_id, *quoted)
+    visit = _read_visit(session, shop_id, data, now or utcnow())
+    return quote_out(data.shopper_id, visit.wallet, visit.best(), visit.channel, visit.methods)
 
 
 def quote_checkout_json(
     source: Session | Engine, shop_id: str, data: QuoteIn, now: datetime | None = None
 ) -> bytes:
-    """quote_checkout's answer as QuoteOut's JSON, for the route (see quote_json). Given the
-    engine, it reads outside any Session and transaction (quote_inputs.read_quote_inputs)."""
-    quoted = _best_quote(source, shop_id, data, now or utcnow())
-    return quote_json(data.shopper_id, *quoted)
+    """quote_checkout's answer as QuoteOut's JSON, for the route (see quote_json), remembered
+    per process (quote_memory.py). Given the engine, it reads outside any Session and
+    transaction (quote_inputs.read_quote_inputs)."""
+    visit = _read_visit(source, shop_id, data, now or utcnow())
+    # The lines as plain tuples: hashing 30 dataclasses per quote was a visible cost.
+    cart = tuple((x.sku, x.quantity, x.unit_price, x.category) for x in visit.lines)
+    key = (
+        data.shopper_id,
+        cart,
+        data.shipping_fee,
+        tuple(visit.held),
+        visit.use_credit,
+        visit.wallet,
+        visit.channel,
+        tuple(visit.methods),
+    )
+
+    def answer() -> bytes:
+        return quote_json(data.shopper_id, visit.wallet, visit.best(), visit.channel, visit.methods)
+
+    return _answers.answer(key, answer)
 
 
-def _best_quote(
-    source: Session | Engine, shop_id: str, data: QuoteIn, now: datetime
-) -> tuple[int, optimiser.Quote, str, list[str]]:
-    """(wallet balance, the optimiser's answer, channel, its payment methods)."""
+_answers = AnswerMemory()
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """What a quote reads, ready for the optimiser."""
+
+    lines: list[CartLine]
+    shipping_fee: int
+    held: list[HeldCoupon]
+    use_credit: int  # what the shopper asked for, 0 when the channel forbids "wallet"
+    wallet: int
+    channel: str
+    methods: list[str]
+
+    def best(self) -> optimiser.Quote:
+        return optimiser.quote(
+            self.lines,
+            self.shipping_fee,
+            self.held,
+            use_credit=self.use_credit,
+            wallet_balance=self.wallet,
+        )
+
+
+def _read_visit(source: Session | Engine, shop_id: str, data: QuoteIn, now: datetime) -> _Visit:
     channel = data.channel or DEFAULT_CHANNEL
     skus = [line.sku for line in data.lines]
     read = read_quote_inputs(source, shop_id, data.shopper_id, channel, skus, now)
@@ -86,51 +123,7 @@ def _best_quote(
         CartLine(x.sku, x.quantity, x.unit_price, read.categories.get(x.sku)) for x in data.lines
     ]
     use_credit = data.use_credit if "wallet" in methods else 0
-    result = _remembered_quote(lines, data.shipping_fee, read.held, use_credit, read.wallet)
-    return read.wallet, result, channel, methods
-
-
-class _QuoteMemory:
-    """The optimiser's answers per process, keyed by everything it reads.
-
-    The optimiser is pure, so an answer found for the same lines (with their categories), fee,
-    credit asked, wallet balance and held coupons (ids, terms, expiry) is the answer: nothing is
-    ever invalidated by hand. Any change of the shopper's coupons or wallet changes the key, and
-    they are read from the database on every quote. A store quotes the same cart on every view.
-    """
-
-    def __init__(self, max_entries: int = 4096) -> None:
-        self._answers: OrderedDict[Hashable, optimiser.Quote] = OrderedDict()
-        self._max_entries = max_entries
-        self._lock = threading.Lock()
-
-    def quote(
-        self,
-        lines: list[CartLine],
-        shipping_fee: int,
-        held: list[HeldCoupon],
-        use_credit: int,
-        wallet: int,
-    ) -> optimiser.Quote:
-        # The lines as plain tuples: hashing 30 dataclasses per quote was a visible cost.
-        cart = tuple((x.sku, x.quantity, x.unit_price, x.category) for x in lines)
-        key = (cart, shipping_fee, tuple(held), use_credit, wallet)
-        with self._lock:
-            answer = self._answers.get(key)
-            if answer is not None:
-                self._answers.move_to_end(key)
-                return answer
-        answer = optimiser.quote(
-            lines, shipping_fee, held, use_credit=use_credit, wallet_balance=wallet
-        )
-        with self._lock:
-            self._answers[key] = answer
-            if len(self._answers) > self._max_entries:
-                self._answers.popitem(last=False)
-        return answer
-
-
-_remembered_quote = _QuoteMemory().quote
+    return _Visit(lines, data.shipping_fee, read.held, use_credit, read.wallet, channel, methods)
 
 
 def quote_out(

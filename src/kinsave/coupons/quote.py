@@ -56,8 +56,9 @@ def candidate_groups(options: list[Option]) -> list[list[Option]]:
 
 # What the search's bounds read from an option, computed once per quote, as a plain tuple:
 # (option, rank, line nominal (0 for free shipping), cover (bit i set: it applies to line i; 0 for
-# free shipping), shipping nominal (0 for a line coupon), combinable with credit).
-_Candidate = tuple[Option, tuple[datetime, str], int, int, int, bool]
+# free shipping), shipping nominal (0 for a line coupon), combinable with credit), then the same
+# three bounds with the most the groups after its own could add (set by _suffix_bounds).
+_Candidate = tuple[Option, tuple[datetime, str], int, int, int, bool, int, int, int]
 
 
 class _Search:
@@ -106,25 +107,35 @@ class _Search:
                     line_nominal, shipping = option.nominal, 0
                 candidates.append(
                     (option, coupon.rank, line_nominal, cover, shipping, coupon.credit_combinable)
+                    + (0, 0, 0)
                 )
             made.append(candidates)
         return made
 
     def _suffix_bounds(self) -> None:
-        """What the groups from each depth on could add at most (one option per group)."""
+        """What the groups from each depth on could add at most (one option per group), and
+        what each candidate with the groups after its own could: the bounds `_extend` reads."""
         count = len(self.groups)
         self.rest_line_nominal = [0] * (count + 1)
         self.rest_cover = [0] * (count + 1)
         self.rest_shipping = [0] * (count + 1)
         for depth in range(count - 1, -1, -1):
+            after = depth + 1
             line_nominal = cover = shipping = 0
-            for c in self.groups[depth]:
-                line_nominal = max(line_nominal, c[2])
+            group = self.groups[depth]
+            for i, c in enumerate(group):
+                line_nominal = line_nominal if line_nominal > c[2] else c[2]
                 cover |= c[3]
-                shipping = max(shipping, c[4])
-            self.rest_line_nominal[depth] = self.rest_line_nominal[depth + 1] + line_nominal
-            self.rest_cover[depth] = self.rest_cover[depth + 1] | cover
-            self.rest_shipping[depth] = max(self.rest_shipping[depth + 1], shipping)
+                shipping = shipping if shipping > c[4] else c[4]
+                with_rest = (
+                    c[2] + self.rest_line_nominal[after],
+                    c[3] | self.rest_cover[after],
+                    max(c[4], self.rest_shipping[after]),
+                )
+                group[i] = c[:6] + with_rest
+            self.rest_line_nominal[depth] = self.rest_line_nominal[after] + line_nominal
+            self.rest_cover[depth] = self.rest_cover[after] | cover
+            self.rest_shipping[depth] = max(self.rest_shipping[after], shipping)
 
     def _saving_bound(self, line_nominal: int, cover: int, shipping: int, combinable: bool) -> int:
         covered = self._cover_gross.get(cover)
@@ -167,21 +178,19 @@ class _Search:
             if cannot_win(bound, count):
                 return
             after = d + 1
-            after_line_nominal, after_cover = rest_line_nominal[after], rest_cover[after]
-            after_shipping = rest_shipping[after]
             for c in self.groups[d]:
-                c_line_nominal = line_nominal + c[2]
-                c_cover = cover | c[3]
-                c_shipping = shipping if shipping > c[4] else c[4]
                 c_combinable = combinable and c[5]
                 reach = bound_of(  # with c, alone or with options after it
-                    c_line_nominal + after_line_nominal,
-                    c_cover | after_cover,
-                    c_shipping if c_shipping > after_shipping else after_shipping,
+                    line_nominal + c[6],
+                    cover | c[7],
+                    shipping if shipping > c[8] else c[8],
                     c_combinable,
                 )
                 if cannot_win(reach, count):
                     continue
+                c_line_nominal = line_nominal + c[2]
+                c_cover = cover | c[3]
+                c_shipping = shipping if shipping > c[4] else c[4]
                 self.chosen.append(c)
                 own = bound_of(c_line_nominal, c_cover, c_shipping, c_combinable)
                 if own == self.full:
