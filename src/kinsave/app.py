@@ -29,7 +29,7 @@ from kinsave.coupons import claims
 from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
-from kinsave.db import make_engine, make_one_read_session_factory, make_session_factory
+from kinsave.db import make_engine, make_session_factory
 from kinsave.envelopes import daily, grabs
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
@@ -121,7 +121,6 @@ def _share_state(
     # by its metrics directory): several without Redis go without gates.
     several = bool(os.environ.get(metrics.MULTIPROCESS_DIR))
     app.state.gates = make_gates(settings.redis_url) if settings.redis_url or not several else None
-    app.state.one_read_session_factory = make_one_read_session_factory(engine)
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None

@@ -137,17 +137,6 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     return sessionmaker(bind, expire_on_commit=False, autoflush=True)
 
 
-def make_one_read_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions for a request that reads with a single statement (the checkout quote). On
-    PostgreSQL in autocommit: one statement sees one snapshot by itself, so BEGIN and COMMIT
-    were two round trips that changed nothing (docs/benchmarks.md). SQLite: the readers'."""
-    if engine.dialect.name != "postgresql":
-        return make_session_factory(engine, read_only=True)
-    return sessionmaker(
-        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
-    )
-
-
 @contextmanager
 def unit_of_work(session_factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commits when the block ends, rolls back if it raises. Services flush."""
@@ -169,6 +158,33 @@ def driver_of(session: Session) -> Iterator[Any]:
         raise DBAPIError.instance(
             None, None, error, dbapi_error, dialect=connection.dialect
         ) from error
+
+
+@contextmanager
+def single_read_connection(engine: Engine) -> Iterator[Any]:
+    """A pooled DB-API connection, outside any Session and transaction, for a request that reads
+    with one statement (the checkout quote). One statement sees one snapshot by itself on both
+    databases, so a Session with its BEGIN and COMMIT cost CPU (SQLite) and round trips
+    (PostgreSQL) for nothing (docs/benchmarks.md). PostgreSQL's connection is in autocommit for
+    the statement and back before it returns to the pool; SQLite's connections always are
+    (isolation_level None, see _sqlite_engine). Driver errors come out as SQLAlchemy's, as from
+    driver_of; a connection the error shows dead leaves the pool."""
+    pooled = engine.raw_connection()
+    driver: Any = pooled.driver_connection
+    postgres = engine.dialect.name == "postgresql"
+    dbapi_error = engine.dialect.loaded_dbapi.Error
+    try:
+        if postgres:
+            driver.autocommit = True
+        yield driver
+    except dbapi_error as error:
+        if engine.dialect.is_disconnect(error, pooled, None):
+            pooled.invalidate(error)
+        raise DBAPIError.instance(None, None, error, dbapi_error, dialect=engine.dialect) from error
+    finally:
+        if postgres and pooled.is_valid:
+            driver.autocommit = False
+        pooled.close()
 
 
 def psycopg_sql(sql: str) -> str:

@@ -6,14 +6,13 @@ ledger transfer wallet -> CREDIT_HOLD keyed by the order, so no order can use ei
 Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 """
 
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
+from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from pydantic_core import to_json
-from sqlalchemy import select, update
+from pydantic import TypeAdapter
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
+from typing_extensions import TypedDict
 
 from kinsave.auth import service as auth
 from kinsave.catalog import service as catalog
@@ -29,9 +28,11 @@ from kinsave.coupons.checkout_schemas import (
     QuoteOut,
     ReserveIn,
 )
+from kinsave.coupons.explain import Explanation
 from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate, OrderLine
 from kinsave.coupons.pricing import CartLine, HeldCoupon
 from kinsave.coupons.quote_inputs import read_quote_inputs
+from kinsave.coupons.quote_memory import AnswerMemory
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
@@ -56,25 +57,65 @@ def quote_checkout(
     """The lowest total to pay over the shopper's available coupons for this shop and the credit
     they chose to use, and the payment methods the visit's channel allows (no credit when it
     forbids "wallet"). Reads only. Errors: shopper_not_linked, not_found (unknown channel)."""
-    quoted = _best_quote(session, shop_id, data, now or utcnow())
-    return quote_out(data.shopper_id, *quoted)
+    visit = _read_visit(session, shop_id, data, now or utcnow())
+    return quote_out(data.shopper_id, visit.wallet, visit.best(), visit.channel, visit.methods)
 
 
 def quote_checkout_json(
-    session: Session, shop_id: str, data: QuoteIn, now: datetime | None = None
+    source: Session | Engine, shop_id: str, data: QuoteIn, now: datetime | None = None
 ) -> bytes:
-    """quote_checkout's answer as QuoteOut's JSON, for the route (see quote_json)."""
-    quoted = _best_quote(session, shop_id, data, now or utcnow())
-    return quote_json(data.shopper_id, *quoted)
+    """quote_checkout's answer as QuoteOut's JSON, for the route (see quote_json), remembered
+    per process (quote_memory.py). Given the engine, it reads outside any Session and
+    transaction (quote_inputs.read_quote_inputs)."""
+    visit = _read_visit(source, shop_id, data, now or utcnow())
+    # The lines as plain tuples: hashing 30 dataclasses per quote was a visible cost.
+    cart = tuple((x.sku, x.quantity, x.unit_price, x.category) for x in visit.lines)
+    key = (
+        data.shopper_id,
+        cart,
+        data.shipping_fee,
+        tuple(visit.held),
+        visit.use_credit,
+        visit.wallet,
+        visit.channel,
+        tuple(visit.methods),
+    )
+
+    def answer() -> bytes:
+        return quote_json(data.shopper_id, visit.wallet, visit.best(), visit.channel, visit.methods)
+
+    return _answers.answer(key, answer)
 
 
-def _best_quote(
-    session: Session, shop_id: str, data: QuoteIn, now: datetime
-) -> tuple[int, optimiser.Quote, str, list[str]]:
-    """(wallet balance, the optimiser's answer, channel, its payment methods)."""
+_answers = AnswerMemory()
+
+
+@dataclass(frozen=True)
+class _Visit:
+    """What a quote reads, ready for the optimiser."""
+
+    lines: list[CartLine]
+    shipping_fee: int
+    held: list[HeldCoupon]
+    use_credit: int  # what the shopper asked for, 0 when the channel forbids "wallet"
+    wallet: int
+    channel: str
+    methods: list[str]
+
+    def best(self) -> optimiser.Quote:
+        return optimiser.quote(
+            self.lines,
+            self.shipping_fee,
+            self.held,
+            use_credit=self.use_credit,
+            wallet_balance=self.wallet,
+        )
+
+
+def _read_visit(source: Session | Engine, shop_id: str, data: QuoteIn, now: datetime) -> _Visit:
     channel = data.channel or DEFAULT_CHANNEL
     skus = [line.sku for line in data.lines]
-    read = read_quote_inputs(session, shop_id, data.shopper_id, channel, skus, now)
+    read = read_quote_inputs(source, shop_id, data.shopper_id, channel, skus, now)
     if not read.linked:
         raise storelinks.not_linked()
     methods = sharing.payment_methods_read(channel, read.rules_json, read.channel_added)
@@ -82,51 +123,7 @@ def _best_quote(
         CartLine(x.sku, x.quantity, x.unit_price, read.categories.get(x.sku)) for x in data.lines
     ]
     use_credit = data.use_credit if "wallet" in methods else 0
-    result = _remembered_quote(lines, data.shipping_fee, read.held, use_credit, read.wallet)
-    return read.wallet, result, channel, methods
-
-
-class _QuoteMemory:
-    """The optimiser's answers per process, keyed by everything it reads.
-
-    The optimiser is pure, so an answer found for the same lines (with their categories), fee,
-    credit asked, wallet balance and held coupons (ids, terms, expiry) is the answer: nothing is
-    ever invalidated by hand. Any change of the shopper's coupons or wallet changes the key, and
-    they are read from the database on every quote. A store quotes the same cart on every view.
-    """
-
-    def __init__(self, max_entries: int = 4096) -> None:
-        self._answers: OrderedDict[Hashable, optimiser.Quote] = OrderedDict()
-        self._max_entries = max_entries
-        self._lock = threading.Lock()
-
-    def quote(
-        self,
-        lines: list[CartLine],
-        shipping_fee: int,
-        held: list[HeldCoupon],
-        use_credit: int,
-        wallet: int,
-    ) -> optimiser.Quote:
-        # The lines as plain tuples: hashing 30 dataclasses per quote was a visible cost.
-        cart = tuple((x.sku, x.quantity, x.unit_price, x.category) for x in lines)
-        key = (cart, shipping_fee, tuple(held), use_credit, wallet)
-        with self._lock:
-            answer = self._answers.get(key)
-            if answer is not None:
-                self._answers.move_to_end(key)
-                return answer
-        answer = optimiser.quote(
-            lines, shipping_fee, held, use_credit=use_credit, wallet_balance=wallet
-        )
-        with self._lock:
-            self._answers[key] = answer
-            if len(self._answers) > self._max_entries:
-                self._answers.popitem(last=False)
-        return answer
-
-
-_remembered_quote = _QuoteMemory().quote
+    return _Visit(lines, data.shipping_fee, read.held, use_credit, read.wallet, channel, methods)
 
 
 def quote_out(
@@ -143,12 +140,36 @@ def quote_out(
         total_to_pay=result.total_to_pay,
         coupons=result.coupon_ids,
         coupon_discounts=result.coupon_discounts,
-        lines=[QuotedLineOut(**vars(line)) for line in result.lines],
-        explanations=[ExplanationOut(**vars(why)) for why in result.explanations],
+        lines=[QuotedLineOut(**asdict(line)) for line in result.lines],
+        explanations=[ExplanationOut(**asdict(why)) for why in result.explanations],
         hint=result.hint,
         channel=channel,
         payment_methods=methods,
     )
+
+
+class _QuoteAnswer(TypedDict):
+    """QuoteOut's fields in its order, holding the optimiser's dataclasses as they are."""
+
+    shopper_id: str
+    subtotal: int
+    shipping_fee: int
+    shipping_discount: int
+    discount: int
+    credit: int
+    wallet_balance: int
+    total_to_pay: int
+    coupons: list[str]
+    coupon_discounts: dict[str, int]
+    lines: list[optimiser.QuotedLine]
+    explanations: list[Explanation]
+    hint: str | None
+    channel: str
+    payment_methods: list[str]
+
+
+# A serialiser that knows the types: half the time of pydantic-core inferring them per value.
+_quote_answer_json = TypeAdapter(_QuoteAnswer).dump_json
 
 
 def quote_json(
@@ -157,7 +178,7 @@ def quote_json(
     """quote_out(...).model_dump_json(), without building and validating 80 models: the
     optimiser's dataclasses have QuoteOut's fields and types (a test compares the two), so they
     are serialised as they are. Building the models was a tenth of a quote (docs/benchmarks.md)."""
-    return to_json(
+    return _quote_answer_json(
         {
             "shopper_id": shopper_id,
             "subtotal": result.subtotal,

@@ -17,7 +17,6 @@ from kinsave.coupons.checkout_schemas import (
     RefundOut,
     ReserveIn,
 )
-from kinsave.db import unit_of_work
 from kinsave.errors import openapi_errors
 from kinsave.security import audit
 
@@ -52,9 +51,9 @@ async def quote(body: QuoteIn, store: CurrentStore, request: Request) -> Respons
     # On the event loop, not in the thread pool: a quote is one indexed read (no lock can make
     # it wait) and then pure CPU, which a thread cannot run beside the loop anyway (the GIL).
     # The hop and the GIL's hand-offs between the loop and 32 busy threads cost more than the
-    # read itself (docs/benchmarks.md, "Checkout at holiday speed").
-    with unit_of_work(request.app.state.one_read_session_factory) as session:
-        answer = checkout.quote_checkout_json(session, store.shop_id, body)
+    # read itself (docs/benchmarks.md, "Checkout at holiday speed"). Given the engine, the read
+    # takes a pooled connection with no Session or transaction: one statement needs none.
+    answer = checkout.quote_checkout_json(request.app.state.engine, store.shop_id, body)
     return Response(answer, media_type="application/json")
 
 

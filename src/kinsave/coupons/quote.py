@@ -7,8 +7,6 @@ lowest id) coupons, so the same cart always gets the same answer.
 
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import groupby
-from typing import NamedTuple
 
 from kinsave.coupons.explain import Explanation, explain
 from kinsave.coupons.pricing import (
@@ -34,32 +32,33 @@ def candidate_groups(options: list[Option]) -> list[list[Option]]:
     """Useful options per stacking group, best first, one per set of identical terms.
 
     Coupons with identical terms in one group act identically, so only the preferred one (the
-    soonest to expire) can be in the best answer; dropping the others keeps the search small.
+    soonest to expire, then lowest id) can be in the best answer; dropping the others keeps the
+    search small.
     """
-    # o.order[0] is the coupon's terms, computed once by measure_all (HeldCoupon.terms rebuilds).
-    useful = sorted(
-        (o for o in options if o.nominal > 0),
-        key=lambda o: (o.coupon.stacking_group, o.order[0], o.coupon.rank),
-    )
-    groups: list[list[Option]] = []
-    for _group, members in groupby(useful, key=lambda o: o.coupon.stacking_group):
-        distinct = [next(same) for _terms, same in groupby(members, key=lambda o: o.order[0])]
-        distinct.sort(key=lambda o: (-o.nominal, o.coupon.rank))
-        groups.append(distinct)
+    # group -> terms -> the preferred option with those terms (o.order[0] is the coupon's terms)
+    preferred: dict[str, dict[object, Option]] = {}
+    for option in options:
+        if option.nominal <= 0:
+            continue
+        same_terms = preferred.setdefault(option.coupon.stacking_group, {})
+        terms = option.order[0]
+        kept = same_terms.get(terms)
+        if kept is None or option.coupon.rank < kept.coupon.rank:
+            same_terms[terms] = option
+    groups = [
+        sorted(kept.values(), key=lambda o: (-o.nominal, o.coupon.rank, o.order[0]))
+        for kept in preferred.values()
+    ]
     # Biggest savings first: a good answer early lets the bound cut more.
     groups.sort(key=lambda g: (-g[0].nominal, g[0].coupon.stacking_group))
     return groups
 
 
-class _Candidate(NamedTuple):
-    """An option with what the search's bounds read from it, computed once per quote."""
-
-    option: Option
-    rank: tuple[datetime, str]
-    line_nominal: int  # what it can take off the lines (0 for free shipping)
-    cover: int  # bit i set: it applies to line i (0 for free shipping)
-    shipping: int  # what it can take off the shipping (0 for a line coupon)
-    credit_combinable: bool
+# What the search's bounds read from an option, computed once per quote, as a plain tuple:
+# (option, rank, line nominal (0 for free shipping), cover (bit i set: it applies to line i; 0 for
+# free shipping), shipping nominal (0 for a line coupon), combinable with credit), then the same
+# three bounds with the most the groups after its own could add (set by _suffix_bounds).
+_Candidate = tuple[Option, tuple[datetime, str], int, int, int, bool, int, int, int]
 
 
 class _Search:
@@ -81,9 +80,10 @@ class _Search:
         self.credit = credit
         self.gross = [line.gross for line in lines]
         self.full = sum(self.gross) + shipping_fee
-        self._covers: dict[tuple[int, ...], int] = {}
-        self.groups = [[self._candidate(o) for o in g] for g in candidate_groups(options)]
-        self._cover_gross: dict[int, int] = {}
+        # The full price of the lines of a cover, once per distinct cover (most options cover
+        # every line, or the same few).
+        self._cover_gross: dict[int, int] = {(1 << len(lines)) - 1: self.full - shipping_fee}
+        self.groups = self._candidates(candidate_groups(options))
         self._suffix_bounds()
         self.chosen: list[_Candidate] = []
         self.best: list[Option] = []
@@ -91,40 +91,51 @@ class _Search:
         self.best_key = choice_key(self.pricer.total_to_pay([]), [])
         self.best_saving = self.full - self.best_key[0]
 
-    def _candidate(self, option: Option) -> _Candidate:
-        shipping = option.coupon.kind == "free_shipping"
-        cover = 0
-        if not shipping:
-            # Many options cover the same lines (every store-wide one): build each bit set once.
-            cover = self._covers.get(option.lines, -1)
-            if cover < 0:
-                cover = self._covers[option.lines] = sum(1 << i for i in option.lines)
-        return _Candidate(
-            option,
-            option.coupon.rank,
-            0 if shipping else option.nominal,
-            cover,
-            option.nominal if shipping else 0,
-            option.coupon.credit_combinable,
-        )
+    def _candidates(self, groups: list[list[Option]]) -> list[list[_Candidate]]:
+        covers: dict[tuple[int, ...], int] = {}  # an option's lines as a bit set, once per set
+        made = []
+        for group in groups:
+            candidates = []
+            for option in group:
+                coupon = option.coupon
+                if coupon.kind == "free_shipping":
+                    line_nominal, cover, shipping = 0, 0, option.nominal
+                else:
+                    cover = covers.get(option.lines, -1)
+                    if cover < 0:
+                        cover = covers[option.lines] = sum(1 << i for i in option.lines)
+                    line_nominal, shipping = option.nominal, 0
+                candidates.append(
+                    (option, coupon.rank, line_nominal, cover, shipping, coupon.credit_combinable)
+                    + (0, 0, 0)
+                )
+            made.append(candidates)
+        return made
 
     def _suffix_bounds(self) -> None:
-        """What the groups from each depth on could add at most (one option per group)."""
+        """What the groups from each depth on could add at most (one option per group), and
+        what each candidate with the groups after its own could: the bounds `_extend` reads."""
         count = len(self.groups)
         self.rest_line_nominal = [0] * (count + 1)
         self.rest_cover = [0] * (count + 1)
         self.rest_shipping = [0] * (count + 1)
         for depth in range(count - 1, -1, -1):
+            after = depth + 1
+            line_nominal = cover = shipping = 0
             group = self.groups[depth]
-            self.rest_line_nominal[depth] = self.rest_line_nominal[depth + 1] + max(
-                c.line_nominal for c in group
-            )
-            self.rest_cover[depth] = self.rest_cover[depth + 1]
-            for candidate in group:
-                self.rest_cover[depth] |= candidate.cover
-            self.rest_shipping[depth] = max(
-                self.rest_shipping[depth + 1], *(c.shipping for c in group)
-            )
+            for i, c in enumerate(group):
+                line_nominal = line_nominal if line_nominal > c[2] else c[2]
+                cover |= c[3]
+                shipping = shipping if shipping > c[4] else c[4]
+                with_rest = (
+                    c[2] + self.rest_line_nominal[after],
+                    c[3] | self.rest_cover[after],
+                    max(c[4], self.rest_shipping[after]),
+                )
+                group[i] = c[:6] + with_rest
+            self.rest_line_nominal[depth] = self.rest_line_nominal[after] + line_nominal
+            self.rest_cover[depth] = self.rest_cover[after] | cover
+            self.rest_shipping[depth] = max(self.rest_shipping[after], shipping)
 
     def _saving_bound(self, line_nominal: int, cover: int, shipping: int, combinable: bool) -> int:
         covered = self._cover_gross.get(cover)
@@ -135,12 +146,11 @@ class _Search:
         bound = lines + shipping + (self.credit if combinable else 0)
         return bound if bound < self.full else self.full
 
-    def _could_win(self, saving_bound: int, count: int) -> bool:
-        """Could a combination of `count` options saving at most `saving_bound` beat or tie the
+    def _cannot_win(self, saving_bound: int, count: int) -> bool:
+        """Can no combination of `count` options saving at most `saving_bound` beat or tie the
         best? (A tie on both is settled by the coupons' ranks, which the caller compares.)"""
-        if saving_bound != self.best_saving:
-            return saving_bound > self.best_saving
-        return count <= self.best_key[1]
+        best = self.best_saving
+        return saving_bound < best or (saving_bound == best and count > self.best_key[1])
 
     def run(self) -> list[Option]:
         self._extend(0, 0, 0, 0, True)
@@ -154,46 +164,44 @@ class _Search:
         The other arguments sum up the current choice the way the bounds read it.
         """
         count = len(self.chosen) + 1
+        bound_of, cannot_win = self._saving_bound, self._cannot_win
+        rest_line_nominal, rest_cover = self.rest_line_nominal, self.rest_cover
+        rest_shipping = self.rest_shipping
         for d in range(depth, len(self.groups)):
-            bound = self._saving_bound(
-                line_nominal + self.rest_line_nominal[d],
-                cover | self.rest_cover[d],
-                max(shipping, self.rest_shipping[d]),
+            bound = bound_of(
+                line_nominal + rest_line_nominal[d],
+                cover | rest_cover[d],
+                shipping if shipping > rest_shipping[d] else rest_shipping[d],
                 combinable,
             )
             # The bound only shrinks as d grows: once nothing from here on can win, stop.
-            if not self._could_win(bound, count):
+            if cannot_win(bound, count):
                 return
             after = d + 1
-            rest_line_nominal = self.rest_line_nominal[after]
-            rest_cover = self.rest_cover[after]
-            rest_shipping = self.rest_shipping[after]
             for c in self.groups[d]:
-                with_c = (
-                    line_nominal + c.line_nominal,
-                    cover | c.cover,
-                    shipping if shipping > c.shipping else c.shipping,
-                    combinable and c.credit_combinable,
+                c_combinable = combinable and c[5]
+                reach = bound_of(  # with c, alone or with options after it
+                    line_nominal + c[6],
+                    cover | c[7],
+                    shipping if shipping > c[8] else c[8],
+                    c_combinable,
                 )
-                reach = self._saving_bound(  # with c, alone or with options after it
-                    with_c[0] + rest_line_nominal,
-                    with_c[1] | rest_cover,
-                    with_c[2] if with_c[2] > rest_shipping else rest_shipping,
-                    with_c[3],
-                )
-                if not self._could_win(reach, count):
+                if cannot_win(reach, count):
                     continue
+                c_line_nominal = line_nominal + c[2]
+                c_cover = cover | c[3]
+                c_shipping = shipping if shipping > c[4] else c[4]
                 self.chosen.append(c)
-                own = self._saving_bound(*with_c)
+                own = bound_of(c_line_nominal, c_cover, c_shipping, c_combinable)
                 if own == self.full:
                     # It may make the order free: if so, nothing added to it can win. Price it
                     # before its extensions, which the answer then cuts.
                     self._price_chosen(own)
-                    self._extend(after, *with_c)
+                    self._extend(after, c_line_nominal, c_cover, c_shipping, c_combinable)
                 else:
                     # Its extensions may save more: price them first, a better answer found
                     # there lets the bound skip pricing this one.
-                    self._extend(after, *with_c)
+                    self._extend(after, c_line_nominal, c_cover, c_shipping, c_combinable)
                     self._price_chosen(own)
                 self.chosen.pop()
 
@@ -201,13 +209,13 @@ class _Search:
         """Price the current choice exactly, unless its bound (what it could save at most) shows
         it cannot beat the best."""
         count = len(self.chosen)
-        if not self._could_win(bound, count):
+        if self._cannot_win(bound, count):
             return
-        ranks: Ranks = tuple(sorted(c.rank for c in self.chosen))
+        ranks: Ranks = tuple(sorted([c[1] for c in self.chosen]))
         if bound == self.best_saving and count == self.best_key[1]:
             if ranks >= self.best_key[2]:  # at best a tie that loses on the coupons' ranks
                 return
-        options = [c.option for c in self.chosen]
+        options = [c[0] for c in self.chosen]
         total = self.pricer.total_to_pay(options)
         key = (total, count, ranks)
         if key < self.best_key:
@@ -222,7 +230,7 @@ def best_combination(
     return _Search(lines, shipping_fee, options, credit_limit).run()
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen, as Explanation (explain.py): one per cart line
 class QuotedLine:
     sku: str
     quantity: int

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kinsave.catalog import service as catalog
 from kinsave.coupons.pricing import HeldCoupon
 from kinsave.coupons.service import HELD_COLUMNS, HELD_WHERE, held_of_row
-from kinsave.db import driver_of, psycopg_sql, sqlite_time
+from kinsave.db import driver_of, psycopg_sql, single_read_connection, sqlite_time
 from kinsave.ledger import service as ledger
 from kinsave.sharing import service as sharing
 from kinsave.storelinks import service as storelinks
@@ -55,18 +56,24 @@ _PG = psycopg_sql(_statement(catalog.PG_CATEGORIES_SQL))
 
 
 def read_quote_inputs(
-    session: Session, shop_id: str, shopper_id: str, channel: str, skus: list[str], now: datetime
+    source: Session | Engine,
+    shop_id: str,
+    shopper_id: str,
+    channel: str,
+    skus: list[str],
+    now: datetime,
 ) -> QuoteInputs:
-    """One round trip, straight to the driver (decision 17), in the session's transaction."""
-    params: dict[str, Any] = {"shop_id": shop_id, "shopper_id": shopper_id, "channel": channel}
-    postgres = session.get_bind().dialect.name == "postgresql"
-    with driver_of(session) as driver:
-        if postgres:
-            params.update(now=now, skus=skus)
-            rows = driver.execute(_PG, params, prepare=True).fetchall()
-        else:
-            params.update(now=sqlite_time(now), skus=json.dumps(skus))
-            rows = driver.execute(_SQLITE, params).fetchall()
+    """One round trip, straight to the driver (decision 17): in the session's transaction, or,
+    given the engine, on a pooled connection of its own with no Session or transaction around
+    the one statement (the route: db.single_read_connection)."""
+    if isinstance(source, Session):
+        postgres = source.get_bind().dialect.name == "postgresql"
+        with driver_of(source) as driver:
+            rows = _execute(driver, postgres, shop_id, shopper_id, channel, skus, now)
+    else:
+        postgres = source.dialect.name == "postgresql"
+        with single_read_connection(source) as driver:
+            rows = _execute(driver, postgres, shop_id, shopper_id, channel, skus, now)
     linked, wallet, rules_json, channel_added, categories = rows[0][:5]
     if isinstance(categories, str):  # SQLite answers JSON as text, psycopg parses it
         categories = json.loads(categories)
@@ -78,3 +85,22 @@ def read_quote_inputs(
         categories=categories or {},
         held=[held_of_row(row[5:], postgres) for row in rows if row[5] is not None],
     )
+
+
+def _execute(
+    driver: Any,
+    postgres: bool,
+    shop_id: str,
+    shopper_id: str,
+    channel: str,
+    skus: list[str],
+    now: datetime,
+) -> list[Any]:
+    params: dict[str, Any] = {"shop_id": shop_id, "shopper_id": shopper_id, "channel": channel}
+    if postgres:
+        params.update(now=now, skus=skus)
+        rows: list[Any] = driver.execute(_PG, params, prepare=True).fetchall()
+    else:
+        params.update(now=sqlite_time(now), skus=json.dumps(skus))
+        rows = driver.execute(_SQLITE, params).fetchall()
+    return rows

@@ -1,0 +1,343 @@
+"""The checkout optimiser: which held coupons, with how much wallet credit, make an order cheapest.
+
+Pure: no database, no web. The pricing rules live in pricing.py; this module searches them.
+"Best" is the lowest total to pay; ties go to fewer coupons, then to the soonest-expiring (then
+lowest id) coupons, so the same cart always gets the same answer.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import groupby
+from typing import NamedTuple
+
+from tests.coupons.oracle.explain import Explanation, explain
+from tests.coupons.oracle.pricing import (
+    Applied,
+    CartLine,
+    CartPricer,
+    HeldCoupon,
+    Option,
+    apply,
+    measure_all,
+)
+
+Ranks = tuple[tuple[datetime, str], ...]  # the chosen coupons' (expiry, id), sorted
+ChoiceKey = tuple[int, int, Ranks]
+
+
+def choice_key(total: int, chosen: list[Option]) -> ChoiceKey:
+    """Lower is better: total to pay, then fewer coupons, then soonest-expiring, lowest ids."""
+    return (total, len(chosen), tuple(sorted(o.coupon.rank for o in chosen)))
+
+
+def candidate_groups(options: list[Option]) -> list[list[Option]]:
+    """Useful options per stacking group, best first, one per set of identical terms.
+
+    Coupons with identical terms in one group act identically, so only the preferred one (the
+    soonest to expire) can be in the best answer; dropping the others keeps the search small.
+    """
+    # o.order[0] is the coupon's terms, computed once by measure_all (HeldCoupon.terms rebuilds).
+    useful = sorted(
+        (o for o in options if o.nominal > 0),
+        key=lambda o: (o.coupon.stacking_group, o.order[0], o.coupon.rank),
+    )
+    groups: list[list[Option]] = []
+    for _group, members in groupby(useful, key=lambda o: o.coupon.stacking_group):
+        distinct = [next(same) for _terms, same in groupby(members, key=lambda o: o.order[0])]
+        distinct.sort(key=lambda o: (-o.nominal, o.coupon.rank))
+        groups.append(distinct)
+    # Biggest savings first: a good answer early lets the bound cut more.
+    groups.sort(key=lambda g: (-g[0].nominal, g[0].coupon.stacking_group))
+    return groups
+
+
+class _Candidate(NamedTuple):
+    """An option with what the search's bounds read from it, computed once per quote."""
+
+    option: Option
+    rank: tuple[datetime, str]
+    line_nominal: int  # what it can take off the lines (0 for free shipping)
+    cover: int  # bit i set: it applies to line i (0 for free shipping)
+    shipping: int  # what it can take off the shipping (0 for a line coupon)
+    credit_combinable: bool
+
+
+class _Search:
+    """Branch and bound over stacking groups: at most one option per group, or none.
+
+    Every combination the search reaches is a possible answer and is priced exactly at most once.
+    Before a combination is priced, or extended, an upper bound on what it (or anything extending
+    it) could save is compared with the best answer so far: nothing that cannot beat it, or tie it
+    with fewer coupons or sooner-expiring ones, is priced or extended.
+
+    The bound: coupons take at most their nominal discounts, and never more than the full price of
+    the lines they cover; free shipping takes at most the fee; credit needs every coupon to be
+    combinable with it; and nothing saves more than the whole order.
+    """
+
+    def __init__(
+        self, lines: list[CartLine], shipping_fee: int, options: list[Option], credit: int
+    ) -> None:
+        self.credit = credit
+        self.gross = [line.gross for line in lines]
+        self.full = sum(self.gross) + shipping_fee
+        self._covers: dict[tuple[int, ...], int] = {}
+        self.groups = [[self._candidate(o) for o in g] for g in candidate_groups(options)]
+        self._cover_gross: dict[int, int] = {}
+        self._suffix_bounds()
+        self.chosen: list[_Candidate] = []
+        self.best: list[Option] = []
+        self.pricer = CartPricer(lines, shipping_fee, credit)
+        self.best_key = choice_key(self.pricer.total_to_pay([]), [])
+        self.best_saving = self.full - self.best_key[0]
+
+    def _candidate(self, option: Option) -> _Candidate:
+        shipping = option.coupon.kind == "free_shipping"
+        cover = 0
+        if not shipping:
+            # Many options cover the same lines (every store-wide one): build each bit set once.
+            cover = self._covers.get(option.lines, -1)
+            if cover < 0:
+                cover = self._covers[option.lines] = sum(1 << i for i in option.lines)
+        return _Candidate(
+            option,
+            option.coupon.rank,
+            0 if shipping else option.nominal,
+            cover,
+            option.nominal if shipping else 0,
+            option.coupon.credit_combinable,
+        )
+
+    def _suffix_bounds(self) -> None:
+        """What the groups from each depth on could add at most (one option per group)."""
+        count = len(self.groups)
+        self.rest_line_nominal = [0] * (count + 1)
+        self.rest_cover = [0] * (count + 1)
+        self.rest_shipping = [0] * (count + 1)
+        for depth in range(count - 1, -1, -1):
+            group = self.groups[depth]
+            self.rest_line_nominal[depth] = self.rest_line_nominal[depth + 1] + max(
+                c.line_nominal for c in group
+            )
+            self.rest_cover[depth] = self.rest_cover[depth + 1]
+            for candidate in group:
+                self.rest_cover[depth] |= candidate.cover
+            self.rest_shipping[depth] = max(
+                self.rest_shipping[depth + 1], *(c.shipping for c in group)
+            )
+
+    def _saving_bound(self, line_nominal: int, cover: int, shipping: int, combinable: bool) -> int:
+        covered = self._cover_gross.get(cover)
+        if covered is None:  # the full price of the covered lines, once per set of lines
+            covered = sum(g for i, g in enumerate(self.gross) if cover >> i & 1)
+            self._cover_gross[cover] = covered
+        lines = line_nominal if line_nominal < covered else covered
+        bound = lines + shipping + (self.credit if combinable else 0)
+        return bound if bound < self.full else self.full
+
+    def _could_win(self, saving_bound: int, count: int) -> bool:
+        """Could a combination of `count` options saving at most `saving_bound` beat or tie the
+        best? (A tie on both is settled by the coupons' ranks, which the caller compares.)"""
+        if saving_bound != self.best_saving:
+            return saving_bound > self.best_saving
+        return count <= self.best_key[1]
+
+    def run(self) -> list[Option]:
+        self._extend(0, 0, 0, 0, True)
+        return self.best
+
+    def _extend(
+        self, depth: int, line_nominal: int, cover: int, shipping: int, combinable: bool
+    ) -> None:
+        """Every extension of the current choice by an option of group d >= depth (and more).
+
+        The other arguments sum up the current choice the way the bounds read it.
+        """
+        count = len(self.chosen) + 1
+        for d in range(depth, len(self.groups)):
+            bound = self._saving_bound(
+                line_nominal + self.rest_line_nominal[d],
+                cover | self.rest_cover[d],
+                max(shipping, self.rest_shipping[d]),
+                combinable,
+            )
+            # The bound only shrinks as d grows: once nothing from here on can win, stop.
+            if not self._could_win(bound, count):
+                return
+            after = d + 1
+            rest_line_nominal = self.rest_line_nominal[after]
+            rest_cover = self.rest_cover[after]
+            rest_shipping = self.rest_shipping[after]
+            for c in self.groups[d]:
+                with_c = (
+                    line_nominal + c.line_nominal,
+                    cover | c.cover,
+                    shipping if shipping > c.shipping else c.shipping,
+                    combinable and c.credit_combinable,
+                )
+                reach = self._saving_bound(  # with c, alone or with options after it
+                    with_c[0] + rest_line_nominal,
+                    with_c[1] | rest_cover,
+                    with_c[2] if with_c[2] > rest_shipping else rest_shipping,
+                    with_c[3],
+                )
+                if not self._could_win(reach, count):
+                    continue
+                self.chosen.append(c)
+                own = self._saving_bound(*with_c)
+                if own == self.full:
+                    # It may make the order free: if so, nothing added to it can win. Price it
+                    # before its extensions, which the answer then cuts.
+                    self._price_chosen(own)
+                    self._extend(after, *with_c)
+                else:
+                    # Its extensions may save more: price them first, a better answer found
+                    # there lets the bound skip pricing this one.
+                    self._extend(after, *with_c)
+                    self._price_chosen(own)
+                self.chosen.pop()
+
+    def _price_chosen(self, bound: int) -> None:
+        """Price the current choice exactly, unless its bound (what it could save at most) shows
+        it cannot beat the best."""
+        count = len(self.chosen)
+        if not self._could_win(bound, count):
+            return
+        ranks: Ranks = tuple(sorted(c.rank for c in self.chosen))
+        if bound == self.best_saving and count == self.best_key[1]:
+            if ranks >= self.best_key[2]:  # at best a tie that loses on the coupons' ranks
+                return
+        options = [c.option for c in self.chosen]
+        total = self.pricer.total_to_pay(options)
+        key = (total, count, ranks)
+        if key < self.best_key:
+            self.best_key, self.best = key, options
+            self.best_saving = self.full - total
+
+
+def best_combination(
+    lines: list[CartLine], shipping_fee: int, options: list[Option], credit_limit: int
+) -> list[Option]:
+    """The chosen options of the best answer (see the module docstring for "best")."""
+    return _Search(lines, shipping_fee, options, credit_limit).run()
+
+
+@dataclass(frozen=True)
+class QuotedLine:
+    sku: str
+    quantity: int
+    unit_price: int
+    gross: int
+    discount: int
+    credit: int
+    to_pay: int
+    coupon_discounts: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Quote:
+    subtotal: int
+    shipping_fee: int
+    shipping_discount: int
+    shipping_credit: int
+    discount: int  # every coupon's discount, shipping included
+    credit: int
+    total_to_pay: int
+    coupon_ids: list[str]
+    coupon_discounts: dict[str, int]
+    lines: list[QuotedLine]
+    explanations: list[Explanation]
+    hint: str | None
+
+
+class NotApplicable(Exception):
+    """A chosen coupon (or the credit, when coupon_id is None) cannot be used on this cart."""
+
+    def __init__(self, coupon_id: str | None, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.coupon_id, self.reason, self.message = coupon_id, reason, message
+
+
+def quote(
+    lines: list[CartLine],
+    shipping_fee: int,
+    coupons: list[HeldCoupon],
+    *,
+    use_credit: int,
+    wallet_balance: int,
+) -> Quote:
+    """The best combination of the held coupons plus the credit the shopper chose to use."""
+    options = measure_all(lines, shipping_fee, coupons)
+    credit_limit = max(0, min(use_credit, wallet_balance))
+    chosen = best_combination(lines, shipping_fee, options, credit_limit)
+    return _result(lines, shipping_fee, options, chosen, credit_limit)
+
+
+def quote_selection(
+    lines: list[CartLine], shipping_fee: int, coupons: list[HeldCoupon], *, credit: int
+) -> Quote:
+    """Price exactly these coupons and this credit, as a reservation does.
+
+    Raises NotApplicable when two coupons share a stacking group, a coupon saves nothing, credit
+    is combined with a coupon that forbids it, or the credit exceeds what is left to pay.
+    """
+    options = measure_all(lines, shipping_fee, coupons)
+    groups: set[str] = set()
+    for option in options:
+        if option.coupon.stacking_group in groups:
+            raise NotApplicable(option.coupon.id, "group_taken", "one coupon per stacking group")
+        groups.add(option.coupon.stacking_group)
+        if credit > 0 and not option.coupon.credit_combinable:
+            raise NotApplicable(
+                option.coupon.id, "not_combinable_with_credit", "cannot be combined with credit"
+            )
+    result = _result(lines, shipping_fee, options, options, credit)
+    for why in result.explanations:
+        if not why.used:
+            raise NotApplicable(why.coupon_id, why.reason, why.message)
+    if result.credit != credit:
+        raise NotApplicable(None, "credit_too_high", "the credit exceeds what is left to pay")
+    return result
+
+
+def _result(
+    lines: list[CartLine],
+    shipping_fee: int,
+    options: list[Option],
+    chosen: list[Option],
+    credit_limit: int,
+) -> Quote:
+    applied: Applied = apply(lines, shipping_fee, chosen, credit_limit)
+    explanations, hint = explain(options, applied, chosen, shipping_fee)
+    used = [cid for cid in applied.coupon_ids if applied.coupon_discounts[cid] > 0]
+    quoted = []
+    for line, discounts, credit in zip(
+        lines, applied.line_discounts, applied.line_credits, strict=True
+    ):
+        discount = sum(discounts.values())
+        quoted.append(
+            QuotedLine(
+                line.sku,
+                line.quantity,
+                line.unit_price,
+                line.gross,
+                discount,
+                credit,
+                line.gross - discount - credit,
+                discounts,
+            )
+        )
+    return Quote(
+        subtotal=sum(line.gross for line in lines),
+        shipping_fee=shipping_fee,
+        shipping_discount=applied.shipping_discount,
+        shipping_credit=applied.shipping_credit,
+        discount=sum(applied.coupon_discounts.values()),
+        credit=applied.credit,
+        total_to_pay=applied.total_to_pay,
+        coupon_ids=used,
+        coupon_discounts={cid: applied.coupon_discounts[cid] for cid in used},
+        lines=quoted,
+        explanations=explanations,
+        hint=hint,
+    )
