@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from kinsave.campaigns import service as campaigns
 from kinsave.coupons import checkout
 from kinsave.coupons import quote as optimiser
-from kinsave.coupons import service as coupons
 from kinsave.coupons.checkout_schemas import QuoteIn, QuoteOut
+from kinsave.coupons.held import as_held
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import utcnow
 from kinsave.envelopes.daily_rule import draw_amount
@@ -208,7 +208,7 @@ def quote_checkout(session: Session, shop_id: str, data: QuoteIn) -> QuoteOut:
         )
         .order_by(Coupon.id)
     ).all()
-    held = [coupons.as_held(template, coupon.id, coupon.expires_at) for coupon, template in rows]
+    held = [as_held(template, coupon.id, coupon.expires_at) for coupon, template in rows]
     wallet = session.scalar(
         select(Account).where(
             Account.kind == AccountKind.WALLET.value,

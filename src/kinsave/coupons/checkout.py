@@ -29,6 +29,7 @@ from kinsave.coupons.checkout_schemas import (
     QuoteOut,
     ReserveIn,
 )
+from kinsave.coupons.held import as_held
 from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate, OrderLine
 from kinsave.coupons.pricing import CartLine, HeldCoupon
 from kinsave.coupons.quote_inputs import read_quote_inputs
@@ -261,7 +262,7 @@ def _reservable(
         if state != "available":
             code = "coupon_reserved" if state == "reserved" else "coupon_used"
             raise KinsaveError(code, f"coupon {coupon_id} is {state}")
-        held.append(coupons.as_held(template, coupon.id, coupon.expires_at))
+        held.append(as_held(template, coupon.id, coupon.expires_at))
     return held
 
 
