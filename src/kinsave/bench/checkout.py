@@ -6,9 +6,11 @@ order in ten is refunded in full. In-process an item is one whole order (three q
 paid, maybe refund); over HTTP every request is timed alone, in four phases (quotes, reserves,
 paid, refunds) so that no step can overtake the one before it.
 
-Variants: `kinsave` (the store API's own functions and routes) and `straightforward` (the same,
-but each quote as first written: bench/baseline.py). The checks read what every answer said and
-compare it with the database per shopper and per shop (checkout_checks.py).
+Variants: `kinsave` (the store API's own functions and routes) and `straightforward` (the whole
+checkout as first written, quote, reserve, paid and refund: bench/baseline_checkout.py, served
+under /v1/bench/straightforward with the same audit entries and Idempotency-Key handling). The
+checks read what every answer said and compare it with the database per shopper and per shop
+(checkout_checks.py).
 """
 
 import json
@@ -18,7 +20,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from kinsave.bench import baseline, checkout_seed
+from kinsave.bench import baseline_checkout, checkout_seed
 from kinsave.bench.checkout_checks import order_problems
 from kinsave.bench.context import BenchContext, HttpTarget
 from kinsave.bench.measure import Caller
@@ -30,9 +32,9 @@ from kinsave.errors import KinsaveError
 SHIPPING = 600
 VIEWS = (8, 9, 10)  # lines in the cart at each quote
 REFUND_EVERY = 10
-QUOTE_PATHS = {
-    "kinsave": "/v1/store/checkout/quote",
-    "straightforward": "/v1/bench/straightforward/checkout/quote",
+PATHS = {  # where each variant's steps are served
+    "kinsave": "/v1/store",
+    "straightforward": "/v1/bench/straightforward",
 }
 
 
@@ -103,33 +105,43 @@ def _plan(ctx: BenchContext, rng: random.Random) -> CheckoutPlan:
 def _run_order(ctx: BenchContext, plan: CheckoutPlan, order: Order, straightforward: bool) -> str:
     """One order's steps, each in its own unit of work, as the routes run them."""
     shop_id = plan.seeded.shop_ids[order.shop]
+    steps = baseline_checkout if straightforward else _KINSAVE
     try:
         for view in range(len(VIEWS)):
             data = QuoteIn.model_validate(order.quote_body(view))
             with unit_of_work(ctx.session_factory) as session:
                 if straightforward:
-                    answer = baseline.quote_checkout(session, shop_id, data).model_dump(mode="json")
+                    quoted = baseline_checkout.quote_checkout(session, shop_id, data)
+                    answer = quoted.model_dump(mode="json")
                 else:
                     answer = json.loads(checkout.quote_checkout_json(session, shop_id, data))
             order.answers[f"quote{view}"] = answer
         reserve = ReserveIn.model_validate(order.reserve_body())
         hold = ctx.settings.checkout_hold_seconds
         with unit_of_work(ctx.session_factory) as session:
-            order.answers["reserve"] = checkout.reserve_checkout(
-                session, shop_id, reserve, hold
-            ).model_dump(mode="json")
+            reserved = steps.reserve_checkout(session, shop_id, reserve, hold)
+            order.answers["reserve"] = reserved.model_dump(mode="json")
         with unit_of_work(ctx.session_factory) as session:
-            order.answers["paid"] = orders.mark_order_paid(
-                session, shop_id, order.order_id, PaidIn()
-            ).model_dump(mode="json")
+            paid = steps.mark_order_paid(session, shop_id, order.order_id, PaidIn())
+            order.answers["paid"] = paid.model_dump(mode="json")
         if order.refund:
             with unit_of_work(ctx.session_factory) as session:
-                order.answers["refund"] = refunds.refund_order(
-                    session, shop_id, order.order_id, RefundIn()
-                ).model_dump(mode="json")
+                refunded = steps.refund_order(session, shop_id, order.order_id, RefundIn())
+                order.answers["refund"] = refunded.model_dump(mode="json")
     except KinsaveError as refusal:
         return refusal.code
     return "ok"
+
+
+class _Kinsave:
+    """kinsave's own steps, as its routes call them."""
+
+    reserve_checkout = staticmethod(checkout.reserve_checkout)
+    mark_order_paid = staticmethod(orders.mark_order_paid)
+    refund_order = staticmethod(refunds.refund_order)
+
+
+_KINSAVE = _Kinsave()
 
 
 def _variant(straightforward: bool) -> Callable[[BenchContext, Any], Callable[[], Caller[Any]]]:
@@ -181,21 +193,26 @@ class Checkout:
         for view in range(len(VIEWS)):
             targets = [
                 HttpTarget(
-                    "POST", QUOTE_PATHS[variant], keys[o.shop], json.dumps(o.quote_body(view))
+                    "POST",
+                    f"{PATHS[variant]}/checkout/quote",
+                    keys[o.shop],
+                    json.dumps(o.quote_body(view)),
                 )
                 for o in plan.orders
             ]
             yield f"quote{view}", targets, keep(f"quote{view}", plan.orders)
         ready = [o for o in plan.orders if _answered(o, f"quote{len(VIEWS) - 1}")]
-        path = "/v1/store/checkout/reserve"
+        path = f"{PATHS[variant]}/checkout/reserve"
         targets = [
             HttpTarget("POST", path, keys[o.shop], json.dumps(o.reserve_body())) for o in ready
         ]
         yield "reserve", targets, keep("reserve", ready)
         ready = [o for o in ready if _answered(o, "reserve")]
-        yield "paid", [_order_step(o, keys, "paid") for o in ready], keep("paid", ready)
+        paid = [_order_step(PATHS[variant], o, keys, "paid") for o in ready]
+        yield "paid", paid, keep("paid", ready)
         ready = [o for o in ready if o.refund and _answered(o, "paid")]
-        yield "refund", [_order_step(o, keys, "refund") for o in ready], keep("refund", ready)
+        refund = [_order_step(PATHS[variant], o, keys, "refund") for o in ready]
+        yield "refund", refund, keep("refund", ready)
 
     def check(self, ctx: BenchContext, plan: CheckoutPlan, codes: list[str]) -> list[str]:
         problems = [f"answered {c!r}" for c in sorted(set(codes)) if c != "ok"]
@@ -209,6 +226,6 @@ def _answered(order: Order, step: str) -> bool:
     return answer is not None and "error" not in answer
 
 
-def _order_step(order: Order, keys: list[str], step: str) -> HttpTarget:
-    body = "{}"
-    return HttpTarget("POST", f"/v1/store/orders/{order.order_id}/{step}", keys[order.shop], body)
+def _order_step(prefix: str, order: Order, keys: list[str], step: str) -> HttpTarget:
+    path = f"{prefix}/orders/{order.order_id}/{step}"
+    return HttpTarget("POST", path, keys[order.shop], "{}")
