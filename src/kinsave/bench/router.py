@@ -19,8 +19,7 @@ from kinsave.api import DbSession, Once, ReadSession, RunOnce
 from kinsave.auth import service as auth
 from kinsave.auth.deps import CurrentShopper, bearer_token
 from kinsave.bench import baseline, baseline_checkout
-from kinsave.coupons import claims
-from kinsave.coupons.checkout_router import Answer, audited
+from kinsave.coupons import claims, store_writes
 from kinsave.coupons.checkout_schemas import (
     PaidIn,
     QuoteIn,
@@ -29,6 +28,7 @@ from kinsave.coupons.checkout_schemas import (
     ReserveIn,
 )
 from kinsave.coupons.schemas import ClaimIn
+from kinsave.coupons.store_writes import StoreWrite
 
 router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
 
@@ -73,7 +73,7 @@ def _store_once(
     once: RunOnce,
     authorization: str | None,
     action: str,
-    run: Callable[[Session, str], Answer],
+    run: Callable[[Session, str], store_writes.Answer],
     body: BaseModel,
 ) -> JSONResponse:
     """A straightforward checkout write as kinsave's route runs one: the store key read in the
@@ -81,7 +81,9 @@ def _store_once(
     store = auth.resolve_api_key(once.session, bearer_token(authorization), "store")
     return once(
         store.scope,
-        audited(once, store, action, lambda: run(once.session, store.shop_id)),
+        lambda: StoreWrite(store, action, lambda session: run(session, store.shop_id))(
+            once.session
+        ),
         body=body,
     )
 
