@@ -10,9 +10,9 @@ loading, no reload).
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -50,37 +50,62 @@ def owned_order(session: Session, shop_id: str, order_id: str) -> CheckoutOrder:
     return order
 
 
+# The checkout's hot statements are built once, on the tables (Core), and run on the session's
+# connection: building a statement, its cache key and the ORM's bulk-update layer cost more CPU
+# than the statement itself (cProfile of reserve, paid and refund: docs/benchmarks.md).
+_ORDER = cast(Table, CheckoutOrder.__table__)
+_LINE = cast(Table, OrderLine.__table__)
+_COUPON = cast(Table, Coupon.__table__)
 # An order's columns as one statement returns them (an UPDATE's RETURNING, a SELECT): order_out
 # reads these names off the row, or off a CheckoutOrder.
 ORDER_COLUMNS = tuple(
-    getattr(CheckoutOrder, name)
+    _ORDER.c[name]
     for name in (
         "id order_id shop_id shopper_id status coupon_ids subtotal shipping_fee shipping_discount"
         " shipping_credit discount credit total_to_pay hold_account_id attribution channel"
         " payment_method reserved_at expires_at paid_at closed_at"
     ).split()
 )
-_LINE_COLUMNS = (
-    OrderLine.position,
-    OrderLine.sku,
-    OrderLine.quantity,
-    OrderLine.unit_price,
-    OrderLine.discount,
-    OrderLine.credit,
-    OrderLine.refunded_quantity,
-    OrderLine.coupon_discounts,
+_LINES = (
+    select(
+        *(
+            _LINE.c[name]
+            for name in (
+                "position sku quantity unit_price discount credit refunded_quantity"
+                " coupon_discounts"
+            ).split()
+        )
+    )
+    .where(_LINE.c.order_id == bindparam("order_pk"))
+    .order_by(_LINE.c.position)
+)
+_PAY = (
+    update(_ORDER)
+    .where(
+        _ORDER.c.shop_id == bindparam("p_shop"),
+        _ORDER.c.order_id == bindparam("p_order"),
+        _ORDER.c.status == "reserved",
+        _ORDER.c.expires_at > bindparam("now"),
+    )
+    .values(
+        status="paid",
+        paid_at=bindparam("now"),
+        attribution=bindparam("p_attribution"),
+        payment_method=bindparam("p_method"),
+    )
+    .returning(*ORDER_COLUMNS)
+)
+_USE_COUPONS = (
+    update(_COUPON)
+    .where(_COUPON.c.order_id == bindparam("order_pk"), _COUPON.c.state == "reserved")
+    .values(state="used", used_at=bindparam("now"))
 )
 
 
 def order_lines(session: Session, order_pk: int) -> list[Any]:
-    """The order's lines (_LINE_COLUMNS), by position: one statement, no ORM rows."""
-    return list(
-        session.execute(
-            select(*_LINE_COLUMNS)
-            .where(OrderLine.order_id == order_pk)
-            .order_by(OrderLine.position)
-        )
-    )
+    """The order's lines (position, sku, quantity, unit_price, discount, credit,
+    refunded_quantity, coupon_discounts), by position: one statement, no ORM rows."""
+    return list(session.connection().execute(_LINES, {"order_pk": order_pk}))
 
 
 def order_out(order: Any, lines: Iterable[Any]) -> OrderOut:
@@ -147,33 +172,22 @@ def mark_order_paid(
     after it (link, payment method, ledger) rolls the whole transaction back.
     """
     now = now or utcnow()
-    paid = session.execute(
-        update(CheckoutOrder)
-        .where(
-            CheckoutOrder.shop_id == shop_id,
-            CheckoutOrder.order_id == order_id,
-            CheckoutOrder.status == "reserved",
-            CheckoutOrder.expires_at > now,
-        )
-        .values(
-            status="paid",
-            paid_at=now,
-            attribution=data.attribution,
-            payment_method=data.payment_method,
-        )
-        .returning(*ORDER_COLUMNS)
-        .execution_options(synchronize_session=False)
+    connection = session.connection()
+    paid = connection.execute(
+        _PAY,
+        {
+            "p_shop": shop_id,
+            "p_order": order_id,
+            "now": now,
+            "p_attribution": data.attribution,
+            "p_method": data.payment_method,
+        },
     ).one_or_none()
     if paid is None:
         return _not_paid_now(session, shop_id, order_id, data, now)
     storelinks.require_link(session, shop_id, paid.shopper_id)
     check_payment_method(session, paid, data.payment_method)
-    session.execute(
-        update(Coupon)
-        .where(Coupon.order_id == paid.id, Coupon.state == "reserved")
-        .values(state="used", used_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    connection.execute(_USE_COUPONS, {"order_pk": paid.id, "now": now})
     if paid.credit:
         redeemed = ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id, shop_id)
         _book_one(
