@@ -35,10 +35,12 @@ RELEASED_STATES = ("cancelled", "expired")
 
 
 def find_order(session: Session, shop_id: str, order_id: str) -> CheckoutOrder | None:
+    # populate_existing: a batch's session may hold this order from an earlier write of the
+    # batch, which the statements below change without the ORM.
     return session.execute(
-        select(CheckoutOrder).where(
-            CheckoutOrder.shop_id == shop_id, CheckoutOrder.order_id == order_id
-        )
+        select(CheckoutOrder)
+        .where(CheckoutOrder.shop_id == shop_id, CheckoutOrder.order_id == order_id)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
