@@ -117,6 +117,37 @@ def reserve_checkout(
     hold = ledger.open_account(
         session, AccountKind.CREDIT_HOLD, f"{shop_id}:{data.order_id}", shop_id
     )
+    expires_at = now + timedelta(seconds=hold_seconds)
+    order = _add_order(session, shop_id, data, result, request_hash, hold, now, expires_at)
+    for coupon in coupons:
+        coupon.state, coupon.order_id = "reserved", order.id
+    session.flush()
+    if order.credit:
+        wallet = ledger.wallet_account(session, data.shopper_id, shop_id)
+        ledger.transfer(
+            session,
+            from_account_id=wallet,
+            to_account_id=hold,
+            amount=order.credit,
+            kind="checkout_hold",
+            key=keys.checkout_hold(order.id),
+            reference=order.order_id,
+            now=now,
+        )
+    return orders.order_view(session, order)
+
+
+def _add_order(
+    session: Session,
+    shop_id: str,
+    data: ReserveIn,
+    result: optimiser.Quote,
+    request_hash: str,
+    hold: int,
+    now: datetime,
+    expires_at: datetime,
+) -> CheckoutOrder:
+    """The order and its lines, added as ORM objects and flushed."""
     order = CheckoutOrder(
         shop_id=shop_id,
         order_id=data.order_id,
@@ -132,9 +163,9 @@ def reserve_checkout(
         credit=result.credit,
         total_to_pay=result.total_to_pay,
         hold_account_id=hold,
-        channel=channel,
+        channel=checkout.channel_of(data),
         reserved_at=now,
-        expires_at=now + timedelta(seconds=hold_seconds),
+        expires_at=expires_at,
     )
     session.add(order)
     session.flush()
@@ -152,22 +183,8 @@ def reserve_checkout(
                 refunded_quantity=0,
             )
         )
-    for coupon in coupons:
-        coupon.state, coupon.order_id = "reserved", order.id
     session.flush()
-    if order.credit:
-        wallet = ledger.wallet_account(session, data.shopper_id, shop_id)
-        ledger.transfer(
-            session,
-            from_account_id=wallet,
-            to_account_id=hold,
-            amount=order.credit,
-            kind="checkout_hold",
-            key=keys.checkout_hold(order.id),
-            reference=order.order_id,
-            now=now,
-        )
-    return orders.order_view(session, order)
+    return order
 
 
 def _available_coupon(
@@ -260,18 +277,7 @@ def refund_order(session: Session, shop_id: str, order_id: str, data: RefundIn) 
     shipping_cash = order.shipping_fee - order.shipping_discount - shipping_credit if done else 0
     credit = sum(x.credit for x in taken) + shipping_credit
     if credit:
-        ledger.transfer(
-            session,
-            from_account_id=ledger.open_account(
-                session, AccountKind.SHOP_REDEEMED, shop_id, shop_id
-            ),
-            to_account_id=ledger.wallet_account(session, order.shopper_id, shop_id),
-            amount=credit,
-            kind="checkout_refund",
-            key=keys.checkout_refund(refund.id),
-            reference=order.order_id,
-            now=now,
-        )
+        _return_credit(session, order, refund.id, credit, now)
     result = RefundOut(
         order_id=order.order_id,
         shop_id=shop_id,
@@ -289,6 +295,24 @@ def refund_order(session: Session, shop_id: str, order_id: str, data: RefundIn) 
     session.flush()
     refunds.on_order_refunded(session, order, result)
     return result
+
+
+def _return_credit(
+    session: Session, order: CheckoutOrder, refund_pk: int, credit: int, now: datetime
+) -> None:
+    """The refund's credit back to the wallet: each account looked up (or opened), one transfer."""
+    ledger.transfer(
+        session,
+        from_account_id=ledger.open_account(
+            session, AccountKind.SHOP_REDEEMED, order.shop_id, order.shop_id
+        ),
+        to_account_id=ledger.wallet_account(session, order.shopper_id, order.shop_id),
+        amount=credit,
+        kind="checkout_refund",
+        key=keys.checkout_refund(refund_pk),
+        reference=order.order_id,
+        now=now,
+    )
 
 
 def _take_units(lines: list[OrderLine], data: RefundIn) -> list[RefundedLineOut]:
