@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from kinsave import demo, demo_catalog
 from kinsave.catalog import service as catalog
-from kinsave.coupons import service as coupons
+from kinsave.coupons.held import as_held
 from kinsave.coupons.models import CouponTemplate
 from kinsave.coupons.pricing import CartLine, measure
 from kinsave.db import unit_of_work, utcnow
@@ -52,7 +52,7 @@ def test_no_seeded_coupon_makes_an_item_free(session_factory, settings):
         templates = session.scalars(
             select(CouponTemplate).where(CouponTemplate.shop_id == seeded.shop_id)
         ).all()
-        held = [coupons.as_held(t, t.id, None) for t in templates]
+        held = [as_held(t, t.id, None) for t in templates]
     assert held
     free = [
         (coupon.name, product.sku)

@@ -25,7 +25,7 @@ from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
 from kinsave.contract import install_contract, operation_name
-from kinsave.coupons import claims
+from kinsave.coupons import claims, store_writes
 from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
@@ -206,6 +206,9 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
     )
     app.state.daily_batcher = batcher("daily", daily.book_daily_claims, gate=gates and gates.daily)
     app.state.coupon_batcher = batcher("coupon", claims.claim_many, gate=gates and gates.coupon)
+    app.state.checkout_batcher = batcher(
+        "checkout", store_writes.run_store_writes, store_writes.run_store_write
+    )
     # Sign-ins the session cache does not remember: one read per batch of new tokens.
     app.state.session_batcher = Batcher(
         app.state.read_session_factory,
@@ -218,6 +221,7 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
         app.state.grab_batcher,
         app.state.daily_batcher,
         app.state.coupon_batcher,
+        app.state.checkout_batcher,
         app.state.session_batcher,
     ]
 

@@ -7,8 +7,8 @@ from sqlalchemy import select
 
 from kinsave.coupons import checkout
 from kinsave.coupons import quote as optimiser
-from kinsave.coupons import service as coupons
 from kinsave.coupons.checkout_schemas import QuoteIn, QuoteOut
+from kinsave.coupons.held import as_held, held_coupons
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work, utcnow
 from kinsave.ledger import service as ledger
@@ -59,7 +59,7 @@ def _orm_held(session, shop_id: str, shopper_id: str):
         )
         .order_by(Coupon.id)
     ).all()
-    return [coupons.as_held(t, c.id, c.expires_at) for c, t in rows]
+    return [as_held(t, c.id, c.expires_at) for c, t in rows]
 
 
 def _plain_quote(session, shop_id: str, data: QuoteIn) -> bytes:
@@ -107,7 +107,7 @@ class TestHeldAndRemembered:
 
         def quote_both() -> dict:
             with unit_of_work(session_factory) as session:
-                assert coupons.held_coupons(session, shop_id, "grandma", utcnow()) == _orm_held(
+                assert held_coupons(session, shop_id, "grandma", utcnow()) == _orm_held(
                     session, shop_id, "grandma"
                 )
                 fast = checkout.quote_checkout_json(session, shop_id, data)

@@ -5,7 +5,8 @@ template) row with SELECT ... FOR UPDATE through the ORM, checks, takes a share 
 writes the ledger rows by loading both accounts and changing their balances. Correct, and
 simple; it is the yardstick for "at least 2x the straightforward design" in issue 6. It writes
 the same rows as kinsave (same transfer keys and kinds), so the same invariant checks apply.
-The checkout quote as first written (ORM rows, models validated) is the checkout scenario's.
+The checkout scenario's straightforward checkout (quote, reserve, paid, refund) is in
+baseline_checkout.py.
 """
 
 import random
@@ -17,18 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinsave.campaigns import service as campaigns
-from kinsave.coupons import checkout
-from kinsave.coupons import quote as optimiser
-from kinsave.coupons import service as coupons
-from kinsave.coupons.checkout_schemas import QuoteIn, QuoteOut
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import utcnow
 from kinsave.envelopes.daily_rule import draw_amount
 from kinsave.envelopes.models import DailyClaim, Envelope, EnvelopeShare
 from kinsave.errors import KinsaveError
 from kinsave.ledger.models import Account, AccountKind, Transfer
-from kinsave.sharing import service as sharing
-from kinsave.storelinks import service as storelinks
 
 _rng = random.SystemRandom()
 
@@ -190,40 +185,3 @@ def claim_coupon(session: Session, template_id: str, shopper_id: str) -> str:
     template.issued += 1
     session.flush()
     return coupon.id
-
-
-def quote_checkout(session: Session, shop_id: str, data: QuoteIn) -> QuoteOut:
-    """The checkout quote as first written: held coupons and their templates loaded as ORM
-    objects, the wallet as an ORM account, the answer built and validated as Pydantic models."""
-    now = utcnow()
-    storelinks.require_link(session, shop_id, data.shopper_id)
-    rows = session.execute(
-        select(Coupon, CouponTemplate)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(
-            Coupon.shopper_id == data.shopper_id,
-            Coupon.shop_id == shop_id,
-            Coupon.state == "available",
-            Coupon.expires_at > now,
-        )
-        .order_by(Coupon.id)
-    ).all()
-    held = [coupons.as_held(template, coupon.id, coupon.expires_at) for coupon, template in rows]
-    wallet = session.scalar(
-        select(Account).where(
-            Account.kind == AccountKind.WALLET.value,
-            Account.owner_id == data.shopper_id,
-            Account.shop_id == shop_id,
-        )
-    )
-    balance = wallet.balance if wallet is not None else 0
-    channel = data.channel or checkout.DEFAULT_CHANNEL
-    methods = sharing.payment_methods(session, shop_id, channel)
-    result = optimiser.quote(
-        checkout.cart_lines(session, shop_id, data.lines),
-        data.shipping_fee,
-        held,
-        use_credit=data.use_credit if "wallet" in methods else 0,
-        wallet_balance=balance,
-    )
-    return checkout.quote_out(data.shopper_id, balance, result, channel, methods)

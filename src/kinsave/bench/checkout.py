@@ -3,12 +3,15 @@
 Every shopper orders once at each shop: the store quotes the cart three times as it grows (eight,
 nine, then ten lines: cart views), reserves what the last quote chose, marks it paid, and one
 order in ten is refunded in full. In-process an item is one whole order (three quotes, reserve,
-paid, maybe refund); over HTTP every request is timed alone, in four phases (quotes, reserves,
+paid, maybe refund; each write with its audit entry, kinsave's through a checkout batcher as its
+routes run them); over HTTP every request is timed alone, in four phases (quotes, reserves,
 paid, refunds) so that no step can overtake the one before it.
 
-Variants: `kinsave` (the store API's own functions and routes) and `straightforward` (the same,
-but each quote as first written: bench/baseline.py). The checks read what every answer said and
-compare it with the database per shopper and per shop (checkout_checks.py).
+Variants: `kinsave` (the store API's own functions and routes) and `straightforward` (the whole
+checkout as first written, quote, reserve, paid and refund: bench/baseline_checkout.py, served
+under /v1/bench/straightforward with the same audit entries and Idempotency-Key handling). The
+checks read what every answer said and compare it with the database per shopper and per shop
+(checkout_checks.py).
 """
 
 import json
@@ -18,21 +21,24 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from kinsave.bench import baseline, checkout_seed
+from kinsave.auth.schemas import ShopPrincipal
+from kinsave.batcher import Batcher
+from kinsave.bench import baseline_checkout, checkout_seed
 from kinsave.bench.checkout_checks import order_problems
 from kinsave.bench.context import BenchContext, HttpTarget
 from kinsave.bench.measure import Caller
-from kinsave.coupons import checkout, orders, refunds
+from kinsave.coupons import checkout, orders, refunds, store_writes
 from kinsave.coupons.checkout_schemas import PaidIn, QuoteIn, RefundIn, ReserveIn
+from kinsave.coupons.store_writes import StoreWrite
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 
 SHIPPING = 600
 VIEWS = (8, 9, 10)  # lines in the cart at each quote
 REFUND_EVERY = 10
-QUOTE_PATHS = {
-    "kinsave": "/v1/store/checkout/quote",
-    "straightforward": "/v1/bench/straightforward/checkout/quote",
+PATHS = {  # where each variant's steps are served
+    "kinsave": "/v1/store",
+    "straightforward": "/v1/bench/straightforward",
 }
 
 
@@ -100,42 +106,99 @@ def _plan(ctx: BenchContext, rng: random.Random) -> CheckoutPlan:
     return CheckoutPlan(seeded, made)
 
 
-def _run_order(ctx: BenchContext, plan: CheckoutPlan, order: Order, straightforward: bool) -> str:
-    """One order's steps, each in its own unit of work, as the routes run them."""
+Writer = Callable[[str, StoreWrite], store_writes.Answer]  # (shop id, write) -> its answer
+
+
+def _run_order(
+    ctx: BenchContext, plan: CheckoutPlan, order: Order, straightforward: bool, write: Writer
+) -> str:
+    """One order's steps, each in its own unit of work (the writes with their audit entries,
+    kinsave's through the checkout batcher), as the routes run them."""
     shop_id = plan.seeded.shop_ids[order.shop]
+    store = ShopPrincipal(shop_id=shop_id, role="store", key_prefix="bench")
+    steps = baseline_checkout if straightforward else _KINSAVE
+    hold = ctx.settings.checkout_hold_seconds
     try:
         for view in range(len(VIEWS)):
             data = QuoteIn.model_validate(order.quote_body(view))
             with unit_of_work(ctx.session_factory) as session:
                 if straightforward:
-                    answer = baseline.quote_checkout(session, shop_id, data).model_dump(mode="json")
+                    quoted = baseline_checkout.quote_checkout(session, shop_id, data)
+                    answer = quoted.model_dump(mode="json")
                 else:
                     answer = json.loads(checkout.quote_checkout_json(session, shop_id, data))
             order.answers[f"quote{view}"] = answer
         reserve = ReserveIn.model_validate(order.reserve_body())
-        hold = ctx.settings.checkout_hold_seconds
-        with unit_of_work(ctx.session_factory) as session:
-            order.answers["reserve"] = checkout.reserve_checkout(
-                session, shop_id, reserve, hold
-            ).model_dump(mode="json")
-        with unit_of_work(ctx.session_factory) as session:
-            order.answers["paid"] = orders.mark_order_paid(
-                session, shop_id, order.order_id, PaidIn()
-            ).model_dump(mode="json")
+        reserved = write(
+            shop_id,
+            StoreWrite(
+                store, "reserve", lambda s: steps.reserve_checkout(s, shop_id, reserve, hold)
+            ),
+        )
+        order.answers["reserve"] = reserved.model_dump(mode="json")
+        paid = write(
+            shop_id,
+            StoreWrite(
+                store, "paid", lambda s: steps.mark_order_paid(s, shop_id, order.order_id, PaidIn())
+            ),
+        )
+        order.answers["paid"] = paid.model_dump(mode="json")
         if order.refund:
-            with unit_of_work(ctx.session_factory) as session:
-                order.answers["refund"] = refunds.refund_order(
-                    session, shop_id, order.order_id, RefundIn()
-                ).model_dump(mode="json")
+            refunded = write(
+                shop_id,
+                StoreWrite(
+                    store,
+                    "refund",
+                    lambda s: steps.refund_order(s, shop_id, order.order_id, RefundIn()),
+                ),
+            )
+            order.answers["refund"] = refunded.model_dump(mode="json")
     except KinsaveError as refusal:
         return refusal.code
     return "ok"
 
 
+class _Kinsave:
+    """kinsave's own steps, as its routes call them."""
+
+    reserve_checkout = staticmethod(checkout.reserve_checkout)
+    mark_order_paid = staticmethod(orders.mark_order_paid)
+    refund_order = staticmethod(refunds.refund_order)
+
+
+_KINSAVE = _Kinsave()
+
+
+def _alone_writer(ctx: BenchContext) -> Writer:
+    """Each write in its own transaction, as the straightforward routes run them."""
+
+    def write(shop_id: str, step: StoreWrite) -> store_writes.Answer:
+        with unit_of_work(ctx.session_factory) as session:
+            return step(session)
+
+    return write
+
+
+def _batched_writer(ctx: BenchContext) -> Writer:
+    """Each write through one shared checkout batcher, as kinsave's routes run them."""
+    batcher: Batcher[StoreWrite, store_writes.Answer] = Batcher(
+        ctx.session_factory,
+        store_writes.run_store_writes,
+        max_batch=ctx.settings.grab_batch_max,
+        lanes=ctx.settings.batch_lanes,
+        run_alone=store_writes.run_store_write,
+        name="checkout",
+    )
+    ctx.cleanups.append(batcher.stop)
+    return lambda shop_id, step: batcher.run(step, order_key=shop_id)
+
+
 def _variant(straightforward: bool) -> Callable[[BenchContext, Any], Callable[[], Caller[Any]]]:
     def factory(ctx: BenchContext, plan: CheckoutPlan) -> Callable[[], Caller[Order]]:
+        write = _alone_writer(ctx) if straightforward else _batched_writer(ctx)
+
         def make() -> Caller[Order]:
-            return lambda order: _run_order(ctx, plan, order, straightforward)
+            return lambda order: _run_order(ctx, plan, order, straightforward, write)
 
         return make
 
@@ -181,21 +244,26 @@ class Checkout:
         for view in range(len(VIEWS)):
             targets = [
                 HttpTarget(
-                    "POST", QUOTE_PATHS[variant], keys[o.shop], json.dumps(o.quote_body(view))
+                    "POST",
+                    f"{PATHS[variant]}/checkout/quote",
+                    keys[o.shop],
+                    json.dumps(o.quote_body(view)),
                 )
                 for o in plan.orders
             ]
             yield f"quote{view}", targets, keep(f"quote{view}", plan.orders)
         ready = [o for o in plan.orders if _answered(o, f"quote{len(VIEWS) - 1}")]
-        path = "/v1/store/checkout/reserve"
+        path = f"{PATHS[variant]}/checkout/reserve"
         targets = [
             HttpTarget("POST", path, keys[o.shop], json.dumps(o.reserve_body())) for o in ready
         ]
         yield "reserve", targets, keep("reserve", ready)
         ready = [o for o in ready if _answered(o, "reserve")]
-        yield "paid", [_order_step(o, keys, "paid") for o in ready], keep("paid", ready)
+        paid = [_order_step(PATHS[variant], o, keys, "paid") for o in ready]
+        yield "paid", paid, keep("paid", ready)
         ready = [o for o in ready if o.refund and _answered(o, "paid")]
-        yield "refund", [_order_step(o, keys, "refund") for o in ready], keep("refund", ready)
+        refund = [_order_step(PATHS[variant], o, keys, "refund") for o in ready]
+        yield "refund", refund, keep("refund", ready)
 
     def check(self, ctx: BenchContext, plan: CheckoutPlan, codes: list[str]) -> list[str]:
         problems = [f"answered {c!r}" for c in sorted(set(codes)) if c != "ok"]
@@ -209,6 +277,6 @@ def _answered(order: Order, step: str) -> bool:
     return answer is not None and "error" not in answer
 
 
-def _order_step(order: Order, keys: list[str], step: str) -> HttpTarget:
-    body = "{}"
-    return HttpTarget("POST", f"/v1/store/orders/{order.order_id}/{step}", keys[order.shop], body)
+def _order_step(prefix: str, order: Order, keys: list[str], step: str) -> HttpTarget:
+    path = f"{prefix}/orders/{order.order_id}/{step}"
+    return HttpTarget("POST", path, keys[order.shop], "{}")

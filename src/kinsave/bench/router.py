@@ -2,23 +2,33 @@
 
 - GET /v1/bench/noop: does nothing; the server's own ceiling on these settings.
 - /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP
-  (grab, daily claim, coupon claim, checkout quote, group join).
+  (grab, daily claim, coupon claim, group join; the checkout's quote, reserve, paid and refund).
 - /v1/bench/plain/coupons/claim: kinsave's coupon claim alone (one unit of work per request,
   without the Redis gate), beside the batched public route on the same server in the same run.
 """
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
-from kinsave.api import DbSession, Once, ReadSession
+from kinsave.api import DbSession, Once, ReadSession, RunOnce
 from kinsave.auth import service as auth
 from kinsave.auth.deps import CurrentShopper, bearer_token
-from kinsave.bench import baseline, group_rush
-from kinsave.coupons import claims
-from kinsave.coupons.checkout_schemas import QuoteIn, QuoteOut
+from kinsave.bench import baseline, baseline_checkout, group_rush
+from kinsave.coupons import claims, store_writes
+from kinsave.coupons.checkout_schemas import (
+    PaidIn,
+    QuoteIn,
+    QuoteOut,
+    RefundIn,
+    ReserveIn,
+)
 from kinsave.coupons.schemas import ClaimIn
+from kinsave.coupons.store_writes import StoreWrite
 
 router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
 
@@ -63,7 +73,76 @@ def straightforward_quote(
     """The checkout quote as first written: the store key read with the quote, ORM rows, models
     validated again on the way out."""
     store = auth.resolve_api_key(session, bearer_token(authorization), "store")
-    return baseline.quote_checkout(session, store.shop_id, body)
+    return baseline_checkout.quote_checkout(session, store.shop_id, body)
+
+
+def _store_once(
+    once: RunOnce,
+    authorization: str | None,
+    action: str,
+    run: Callable[[Session, str], store_writes.Answer],
+    body: BaseModel,
+) -> JSONResponse:
+    """A straightforward checkout write as kinsave's route runs one: the store key read in the
+    request's transaction (as first written), the Idempotency-Key, and the audit entry."""
+    store = auth.resolve_api_key(once.session, bearer_token(authorization), "store")
+    return once(
+        store.scope,
+        lambda: StoreWrite(store, action, lambda session: run(session, store.shop_id))(
+            once.session
+        ),
+        body=body,
+    )
+
+
+@router.post("/straightforward/checkout/reserve")
+def straightforward_reserve(
+    body: ReserveIn, once: Once, authorization: Annotated[str | None, Header()] = None
+) -> JSONResponse:
+    hold = once.request.app.state.settings.checkout_hold_seconds
+    return _store_once(
+        once,
+        authorization,
+        "reserve",
+        lambda session, shop_id: baseline_checkout.reserve_checkout(session, shop_id, body, hold),
+        body,
+    )
+
+
+@router.post("/straightforward/orders/{order_id}/paid")
+def straightforward_paid(
+    order_id: str,
+    once: Once,
+    body: PaidIn | None = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    data = body or PaidIn()
+    return _store_once(
+        once,
+        authorization,
+        "paid",
+        lambda session, shop_id: baseline_checkout.mark_order_paid(
+            session, shop_id, order_id, data
+        ),
+        data,
+    )
+
+
+@router.post("/straightforward/orders/{order_id}/refund")
+def straightforward_refund(
+    order_id: str,
+    once: Once,
+    body: RefundIn | None = None,
+    authorization: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    data = body or RefundIn()
+    return _store_once(
+        once,
+        authorization,
+        "refund",
+        lambda session, shop_id: baseline_checkout.refund_order(session, shop_id, order_id, data),
+        data,
+    )
 
 
 @router.post("/plain/coupons/claim", status_code=201)

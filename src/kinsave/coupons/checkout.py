@@ -8,13 +8,14 @@ Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
-from kinsave.auth import service as auth
 from kinsave.catalog import service as catalog
 from kinsave.coupons import orders
 from kinsave.coupons import quote as optimiser
@@ -29,6 +30,7 @@ from kinsave.coupons.checkout_schemas import (
     ReserveIn,
 )
 from kinsave.coupons.explain import Explanation
+from kinsave.coupons.held import as_held
 from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate, OrderLine
 from kinsave.coupons.pricing import CartLine, HeldCoupon
 from kinsave.coupons.quote_inputs import read_quote_inputs
@@ -36,8 +38,10 @@ from kinsave.coupons.quote_memory import AnswerMemory
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
+from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
+from kinsave.ledger.batch import Posting, Wallet
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import service as sharing
 from kinsave.storelinks import service as storelinks
@@ -205,10 +209,11 @@ def reserve_checkout(
     """Hold the order's coupons and credit until now + hold_seconds.
 
     Idempotent per (shop, order id): the same body returns the order as it is now.
-    Errors: shopper_not_linked, order_state_invalid (order id reused with another body),
-    not_found (shopper, coupon or channel), payment_method_not_allowed (credit on a channel that
-    forbids "wallet"), coupon_expired, coupon_reserved, coupon_used, coupon_not_applicable,
-    invalid_amount (credit above what is left to pay), insufficient_funds (wallet).
+    Errors: shopper_not_linked (also for an unknown shopper: a link names an existing one),
+    order_state_invalid (order id reused with another body), not_found (coupon or channel),
+    payment_method_not_allowed (credit on a channel that forbids "wallet"), coupon_expired,
+    coupon_reserved, coupon_used, coupon_not_applicable, invalid_amount (credit above what is
+    left to pay), insufficient_funds (wallet).
     """
     now = now or utcnow()
     storelinks.require_link(session, shop_id, data.shopper_id)
@@ -216,8 +221,6 @@ def reserve_checkout(
     existing = orders.find_order(session, shop_id, data.order_id)
     if existing is not None:
         return _replay(session, existing, request_hash)
-    if not auth.shopper_exists(session, data.shopper_id):
-        raise KinsaveError("not_found", "no such shopper")
     methods = sharing.payment_methods(session, shop_id, channel_of(data))
     if data.use_credit and "wallet" not in methods:
         raise KinsaveError("payment_method_not_allowed", "this channel forbids wallet credit")
@@ -239,19 +242,21 @@ def reserve_checkout(
         existing = orders.find_order(session, shop_id, data.order_id)
         assert existing is not None
         return _replay(session, existing, request_hash)
-    _hold_coupons(session, order, data.coupons, now)
+    lines = _insert_lines(session, order.id, result)
+    _hold_coupons(session, order.id, data.shopper_id, data.coupons, now)
     if order.credit:
-        ledger.transfer(
-            session,
-            from_account_id=ledger.wallet_account(session, order.shopper_id, shop_id),
-            to_account_id=order.hold_account_id,
-            amount=order.credit,
-            kind="checkout_hold",
-            key=keys.checkout_hold(order.id),
-            reference=order.order_id,
-            now=now,
+        hold = Posting(
+            Wallet(data.shopper_id, shop_id),
+            order.hold_account_id,
+            order.credit,
+            "checkout_hold",
+            keys.checkout_hold(order.id),
+            order.order_id,
         )
-    return orders.order_view(session, order)
+        (outcome,) = ledger_batch.book(session, [hold], now=now)
+        if isinstance(outcome, KinsaveError):
+            raise outcome
+    return orders.order_out(order, lines)
 
 
 def channel_of(data: ReserveIn) -> str:
@@ -282,7 +287,7 @@ def _reservable(
         if state != "available":
             code = "coupon_reserved" if state == "reserved" else "coupon_used"
             raise KinsaveError(code, f"coupon {coupon_id} is {state}")
-        held.append(coupons.as_held(template, coupon.id, coupon.expires_at))
+        held.append(as_held(template, coupon.id, coupon.expires_at))
     return held
 
 
@@ -294,11 +299,12 @@ def _insert_order(
     request_hash: str,
     now: datetime,
     hold_seconds: int,
-) -> CheckoutOrder | None:
+) -> Any:
+    """The new order's row (orders.ORDER_COLUMNS); None when the order id was taken."""
     hold = ledger.open_account(
-        session, AccountKind.CREDIT_HOLD, f"{shop_id}:{data.order_id}", shop_id
+        session, AccountKind.CREDIT_HOLD, f"{shop_id}:{data.order_id}", shop_id, likely_new=True
     )
-    order_pk = session.execute(
+    return session.execute(
         insert_on_conflict(session, CheckoutOrder)
         .values(
             shop_id=shop_id,
@@ -320,34 +326,33 @@ def _insert_order(
             expires_at=now + timedelta(seconds=hold_seconds),
         )
         .on_conflict_do_nothing(index_elements=["shop_id", "order_id"])
-        .returning(CheckoutOrder.id)
-    ).scalar_one_or_none()
-    if order_pk is None:
-        return None
-    _insert_lines(session, order_pk, result)
-    session.flush()
-    return session.get_one(CheckoutOrder, order_pk)
+        .returning(*orders.ORDER_COLUMNS)
+    ).one_or_none()
 
 
-def _insert_lines(session: Session, order_pk: int, result: optimiser.Quote) -> None:
-    for position, line in enumerate(result.lines):
-        session.add(
-            OrderLine(
-                order_id=order_pk,
-                position=position,
-                sku=line.sku,
-                quantity=line.quantity,
-                unit_price=line.unit_price,
-                discount=line.discount,
-                credit=line.credit,
-                coupon_discounts=line.coupon_discounts,
-                refunded_quantity=0,
-            )
-        )
+def _insert_lines(session: Session, order_pk: int, result: optimiser.Quote) -> list[Any]:
+    """The order's lines, in one statement; their values, for the answer."""
+    rows = [
+        {
+            "order_id": order_pk,
+            "position": position,
+            "sku": line.sku,
+            "quantity": line.quantity,
+            "unit_price": line.unit_price,
+            "discount": line.discount,
+            "credit": line.credit,
+            "coupon_discounts": line.coupon_discounts,
+            "refunded_quantity": 0,
+        }
+        for position, line in enumerate(result.lines)
+    ]
+    if rows:
+        session.execute(insert(OrderLine), rows)
+    return [SimpleNamespace(**row) for row in rows]
 
 
 def _hold_coupons(
-    session: Session, order: CheckoutOrder, coupon_ids: list[str], now: datetime
+    session: Session, order_pk: int, shopper_id: str, coupon_ids: list[str], now: datetime
 ) -> None:
     if not coupon_ids:
         return
@@ -355,11 +360,11 @@ def _hold_coupons(
         update(Coupon)
         .where(
             Coupon.id.in_(coupon_ids),
-            Coupon.shopper_id == order.shopper_id,
+            Coupon.shopper_id == shopper_id,
             Coupon.state == "available",
             Coupon.expires_at > now,
         )
-        .values(state="reserved", order_id=order.id)
+        .values(state="reserved", order_id=order_pk)
         .returning(Coupon.id)
         .execution_options(synchronize_session=False)
     ).all()

@@ -1,10 +1,8 @@
-from collections.abc import Callable
-from typing import TypeVar
-
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
+from pydantic import BaseModel
 
-from kinsave.api import Once, ReadSession, RunOnce
+from kinsave.api import IdempotencyKey, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentStore
 from kinsave.auth.schemas import ShopPrincipal
 from kinsave.coupons import checkout, orders, refunds
@@ -17,26 +15,12 @@ from kinsave.coupons.checkout_schemas import (
     RefundOut,
     ReserveIn,
 )
+from kinsave.coupons.store_writes import StoreWrite
 from kinsave.errors import openapi_errors
-from kinsave.security import audit
 
 router = APIRouter(prefix="/v1/store", tags=["store: checkout"])
 STORE = ("unauthorized", "forbidden", "invalid_request", "invalid_amount")
 CHANGE = (*STORE, "idempotency_key_reused", "idempotency_in_progress", "order_not_found")
-Answer = TypeVar("Answer", OrderOut, RefundOut)
-
-
-def audited(
-    once: RunOnce, store: ShopPrincipal, action: str, run: Callable[[], Answer]
-) -> Callable[[], Answer]:
-    """The operation, recorded in the shop's audit log in its own transaction when it succeeds."""
-
-    def operation() -> Answer:
-        answer = run()
-        audit.record_store_action(once.session, store, action, order=answer)
-        return answer
-
-    return operation
 
 
 @router.post(
@@ -76,24 +60,23 @@ async def quote(body: QuoteIn, store: CurrentStore, request: Request) -> Respons
         "insufficient_funds",
     ),
 )
-def reserve(
-    body: ReserveIn,
-    store: CurrentStore,
-    once: Once,
-) -> JSONResponse:
+async def reserve(
+    body: ReserveIn, store: CurrentStore, request: Request, idempotency_key: IdempotencyKey = None
+) -> Response:
     """Hold the quote's coupons and credit for the order until the hold expires.
 
     Idempotent by order id (and by Idempotency-Key when sent)."""
-    hold = once.request.app.state.settings.checkout_hold_seconds
-    return once(
-        store.scope,
-        audited(
-            once,
+    hold = request.app.state.settings.checkout_hold_seconds
+    return await _write(
+        request,
+        store,
+        idempotency_key,
+        body,
+        StoreWrite(
             store,
             "reserve",
-            lambda: checkout.reserve_checkout(once.session, store.shop_id, body, hold),
+            lambda session: checkout.reserve_checkout(session, store.shop_id, body, hold),
         ),
-        body=body,
     )
 
 
@@ -114,24 +97,26 @@ def get_order(order_id: str, store: CurrentStore, session: ReadSession) -> Order
         "order_state_invalid",
     ),
 )
-def paid(
+async def paid(
     order_id: str,
     store: CurrentStore,
-    once: Once,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
     body: PaidIn | None = None,
-) -> JSONResponse:
+) -> Response:
     """Redeem the reservation: coupons used, held credit paid to the shop. Refused once the
     shopper unlinked the store, or for a payment method the order's channel forbids."""
     data = body or PaidIn()
-    return once(
-        store.scope,
-        audited(
-            once,
+    return await _write(
+        request,
+        store,
+        idempotency_key,
+        data,
+        StoreWrite(
             store,
             "paid",
-            lambda: orders.mark_order_paid(once.session, store.shop_id, order_id, data),
+            lambda session: orders.mark_order_paid(session, store.shop_id, order_id, data),
         ),
-        body=data,
     )
 
 
@@ -141,20 +126,20 @@ def paid(
     response_model=OrderOut,
     responses=openapi_errors(*CHANGE, "order_state_invalid"),
 )
-def cancel(
-    order_id: str,
-    store: CurrentStore,
-    once: Once,
-) -> JSONResponse:
+async def cancel(
+    order_id: str, store: CurrentStore, request: Request, idempotency_key: IdempotencyKey = None
+) -> Response:
     """Release an unpaid reservation: coupons available again, credit back to the wallet.
     Allowed after the shopper unlinked the store: it gives back what the order held."""
-    return once(
-        store.scope,
-        audited(
-            once,
+    return await _write(
+        request,
+        store,
+        idempotency_key,
+        None,
+        StoreWrite(
             store,
             "cancel",
-            lambda: orders.cancel_order(once.session, store.shop_id, order_id),
+            lambda session: orders.cancel_order(session, store.shop_id, order_id),
         ),
     )
 
@@ -165,22 +150,45 @@ def cancel(
     response_model=RefundOut,
     responses=openapi_errors(*CHANGE, "order_state_invalid"),
 )
-def refund(
+async def refund(
     order_id: str,
     store: CurrentStore,
-    once: Once,
+    request: Request,
+    idempotency_key: IdempotencyKey = None,
     body: RefundIn | None = None,
-) -> JSONResponse:
+) -> Response:
     """Refund lines (or everything left): exact amounts, credit back, coupons restored.
     Allowed after the shopper unlinked the store: it gives money back to the shopper."""
     data = body or RefundIn()
-    return once(
-        store.scope,
-        audited(
-            once,
+    return await _write(
+        request,
+        store,
+        idempotency_key,
+        data,
+        StoreWrite(
             store,
             "refund",
-            lambda: refunds.refund_order(once.session, store.shop_id, order_id, data),
+            lambda session: refunds.refund_order(session, store.shop_id, order_id, data),
         ),
-        body=data,
+    )
+
+
+async def _write(
+    request: Request,
+    store: ShopPrincipal,
+    key: str | None,
+    body: BaseModel | None,
+    write: StoreWrite,
+) -> Response:
+    """A checkout write through the checkout batcher (coupons/store_writes.py: many writes, one
+    commit), or, under an Idempotency-Key, alone in its own transaction so a retry replays it."""
+    return await batched_or_alone(
+        request,
+        scope=store.scope,
+        key=key,
+        batcher=request.app.state.checkout_batcher,
+        item=write,
+        order_key=store.shop_id,  # a shop's writes share its SHOP_REDEEMED row: one lane
+        alone=write,
+        body=body,
     )

@@ -11,6 +11,7 @@ from kinsave.catalog import service as catalog
 from kinsave.catalog.schemas import ProductOut
 from kinsave.coupons import service as coupons
 from kinsave.coupons.explain import format_money
+from kinsave.coupons.held import as_held
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.coupons.pricing import CartLine, HeldCoupon, measure
 from kinsave.coupons.schemas import DealCouponOut, DealListOut, DealOut
@@ -70,14 +71,14 @@ def _offers(
             template_id=template.id, coupon_id=coupon.id, name=template.name, held=True
         )
         offers.setdefault(template.shop_id, []).append(
-            (coupons.as_held(template, coupon.id, coupon.expires_at), badge)
+            (as_held(template, coupon.id, coupon.expires_at), badge)
         )
     for template, _held in coupons.claimable(session, shopper_id, shop_id, now):
         badge = DealCouponOut(
             template_id=template.id, coupon_id=None, name=template.name, held=False
         )
         offers.setdefault(template.shop_id, []).append(
-            (coupons.as_held(template, template.id, None), badge)
+            (as_held(template, template.id, None), badge)
         )
     return offers
 
@@ -87,7 +88,7 @@ def travelling_coupon(session: Session, product: ProductOut, now: datetime) -> s
     can still claim now, ranked as the deals feed ranks; None when no coupon saves anything."""
     offers = [
         (
-            coupons.as_held(template, template.id, None),
+            as_held(template, template.id, None),
             DealCouponOut(template_id=template.id, coupon_id=None, name=template.name, held=False),
         )
         for template in coupons.claimable_templates(session, product.shop_id, now)

@@ -3,20 +3,27 @@
 Every state change is a conditional UPDATE on the order's status (`... WHERE status =
 'reserved'`), so each happens exactly once however many retries, stores or sweepers race it.
 Credit moves only by ledger transfers keyed by the order: CREDIT_HOLD -> SHOP_REDEEMED when paid,
-CREDIT_HOLD -> wallet on cancel or expiry.
+CREDIT_HOLD -> wallet on cancel or expiry. Each step is a few set-based statements: the UPDATE
+returns the order's row, and the answer is built from what the statements returned (no ORM
+loading, no reload).
 """
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ColumnElement
 
 from kinsave.coupons.checkout_schemas import OrderLineOut, OrderOut, PaidIn
 from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
+from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
+from kinsave.ledger.batch import Posting, Wallet
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import attribution
 from kinsave.sharing import service as sharing
@@ -28,10 +35,12 @@ RELEASED_STATES = ("cancelled", "expired")
 
 
 def find_order(session: Session, shop_id: str, order_id: str) -> CheckoutOrder | None:
+    # populate_existing: a batch's session may hold this order from an earlier write of the
+    # batch, which the statements below change without the ORM.
     return session.execute(
-        select(CheckoutOrder).where(
-            CheckoutOrder.shop_id == shop_id, CheckoutOrder.order_id == order_id
-        )
+        select(CheckoutOrder)
+        .where(CheckoutOrder.shop_id == shop_id, CheckoutOrder.order_id == order_id)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
 
 
@@ -43,11 +52,68 @@ def owned_order(session: Session, shop_id: str, order_id: str) -> CheckoutOrder:
     return order
 
 
-def order_view(session: Session, order: CheckoutOrder) -> OrderOut:
-    session.refresh(order)
-    lines = session.execute(
-        select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position)
-    ).scalars()
+# The checkout's hot statements are built once, on the tables (Core), and run on the session's
+# connection: building a statement, its cache key and the ORM's bulk-update layer cost more CPU
+# than the statement itself (cProfile of reserve, paid and refund: docs/benchmarks.md).
+_ORDER = cast(Table, CheckoutOrder.__table__)
+_LINE = cast(Table, OrderLine.__table__)
+_COUPON = cast(Table, Coupon.__table__)
+# An order's columns as one statement returns them (an UPDATE's RETURNING, a SELECT): order_out
+# reads these names off the row, or off a CheckoutOrder.
+ORDER_COLUMNS = tuple(
+    _ORDER.c[name]
+    for name in (
+        "id order_id shop_id shopper_id status coupon_ids subtotal shipping_fee shipping_discount"
+        " shipping_credit discount credit total_to_pay hold_account_id attribution channel"
+        " payment_method reserved_at expires_at paid_at closed_at"
+    ).split()
+)
+_LINES = (
+    select(
+        *(
+            _LINE.c[name]
+            for name in (
+                "position sku quantity unit_price discount credit refunded_quantity"
+                " coupon_discounts"
+            ).split()
+        )
+    )
+    .where(_LINE.c.order_id == bindparam("order_pk"))
+    .order_by(_LINE.c.position)
+)
+_PAY = (
+    update(_ORDER)
+    .where(
+        _ORDER.c.shop_id == bindparam("p_shop"),
+        _ORDER.c.order_id == bindparam("p_order"),
+        _ORDER.c.status == "reserved",
+        _ORDER.c.expires_at > bindparam("now"),
+    )
+    .values(
+        status="paid",
+        paid_at=bindparam("now"),
+        attribution=bindparam("p_attribution"),
+        payment_method=bindparam("p_method"),
+    )
+    .returning(*ORDER_COLUMNS)
+)
+_USE_COUPONS = (
+    update(_COUPON)
+    .where(_COUPON.c.order_id == bindparam("order_pk"), _COUPON.c.state == "reserved")
+    .values(state="used", used_at=bindparam("now"))
+)
+
+
+def order_lines(session: Session, order_pk: int) -> list[Any]:
+    """The order's lines (position, sku, quantity, unit_price, discount, credit,
+    refunded_quantity, coupon_discounts), by position: one statement, no ORM rows."""
+    return list(session.connection().execute(_LINES, {"order_pk": order_pk}))
+
+
+def order_out(order: Any, lines: Iterable[Any]) -> OrderOut:
+    """An order's answer from a row of ORDER_COLUMNS (or a CheckoutOrder) and its lines' rows
+    (_LINE_COLUMNS, or values with those names): built from what the statements returned, never
+    by reloading the order."""
     return OrderOut(
         order_id=order.order_id,
         shop_id=order.shop_id,
@@ -84,6 +150,12 @@ def order_view(session: Session, order: CheckoutOrder) -> OrderOut:
     )
 
 
+def order_view(session: Session, order: CheckoutOrder) -> OrderOut:
+    """The order as it is in the database now."""
+    session.refresh(order)
+    return order_out(order, order_lines(session, order.id))
+
+
 def get_order(session: Session, shop_id: str, order_id: str) -> OrderOut:
     return order_view(session, owned_order(session, shop_id, order_id))
 
@@ -97,57 +169,69 @@ def mark_order_paid(
     Errors: order_not_found, shopper_not_linked (the shopper unlinked the store since the
     reserve), payment_method_not_allowed (by the order's channel), order_expired (the hold ran
     out first), order_state_invalid.
+
+    The state change comes first, as one conditional UPDATE returning the order; a refusal
+    after it (link, payment method, ledger) rolls the whole transaction back.
     """
     now = now or utcnow()
+    connection = session.connection()
+    paid = connection.execute(
+        _PAY,
+        {
+            "p_shop": shop_id,
+            "p_order": order_id,
+            "now": now,
+            "p_attribution": data.attribution,
+            "p_method": data.payment_method,
+        },
+    ).one_or_none()
+    if paid is None:
+        return _not_paid_now(session, shop_id, order_id, data, now)
+    storelinks.require_link(session, shop_id, paid.shopper_id)
+    check_payment_method(session, paid, data.payment_method)
+    connection.execute(_USE_COUPONS, {"order_pk": paid.id, "now": now})
+    if paid.credit:
+        redeemed = ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id, shop_id)
+        _book_one(
+            session,
+            Posting(
+                paid.hold_account_id,
+                redeemed,
+                paid.credit,
+                "checkout_redeem",
+                keys.checkout_redeem(paid.id),
+                paid.order_id,
+            ),
+            now,
+        )
+    on_order_paid(session, paid)
+    return order_out(paid, order_lines(session, paid.id))
+
+
+def _not_paid_now(
+    session: Session, shop_id: str, order_id: str, data: PaidIn, now: datetime
+) -> OrderOut:
+    """Why the order could not be paid now, checked in the order a store expects: unknown
+    order, unlinked shopper, forbidden method, then its state (a paid order replays)."""
     order = owned_order(session, shop_id, order_id)
     if order.status == "reserved":
         storelinks.require_link(session, shop_id, order.shopper_id)
         check_payment_method(session, order, data.payment_method)
-    paid = session.execute(
-        update(CheckoutOrder)
-        .where(
-            CheckoutOrder.id == order.id,
-            CheckoutOrder.status == "reserved",
-            CheckoutOrder.expires_at > now,
-        )
-        .values(
-            status="paid",
-            paid_at=now,
-            attribution=data.attribution,
-            payment_method=data.payment_method,
-        )
-        .returning(CheckoutOrder.id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    session.refresh(order)
-    if paid is None:
-        if order.status in PAID_STATES:
-            return order_view(session, order)
-        if order.status == "expired" or (order.status == "reserved" and order.expires_at <= now):
-            raise KinsaveError("order_expired", "the reservation expired before payment")
-        raise KinsaveError("order_state_invalid", f"the order is {order.status}")
-    session.execute(
-        update(Coupon)
-        .where(Coupon.order_id == order.id, Coupon.state == "reserved")
-        .values(state="used", used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if order.credit:
-        ledger.transfer(
-            session,
-            from_account_id=order.hold_account_id,
-            to_account_id=ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id, shop_id),
-            amount=order.credit,
-            kind="checkout_redeem",
-            key=keys.checkout_redeem(order.id),
-            reference=order.order_id,
-            now=now,
-        )
-    on_order_paid(session, order)
-    return order_view(session, order)
+    if order.status in PAID_STATES:
+        return order_view(session, order)
+    if order.status == "expired" or (order.status == "reserved" and order.expires_at <= now):
+        raise KinsaveError("order_expired", "the reservation expired before payment")
+    raise KinsaveError("order_state_invalid", f"the order is {order.status}")
 
 
-def check_payment_method(session: Session, order: CheckoutOrder, method: str | None) -> None:
+def _book_one(session: Session, posting: Posting, now: datetime) -> None:
+    """The order's one ledger posting; its refusal refuses the whole request."""
+    (outcome,) = ledger_batch.book(session, [posting], now=now)
+    if isinstance(outcome, KinsaveError):
+        raise outcome
+
+
+def check_payment_method(session: Session, order: Any, method: str | None) -> None:
     """Errors: payment_method_not_allowed when the order's channel forbids the method used."""
     if method is None:
         return
@@ -160,7 +244,7 @@ def check_payment_method(session: Session, order: CheckoutOrder, method: str | N
         )
 
 
-def on_order_paid(session: Session, order: CheckoutOrder) -> None:
+def on_order_paid(session: Session, order: Any) -> None:
     """Runs once per order, in the paying transaction, right after it was first paid: the share
     that brought the order earns its (held) referral reward, and the store hears of it through
     the webhook outbox, both committed with the payment or not at all."""
@@ -198,11 +282,13 @@ def cancel_order(
     Errors: order_not_found, order_state_invalid (already paid: refund it instead).
     """
     now = now or utcnow()
+    of_shop = (CheckoutOrder.shop_id == shop_id, CheckoutOrder.order_id == order_id)
+    closed = _release(session, of_shop, "cancelled", now)
+    if closed is not None:
+        return order_out(closed, order_lines(session, closed.id))
     order = owned_order(session, shop_id, order_id)
-    if not release_reservation(session, order.id, "cancelled", now):
-        session.refresh(order)
-        if order.status not in RELEASED_STATES:
-            raise KinsaveError("order_state_invalid", f"the order is {order.status}")
+    if order.status not in RELEASED_STATES:
+        raise KinsaveError("order_state_invalid", f"the order is {order.status}")
     return order_view(session, order)
 
 
@@ -213,42 +299,43 @@ def release_reservation(
 
     Returns False when the order was no longer reserved (or, with only_if_due, not yet due).
     """
-    statement = update(CheckoutOrder).where(
-        CheckoutOrder.id == order_pk, CheckoutOrder.status == "reserved"
-    )
+    conditions = [CheckoutOrder.id == order_pk]
     if only_if_due:
-        statement = statement.where(CheckoutOrder.expires_at <= now)
+        conditions.append(CheckoutOrder.expires_at <= now)
+    return _release(session, conditions, status, now) is not None
+
+
+def _release(
+    session: Session, conditions: Iterable[ColumnElement[bool]], status: str, now: datetime
+) -> Any:
+    """The reserved order matching `conditions`, closed as `status` (its row of ORDER_COLUMNS),
+    its coupons and credit given back; None when no such order was reserved."""
     closed = session.execute(
-        statement.values(status=status, closed_at=now)
-        .returning(
-            CheckoutOrder.shopper_id,
-            CheckoutOrder.shop_id,
-            CheckoutOrder.credit,
-            CheckoutOrder.hold_account_id,
-            CheckoutOrder.order_id,
-        )
+        update(CheckoutOrder)
+        .where(*conditions, CheckoutOrder.status == "reserved")
+        .values(status=status, closed_at=now)
+        .returning(*ORDER_COLUMNS)
         .execution_options(synchronize_session=False)
     ).one_or_none()
     if closed is None:
-        return False
+        return None
     session.execute(
         update(Coupon)
-        .where(Coupon.order_id == order_pk, Coupon.state == "reserved")
+        .where(Coupon.order_id == closed.id, Coupon.state == "reserved")
         .values(state="available", order_id=None)
         .execution_options(synchronize_session=False)
     )
     if closed.credit:
-        ledger.transfer(
-            session,
-            from_account_id=closed.hold_account_id,
-            to_account_id=ledger.wallet_account(session, closed.shopper_id, closed.shop_id),
-            amount=closed.credit,
-            kind="checkout_release",
-            key=keys.checkout_release(order_pk),
-            reference=closed.order_id,
-            now=now,
+        back = Posting(
+            closed.hold_account_id,
+            Wallet(closed.shopper_id, closed.shop_id),
+            closed.credit,
+            "checkout_release",
+            keys.checkout_release(closed.id),
+            closed.order_id,
         )
-    return True
+        _book_one(session, back, now)
+    return closed
 
 
 def due_reservations(session: Session, now: datetime, limit: int = 200) -> list[int]:

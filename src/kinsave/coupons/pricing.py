@@ -89,7 +89,7 @@ class HeldCoupon:
         return known
 
     # Cached: read for every option the optimiser measures and compares (HeldCoupons are
-    # immutable, and a process reuses them across quotes: coupons.service.held_of_row).
+    # immutable, and a process reuses them across quotes: coupons.held.held_of_row).
     @cached_property
     def required_spend(self) -> int:
         return max(self.threshold, self.min_spend)

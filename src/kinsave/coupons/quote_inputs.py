@@ -18,8 +18,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kinsave.catalog import service as catalog
+from kinsave.coupons.held import HELD_COLUMNS, HELD_WHERE, held_of_row
 from kinsave.coupons.pricing import HeldCoupon
-from kinsave.coupons.service import HELD_COLUMNS, HELD_WHERE, held_of_row
 from kinsave.db import driver_of, psycopg_sql, single_read_connection, sqlite_time
 from kinsave.ledger import service as ledger
 from kinsave.sharing import service as sharing

@@ -10,9 +10,9 @@ a shipping coupon once the whole order is.
 """
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from kinsave.coupons import orders
@@ -22,8 +22,10 @@ from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine, OrderRefund
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
+from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
 from kinsave.ledger import service as ledger
+from kinsave.ledger.batch import Posting, Wallet
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import attribution
 from kinsave.webhooks import service as webhooks
@@ -39,7 +41,7 @@ def refund_order(
     refund id reused with another body), invalid_request (unknown sku, more than is left).
     """
     now = now or utcnow()
-    order = orders.owned_order(session, shop_id, order_id)
+    order = _order_row(session, shop_id, order_id)
     request_hash = idempotency.fingerprint("refund", order_id, data.model_dump(mode="json"))
     key = data.refund_id or "body:" + request_hash[:40]
     previous = _find_refund(session, order.id, key)
@@ -52,11 +54,11 @@ def refund_order(
         again = _find_refund(session, order.id, key)
         assert again is not None
         return _replay(again, request_hash)
-    refunded = [_refund_units(session, line, n) for line, n in _wanted(session, order, data)]
-    shipping_cash, shipping_credit = _close_if_done(session, order, now)
+    lines = orders.order_lines(session, order.id)
+    refunded = _refund_units(session, order.id, _wanted(lines, data))
+    status, shipping_cash, shipping_credit = _close_if_done(session, order, now)
     credit = sum(line.credit for line in refunded) + shipping_credit
     _return_credit(session, order, refund_pk, credit, now)
-    session.refresh(order)
     result = RefundOut(
         order_id=order.order_id,
         shop_id=order.shop_id,
@@ -66,37 +68,93 @@ def refund_order(
         credit_returned=credit,
         shipping_refunded=shipping_cash + shipping_credit,
         lines=refunded,
-        coupons_restored=_restore_coupons(session, order),
-        order_status=order.status,
+        coupons_restored=_restore_coupons(session, order, status),
+        order_status=status,
     )
-    session.execute(
-        update(OrderRefund)
-        .where(OrderRefund.id == refund_pk)
-        .values(amount=result.amount, credit=credit, result=result.model_dump(mode="json"))
-    )
+    kept = {
+        "p_amount": result.amount,
+        "p_credit": credit,
+        "p_result": result.model_dump(mode="json"),
+    }
+    session.connection().execute(_KEEP_RESULT, {"refund_pk": refund_pk, **kept})
     on_order_refunded(session, order, result)
     return result
 
 
+# Built once, on the tables, run on the session's connection (see orders.py: building them per
+# request cost more CPU than running them).
+_ORDER = cast(Table, CheckoutOrder.__table__)
+_LINE = cast(Table, OrderLine.__table__)
+_REFUND = cast(Table, OrderRefund.__table__)
+_ORDER_ROW = select(
+    *(
+        _ORDER.c[name]
+        for name in (
+            "id order_id shop_id shopper_id status coupon_ids shipping_fee shipping_discount"
+            " shipping_credit"
+        ).split()
+    )
+).where(_ORDER.c.shop_id == bindparam("p_shop"), _ORDER.c.order_id == bindparam("p_order"))
+_UNITS_LEFT = (
+    select(func.coalesce(func.sum(_LINE.c.quantity - _LINE.c.refunded_quantity), 0))
+    .where(_LINE.c.order_id == bindparam("order_pk"))
+    .scalar_subquery()
+)
+_CLOSE = (
+    update(_ORDER)
+    .where(
+        _ORDER.c.id == bindparam("order_pk"),
+        _ORDER.c.status.in_(("paid", "partially_refunded")),
+    )
+    .values(
+        status=case((_UNITS_LEFT == 0, "refunded"), else_="partially_refunded"),
+        closed_at=case(
+            (_UNITS_LEFT == 0, bindparam("now", type_=_ORDER.c.closed_at.type)), else_=None
+        ),
+    )
+    .returning(_ORDER.c.status)
+)
+_LINE_COUPONS = select(_LINE.c.coupon_discounts, _LINE.c.quantity, _LINE.c.refunded_quantity).where(
+    _LINE.c.order_id == bindparam("order_pk")
+)
+_KEEP_RESULT = (
+    update(_REFUND)
+    .where(_REFUND.c.id == bindparam("refund_pk"))
+    .values(
+        amount=bindparam("p_amount"), credit=bindparam("p_credit"), result=bindparam("p_result")
+    )
+)
+
+
+def _order_row(session: Session, shop_id: str, order_id: str) -> Any:
+    """What a refund reads of the order, in one row; order_not_found for another shop's."""
+    params = {"p_shop": shop_id, "p_order": order_id}
+    order = session.connection().execute(_ORDER_ROW, params).one_or_none()
+    if order is None:
+        raise KinsaveError("order_not_found", "no such order")
+    return order
+
+
 def _return_credit(
-    session: Session, order: CheckoutOrder, refund_pk: int, credit: int, now: datetime
+    session: Session, order: Any, refund_pk: int, credit: int, now: datetime
 ) -> None:
-    if credit:
-        ledger.transfer(
-            session,
-            from_account_id=ledger.open_account(
-                session, AccountKind.SHOP_REDEEMED, order.shop_id, order.shop_id
-            ),
-            to_account_id=ledger.wallet_account(session, order.shopper_id, order.shop_id),
-            amount=credit,
-            kind="checkout_refund",
-            key=keys.checkout_refund(refund_pk),
-            reference=order.order_id,
-            now=now,
-        )
+    if not credit:
+        return
+    redeemed = ledger.open_account(session, AccountKind.SHOP_REDEEMED, order.shop_id, order.shop_id)
+    back = Posting(
+        redeemed,
+        Wallet(order.shopper_id, order.shop_id),
+        credit,
+        "checkout_refund",
+        keys.checkout_refund(refund_pk),
+        order.order_id,
+    )
+    (outcome,) = ledger_batch.book(session, [back], now=now)
+    if isinstance(outcome, KinsaveError):
+        raise outcome
 
 
-def on_order_refunded(session: Session, order: CheckoutOrder, refund: RefundOut) -> None:
+def on_order_refunded(session: Session, order: Any, refund: RefundOut) -> None:
     """Runs once per refund, in the refunding transaction, after the money moved: the referral
     reward is clawed back in proportion to the cash refunded, and the store hears of it."""
     if refund.amount > 0:  # a refund of wallet credit alone unearns no referral reward
@@ -141,12 +199,8 @@ def _insert_refund(
     return refund_pk
 
 
-def _wanted(session: Session, order: CheckoutOrder, data: RefundIn) -> list[tuple[OrderLine, int]]:
-    lines = list(
-        session.execute(
-            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position)
-        ).scalars()
-    )
+def _wanted(lines: list[Any], data: RefundIn) -> list[tuple[Any, int]]:
+    """(line, units to refund) for each line the request takes units of, by position."""
     if data.lines is None:
         return [
             (x, x.quantity - x.refunded_quantity) for x in lines if x.quantity > x.refunded_quantity
@@ -169,64 +223,67 @@ def _wanted(session: Session, order: CheckoutOrder, data: RefundIn) -> list[tupl
     return [(x, wanted[x.position]) for x in lines if wanted.get(x.position)]
 
 
-def _refund_units(session: Session, line: OrderLine, count: int) -> RefundedLineOut:
-    after = session.execute(
-        update(OrderLine)
-        .where(OrderLine.id == line.id, OrderLine.refunded_quantity + count <= OrderLine.quantity)
-        .values(refunded_quantity=OrderLine.refunded_quantity + count)
-        .returning(OrderLine.refunded_quantity)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if after is None:  # a concurrent refund took these units first
-        raise KinsaveError("invalid_request", f"sku {line.sku} was refunded meanwhile; retry")
-    start = after - count
-    discount = units_share(line.discount, line.quantity, start, count)
-    credit = units_share(line.credit, line.quantity, start, count)
-    return RefundedLineOut(
-        position=line.position,
-        sku=line.sku,
-        quantity=count,
-        amount=count * line.unit_price - discount - credit,
-        credit=credit,
-        discount=discount,
-    )
-
-
-def _close_if_done(session: Session, order: CheckoutOrder, now: datetime) -> tuple[int, int]:
-    """Mark the order refunded when nothing is left; that refund also returns the shipping."""
-    left = session.execute(
-        select(func.coalesce(func.sum(OrderLine.quantity - OrderLine.refunded_quantity), 0)).where(
-            OrderLine.order_id == order.id
-        )
-    ).scalar_one()
-    target = "refunded" if int(left) == 0 else "partially_refunded"
-    closed = session.execute(
-        update(CheckoutOrder)
-        .where(
-            CheckoutOrder.id == order.id, CheckoutOrder.status.in_(("paid", "partially_refunded"))
-        )
-        .values(status=target, closed_at=now if target == "refunded" else None)
-        .returning(CheckoutOrder.id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if closed is None or target != "refunded":
-        return 0, 0
-    cash = order.shipping_fee - order.shipping_discount - order.shipping_credit
-    return cash, order.shipping_credit
-
-
-def _restore_coupons(session: Session, order: CheckoutOrder) -> list[str]:
-    rows: list[Any] = list(
+def _refund_units(
+    session: Session, order_pk: int, wanted: list[tuple[Any, int]]
+) -> list[RefundedLineOut]:
+    """Take the units of every wanted line in one conditional UPDATE (`refunded_quantity + n <=
+    quantity` per line); the units a line had refunded before decide what these carry."""
+    if not wanted:
+        return []
+    count = case({line.position: n for line, n in wanted}, value=OrderLine.position)
+    after = dict(
         session.execute(
-            select(
-                OrderLine.coupon_discounts, OrderLine.quantity, OrderLine.refunded_quantity
-            ).where(OrderLine.order_id == order.id)
-        )
+            update(OrderLine)
+            .where(
+                OrderLine.order_id == order_pk,
+                OrderLine.position.in_([line.position for line, _ in wanted]),
+                OrderLine.refunded_quantity + count <= OrderLine.quantity,
+            )
+            .values(refunded_quantity=OrderLine.refunded_quantity + count)
+            .returning(OrderLine.position, OrderLine.refunded_quantity)
+            .execution_options(synchronize_session=False)
+        ).all()
     )
+    refunded = []
+    for line, n in wanted:
+        if line.position not in after:  # a concurrent refund took these units first
+            raise KinsaveError("invalid_request", f"sku {line.sku} was refunded meanwhile; retry")
+        start = after[line.position] - n
+        discount = units_share(line.discount, line.quantity, start, n)
+        credit = units_share(line.credit, line.quantity, start, n)
+        refunded.append(
+            RefundedLineOut(
+                position=line.position,
+                sku=line.sku,
+                quantity=n,
+                amount=n * line.unit_price - discount - credit,
+                credit=credit,
+                discount=discount,
+            )
+        )
+    return refunded
+
+
+def _close_if_done(session: Session, order: Any, now: datetime) -> tuple[str, int, int]:
+    """The order's status after this refund, in one UPDATE: refunded when no unit is left (that
+    refund also returns the shipping: its cash and credit), else partially_refunded."""
+    status = (
+        session.connection()
+        .execute(_CLOSE, {"order_pk": order.id, "now": now})
+        .scalar_one_or_none()
+    )
+    if status != "refunded":
+        return status or order.status, 0, 0
+    cash = order.shipping_fee - order.shipping_discount - order.shipping_credit
+    return status, cash, order.shipping_credit
+
+
+def _restore_coupons(session: Session, order: Any, status: str) -> list[str]:
+    rows: list[Any] = list(session.connection().execute(_LINE_COUPONS, {"order_pk": order.id}))
     restorable = []
     for coupon_id in order.coupon_ids:
         lines = [r for r in rows if coupon_id in r[0]]
-        if lines and all(r[2] == r[1] for r in lines) or not lines and order.status == "refunded":
+        if lines and all(r[2] == r[1] for r in lines) or not lines and status == "refunded":
             restorable.append(coupon_id)
     if not restorable:
         return []

@@ -41,9 +41,14 @@ def open_account(
     owner_id: str,
     shop_id: str,
     currency: str = DEFAULT_CURRENCY,
+    *,
+    likely_new: bool = False,
 ) -> int:
-    """Return the id of the (kind, owner, shop) account, creating it if needed. Safe under races."""
-    existing = find_account(session, kind, owner_id, shop_id)
+    """Return the id of the (kind, owner, shop) account, creating it if needed. Safe under races.
+
+    `likely_new` (an account per order, say): try the insert first, one statement when it is new.
+    """
+    existing = None if likely_new else find_account(session, kind, owner_id, shop_id)
     if existing is not None:
         return existing
     statement = (
@@ -58,9 +63,11 @@ def open_account(
             created_at=utcnow(),
         )
         .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
+        .returning(Account.id)
     )
-    session.execute(statement)
-    account_id = find_account(session, kind, owner_id, shop_id)
+    account_id = session.execute(statement).scalar_one_or_none()
+    if account_id is None:  # opened a moment ago, by this request or a concurrent one
+        account_id = find_account(session, kind, owner_id, shop_id)
     assert account_id is not None
     return account_id
 
