@@ -177,10 +177,12 @@ async def batched_or_alone(
     """A storm endpoint's answer (grab, daily claim, coupon claim): the item through the batcher
     (its order key's lane; no thread is held while the batch commits), or, under an
     Idempotency-Key, `alone` in its own unit of work on a pool thread, so that the first answer
-    replays exactly. `alone` is the batch function's batch of one: the same rows either way."""
+    replays exactly. `alone` is the batch function's batch of one: the same rows either way.
+    A refusal the batcher's gate can give now is given on the event loop, before the batcher
+    (`Batcher.answer`, gates/peek.py): most of a storm's answers."""
     if key is None:
         try:
-            answer = await batcher.submit(item, order_key=order_key)
+            answer = await batcher.answer(item, order_key=order_key)
         except KinsaveError as refusal:  # half of a storm's answers: skip the raise machinery
             return error_response(refusal)
         return Response(answer.model_dump_json(), status_code, media_type="application/json")

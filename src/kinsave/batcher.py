@@ -23,8 +23,8 @@ With a gate (gates/), a batch first asks it which items it refuses, in one round
 database work: those are answered at once (a batch refused whole checks out no connection). The
 gate is told every outcome after the commit (`settle`), or gets its reservations back (`release`).
 
-Handlers on the event loop `await batcher.submit(...)` (no thread held while the batch commits);
-threaded callers use `batcher.run(...)`.
+Handlers on the event loop `await batcher.answer(...)` (the gate's refusals first, on the loop;
+then `submit`: no thread held while the batch commits); threaded callers use `batcher.run(...)`.
 """
 
 import asyncio
@@ -83,6 +83,8 @@ class BatchGate(Protocol):
     def admit(self, items: Sequence[Any]) -> Any: ...
 
     def refusals(self, ticket: Any) -> list[KinsaveError | None]: ...
+
+    async def refusal(self, item: Any) -> KinsaveError | None: ...
 
     def load(self, session: Session, ticket: Any) -> None: ...
 
@@ -152,6 +154,16 @@ class Batcher(Generic[Item, Result]):
         answer: _LoopAnswer[Result] = _LoopAnswer(asyncio.get_running_loop())
         self._lane(order_key).put(item, order_key, answer)
         return answer.future
+
+    async def answer(self, item: Item, *, order_key: str = "") -> Result:
+        """`submit` behind the gate's front door: a refusal the gate can give now (most of a
+        storm's answers) is raised at once, on the event loop, without a lane (gates/peek.py);
+        the rest are submitted, and the batch's admission decides as before."""
+        if self.gate is not None:
+            refusal = await self.gate.refusal(item)
+            if refusal is not None:
+                raise refusal
+        return await self.submit(item, order_key=order_key)
 
     def run(self, item: Item, *, order_key: str = "") -> Result:
         """`submit` for a thread: blocks until the item's batch committed (or refused it)."""

@@ -1,5 +1,7 @@
 """The gates under test: the same tests run on the in-memory store and on Redis."""
 
+import asyncio
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -73,9 +75,15 @@ BATCH_FUNCTIONS: dict[str, Any] = {
 
 
 class Taps:
-    """A batcher per movement with its gate (or without: the database alone)."""
+    """A batcher per movement with its gate (or without: the database alone). A tap is asked as
+    the routes ask it: `Batcher.answer` on an event loop (its own thread here), so the gate's
+    refusals on the loop (gates/peek.py) and the batch's admission are both under test."""
 
     def __init__(self, session_factory: sessionmaker[Session], gates: Gates | None) -> None:
+        self.gates = gates
+        self.loop = asyncio.new_event_loop()
+        self._loop_thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self._loop_thread.start()
         self.batchers = {
             name: Batcher(
                 session_factory,
@@ -90,14 +98,20 @@ class Taps:
         }
 
     def tap(self, kind: str, item: Any, order_key: str = "") -> Any:
+        answer = self.batchers[kind].answer(item, order_key=order_key)
         try:
-            return self.batchers[kind].run(item, order_key=order_key)
+            return asyncio.run_coroutine_threadsafe(answer, self.loop).result()
         except KinsaveError as refusal:
             return refusal
 
     def stop(self) -> None:
         for batcher in self.batchers.values():
             batcher.stop()
+        if self.gates is not None:
+            asyncio.run_coroutine_threadsafe(self.gates.close(), self.loop).result()
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._loop_thread.join()
+        self.loop.close()
 
 
 @pytest.fixture

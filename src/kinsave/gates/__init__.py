@@ -24,6 +24,11 @@ class Gates:
     daily: Gate[Any]
     coupon: Gate[Any]
 
+    async def close(self) -> None:
+        """At shutdown, on the event loop that asked their refusals."""
+        for gate in (self.grab, self.daily, self.coupon):
+            await gate.close()
+
 
 _GATES: "weakref.WeakSet[Gate[Any]]" = weakref.WeakSet()
 

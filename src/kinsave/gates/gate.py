@@ -32,6 +32,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from kinsave.errors import KinsaveError
+from kinsave.gates.peek import Peeker
 from kinsave.gates.store import STORE_ERRORS, Admission, Seed, Settlement, Store
 from kinsave.ops import metrics
 
@@ -83,11 +84,35 @@ class Gate(Generic[Item]):
         self.retry_seconds = retry_seconds
         self._unused_until = 0.0
         self._unforgotten: set[str] = set()  # forgets the store failed to take; retried first
+        self._peeker = Peeker(store)
 
     @property
     def in_use(self) -> bool:
         """False while the gate waits out a store failure (the database alone decides)."""
         return time.monotonic() >= self._unused_until
+
+    async def refusal(self, item: Item) -> KinsaveError | None:
+        """This item's refusal, if the admission would refuse it now; None: let the batch admit
+        it and decide. On the event loop, before the item joins a batch (gates/peek.py); it
+        reserves nothing. A store that fails, or owes a forget, refuses nothing here."""
+        if not self.in_use or self._unforgotten:
+            return None
+        try:
+            verdict = await self._peeker.peek(
+                self.spec.tag(item), self.spec.member(item), int(time.time())
+            )
+        except STORE_ERRORS:
+            self._stop_using()
+            return None
+        if verdict not in REFUSED:
+            return None
+        refusal = self.spec.codes[verdict]
+        self._count(refusal.code)
+        return KinsaveError(refusal.code, refusal.message)
+
+    async def close(self) -> None:
+        """Close what `refusal` opened on this event loop (its Redis connections)."""
+        await self._peeker.close()
 
     def admit(self, items: Sequence[Item]) -> Ticket[Item]:
         """Each item's verdict, in one store round trip; no database work."""

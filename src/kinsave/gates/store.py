@@ -16,7 +16,8 @@ One target (an envelope, a campaign, a coupon template) is a few keys with one h
   installed after it.
 
 The three scripts below are the gate's whole logic; `MemoryStore` is the same logic in Python for
-one process without Redis, and the tests run every gate test against both.
+one process without Redis, and the tests run every gate test against both. `_PEEK` is the
+admission's refusals alone, read only (gates/peek.py, asked on the event loop).
 """
 
 import threading
@@ -123,6 +124,9 @@ return 1
 """
 
 
+ASK = "ask"  # a peek's "let the batch decide" (gates/peek.py)
+
+
 @dataclass(frozen=True, slots=True)
 class Seed:
     """A target's state as read from the database."""
@@ -154,21 +158,23 @@ class Admission:
 Settlement = tuple[str, bool, str, int, int]
 
 
-def _keys(tag: str) -> list[str]:
+def keys_of(tag: str) -> list[str]:
     return [f"{{{tag}}}:s", f"{{{tag}}}:h", f"{{{tag}}}:p", f"{{{tag}}}:e"]
+
+
+OPTIONS: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
 
 
 class RedisStore:
     """The counts in Redis (KINSAVE_REDIS_URL; `redis+cluster://` for a Redis Cluster)."""
 
     def __init__(self, url: str) -> None:
-        options: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
         self.client: redis.Redis | RedisCluster
+        self.url = url
         if url.startswith("redis+cluster://"):
-            plain_url = "redis://" + url.removeprefix("redis+cluster://")
-            self.client = RedisCluster.from_url(plain_url, **options)
+            self.client = RedisCluster.from_url(plain_url(url), **OPTIONS)
         else:
-            self.client = redis.Redis.from_url(url, **options)
+            self.client = redis.Redis.from_url(url, **OPTIONS)
         self._scripts = {
             name: self.client.register_script(source)
             for name, source in (
@@ -181,7 +187,7 @@ class RedisStore:
 
     def admit(self, asks: Sequence[tuple[str, Sequence[str]]], now: int) -> list[Admission]:
         """One round trip for every target of a batch: each target's verdicts per member."""
-        calls = [("admit", _keys(tag), [now, *members]) for tag, members in asks]
+        calls = [("admit", keys_of(tag), [now, *members]) for tag, members in asks]
         return [_admission(raw) for raw in self._run(calls)]
 
     def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
@@ -190,7 +196,7 @@ class RedisStore:
             args: list[Any] = [gen, TTL_SECONDS]
             for member, reserved, kind, amount, value in entries:
                 args += [member, "1" if reserved else "0", kind, amount, value]
-            calls.append(("settle", _keys(tag), args))
+            calls.append(("settle", keys_of(tag), args))
         self._run(calls)
 
     def install(self, tag: str, epoch: str, gen: str, seed: Seed) -> bool:
@@ -198,11 +204,11 @@ class RedisStore:
         args += [seed.info, TTL_SECONDS, seed.until]
         for member, value in seed.members.items():
             args += [member, value]
-        (installed,) = self._run([("install", _keys(tag), args)])
+        (installed,) = self._run([("install", keys_of(tag), args)])
         return bool(installed)
 
     def forget(self, tag: str) -> None:
-        self._run([("forget", _keys(tag), [])])
+        self._run([("forget", keys_of(tag), [])])
 
     def _run(self, calls: Sequence[tuple[str, list[str], list[Any]]]) -> list[Any]:
         """Every call in one pipelined round trip; a Redis that lost its scripts (a restart,
@@ -219,6 +225,10 @@ class RedisStore:
                 for script in self._scripts.values():
                     self.client.script_load(script.script)
         raise AssertionError("unreachable")
+
+
+def plain_url(url: str) -> str:
+    return "redis://" + url.removeprefix("redis+cluster://")
 
 
 def _admission(raw: list[Any]) -> Admission:
@@ -280,6 +290,22 @@ class MemoryStore:
             else:
                 verdicts.append("pass")
         return Admission(gen=target.gen, info=seed.info, verdicts=tuple(verdicts))
+
+    def peek(self, tag: str, member: str, now: int) -> str:
+        """`_PEEK` for one member: what `admit` would refuse now, changing nothing."""
+        with self._lock:
+            target = self._targets.get(tag)
+            if target is None or 0 < target.seed.until <= now:
+                return ASK
+            seed, held = target.seed, target.held.get(member, 0)
+            pending = target.pending.get(member, 0)
+            until = seed.mode == "until"
+            count, cap = (0, 1) if until else (held, seed.limit)
+            if (until and held > now) or (not until and held >= seed.limit):
+                return "already"
+            if pending > 0 and count + pending >= cap:
+                return ASK
+            return "exhausted" if target.left < seed.lo else ASK
 
     def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
         with self._lock:

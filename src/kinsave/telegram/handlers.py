@@ -210,7 +210,7 @@ async def _on_tap(app_state: Any, update_id: int, query: CallbackQuery, bot: Bot
 
 async def _grab(app_state: Any, envelope_id: str, shopper_id: str) -> GrabOut:
     """The API's grab: through the grab batcher, as POST /v1/envelopes/{id}/grab."""
-    outcome: GrabOut = await app_state.grab_batcher.submit(
+    outcome: GrabOut = await app_state.grab_batcher.answer(
         GrabRequest(envelope_id, shopper_id), order_key=envelope_id
     )
     return outcome

@@ -1,0 +1,141 @@
+"""CPU per storm tap, in-process: the ASGI app called directly, 32 requests in flight at a time.
+
+    PYTHONPATH=src python scripts/tap_cpu.py sqlite|postgresql [redis-url|memory] [rounds]
+
+The bench's HTTP runs (`kinsave bench run --scenario shop-envelope --mode http`) measure the
+machine as much as the code when other jobs share its cores. This drives the whole app
+(middleware, routing, sign-in, the gate, the batcher, the answer) without uvicorn and the
+network, and reports the CPU time of this process per request (the least of `rounds`
+interleaved blocks; on PostgreSQL and Redis their own CPU is not in it): the do-nothing
+endpoint; a refused grab (`envelope_empty`) by a shopper whose session this process has seen
+(the session cache) and by one it has not (each token's first request); and a granted grab.
+Point PYTHONPATH at another checkout's src to compare two versions on the same machine.
+"""
+
+import asyncio
+import os
+import sys
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import redis
+
+from kinsave.app import create_app
+from kinsave.bench import seed
+from kinsave.bench.databases import temporary_database
+from kinsave.config import Settings
+from kinsave.db import make_engine, make_session_factory
+from kinsave.migrate import upgrade_to_head
+
+BLOCK = 320
+IN_FLIGHT = 32
+Message = MutableMapping[str, Any]
+
+
+async def call(app: Callable[..., Awaitable[None]], method: str, path: str, token: str) -> bytes:
+    headers = [(b"host", b"bench"), (b"authorization", f"Bearer {token}".encode())]
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 1),
+        "server": ("bench", 80),
+        "scheme": "http",
+        "root_path": "",
+    }
+    sent = False
+    body = b""
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.Event().wait()
+        raise AssertionError
+
+    async def send(message: Message) -> None:
+        nonlocal body
+        if message["type"] == "http.response.body":
+            body += message.get("body", b"")
+
+    await app(scope, receive, send)
+    return body
+
+
+async def block(app: Any, method: str, calls: list[tuple[str, str]], expect: bytes) -> float:
+    """CPU ms per request of `calls` (path, token), IN_FLIGHT at a time."""
+    started = time.process_time()
+    for start in range(0, len(calls), IN_FLIGHT):
+        chunk = calls[start : start + IN_FLIGHT]
+        bodies = await asyncio.gather(*(call(app, method, p, t) for p, t in chunk))
+        assert all(expect in b for b in bodies), bodies[:2]
+    return (time.process_time() - started) / len(calls) * 1000
+
+
+async def measure(app: Any, crowd: seed.Crowd, empty: str, open_: list[str]) -> dict[str, float]:
+    tokens = iter(crowd.tokens)
+    warm = [next(tokens) for _ in range(BLOCK)]
+    grab_empty = f"/v1/envelopes/{empty}/grab"
+    await block(app, "POST", [(grab_empty, t) for t in warm], b"envelope_empty")  # warm up
+    best = dict.fromkeys(("do-nothing", "refused (seen)", "refused (new)", "granted (new)"), 1e9)
+    for envelope in open_:
+        figures = (
+            await block(app, "GET", [("/v1/bench/noop", "x")] * BLOCK, b"true"),
+            await block(app, "POST", [(grab_empty, t) for t in warm], b"envelope_empty"),
+            await block(
+                app, "POST", [(grab_empty, next(tokens)) for _ in range(BLOCK)], b"envelope_empty"
+            ),
+            await block(
+                app,
+                "POST",
+                [(f"/v1/envelopes/{envelope}/grab", next(tokens)) for _ in range(IN_FLIGHT)],
+                b"amount",
+            ),
+        )
+        for name, value in zip(best, figures, strict=True):
+            best[name] = min(best[name], value)
+    return best
+
+
+def main(kind: str, store: str, rounds: int) -> None:
+    os.environ["KINSAVE_ACCESS_LOG"] = os.environ.get("KINSAVE_ACCESS_LOG", "1")
+    redis_url = None if store == "memory" else store
+    if redis_url:
+        redis.Redis.from_url(redis_url).flushdb()
+    with temporary_database(kind) as url:
+        settings = Settings(
+            database_url=url,
+            redis_url=redis_url,
+            bench_endpoints=True,
+            rate_limits_enabled=False,
+            sweeper_enabled=False,
+            session_cache_seconds=30,
+        )
+        upgrade_to_head(settings)
+        factory = make_session_factory(make_engine(settings))
+        crowd = seed.crowd(factory, BLOCK * (rounds + 2) + IN_FLIGHT * rounds + 10)
+        (empty,) = seed.shop_envelopes(factory, settings, crowd.shop_id, 1, 1, 100)
+        open_ = seed.shop_envelopes(factory, settings, crowd.shop_id, rounds, IN_FLIGHT, 3_200)
+        app = create_app(settings)
+
+        async def run() -> dict[str, float]:
+            async with app.router.lifespan_context(app):
+                await call(app, "POST", f"/v1/envelopes/{empty}/grab", crowd.tokens[-1])
+                return await measure(app, crowd, empty, open_)
+
+        best = asyncio.run(run())
+        app.state.engine.dispose()
+    figures = "; ".join(f"{name} {ms:.3f} ms" for name, ms in best.items())
+    print(f"{kind}, gates in {store}: CPU per request of this process: {figures}")
+
+
+if __name__ == "__main__":
+    arguments = sys.argv[1:] + ["memory", "5"][len(sys.argv) - 2 :]
+    main(arguments[0], arguments[1], int(arguments[2]))
