@@ -24,11 +24,9 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
-# What a failing store raises: redis-py's cluster errors are not RedisErrors.
-STORE_ERRORS: tuple[type[Exception], ...] = (
-    redis.RedisError,
-    redis.exceptions.RedisClusterException,
-)
+from kinsave.redis_client import REDIS_ERRORS, redis_client
+
+STORE_ERRORS = REDIS_ERRORS  # what a failing store raises
 TTL_SECONDS = 3 * 24 * 3600  # a target's counts outlive any envelope or local day they serve
 
 _ADMIT = """
@@ -158,13 +156,9 @@ class RedisStore:
     """The counts in Redis (KINSAVE_REDIS_URL; `redis+cluster://` for a Redis Cluster)."""
 
     def __init__(self, url: str) -> None:
-        options: dict[str, Any] = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5}
-        self.client: redis.Redis | RedisCluster
-        if url.startswith("redis+cluster://"):
-            plain_url = "redis://" + url.removeprefix("redis+cluster://")
-            self.client = RedisCluster.from_url(plain_url, **options)
-        else:
-            self.client = redis.Redis.from_url(url, **options)
+        self.client: redis.Redis | RedisCluster = redis_client(
+            url, timeout=0.5, connect_timeout=0.5
+        )
         self._scripts = {
             name: self.client.register_script(source)
             for name, source in (
