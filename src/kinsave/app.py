@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
@@ -27,7 +28,12 @@ from kinsave.coupons import claims
 from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
-from kinsave.db import make_engine, make_one_read_session_factory, make_session_factory
+from kinsave.db import (
+    make_engine,
+    make_one_read_session_factory,
+    make_session_factory,
+    open_connections,
+)
 from kinsave.envelopes import daily, grabs
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
@@ -70,6 +76,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not settings.is_sqlite:  # SQLite opens its file on demand; nothing to run out of
+            await run_in_threadpool(open_connections, engine, settings.db_connections_at_start)
         if settings.sweeper_enabled:
             sweeper.start()
         # The bot's username makes the Mini App's t.me link: asked once, off the request path.

@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # SQLite: FULL keeps commits durable across power loss, which is what money needs.
     sqlite_synchronous: str = "FULL"
     db_pool_size: int = 20
+    # PostgreSQL: connections each API process opens at start, before it serves
+    # (db.open_connections): the storm batchers' lanes (4 x grab_batch_lanes) and a few more.
+    db_connections_at_start: int = 6
 
     currency: str = "CNY"
     envelope_max_total: int = 20000
