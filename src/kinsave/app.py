@@ -1,7 +1,6 @@
 """Builds the FastAPI app: routers, middleware, error handlers, the sweeper. Nothing else."""
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -108,10 +107,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
     # The storm batchers' gates (gates/): in Redis when it is set, else in this process's memory,
-    # which is exact only while it is the one API process (`kinsave serve --workers N` marks N > 1
-    # by its metrics directory): several without Redis go without gates.
-    several = bool(os.environ.get(metrics.MULTIPROCESS_DIR))
-    app.state.gates = make_gates(settings.redis_url) if settings.redis_url or not several else None
+    # which is exact only while it is the one API process: several without Redis go without
+    # gates (`kinsave serve` logs that once, ops/production_check.py).
+    app.state.gates = (
+        make_gates(settings.redis_url)
+        if settings.redis_url or settings.api_processes == 1
+        else None
+    )
     app.state.one_read_session_factory = make_one_read_session_factory(engine)
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (

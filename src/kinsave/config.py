@@ -21,6 +21,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./kinsave.db"
     redis_url: str | None = None
+    # How many API processes serve this database: `kinsave serve --workers N` sets it for its
+    # processes; set it yourself for several `kinsave serve` behind one balancer. More than one
+    # without redis_url runs no storm gates (memory gates are exact for one process only).
+    api_processes: int = 1
     dev_login: bool = False
     demo_store: bool = False
     # The demo store (examples/store) is a client of the store API over HTTP, with its own key.

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -32,6 +33,7 @@ class ServerProcess:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.log: Path | None = None  # where its output goes (else nowhere)
 
     @property
     def url(self) -> str:
@@ -39,13 +41,16 @@ class ServerProcess:
 
     def start(self) -> "ServerProcess":
         command = [sys.executable, "-m", "kinsave.cli", "serve", "--no-migrate"]
+        output = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [*command, "--port", str(self.port), *self.args],
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
             start_new_session=True,
         )
+        if self.log is not None:
+            output.close()  # type: ignore[union-attr]  # the server has its own copy
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
