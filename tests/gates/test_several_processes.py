@@ -47,6 +47,7 @@ def test_serve_with_two_workers_and_no_redis(database_url, session_factory, tmp_
     for name in ("KINSAVE_REDIS_URL", "PROMETHEUS_MULTIPROC_DIR", "KINSAVE_API_PROCESSES"):
         server.env.pop(name, None)
     server.log = tmp_path / "serve.log"
+    server.start_seconds = 120  # two processes starting on a busy 2-core machine
     server.start()
     try:
         with httpx.Client(base_url=server.url, timeout=30) as api:

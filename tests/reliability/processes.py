@@ -34,6 +34,7 @@ class ServerProcess:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.log: Path | None = None  # where its output goes (else nowhere)
+        self.start_seconds = 30.0  # how long it may take to answer /healthz
 
     @property
     def url(self) -> str:
@@ -51,7 +52,7 @@ class ServerProcess:
         )
         if self.log is not None:
             output.close()  # type: ignore[union-attr]  # the server has its own copy
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_seconds
         while time.monotonic() < deadline:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
