@@ -204,3 +204,44 @@ def private_redis() -> Iterator[Any]:
     server = RedisProcess().start()
     yield server
     server.kill()
+
+
+def _cluster_ports() -> list[int]:
+    """Three free ports whose cluster bus ports (+10000) are free too: not the script's default
+    ports (a bench may hold those), and not another test run's."""
+    ports: list[int] = []
+    while len(ports) < 3:
+        port = 20000 + int.from_bytes(os.urandom(2)) % 10000
+        if port not in ports and all(_port_is_free(p) for p in (port, port + 10000)):
+            ports.append(port)
+    return ports
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@pytest.fixture
+def redis_cluster() -> Iterator[str]:
+    """A 3-node Redis Cluster of this test's own (scripts/redis-cluster.sh), as a
+    `redis+cluster://` URL; not skipped: a missing redis-server fails the test."""
+    import shutil
+    import subprocess
+    from pathlib import Path
+
+    if shutil.which("redis-server") is None:
+        pytest.fail("redis-server is not installed: the cluster test can not run")
+    ports = _cluster_ports()
+    env = {**os.environ, "KINSAVE_CLUSTER_PORTS": " ".join(map(str, ports))}
+    env["KINSAVE_CLUSTER_DIR"] = f"/tmp/kinsave-cluster-test-{os.getpid()}-{ports[0]}"
+    script = str(Path(__file__).resolve().parents[1] / "scripts" / "redis-cluster.sh")
+    try:
+        subprocess.run([script, "start"], check=True, env=env, timeout=60, capture_output=True)
+        yield f"redis+cluster://127.0.0.1:{ports[0]}"
+    finally:
+        subprocess.run([script, "stop"], check=False, env=env, timeout=60, capture_output=True)

@@ -1,7 +1,6 @@
 """Builds the FastAPI app: routers, middleware, error handlers, the sweeper. Nothing else."""
 
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,6 +12,7 @@ from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import Engine
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kinsave import __version__
@@ -29,7 +29,12 @@ from kinsave.coupons import claims, store_writes
 from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
-from kinsave.db import make_engine, make_session_factory
+from kinsave.db import (
+    make_engine,
+    make_one_read_session_factory,
+    make_session_factory,
+    open_connections,
+)
 from kinsave.envelopes import daily, grabs
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
@@ -72,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not settings.is_sqlite:  # SQLite opens its file on demand; nothing to run out of
+            await run_in_threadpool(open_connections, engine, settings.db_connections_at_start)
         if settings.sweeper_enabled:
             sweeper.start()
         # The bot's username makes the Mini App's t.me link: asked once, off the request path.
@@ -119,10 +126,14 @@ def _share_state(
     app.state.session_factory = session_factory
     app.state.read_session_factory = make_session_factory(engine, read_only=True)
     # The storm batchers' gates (gates/): in Redis when it is set, else in this process's memory,
-    # which is exact only while it is the one API process (`kinsave serve --workers N` marks N > 1
-    # by its metrics directory): several without Redis go without gates.
-    several = bool(os.environ.get(metrics.MULTIPROCESS_DIR))
-    app.state.gates = make_gates(settings.redis_url) if settings.redis_url or not several else None
+    # which is exact only while it is the one API process: several without Redis go without
+    # gates (`kinsave serve` logs that once, ops/production_check.py).
+    app.state.gates = (
+        make_gates(settings.redis_url)
+        if settings.redis_url or settings.api_processes == 1
+        else None
+    )
+    app.state.one_read_session_factory = make_one_read_session_factory(engine)
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None

@@ -21,6 +21,10 @@ class Settings(BaseSettings):
 
     database_url: str = "sqlite:///./kinsave.db"
     redis_url: str | None = None
+    # How many API processes serve this database: `kinsave serve --workers N` sets it for its
+    # processes; set it yourself for several `kinsave serve` behind one balancer. More than one
+    # without redis_url runs no storm gates (memory gates are exact for one process only).
+    api_processes: int = 1
     dev_login: bool = False
     demo_store: bool = False
     # The demo store (examples/store) is a client of the store API over HTTP, with its own key.
@@ -33,6 +37,9 @@ class Settings(BaseSettings):
     # SQLite: FULL keeps commits durable across power loss, which is what money needs.
     sqlite_synchronous: str = "FULL"
     db_pool_size: int = 20
+    # PostgreSQL: connections each API process opens at start, before it serves
+    # (db.open_connections): the storm batchers' lanes (4 x grab_batch_lanes) and a few more.
+    db_connections_at_start: int = 6
 
     currency: str = "CNY"
     envelope_max_total: int = 20000

@@ -1,6 +1,8 @@
 """Engine, session factory and the unit of work: the only place a transaction begins and ends."""
 
+import logging
 import re
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -9,7 +11,7 @@ from typing import Any
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, case, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
@@ -25,6 +27,8 @@ NAMING_CONVENTION = {
 }
 
 # SQLite only aliases the rowid (and so autoincrements) for a column declared exactly INTEGER.
+logger = logging.getLogger("kinsave.db")
+
 BigIntId = BigInteger().with_variant(Integer(), "sqlite")
 
 
@@ -93,6 +97,32 @@ def make_engine(settings: Settings) -> Engine:
     )
 
 
+def open_connections(engine: Engine, count: int, patience_seconds: float = 60.0) -> int:
+    """Open `count` pooled connections now and leave them in the pool; how many it opened.
+
+    A storm that begins as an API process starts then finds its connections open, instead of
+    asking the database for new ones at the moment it may be at max_connections (the first
+    full-scale holiday run answered 87 taps 503 in its first second: "sorry, too many clients
+    already" while this process opened its pool, docs/benchmarks.md). A refused connection is
+    asked again for up to `patience_seconds` (another process may end one); after that the
+    process starts with what it has, and requests open the rest as before."""
+    deadline = time.monotonic() + patience_seconds
+    held: list[Any] = []
+    try:
+        while len(held) < count:
+            try:
+                held.append(engine.connect())
+            except OperationalError as refused:
+                if time.monotonic() >= deadline:
+                    logger.warning("opened %d of %d connections: %s", len(held), count, refused)
+                    break
+                time.sleep(0.2)
+    finally:
+        for connection in held:
+            connection.close()  # back into the pool, open
+    return len(held)
+
+
 def _sqlite_engine(url: str, synchronous: str, pool_size: int) -> Engine:
     in_memory = url in ("sqlite://", "sqlite:///:memory:")
     # File databases keep their connections: opening one costs about 1 ms of CPU (the schema is
@@ -135,6 +165,17 @@ def make_session_factory(engine: Engine, *, read_only: bool = False) -> sessionm
     """Sessions for writers, or (read_only) for requests that only read."""
     bind = engine.execution_options(**{READ_ONLY_OPTION: True}) if read_only else engine
     return sessionmaker(bind, expire_on_commit=False, autoflush=True)
+
+
+def make_one_read_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions for batches that read with single statements (the sign-in cache's misses). On
+    PostgreSQL in autocommit: one statement sees one snapshot by itself, so BEGIN and COMMIT
+    were two round trips that changed nothing (docs/benchmarks.md). SQLite: the readers'."""
+    if engine.dialect.name != "postgresql":
+        return make_session_factory(engine, read_only=True)
+    return sessionmaker(
+        engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+    )
 
 
 @contextmanager

@@ -1,13 +1,8 @@
 """The gates through a Redis outage (a private redis-server, killed and restarted) and on a
-3-node Redis Cluster started by scripts/redis-cluster.sh (not skipped: the test starts it)."""
+3-node Redis Cluster (the redis_cluster fixture: scripts/redis-cluster.sh, not skipped)."""
 
-import os
-import shutil
-import subprocess
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,9 +11,6 @@ from kinsave.envelopes.grabs import GrabRequest
 from kinsave.gates import make_gates
 from tests.gates.conftest import codes, shoppers_with_wallets
 from tests.gates.test_gates import Shop
-
-ROOT = Path(__file__).resolve().parents[2]
-CLUSTER_PORTS = "7201 7202 7203"  # not the script's default ports: a bench may hold those
 
 
 @pytest.fixture
@@ -43,18 +35,6 @@ def test_a_redis_outage_mid_storm_loses_nothing_and_heals(shop, private_redis, t
     assert after == ["envelope_empty"] * 30 + ["already_grabbed"] * 5
     assert shop.open_shares(envelope_id) == 0
     assert gates.grab.in_use  # recovered by itself
-
-
-@pytest.fixture
-def redis_cluster() -> Iterator[str]:
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not installed: the cluster test can not run")
-    env = {**os.environ, "KINSAVE_CLUSTER_PORTS": CLUSTER_PORTS}
-    env["KINSAVE_CLUSTER_DIR"] = f"/tmp/kinsave-cluster-test-{os.getpid()}"
-    script = str(ROOT / "scripts" / "redis-cluster.sh")
-    subprocess.run([script, "start"], check=True, env=env, timeout=60, capture_output=True)
-    yield f"redis+cluster://127.0.0.1:{CLUSTER_PORTS.split()[0]}"
-    subprocess.run([script, "stop"], check=False, env=env, timeout=60, capture_output=True)
 
 
 def test_the_gates_on_a_redis_cluster(shop, redis_cluster, taps_for):

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -34,6 +35,8 @@ class ServerProcess:
             **env,
         }
         self.process: subprocess.Popen[bytes] | None = None
+        self.log: Path | None = None  # where its output goes (else nowhere)
+        self.start_seconds = START_SECONDS  # how long it may take to answer /healthz
 
     @property
     def url(self) -> str:
@@ -51,16 +54,19 @@ class ServerProcess:
     def _launch(self) -> bool:
         """True once it answers /healthz; False when it exited first."""
         command = [sys.executable, "-m", "kinsave.cli", "serve", "--no-migrate"]
+        output = self.log.open("ab") if self.log is not None else subprocess.DEVNULL
         self.process = subprocess.Popen(
             [*command, "--port", str(self.port), *self.args],
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
             start_new_session=True,
         )
+        if self.log is not None:
+            output.close()  # type: ignore[union-attr]  # the server has its own copy
         # Each process of `--workers N` imports the whole app: 10 to 25 s apiece when the
         # machine is loaded (2 cores shared by several test runs). This bounds a wait only.
-        deadline = time.monotonic() + START_SECONDS
+        deadline = time.monotonic() + self.start_seconds
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
@@ -70,7 +76,7 @@ class ServerProcess:
         exited = self.process.poll() is not None
         self.kill()
         if not exited:
-            raise RuntimeError(f"kinsave serve did not answer within {START_SECONDS} s")
+            raise RuntimeError(f"kinsave serve did not answer within {self.start_seconds} s")
         return False
 
     def kill(self) -> None:

@@ -119,6 +119,28 @@ class TestCounters:
         assert limiter.count("t", "s", limit, add=0, now=210.0)[0] == 1 + 2
         assert limiter.count("t", "s", limit, add=0, now=240.0)[0] == 1
 
+    def test_redis_cluster_counter_windows(self, session_factory, redis_cluster):
+        """On a 3-node Redis Cluster (`redis+cluster://`): a hit's MULTI and a check's MGET
+        each touch one slot, whatever the subject, so nothing falls back to the database."""
+        limiter = RateLimiter(session_factory, redis_cluster)
+        limit = Limit(2, 60)
+        # Braces in a subject (a device hash is the caller's) must not split its keys' slot.
+        subjects = [f"ip:10.0.0.{n}" for n in range(12)] + ["device:a}b{", "device:{x}"]
+        for subject in subjects:
+            counts = [limiter.count("t", subject, limit, add=1, now=120.0)[0] for _ in range(3)]
+            assert counts == [1, 2, 3] and limiter.last_backend == "redis", subject
+            assert limiter.count("t", subject, limit, add=1, now=180.0)[0] == 4
+            assert limiter.count("t", subject, limit, add=0, now=210.0)[0] == 1 + 2
+            assert limiter.count("t", subject, limit, add=0, now=240.0)[0] == 1
+            assert limiter.last_backend == "redis"
+        cluster = limiter.redis
+        for subject in subjects:  # a subject's two windows: one slot
+            assert len({cluster.keyslot(f"kinsave:rl:{{t:{subject}}}:{w}") for w in (2, 3)}) == 1
+        nodes = {cluster.get_node_from_key(f"kinsave:rl:{{t:{s}}}:2").port for s in subjects}
+        assert len(nodes) > 1  # the subjects spread over the nodes
+        with pytest.raises(KinsaveError):
+            limiter.hit("t", "ip:10.0.0.1", limit, now=180.0)
+
     def test_unreachable_redis_falls_back_to_the_database(self, session_factory):
         limiter = RateLimiter(session_factory, "redis://127.0.0.1:1/0")
         assert limiter.count("t", "s", Limit(2, 60), add=1)[0] == 1

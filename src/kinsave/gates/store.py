@@ -28,11 +28,9 @@ from typing import Any
 import redis
 from redis.cluster import RedisCluster
 
-# What a failing store raises: redis-py's cluster errors are not RedisErrors.
-STORE_ERRORS: tuple[type[Exception], ...] = (
-    redis.RedisError,
-    redis.exceptions.RedisClusterException,
-)
+from kinsave.redis_client import REDIS_ERRORS, redis_client
+
+STORE_ERRORS = REDIS_ERRORS  # what a failing store raises
 TTL_SECONDS = 3 * 24 * 3600  # a target's counts outlive any envelope or local day they serve
 
 _ADMIT = """
@@ -169,12 +167,10 @@ class RedisStore:
     """The counts in Redis (KINSAVE_REDIS_URL; `redis+cluster://` for a Redis Cluster)."""
 
     def __init__(self, url: str) -> None:
-        self.client: redis.Redis | RedisCluster
         self.url = url
-        if url.startswith("redis+cluster://"):
-            self.client = RedisCluster.from_url(plain_url(url), **OPTIONS)
-        else:
-            self.client = redis.Redis.from_url(url, **OPTIONS)
+        self.client: redis.Redis | RedisCluster = redis_client(
+            url, timeout=0.5, connect_timeout=0.5
+        )
         self._scripts = {
             name: self.client.register_script(source)
             for name, source in (

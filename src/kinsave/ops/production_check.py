@@ -16,7 +16,9 @@ class Finding:
 
 
 def unsafe_settings(settings: Settings, workers: int = 1) -> list[Finding]:
-    """Every unsafe setting for a server of `workers` API processes, most serious first."""
+    """Every unsafe setting for a server of `workers` API processes (or the setting's
+    api_processes, when more serve the database), most serious first."""
+    workers = max(workers, settings.api_processes)
     return _exposures(settings) + _durability(settings, workers) + _missing_secrets(settings)
 
 

@@ -4,13 +4,13 @@ and Redis answers when one is configured. (`/healthz` only says the process is a
 from functools import cache
 from typing import Any
 
-import redis
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from kinsave.migrate import alembic_config
+from kinsave.redis_client import REDIS_ERRORS, redis_client
 
 REDIS_TIMEOUT_SECONDS = 0.5
 OK = "ok"
@@ -23,17 +23,8 @@ def migration_heads() -> frozenset[str]:
 
 
 def _redis_client(url: str) -> Any:
-    """A client for KINSAVE_REDIS_URL; `redis+cluster://host:port` is a Redis Cluster (as the
-    gates read it, gates/store.py): its ping asks the node it reaches."""
-    options = {
-        "socket_timeout": REDIS_TIMEOUT_SECONDS,
-        "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
-    }
-    if url.startswith("redis+cluster://"):
-        from redis.cluster import RedisCluster
-
-        return RedisCluster.from_url("redis://" + url.removeprefix("redis+cluster://"), **options)
-    return redis.Redis.from_url(url, **options)
+    """A client for KINSAVE_REDIS_URL (a Redis Cluster's too: its ping asks the node it reaches)."""
+    return redis_client(url, timeout=REDIS_TIMEOUT_SECONDS, connect_timeout=REDIS_TIMEOUT_SECONDS)
 
 
 class Readiness:
@@ -69,6 +60,6 @@ class Readiness:
         assert self._redis is not None
         try:
             self._redis.ping()
-        except redis.RedisError as error:
+        except REDIS_ERRORS as error:
             return f"unreachable ({type(error).__name__})"
         return OK

@@ -20,7 +20,7 @@ from kinsave.ops.production_check import unsafe_settings
 
 def warn_unsafe(settings: Settings, workers: int) -> None:
     """Log each setting unsafe for production (through logging, so that with
-    KINSAVE_LOG_FORMAT=json these are JSON lines too)."""
+    KINSAVE_LOG_FORMAT=json these are JSON lines too), once, before the API processes start."""
     logging.config.dictConfig(log_config(settings))
     for finding in unsafe_settings(settings, workers):
         logging.getLogger("kinsave.check").warning(
@@ -39,6 +39,8 @@ def serve_api(
     if workers > 1 and not os.environ.get(MULTIPROCESS_DIR):
         # Each API process writes its metrics here; /metrics sums them (ops/metrics.py).
         os.environ[MULTIPROCESS_DIR] = tempfile.mkdtemp(prefix="kinsave-metrics-")
+    # Each process reads it (Settings.api_processes): several without Redis run no gates.
+    os.environ["KINSAVE_API_PROCESSES"] = str(max(workers, settings.api_processes))
     if server == "uvicorn":
         _uvicorn(settings, host, port, workers)
     elif server == "granian":

@@ -3,14 +3,18 @@ the database. A refusal is 429 `rate_limited` with Retry-After.
 
 Each limit keeps one counter per fixed window and weighs the previous window's count by the part
 of it the sliding window still covers (security/sliding_window.py states the bound), so a burst
-across a window edge no longer gets twice the limit. Redis: INCRBY and EXPIRE of this window's key
-and GET of the previous one in one MULTI. Database: two rows per limit and subject, one per window
-parity (`key#0`, `key#1`); a hit is one conditional upsert of this window's row (`count + 1` in
-the same window, `1` when the row held the window before last) in its own short transaction, so
-the count survives the request's rollback and concurrent hits never lose one. A row stays until
-its window can no longer weigh (the end of the next window). If Redis fails, the database counts
-instead and Redis is retried after a pause. The sweeper deletes rows that can no longer weigh
-(`delete_expired_counters`).
+across a window edge no longer gets twice the limit.
+
+Redis: INCRBY and EXPIRE of this window's key and GET of the previous one in one MULTI (a check:
+one MGET). Both keys carry the limit and subject as their hash tag,
+`kinsave:rl:{<limit>:<subject>}:<window>`, so on a Redis Cluster (`redis+cluster://`) they live
+in one slot and each call runs on one node. Database: two rows per limit and subject, one per
+window parity (`key#0`, `key#1`); a hit is one conditional upsert of this window's row
+(`count + 1` in the same window, `1` when the row held the window before last) in its own short
+transaction, so the count survives the request's rollback and concurrent hits never lose one. A
+row stays until its window can no longer weigh (the end of the next window). If Redis fails, the
+database counts instead and Redis is retried after a pause. The sweeper deletes rows that can no
+longer weigh (`delete_expired_counters`).
 """
 
 import logging
@@ -24,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.db import insert_on_conflict, unit_of_work
 from kinsave.errors import KinsaveError
+from kinsave.redis_client import redis_client
 from kinsave.security import sliding_window
 from kinsave.security.models import RateCounter
 
@@ -99,7 +104,7 @@ class RateLimiter:
 
     def _redis_count(self, key: str, window: int, seconds: int, add: int) -> tuple[int, int]:
         """(previous window's count, this window's count after adding `add`)."""
-        this_key, previous_key = (f"kinsave:rl:{key}:{w}" for w in (window, window - 1))
+        this_key, previous_key = (f"kinsave:rl:{{{key}}}:{w}" for w in (window, window - 1))
         if add == 0:
             previous, current = self.redis.mget(previous_key, this_key)
             return int(previous or 0), int(current or 0)
@@ -164,7 +169,5 @@ def rate_limited(name: str, retry_after: int) -> KinsaveError:
 
 
 def _redis_client(url: str) -> Any:
-    import redis
-
     # Short timeouts: a dead Redis must cost a request milliseconds, not seconds.
-    return redis.Redis.from_url(url, socket_connect_timeout=0.25, socket_timeout=0.5)
+    return redis_client(url, timeout=0.5, connect_timeout=0.25)

@@ -2,8 +2,11 @@
 
 Every update first records its update_id in its own unit of work together with its database
 work, so that a replayed update changes nothing and says nothing. A tap on "Grab" is a grab
-through the API's own path, the grab batcher (envelopes/grabs.py), then the group message is
-redrawn from what the database now holds.
+through the API's own path, the grab batcher and its gate (as POST /v1/envelopes/{id}/grab), then
+the group message is redrawn from what the database now holds; /daily is a claim through the
+daily batcher and its gate (as POST /v1/daily/{id}/claim). Both movements are committed by their
+batch after the update's own unit of work: a crash in between loses the tap or the claim (the
+person taps again), never books it twice.
 """
 
 import asyncio
@@ -17,8 +20,9 @@ from telegram import Bot, CallbackQuery, InlineQuery, Message, Update, User
 
 from kinsave.config import Settings
 from kinsave.db import unit_of_work
+from kinsave.envelopes import daily
 from kinsave.envelopes.grabs import GrabRequest
-from kinsave.envelopes.schemas import GrabOut
+from kinsave.envelopes.schemas import DailyClaimOut, GrabOut
 from kinsave.errors import KinsaveError
 from kinsave.telegram import commands, reminders, service
 from kinsave.telegram.actions import (
@@ -58,7 +62,48 @@ async def handle_update(app_state: Any, update: Update, bot: Bot) -> None:
     if update.callback_query is not None and update.callback_query.from_user is not None:
         await _on_tap(app_state, update.update_id, update.callback_query, bot)
         return
+    if _is_daily_in_private(update.message):
+        assert update.message is not None
+        await perform(bot, await _on_daily(app_state, update.update_id, update.message))
+        return
     await perform(bot, await _on_update(app_state, update))
+
+
+def _is_daily_in_private(message: Message | None) -> bool:
+    if message is None or not message.text or message.from_user is None:
+        return False
+    name, _ = commands.command_of(message.text)
+    return name == "/daily" and message.chat.type == "private"
+
+
+async def _on_daily(app_state: Any, update_id: int, message: Message) -> list[Action]:
+    """/daily in a private chat: the update recorded and the person made a shopper in one unit
+    of work, then today's claim through the daily batcher (so its gate sees it)."""
+    assert message.from_user is not None
+    factory: sessionmaker[Session] = app_state.session_factory
+    settings: Settings = app_state.settings
+    person = person_of(message.from_user)
+
+    def record() -> tuple[bool, daily.DailyRequest | None]:
+        with unit_of_work(factory) as session:
+            if not service.record_update(session, update_id, "message"):
+                return False, None
+            return True, service.daily_request(session, settings, person)
+
+    recorded, claim = await run_in_threadpool(record)
+    if not recorded:
+        return []
+    reply = _replier(message)
+    if claim is None:
+        return [reply(say("no_daily", person.language))]
+    try:
+        claimed: DailyClaimOut = await app_state.daily_batcher.submit(
+            claim, order_key=claim.campaign_id
+        )
+    except KinsaveError as refusal:
+        code = "no_daily" if refusal.code in ("not_found", "campaign_not_active") else refusal.code
+        return [reply(_refusal_text(code, person.language, settings))]
+    return [reply(say("daily_got", person.language, amount=yuan(claimed.amount)))]
 
 
 async def _on_update(app_state: Any, update: Update) -> list[Action]:
@@ -92,10 +137,8 @@ def _on_message(session: Session, settings: Settings, message: Message) -> list[
         if private:
             return [reply(say("hongbao_in_groups", language))]
         return _send_envelope(session, settings, message, person, arguments)
-    if name == "/daily":
-        if not private:
-            return [reply(say("daily_in_private", language))]
-        return [reply(_claim_today(session, settings, person))]
+    if name == "/daily":  # in a private chat: _on_daily
+        return [reply(say("daily_in_private", language))]
     if name == "/remind":
         if not private:
             return [reply(say("daily_in_private", language))]
@@ -151,15 +194,6 @@ def _remind(
     if command.off:
         return say("remind_off", language)
     return say("remind_on", language, time=command.local_time, zone=command.timezone)
-
-
-def _claim_today(session: Session, settings: Settings, person: TelegramPerson) -> str:
-    try:
-        amount = service.claim_today(session, settings, person)
-    except KinsaveError as refusal:
-        code = "no_daily" if refusal.code in ("not_found", "campaign_not_active") else refusal.code
-        return _refusal_text(code, person.language, settings)
-    return say("daily_got", person.language, amount=yuan(amount))
 
 
 def _refusal_text(code: str, language: Language, settings: Settings) -> str:

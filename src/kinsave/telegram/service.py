@@ -102,17 +102,18 @@ def send_envelope(
         return envelopes.create_shopper_envelope(session, settings, shopper_id, body)
 
 
-def claim_today(session: Session, settings: Settings, person: TelegramPerson) -> int:
-    """Today's daily envelope of the bot's shop, through the API's daily claim: the amount.
-    Errors: not_found (no shop or no daily campaign), already_claimed_today, budget_exhausted."""
+def daily_request(
+    session: Session, settings: Settings, person: TelegramPerson
+) -> daily.DailyRequest | None:
+    """Today's daily envelope of the bot's shop for this person (made a shopper if new), to
+    claim through the API's daily batcher; None when no daily envelope is running."""
     shop_id = bot_shop_id(session, settings)
     campaign_id = _daily_campaign(session, shop_id) if shop_id else None
     if campaign_id is None:
-        raise KinsaveError("not_found", "no daily envelope is running")
+        return None
     with session.begin_nested():
         shopper_id = shopper_for(session, settings, person)
-    with session.begin_nested():
-        return daily.claim_daily(session, campaign_id, shopper_id).amount
+    return daily.DailyRequest(campaign_id, shopper_id)
 
 
 def _daily_campaign(session: Session, shop_id: str) -> str | None:
