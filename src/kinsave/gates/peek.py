@@ -28,12 +28,13 @@ from kinsave.gates.store import ASK, OPTIONS, MemoryStore, RedisStore, Store, ke
 # member in one string (one reply to parse, not one per member); an empty string for a target
 # not seeded or past its `until` (the batch seeds it, or the database answers first).
 _PEEK = """
-local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'lo', 'limit', 'mode', 'until')
+local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'lo', 'limit', 'mode', 'until', 'cap')
 if not st[1] then return '' end
 local now = tonumber(ARGV[1])
 local untl = tonumber(st[6])
 if untl > 0 and now >= untl then return '' end
-local left, lo, limit, mode = tonumber(st[2]), tonumber(st[3]), tonumber(st[4]), st[5]
+local left = math.min(tonumber(st[2]), tonumber(st[7] or st[2]))
+local lo, limit, mode = tonumber(st[3]), tonumber(st[4]), st[5]
 local out = {}
 for i = 2, #ARGV do
   local m = ARGV[i]

@@ -301,7 +301,7 @@ class MemoryStore:
                 return "already"
             if pending > 0 and count + pending >= cap:
                 return ASK
-            return "exhausted" if target.left < seed.lo else ASK
+            return "exhausted" if min(target.left, target.cap) < seed.lo else ASK
 
     def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
         with self._lock:
