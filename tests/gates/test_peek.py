@@ -4,6 +4,8 @@ nothing: in memory and in Redis, through random reservations, grants and refusal
 import asyncio
 import random
 import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from kinsave.envelopes.grabs import GrabRequest
 from kinsave.gates import make_gates
@@ -12,6 +14,14 @@ from kinsave.gates.peek import Peeker
 from kinsave.gates.store import ASK, MemoryStore, RedisStore, Seed
 from tests.conftest import REDIS_URL
 from tests.gates.conftest import StoreUnderTest
+
+
+def _run(coroutine: Any) -> Any:
+    """The coroutine on a loop of its own thread: a browser test earlier in the session may have
+    left an event loop running on this one (Playwright's sync API), where asyncio.run refuses."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
 
 MEMBERS = [f"m{i}" for i in range(6)]
 
@@ -57,7 +67,7 @@ def test_a_peek_refuses_exactly_what_the_admission_refuses(store: StoreUnderTest
                     target.settle([(tag, gen, [(held_by, reserved, kind, amount, 2**40)])])
         await peeker.close()
 
-    asyncio.run(check())
+    _run(check())
     assert seen == {"already", "exhausted", ASK}
 
 
@@ -71,10 +81,10 @@ def test_a_peek_changes_nothing(store: StoreUnderTest) -> None:
         await peeker.close()
         return list(verdicts)
 
-    assert asyncio.run(peek_many()) == [ASK] * len(MEMBERS)  # together, in one round trip
+    assert _run(peek_many()) == [ASK] * len(MEMBERS)  # together, in one round trip
     (admission,) = target.admit([("env:one", ["m0", "m1"])], 0)
     assert admission.verdicts == ("reserved", "pass")  # no peek had reserved the one share
-    assert asyncio.run(Peeker(target).peek("env:nothing", "m0", 0)) == ASK  # not seeded
+    assert _run(Peeker(target).peek("env:nothing", "m0", 0)) == ASK  # not seeded
 
 
 def test_the_gate_refuses_on_the_loop_with_the_databases_words(store: StoreUnderTest) -> None:
@@ -94,10 +104,10 @@ def test_the_gate_refuses_on_the_loop_with_the_databases_words(store: StoreUnder
         await gates.close()
         return found
 
-    assert asyncio.run(refusals()) == ["already_grabbed", "envelope_empty", None]
+    assert _run(refusals()) == ["already_grabbed", "envelope_empty", None]
 
 
 def test_a_failing_redis_refuses_nothing_on_the_loop() -> None:
     gates = make_gates("redis://127.0.0.1:1/0")  # nothing listens there
-    assert asyncio.run(gates.grab.refusal(GrabRequest("e1", "s1"))) is None
+    assert _run(gates.grab.refusal(GrabRequest("e1", "s1"))) is None
     assert not gates.grab.in_use  # the batch's database alone decides for a while
