@@ -142,11 +142,6 @@ def create_campaign(
     csrf: Annotated[str, Form()] = "",
     form_key: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf):
-        return _denied(request)
     fields = {
         "name": name,
         "budget": budget,
@@ -157,17 +152,18 @@ def create_campaign(
         "daily_max": daily_max,
         "form_key": form_key,
     }
-    try:
-        created = submit_form(
-            writes,
-            operator,
-            form_key,
-            lambda: campaign_from_form(fields),
-            lambda session, data: campaigns.create_campaign(session, operator.shop_id, data),
-        )
-    except FormRefused as refused:
-        return _campaign_form(request, fields, refused.problem)
-    return RedirectResponse(f"/admin/campaigns/{created.answer['id']}", status_code=303)
+    return answer_form(
+        request,
+        writes,
+        csrf=csrf,
+        form_key=form_key,
+        parse=lambda: campaign_from_form(fields),
+        write=lambda session, operator, data: campaigns.create_campaign(
+            session, operator.shop_id, data
+        ),
+        refused=lambda _operator, problem: _campaign_form(request, fields, problem),
+        done=lambda created: f"/admin/campaigns/{created.answer['id']}",
+    )
 
 
 class FormRefused(Exception):
@@ -194,28 +190,51 @@ async def create_from_form(
     refused: Callable[[str, Fields, str], Response],
     done: str,
 ) -> Response:
-    """A list page's create form, posted (coupon templates, group deals): signed in and CSRF
-    checked, then `create(session, shop_id, data)` through submit_form. A refusal answers
+    """A list page's create form, posted (coupon templates, group deals): its `names` read from
+    the form, then `create(session, shop_id, data)` through answer_form. A refusal answers
     `refused(shop_id, fields, problem)`, the page again with what was typed; a success
     redirects to `done`."""
+    form = await request.form()
+    fields = {name: str(form.get(name, "")) for name in names}
+    return answer_form(
+        request,
+        writes,
+        csrf=str(form.get("csrf", "")),
+        form_key=str(form.get("form_key", "")),
+        parse=lambda: parse(fields),
+        write=lambda session, operator, data: create(session, operator.shop_id, data),
+        refused=lambda operator, problem: refused(operator.shop_id, fields, problem),
+        done=lambda _created: done,
+    )
+
+
+def answer_form(
+    request: Request,
+    writes: RequestWrites,
+    *,
+    csrf: str,
+    form_key: str,
+    parse: Callable[[], ModelT],
+    write: Callable[[Session, ShopPrincipal, ModelT], BaseModel],
+    refused: Callable[[ShopPrincipal, str], Response],
+    done: Callable[[Submitted[ModelT]], str],
+) -> Response:
+    """A console form posted: the operator signed in (else the sign-in page) and the CSRF token
+    checked (else 403), then `write(session, operator, data)` through submit_form. A refusal
+    answers `refused(operator, problem)`, the page again with what was typed; a success
+    redirects to `done(submitted)`."""
     operator = console_operator(request)
     if operator is None:
         return _sign_in()
-    form = await request.form()
-    if not form_csrf_ok(request, str(form.get("csrf", ""))):
+    if not form_csrf_ok(request, csrf):
         return _denied(request)
-    fields = {name: str(form.get(name, "")) for name in names}
     try:
-        submit_form(
-            writes,
-            operator,
-            str(form.get("form_key", "")),
-            lambda: parse(fields),
-            lambda session, data: create(session, operator.shop_id, data),
+        submitted = submit_form(
+            writes, operator, form_key, parse, lambda session, data: write(session, operator, data)
         )
     except FormRefused as refusal:
-        return refused(operator.shop_id, fields, refusal.problem)
-    return RedirectResponse(done, status_code=303)
+        return refused(operator, refusal.problem)
+    return RedirectResponse(done(submitted), status_code=303)
 
 
 def submit_form(
