@@ -298,6 +298,18 @@ class TestRefusedChanges:
         assert "problem=" in answer.headers["location"]
         assert console.entries("POST /admin/coupons/{template_id}/status") == []
 
+    @pytest.mark.parametrize("shares", ["0", "20000"])
+    def test_an_envelope_the_api_model_refuses_is_named_not_a_500(self, console, shares):
+        campaign_id = campaign(console)
+        path = f"/admin/campaigns/{campaign_id}/envelopes"
+        answer = console.post(path, {"total": "8.8", "shares": shares, "form_key": "f" + shares})
+        assert answer.status_code == 303
+        assert answer.headers["location"].endswith(
+            f"{path.removesuffix('/envelopes')}?problem=shares"
+        )
+        assert console.get(f"/v1/admin/campaigns/{campaign_id}")["budget_spent"] == 0
+        assert console.entries("POST /admin/campaigns/{campaign_id}/envelopes") == []
+
     def test_a_read_only_key_changes_nothing_from_the_console(self, api, session_factory):
         with unit_of_work(session_factory) as session:
             shop_id = auth.ensure_shop(session, SHOP).id

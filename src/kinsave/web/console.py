@@ -338,34 +338,27 @@ def send_shop_envelope(
     kind: Annotated[str, Form()] = "lucky",
     message: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf):
-        return _denied(request)
     back = f"/admin/campaigns/{campaign_id}"
-    try:
-        data = EnvelopeIn(
+    settings = request.app.state.settings
+    return answer_form(
+        request,
+        writes,
+        csrf=csrf,
+        form_key=form_key,
+        parse=lambda: EnvelopeIn(
             total=parse_yuan(total, "total"),
             shares=parse_int(shares, "shares"),
             kind="equal" if kind == "equal" else "lucky",
             message=message[:200],
-        )
-        settings = request.app.state.settings
-        _run_form_once(
-            writes,
-            operator,
-            form_key,
-            data,
-            lambda session: envelopes.create_campaign_envelope(
-                session, settings, operator.shop_id, campaign_id, data
-            ),
-        )
-    except FormError as error:
-        return RedirectResponse(f"{back}?problem={error.field}", status_code=303)
-    except KinsaveError as error:
-        return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
-    return RedirectResponse(back, status_code=303)
+        ),
+        write=lambda session, operator, data: envelopes.create_campaign_envelope(
+            session, settings, operator.shop_id, campaign_id, data
+        ),
+        refused=lambda _operator, problem: RedirectResponse(
+            f"{back}?problem={problem}", status_code=303
+        ),
+        done=lambda _created: back,
+    )
 
 
 @router.post("/campaigns/{campaign_id}/status")
