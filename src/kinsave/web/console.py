@@ -8,25 +8,25 @@ each change is in the shop's audit log, as an API change is.
 """
 
 import secrets
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
-from sqlalchemy.orm import Session
 
-from kinsave.api import ReadSession, RequestWrites, Writes
+from kinsave.api import ReadSession, Writes
 from kinsave.auth import service as auth
-from kinsave.auth.schemas import ShopPrincipal
 from kinsave.campaigns import service as campaigns
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import EnvelopeIn
 from kinsave.errors import KinsaveError
-from kinsave.idempotency import service as idempotency
-from kinsave.web.forms import FormError, campaign_from_form, parse_int, parse_yuan
+from kinsave.web.console_forms import (
+    Fields,
+    answer_form,
+    denied_page,
+    operator_change,
+    to_sign_in,
+)
+from kinsave.web.forms import campaign_from_form, parse_int, parse_yuan
 from kinsave.web.paging import PAGE
 from kinsave.web.rendering import render
 from kinsave.web.security import (
@@ -39,16 +39,6 @@ from kinsave.web.security import (
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 CONSOLE_SESSION_SECONDS = 12 * 3600
-Fields = dict[str, str]
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def _sign_in() -> RedirectResponse:
-    return RedirectResponse("/admin/login", status_code=303)
-
-
-def _denied(request: Request) -> Response:
-    return render(request, "admin/denied.html", {}, status_code=403)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -65,7 +55,7 @@ def login(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not form_csrf_ok(request, csrf):
-        return _denied(request)
+        return denied_page(request)
     try:
         operator = auth.resolve_api_key(session, api_key.strip(), "operator")
     except KinsaveError:
@@ -89,11 +79,11 @@ def login(
 @router.post("/logout")
 def logout(request: Request, writes: Writes, csrf: Annotated[str, Form()] = "") -> Response:
     if not form_csrf_ok(request, csrf):
-        return _denied(request)
+        return denied_page(request)
     if console_operator(request) is not None:
         with writes():
             pass  # as the sign-in: recorded by the write boundary's audit hook
-    response = _sign_in()
+    response = to_sign_in()
     response.delete_cookie(OPERATOR_COOKIE, path="/admin")
     return response
 
@@ -102,7 +92,7 @@ def logout(request: Request, writes: Writes, csrf: Annotated[str, Form()] = "") 
 def campaign_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     page = campaigns.list_campaigns(session, operator.shop_id, limit=PAGE, offset=max(offset, 0))
     return render(
         request,
@@ -114,7 +104,7 @@ def campaign_list(request: Request, session: ReadSession, offset: int = 0) -> Re
 @router.get("/campaigns/new", response_class=HTMLResponse)
 def new_campaign(request: Request) -> Response:
     if console_operator(request) is None:
-        return _sign_in()
+        return to_sign_in()
     return _campaign_form(request, {}, None)
 
 
@@ -166,147 +156,13 @@ def create_campaign(
     )
 
 
-class FormRefused(Exception):
-    """A form's change was refused and nothing was written. `problem` is the refused field's
-    name (the page shows its label) or the error code (the page shows its message)."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class Submitted(Generic[ModelT]):
-    data: ModelT  # the form, as the API model it was parsed into
-    answer: dict[str, Any]  # what the write answered (the first answer, on a double submit)
-
-
-async def create_from_form(
-    request: Request,
-    writes: RequestWrites,
-    names: Iterable[str],
-    parse: Callable[[Fields], ModelT],
-    create: Callable[[Session, str, ModelT], BaseModel],
-    refused: Callable[[str, Fields, str], Response],
-    done: str,
-) -> Response:
-    """A list page's create form, posted (coupon templates, group deals): its `names` read from
-    the form, then `create(session, shop_id, data)` through answer_form. A refusal answers
-    `refused(shop_id, fields, problem)`, the page again with what was typed; a success
-    redirects to `done`."""
-    form = await request.form()
-    fields = {name: str(form.get(name, "")) for name in names}
-    return answer_form(
-        request,
-        writes,
-        csrf=str(form.get("csrf", "")),
-        form_key=str(form.get("form_key", "")),
-        parse=lambda: parse(fields),
-        write=lambda session, operator, data: create(session, operator.shop_id, data),
-        refused=lambda operator, problem: refused(operator.shop_id, fields, problem),
-        done=lambda _created: done,
-    )
-
-
-def answer_form(
-    request: Request,
-    writes: RequestWrites,
-    *,
-    csrf: str,
-    form_key: str,
-    parse: Callable[[], ModelT],
-    write: Callable[[Session, ShopPrincipal, ModelT], BaseModel],
-    refused: Callable[[ShopPrincipal, str], Response],
-    done: Callable[[Submitted[ModelT]], str],
-) -> Response:
-    """A console form posted: the operator signed in (else the sign-in page) and the CSRF token
-    checked (else 403), then `write(session, operator, data)` through submit_form. A refusal
-    answers `refused(operator, problem)`, the page again with what was typed; a success
-    redirects to `done(submitted)`."""
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf):
-        return _denied(request)
-    try:
-        submitted = submit_form(
-            writes, operator, form_key, parse, lambda session, data: write(session, operator, data)
-        )
-    except FormRefused as refusal:
-        return refused(operator, refusal.problem)
-    return RedirectResponse(done(submitted), status_code=303)
-
-
-def submit_form(
-    writes: RequestWrites,
-    operator: ShopPrincipal,
-    form_key: str,
-    parse: Callable[[], ModelT],
-    write: Callable[[Session, ModelT], BaseModel],
-) -> Submitted[ModelT]:
-    """A console form's create: `parse` turns the typed fields into the API's Pydantic model,
-    then `write` runs in the request's write boundary (`api.Writes`: unit of work and audit
-    hook), at most once per form key. Raises FormRefused naming the refused field (FormError,
-    or the first field pydantic refused) or the error code (KinsaveError, the write rolled
-    back)."""
-    try:
-        data = parse()
-        answer = _run_form_once(writes, operator, form_key, data, lambda s: write(s, data))
-    except FormError as error:
-        raise FormRefused(error.field) from error
-    except ValidationError as error:
-        raise FormRefused(_first_field(error)) from error
-    except KinsaveError as error:
-        raise FormRefused(error.code) from error
-    return Submitted(data, answer)
-
-
-def _first_field(error: ValidationError) -> str:
-    locations = [str(p["loc"][0]) for p in error.errors() if p.get("loc")]
-    return locations[0] if locations else "form"
-
-
-def operator_change(
-    writes: RequestWrites, operator: ShopPrincipal
-) -> AbstractContextManager[Session]:
-    """The request's write boundary (api.request_transaction: the API's unit of work and audit
-    hook), opened for the form's change, so that a refusal rolls the change and its audit entry
-    back before the page turns it into a message. A read-only key may look, never change
-    (`forbidden`), as in the API."""
-    if operator.access != "full":
-        raise KinsaveError("forbidden", "this API key is read-only")
-    return writes()
-
-
-def _run_form_once(
-    writes: RequestWrites,
-    operator: ShopPrincipal,
-    form_key: str,
-    data: BaseModel,
-    operation: Callable[[Session], BaseModel],
-) -> dict[str, Any]:
-    """The form's change in the request's write boundary, run at most once per form key (a
-    double submit replays the first answer)."""
-    with operator_change(writes, operator) as session:
-        body, _ = idempotency.run_once(
-            session,
-            scope=operator.scope,
-            key="form:" + (form_key or secrets.token_hex(12))[:100],
-            request_hash=idempotency.fingerprint(
-                "POST", writes.request.url.path, data.model_dump(mode="json")
-            ),
-            operation=lambda: operation(session),
-        )
-    return body
-
-
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
 def campaign_detail(
     campaign_id: str, request: Request, session: ReadSession, offset: int = 0
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     try:
         campaign = campaigns.get_campaign(session, operator.shop_id, campaign_id)
     except KinsaveError:
@@ -372,9 +228,9 @@ def set_campaign_status(
     """Pause, resume or end a campaign from its page."""
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     if not form_csrf_ok(request, csrf) or status not in ("active", "paused", "ended"):
-        return _denied(request)
+        return denied_page(request)
     back = f"/admin/campaigns/{campaign_id}"
     try:
         with operator_change(writes, operator) as session:
@@ -388,7 +244,7 @@ def set_campaign_status(
 def envelope_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     page = envelopes.list_shop_envelopes(
         session, operator.shop_id, campaign_id=None, limit=PAGE, offset=max(offset, 0)
     )

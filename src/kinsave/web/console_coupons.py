@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kinsave.api import ReadSession, Writes
 from kinsave.coupons import service as coupons
 from kinsave.errors import KinsaveError
-from kinsave.web.console import _denied, _sign_in, create_from_form, operator_change
+from kinsave.web.console_forms import create_from_form, denied_page, operator_change, to_sign_in
 from kinsave.web.forms import template_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
@@ -61,7 +61,7 @@ def template_list(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     return _page(request, session, operator.shop_id, max(offset, 0), {}, problem)
 
 
@@ -111,9 +111,9 @@ def set_status(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     if not form_csrf_ok(request, csrf) or action not in ("pause", "resume", "end"):
-        return _denied(request)
+        return denied_page(request)
     try:
         with operator_change(writes, operator) as session:
             coupons.set_template_status(session, operator.shop_id, template_id, action)

@@ -11,7 +11,7 @@ from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.groups import service as group_deals
 from kinsave.groups.schemas import GroupDealIn
-from kinsave.web.console import _denied, _sign_in, create_from_form, operator_change
+from kinsave.web.console_forms import create_from_form, denied_page, operator_change, to_sign_in
 from kinsave.web.forms import parse_int, parse_yuan
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator, form_csrf_ok
@@ -46,7 +46,7 @@ def deal_from_form(fields: dict[str, str]) -> GroupDealIn:
 def deal_list(request: Request, session: ReadSession, problem: str | None = None) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     return _page(request, session, operator.shop_id, {}, problem)
 
 
@@ -91,9 +91,9 @@ def set_status(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     if not form_csrf_ok(request, csrf) or action not in ("pause", "resume"):
-        return _denied(request)
+        return denied_page(request)
     try:
         with operator_change(writes, operator) as session:
             group_deals.set_deal_status(session, operator.shop_id, deal_id, action)

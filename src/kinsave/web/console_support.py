@@ -1,6 +1,6 @@
 """The console's support pages: find a shopper the shop knows (by id, name or a host's user id),
 see their wallet history at the shop, coupons, orders and refunds, and adjust their credit by
-hand with a reason. The adjustment is one form, one transaction (`console.answer_form`: a
+hand with a reason. The adjustment is one form, one transaction (`console_forms.answer_form`: a
 double submit books nothing twice), one ledger transfer and one audit entry (`support.service`)."""
 
 import secrets
@@ -17,7 +17,7 @@ from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.support import service as support
 from kinsave.support.schemas import CreditAdjustmentIn, CreditAdjustmentOut
-from kinsave.web.console import _sign_in, answer_form
+from kinsave.web.console_forms import answer_form, to_sign_in
 from kinsave.web.forms import parse_signed_yuan
 from kinsave.web.rendering import render
 from kinsave.web.security import console_operator
@@ -29,7 +29,7 @@ router = APIRouter(prefix="/admin/shoppers", include_in_schema=False)
 def shopper_search(request: Request, session: ReadSession, q: str = "") -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     found = support.find_shoppers(session, operator.shop_id, q) if q.strip() else None
     context = {"query": q, "found": found, "nav": "shoppers"}
     return render(request, "admin/shoppers.html", context)
@@ -44,7 +44,7 @@ def shopper_page(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     return _shopper_page(request, session, operator.shop_id, shopper_id, adjusted=adjusted)
 
 
