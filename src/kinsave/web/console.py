@@ -23,6 +23,7 @@ from kinsave.web.console_forms import (
     Fields,
     answer_form,
     denied_page,
+    form_operator,
     operator_change,
     to_sign_in,
 )
@@ -226,10 +227,10 @@ def set_campaign_status(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Pause, resume or end a campaign from its page."""
-    operator = console_operator(request)
-    if operator is None:
-        return to_sign_in()
-    if not form_csrf_ok(request, csrf) or status not in ("active", "paused", "ended"):
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
+    if status not in ("active", "paused", "ended"):
         return denied_page(request)
     back = f"/admin/campaigns/{campaign_id}"
     try:

@@ -7,11 +7,16 @@ from pydantic import ValidationError
 from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.sharing import campaign_setup, channels
-from kinsave.web.console_forms import denied_page, first_refused_field, operator_change, to_sign_in
+from kinsave.web.console_forms import (
+    first_refused_field,
+    form_operator,
+    operator_change,
+    to_sign_in,
+)
 from kinsave.web.forms import FormError, policy_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
-from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.web.security import console_operator
 
 router = APIRouter(prefix="/admin/channels", include_in_schema=False)
 POLICY_FIELDS = (
@@ -70,12 +75,10 @@ def channel_policy(
 async def update_policy(
     channel: str, request: Request, session: ReadSession, writes: Writes
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return to_sign_in()
     form = await request.form()
-    if not form_csrf_ok(request, str(form.get("csrf", ""))):
-        return denied_page(request)
+    operator = form_operator(request, str(form.get("csrf", "")))
+    if isinstance(operator, Response):
+        return operator
     back = f"/admin/channels/{channel}"
     try:
         current = channels.current_rules(session, operator.shop_id, channel)

@@ -9,11 +9,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kinsave.api import ReadSession, Writes
 from kinsave.coupons import service as coupons
 from kinsave.errors import KinsaveError
-from kinsave.web.console_forms import create_from_form, denied_page, operator_change, to_sign_in
+from kinsave.web.console_forms import (
+    create_from_form,
+    denied_page,
+    form_operator,
+    operator_change,
+    to_sign_in,
+)
 from kinsave.web.forms import template_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
-from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.web.security import console_operator
 
 router = APIRouter(prefix="/admin/coupons", include_in_schema=False)
 FIELDS = (
@@ -109,10 +115,10 @@ def set_status(
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return to_sign_in()
-    if not form_csrf_ok(request, csrf) or action not in ("pause", "resume", "end"):
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
+    if action not in ("pause", "resume", "end"):
         return denied_page(request)
     try:
         with operator_change(writes, operator) as session:

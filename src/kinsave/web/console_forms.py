@@ -36,6 +36,17 @@ def denied_page(request: Request) -> Response:
     return render(request, "admin/denied.html", {}, status_code=403)
 
 
+def form_operator(request: Request, csrf: str) -> ShopPrincipal | Response:
+    """The operator posting a console form, or the answer instead: the sign-in page when nobody
+    is signed in, 403 when the CSRF token does not match."""
+    operator = console_operator(request)
+    if operator is None:
+        return to_sign_in()
+    if not form_csrf_ok(request, csrf):
+        return denied_page(request)
+    return operator
+
+
 class FormRefused(Exception):
     """A form's change was refused and nothing was written. `problem` is the refused field's
     name (the page shows its label) or the error code (the page shows its message)."""
@@ -93,11 +104,9 @@ def answer_form(
     checked (else 403), then `write(session, operator, data)` through submit_form. A refusal
     answers `refused(operator, problem)`, the page again with what was typed; a success
     redirects to `done(submitted)`."""
-    operator = console_operator(request)
-    if operator is None:
-        return to_sign_in()
-    if not form_csrf_ok(request, csrf):
-        return denied_page(request)
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
     try:
         submitted = submit_form(
             writes, operator, form_key, parse, lambda session, data: write(session, operator, data)

@@ -10,11 +10,16 @@ from pydantic import ValidationError
 
 from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
-from kinsave.web.console_forms import denied_page, operator_change, run_form_once, to_sign_in
+from kinsave.web.console_forms import (
+    form_operator,
+    operator_change,
+    run_form_once,
+    to_sign_in,
+)
 from kinsave.web.forms import split_list
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
-from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.web.security import console_operator
 from kinsave.webhooks import service as webhooks
 from kinsave.webhooks.schemas import WebhookEndpointIn
 
@@ -77,11 +82,9 @@ def create_endpoint(
     form_key: Annotated[str, Form()] = "",
 ) -> Response:
     """Answers with the page itself, showing the new endpoint's secret this once."""
-    operator = console_operator(request)
-    if operator is None:
-        return to_sign_in()
-    if not form_csrf_ok(request, csrf):
-        return denied_page(request)
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
     try:
         data = WebhookEndpointIn(url=url.strip(), events=split_list(events) or ["*"])
         allow_private = request.app.state.settings.webhook_allow_private_urls
@@ -106,11 +109,9 @@ def create_endpoint(
 def resend(
     delivery_id: int, request: Request, writes: Writes, csrf: Annotated[str, Form()] = ""
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return to_sign_in()
-    if not form_csrf_ok(request, csrf):
-        return denied_page(request)
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
     try:
         with operator_change(writes, operator) as session:
             webhooks.resend(session, operator.shop_id, delivery_id)
