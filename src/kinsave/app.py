@@ -20,7 +20,8 @@ from kinsave.api import error_response
 from kinsave.auth.key_cache import StoreKeyCache
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
-from kinsave.batcher import AloneFunction, Batcher, BatchFunction
+from kinsave.batch_outcomes import AloneFunction, BatchFunction
+from kinsave.batcher import Batcher
 from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings

@@ -33,13 +33,21 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinsave.batch_answers import _Answer, _LoopAnswer, deliver
+from kinsave.batch_outcomes import (
+    RUN_ALONE,
+    AloneFunction,
+    BatchFunction,
+    RetryLater,
+    RunAlone,
+)
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 from kinsave.ops import metrics
@@ -49,32 +57,8 @@ Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 
-class RunAlone:
-    """The outcome "run this item by itself after the batch": see the module docstring."""
-
-
-class RetryLater:
-    """The outcome "try this item again in a later batch": see the module docstring. `refusal`
-    is the item's answer once it has come back for `retry_seconds`."""
-
-    __slots__ = ("refusal",)
-
-    def __init__(self, refusal: KinsaveError | None = None) -> None:
-        self.refusal = refusal or KinsaveError("service_unavailable", "busy; retry")
-
-    def give_up(self) -> KinsaveError:
-        """The refusal, as a new exception (one raised for each item that gives up)."""
-        return KinsaveError(self.refusal.code, self.refusal.message, details=self.refusal.details)
-
-
-RUN_ALONE = RunAlone()
-RETRY_LATER = RetryLater()
 RETRY_SECONDS = 1.0  # how long an item may keep coming back RETRY_LATER, by default
 RETRY_DELAY_SECONDS = 0.002  # between its tries: another transaction commits within a few ms
-BatchFunction = Callable[
-    [Session, Sequence[Item]], Sequence[Result | KinsaveError | RunAlone | RetryLater]
-]
-AloneFunction = Callable[[Session, Item], Result | KinsaveError | RunAlone | RetryLater]
 
 
 class BatchGate(Protocol):
@@ -91,21 +75,6 @@ class BatchGate(Protocol):
     def settle(self, ticket: Any, outcomes: Sequence[object | None]) -> None: ...
 
     def release(self, ticket: Any) -> None: ...
-
-
-def in_rounds(keys: Sequence[object]) -> list[list[int]]:
-    """The indexes of a batch's items, in rounds where no key appears twice (a shopper tapping
-    twice in one batch): each round is settled before the next, so a second tap sees the first
-    exactly as it would one request later."""
-    rounds: list[list[int]] = []
-    seen: dict[object, int] = {}
-    for index, key in enumerate(keys):
-        round_number = seen.get(key, -1) + 1
-        seen[key] = round_number
-        if round_number == len(rounds):
-            rounds.append([])
-        rounds[round_number].append(index)
-    return rounds
 
 
 def _as_batch_of_one(run_batch: BatchFunction[Item, Result]) -> AloneFunction[Item, Result]:
@@ -177,60 +146,6 @@ class Batcher(Generic[Item, Result]):
 
     def _lane(self, order_key: str) -> "_Lane[Item, Result]":
         return self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
-
-
-class _Answer(Protocol):
-    """Where an item's outcome goes: a thread's Future, or a handler's _LoopAnswer."""
-
-    def set_result(self, result: Any, /) -> None: ...
-
-    def set_exception(self, exception: BaseException | None, /) -> None: ...
-
-
-class _LoopAnswer(Generic[Result]):
-    """The answer to a handler on an event loop. The lane records the outcome and hands a whole
-    batch's answers to each loop in one call (`deliver`): one wake-up of the loop per batch,
-    not one per item."""
-
-    __slots__ = ("future", "loop", "outcome")
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.future: asyncio.Future[Result] = loop.create_future()
-        self.outcome: tuple[bool, Any] | None = None
-
-    def set_result(self, result: Any, /) -> None:
-        self.outcome = (True, result)
-
-    def set_exception(self, exception: BaseException | None, /) -> None:
-        self.outcome = (False, exception)
-
-    def settle(self) -> None:  # on the loop's own thread
-        if self.outcome is None or self.future.done():
-            return  # the handler went away (a client that disconnected cancels its future)
-        ok, value = self.outcome
-        if ok:
-            self.future.set_result(value)
-        else:
-            self.future.set_exception(value)
-
-
-def deliver(answers: list[_Answer]) -> None:
-    """Hand recorded outcomes to their event loops, one call per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_LoopAnswer[Any]]] = {}
-    for answer in answers:
-        if isinstance(answer, _LoopAnswer):
-            by_loop.setdefault(answer.loop, []).append(answer)
-    for loop, group in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_settle_all, group)
-        except RuntimeError:  # the loop is closed: the server is shutting down
-            log.debug("dropped %d answers for a closed event loop", len(group))
-
-
-def _settle_all(answers: list[_LoopAnswer[Any]]) -> None:
-    for answer in answers:
-        answer.settle()
 
 
 @dataclass(slots=True, eq=False)  # entries are compared by identity

@@ -15,7 +15,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinsave.auth.models import Shopper
-from kinsave.batcher import RETRY_LATER, RUN_ALONE, Batcher, RetryLater, RunAlone
+from kinsave.batch_outcomes import RETRY_LATER, RUN_ALONE, RetryLater, RunAlone
+from kinsave.batcher import Batcher
 from kinsave.db import unit_of_work, utcnow
 from kinsave.envelopes import daily, grabs
 from kinsave.envelopes import service as envelopes

@@ -298,6 +298,35 @@ class TestRefusedChanges:
         assert "problem=" in answer.headers["location"]
         assert console.entries("POST /admin/coupons/{template_id}/status") == []
 
+    def test_a_form_signed_out_or_without_csrf_changes_nothing(self, console):
+        # Every form's required fields, so that each reaches its handler's checks.
+        form = {"status": "paused", "action": "pause", "total": "1", "shares": "1", "api_key": "x"}
+        ids = {"campaign_id": "c", "template_id": "t", "deal_id": "d", "shopper_id": "s"}
+        ids |= {"delivery_id": "1", "channel": "wechat"}
+        for route in console_forms():
+            if route in ("/admin/login", "/admin/logout"):
+                continue  # no operator needed: their own tests
+            path = route.format(**ids)
+            with httpx.Client(base_url=console.api.base_url) as stranger:
+                signed_out = stranger.post(path, data={**form, "csrf": "x"})
+            assert signed_out.status_code == 303, route
+            assert signed_out.headers["location"] == "/admin/login", route
+            forged = console.client.post(path, data={**form, "csrf": "forged"})
+            assert forged.status_code == 403, route
+        assert console.get("/v1/admin/audit?limit=100")["entries"] == []
+
+    @pytest.mark.parametrize("shares", ["0", "20000"])
+    def test_an_envelope_the_api_model_refuses_is_named_not_a_500(self, console, shares):
+        campaign_id = campaign(console)
+        path = f"/admin/campaigns/{campaign_id}/envelopes"
+        answer = console.post(path, {"total": "8.8", "shares": shares, "form_key": "f" + shares})
+        assert answer.status_code == 303
+        assert answer.headers["location"].endswith(
+            f"{path.removesuffix('/envelopes')}?problem=shares"
+        )
+        assert console.get(f"/v1/admin/campaigns/{campaign_id}")["budget_spent"] == 0
+        assert console.entries("POST /admin/campaigns/{campaign_id}/envelopes") == []
+
     def test_a_read_only_key_changes_nothing_from_the_console(self, api, session_factory):
         with unit_of_work(session_factory) as session:
             shop_id = auth.ensure_shop(session, SHOP).id

@@ -9,7 +9,8 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from kinsave.batcher import AloneFunction, Batcher, BatchFunction, BatchGate
+from kinsave.batch_outcomes import AloneFunction, BatchFunction
+from kinsave.batcher import Batcher, BatchGate
 from kinsave.bench.measure import Answer, Caller
 from kinsave.bench.seed import Crowd
 from kinsave.config import Settings

@@ -34,7 +34,7 @@ from typing import Any
 import psycopg
 from sqlalchemy import event
 
-from kinsave.batcher import RetryLater
+from kinsave.batch_outcomes import RetryLater
 from kinsave.bench.measure import Answer, LoadResult
 from kinsave.config import Settings
 from kinsave.coupons import claims

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from kinsave.auth.schemas import ShopPrincipal
-from kinsave.batcher import RUN_ALONE, RunAlone
+from kinsave.batch_outcomes import RUN_ALONE, RunAlone
 from kinsave.coupons.checkout_schemas import OrderOut, RefundOut
 from kinsave.errors import KinsaveError
 from kinsave.security import audit

@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kinsave.batcher import in_rounds
+from kinsave.batch_outcomes import in_rounds
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import DailyTerms
 from kinsave.db import sqlite_time, utcnow

@@ -29,7 +29,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kinsave.batcher import RetryLater, in_rounds
+from kinsave.batch_outcomes import RetryLater, in_rounds
 from kinsave.db import utcnow
 from kinsave.envelopes import shares
 from kinsave.envelopes.schemas import GrabOut

@@ -18,7 +18,8 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.schema import SchemaItem
 
 from kinsave.db import Base, BigIntId, UTCDateTime
 
@@ -69,39 +70,55 @@ class HelpOffer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class HelpRequest(Base):
-    __tablename__ = "help_request"
-    __table_args__ = (
-        CheckConstraint("helped >= 0 AND helped <= helpers_needed", name="helped_in_range"),
-        Index("ix_help_request_state_deadline_at", "state", "deadline_at"),
-        # One open request per shopper per offer: nobody can park a whole budget in escrows.
-        Index(
-            "uq_help_request_open_offer_requester",
-            "offer_id",
-            "requester_id",
-            unique=True,
-            sqlite_where=text("state = 'open'"),
-            postgresql_where=text("state = 'open'"),
-        ),
-    )
+class HelpWanted:
+    """What a help request and a price cut share: a shopper asks `helpers_needed` relatives for
+    help, open until the last helper or `deadline_at`, whichever comes first (expiry.py).
+
+    The database allows one open request per shopper and offer (nobody can park a whole budget
+    in escrows, nor a product's units), so the class defines `offer_id`, the offer it runs.
+    """
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    requester_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), index=True)
+    helpers_needed: Mapped[int] = mapped_column(Integer)
+    helped: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16))  # open | completed | expired
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @declared_attr.directive
+    def __table_args__(cls) -> tuple[SchemaItem, ...]:
+        table = cls.__tablename__  # type: ignore[attr-defined]  # set by each mapped class
+        return (
+            CheckConstraint("helped >= 0 AND helped <= helpers_needed", name="helped_in_range"),
+            Index(f"ix_{table}_state_deadline_at", "state", "deadline_at"),
+            Index(
+                f"uq_{table}_open_offer_requester",
+                "offer_id",
+                "requester_id",
+                unique=True,
+                sqlite_where=text("state = 'open'"),
+                postgresql_where=text("state = 'open'"),
+            ),
+        )
+
+
+class HelpRequest(HelpWanted, Base):
+    """A shopper's help request: the helpers unlock the offer's reward, paid from its budget
+    through an escrow."""
+
+    __tablename__ = "help_request"
+
     offer_id: Mapped[str] = mapped_column(ForeignKey("help_offer.id"), index=True)
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaign.id"))
-    requester_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), index=True)
-    # The terms, frozen when the request starts.
-    helpers_needed: Mapped[int] = mapped_column(Integer)
+    # The terms, frozen when the request starts (helpers_needed too).
     hours: Mapped[int] = mapped_column(Integer)
     reward: Mapped[int] = mapped_column(BigInteger)
     daily_help_limit: Mapped[int] = mapped_column(Integer)
     timezone: Mapped[str] = mapped_column(String(64))  # the campaign's: decides a helper's day
-    helped: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(16))  # open | completed | expired
     budget_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
     escrow_account_id: Mapped[int] = mapped_column(ForeignKey("ledger_account.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Help(Base):
@@ -156,37 +173,17 @@ class PriceCutOffer(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
-class PriceCut(Base):
+class PriceCut(HelpWanted, Base):
     """One shopper's price cut request, with the offer's schedule frozen onto it."""
 
     __tablename__ = "price_cut"
-    __table_args__ = (
-        CheckConstraint("helped >= 0 AND helped <= helpers_needed", name="helped_in_range"),
-        Index("ix_price_cut_state_deadline_at", "state", "deadline_at"),
-        Index(
-            "uq_price_cut_open_offer_requester",
-            "offer_id",
-            "requester_id",
-            unique=True,
-            sqlite_where=text("state = 'open'"),
-            postgresql_where=text("state = 'open'"),
-        ),
-    )
 
-    id: Mapped[str] = mapped_column(String(40), primary_key=True)
     offer_id: Mapped[str] = mapped_column(ForeignKey("price_cut_offer.id"), index=True)
     shop_id: Mapped[str] = mapped_column(ForeignKey("shop.id"))
-    requester_id: Mapped[str] = mapped_column(ForeignKey("shopper.id"), index=True)
     regular_price: Mapped[int] = mapped_column(BigInteger)
     final_price: Mapped[int] = mapped_column(BigInteger)
-    helpers_needed: Mapped[int] = mapped_column(Integer)
     schedule: Mapped[list[int]] = mapped_column(JSON)
-    helped: Mapped[int] = mapped_column(Integer, default=0)
-    state: Mapped[str] = mapped_column(String(16))  # open | completed | expired
     coupon_id: Mapped[str | None] = mapped_column(String(40))  # the set_price entitlement
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class PriceCutHelp(Base):

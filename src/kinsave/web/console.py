@@ -8,25 +8,26 @@ each change is in the shop's audit log, as an API change is.
 """
 
 import secrets
-from collections.abc import Callable, Iterable
-from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, ValidationError
-from sqlalchemy.orm import Session
 
-from kinsave.api import ReadSession, RequestWrites, Writes
+from kinsave.api import ReadSession, Writes
 from kinsave.auth import service as auth
-from kinsave.auth.schemas import ShopPrincipal
 from kinsave.campaigns import service as campaigns
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.schemas import EnvelopeIn
 from kinsave.errors import KinsaveError
-from kinsave.idempotency import service as idempotency
-from kinsave.web.forms import FormError, campaign_from_form, parse_int, parse_yuan
+from kinsave.web.console_forms import (
+    Fields,
+    answer_form,
+    denied_page,
+    form_operator,
+    operator_change,
+    to_sign_in,
+)
+from kinsave.web.forms import campaign_from_form, parse_int, parse_yuan
 from kinsave.web.paging import PAGE
 from kinsave.web.rendering import render
 from kinsave.web.security import (
@@ -39,16 +40,6 @@ from kinsave.web.security import (
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 CONSOLE_SESSION_SECONDS = 12 * 3600
-Fields = dict[str, str]
-ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-def _sign_in() -> RedirectResponse:
-    return RedirectResponse("/admin/login", status_code=303)
-
-
-def _denied(request: Request) -> Response:
-    return render(request, "admin/denied.html", {}, status_code=403)
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -65,7 +56,7 @@ def login(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not form_csrf_ok(request, csrf):
-        return _denied(request)
+        return denied_page(request)
     try:
         operator = auth.resolve_api_key(session, api_key.strip(), "operator")
     except KinsaveError:
@@ -89,11 +80,11 @@ def login(
 @router.post("/logout")
 def logout(request: Request, writes: Writes, csrf: Annotated[str, Form()] = "") -> Response:
     if not form_csrf_ok(request, csrf):
-        return _denied(request)
+        return denied_page(request)
     if console_operator(request) is not None:
         with writes():
             pass  # as the sign-in: recorded by the write boundary's audit hook
-    response = _sign_in()
+    response = to_sign_in()
     response.delete_cookie(OPERATOR_COOKIE, path="/admin")
     return response
 
@@ -102,7 +93,7 @@ def logout(request: Request, writes: Writes, csrf: Annotated[str, Form()] = "") 
 def campaign_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     page = campaigns.list_campaigns(session, operator.shop_id, limit=PAGE, offset=max(offset, 0))
     return render(
         request,
@@ -114,7 +105,7 @@ def campaign_list(request: Request, session: ReadSession, offset: int = 0) -> Re
 @router.get("/campaigns/new", response_class=HTMLResponse)
 def new_campaign(request: Request) -> Response:
     if console_operator(request) is None:
-        return _sign_in()
+        return to_sign_in()
     return _campaign_form(request, {}, None)
 
 
@@ -142,11 +133,6 @@ def create_campaign(
     csrf: Annotated[str, Form()] = "",
     form_key: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf):
-        return _denied(request)
     fields = {
         "name": name,
         "budget": budget,
@@ -157,128 +143,18 @@ def create_campaign(
         "daily_max": daily_max,
         "form_key": form_key,
     }
-    try:
-        created = submit_form(
-            writes,
-            operator,
-            form_key,
-            lambda: campaign_from_form(fields),
-            lambda session, data: campaigns.create_campaign(session, operator.shop_id, data),
-        )
-    except FormRefused as refused:
-        return _campaign_form(request, fields, refused.problem)
-    return RedirectResponse(f"/admin/campaigns/{created.answer['id']}", status_code=303)
-
-
-class FormRefused(Exception):
-    """A form's change was refused and nothing was written. `problem` is the refused field's
-    name (the page shows its label) or the error code (the page shows its message)."""
-
-    def __init__(self, problem: str) -> None:
-        super().__init__(problem)
-        self.problem = problem
-
-
-@dataclass(frozen=True)
-class Submitted(Generic[ModelT]):
-    data: ModelT  # the form, as the API model it was parsed into
-    answer: dict[str, Any]  # what the write answered (the first answer, on a double submit)
-
-
-async def create_from_form(
-    request: Request,
-    writes: RequestWrites,
-    names: Iterable[str],
-    parse: Callable[[Fields], ModelT],
-    create: Callable[[Session, str, ModelT], BaseModel],
-    refused: Callable[[str, Fields, str], Response],
-    done: str,
-) -> Response:
-    """A list page's create form, posted (coupon templates, group deals): signed in and CSRF
-    checked, then `create(session, shop_id, data)` through submit_form. A refusal answers
-    `refused(shop_id, fields, problem)`, the page again with what was typed; a success
-    redirects to `done`."""
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    form = await request.form()
-    if not form_csrf_ok(request, str(form.get("csrf", ""))):
-        return _denied(request)
-    fields = {name: str(form.get(name, "")) for name in names}
-    try:
-        submit_form(
-            writes,
-            operator,
-            str(form.get("form_key", "")),
-            lambda: parse(fields),
-            lambda session, data: create(session, operator.shop_id, data),
-        )
-    except FormRefused as refusal:
-        return refused(operator.shop_id, fields, refusal.problem)
-    return RedirectResponse(done, status_code=303)
-
-
-def submit_form(
-    writes: RequestWrites,
-    operator: ShopPrincipal,
-    form_key: str,
-    parse: Callable[[], ModelT],
-    write: Callable[[Session, ModelT], BaseModel],
-) -> Submitted[ModelT]:
-    """A console form's create: `parse` turns the typed fields into the API's Pydantic model,
-    then `write` runs in the request's write boundary (`api.Writes`: unit of work and audit
-    hook), at most once per form key. Raises FormRefused naming the refused field (FormError,
-    or the first field pydantic refused) or the error code (KinsaveError, the write rolled
-    back)."""
-    try:
-        data = parse()
-        answer = _run_form_once(writes, operator, form_key, data, lambda s: write(s, data))
-    except FormError as error:
-        raise FormRefused(error.field) from error
-    except ValidationError as error:
-        raise FormRefused(_first_field(error)) from error
-    except KinsaveError as error:
-        raise FormRefused(error.code) from error
-    return Submitted(data, answer)
-
-
-def _first_field(error: ValidationError) -> str:
-    locations = [str(p["loc"][0]) for p in error.errors() if p.get("loc")]
-    return locations[0] if locations else "form"
-
-
-def operator_change(
-    writes: RequestWrites, operator: ShopPrincipal
-) -> AbstractContextManager[Session]:
-    """The request's write boundary (api.request_transaction: the API's unit of work and audit
-    hook), opened for the form's change, so that a refusal rolls the change and its audit entry
-    back before the page turns it into a message. A read-only key may look, never change
-    (`forbidden`), as in the API."""
-    if operator.access != "full":
-        raise KinsaveError("forbidden", "this API key is read-only")
-    return writes()
-
-
-def _run_form_once(
-    writes: RequestWrites,
-    operator: ShopPrincipal,
-    form_key: str,
-    data: BaseModel,
-    operation: Callable[[Session], BaseModel],
-) -> dict[str, Any]:
-    """The form's change in the request's write boundary, run at most once per form key (a
-    double submit replays the first answer)."""
-    with operator_change(writes, operator) as session:
-        body, _ = idempotency.run_once(
-            session,
-            scope=operator.scope,
-            key="form:" + (form_key or secrets.token_hex(12))[:100],
-            request_hash=idempotency.fingerprint(
-                "POST", writes.request.url.path, data.model_dump(mode="json")
-            ),
-            operation=lambda: operation(session),
-        )
-    return body
+    return answer_form(
+        request,
+        writes,
+        csrf=csrf,
+        form_key=form_key,
+        parse=lambda: campaign_from_form(fields),
+        write=lambda session, operator, data: campaigns.create_campaign(
+            session, operator.shop_id, data
+        ),
+        refused=lambda _operator, problem: _campaign_form(request, fields, problem),
+        done=lambda created: f"/admin/campaigns/{created.answer['id']}",
+    )
 
 
 @router.get("/campaigns/{campaign_id}", response_class=HTMLResponse)
@@ -287,7 +163,7 @@ def campaign_detail(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     try:
         campaign = campaigns.get_campaign(session, operator.shop_id, campaign_id)
     except KinsaveError:
@@ -319,34 +195,27 @@ def send_shop_envelope(
     kind: Annotated[str, Form()] = "lucky",
     message: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf):
-        return _denied(request)
     back = f"/admin/campaigns/{campaign_id}"
-    try:
-        data = EnvelopeIn(
+    settings = request.app.state.settings
+    return answer_form(
+        request,
+        writes,
+        csrf=csrf,
+        form_key=form_key,
+        parse=lambda: EnvelopeIn(
             total=parse_yuan(total, "total"),
             shares=parse_int(shares, "shares"),
             kind="equal" if kind == "equal" else "lucky",
             message=message[:200],
-        )
-        settings = request.app.state.settings
-        _run_form_once(
-            writes,
-            operator,
-            form_key,
-            data,
-            lambda session: envelopes.create_campaign_envelope(
-                session, settings, operator.shop_id, campaign_id, data
-            ),
-        )
-    except FormError as error:
-        return RedirectResponse(f"{back}?problem={error.field}", status_code=303)
-    except KinsaveError as error:
-        return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
-    return RedirectResponse(back, status_code=303)
+        ),
+        write=lambda session, operator, data: envelopes.create_campaign_envelope(
+            session, settings, operator.shop_id, campaign_id, data
+        ),
+        refused=lambda _operator, problem: RedirectResponse(
+            f"{back}?problem={problem}", status_code=303
+        ),
+        done=lambda _created: back,
+    )
 
 
 @router.post("/campaigns/{campaign_id}/status")
@@ -358,11 +227,11 @@ def set_campaign_status(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Pause, resume or end a campaign from its page."""
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf) or status not in ("active", "paused", "ended"):
-        return _denied(request)
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
+    if status not in ("active", "paused", "ended"):
+        return denied_page(request)
     back = f"/admin/campaigns/{campaign_id}"
     try:
         with operator_change(writes, operator) as session:
@@ -376,7 +245,7 @@ def set_campaign_status(
 def envelope_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     page = envelopes.list_shop_envelopes(
         session, operator.shop_id, campaign_id=None, limit=PAGE, offset=max(offset, 0)
     )

@@ -7,11 +7,16 @@ from pydantic import ValidationError
 from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.sharing import campaign_setup, channels
-from kinsave.web.console import _denied, _first_field, _sign_in, operator_change
+from kinsave.web.console_forms import (
+    first_refused_field,
+    form_operator,
+    operator_change,
+    to_sign_in,
+)
 from kinsave.web.forms import FormError, policy_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
-from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.web.security import console_operator
 
 router = APIRouter(prefix="/admin/channels", include_in_schema=False)
 POLICY_FIELDS = (
@@ -32,7 +37,7 @@ POLICY_FIELDS = (
 def channel_list(request: Request, session: ReadSession, offset: int = 0) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     listing = channels.list_channels(session, operator.shop_id)
     context = {"page": page_of(listing.channels, offset), "nav": "channels"}
     return render(request, "admin/channels.html", context)
@@ -48,7 +53,7 @@ def channel_policy(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     try:
         policy = channels.policy_history(session, operator.shop_id, channel)
     except KinsaveError:
@@ -70,12 +75,10 @@ def channel_policy(
 async def update_policy(
     channel: str, request: Request, session: ReadSession, writes: Writes
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
     form = await request.form()
-    if not form_csrf_ok(request, str(form.get("csrf", ""))):
-        return _denied(request)
+    operator = form_operator(request, str(form.get("csrf", "")))
+    if isinstance(operator, Response):
+        return operator
     back = f"/admin/channels/{channel}"
     try:
         current = channels.current_rules(session, operator.shop_id, channel)
@@ -85,7 +88,7 @@ async def update_policy(
     except FormError as error:
         return RedirectResponse(f"{back}?problem={error.field}", status_code=303)
     except ValidationError as error:
-        return RedirectResponse(f"{back}?problem={_first_field(error)}", status_code=303)
+        return RedirectResponse(f"{back}?problem={first_refused_field(error)}", status_code=303)
     except KinsaveError as error:
         return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
     return RedirectResponse(back, status_code=303)

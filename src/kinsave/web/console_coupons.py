@@ -9,11 +9,17 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from kinsave.api import ReadSession, Writes
 from kinsave.coupons import service as coupons
 from kinsave.errors import KinsaveError
-from kinsave.web.console import _denied, _sign_in, create_from_form, operator_change
+from kinsave.web.console_forms import (
+    create_from_form,
+    denied_page,
+    form_operator,
+    operator_change,
+    to_sign_in,
+)
 from kinsave.web.forms import template_from_form
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
-from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.web.security import console_operator
 
 router = APIRouter(prefix="/admin/coupons", include_in_schema=False)
 FIELDS = (
@@ -61,7 +67,7 @@ def template_list(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     return _page(request, session, operator.shop_id, max(offset, 0), {}, problem)
 
 
@@ -109,11 +115,11 @@ def set_status(
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf) or action not in ("pause", "resume", "end"):
-        return _denied(request)
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
+    if action not in ("pause", "resume", "end"):
+        return denied_page(request)
     try:
         with operator_change(writes, operator) as session:
             coupons.set_template_status(session, operator.shop_id, template_id, action)

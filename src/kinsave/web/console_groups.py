@@ -11,10 +11,16 @@ from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.groups import service as group_deals
 from kinsave.groups.schemas import GroupDealIn
-from kinsave.web.console import _denied, _sign_in, create_from_form, operator_change
+from kinsave.web.console_forms import (
+    create_from_form,
+    denied_page,
+    form_operator,
+    operator_change,
+    to_sign_in,
+)
 from kinsave.web.forms import parse_int, parse_yuan
 from kinsave.web.rendering import render
-from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.web.security import console_operator
 
 router = APIRouter(prefix="/admin/group-deals", include_in_schema=False)
 FIELDS = ("sku", "group_price", "group_size", "window_hours", "units", "per_shopper_limit")
@@ -46,7 +52,7 @@ def deal_from_form(fields: dict[str, str]) -> GroupDealIn:
 def deal_list(request: Request, session: ReadSession, problem: str | None = None) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     return _page(request, session, operator.shop_id, {}, problem)
 
 
@@ -89,11 +95,11 @@ def set_status(
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf) or action not in ("pause", "resume"):
-        return _denied(request)
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
+    if action not in ("pause", "resume"):
+        return denied_page(request)
     try:
         with operator_change(writes, operator) as session:
             group_deals.set_deal_status(session, operator.shop_id, deal_id, action)

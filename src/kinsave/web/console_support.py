@@ -1,25 +1,26 @@
 """The console's support pages: find a shopper the shop knows (by id, name or a host's user id),
 see their wallet history at the shop, coupons, orders and refunds, and adjust their credit by
-hand with a reason. The adjustment is one form, one transaction (`console.submit_form`: a
+hand with a reason. The adjustment is one form, one transaction (`console_forms.answer_form`: a
 double submit books nothing twice), one ledger transfer and one audit entry (`support.service`)."""
 
 import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from kinsave.api import ReadSession, Writes
+from kinsave.auth.schemas import ShopPrincipal
 from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 from kinsave.ledger import service as ledger
 from kinsave.support import service as support
 from kinsave.support.schemas import CreditAdjustmentIn, CreditAdjustmentOut
-from kinsave.web.console import FormRefused, _denied, _sign_in, submit_form
+from kinsave.web.console_forms import answer_form, to_sign_in
 from kinsave.web.forms import parse_signed_yuan
 from kinsave.web.rendering import render
-from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.web.security import console_operator
 
 router = APIRouter(prefix="/admin/shoppers", include_in_schema=False)
 
@@ -28,7 +29,7 @@ router = APIRouter(prefix="/admin/shoppers", include_in_schema=False)
 def shopper_search(request: Request, session: ReadSession, q: str = "") -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     found = support.find_shoppers(session, operator.shop_id, q) if q.strip() else None
     context = {"query": q, "found": found, "nav": "shoppers"}
     return render(request, "admin/shoppers.html", context)
@@ -43,7 +44,7 @@ def shopper_page(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     return _shopper_page(request, session, operator.shop_id, shopper_id, adjusted=adjusted)
 
 
@@ -84,15 +85,11 @@ def adjust_credit(
     form_key: Annotated[str, Form()] = "",
 ) -> Response:
     """Add or take back credit; back to the shopper's page, saying what happened."""
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf):
-        return _denied(request)
-    back = f"/admin/shoppers/{shopper_id}"
     key = (form_key or secrets.token_hex(12))[:100]
 
-    def adjust(session: Session, data: CreditAdjustmentIn) -> CreditAdjustmentOut:
+    def adjust(
+        session: Session, operator: ShopPrincipal, data: CreditAdjustmentIn
+    ) -> CreditAdjustmentOut:
         transfer_id = support.adjust_credit(
             session,
             operator.shop_id,
@@ -105,29 +102,25 @@ def adjust_credit(
         balance = ledger.wallet_balance(session, shopper_id, operator.shop_id)
         return CreditAdjustmentOut(transfer_id=transfer_id, amount=data.amount, balance=balance)
 
-    try:
-        adjusted = submit_form(
-            writes,
-            operator,
-            key,
-            lambda: CreditAdjustmentIn(
-                shopper_id=shopper_id, amount=parse_signed_yuan(amount, "amount"), reason=reason
-            ),
-            adjust,
-        )
-    except FormRefused as refused:
-        return _with_problem(request, shopper_id, refused.problem, amount, reason)
-    return RedirectResponse(f"{back}?adjusted={adjusted.data.amount}", status_code=303)
+    return answer_form(
+        request,
+        writes,
+        csrf=csrf,
+        form_key=key,
+        parse=lambda: CreditAdjustmentIn(
+            shopper_id=shopper_id, amount=parse_signed_yuan(amount, "amount"), reason=reason
+        ),
+        write=adjust,
+        refused=lambda operator, problem: _with_problem(
+            request, operator.shop_id, shopper_id, problem, {"amount": amount, "reason": reason}
+        ),
+        done=lambda adjusted: f"/admin/shoppers/{shopper_id}?adjusted={adjusted.data.amount}",
+    )
 
 
 def _with_problem(
-    request: Request, shopper_id: str, problem: str, amount: str, reason: str
+    request: Request, shop_id: str, shopper_id: str, problem: str, fields: dict[str, str]
 ) -> Response:
     """Nothing moved: the page again, saying what is wrong."""
-    operator = console_operator(request)
-    assert operator is not None
-    fields = {"amount": amount, "reason": reason}
     with unit_of_work(request.app.state.read_session_factory) as session:
-        return _shopper_page(
-            request, session, operator.shop_id, shopper_id, problem=problem, fields=fields
-        )
+        return _shopper_page(request, session, shop_id, shopper_id, problem=problem, fields=fields)

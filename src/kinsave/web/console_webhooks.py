@@ -10,11 +10,16 @@ from pydantic import ValidationError
 
 from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
-from kinsave.web.console import _denied, _run_form_once, _sign_in, operator_change
+from kinsave.web.console_forms import (
+    form_operator,
+    operator_change,
+    run_form_once,
+    to_sign_in,
+)
 from kinsave.web.forms import split_list
 from kinsave.web.paging import page_of
 from kinsave.web.rendering import render
-from kinsave.web.security import console_operator, form_csrf_ok
+from kinsave.web.security import console_operator
 from kinsave.webhooks import service as webhooks
 from kinsave.webhooks.schemas import WebhookEndpointIn
 
@@ -32,7 +37,7 @@ def webhook_page(
 ) -> Response:
     operator = console_operator(request)
     if operator is None:
-        return _sign_in()
+        return to_sign_in()
     return _page(request, session, operator.shop_id, before, problem=problem, offset=offset)
 
 
@@ -77,16 +82,14 @@ def create_endpoint(
     form_key: Annotated[str, Form()] = "",
 ) -> Response:
     """Answers with the page itself, showing the new endpoint's secret this once."""
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf):
-        return _denied(request)
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
     try:
         data = WebhookEndpointIn(url=url.strip(), events=split_list(events) or ["*"])
         allow_private = request.app.state.settings.webhook_allow_private_urls
         webhooks.check_destination(data.url, allow_private_urls=allow_private)  # DNS: no txn open
-        created = _run_form_once(
+        created = run_form_once(
             writes,
             operator,
             form_key,
@@ -106,11 +109,9 @@ def create_endpoint(
 def resend(
     delivery_id: int, request: Request, writes: Writes, csrf: Annotated[str, Form()] = ""
 ) -> Response:
-    operator = console_operator(request)
-    if operator is None:
-        return _sign_in()
-    if not form_csrf_ok(request, csrf):
-        return _denied(request)
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
     try:
         with operator_change(writes, operator) as session:
             webhooks.resend(session, operator.shop_id, delivery_id)
