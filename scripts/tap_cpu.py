@@ -10,6 +10,12 @@ interleaved blocks; on PostgreSQL and Redis their own CPU is not in it): the do-
 endpoint; a refused grab (`envelope_empty`) by a shopper whose session this process has seen
 (the session cache) and by one it has not (each token's first request); and a granted grab.
 Point PYTHONPATH at another checkout's src to compare two versions on the same machine.
+
+The floor of a refusal through a documented, signed-in FastAPI route: "signed do-nothing" is a
+route with the grab's exact signature (its path parameter, its dependencies, its Idempotency-Key
+header) that does nothing, matched first as the do-nothing route is, by a shopper whose session
+this process has seen; "signed do-nothing, old" the same with the signature the grab had before
+session 7 (`shopper_rate_limit` beside `CurrentShopper`: four dependencies solved).
 """
 
 import asyncio
@@ -20,14 +26,68 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import redis
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
 
+from kinsave.api import IdempotencyKey
 from kinsave.app import create_app
+from kinsave.auth.deps import CurrentShopper
 from kinsave.bench import seed
 from kinsave.bench.databases import temporary_database
 from kinsave.config import Settings
 from kinsave.db import make_engine, make_session_factory
 from kinsave.migrate import upgrade_to_head
+from kinsave.security.deps import shopper_rate_limit
 
+try:
+    from kinsave.envelopes.router import GrabbingShopper
+except ImportError:  # a checkout from before session 7
+    GrabbingShopper = None
+
+NOTHING = b'{"ok":true}'
+
+
+async def signed_noop_old(
+    envelope_id: str,
+    request: Request,
+    shopper: CurrentShopper,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
+    return Response(NOTHING, media_type="application/json")
+
+
+def add_signed_noops(app: FastAPI) -> list[str]:
+    """The do-nothing routes with the grab's signature, matched first; their paths."""
+    routes = [
+        APIRoute(
+            "/v1/bench/signed-noop-old/{envelope_id}",
+            signed_noop_old,
+            methods=["POST"],
+            dependencies=[shopper_rate_limit("grab")],
+        )
+    ]
+    if GrabbingShopper is not None:
+
+        async def signed_noop(
+            envelope_id: str,
+            request: Request,
+            shopper: GrabbingShopper,  # type: ignore[valid-type]
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response:
+            return Response(NOTHING, media_type="application/json")
+
+        routes.append(
+            APIRoute("/v1/bench/signed-noop/{envelope_id}", signed_noop, methods=["POST"])
+        )
+    app.router.routes[:0] = routes
+    return [route.path.replace("{envelope_id}", "e1") for route in routes]
+
+
+FLOOR_NAMES = {
+    "/v1/bench/signed-noop-old/e1": "signed do-nothing, old",
+    "/v1/bench/signed-noop/e1": "signed do-nothing",
+}
 BLOCK = 320
 IN_FLIGHT = 32
 Message = MutableMapping[str, Any]
@@ -79,15 +139,20 @@ async def block(app: Any, method: str, calls: list[tuple[str, str]], expect: byt
     return (time.process_time() - started) / len(calls) * 1000
 
 
-async def measure(app: Any, crowd: seed.Crowd, empty: str, open_: list[str]) -> dict[str, float]:
+async def measure(
+    app: Any, crowd: seed.Crowd, empty: str, open_: list[str], floors: list[str]
+) -> dict[str, float]:
     tokens = iter(crowd.tokens)
     warm = [next(tokens) for _ in range(BLOCK)]
     grab_empty = f"/v1/envelopes/{empty}/grab"
     await block(app, "POST", [(grab_empty, t) for t in warm], b"envelope_empty")  # warm up
-    best = dict.fromkeys(("do-nothing", "refused (seen)", "refused (new)", "granted (new)"), 1e9)
+    names = ["do-nothing", *(FLOOR_NAMES[path] for path in floors)]
+    names += ["refused (seen)", "refused (new)", "granted (new)"]
+    best = dict.fromkeys(names, 1e9)
     for envelope in open_:
         figures = (
             await block(app, "GET", [("/v1/bench/noop", "x")] * BLOCK, b"true"),
+            *[await block(app, "POST", [(path, t) for t in warm], b"ok") for path in floors],
             await block(app, "POST", [(grab_empty, t) for t in warm], b"envelope_empty"),
             await block(
                 app, "POST", [(grab_empty, next(tokens)) for _ in range(BLOCK)], b"envelope_empty"
@@ -124,11 +189,12 @@ def main(kind: str, store: str, rounds: int) -> None:
         (empty,) = seed.shop_envelopes(factory, settings, crowd.shop_id, 1, 1, 100)
         open_ = seed.shop_envelopes(factory, settings, crowd.shop_id, rounds, IN_FLIGHT, 3_200)
         app = create_app(settings)
+        floors = add_signed_noops(app)
 
         async def run() -> dict[str, float]:
             async with app.router.lifespan_context(app):
                 await call(app, "POST", f"/v1/envelopes/{empty}/grab", crowd.tokens[-1])
-                return await measure(app, crowd, empty, open_)
+                return await measure(app, crowd, empty, open_, floors)
 
         best = asyncio.run(run())
         app.state.engine.dispose()

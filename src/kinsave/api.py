@@ -179,7 +179,7 @@ async def batched_or_alone(
     Idempotency-Key, `alone` in its own unit of work on a pool thread, so that the first answer
     replays exactly. `alone` is the batch function's batch of one: the same rows either way.
     A refusal the batcher's gate can give now is given on the event loop, before the batcher
-    (`Batcher.answer`, gates/peek.py): most of a storm's answers."""
+    (`Batcher.answer`, gates/front_door.py): most of a storm's answers."""
     if key is None:
         try:
             answer = await batcher.answer(item, order_key=order_key)

@@ -23,8 +23,9 @@ With a gate (gates/), a batch first asks it which items it refuses, in one round
 database work: those are answered at once (a batch refused whole checks out no connection). The
 gate is told every outcome after the commit (`settle`), or gets its reservations back (`release`).
 
-Handlers on the event loop `await batcher.answer(...)` (the gate's refusals first, on the loop;
-then `submit`: no thread held while the batch commits); threaded callers use `batcher.run(...)`.
+Handlers on the event loop `await batcher.answer(...)` (the gate's admission first, on the loop:
+a refusal is answered there, an admitted item joins its batch with its admission; then `submit`:
+no thread held while the batch commits); threaded callers use `batcher.run(...)`.
 """
 
 import asyncio
@@ -66,9 +67,11 @@ class BatchGate(Protocol):
 
     def admit(self, items: Sequence[Any]) -> Any: ...
 
+    def join(self, items: Sequence[Any], fronts: Sequence[Any]) -> Any: ...
+
     def refusals(self, ticket: Any) -> list[KinsaveError | None]: ...
 
-    async def refusal(self, item: Any) -> KinsaveError | None: ...
+    async def front(self, item: Any) -> Any: ...
 
     def load(self, session: Session, ticket: Any) -> None: ...
 
@@ -114,25 +117,28 @@ class Batcher(Generic[Item, Result]):
             for _ in range(lanes)
         ]
 
-    def submit(self, item: Item, *, order_key: str = "") -> "asyncio.Future[Result]":
+    def submit(
+        self, item: Item, *, order_key: str = "", admitted: object = None
+    ) -> "asyncio.Future[Result]":
         """Queue `item`; the awaitable answer (its result, or its KinsaveError raised).
 
         `order_key` picks the lane and sorts a batch, so that batchers in two processes take hot
-        rows in the same order and do not deadlock each other.
+        rows in the same order and do not deadlock each other. `admitted`: the gate's admission
+        of the item already made (`answer`), which its batch then uses instead of asking again.
         """
         answer: _LoopAnswer[Result] = _LoopAnswer(asyncio.get_running_loop())
-        self._lane(order_key).put(item, order_key, answer)
+        self._lane(order_key).put(item, order_key, answer, admitted)
         return answer.future
 
     async def answer(self, item: Item, *, order_key: str = "") -> Result:
-        """`submit` behind the gate's front door: a refusal the gate can give now (most of a
-        storm's answers) is raised at once, on the event loop, without a lane (gates/peek.py);
-        the rest are submitted, and the batch's admission decides as before."""
-        if self.gate is not None:
-            refusal = await self.gate.refusal(item)
-            if refusal is not None:
-                raise refusal
-        return await self.submit(item, order_key=order_key)
+        """`submit` behind the gate's front door (gates/front_door.py): the item is admitted on
+        the event loop; a refusal (most of a storm's answers) is raised at once, without a lane,
+        and an admitted item is submitted with its admission, which its batch uses: one store
+        round trip per tap before the database, refused or granted."""
+        admitted = await self.gate.front(item) if self.gate is not None else None
+        if isinstance(admitted, KinsaveError):
+            raise admitted
+        return await self.submit(item, order_key=order_key, admitted=admitted)
 
     def run(self, item: Item, *, order_key: str = "") -> Result:
         """`submit` for a thread: blocks until the item's batch committed (or refused it)."""
@@ -153,6 +159,7 @@ class _Entry(Generic[Item, Result]):
     order_key: str
     item: Item
     answer: _Answer
+    admitted: object = None  # the gate's admission made before it was queued (its first try)
     give_up_at: float | None = None  # set by its first RETRY_LATER
     due: float = 0.0  # not tried again before (time.monotonic())
 
@@ -181,9 +188,9 @@ class _Lane(Generic[Item, Result]):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def put(self, item: Item, order_key: str, answer: _Answer) -> None:
+    def put(self, item: Item, order_key: str, answer: _Answer, admitted: object = None) -> None:
         self._ensure_started()
-        self._queue.put(_Entry(order_key, item, answer))
+        self._queue.put(_Entry(order_key, item, answer, admitted))
 
     def stop(self) -> None:
         if self._thread is not None:
@@ -245,7 +252,7 @@ class _Lane(Generic[Item, Result]):
     def _commit(self, batch: list[_Entry[Item, Result]]) -> None:
         self._batch_size.observe(len(batch))
         self._queue_depth.set(self._queue.qsize())
-        outcomes = self._outcomes([entry.item for entry in batch])
+        outcomes = self._outcomes(batch)
         alone: list[_Entry[Item, Result]] = []
         settled: list[_Answer] = []
         for entry, outcome in zip(batch, outcomes, strict=True):
@@ -266,11 +273,13 @@ class _Lane(Generic[Item, Result]):
             self._run_alone(entry.item, entry.answer)
             deliver([entry.answer])
 
-    def _outcomes(self, items: list[Item]) -> list[Any]:
+    def _outcomes(self, batch: list[_Entry[Item, Result]]) -> list[Any]:
         """One outcome per item: the gate's refusals, then the batch function's in one unit of
         work for the rest (none at all when the gate refused every item)."""
-        gate = self._gate
-        ticket = gate.admit(items) if gate is not None else None
+        gate, items = self._gate, [entry.item for entry in batch]
+        ticket = gate.join(items, [entry.admitted for entry in batch]) if gate is not None else None
+        for entry in batch:
+            entry.admitted = None  # settled with this batch: a retry is admitted anew
         outcomes: list[Any] = gate.refusals(ticket) if gate is not None else [None] * len(items)
         todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if not todo:

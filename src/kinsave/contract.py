@@ -26,7 +26,7 @@ from kinsave.errors import ERROR_BODY_SCHEMA, ERROR_STATUS, openapi_errors
 from kinsave.money import fen_field
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-RATE_LIMITERS = ("rate_limit", "shopper_rate_limit", "guard_share_codes")
+RATE_LIMITERS = ("rate_limit", "shopper_rate_limit", "guard_share_codes", "RateLimitedShopper")
 CODES_IN_DESCRIPTION = re.compile(r"`([a-z0-9_]+)`")
 ERROR_REF = "#/components/schemas/Error"
 
@@ -113,7 +113,8 @@ def _rate_limited_operations(routes: list[Any]) -> set[tuple[str, str]]:
             found |= _rate_limited_operations(route.original_router.routes)
         elif isinstance(route, APIRoute):
             calls = [d.call for d in _all_dependants(route.dependant)]
-            if any(getattr(c, "__qualname__", "").startswith(RATE_LIMITERS) for c in calls):
+            names = [getattr(c, "__qualname__", type(c).__qualname__) for c in calls]
+            if any(name.startswith(RATE_LIMITERS) for name in names):
                 found |= {(method, route.path) for method in route.methods or ()}
     return found
 

@@ -77,7 +77,7 @@ BATCH_FUNCTIONS: dict[str, Any] = {
 class Taps:
     """A batcher per movement with its gate (or without: the database alone). A tap is asked as
     the routes ask it: `Batcher.answer` on an event loop (its own thread here), so the gate's
-    refusals on the loop (gates/peek.py) and the batch's admission are both under test."""
+    admissions on the loop (gates/front_door.py) and the batch's join are both under test."""
 
     def __init__(self, session_factory: sessionmaker[Session], gates: Gates | None) -> None:
         self.gates = gates

@@ -30,10 +30,14 @@ from kinsave.coupons.checkout_schemas import (
 from kinsave.coupons.schemas import ClaimIn
 from kinsave.coupons.store_writes import StoreWrite
 
+# The do-nothing route is matched first of all (the floor it measures is FastAPI's, not a scan of
+# other routes); the others after the storm routes, so that the bench's routes do not sit in front
+# of the documented ones as they never do in production (app.py, `_install_routes`).
+noop_router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
 router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
 
 
-@router.get("/noop")
+@noop_router.get("/noop")
 async def noop() -> dict[str, bool]:
     return {"ok": True}
 

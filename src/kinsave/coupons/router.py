@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse, Response
 
 from kinsave.api import DbSession, IdempotencyKey, Once, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.coupons import claims, deals, service
 from kinsave.coupons.schemas import (
     CenterOut,
@@ -18,10 +19,12 @@ from kinsave.coupons.schemas import (
     TemplateOut,
 )
 from kinsave.errors import openapi_errors
-from kinsave.security.deps import shopper_rate_limit
+from kinsave.security.deps import rate_limited_shopper
 
 admin_router = APIRouter(prefix="/v1/admin/coupon-templates", tags=["admin: coupons"])
 router = APIRouter(prefix="/v1", tags=["coupons"])
+# The claim's one dependency: the signed-in shopper, counted against the claim's limit.
+ClaimingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("coupon_claim")]
 
 
 @admin_router.post(
@@ -80,12 +83,11 @@ def change_template(
     ),
     response_model=CouponOut,
     status_code=201,
-    dependencies=[shopper_rate_limit("coupon_claim")],
 )
 async def claim_coupon(
     body: ClaimIn,
     request: Request,
-    shopper: CurrentShopper,
+    shopper: ClaimingShopper,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """One coupon of the template, through the share `share_code` if given. Without an

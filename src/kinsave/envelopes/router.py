@@ -1,8 +1,11 @@
+from typing import Annotated
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 
 from kinsave.api import IdempotencyKey, Once, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.envelopes import daily, grabs, service
 from kinsave.envelopes.schemas import (
     DailyClaimOut,
@@ -14,9 +17,12 @@ from kinsave.envelopes.schemas import (
     ShopperEnvelopeIn,
 )
 from kinsave.errors import openapi_errors
-from kinsave.security.deps import shopper_rate_limit
+from kinsave.security.deps import rate_limited_shopper
 
 router = APIRouter(prefix="/v1", tags=["envelopes"])
+# The storm routes' one dependency: the signed-in shopper, counted against the action's limit.
+GrabbingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("grab")]
+ClaimingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("claim")]
 
 
 @router.post(
@@ -54,12 +60,11 @@ def get_envelope(envelope_id: str, shopper: CurrentShopper, session: ReadSession
         "not_found", "envelope_expired", "already_grabbed", "envelope_empty", "envelope_busy"
     ),
     response_model=GrabOut,
-    dependencies=[shopper_rate_limit("grab")],
 )
 async def grab_envelope(
     envelope_id: str,
     request: Request,
-    shopper: CurrentShopper,
+    shopper: GrabbingShopper,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Grab one share. Without an Idempotency-Key the grab joins the next batch (the grab
@@ -85,12 +90,11 @@ async def grab_envelope(
         "budget_exhausted",
     ),
     response_model=DailyClaimOut,
-    dependencies=[shopper_rate_limit("claim")],
 )
 async def claim_daily(
     campaign_id: str,
     request: Request,
-    shopper: CurrentShopper,
+    shopper: ClaimingShopper,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Claim today's red envelope of a campaign (once per local calendar day). Batched as a grab

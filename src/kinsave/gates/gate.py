@@ -32,7 +32,7 @@ from typing import Any, Generic, Protocol, TypeVar
 from sqlalchemy.orm import Session
 
 from kinsave.errors import KinsaveError
-from kinsave.gates.peek import Peeker
+from kinsave.gates.front_door import FrontDoor
 from kinsave.gates.store import STORE_ERRORS, Admission, Seed, Settlement, Store
 from kinsave.ops import metrics
 
@@ -84,35 +84,60 @@ class Gate(Generic[Item]):
         self.retry_seconds = retry_seconds
         self._unused_until = 0.0
         self._unforgotten: set[str] = set()  # forgets the store failed to take; retried first
-        self._peeker = Peeker(store)
+        self._front_door = FrontDoor(store, self._give_back)
 
     @property
     def in_use(self) -> bool:
         """False while the gate waits out a store failure (the database alone decides)."""
         return time.monotonic() >= self._unused_until
 
-    async def refusal(self, item: Item) -> KinsaveError | None:
-        """This item's refusal, if the admission would refuse it now; None: let the batch admit
-        it and decide. On the event loop, before the item joins a batch (gates/peek.py); it
-        reserves nothing. A store that fails, or owes a forget, refuses nothing here."""
+    async def front(self, item: Item) -> "KinsaveError | Ticket[Item] | None":
+        """This item's admission on the event loop, before it joins a batch (gates/front_door.py):
+        its refusal (as the database words it), or its one-item ticket for `join` (reserved,
+        passed or missed). None: the store fails or owes a forget; the batch admits it."""
         if not self.in_use or self._unforgotten:
             return None
+        tag = self.spec.tag(item)
         try:
-            verdict = await self._peeker.peek(
-                self.spec.tag(item), self.spec.member(item), int(time.time())
-            )
+            admission = await self._front_door.admit(tag, self.spec.member(item), int(time.time()))
         except STORE_ERRORS:
             self._stop_using()
             return None
-        if verdict not in REFUSED:
-            return None
-        refusal = self.spec.codes[verdict]
-        self._count(refusal.code)
-        return KinsaveError(refusal.code, refusal.message)
+        ticket = Ticket([item], ["pass"])
+        self._apply(ticket, tag, [0], admission)
+        verdict = ticket.verdicts[0]
+        if verdict in REFUSED:
+            refusal = self.spec.codes[verdict]
+            return KinsaveError(refusal.code, refusal.message)
+        return ticket
+
+    def join(self, items: Sequence[Item], fronts: Sequence[Any]) -> Ticket[Item]:
+        """A batch's ticket: the items admitted at the front door (`fronts[i]` their ticket) keep
+        their admission; the others (None) are admitted now, in one round trip if any. Two front
+        tickets of one target under different generations (a forget between them) can not
+        settle together: the first one's generation stays, the other's reservation is given
+        back and its item passes (the database decides it; nothing is learned under a stale
+        generation)."""
+        rest = {i: at for at, i in enumerate(i for i, front in enumerate(fronts) if front is None)}
+        now = self.admit([items[i] for i in rest]) if rest else Ticket([], [])
+        ticket = Ticket(list(items), ["pass"] * len(items))
+        for i, front in enumerate(fronts):
+            source, at = (now, rest[i]) if front is None else (front, 0)
+            tag = self.spec.tag(items[i])
+            if tag in ticket.gens and ticket.gens[tag] != source.gens.get(tag):
+                self._give_back_ticket(tag, source, at)
+                continue
+            ticket.verdicts[i] = source.verdicts[at]
+            ticket.gens[tag] = source.gens.get(tag)
+            if tag in source.infos:
+                ticket.infos[tag] = source.infos[tag]
+            if tag in source.epochs:
+                ticket.epochs[tag] = source.epochs[tag]
+        return ticket
 
     async def close(self) -> None:
-        """Close what `refusal` opened on this event loop (its Redis connections)."""
-        await self._peeker.close()
+        """Close what `front` opened on this event loop (its Redis connections)."""
+        await self._front_door.close()
 
     def admit(self, items: Sequence[Item]) -> Ticket[Item]:
         """Each item's verdict, in one store round trip; no database work."""
@@ -223,6 +248,18 @@ class Gate(Generic[Item]):
             return
         try:
             self.store.settle([(tag, str(ticket.gens[tag]), e) for tag, e in settles.items()])
+        except STORE_ERRORS:
+            self._stop_using()
+
+    def _give_back_ticket(self, tag: str, ticket: Ticket[Item], at: int) -> None:
+        gen = ticket.gens.get(tag)
+        if ticket.verdicts[at] == "reserved" and gen is not None:
+            self._give_back(tag, gen, self.spec.member(ticket.items[at]))
+
+    def _give_back(self, tag: str, gen: str, member: str) -> None:
+        """A reservation nobody will settle, given back."""
+        try:
+            self.store.settle([(tag, gen, [(member, True, "-", 0, 0)])])
         except STORE_ERRORS:
             self._stop_using()
 

@@ -15,9 +15,9 @@ One target (an envelope, a campaign, a coupon template) is a few keys with one h
 - `<tag>:e` the epoch, bumped by `forget`: a seed read from the database before a forget is never
   installed after it.
 
-The three scripts below are the gate's whole logic; `MemoryStore` is the same logic in Python for
-one process without Redis, and the tests run every gate test against both. `_PEEK` is the
-admission's refusals alone, read only (gates/peek.py, asked on the event loop).
+The scripts below are the gate's whole logic; `MemoryStore` is the same logic in Python for
+one process without Redis, and the tests run every gate test against both. A tap's admission is
+asked on the event loop (gates/front_door.py), a batch's in its lane.
 """
 
 import threading
@@ -74,6 +74,7 @@ end
 redis.call('HSET', KEYS[1], 'inflight', inflight)
 return {1, st[1], st[8], out}
 """
+ADMIT_SCRIPT = _ADMIT  # also run from the event loop (gates/front_door.py)
 _SETTLE = """
 local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'hi', 'limit', 'mode', 'cap')
 if st[1] ~= ARGV[1] then return 0 end
@@ -120,9 +121,6 @@ redis.call('INCR', KEYS[4])
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
 return 1
 """
-
-
-ASK = "ask"  # a peek's "let the batch decide" (gates/peek.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +182,7 @@ class RedisStore:
     def admit(self, asks: Sequence[tuple[str, Sequence[str]]], now: int) -> list[Admission]:
         """One round trip for every target of a batch: each target's verdicts per member."""
         calls = [("admit", keys_of(tag), [now, *members]) for tag, members in asks]
-        return [_admission(raw) for raw in self._run(calls)]
+        return [admission_of(raw) for raw in self._run(calls)]
 
     def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
         calls = []
@@ -227,7 +225,8 @@ def plain_url(url: str) -> str:
     return "redis://" + url.removeprefix("redis+cluster://")
 
 
-def _admission(raw: list[Any]) -> Admission:
+def admission_of(raw: list[Any]) -> Admission:
+    """An `_ADMIT` reply as an Admission."""
     if int(raw[0]) == 0:
         return Admission(gen=None, epoch=_text(raw[1]))
     return Admission(gen=_text(raw[1]), info=_text(raw[2]), verdicts=tuple(map(_text, raw[3])))
@@ -286,22 +285,6 @@ class MemoryStore:
             else:
                 verdicts.append("pass")
         return Admission(gen=target.gen, info=seed.info, verdicts=tuple(verdicts))
-
-    def peek(self, tag: str, member: str, now: int) -> str:
-        """`_PEEK` for one member: what `admit` would refuse now, changing nothing."""
-        with self._lock:
-            target = self._targets.get(tag)
-            if target is None or 0 < target.seed.until <= now:
-                return ASK
-            seed, held = target.seed, target.held.get(member, 0)
-            pending = target.pending.get(member, 0)
-            until = seed.mode == "until"
-            count, cap = (0, 1) if until else (held, seed.limit)
-            if (until and held > now) or (not until and held >= seed.limit):
-                return "already"
-            if pending > 0 and count + pending >= cap:
-                return ASK
-            return "exhausted" if min(target.left, target.cap) < seed.lo else ASK
 
     def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
         with self._lock:
