@@ -1,9 +1,9 @@
-"""Starting and joining groups; the N-th member's join makes the group succeed, exactly once.
+"""Joining groups; the N-th member's join makes the group succeed, exactly once.
 
-Each step is one conditional statement the database decides (see models.py): a start takes the
-group's N units from the deal, a join takes the next seat of the group, the membership row's
-unique keys refuse a second open group of the deal and a slot past the per-shopper limit. A
-refusal raises, and the request's transaction rolls back whatever the join had taken.
+Each step is one conditional statement the database decides (see models.py): a join takes the
+next seat of the group, the membership row's unique keys refuse a second open group of the deal
+and a slot past the per-shopper limit (a start, starting.py, takes the group's units the same
+way). A refused join changes nothing.
 
 A join reads everything it checks before it takes its seat (one read for the group, its deal,
 its members and the joiner's memberships; the identity marks; the names), because the seat's
@@ -12,10 +12,15 @@ join. After the seat come only the membership row and, for the N-th seat, the su
 UPDATE itself flips the group to `succeeded`, and the same transaction gives every member a
 set_price coupon and writes the `group.succeeded` webhook. The answer is built from the rows
 already read (re-read only when another join seated in between).
+
+Joins are committed in batches (`join_groups`, the group-join batcher's batch function): a
+durable commit per join (an fsync, and on SQLite the one writer's turn) cost more than the join's
+statements (bench group-rush). A join alone (`join_group`, with an Idempotency-Key or in a
+test) is a batch of one: the same statements either way.
 """
 
-import secrets
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -28,10 +33,9 @@ from kinsave.coupons import entitlements
 from kinsave.db import UTCDateTime, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.groups import rules
-from kinsave.groups.arrival import Arrival, require_channel
+from kinsave.groups.arrival import arrival, require_channel
 from kinsave.groups.models import DealGroup, GroupDeal, GroupMember
 from kinsave.groups.schemas import GroupOut
-from kinsave.groups.service import find_deal
 from kinsave.groups.views import (
     DEAL_COLUMNS,
     GROUP_COLUMNS,
@@ -118,71 +122,15 @@ class Membership(NamedTuple):
         return MemberFacts(self.shopper_id, self.position, self.joined_at, self.coupon_id)
 
 
-def start_group(
-    session: Session,
-    deal_id: str,
-    shopper_id: str,
-    *,
-    device_hash: str | None = None,
-    via: Arrival | None = None,
-    now: datetime | None = None,
-) -> GroupOut:
-    """Start a group of the deal with the shopper as its first member; its N units are held
-    for it until it succeeds or fails. Errors: not_found, group_deal_not_active,
-    channel_not_allowed, group_deal_sold_out, already_in_group, group_limit_reached."""
-    now = now or utcnow()
-    via = via or Arrival()
-    deal = find_deal(session, deal_id)
-    require_channel(deal.channels, via.channel)
-    if not rules.deal_open_for_groups(deal.status, deal.starts_at, deal.ends_at, now):
-        raise KinsaveError("group_deal_not_active", "this group deal is not taking new groups")
-    mine = _memberships(session, deal.id, shopper_id)
-    slot = _slot_or_refuse(mine, deal.per_shopper_limit)
-    group = GroupFacts(
-        id="grp_" + secrets.token_hex(8),
-        deal_id=deal.id,
-        size=deal.group_size,
-        members=1,  # the starter's seat: a group of one never fills (N >= 2)
-        status="forming",
-        created_at=now,
-        expires_at=rules.group_expiry(now, deal.window_seconds, deal.ends_at),
-        closed_at=None,
-        **{column.key: getattr(deal, column.key) for column in DEAL_COLUMNS},
-    )
-    session.add(
-        DealGroup(
-            **{column.key: getattr(group, column.key) for column in GROUP_COLUMNS},
-            shop_id=deal.shop_id,
-            starter_id=shopper_id,
-        )
-    )
-    session.flush()
-    _insert_member(session, group, shopper_id, (1, slot, device_hash, via.share_code), now)
-    names = auth.display_names(session, [shopper_id])
-    view = build_view(group, [MemberFacts(shopper_id, 1, now, None)], names, shopper_id, now)
-    # Last: every start locks the deal's row here until its commit, so the less comes after
-    # it, the more starts a second. A refusal rolls the new group back with everything else.
-    _take_units(session, deal)
-    return view
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """A join as the API takes it: the group, the shopper, and the way they came."""
 
-
-def _take_units(session: Session, deal: GroupDeal) -> None:
-    taken = session.execute(
-        update(GroupDeal)
-        .where(
-            GroupDeal.id == deal.id,
-            GroupDeal.status == "active",
-            GroupDeal.units_taken + GroupDeal.group_size <= GroupDeal.units,
-        )
-        .values(units_taken=GroupDeal.units_taken + GroupDeal.group_size)
-        .returning(GroupDeal.id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if taken is None:
-        status = session.execute(select(GroupDeal.status).where(GroupDeal.id == deal.id)).scalar()
-        if status != "active":
-            raise KinsaveError("group_deal_not_active", "this group deal is not taking new groups")
-        raise KinsaveError("group_deal_sold_out", "every unit of this deal is taken")
+    group_id: str
+    shopper_id: str
+    device_hash: str | None = None  # X-Device-Hash: a second account on it cannot fill a group
+    share_code: str | None = None  # X-Share-Code: the share of this group they came through
+    channel: str | None = None  # X-Channel: the host, when they came through no share
 
 
 def join_group(
@@ -191,26 +139,73 @@ def join_group(
     shopper_id: str,
     *,
     device_hash: str | None = None,
-    via: Arrival | None = None,
+    share_code: str | None = None,
+    channel: str | None = None,
     now: datetime | None = None,
 ) -> GroupOut:
-    """Join a forming group; the N-th member's join makes it succeed at once. `via`: the
-    channel and share it came through (arrival.py); the membership records the share.
+    """Join a forming group; the N-th member's join makes it succeed at once. The join came
+    through the share `share_code` (when it is a live share of this group: the membership records
+    it, and its channel is the join's) or else through `channel` (arrival.py). A batch of one of
+    `join_groups`.
 
     Errors: not_found, channel_not_allowed, group_expired, group_full (it filled, or
     succeeded), already_in_group (in this group, or in another open group of the deal),
     group_limit_reached, group_self_join (a member shares the joiner's device or host
     identity). A refused join changes nothing.
     """
-    now, via = now or utcnow(), via or Arrival()
-    group, members, mine = _read_for_join(session, group_id, shopper_id)
+    join = JoinRequest(group_id, shopper_id, device_hash, share_code, channel)
+    return join_alone(session, join, now=now)
+
+
+def join_alone(session: Session, join: JoinRequest, *, now: datetime | None = None) -> GroupOut:
+    """`join_group` for a JoinRequest: a batch of one, its refusal raised."""
+    (outcome,) = join_groups(session, [join], now=now)
+    if isinstance(outcome, KinsaveError):
+        raise outcome
+    return outcome
+
+
+def join_groups(
+    session: Session, joins: Sequence[JoinRequest], *, now: datetime | None = None
+) -> list[GroupOut | KinsaveError]:
+    """Every join's answer (the group as the joiner sees it, or join_group's refusal) in the
+    session's one transaction: the group-join batcher's batch function (one commit, and on
+    SQLite one hold of the write lock, for many joins). Each join sees the joins before it.
+
+    A join reads everything it checks before it writes, so a refusal there wrote nothing; its
+    seat, its membership and the group's success run in a SAVEPOINT of their own, so a join
+    refused after its seat (the same shopper's join in another transaction took the deal's
+    open slot first) leaves nothing either, and the batch's other joins stand. The joins run
+    in group order: batches of two processes lock the groups' rows in the same order.
+    """
+    now = now or utcnow()
+    outcomes: dict[int, GroupOut | KinsaveError] = {}
+    for index in sorted(range(len(joins)), key=lambda i: joins[i].group_id):
+        try:
+            outcomes[index] = _join(session, joins[index], now)
+        except KinsaveError as refusal:
+            outcomes[index] = refusal
+    return [outcomes[index] for index in range(len(joins))]
+
+
+def _join(session: Session, join: JoinRequest, now: datetime) -> GroupOut:
+    via = arrival(
+        session,
+        share_code=join.share_code,
+        channel=join.channel,
+        group_id=join.group_id,
+        now=now,
+    )
+    group, members, mine = _read_for_join(session, join.group_id, join.shopper_id)
     require_channel(group.channels, via.channel)
     _refuse_if_closed(group.status, group.expires_at, now, group.deal_id)
-    slot = _slot_or_refuse(mine, group.per_shopper_limit)
-    _refuse_self_join(session, members, shopper_id, device_hash)
-    names = auth.display_names(session, [*(m.shopper_id for m in members), shopper_id])
+    slot = slot_or_refuse(mine, group.per_shopper_limit)
+    _refuse_self_join(session, members, join.shopper_id, join.device_hash)
+    names = auth.display_names(session, [*(m.shopper_id for m in members), join.shopper_id])
     known = [m.facts() for m in members]
-    return _seat(session, group, known, names, shopper_id, (slot, device_hash, via.share_code), now)
+    seat = (slot, join.device_hash, via.share_code)
+    with session.begin_nested():
+        return _seat(session, group, known, names, join.shopper_id, seat, now)
 
 
 def _read_for_join(
@@ -228,7 +223,7 @@ def _read_for_join(
     return GroupFacts.of(rows[0]), members, mine
 
 
-def _memberships(session: Session, deal_id: str, shopper_id: str) -> list[Membership]:
+def memberships(session: Session, deal_id: str, shopper_id: str) -> list[Membership]:
     rows = session.execute(
         select(*_MEMBERSHIP_COLUMNS).where(
             GroupMember.deal_id == deal_id, GroupMember.shopper_id == shopper_id
@@ -251,7 +246,7 @@ def _closed(code: str, message: str, deal_id: str) -> KinsaveError:
     )
 
 
-def _slot_or_refuse(mine: list[Membership], limit: int) -> int:
+def slot_or_refuse(mine: list[Membership], limit: int) -> int:
     """The membership slot the shopper's join will take, from their memberships of the deal.
 
     The friendly refusals (already_in_group, group_limit_reached); the unique keys
@@ -310,7 +305,7 @@ def _seat(
         _refuse_if_closed(fresh.status, fresh.expires_at, now, group.deal_id)
         raise _closed("group_full", "this group already has all its members", group.deal_id)
     position, status, closed_at = seated
-    _insert_member(session, group, shopper_id, (position, *seat), now)
+    insert_member(session, group, shopper_id, (position, *seat), now)
     if len(known) != position - 1:
         # Joins seated between our read and our seat: their rows are committed by now (each
         # held the group's row until its commit), so one read finds them all.
@@ -332,7 +327,7 @@ def _members_before(session: Session, group_id: str, position: int) -> list[Memb
     return [MemberFacts(*row) for row in rows]
 
 
-def _insert_member(
+def insert_member(
     session: Session,
     group: GroupFacts,
     shopper_id: str,
@@ -355,7 +350,7 @@ def _insert_member(
     inserted = session.execute(_INSERT_MEMBER[dialect], member).first()
     if inserted is None:
         # A concurrent join of the same shopper won: an open group of the deal, or the slot.
-        _slot_or_refuse(_memberships(session, group.deal_id, shopper_id), group.per_shopper_limit)
+        slot_or_refuse(memberships(session, group.deal_id, shopper_id), group.per_shopper_limit)
         raise _already_in_group(None)
 
 
