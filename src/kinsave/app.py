@@ -205,10 +205,9 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
             app.state.session_factory,
             run_batch,
             max_batch=settings.grab_batch_max,
-            lanes=settings.batch_lanes,
             run_alone=run_alone,
             name=name,
-            **options,
+            **{"lanes": settings.batch_lanes, **options},
         )
 
     gates = app.state.gates
@@ -221,7 +220,9 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
     )
     app.state.daily_batcher = batcher("daily", daily.book_daily_claims, gate=gates and gates.daily)
     app.state.coupon_batcher = batcher("coupon", claims.claim_many, gate=gates and gates.coupon)
-    app.state.group_join_batcher = batcher("group_join", joining.join_groups)
+    app.state.group_join_batcher = batcher(
+        "group_join", joining.join_groups, lanes=settings.group_join_lanes
+    )
     app.state.checkout_batcher = batcher(
         "checkout", store_writes.run_store_writes, store_writes.run_store_write
     )

@@ -106,7 +106,10 @@ class GroupRush:
         "straightforward": lambda ctx, _plan: in_own_transaction(ctx, straightforward_join),
         # What POST /v1/groups/{id}/join runs: the group-join batcher.
         "kinsave": lambda ctx, _plan: batched(
-            ctx, joining.join_groups, lambda attempt: (joining.JoinRequest(*attempt), attempt[0])
+            ctx,
+            joining.join_groups,
+            lambda attempt: (joining.JoinRequest(*attempt), attempt[0]),
+            lanes=ctx.settings.group_join_lanes,
         ),
     }
     http_variants = {

@@ -6,17 +6,16 @@ and a slot past the per-shopper limit (a start, starting.py, takes the group's u
 way). A refused join changes nothing.
 
 A join reads everything it checks before it takes its seat (one read for the group, its deal,
-its members and the joiner's memberships; the identity marks; the names), because the seat's
-UPDATE locks the group's row until commit: every statement after it delays the group's next
-join. After the seat come only the membership row and, for the N-th seat, the success: the seat
-UPDATE itself flips the group to `succeeded`, and the same transaction gives every member a
-set_price coupon and writes the `group.succeeded` webhook. The answer is built from the rows
-already read (re-read only when another join seated in between).
+its members and the joiner's memberships; the names and identity marks, once per batch:
+people.py), because the seat's UPDATE locks the group's row until commit. After the seat
+comes only the membership row; the N-th seat's UPDATE itself flips the group to `succeeded`,
+and the same transaction gives every member a set_price coupon and writes the
+`group.succeeded` webhook (success.py). The answer is built from the rows already read
+(re-read only when another join seated in between).
 
 Joins are committed in batches (`join_groups`, the group-join batcher's batch function): a
-durable commit per join (an fsync, and on SQLite the one writer's turn) cost more than the join's
-statements (bench group-rush). A join alone (`join_group`, with an Idempotency-Key or in a
-test) is a batch of one: the same statements either way.
+durable commit per join cost more than its statements (bench group-rush). A join alone
+(`join_group`: an Idempotency-Key, a test) is a batch of one, the same statements.
 """
 
 from collections.abc import Sequence
@@ -28,14 +27,14 @@ from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kinsave.auth import service as auth
-from kinsave.coupons import entitlements
 from kinsave.db import UTCDateTime, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.groups import rules
 from kinsave.groups.arrival import arrival, require_channel
 from kinsave.groups.models import DealGroup, GroupDeal, GroupMember
+from kinsave.groups.people import People
 from kinsave.groups.schemas import GroupOut
+from kinsave.groups.success import Filled, give_success, unseat
 from kinsave.groups.views import (
     DEAL_COLUMNS,
     GROUP_COLUMNS,
@@ -44,8 +43,6 @@ from kinsave.groups.views import (
     build_view,
     new_group_path,
 )
-from kinsave.sharing import attribution
-from kinsave.webhooks import service as webhooks
 
 # A membership as a join reads it: the view's columns, then what the checks need.
 _MEMBERSHIP_COLUMNS = (
@@ -172,23 +169,33 @@ def join_groups(
     session's one transaction: the group-join batcher's batch function (one commit, and on
     SQLite one hold of the write lock, for many joins). Each join sees the joins before it.
 
-    A join reads everything it checks before it writes, so a refusal there wrote nothing; its
-    seat, its membership and the group's success run in a SAVEPOINT of their own, so a join
-    refused after its seat (the same shopper's join in another transaction took the deal's
-    open slot first) leaves nothing either, and the batch's other joins stand. The joins run
-    in group order: batches of two processes lock the groups' rows in the same order.
+    A join reads everything it checks before it writes, so a refusal there wrote nothing; a
+    join refused after its seat (the same shopper's join in another transaction took the
+    deal's open slot first) gives its seat back and deletes its membership row before it
+    answers (`success.unseat`), so it leaves nothing either, and the batch's other joins stand. (A
+    SAVEPOINT per join did the same for two more round trips per join.) The names and
+    identity marks the joins need are read once for the batch (people.py). The joins run in
+    group order (batches of two lanes or processes lock the groups' rows in the same order),
+    and the successes of the groups they filled are given last (success.py).
     """
     now = now or utcnow()
-    outcomes: dict[int, GroupOut | KinsaveError] = {}
+    people = People.of_batch(session, (j.group_id for j in joins), (j.shopper_id for j in joins))
+    outcomes: dict[int, GroupOut | Filled | KinsaveError] = {}
     for index in sorted(range(len(joins)), key=lambda i: joins[i].group_id):
         try:
-            outcomes[index] = _join(session, joins[index], now)
+            outcomes[index] = _join(session, joins[index], people, now)
         except KinsaveError as refusal:
             outcomes[index] = refusal
-    return [outcomes[index] for index in range(len(joins))]
+    answers: dict[int, GroupOut | KinsaveError] = {}
+    for index, outcome in outcomes.items():  # in group order; the successes last (success.py)
+        if isinstance(outcome, Filled):
+            answers[index] = give_success(session, outcome, people.names, now)
+        else:
+            answers[index] = outcome
+    return [answers[index] for index in range(len(joins))]
 
 
-def _join(session: Session, join: JoinRequest, now: datetime) -> GroupOut:
+def _join(session: Session, join: JoinRequest, people: People, now: datetime) -> GroupOut | Filled:
     via = arrival(
         session,
         share_code=join.share_code,
@@ -200,12 +207,10 @@ def _join(session: Session, join: JoinRequest, now: datetime) -> GroupOut:
     require_channel(group.channels, via.channel)
     _refuse_if_closed(group.status, group.expires_at, now, group.deal_id)
     slot = slot_or_refuse(mine, group.per_shopper_limit)
-    _refuse_self_join(session, members, join.shopper_id, join.device_hash)
-    names = auth.display_names(session, [*(m.shopper_id for m in members), join.shopper_id])
+    people.refuse_self_join(session, members, join.shopper_id, join.device_hash)
     known = [m.facts() for m in members]
     seat = (slot, join.device_hash, via.share_code)
-    with session.begin_nested():
-        return _seat(session, group, known, names, join.shopper_id, seat, now)
+    return _seat(session, group, known, people, join.shopper_id, seat, now)
 
 
 def _read_for_join(
@@ -271,31 +276,18 @@ def _already_in_group(group_id: str | None) -> KinsaveError:
     )
 
 
-def _refuse_self_join(
-    session: Session, members: list[Membership], shopper_id: str, device_hash: str | None
-) -> None:
-    """A second account of a member (same device, or host identity, as sharing events and the
-    members' own joins recorded them) cannot fill the group: the referral rule, reused."""
-    others = [m.shopper_id for m in members if m.shopper_id != shopper_id]
-    marks = attribution.identity_marks(session, [*others, shopper_id])
-    for member in members:
-        if member.device_hash:
-            marks[member.shopper_id].add("d:" + member.device_hash)
-    mine = marks[shopper_id] | ({"d:" + device_hash} if device_hash else set())
-    if any(mine & marks[other] for other in others):
-        raise KinsaveError("group_self_join", "a member of this group uses the same device")
-
-
 def _seat(
     session: Session,
     group: GroupFacts,
     known: list[MemberFacts],  # the members read before the seat, by position
-    names: dict[str, str],
+    people: People,
     shopper_id: str,
     seat: Seat,
     now: datetime,
-) -> GroupOut:
-    """Take the group's next seat and record the membership; the N-th seat succeeds it."""
+) -> GroupOut | Filled:
+    """Take the group's next seat and record the membership; the N-th seat fills the group
+    (its success is given at the batch's end). A refusal after the seat gives it back
+    (`success.unseat`) before it is raised."""
     seated = session.execute(_SEAT, {"group_id": group.id, "now": now}).one_or_none()
     if seated is None:
         # Another join took the last seat (or the window ended) while we waited our turn.
@@ -305,17 +297,21 @@ def _seat(
         _refuse_if_closed(fresh.status, fresh.expires_at, now, group.deal_id)
         raise _closed("group_full", "this group already has all its members", group.deal_id)
     position, status, closed_at = seated
-    insert_member(session, group, shopper_id, (position, *seat), now)
     if len(known) != position - 1:
         # Joins seated between our read and our seat: their rows are committed by now (each
         # held the group's row until its commit), so one read finds them all.
         known = _members_before(session, group.id, position)
-        names = names | auth.display_names(session, [m.shopper_id for m in known])
+        people.meet(session, [m.shopper_id for m in known])
     members = [*known, MemberFacts(shopper_id, position, now, None)]
-    if status == "succeeded":
-        members = _succeed(session, group, members, now)
+    try:
+        insert_member(session, group, shopper_id, (position, *seat), now)
+    except KinsaveError:
+        unseat(session, group.id, shopper_id, position)
+        raise
     group = replace(group, members=position, status=status, closed_at=closed_at)
-    return build_view(group, members, names, shopper_id, now)
+    if status == "succeeded":
+        return Filled(group, members, shopper_id)
+    return build_view(group, members, people.names, shopper_id, now)
 
 
 def _members_before(session: Session, group_id: str, position: int) -> list[MemberFacts]:
@@ -352,32 +348,3 @@ def insert_member(
         # A concurrent join of the same shopper won: an open group of the deal, or the slot.
         slot_or_refuse(memberships(session, group.deal_id, shopper_id), group.per_shopper_limit)
         raise _already_in_group(None)
-
-
-def _succeed(
-    session: Session, group: GroupFacts, members: list[MemberFacts], now: datetime
-) -> list[MemberFacts]:
-    """The N-th seat's transaction (the seat already flipped the group to succeeded): a coupon
-    for every member, their open group closed, the webhook. Returns the members with coupons."""
-    shoppers = [m.shopper_id for m in members]
-    given = entitlements.grant_set_price(session, group.template_id, shoppers, now)
-    session.execute(
-        update(GroupMember)
-        .where(GroupMember.group_id == group.id)
-        .values(open_deal_id=None, coupon_id=case(given, value=GroupMember.shopper_id))
-        .execution_options(synchronize_session=False)
-    )
-    webhooks.enqueue(
-        session,
-        group.shop_id,
-        "group.succeeded",
-        {
-            "group_id": group.id,
-            "deal_id": group.deal_id,
-            "sku": group.sku,
-            "group_price": group.group_price,
-            "succeeded_at": now.isoformat(),
-            "members": [{"shopper_id": s, "coupon_id": given[s]} for s in shoppers],
-        },
-    )
-    return [replace(m, coupon_id=given[m.shopper_id]) for m in members]
