@@ -21,7 +21,7 @@ durable commit per join cost more than its statements (bench group-rush). A join
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -57,25 +57,36 @@ _MEMBERSHIP_COLUMNS = (
 )
 Seat = tuple[int, str | None, str | None]  # (slot in the deal, device hash, share code)
 
+
 # The join's statements, built once: building them per call (SQLAlchemy's expression objects)
 # cost more than running them (bench group-rush). Parameters are bound per call.
-_READ_FOR_JOIN = (
-    select(*GROUP_COLUMNS, *DEAL_COLUMNS, *_MEMBERSHIP_COLUMNS)
-    .join(GroupDeal, GroupDeal.id == DealGroup.deal_id)
-    .outerjoin(
-        GroupMember,
-        # Two indexed terms, so that both databases read only these rows (an OR inside an
-        # AND on deal_id read every member of the deal on SQLite).
-        or_(
-            GroupMember.group_id == DealGroup.id,
-            and_(
-                GroupMember.shopper_id == bindparam("shopper_id"),
-                GroupMember.deal_id == DealGroup.deal_id,
+def _read_statement(shoppers: Any, groups: Any) -> Any:
+    return (
+        select(*GROUP_COLUMNS, *DEAL_COLUMNS, *_MEMBERSHIP_COLUMNS)
+        .join(GroupDeal, GroupDeal.id == DealGroup.deal_id)
+        .outerjoin(
+            GroupMember,
+            # Two indexed terms, so that both databases read only these rows (an OR inside an
+            # AND on deal_id read every member of the deal on SQLite).
+            or_(
+                GroupMember.group_id == DealGroup.id,
+                and_(shoppers, GroupMember.deal_id == DealGroup.deal_id),
             ),
-        ),
+        )
+        .where(groups)
     )
-    .where(DealGroup.id == bindparam("group_id"))
+
+
+# One join's read; and the batch's: every group it joins, each with the batch's joiners'
+# memberships of its deal.
+_READ_FOR_JOIN = _read_statement(
+    GroupMember.shopper_id == bindparam("shopper_id"), DealGroup.id == bindparam("group_id")
 )
+_READ_FOR_BATCH = _read_statement(
+    GroupMember.shopper_id.in_(bindparam("shopper_ids", expanding=True)),
+    DealGroup.id.in_(bindparam("group_ids", expanding=True)),
+)
+_WIDTH = len(GROUP_COLUMNS) + len(DEAL_COLUMNS)
 _FILLS = DealGroup.members + 1 == DealGroup.size  # SET reads the row as it was
 _SEAT = (
     update(DealGroup)
@@ -180,10 +191,11 @@ def join_groups(
     """
     now = now or utcnow()
     people = People.of_batch(session, (j.group_id for j in joins), (j.shopper_id for j in joins))
+    reads = _BatchReads(session, joins)
     outcomes: dict[int, GroupOut | Filled | KinsaveError] = {}
     for index in sorted(range(len(joins)), key=lambda i: joins[i].group_id):
         try:
-            outcomes[index] = _join(session, joins[index], people, now)
+            outcomes[index] = _join(session, joins[index], reads, people, now)
         except KinsaveError as refusal:
             outcomes[index] = refusal
     answers: dict[int, GroupOut | KinsaveError] = {}
@@ -195,7 +207,9 @@ def join_groups(
     return [answers[index] for index in range(len(joins))]
 
 
-def _join(session: Session, join: JoinRequest, people: People, now: datetime) -> GroupOut | Filled:
+def _join(
+    session: Session, join: JoinRequest, reads: "_BatchReads", people: People, now: datetime
+) -> GroupOut | Filled:
     via = arrival(
         session,
         share_code=join.share_code,
@@ -203,7 +217,7 @@ def _join(session: Session, join: JoinRequest, people: People, now: datetime) ->
         group_id=join.group_id,
         now=now,
     )
-    group, members, mine = _read_for_join(session, join.group_id, join.shopper_id)
+    group, members, mine = reads.read(session, join.group_id, join.shopper_id)
     require_channel(group.channels, via.channel)
     _refuse_if_closed(group.status, group.expires_at, now, group.deal_id)
     slot = slot_or_refuse(mine, group.per_shopper_limit)
@@ -213,19 +227,41 @@ def _join(session: Session, join: JoinRequest, people: People, now: datetime) ->
     return _seat(session, group, known, people, join.shopper_id, seat, now)
 
 
-def _read_for_join(
-    session: Session, group_id: str, shopper_id: str
-) -> tuple[GroupFacts, list[Membership], list[Membership]]:
-    """The group with its deal, its members (by position) and the joiner's memberships of the
-    deal, in one read. Errors: not_found."""
-    rows = session.execute(_READ_FOR_JOIN, {"group_id": group_id, "shopper_id": shopper_id}).all()
-    if not rows:
-        raise KinsaveError("not_found", "no such group")
-    width = len(GROUP_COLUMNS) + len(DEAL_COLUMNS)
-    memberships = [Membership._make(row[width:]) for row in rows if row[width] is not None]
-    members = sorted((m for m in memberships if m.group_id == group_id), key=lambda m: m.position)
-    mine = [m for m in memberships if m.shopper_id == shopper_id]
-    return GroupFacts.of(rows[0]), members, mine
+Read = tuple[GroupFacts, list[Membership], list[Membership]]  # group, members, the joiner's
+
+
+class _BatchReads:
+    """What each join of a batch checks: the group with its deal, its members (by position) and
+    the joiner's memberships of the deal. One read for the whole batch; a join whose group or
+    joiner an earlier join of the batch met reads again, to see what that join wrote."""
+
+    def __init__(self, session: Session, joins: Sequence[JoinRequest]) -> None:
+        group_ids = sorted({j.group_id for j in joins})
+        shopper_ids = sorted({j.shopper_id for j in joins})
+        rows = session.execute(
+            _READ_FOR_BATCH, {"group_ids": group_ids, "shopper_ids": shopper_ids}
+        ).all()
+        self._rows: dict[str, list[Any]] = {}
+        for row in rows:
+            self._rows.setdefault(row[0], []).append(row)
+        self._met_groups: set[str] = set()
+        self._met_shoppers: set[str] = set()
+
+    def read(self, session: Session, group_id: str, shopper_id: str) -> Read:
+        """Errors: not_found."""
+        rows: Sequence[Any] | None = self._rows.get(group_id)
+        if rows is None or group_id in self._met_groups or shopper_id in self._met_shoppers:
+            rows = session.execute(
+                _READ_FOR_JOIN, {"group_id": group_id, "shopper_id": shopper_id}
+            ).all()
+        self._met_groups.add(group_id)
+        self._met_shoppers.add(shopper_id)
+        if not rows:
+            raise KinsaveError("not_found", "no such group")
+        memberships = [Membership._make(row[_WIDTH:]) for row in rows if row[_WIDTH] is not None]
+        members = [m for m in memberships if m.group_id == group_id]
+        mine = [m for m in memberships if m.shopper_id == shopper_id]
+        return GroupFacts.of(rows[0]), sorted(members, key=lambda m: m.position), mine
 
 
 def memberships(session: Session, deal_id: str, shopper_id: str) -> list[Membership]:
