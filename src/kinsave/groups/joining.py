@@ -183,15 +183,17 @@ def join_groups(
     A join reads everything it checks before it writes, so a refusal there wrote nothing; a
     join refused after its seat (the same shopper's join in another transaction took the
     deal's open slot first) gives its seat back and deletes its membership row before it
-    answers (`success.unseat`), so it leaves nothing either, and the batch's other joins stand. (A
-    SAVEPOINT per join did the same for two more round trips per join.) The names and
-    identity marks the joins need are read once for the batch (people.py). The joins run in
-    group order (batches of two lanes or processes lock the groups' rows in the same order),
-    and the successes of the groups they filled are given last (success.py).
+    answers (`success.unseat`), so it leaves nothing either, and the batch's other joins
+    stand. (A SAVEPOINT per join did the same for two more round trips per join.) What the
+    joins check is read once for the batch (`_BatchReads`), and so are the names and identity
+    marks of everyone they meet (people.py). The joins run in group order (batches of two
+    lanes or processes lock the groups' rows in the same order), and the successes of the
+    groups they filled are given last (success.py).
     """
     now = now or utcnow()
-    people = People.of_batch(session, (j.group_id for j in joins), (j.shopper_id for j in joins))
     reads = _BatchReads(session, joins)
+    people = People()
+    people.meet(session, [*reads.shopper_ids(), *(j.shopper_id for j in joins)])
     outcomes: dict[int, GroupOut | Filled | KinsaveError] = {}
     for index in sorted(range(len(joins)), key=lambda i: joins[i].group_id):
         try:
@@ -246,6 +248,10 @@ class _BatchReads:
             self._rows.setdefault(row[0], []).append(row)
         self._met_groups: set[str] = set()
         self._met_shoppers: set[str] = set()
+
+    def shopper_ids(self) -> set[str]:
+        """The members of the batch's groups, and the joiners with memberships of their deals."""
+        return {row[_WIDTH + 1] for rows in self._rows.values() for row in rows if row[_WIDTH]}
 
     def read(self, session: Session, group_id: str, shopper_id: str) -> Read:
         """Errors: not_found."""

@@ -1,7 +1,7 @@
 """Who a batch of joins meets: the names and identity marks of its joiners and of its groups'
 members, read once per batch (auth's names, sharing's identity marks) rather than twice per
-join: a join then costs its own read, its seat and its membership row. A member seated by
-another transaction after the batch read them is read when a join meets them.
+join: a join then costs its seat and its membership row. A member seated by another
+transaction after the batch read them is read when a join meets them.
 
 The self-join rule lives here too: a second account of a member (the same device, or host
 identity, as sharing events and the members' own joins recorded them) cannot fill the group,
@@ -12,17 +12,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from kinsave.auth import service as auth
 from kinsave.errors import KinsaveError
-from kinsave.groups.models import GroupMember
 from kinsave.sharing import attribution
-
-_MEMBERS_OF = select(GroupMember.shopper_id).where(
-    GroupMember.group_id.in_(bindparam("group_ids", expanding=True))
-)
 
 
 class Member(Protocol):
@@ -41,16 +35,6 @@ class People:
 
     names: dict[str, str] = field(default_factory=dict)
     marks: dict[str, set[str]] = field(default_factory=dict)
-
-    @classmethod
-    def of_batch(
-        cls, session: Session, group_ids: Iterable[str], joiner_ids: Iterable[str]
-    ) -> "People":
-        """The joiners and the members of the groups they join, in three reads."""
-        members = session.scalars(_MEMBERS_OF, {"group_ids": sorted(set(group_ids))})
-        people = cls()
-        people.meet(session, [*members, *joiner_ids])
-        return people
 
     def meet(self, session: Session, shopper_ids: Iterable[str]) -> None:
         """Read the names and marks of those not met yet."""
