@@ -40,6 +40,7 @@ from kinsave.envelopes import daily, grabs
 from kinsave.envelopes.router import router as envelopes_router
 from kinsave.errors import ERROR_STATUS, KinsaveError
 from kinsave.gates import make_gates
+from kinsave.groups import joining
 from kinsave.groups.router import admin_router as group_admin_router
 from kinsave.groups.router import router as groups_router
 from kinsave.jobs import Sweeper
@@ -215,10 +216,9 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
             app.state.session_factory,
             run_batch,
             max_batch=settings.grab_batch_max,
-            lanes=settings.batch_lanes,
             run_alone=run_alone,
             name=name,
-            **options,
+            **{"lanes": settings.batch_lanes, **options},
         )
 
     gates = app.state.gates
@@ -231,6 +231,9 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
     )
     app.state.daily_batcher = batcher("daily", daily.book_daily_claims, gate=gates and gates.daily)
     app.state.coupon_batcher = batcher("coupon", claims.claim_many, gate=gates and gates.coupon)
+    app.state.group_join_batcher = batcher(
+        "group_join", joining.join_groups, lanes=settings.group_join_lanes
+    )
     app.state.checkout_batcher = batcher(
         "checkout", store_writes.run_store_writes, store_writes.run_store_write
     )
@@ -249,6 +252,7 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
         app.state.grab_batcher,
         app.state.daily_batcher,
         app.state.coupon_batcher,
+        app.state.group_join_batcher,
         app.state.checkout_batcher,
         app.state.session_batcher,
     ]

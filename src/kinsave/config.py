@@ -91,6 +91,10 @@ class Settings(BaseSettings):
     # 1 measured best on 2 cores (docs/decisions.md 19): bigger batches, fewer commits, less GIL
     # contention. More lanes overlap database waits on a machine where the database has its own.
     grab_batch_lanes: int = 1
+    # The group-join batcher's lanes on PostgreSQL (a group keeps one). A join's statements
+    # wait on round trips more than on anything else, and the groups of a deal are many rows,
+    # so lanes overlap those waits (bench group-rush; docs/decisions.md, group joins).
+    group_join_batch_lanes: int = 4
     db_pre_ping: bool = True  # ping each pooled connection before use (a round trip per request)
     session_cache_seconds: float = 0.0  # >0: remember token -> shopper this long (revocation lag)
     bench_endpoints: bool = (
@@ -151,6 +155,10 @@ class Settings(BaseSettings):
     def batch_lanes(self) -> int:
         # SQLite has one writer at a time: a second lane would only queue on its lock.
         return 1 if self.is_sqlite else self.grab_batch_lanes
+
+    @property
+    def group_join_lanes(self) -> int:
+        return 1 if self.is_sqlite else self.group_join_batch_lanes
 
 
 @lru_cache(maxsize=1)

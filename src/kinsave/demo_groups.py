@@ -3,8 +3,8 @@ started by Grandpa), walnuts cut from ¥59.90 to ¥29.90 by 5 relatives (Xiaohon
 
 from sqlalchemy.orm import Session
 
-from kinsave.groups import joining
 from kinsave.groups import service as group_deals
+from kinsave.groups import starting
 from kinsave.groups.schemas import GroupDealIn
 from kinsave.social import price_cuts
 from kinsave.social.schemas import PriceCutOfferIn
@@ -16,7 +16,7 @@ WALNUT_CUT = PriceCutOfferIn(sku="snack-walnuts", final_price=2990, helpers_need
 def seed_groups_and_price_cuts(session: Session, shop_id: str) -> tuple[str, str]:
     """Returns (the rice group deal's id, the walnut price cut offer's id). Needs the catalog."""
     deal = group_deals.create_deal(session, shop_id, RICE_GROUP)
-    joining.start_group(session, deal.id, "grandpa")
+    starting.start_group(session, deal.id, "grandpa")
     offer = price_cuts.create_offer(session, shop_id, WALNUT_CUT)
     cut = price_cuts.start_cut(session, offer.id, "xiaohong")
     for helper in ("grandpa", "mum"):

@@ -20,7 +20,7 @@ from kinsave.auth.models import Shopper
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work, utcnow
 from kinsave.errors import KinsaveError
-from kinsave.groups import joining
+from kinsave.groups import joining, starting
 from kinsave.groups.models import DealGroup, GroupDeal, GroupMember
 from tests.factories import login
 from tests.groups.factories import create_deal, make_shop, started
@@ -103,7 +103,7 @@ class TestOneGroupRush:
 def start_or_refuse(factory: sessionmaker[Session], deal_id: str, shopper: str) -> str:
     try:
         with unit_of_work(factory) as session:
-            return joining.start_group(session, deal_id, shopper).id
+            return starting.start_group(session, deal_id, shopper).id
     except KinsaveError as error:
         return error.code
 

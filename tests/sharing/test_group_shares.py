@@ -53,12 +53,12 @@ class TestShareAGroup:
         out = shared(api, grandma, "group", group["id"], language="zh-CN")
         assert out["target"] == {"type": "group", "id": group["id"]}
         assert re.search(
-            r"和我一起拼团买Rice 5 kg：拼团价¥39.90，还差2人，剩余2[34]小时", out["text"]
+            r"拼团价¥39\.90，还差2人，剩余2[34]小时\d+分：和我一起拼团买Rice 5 kg。", out["text"]
         )
-        assert out["mini_app_card"]["title"].startswith("和我一起拼团买Rice 5 kg：拼团价¥39.90")
+        assert out["mini_app_card"]["title"].startswith("拼团价¥39.90，还差2人，剩余2")
         assert out["qr_svg"] and out["token"] and out["deep_link"]
         english = shared(api, grandma, "group", group["id"])
-        terms = r"Join my group for Rice 5 kg: ¥39\.90 each, 2 more needed, 2[34] h \d+ min left\."
+        terms = r"Group price ¥39\.90, 2 more needed, 2[34] h \d+ min left: join my group for Rice"
         assert re.search(terms, english["text"])
 
     def test_the_share_text_passes_the_hosts_lint(self, api, shop):

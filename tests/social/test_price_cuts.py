@@ -131,8 +131,8 @@ class TestSharedPriceCut:
         grandma, son = login(api, "grandma"), login(api, "son")
         cut = start(api, grandma, offer["id"]).json()
         out = self._share(api, grandma, cut["id"], device_hash="grandma-phone")
-        assert "Help me cut Rice 5 kg to ¥29.90: 3 more helpers needed" in out["text"]
-        assert out["mini_app_card"]["title"].startswith("Help me cut Rice 5 kg to ¥29.90")
+        assert "¥29.90 once 3 more helpers cut, each cut shown in advance, " in out["text"]
+        assert out["mini_app_card"]["title"].startswith("Cut to ¥29.90 with 3 more helpers, ")
         token = son["Authorization"].removeprefix("Bearer ")
         opened = api.get(
             f"/app/open/{out['code']}",

@@ -46,7 +46,7 @@ def test_the_deal_page_starts_a_group_and_opens_its_share_sheet(api, people, sho
     grandma.get_by_label("WeChat").check()
     grandma.get_by_role("button", name="Get what I can share").click()
     expect(grandma.locator("#share-card-title")).to_have_text(
-        re.compile(r"^Join my group for Northeast rice 5 kg: ¥39\.90 each, 2 more need")
+        re.compile(r"^¥39\.90 each, 2 more needed, 2[34]h \d+m left: Northeast rice 5 kg$")
     )
     expect(grandma.locator("#share-qr-box")).to_be_visible()
     shots.take(grandma, "share-sheet-from-the-deal-page")

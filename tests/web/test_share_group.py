@@ -35,7 +35,9 @@ def test_group_shared_on_wechat_and_joined_from_the_card(
     grandma.get_by_label("微信").check()
     grandma.get_by_role("button", name="生成分享内容").click()
     expect(grandma.locator("#share-result")).to_be_visible()
-    terms_up_front = re.compile(r"^和我一起拼团买Northeast rice 5 kg：拼团价¥39\.90，还差2人")
+    terms_up_front = re.compile(
+        r"^拼团价¥39\.90，还差2人，剩余2[34]小时\d+分：和我一起拼团买Northeast rice 5 kg。$"
+    )
     expect(grandma.locator("#share-card-title")).to_have_text(terms_up_front)
     expect(grandma.locator("#share-token")).to_have_value(re.compile(r"还差2人，剩余2[34]小时"))
     expect(grandma.locator("#share-qr-box")).to_be_visible()

@@ -187,15 +187,16 @@ def batched(
     run_alone: AloneFunction[Item, Any] | None = None,
     *,
     gate: BatchGate | None = None,
+    lanes: int | None = None,
 ) -> Callable[[], Caller[Attempt]]:
     """A variant that hands each attempt to one shared batcher, as the batched routes do (behind
     the route's gate); `to_item` gives the batch item and its order key (the envelope or
-    campaign)."""
+    campaign); `lanes`: the route's batcher's, if not the storms' default."""
     batcher: Batcher[Item, Any] = Batcher(
         ctx.session_factory,
         run_batch,
         max_batch=ctx.settings.grab_batch_max,
-        lanes=ctx.settings.batch_lanes,
+        lanes=lanes or ctx.settings.batch_lanes,
         run_alone=run_alone,
         gate=gate,
     )

@@ -5,7 +5,8 @@ shoppers, and one joiner in ten races into two groups at the same moment. Each g
 the hot row of its joins. Variants: the straightforward design (the group row locked with
 SELECT ... FOR UPDATE through the ORM, membership checked by reading, the counter bumped in
 Python), kept here as the bench's one deliberate second implementation, and kinsave's join
-(joining.py: a conditional seat UPDATE and unique keys). Both are checked for the same
+(joining.py: a conditional seat UPDATE and unique keys, committed in batches by the group-join
+batcher as the API's route does). Both are checked for the same
 invariants: no group over its size, one success per full group, entitlements = size x
 succeeded groups, units never oversold, no shopper in two forming groups of the deal.
 """
@@ -19,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from kinsave.bench.context import BenchContext, HttpTarget, in_own_transaction
+from kinsave.bench.context import BenchContext, HttpTarget, batched, in_own_transaction
 from kinsave.bench.measure import Caller
 from kinsave.catalog import service as catalog
 from kinsave.catalog.schemas import ProductIn
@@ -27,7 +28,7 @@ from kinsave.coupons import entitlements
 from kinsave.coupons.models import Coupon, CouponTemplate
 from kinsave.db import unit_of_work, utcnow
 from kinsave.errors import KinsaveError
-from kinsave.groups import joining
+from kinsave.groups import joining, starting
 from kinsave.groups import service as groups
 from kinsave.groups.models import DealGroup, GroupDeal, GroupMember
 from kinsave.groups.schemas import GroupDealIn
@@ -103,8 +104,12 @@ class GroupRush:
     name = "group-rush"
     inprocess_variants: dict[str, Callable[[BenchContext, Any], Callable[[], Caller[Any]]]] = {
         "straightforward": lambda ctx, _plan: in_own_transaction(ctx, straightforward_join),
-        "kinsave": lambda ctx, _plan: in_own_transaction(
-            ctx, lambda session, group_id, shopper: joining.join_group(session, group_id, shopper)
+        # What POST /v1/groups/{id}/join runs: the group-join batcher.
+        "kinsave": lambda ctx, _plan: batched(
+            ctx,
+            joining.join_groups,
+            lambda attempt: (joining.JoinRequest(*attempt), attempt[0]),
+            lanes=ctx.settings.group_join_lanes,
         ),
     }
     http_variants = {
@@ -129,7 +134,7 @@ class GroupRush:
                 GroupDealIn(sku=SKU, group_price=3990, group_size=SIZE, units=count * SIZE),
             )
             group_ids = [
-                joining.start_group(session, deal.id, starter).id for starter in shoppers[:count]
+                starting.start_group(session, deal.id, starter).id for starter in shoppers[:count]
             ]
         joiners = iter(shoppers[count:])
         attempts: list[tuple[str, str]] = []

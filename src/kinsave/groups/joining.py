@@ -1,37 +1,40 @@
-"""Starting and joining groups; the N-th member's join makes the group succeed, exactly once.
+"""Joining groups; the N-th member's join makes the group succeed, exactly once.
 
-Each step is one conditional statement the database decides (see models.py): a start takes the
-group's N units from the deal, a join takes the next seat of the group, the membership row's
-unique keys refuse a second open group of the deal and a slot past the per-shopper limit. A
-refusal raises, and the request's transaction rolls back whatever the join had taken.
+Each step is one conditional statement the database decides (see models.py): a join takes the
+next seat of the group, the membership row's unique keys refuse a second open group of the deal
+and a slot past the per-shopper limit (a start, starting.py, takes the group's units the same
+way). A refused join changes nothing.
 
 A join reads everything it checks before it takes its seat (one read for the group, its deal,
-its members and the joiner's memberships; the identity marks; the names), because the seat's
-UPDATE locks the group's row until commit: every statement after it delays the group's next
-join. After the seat come only the membership row and, for the N-th seat, the success: the seat
-UPDATE itself flips the group to `succeeded`, and the same transaction gives every member a
-set_price coupon and writes the `group.succeeded` webhook. The answer is built from the rows
-already read (re-read only when another join seated in between).
+its members and the joiner's memberships; the names and identity marks, once per batch:
+people.py), because the seat's UPDATE locks the group's row until commit. After the seat
+comes only the membership row; the N-th seat's UPDATE itself flips the group to `succeeded`,
+and the same transaction gives every member a set_price coupon and writes the
+`group.succeeded` webhook (success.py). The answer is built from the rows already read
+(re-read only when another join seated in between).
+
+Joins are committed in batches (`join_groups`, the group-join batcher's batch function): a
+durable commit per join cost more than its statements (bench group-rush). A join alone
+(`join_group`: an Idempotency-Key, a test) is a batch of one, the same statements.
 """
 
-import secrets
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from sqlalchemy import and_, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kinsave.auth import service as auth
-from kinsave.coupons import entitlements
 from kinsave.db import UTCDateTime, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.groups import rules
-from kinsave.groups.arrival import Arrival, require_channel
+from kinsave.groups.arrival import arrival, require_channel
 from kinsave.groups.models import DealGroup, GroupDeal, GroupMember
+from kinsave.groups.people import People
 from kinsave.groups.schemas import GroupOut
-from kinsave.groups.service import find_deal
+from kinsave.groups.success import Filled, give_success, unseat
 from kinsave.groups.views import (
     DEAL_COLUMNS,
     GROUP_COLUMNS,
@@ -40,8 +43,6 @@ from kinsave.groups.views import (
     build_view,
     new_group_path,
 )
-from kinsave.sharing import attribution
-from kinsave.webhooks import service as webhooks
 
 # A membership as a join reads it: the view's columns, then what the checks need.
 _MEMBERSHIP_COLUMNS = (
@@ -56,25 +57,36 @@ _MEMBERSHIP_COLUMNS = (
 )
 Seat = tuple[int, str | None, str | None]  # (slot in the deal, device hash, share code)
 
+
 # The join's statements, built once: building them per call (SQLAlchemy's expression objects)
 # cost more than running them (bench group-rush). Parameters are bound per call.
-_READ_FOR_JOIN = (
-    select(*GROUP_COLUMNS, *DEAL_COLUMNS, *_MEMBERSHIP_COLUMNS)
-    .join(GroupDeal, GroupDeal.id == DealGroup.deal_id)
-    .outerjoin(
-        GroupMember,
-        # Two indexed terms, so that both databases read only these rows (an OR inside an
-        # AND on deal_id read every member of the deal on SQLite).
-        or_(
-            GroupMember.group_id == DealGroup.id,
-            and_(
-                GroupMember.shopper_id == bindparam("shopper_id"),
-                GroupMember.deal_id == DealGroup.deal_id,
+def _read_statement(shoppers: Any, groups: Any) -> Any:
+    return (
+        select(*GROUP_COLUMNS, *DEAL_COLUMNS, *_MEMBERSHIP_COLUMNS)
+        .join(GroupDeal, GroupDeal.id == DealGroup.deal_id)
+        .outerjoin(
+            GroupMember,
+            # Two indexed terms, so that both databases read only these rows (an OR inside an
+            # AND on deal_id read every member of the deal on SQLite).
+            or_(
+                GroupMember.group_id == DealGroup.id,
+                and_(shoppers, GroupMember.deal_id == DealGroup.deal_id),
             ),
-        ),
+        )
+        .where(groups)
     )
-    .where(DealGroup.id == bindparam("group_id"))
+
+
+# One join's read; and the batch's: every group it joins, each with the batch's joiners'
+# memberships of its deal.
+_READ_FOR_JOIN = _read_statement(
+    GroupMember.shopper_id == bindparam("shopper_id"), DealGroup.id == bindparam("group_id")
 )
+_READ_FOR_BATCH = _read_statement(
+    GroupMember.shopper_id.in_(bindparam("shopper_ids", expanding=True)),
+    DealGroup.id.in_(bindparam("group_ids", expanding=True)),
+)
+_WIDTH = len(GROUP_COLUMNS) + len(DEAL_COLUMNS)
 _FILLS = DealGroup.members + 1 == DealGroup.size  # SET reads the row as it was
 _SEAT = (
     update(DealGroup)
@@ -118,71 +130,15 @@ class Membership(NamedTuple):
         return MemberFacts(self.shopper_id, self.position, self.joined_at, self.coupon_id)
 
 
-def start_group(
-    session: Session,
-    deal_id: str,
-    shopper_id: str,
-    *,
-    device_hash: str | None = None,
-    via: Arrival | None = None,
-    now: datetime | None = None,
-) -> GroupOut:
-    """Start a group of the deal with the shopper as its first member; its N units are held
-    for it until it succeeds or fails. Errors: not_found, group_deal_not_active,
-    channel_not_allowed, group_deal_sold_out, already_in_group, group_limit_reached."""
-    now = now or utcnow()
-    via = via or Arrival()
-    deal = find_deal(session, deal_id)
-    require_channel(deal.channels, via.channel)
-    if not rules.deal_open_for_groups(deal.status, deal.starts_at, deal.ends_at, now):
-        raise KinsaveError("group_deal_not_active", "this group deal is not taking new groups")
-    mine = _memberships(session, deal.id, shopper_id)
-    slot = _slot_or_refuse(mine, deal.per_shopper_limit)
-    group = GroupFacts(
-        id="grp_" + secrets.token_hex(8),
-        deal_id=deal.id,
-        size=deal.group_size,
-        members=1,  # the starter's seat: a group of one never fills (N >= 2)
-        status="forming",
-        created_at=now,
-        expires_at=rules.group_expiry(now, deal.window_seconds, deal.ends_at),
-        closed_at=None,
-        **{column.key: getattr(deal, column.key) for column in DEAL_COLUMNS},
-    )
-    session.add(
-        DealGroup(
-            **{column.key: getattr(group, column.key) for column in GROUP_COLUMNS},
-            shop_id=deal.shop_id,
-            starter_id=shopper_id,
-        )
-    )
-    session.flush()
-    _insert_member(session, group, shopper_id, (1, slot, device_hash, via.share_code), now)
-    names = auth.display_names(session, [shopper_id])
-    view = build_view(group, [MemberFacts(shopper_id, 1, now, None)], names, shopper_id, now)
-    # Last: every start locks the deal's row here until its commit, so the less comes after
-    # it, the more starts a second. A refusal rolls the new group back with everything else.
-    _take_units(session, deal)
-    return view
+@dataclass(frozen=True, slots=True)
+class JoinRequest:
+    """A join as the API takes it: the group, the shopper, and the way they came."""
 
-
-def _take_units(session: Session, deal: GroupDeal) -> None:
-    taken = session.execute(
-        update(GroupDeal)
-        .where(
-            GroupDeal.id == deal.id,
-            GroupDeal.status == "active",
-            GroupDeal.units_taken + GroupDeal.group_size <= GroupDeal.units,
-        )
-        .values(units_taken=GroupDeal.units_taken + GroupDeal.group_size)
-        .returning(GroupDeal.id)
-        .execution_options(synchronize_session=False)
-    ).one_or_none()
-    if taken is None:
-        status = session.execute(select(GroupDeal.status).where(GroupDeal.id == deal.id)).scalar()
-        if status != "active":
-            raise KinsaveError("group_deal_not_active", "this group deal is not taking new groups")
-        raise KinsaveError("group_deal_sold_out", "every unit of this deal is taken")
+    group_id: str
+    shopper_id: str
+    device_hash: str | None = None  # X-Device-Hash: a second account on it cannot fill a group
+    share_code: str | None = None  # X-Share-Code: the share of this group they came through
+    channel: str | None = None  # X-Channel: the host, when they came through no share
 
 
 def join_group(
@@ -191,44 +147,130 @@ def join_group(
     shopper_id: str,
     *,
     device_hash: str | None = None,
-    via: Arrival | None = None,
+    share_code: str | None = None,
+    channel: str | None = None,
     now: datetime | None = None,
 ) -> GroupOut:
-    """Join a forming group; the N-th member's join makes it succeed at once. `via`: the
-    channel and share it came through (arrival.py); the membership records the share.
+    """Join a forming group; the N-th member's join makes it succeed at once. The join came
+    through the share `share_code` (when it is a live share of this group: the membership records
+    it, and its channel is the join's) or else through `channel` (arrival.py). A batch of one of
+    `join_groups`.
 
     Errors: not_found, channel_not_allowed, group_expired, group_full (it filled, or
     succeeded), already_in_group (in this group, or in another open group of the deal),
     group_limit_reached, group_self_join (a member shares the joiner's device or host
     identity). A refused join changes nothing.
     """
-    now, via = now or utcnow(), via or Arrival()
-    group, members, mine = _read_for_join(session, group_id, shopper_id)
+    join = JoinRequest(group_id, shopper_id, device_hash, share_code, channel)
+    return join_alone(session, join, now=now)
+
+
+def join_alone(session: Session, join: JoinRequest, *, now: datetime | None = None) -> GroupOut:
+    """`join_group` for a JoinRequest: a batch of one, its refusal raised."""
+    (outcome,) = join_groups(session, [join], now=now)
+    if isinstance(outcome, KinsaveError):
+        raise outcome
+    return outcome
+
+
+def join_groups(
+    session: Session, joins: Sequence[JoinRequest], *, now: datetime | None = None
+) -> list[GroupOut | KinsaveError]:
+    """Every join's answer (the group as the joiner sees it, or join_group's refusal) in the
+    session's one transaction: the group-join batcher's batch function (one commit, and on
+    SQLite one hold of the write lock, for many joins). Each join sees the joins before it.
+
+    A join reads everything it checks before it writes, so a refusal there wrote nothing; a
+    join refused after its seat (the same shopper's join in another transaction took the
+    deal's open slot first) gives its seat back and deletes its membership row before it
+    answers (`success.unseat`), so it leaves nothing either, and the batch's other joins
+    stand. (A SAVEPOINT per join did the same for two more round trips per join.) What the
+    joins check is read once for the batch (`_BatchReads`), and so are the names and identity
+    marks of everyone they meet (people.py). The joins run in group order (batches of two
+    lanes or processes lock the groups' rows in the same order), and the successes of the
+    groups they filled are given last (success.py).
+    """
+    now = now or utcnow()
+    reads = _BatchReads(session, joins)
+    people = People()
+    people.meet(session, [*reads.shopper_ids(), *(j.shopper_id for j in joins)])
+    outcomes: dict[int, GroupOut | Filled | KinsaveError] = {}
+    for index in sorted(range(len(joins)), key=lambda i: joins[i].group_id):
+        try:
+            outcomes[index] = _join(session, joins[index], reads, people, now)
+        except KinsaveError as refusal:
+            outcomes[index] = refusal
+    answers: dict[int, GroupOut | KinsaveError] = {}
+    for index, outcome in outcomes.items():  # in group order; the successes last (success.py)
+        if isinstance(outcome, Filled):
+            answers[index] = give_success(session, outcome, people.names, now)
+        else:
+            answers[index] = outcome
+    return [answers[index] for index in range(len(joins))]
+
+
+def _join(
+    session: Session, join: JoinRequest, reads: "_BatchReads", people: People, now: datetime
+) -> GroupOut | Filled:
+    via = arrival(
+        session,
+        share_code=join.share_code,
+        channel=join.channel,
+        group_id=join.group_id,
+        now=now,
+    )
+    group, members, mine = reads.read(session, join.group_id, join.shopper_id)
     require_channel(group.channels, via.channel)
     _refuse_if_closed(group.status, group.expires_at, now, group.deal_id)
-    slot = _slot_or_refuse(mine, group.per_shopper_limit)
-    _refuse_self_join(session, members, shopper_id, device_hash)
-    names = auth.display_names(session, [*(m.shopper_id for m in members), shopper_id])
+    slot = slot_or_refuse(mine, group.per_shopper_limit)
+    people.refuse_self_join(session, members, join.shopper_id, join.device_hash)
     known = [m.facts() for m in members]
-    return _seat(session, group, known, names, shopper_id, (slot, device_hash, via.share_code), now)
+    seat = (slot, join.device_hash, via.share_code)
+    return _seat(session, group, known, people, join.shopper_id, seat, now)
 
 
-def _read_for_join(
-    session: Session, group_id: str, shopper_id: str
-) -> tuple[GroupFacts, list[Membership], list[Membership]]:
-    """The group with its deal, its members (by position) and the joiner's memberships of the
-    deal, in one read. Errors: not_found."""
-    rows = session.execute(_READ_FOR_JOIN, {"group_id": group_id, "shopper_id": shopper_id}).all()
-    if not rows:
-        raise KinsaveError("not_found", "no such group")
-    width = len(GROUP_COLUMNS) + len(DEAL_COLUMNS)
-    memberships = [Membership._make(row[width:]) for row in rows if row[width] is not None]
-    members = sorted((m for m in memberships if m.group_id == group_id), key=lambda m: m.position)
-    mine = [m for m in memberships if m.shopper_id == shopper_id]
-    return GroupFacts.of(rows[0]), members, mine
+Read = tuple[GroupFacts, list[Membership], list[Membership]]  # group, members, the joiner's
 
 
-def _memberships(session: Session, deal_id: str, shopper_id: str) -> list[Membership]:
+class _BatchReads:
+    """What each join of a batch checks: the group with its deal, its members (by position) and
+    the joiner's memberships of the deal. One read for the whole batch; a join whose group or
+    joiner an earlier join of the batch met reads again, to see what that join wrote."""
+
+    def __init__(self, session: Session, joins: Sequence[JoinRequest]) -> None:
+        group_ids = sorted({j.group_id for j in joins})
+        shopper_ids = sorted({j.shopper_id for j in joins})
+        rows = session.execute(
+            _READ_FOR_BATCH, {"group_ids": group_ids, "shopper_ids": shopper_ids}
+        ).all()
+        self._rows: dict[str, list[Any]] = {}
+        for row in rows:
+            self._rows.setdefault(row[0], []).append(row)
+        self._met_groups: set[str] = set()
+        self._met_shoppers: set[str] = set()
+
+    def shopper_ids(self) -> set[str]:
+        """The members of the batch's groups, and the joiners with memberships of their deals."""
+        return {row[_WIDTH + 1] for rows in self._rows.values() for row in rows if row[_WIDTH]}
+
+    def read(self, session: Session, group_id: str, shopper_id: str) -> Read:
+        """Errors: not_found."""
+        rows: Sequence[Any] | None = self._rows.get(group_id)
+        if rows is None or group_id in self._met_groups or shopper_id in self._met_shoppers:
+            rows = session.execute(
+                _READ_FOR_JOIN, {"group_id": group_id, "shopper_id": shopper_id}
+            ).all()
+        self._met_groups.add(group_id)
+        self._met_shoppers.add(shopper_id)
+        if not rows:
+            raise KinsaveError("not_found", "no such group")
+        memberships = [Membership._make(row[_WIDTH:]) for row in rows if row[_WIDTH] is not None]
+        members = [m for m in memberships if m.group_id == group_id]
+        mine = [m for m in memberships if m.shopper_id == shopper_id]
+        return GroupFacts.of(rows[0]), sorted(members, key=lambda m: m.position), mine
+
+
+def memberships(session: Session, deal_id: str, shopper_id: str) -> list[Membership]:
     rows = session.execute(
         select(*_MEMBERSHIP_COLUMNS).where(
             GroupMember.deal_id == deal_id, GroupMember.shopper_id == shopper_id
@@ -251,7 +293,7 @@ def _closed(code: str, message: str, deal_id: str) -> KinsaveError:
     )
 
 
-def _slot_or_refuse(mine: list[Membership], limit: int) -> int:
+def slot_or_refuse(mine: list[Membership], limit: int) -> int:
     """The membership slot the shopper's join will take, from their memberships of the deal.
 
     The friendly refusals (already_in_group, group_limit_reached); the unique keys
@@ -276,31 +318,18 @@ def _already_in_group(group_id: str | None) -> KinsaveError:
     )
 
 
-def _refuse_self_join(
-    session: Session, members: list[Membership], shopper_id: str, device_hash: str | None
-) -> None:
-    """A second account of a member (same device, or host identity, as sharing events and the
-    members' own joins recorded them) cannot fill the group: the referral rule, reused."""
-    others = [m.shopper_id for m in members if m.shopper_id != shopper_id]
-    marks = attribution.identity_marks(session, [*others, shopper_id])
-    for member in members:
-        if member.device_hash:
-            marks[member.shopper_id].add("d:" + member.device_hash)
-    mine = marks[shopper_id] | ({"d:" + device_hash} if device_hash else set())
-    if any(mine & marks[other] for other in others):
-        raise KinsaveError("group_self_join", "a member of this group uses the same device")
-
-
 def _seat(
     session: Session,
     group: GroupFacts,
     known: list[MemberFacts],  # the members read before the seat, by position
-    names: dict[str, str],
+    people: People,
     shopper_id: str,
     seat: Seat,
     now: datetime,
-) -> GroupOut:
-    """Take the group's next seat and record the membership; the N-th seat succeeds it."""
+) -> GroupOut | Filled:
+    """Take the group's next seat and record the membership; the N-th seat fills the group
+    (its success is given at the batch's end). A refusal after the seat gives it back
+    (`success.unseat`) before it is raised."""
     seated = session.execute(_SEAT, {"group_id": group.id, "now": now}).one_or_none()
     if seated is None:
         # Another join took the last seat (or the window ended) while we waited our turn.
@@ -310,17 +339,21 @@ def _seat(
         _refuse_if_closed(fresh.status, fresh.expires_at, now, group.deal_id)
         raise _closed("group_full", "this group already has all its members", group.deal_id)
     position, status, closed_at = seated
-    _insert_member(session, group, shopper_id, (position, *seat), now)
     if len(known) != position - 1:
         # Joins seated between our read and our seat: their rows are committed by now (each
         # held the group's row until its commit), so one read finds them all.
         known = _members_before(session, group.id, position)
-        names = names | auth.display_names(session, [m.shopper_id for m in known])
+        people.meet(session, [m.shopper_id for m in known])
     members = [*known, MemberFacts(shopper_id, position, now, None)]
-    if status == "succeeded":
-        members = _succeed(session, group, members, now)
+    try:
+        insert_member(session, group, shopper_id, (position, *seat), now)
+    except KinsaveError:
+        unseat(session, group.id, shopper_id, position)
+        raise
     group = replace(group, members=position, status=status, closed_at=closed_at)
-    return build_view(group, members, names, shopper_id, now)
+    if status == "succeeded":
+        return Filled(group, members, shopper_id)
+    return build_view(group, members, people.names, shopper_id, now)
 
 
 def _members_before(session: Session, group_id: str, position: int) -> list[MemberFacts]:
@@ -332,7 +365,7 @@ def _members_before(session: Session, group_id: str, position: int) -> list[Memb
     return [MemberFacts(*row) for row in rows]
 
 
-def _insert_member(
+def insert_member(
     session: Session,
     group: GroupFacts,
     shopper_id: str,
@@ -355,34 +388,5 @@ def _insert_member(
     inserted = session.execute(_INSERT_MEMBER[dialect], member).first()
     if inserted is None:
         # A concurrent join of the same shopper won: an open group of the deal, or the slot.
-        _slot_or_refuse(_memberships(session, group.deal_id, shopper_id), group.per_shopper_limit)
+        slot_or_refuse(memberships(session, group.deal_id, shopper_id), group.per_shopper_limit)
         raise _already_in_group(None)
-
-
-def _succeed(
-    session: Session, group: GroupFacts, members: list[MemberFacts], now: datetime
-) -> list[MemberFacts]:
-    """The N-th seat's transaction (the seat already flipped the group to succeeded): a coupon
-    for every member, their open group closed, the webhook. Returns the members with coupons."""
-    shoppers = [m.shopper_id for m in members]
-    given = entitlements.grant_set_price(session, group.template_id, shoppers, now)
-    session.execute(
-        update(GroupMember)
-        .where(GroupMember.group_id == group.id)
-        .values(open_deal_id=None, coupon_id=case(given, value=GroupMember.shopper_id))
-        .execution_options(synchronize_session=False)
-    )
-    webhooks.enqueue(
-        session,
-        group.shop_id,
-        "group.succeeded",
-        {
-            "group_id": group.id,
-            "deal_id": group.deal_id,
-            "sku": group.sku,
-            "group_price": group.group_price,
-            "succeeded_at": now.isoformat(),
-            "members": [{"shopper_id": s, "coupon_id": given[s]} for s in shoppers],
-        },
-    )
-    return [replace(m, coupon_id=given[m.shopper_id]) for m in members]

@@ -1,14 +1,13 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Header
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse, Response
 
-from kinsave.api import Once, ReadSession
+from kinsave.api import IdempotencyKey, Once, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
-from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
-from kinsave.groups import joining, service, views
-from kinsave.groups.arrival import Arrival, arrival
+from kinsave.groups import joining, service, starting, views
+from kinsave.groups.arrival import Arrival
 from kinsave.groups.schemas import (
     GroupDealIn,
     GroupDealListOut,
@@ -129,7 +128,7 @@ def start_group(
     via = Arrival(channel=channel or None)
     return once(
         shopper.scope,
-        lambda: joining.start_group(
+        lambda: starting.start_group(
             once.session, deal_id, shopper.shopper_id, device_hash=device_hash, via=via
         ),
         status_code=201,
@@ -150,30 +149,29 @@ def start_group(
     response_model=GroupOut,
     dependencies=[shopper_rate_limit("group_join")],
 )
-def join_group(
+async def join_group(
     group_id: str,
+    request: Request,
     shopper: CurrentShopper,
-    once: Once,
+    idempotency_key: IdempotencyKey = None,
     device_hash: DeviceHash = None,
     share_code: ShareCode = None,
     channel: Channel = None,
-) -> JSONResponse:
-    """Join a forming group; the join that completes it gives every member the group price."""
-    return once(
-        shopper.scope,
-        lambda: joining.join_group(
-            once.session,
-            group_id,
-            shopper.shopper_id,
-            device_hash=device_hash,
-            via=arrival(
-                once.session,
-                share_code=share_code,
-                channel=channel,
-                group_id=group_id,
-                now=utcnow(),
-            ),
-        ),
+) -> Response:
+    """Join a forming group; the join that completes it gives every member the group price.
+    Without an Idempotency-Key the join goes into the next batch (the group-join batcher: many
+    joins, one commit); with one, it runs alone so that a retry replays it."""
+    join = joining.JoinRequest(
+        group_id, shopper.shopper_id, device_hash, share_code or None, channel or None
+    )
+    return await batched_or_alone(
+        request,
+        scope=shopper.scope,
+        key=idempotency_key,
+        batcher=request.app.state.group_join_batcher,
+        item=join,
+        order_key=group_id,
+        alone=lambda session: joining.join_alone(session, join),
     )
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from kinsave.errors import KinsaveError
-from kinsave.sharing import channels, offers, policy, render, tokens
+from kinsave.sharing import channels, offers, policy, render, target_terms, tokens
 from kinsave.sharing.models import Share
 
 
@@ -43,7 +43,11 @@ def landing_view(session: Session, code: str, *, base_url: str, now: datetime) -
         raise KinsaveError("not_found", "no such share")
     status = share_status(session, share, now)
     rules = channels.current_rules(session, share.shop_id, share.channel)
-    forms = render.share_forms(rules, code=code, target_type=share.target_type, base_url=base_url)
+    # A group's or price cut's terms as they are now (the count and the time left move).
+    terms = target_terms.share_terms(session, share.target_type, share.target_id, now=now)
+    forms = render.share_forms(
+        rules, code=code, target_type=share.target_type, base_url=base_url, terms=terms
+    )
     return Landing(token=forms.token, text=forms.text, status=status)
 
 

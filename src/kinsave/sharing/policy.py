@@ -164,6 +164,10 @@ SHARE_WORDS = {
 }
 
 
+# The most of a headline the pasted text keeps (a group's terms fit in it: terms_copy.py).
+SHARE_HEADLINE_LIMIT = 120
+
+
 def share_text(
     rules: PolicyRules, *, code: str, headline: str, link: str | None, language: str = "en"
 ) -> str:
@@ -173,7 +177,7 @@ def share_text(
     purchase.
     """
     words = SHARE_WORDS.get(language, SHARE_WORDS["en"])
-    parts = [format_token(code), headline.strip()[:120] or words["saving"]]
+    parts = [format_token(code), headline.strip()[:SHARE_HEADLINE_LIMIT] or words["saving"]]
     if link is not None:
         parts.append(words["open"].format(link=link))
     elif rules.deep_link:

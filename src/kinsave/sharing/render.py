@@ -12,7 +12,12 @@ import segno
 
 from kinsave.sharing import policy
 from kinsave.sharing.policy import PolicyRules
+from kinsave.sharing.terms_copy import ShareTerms, terms_copy
 from kinsave.sharing.tokens import format_token
+
+# What a host shows of a mini-app card's title (WeChat cuts longer ones): a group's or price
+# cut's terms always fit in it, the product's name is cut instead (terms_copy.py).
+CARD_TITLE_LIMIT = 64
 
 # The copy a shopper pastes, in the shopper's language (the mini app sends its page language).
 HEADLINES = {
@@ -66,24 +71,34 @@ def share_forms(
     target_type: str,
     base_url: str,
     headline: str = "",
+    terms: ShareTerms | None = None,
     language: str = "en",
     picture_url: str | None = None,
 ) -> ShareForms:
     """`base_url`: where kinsave is reached from outside (the short link lives there);
-    `language`: the copy's ("en" or "zh-CN"; anything else reads English); `picture_url`: the
-    mini-app card's picture (the target kind's built-in one by default)."""
+    `headline`: the copy (a campaign's share text), after a group's or price cut's `terms`,
+    which come first in the text and make the card's title; `language`: the copy's ("en" or
+    "zh-CN"; anything else reads English); `picture_url`: the mini-app card's picture (the
+    target kind's built-in one by default)."""
     short_link = f"{base_url.rstrip('/')}/s/{code}"
     link = short_link if policy.domain_allowed(rules, urlsplit(short_link).hostname) else None
     deep = policy.deep_link(rules.deep_link, code) if rules.deep_link else None
     qr_content = (deep or link) if rules.qr_allowed else None
-    headlines = HEADLINES.get(language, HEADLINES["en"])
-    title = headline or headlines.get(target_type, "")
+    title = headline or HEADLINES.get(language, HEADLINES["en"]).get(target_type, "")
+    if terms is not None:
+        stated = terms_copy(terms, language, policy.SHARE_HEADLINE_LIMIT)
+        title = " ".join(part for part in (stated, headline) if part)
     text = policy.share_text(rules, code=code, headline=title, link=link, language=language)
     card = None
     card_path = policy.card_path(rules.deep_link, code) if rules.deep_link else None
     if rules.mini_app_card_allowed and card_path:
         picture = picture_url or card_picture(base_url, target_type)
-        card = MiniAppCard(title=title.strip()[:64], picture_url=picture, path=card_path)
+        card_title = (
+            terms_copy(terms, language, CARD_TITLE_LIMIT)
+            if terms is not None
+            else title.strip()[:CARD_TITLE_LIMIT]
+        )
+        card = MiniAppCard(title=card_title, picture_url=picture, path=card_path)
     return ShareForms(
         token=format_token(code),
         text=text,

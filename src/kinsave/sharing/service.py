@@ -144,19 +144,19 @@ def share_view(
     telegram_app: str | None = None,
 ) -> ShareOut:
     # A group's or price cut's terms come first (hosts' rules), a campaign's text after them.
-    terms = target_terms.terms_headline(
-        session, share.target_type, share.target_id, language=language, now=share.created_at
+    terms = target_terms.share_terms(
+        session, share.target_type, share.target_id, now=share.created_at
     )
     campaign_text = ""
     if share.campaign_id is not None:
         campaign_text = campaign_setup.setup_of(session, share.campaign_id).share_text
-    headline = " ".join(part for part in (terms, campaign_text) if part)
     forms = render.share_forms(
         policy.with_telegram_app(rules, telegram_app),
         code=share.code,
         target_type=share.target_type,
         base_url=base_url,
-        headline=headline,
+        headline=campaign_text,
+        terms=terms,
         language=language,
         picture_url=offers.target_picture(session, share),
     )

@@ -13,6 +13,7 @@ from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
 from kinsave.groups import service as group_deals
 from kinsave.groups import views
+from kinsave.sharing.terms_copy import ShareTerms
 from kinsave.social import price_cuts
 from kinsave.web.mini_app import sign_in_redirect
 from kinsave.web.rendering import render
@@ -72,6 +73,15 @@ def group_page(group_id: str, request: Request, session: ReadSession, share: str
         "hours_left": hours,
         "minutes_left": minutes,
         "starter_name": group.members[0].display_name if group.members else "",
+        # The page's title, what a host's share of the page shows: the terms first.
+        "terms": ShareTerms(
+            "group",
+            group.title,
+            group.group_price,
+            group.needed,
+            group.seconds_left,
+            group.status == "forming",
+        ),
         "via_share": share[:40],
         "nav": "deals",
     }
@@ -101,6 +111,14 @@ def price_cut_page(
         "helped": helped,
         "can_help": cut.state == "open" and not mine and not helped,
         "requester_name": names.get(cut.requester_id, cut.requester_id),
+        "terms": ShareTerms(
+            "price_cut",
+            cut.title,
+            cut.final_price,
+            cut.helpers_remaining,
+            seconds,
+            cut.state == "open",
+        ),
         "via_share": share[:40],
         "hours_left": hours,
         "minutes_left": minutes,

@@ -8,6 +8,8 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
+from kinsave.sharing.render import CARD_TITLE_LIMIT
+from kinsave.sharing.terms_copy import ShareTerms, terms_copy
 from kinsave.web.formatting import money_filter, time_filter
 from kinsave.web.i18n import EN, LANGUAGES, choose_language, text, translator
 from kinsave.web.security import csrf_token, set_csrf_cookie
@@ -48,6 +50,11 @@ SCRIPT_GROUPS = (
 )
 
 
+def terms_title(language: str, terms: ShareTerms) -> str:
+    """A group's or price cut's page title: its terms first, as a share's card states them."""
+    return terms_copy(terms, language, CARD_TITLE_LIMIT)
+
+
 def render(
     request: Request, name: str, context: dict[str, Any], *, status_code: int = 200
 ) -> HTMLResponse:
@@ -59,6 +66,7 @@ def render(
         "other_lang": other,
         "t": partial(text, language),
         "in_words": partial(label, language),
+        "terms_title": partial(terms_title, language),
         "script_messages": {
             key: value
             for key, value in translator(language).items()
