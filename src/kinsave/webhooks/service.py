@@ -85,6 +85,7 @@ def create_endpoint(
     )
     session.add(endpoint)
     session.flush()
+    _forget_endpoints(session, shop_id)
     return WebhookEndpointCreatedOut(**_endpoint_out(endpoint).model_dump(), secret=endpoint.secret)
 
 
@@ -104,6 +105,7 @@ def delete_endpoint(session: Session, shop_id: str, endpoint_id: str) -> None:
         raise KinsaveError("not_found", "no such webhook endpoint")
     endpoint.active = False
     endpoint.deleted_at = utcnow()
+    _forget_endpoints(session, shop_id)
     session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint_id, WebhookDelivery.status == "pending")
@@ -115,11 +117,7 @@ def delete_endpoint(session: Session, shop_id: str, endpoint_id: str) -> None:
 def enqueue(session: Session, shop_id: str, event: str, payload: dict[str, Any]) -> None:
     """Write one delivery per endpoint of this shop subscribed to `event`, in the caller's
     transaction. Nothing is sent before that transaction commits; nothing is lost after."""
-    endpoints = session.execute(
-        select(WebhookEndpoint.id, WebhookEndpoint.events).where(
-            WebhookEndpoint.shop_id == shop_id, WebhookEndpoint.active.is_(True)
-        )
-    ).all()
+    endpoints = _endpoints(session, shop_id)
     targets = [eid for eid, events in endpoints if "*" in events or event in events]
     if not targets:
         return
@@ -135,6 +133,29 @@ def enqueue(session: Session, shop_id: str, event: str, payload: dict[str, Any])
         insert(WebhookDelivery),
         [_pending_row(endpoint_id, shop_id, event_id, event, body, now) for endpoint_id in targets],
     )
+
+
+# session.info's key: a shop's active endpoints as this unit of work first read them. A batch of
+# checkout writes (coupons/store_writes.py) enqueues for one or two shops dozens of times: one
+# read per shop, not one per write. Creating or deleting an endpoint forgets them.
+_ENDPOINTS = "webhook_endpoints"
+
+
+def _endpoints(session: Session, shop_id: str) -> list[Any]:
+    known: dict[str, list[Any]] = session.info.setdefault(_ENDPOINTS, {})
+    if shop_id not in known:
+        known[shop_id] = list(
+            session.execute(
+                select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+                    WebhookEndpoint.shop_id == shop_id, WebhookEndpoint.active.is_(True)
+                )
+            ).all()
+        )
+    return known[shop_id]
+
+
+def _forget_endpoints(session: Session, shop_id: str) -> None:
+    session.info.get(_ENDPOINTS, {}).pop(shop_id, None)
 
 
 def _pending_row(
