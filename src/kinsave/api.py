@@ -272,9 +272,10 @@ async def json_body(request: Request, model: type[Model]) -> Model:
 
 
 def _is_json(content_type: str | None) -> bool:
-    """FastAPI's rule: no Content-Type, application/json or application/*+json."""
+    """FastAPI's rule (strict_content_type, its default): application/json or
+    application/*+json; a body without a Content-Type is not read as JSON."""
     if not content_type:
-        return True
+        return False
     kind = content_type.split(";", 1)[0].strip().lower()
     subtype_json = kind.startswith("application/") and kind.endswith("+json")
     return kind == "application/json" or subtype_json
