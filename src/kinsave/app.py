@@ -34,6 +34,7 @@ from kinsave.db import (
     make_engine,
     make_one_read_session_factory,
     make_session_factory,
+    make_single_read_engine,
     open_connections,
 )
 from kinsave.envelopes import daily, grabs
@@ -93,6 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         for batcher in batchers:
             batcher.stop()
         engine.dispose()
+        app.state.single_read_engine.dispose()
         metrics.process_exiting()
 
     app = FastAPI(
@@ -136,6 +138,7 @@ def _share_state(
         else None
     )
     app.state.one_read_session_factory = make_one_read_session_factory(engine)
+    app.state.single_read_engine = make_single_read_engine(engine)  # the checkout quote's
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None

@@ -16,12 +16,13 @@ from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.models import Schema
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, Field
 
 from kinsave.config import Settings
 from kinsave.contract_examples import add_examples
-from kinsave.coupons.checkout_schemas import RefundOut
+from kinsave.coupons.checkout_schemas import QuoteIn, RefundOut
 from kinsave.errors import ERROR_BODY_SCHEMA, ERROR_STATUS, openapi_errors
 from kinsave.money import fen_field
 
@@ -29,6 +30,8 @@ WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 RATE_LIMITERS = ("rate_limit", "shopper_rate_limit", "guard_share_codes", "RateLimitedShopper")
 CODES_IN_DESCRIPTION = re.compile(r"`([a-z0-9_]+)`")
 ERROR_REF = "#/components/schemas/Error"
+# Bodies a route reads itself (api.json_body, api.body_documented): FastAPI does not see them.
+SELF_PARSED_BODIES = (QuoteIn,)
 
 
 def operation_name(route: APIRoute) -> str:
@@ -51,6 +54,7 @@ def install_contract(app: FastAPI) -> None:
                     document_operation(operation, path, method.upper(), rate_limited=limited)
                     add_examples(operation)
             _drop_fastapi_validation_schemas(document)
+            _add_self_parsed_bodies(document)
             _state_configured_limits(document, app.state.settings)
             app.openapi_schema = document
         return app.openapi_schema
@@ -140,6 +144,25 @@ def _drop_fastapi_validation_schemas(document: dict[str, Any]) -> None:
     schemas["Error"] = {**ERROR_BODY_SCHEMA, "title": "Error"}
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
+
+
+def _add_self_parsed_bodies(document: dict[str, Any]) -> None:
+    """Their schemas as FastAPI writes a body's: pydantic's, in validation mode with refs to the
+    components, then through FastAPI's own OpenAPI Schema model (numbers as it types them, no
+    null defaults)."""
+    schemas = document["components"]["schemas"]
+    for model in SELF_PARSED_BODIES:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        found = {**schema.pop("$defs", {}), model.__name__: schema}
+        for name, each in found.items():
+            schemas.setdefault(name, _as_fastapi_writes(each))
+
+
+def _as_fastapi_writes(schema: dict[str, Any]) -> dict[str, Any]:
+    written: dict[str, Any] = Schema.model_validate(schema).model_dump(
+        by_alias=True, exclude_none=True
+    )
+    return written
 
 
 class OrderPaidData(BaseModel):

@@ -3,10 +3,10 @@
 import logging
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, case, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
@@ -17,6 +17,8 @@ from sqlalchemy.pool import QueuePool
 from sqlalchemy.types import TypeDecorator
 
 from kinsave.config import Settings
+
+T = TypeVar("T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -201,29 +203,68 @@ def driver_of(session: Session) -> Iterator[Any]:
         ) from error
 
 
+def make_single_read_engine(engine: Engine) -> Engine:
+    """The pool single_read takes its connections from. On PostgreSQL a small pool of its own,
+    always in autocommit and never pinged: the pre-ping (settings.db_pre_ping) was a second round
+    trip per quote, in which the event loop waited on the database for nothing; a dead connection
+    is found by the read itself, which single_read runs again on a fresh one. The checkout quote
+    reads on the event loop, one at a time, so one connection is the pool's usual size. SQLite:
+    the engine itself (its pool pings nothing, its connections are always in autocommit)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(
+        engine.url,
+        pool_size=1,
+        max_overflow=4,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+        pool_reset_on_return=None,  # autocommit: no transaction to end
+        isolation_level="AUTOCOMMIT",
+    )
+
+
+def single_read(engine: Engine, read: Callable[[Any], T]) -> T:
+    """`read(driver)` on a single_read_connection; run again once, on a fresh connection, when
+    the pooled one turned out dead (the database restarted, a connection timed out): the pool of
+    make_single_read_engine pings nothing, and a read is safe to run twice."""
+    try:
+        with single_read_connection(engine) as driver:
+            return read(driver)
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        engine.dispose()  # the others in the pool are as dead: open fresh ones
+    with single_read_connection(engine) as driver:
+        return read(driver)
+
+
 @contextmanager
 def single_read_connection(engine: Engine) -> Iterator[Any]:
     """A pooled DB-API connection, outside any Session and transaction, for a request that reads
     with one statement (the checkout quote). One statement sees one snapshot by itself on both
     databases, so a Session with its BEGIN and COMMIT cost CPU (SQLite) and round trips
-    (PostgreSQL) for nothing (docs/benchmarks.md). PostgreSQL's connection is in autocommit for
-    the statement and back before it returns to the pool; SQLite's connections always are
-    (isolation_level None, see _sqlite_engine). Driver errors come out as SQLAlchemy's, as from
-    driver_of; a connection the error shows dead leaves the pool."""
+    (PostgreSQL) for nothing (docs/benchmarks.md). A PostgreSQL connection not in autocommit
+    (the main pool's) is put in it for the statement and back before it returns to the pool;
+    SQLite's connections always are (isolation_level None, see _sqlite_engine). Driver errors
+    come out as SQLAlchemy's, as from driver_of; a connection the error shows dead leaves the
+    pool (connection_invalidated is then set)."""
     pooled = engine.raw_connection()
     driver: Any = pooled.driver_connection
-    postgres = engine.dialect.name == "postgresql"
+    switched = engine.dialect.name == "postgresql" and not driver.autocommit
     dbapi_error = engine.dialect.loaded_dbapi.Error
     try:
-        if postgres:
+        if switched:
             driver.autocommit = True
         yield driver
     except dbapi_error as error:
-        if engine.dialect.is_disconnect(error, pooled, None):
+        dead = engine.dialect.is_disconnect(error, pooled, None)
+        if dead:
             pooled.invalidate(error)
-        raise DBAPIError.instance(None, None, error, dbapi_error, dialect=engine.dialect) from error
+        raise DBAPIError.instance(
+            None, None, error, dbapi_error, connection_invalidated=dead, dialect=engine.dialect
+        ) from error
     finally:
-        if postgres and pooled.is_valid:
+        if switched and pooled.is_valid:
             driver.autocommit = False
         pooled.close()
 

@@ -1,5 +1,6 @@
 """The store's checkout API: quote, reserve, paid, refund, cancel, expire, with the ledger."""
 
+import json
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
@@ -127,6 +128,41 @@ class TestQuote:
         small = {**CART, "lines": [{"sku": "rice-5kg", "quantity": 1, "unit_price": 8700}]}
         body = api.post("/v1/store/checkout/quote", json=small, headers=shop.store).json()
         assert body["hint"] == "add ¥12 more of rice to use ¥20 off ¥99"
+
+
+class TestQuoteBodyRefused:
+    """The route validates its body itself (api.json_body): FastAPI's refusals, same codes."""
+
+    QUOTE = "/v1/store/checkout/quote"
+
+    def test_money_out_of_range_is_invalid_amount(self, api, shop):
+        line = {"sku": "rice-5kg", "quantity": 1, "unit_price": -1}
+        answer = api.post(self.QUOTE, json={**CART, "lines": [line]}, headers=shop.store)
+        assert (answer.status_code, error_code(answer)) == (422, "invalid_amount")
+        fields = answer.json()["error"]["details"]["fields"]
+        assert fields[0]["loc"] == ["body", "lines", "0", "unit_price"]
+
+    @pytest.mark.parametrize(
+        ("content", "content_type"),
+        [
+            (b'{"shopper_id": "grandma", "lines": [', "application/json"),  # malformed
+            (b"", "application/json"),  # no body
+            (b'{"shopper_id": "grandma"}', "application/json"),  # no lines
+            (b"shopper_id=grandma", "application/x-www-form-urlencoded"),  # not JSON
+        ],
+    )
+    def test_malformed_or_missing_is_invalid_request(self, api, shop, content, content_type):
+        headers = {**shop.store, "Content-Type": content_type}
+        answer = api.post(self.QUOTE, content=content, headers=headers)
+        assert (answer.status_code, error_code(answer)) == (422, "invalid_request")
+        assert answer.json()["error"]["details"]["fields"][0]["loc"][0] == "body"
+
+    def test_without_content_type_it_is_not_read_as_json(self, api, shop):
+        """As FastAPI (strict_content_type): a body must say it is JSON."""
+        headers = {k: v for k, v in shop.store.items() if k.lower() != "content-type"}
+        answer = api.post(self.QUOTE, content=json.dumps(CART).encode(), headers=headers)
+        assert (answer.status_code, error_code(answer)) == (422, "invalid_request")
+        assert api.post(self.QUOTE, json=CART, headers=shop.store).status_code == 200
 
 
 class TestReservePaidRefund:

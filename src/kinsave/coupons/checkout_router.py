@@ -2,7 +2,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
-from kinsave.api import IdempotencyKey, ReadSession, batched_or_alone
+from kinsave.api import (
+    IdempotencyKey,
+    ReadSession,
+    batched_or_alone,
+    body_documented,
+    json_body,
+)
 from kinsave.auth.deps import CurrentStore
 from kinsave.auth.schemas import ShopPrincipal
 from kinsave.coupons import checkout, orders, refunds
@@ -28,8 +34,9 @@ CHANGE = (*STORE, "idempotency_key_reused", "idempotency_in_progress", "order_no
     name="checkout_quote",
     response_model=QuoteOut,
     responses=openapi_errors(*STORE, "shopper_not_linked", "not_found"),
+    openapi_extra=body_documented(QuoteIn),
 )
-async def quote(body: QuoteIn, store: CurrentStore, request: Request) -> Response:
+async def quote(store: CurrentStore, request: Request) -> Response:
     """The shopper's best coupons plus the credit they chose, per line, with explanations, and
     the payment methods the visit's channel allows. Only for a shopper who linked this store."""
     # On the event loop, not in the thread pool: a quote is one indexed read (no lock can make
@@ -37,7 +44,9 @@ async def quote(body: QuoteIn, store: CurrentStore, request: Request) -> Respons
     # The hop and the GIL's hand-offs between the loop and 32 busy threads cost more than the
     # read itself (docs/benchmarks.md, "Checkout at holiday speed"). Given the engine, the read
     # takes a pooled connection with no Session or transaction: one statement needs none.
-    answer = checkout.quote_checkout_json(request.app.state.engine, store.shop_id, body)
+    body = await json_body(request, QuoteIn)
+    engine = request.app.state.single_read_engine
+    answer = checkout.quote_checkout_json(engine, store.shop_id, body)
     return Response(answer, media_type="application/json")
 
 

@@ -50,8 +50,11 @@ def as_held(template: TemplateTerms, coupon_id: str, expires_at: datetime | None
 # Sent straight to the driver (decision 17): through the ORM, turning 50 rows into HeldCoupons
 # (result processing, JSON and time types, statement caching) was a third of a checkout quote's
 # server time, more than the optimiser itself (docs/benchmarks.md).
+# scope_values as text on both databases: psycopg would parse 50 JSON values per quote, most of
+# them rows held_of_row already remembers (about 6 % of a PostgreSQL quote under cProfile).
 HELD_COLUMNS = """c.id, c.expires_at, t.name, t.kind, t.amount, t.percent, t.cap, t.threshold,
-    t.min_spend, t.scope_kind, t.scope_values, t.stacking_group, t.credit_combinable"""
+    t.min_spend, t.scope_kind, CAST(t.scope_values AS TEXT), t.stacking_group,
+    t.credit_combinable"""
 HELD_WHERE = """c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state = 'available'
     AND c.expires_at > :now"""
 _HELD = f"""
@@ -88,8 +91,7 @@ _held_of_rows: dict[tuple[Any, ...], HeldCoupon] = {}
 
 def held_of_row(row: Any, postgres: bool) -> HeldCoupon:
     """A HeldCoupon from HELD_COLUMNS as the driver returns them."""
-    # psycopg answers JSON parsed (a list): the key needs it hashable.
-    key = (*row[:10], tuple(row[10]), *row[11:]) if postgres else tuple(row)
+    key = tuple(row)
     held = _held_of_rows.get(key)
     if held is None:
         held = _held_of_new_row(row, postgres)
@@ -104,9 +106,8 @@ def _held_of_new_row(row: Any, postgres: bool) -> HeldCoupon:
     scope_kind, scope_values, stacking_group, credit_combinable = row[9:]
     if postgres:
         expires_at = expires_at.astimezone(UTC)
-    else:  # as UTCDateTime and JSON read them back on SQLite
+    else:  # as UTCDateTime reads it back on SQLite
         expires_at = datetime.fromisoformat(expires_at).replace(tzinfo=UTC)
-        scope_values = json.loads(scope_values)
     return HeldCoupon(
         coupon_id,
         name,
@@ -117,7 +118,7 @@ def _held_of_new_row(row: Any, postgres: bool) -> HeldCoupon:
         threshold,
         min_spend,
         scope_kind,
-        frozenset(scope_values),
+        frozenset(json.loads(scope_values)),
         stacking_group,
         bool(credit_combinable),
         expires_at,

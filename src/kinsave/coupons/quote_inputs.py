@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kinsave.catalog import service as catalog
 from kinsave.coupons.held import HELD_COLUMNS, HELD_WHERE, held_of_row
 from kinsave.coupons.pricing import HeldCoupon
-from kinsave.db import driver_of, psycopg_sql, single_read_connection, sqlite_time
+from kinsave.db import driver_of, psycopg_sql, single_read, sqlite_time
 from kinsave.ledger import service as ledger
 from kinsave.sharing import service as sharing
 from kinsave.storelinks import service as storelinks
@@ -64,16 +64,18 @@ def read_quote_inputs(
     now: datetime,
 ) -> QuoteInputs:
     """One round trip, straight to the driver (decision 17): in the session's transaction, or,
-    given the engine, on a pooled connection of its own with no Session or transaction around
-    the one statement (the route: db.single_read_connection)."""
+    given the engine (the route: app.state.single_read_engine), on a pooled connection of its
+    own with no Session or transaction around the one statement (db.single_read)."""
     if isinstance(source, Session):
         postgres = source.get_bind().dialect.name == "postgresql"
         with driver_of(source) as driver:
             rows = _execute(driver, postgres, shop_id, shopper_id, channel, skus, now)
     else:
         postgres = source.dialect.name == "postgresql"
-        with single_read_connection(source) as driver:
-            rows = _execute(driver, postgres, shop_id, shopper_id, channel, skus, now)
+        rows = single_read(
+            source,
+            lambda driver: _execute(driver, postgres, shop_id, shopper_id, channel, skus, now),
+        )
     linked, wallet, rules_json, channel_added, categories = rows[0][:5]
     if isinstance(categories, str):  # SQLite answers JSON as text, psycopg parses it
         categories = json.loads(categories)
