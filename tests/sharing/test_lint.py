@@ -62,6 +62,7 @@ BANNED: list[tuple[str, str]] = [
     ("帮 我 砍 一 刀", "bargain_help"),
     ("Help me cut the price! One tap from you", "bargain_help"),
     ("Ask friends to help you bargain it down to ¥0", "bargain_help"),
+    ("Cut to ¥29.90 with 3 more helpers, 23h 59m left: rice", "bargain_help"),
     # Random, uncertain or exaggerated rewards
     ("最高可得888元现金", "random_reward"),
     ("最高返¥100", "random_reward"),
@@ -111,6 +112,8 @@ ALLOWED: list[str] = [
     "Share the love and get ready for the holidays",
     "Share it, then get your own at the store",
     "Up to 50% off rice this week",
+    "Cut to size with scissors, no helpers needed",
+    "Prices cut to ¥29.90 this week",
 ]
 
 

@@ -95,6 +95,8 @@ BARGAIN_HELP = (
     re.compile(
         rf"\bhelp (?:me|us)\b[^{_END}]{{0,20}}?\b(?:cut|bargain|slash|chop|lower|knock)\b"
         r"|\bbargain (?:it )?down\b|\bcut the price\b"
+        # "Cut to ¥29.90 with 3 more helpers": the short English card of a price cut
+        rf"|\bcut (?:down )?to [¥$€]?\d[^{_END}]{{0,20}}?\bwith\b[^{_END}]{{0,20}}?\bhelpers?\b"
     ),
 )
 UNCERTAIN_REWARD = (
