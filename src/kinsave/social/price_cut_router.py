@@ -7,8 +7,8 @@ from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
 from kinsave.groups.arrival import live_share_of
 from kinsave.groups.router import DeviceHash, ShareCode
-from kinsave.security.deps import shopper_rate_limit
 from kinsave.social import price_cuts
+from kinsave.social.router import HelpingShopper
 from kinsave.social.schemas import PriceCutIn, PriceCutOfferIn, PriceCutOfferOut, PriceCutOut
 
 router = APIRouter(prefix="/v1", tags=["price cuts"])
@@ -78,11 +78,10 @@ def get_price_cut(cut_id: str, shopper: CurrentShopper, session: ReadSession) ->
         "help_request_expired",
     ),
     response_model=PriceCutOut,
-    dependencies=[shopper_rate_limit("help")],
 )
 def help_price_cut(
     cut_id: str,
-    shopper: CurrentShopper,
+    shopper: HelpingShopper,
     once: Once,
     device_hash: DeviceHash = None,
     share_code: ShareCode = None,

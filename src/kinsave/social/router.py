@@ -5,9 +5,10 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
-from kinsave.security.deps import shopper_rate_limit
+from kinsave.security.deps import rate_limited_shopper
 from kinsave.social import help_offers, help_requests, service
 from kinsave.social.schemas import (
     CircleEnvelopeIn,
@@ -22,6 +23,8 @@ from kinsave.social.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["circle and help requests"])
+# The signed-in shopper, counted against the action's rate limit: one dependency.
+HelpingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("help")]
 
 
 @router.get("/circle", response_model=CircleOut)
@@ -129,11 +132,10 @@ def get_help_request(
         "help_limit_reached",
     ),
     response_model=HelpOut,
-    dependencies=[shopper_rate_limit("help")],
 )
 def help_request(
     request_id: str,
-    shopper: CurrentShopper,
+    shopper: HelpingShopper,
     once: Once,
 ) -> JSONResponse:
     """Help once; the help that completes the request pays its reward to the requester."""
