@@ -25,6 +25,14 @@ from kinsave.social.schemas import (
 router = APIRouter(prefix="/v1", tags=["circle and help requests"])
 # The signed-in shopper, counted against the action's rate limit: one dependency.
 HelpingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("help")]
+# Why a help (a help request's or a price cut's) is refused.
+HELP_REFUSALS = (
+    "not_found",
+    "help_self_not_allowed",
+    "help_already_given",
+    "help_request_closed",
+    "help_request_expired",
+)
 
 
 @router.get("/circle", response_model=CircleOut)
@@ -123,14 +131,7 @@ def get_help_request(
 
 @router.post(
     "/help-requests/{request_id}/help",
-    responses=openapi_errors(
-        "not_found",
-        "help_self_not_allowed",
-        "help_already_given",
-        "help_request_closed",
-        "help_request_expired",
-        "help_limit_reached",
-    ),
+    responses=openapi_errors(*HELP_REFUSALS, "help_limit_reached"),
     response_model=HelpOut,
 )
 def help_request(
