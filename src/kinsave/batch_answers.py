@@ -12,15 +12,15 @@ log = logging.getLogger("kinsave.batcher")
 Result = TypeVar("Result")
 
 
-class _Answer(Protocol):
-    """Where an item's outcome goes: a thread's Future, or a handler's _LoopAnswer."""
+class ItemAnswer(Protocol):
+    """Where an item's outcome goes: a thread's Future, or a handler's EventLoopAnswer."""
 
     def set_result(self, result: Any, /) -> None: ...
 
     def set_exception(self, exception: BaseException | None, /) -> None: ...
 
 
-class _LoopAnswer(Generic[Result]):
+class EventLoopAnswer(Generic[Result]):
     """The answer to a handler on an event loop. The lane records the outcome and hands a whole
     batch's answers to each loop in one call (`deliver`): one wake-up of the loop per batch,
     not one per item."""
@@ -48,11 +48,11 @@ class _LoopAnswer(Generic[Result]):
             self.future.set_exception(value)
 
 
-def deliver(answers: list[_Answer]) -> None:
+def deliver(answers: list[ItemAnswer]) -> None:
     """Hand recorded outcomes to their event loops, one call per loop."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[_LoopAnswer[Any]]] = {}
+    by_loop: dict[asyncio.AbstractEventLoop, list[EventLoopAnswer[Any]]] = {}
     for answer in answers:
-        if isinstance(answer, _LoopAnswer):
+        if isinstance(answer, EventLoopAnswer):
             by_loop.setdefault(answer.loop, []).append(answer)
     for loop, group in by_loop.items():
         try:
@@ -61,6 +61,11 @@ def deliver(answers: list[_Answer]) -> None:
             log.debug("dropped %d answers for a closed event loop", len(group))
 
 
-def _settle_all(answers: list[_LoopAnswer[Any]]) -> None:
+def _settle_all(answers: list[EventLoopAnswer[Any]]) -> None:
     for answer in answers:
         answer.settle()
+
+
+# The names batcher.py imports today; it moves to ItemAnswer / EventLoopAnswer with its next edit.
+_Answer = ItemAnswer
+_LoopAnswer = EventLoopAnswer

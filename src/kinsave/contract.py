@@ -27,7 +27,7 @@ from kinsave.errors import ERROR_BODY_SCHEMA, ERROR_STATUS, openapi_errors
 from kinsave.money import fen_field
 
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-RATE_LIMITERS = ("rate_limit", "shopper_rate_limit", "guard_share_codes", "RateLimitedShopper")
+RATE_LIMITERS = ("rate_limit", "guard_share_codes", "RateLimitedShopper")
 CODES_IN_DESCRIPTION = re.compile(r"`([a-z0-9_]+)`")
 ERROR_REF = "#/components/schemas/Error"
 # Bodies a route reads itself (api.json_body, api.body_documented): FastAPI does not see them.

@@ -21,7 +21,6 @@ from kinsave.demo_catalog import seed_catalog
 from kinsave.demo_groups import seed_groups_and_price_cuts
 from kinsave.envelopes import daily as envelope_daily
 from kinsave.envelopes import grabs
-from kinsave.envelopes import grabs as envelope_grabs
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn, ShopperEnvelopeIn
@@ -34,6 +33,7 @@ from kinsave.sharing.schemas import (
     ResolveIn,
     ResolveOut,
     ShareIn,
+    ShareOut,
     StoreVisitIn,
     TargetIn,
 )
@@ -80,26 +80,8 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
         auth.ensure_shopper(session, shopper_id, name)
     campaign = seed_campaign(session, shop.id)
     seed_daily_history(session, campaign.id, rng=random.Random(11))
-    rng = random.Random(2026)
-    for shopper_id in FAMILY:
-        envelope_daily.claim_daily(session, campaign.id, shopper_id, rng=rng)
-        campaigns.grant_credit(
-            session, shop.id, campaign.id, shopper_id, 2000, key=f"demo-welcome-{shopper_id}"
-        )
-    family_envelope = envelopes.create_shopper_envelope(
-        session,
-        settings,
-        "grandma",
-        ShopperEnvelopeIn(
-            total=1000,
-            shares=5,
-            kind="lucky",
-            message="For the family, from Grandma",
-            shop_id=shop.id,
-        ),
-    )
-    for relative in ("mum", "xiaoming"):
-        grabs.grab_share(session, family_envelope.id, relative)
+    seed_welcome(session, shop.id, campaign.id)
+    family_envelope_id = seed_family_envelope(session, settings, shop.id)
     shop_envelope = envelopes.create_campaign_envelope(
         session,
         settings,
@@ -119,11 +101,40 @@ def seed(session: Session, settings: Settings, *, with_store: bool = True) -> De
         operator_key,
         store_key,
         campaign.id,
-        [family_envelope.id, shop_envelope.id],
+        [family_envelope_id, shop_envelope.id],
         template_ids,
         group_deal_id=group_deal_id,
         price_cut_offer_id=price_cut_offer_id,
     )
+
+
+def seed_welcome(session: Session, shop_id: str, campaign_id: str) -> None:
+    """Today's daily envelope for each of the family, and ¥20.00 of welcome credit."""
+    rng = random.Random(2026)
+    for shopper_id in FAMILY:
+        envelope_daily.claim_daily(session, campaign_id, shopper_id, rng=rng)
+        campaigns.grant_credit(
+            session, shop_id, campaign_id, shopper_id, 2000, key=f"demo-welcome-{shopper_id}"
+        )
+
+
+def seed_family_envelope(session: Session, settings: Settings, shop_id: str) -> str:
+    """Grandma's lucky envelope from her credit; Mum and Xiaoming grab from it. Its id."""
+    family_envelope = envelopes.create_shopper_envelope(
+        session,
+        settings,
+        "grandma",
+        ShopperEnvelopeIn(
+            total=1000,
+            shares=5,
+            kind="lucky",
+            message="For the family, from Grandma",
+            shop_id=shop_id,
+        ),
+    )
+    for relative in ("mum", "xiaoming"):
+        grabs.grab_share(session, family_envelope.id, relative)
+    return family_envelope.id
 
 
 HISTORY_DAYS = 14
@@ -245,7 +256,7 @@ def seed_envelope_share(session: Session, campaign_id: str, envelope_id: str) ->
     )
     for relative in ("dad", "xiaohong"):
         sharing.accept_share(session, relative, shared.code, device_hash=None, now=utcnow())
-        envelope_grabs.grab_share(session, envelope_id, relative)
+        grabs.grab_share(session, envelope_id, relative)
 
 
 DEMO_BASE_URL = "http://127.0.0.1:8000"
@@ -270,10 +281,9 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
     for days_ago in range(6, -1, -1):
         for _ in range(2 + (6 - days_ago)):
             when = now - timedelta(days=days_ago, minutes=rng.randrange(600))
-            sharer = rng.choice(SHARERS)
             share = sharing.create_share(
                 session,
-                sharer,
+                rng.choice(SHARERS),
                 ShareIn(
                     target=TargetIn(type="deal", id="rice-5kg"),
                     channel=rng.choice(("wechat", "wechat", "web")),
@@ -284,26 +294,33 @@ def seed_sharing_history(session: Session, shop_id: str, campaign_id: str) -> No
             )
             if rng.random() < 0.6:
                 buyer = rng.choice(BUYERS)
-                if share.link is not None:  # a relative taps the link before the store
-                    sharing.open_link(
-                        session, share.code, is_bot=False, base_url=DEMO_BASE_URL, now=when
-                    )
-                storelinks.link_shopper(session, shop_id, buyer, when)
-                # The store resolves the token for a signed-in buyer: the rice coupon the share
-                # carries is claimed for them (their first share only: one per shopper).
-                resolved = sharing.resolve_token(
-                    session,
-                    shop_id,
-                    ResolveIn(text=share.text, shopper_id=buyer),
-                    base_url=DEMO_BASE_URL,
-                    now=when,
-                )
-                visit = StoreVisitIn(attribution=resolved.attribution, shopper_id=buyer)
-                sharing_events.record_store_visit(session, shop_id, visit, when)
+                resolved = seed_share_followed(session, shop_id, share, buyer, when)
                 if days_ago == 0:
                     handles[buyer] = resolved
     for number, (buyer, resolved) in enumerate(list(handles.items())[:3], start=1):
         seed_order(session, shop_id, f"demo-order-{number}", buyer, resolved)
+
+
+def seed_share_followed(
+    session: Session, shop_id: str, share: ShareOut, buyer: str, when: datetime
+) -> ResolveOut:
+    """A buyer follows the share into the store: the link opened (when it has one), the store
+    linked, the token resolved and the visit recorded."""
+    if share.link is not None:  # a relative taps the link before the store
+        sharing.open_link(session, share.code, is_bot=False, base_url=DEMO_BASE_URL, now=when)
+    storelinks.link_shopper(session, shop_id, buyer, when)
+    # The store resolves the token for a signed-in buyer: the rice coupon the share carries is
+    # claimed for them (their first share only: one per shopper).
+    resolved = sharing.resolve_token(
+        session,
+        shop_id,
+        ResolveIn(text=share.text, shopper_id=buyer),
+        base_url=DEMO_BASE_URL,
+        now=when,
+    )
+    visit = StoreVisitIn(attribution=resolved.attribution, shopper_id=buyer)
+    sharing_events.record_store_visit(session, shop_id, visit, when)
+    return resolved
 
 
 def seed_order(

@@ -3,10 +3,16 @@
 The bench's modules are imported when a command runs, not when `kinsave` starts.
 """
 
-from typing import Annotated
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:  # the bench is imported when a command runs (see above)
+    from pathlib import Path
+
+    from kinsave.bench.runner import BenchRun
 
 bench_app = typer.Typer(help="Benchmarks: the holiday storms, against baselines and limits.")
 console = Console()
@@ -57,10 +63,7 @@ def bench_run(
     from kinsave.bench.context import resolve_scale
     from kinsave.bench.runner import SCENARIOS, run
 
-    names = scenario or list(SCENARIOS)
-    unknown = [name for name in names if name not in SCENARIOS]
-    if unknown:
-        raise typer.BadParameter(f"unknown or not yet built scenario(s): {unknown}")
+    names = _known_scenarios(scenario or list(SCENARIOS), SCENARIOS)
     sizes = resolve_scale("quick" if quick else scale)
     with bench_console.LiveProgress(console) as live:
         result = run(
@@ -74,9 +77,23 @@ def bench_run(
             server=server or ["uvicorn"],
             redis=redis_url,
         )
+    _report(result, Path(output))
+
+
+def _known_scenarios(names: list[str], scenarios: Iterable[str]) -> list[str]:
+    unknown = [name for name in names if name not in scenarios]
+    if unknown:
+        raise typer.BadParameter(f"unknown or not yet built scenario(s): {unknown}")
+    return names
+
+
+def _report(result: "BenchRun", output: "Path") -> None:
+    """Print the run and write its JSON; exit 1 on any invariant violation."""
+    from kinsave.bench import console as bench_console
+
     console.print(bench_console.summary(result))
     console.print(bench_console.ratios(result))
-    console.print(f"results: {result.write_json(Path(output))}")
+    console.print(f"results: {result.write_json(output)}")
     for note in result.skipped:
         console.print(f"[yellow]skipped[/yellow] {note}")
     for problem in result.problems:

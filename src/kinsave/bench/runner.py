@@ -166,32 +166,44 @@ def run(
                     settings, factory, url, seed.crowd(factory, scale.shoppers), scale
                 )
                 scenarios = [SCENARIOS[name]() for name in scenario_names]
-                for scenario in scenarios:
-                    for note in getattr(scenario, "skipped", []):
-                        if note not in result.skipped:
-                            result.skipped.append(note)
-                            progress(note, 1, 1)
+                _note_skipped(scenarios, result, progress)
                 if "in-process" in modes:
                     for scenario in scenarios:
                         result.measurements += _in_process(ctx, scenario, progress, variants)
                 if "http" in modes:
-                    for name in servers:
-                        label = f"http x{workers}" + (f" {name}" if len(servers) > 1 else "")
-                        with http.ApiServer(settings, workers, name) as api:
-                            for scenario in scenarios:
-                                http_runs.over_http(
-                                    ctx,
-                                    scenario,
-                                    api,
-                                    progress,
-                                    variants,
-                                    label,
-                                    result.measurements,
-                                )
+                    _over_http(ctx, scenarios, servers, result, progress, variants)
             finally:
                 engine.dispose()
                 result.write_json(Path("bench-results"), suffix="partial")  # survive a crash
     return result
+
+
+def _note_skipped(scenarios: list[Scenario], result: BenchRun, progress: Progress) -> None:
+    """The variants a scenario cannot run here, and why: once each in the run."""
+    for scenario in scenarios:
+        for note in getattr(scenario, "skipped", []):
+            if note not in result.skipped:
+                result.skipped.append(note)
+                progress(note, 1, 1)
+
+
+def _over_http(
+    ctx: BenchContext,
+    scenarios: list[Scenario],
+    servers: list[str],
+    result: BenchRun,
+    progress: Progress,
+    variants: list[str] | None,
+) -> None:
+    """Each scenario against an API server of each kind in turn (the mode names the server when
+    there are several)."""
+    for name in servers:
+        label = f"http x{result.workers}" + (f" {name}" if len(servers) > 1 else "")
+        with http.ApiServer(ctx.settings, result.workers, name) as api:
+            for scenario in scenarios:
+                http_runs.over_http(
+                    ctx, scenario, api, progress, variants, label, result.measurements
+                )
 
 
 T = TypeVar("T")

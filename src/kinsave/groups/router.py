@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse, Response
 
 from kinsave.api import IdempotencyKey, Once, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.errors import openapi_errors
 from kinsave.groups import joining, service, starting, views
 from kinsave.groups.arrival import Arrival
@@ -17,10 +18,13 @@ from kinsave.groups.schemas import (
     GroupOut,
     MyGroupsOut,
 )
-from kinsave.security.deps import shopper_rate_limit
+from kinsave.security.deps import rate_limited_shopper
 
 admin_router = APIRouter(prefix="/v1/admin/group-deals", tags=["admin: group deals"])
 router = APIRouter(prefix="/v1", tags=["group deals"])
+# The signed-in shopper, counted against the action's rate limit: one dependency.
+StartingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("group_start")]
+JoiningShopper = Annotated[ShopperPrincipal, rate_limited_shopper("group_join")]
 DeviceHash = Annotated[
     str | None,
     Header(
@@ -115,11 +119,10 @@ def get_public_group_deal(
     ),
     response_model=GroupOut,
     status_code=201,
-    dependencies=[shopper_rate_limit("group_start")],
 )
 def start_group(
     deal_id: str,
-    shopper: CurrentShopper,
+    shopper: StartingShopper,
     once: Once,
     device_hash: DeviceHash = None,
     channel: Channel = None,
@@ -147,12 +150,11 @@ def start_group(
         "group_self_join",
     ),
     response_model=GroupOut,
-    dependencies=[shopper_rate_limit("group_join")],
 )
 async def join_group(
     group_id: str,
     request: Request,
-    shopper: CurrentShopper,
+    shopper: JoiningShopper,
     idempotency_key: IdempotencyKey = None,
     device_hash: DeviceHash = None,
     share_code: ShareCode = None,

@@ -1,6 +1,7 @@
 """Rate limits and share-code guessing detection as FastAPI dependencies, for any router.
 
-    @router.post("/x", dependencies=[shopper_rate_limit("grab")])
+    @router.post("/x", dependencies=[rate_limit("login")])  # no shopper: per IP and device
+    def x(shopper: Annotated[ShopperPrincipal, rate_limited_shopper("grab")]): ...  # + shopper
 
 A limit's value is the setting `rate_limit_<action>` when it exists ("<count>/<seconds>"), else
 the default given here; so a router merged later needs no change in this package.
@@ -65,21 +66,11 @@ def rate_limit(action: str, default: str = DEFAULT_LIMIT) -> Any:
     return Depends(dependency)
 
 
-def shopper_rate_limit(action: str, default: str = DEFAULT_LIMIT) -> Any:
-    """Per shopper, device and IP: for a signed-in shopper's actions (claim, grab, help)."""
-
-    async def dependency(
-        request: Request, shopper: ShopperPrincipal = Depends(current_shopper)
-    ) -> None:
-        await count_shopper_hit(request, action, shopper, default)
-
-    return Depends(dependency)
-
-
 class RateLimitedShopper(BearerScheme):
-    """The signed-in shopper (`current_shopper`), counted against `action`'s rate limit, as ONE
-    dependency: the storm routes' (grab, daily claim, coupon claim). `shopper_rate_limit` plus
-    `CurrentShopper` solve four dependencies for the same answer, and FastAPI's solving was a
+    """The signed-in shopper (`current_shopper`), counted per shopper, device and IP against
+    `action`'s rate limit, as ONE dependency: the one way every rate-limited shopper route (grab,
+    claims, help, groups, link codes) takes its shopper. A separate limit dependency plus
+    `CurrentShopper` solved four dependencies for the same answer, and FastAPI's solving was a
     quarter of a refused tap's server time (docs/benchmarks.md, "Storm taps, session 7"). It is
     the `ShopperToken` bearer scheme itself, so the OpenAPI document is unchanged."""
 
@@ -101,7 +92,7 @@ def rate_limited_shopper(action: str, default: str = DEFAULT_LIMIT) -> Any:
 async def count_shopper_hit(
     request: Request, action: str, shopper: ShopperPrincipal, default: str = DEFAULT_LIMIT
 ) -> None:
-    """`shopper_rate_limit`'s check: counts this hit against every subject's limit."""
+    """`RateLimitedShopper`'s check: counts this hit against every subject's limit."""
     limiter = _limiter(request)
     if limiter is not None:  # counting talks to Redis or the database: off the event loop
         await run_in_threadpool(_hit_all, request, limiter, action, default, shopper)

@@ -5,6 +5,7 @@ every use, and the use count only grows by a conditional UPDATE, so a limit hold
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
+from typing import Any
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import or_, update
@@ -73,13 +74,43 @@ def create_share(
     """
     shop_id = _share_shop(session, data, now)
     rules = channels.current_rules(session, shop_id, data.channel)
-    ttl, use_limit = DEFAULT_SHARE_TTL, None
-    if data.campaign_id is not None:
-        campaign_setup.require_publishable(session, shop_id, data.campaign_id, data.channel, rules)
-        setup = campaign_setup.setup_of(session, data.campaign_id)
-        ttl, use_limit = timedelta(seconds=setup.share_ttl_seconds), setup.share_use_limit
+    lifetime = _share_lifetime(session, shop_id, data, rules)
     carried = offers.carried_coupon(session, shop_id, data.target.type, data.target.id, now)
     offers.require_share_channel(session, data.target.type, data.target.id, data.channel)
+    share = _add_share(session, shopper_id, shop_id, data, lifetime, carried, now)
+    return share_view(
+        session, share, rules, base_url=base_url, language=data.language, telegram_app=telegram_app
+    )
+
+
+@dataclass(frozen=True)
+class ShareLifetime:
+    ttl: timedelta
+    use_limit: int | None  # None: as often as it is used until it expires
+
+
+def _share_lifetime(
+    session: Session, shop_id: str, data: ShareIn, rules: PolicyRules
+) -> ShareLifetime:
+    """A campaign's share lives as its setup says, once the campaign may be published on this
+    channel (campaign_not_publishable); any other share for DEFAULT_SHARE_TTL, without a limit."""
+    if data.campaign_id is None:
+        return ShareLifetime(DEFAULT_SHARE_TTL, None)
+    campaign_setup.require_publishable(session, shop_id, data.campaign_id, data.channel, rules)
+    setup = campaign_setup.setup_of(session, data.campaign_id)
+    return ShareLifetime(timedelta(seconds=setup.share_ttl_seconds), setup.share_use_limit)
+
+
+def _add_share(
+    session: Session,
+    shopper_id: str,
+    shop_id: str,
+    data: ShareIn,
+    lifetime: ShareLifetime,
+    carried_coupon: str | None,
+    now: datetime,
+) -> Share:
+    """The new share, flushed, with its `share_created` event."""
     share = Share(
         code=tokens.new_code(),
         shop_id=shop_id,
@@ -89,11 +120,11 @@ def create_share(
         target_type=data.target.type,
         target_id=data.target.id,
         device_hash=data.device_hash,
-        use_limit=use_limit,
+        use_limit=lifetime.use_limit,
         use_count=0,
         created_at=now,
-        expires_at=now + ttl,
-        coupon_template_id=carried,
+        expires_at=now + lifetime.ttl,
+        coupon_template_id=carried_coupon,
     )
     session.add(share)
     session.flush()
@@ -107,9 +138,7 @@ def create_share(
         channel_identity=data.channel_identity,
         occurred_at=now,
     )
-    return share_view(
-        session, share, rules, base_url=base_url, language=data.language, telegram_app=telegram_app
-    )
+    return share
 
 
 def _share_shop(session: Session, data: ShareIn, now: datetime) -> str:
@@ -204,17 +233,7 @@ def resolve_token(
         raise KinsaveError("token_not_found_in_text", "no share token in the pasted text")
     share = _live_share(session, code, shop_id, now)
     offers.require_target(session, shop_id, share.target_type, share.target_id)
-    used = session.execute(
-        update(Share)
-        .where(
-            Share.code == code,
-            or_(Share.use_limit.is_(None), Share.use_count < Share.use_limit),
-        )
-        .values(use_count=Share.use_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if not used.rowcount:  # type: ignore[attr-defined]
-        raise KinsaveError("token_used_up", "this share has been used as often as it may")
+    _count_use(session, code)
     record_event(
         session,
         kind="token_resolved",
@@ -228,16 +247,41 @@ def resolve_token(
     travelled = TravelledCoupon()
     if data.shopper_id is not None:
         travelled = offers.claim_travelled_coupon(session, share, data.shopper_id, now)
-    return ResolveOut(
-        code=code,
-        target=TargetIn(type=share.target_type, id=share.target_id),
-        attribution=code,
-        campaign_id=share.campaign_id,
-        channel=share.channel,
+    return _resolved(
+        share,
         landing_url=_store_page(session, share, base_url),
         offered_coupon=offers.offered_coupon(session, share),
         claimed_coupons=travelled.claimed,
         coupon_refusal=travelled.refusal,
+    )
+
+
+def _count_use(session: Session, code: str) -> None:
+    """One more use, by a conditional UPDATE so that the use limit holds under races.
+    Errors: token_used_up."""
+    used = session.execute(
+        update(Share)
+        .where(
+            Share.code == code,
+            or_(Share.use_limit.is_(None), Share.use_count < Share.use_limit),
+        )
+        .values(use_count=Share.use_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if not used.rowcount:  # type: ignore[attr-defined]
+        raise KinsaveError("token_used_up", "this share has been used as often as it may")
+
+
+def _resolved(share: Share, **found: Any) -> ResolveOut:
+    """A resolve's answer: the share's target and attribution, and what else the caller `found`
+    (the store's page, the coupons)."""
+    return ResolveOut(
+        code=share.code,
+        target=TargetIn(type=share.target_type, id=share.target_id),
+        attribution=share.code,
+        campaign_id=share.campaign_id,
+        channel=share.channel,
+        **found,
     )
 
 
@@ -359,13 +403,7 @@ def accept_share(
     )
     if share.sharer_id != shopper_id:  # accepting someone's share makes you relatives
         social.link_relatives(session, share.sharer_id, shopper_id, via="share")
-    return ResolveOut(
-        code=code,
-        target=TargetIn(type=share.target_type, id=share.target_id),
-        attribution=code,
-        campaign_id=share.campaign_id,
-        channel=share.channel,
-    )
+    return _resolved(share)
 
 
 def revoke_share(

@@ -7,8 +7,8 @@ from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
 from kinsave.groups.arrival import live_share_of
 from kinsave.groups.router import DeviceHash, ShareCode
-from kinsave.security.deps import shopper_rate_limit
 from kinsave.social import price_cuts
+from kinsave.social.router import HELP_REFUSALS, HelpingShopper
 from kinsave.social.schemas import PriceCutIn, PriceCutOfferIn, PriceCutOfferOut, PriceCutOut
 
 router = APIRouter(prefix="/v1", tags=["price cuts"])
@@ -70,19 +70,12 @@ def get_price_cut(cut_id: str, shopper: CurrentShopper, session: ReadSession) ->
 
 @router.post(
     "/price-cuts/{cut_id}/help",
-    responses=openapi_errors(
-        "not_found",
-        "help_self_not_allowed",
-        "help_already_given",
-        "help_request_closed",
-        "help_request_expired",
-    ),
+    responses=openapi_errors(*HELP_REFUSALS),
     response_model=PriceCutOut,
-    dependencies=[shopper_rate_limit("help")],
 )
 def help_price_cut(
     cut_id: str,
-    shopper: CurrentShopper,
+    shopper: HelpingShopper,
     once: Once,
     device_hash: DeviceHash = None,
     share_code: ShareCode = None,

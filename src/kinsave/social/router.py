@@ -5,9 +5,10 @@ from fastapi.responses import JSONResponse
 
 from kinsave.api import Once, ReadSession
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
+from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
-from kinsave.security.deps import shopper_rate_limit
+from kinsave.security.deps import rate_limited_shopper
 from kinsave.social import help_offers, help_requests, service
 from kinsave.social.schemas import (
     CircleEnvelopeIn,
@@ -22,6 +23,16 @@ from kinsave.social.schemas import (
 )
 
 router = APIRouter(prefix="/v1", tags=["circle and help requests"])
+# The signed-in shopper, counted against the action's rate limit: one dependency.
+HelpingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("help")]
+# Why a help (a help request's or a price cut's) is refused.
+HELP_REFUSALS = (
+    "not_found",
+    "help_self_not_allowed",
+    "help_already_given",
+    "help_request_closed",
+    "help_request_expired",
+)
 
 
 @router.get("/circle", response_model=CircleOut)
@@ -120,20 +131,12 @@ def get_help_request(
 
 @router.post(
     "/help-requests/{request_id}/help",
-    responses=openapi_errors(
-        "not_found",
-        "help_self_not_allowed",
-        "help_already_given",
-        "help_request_closed",
-        "help_request_expired",
-        "help_limit_reached",
-    ),
+    responses=openapi_errors(*HELP_REFUSALS, "help_limit_reached"),
     response_model=HelpOut,
-    dependencies=[shopper_rate_limit("help")],
 )
 def help_request(
     request_id: str,
-    shopper: CurrentShopper,
+    shopper: HelpingShopper,
     once: Once,
 ) -> JSONResponse:
     """Help once; the help that completes the request pays its reward to the requester."""

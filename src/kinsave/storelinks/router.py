@@ -1,13 +1,16 @@
 """HTTP for store links: the signed-in shopper issues codes, lists and ends links; the store
 registers its browser sign-in, exchanges codes, and reads a linked shopper's wallet and coupons."""
 
+from typing import Annotated
+
 from fastapi import APIRouter, Request, Response
 
 from kinsave.api import DbSession, ReadSession
 from kinsave.auth.deps import CurrentShopper, CurrentStore
+from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
-from kinsave.security.deps import rate_limit, shopper_rate_limit
+from kinsave.security.deps import rate_limit, rate_limited_shopper
 from kinsave.storelinks import link_requests, service
 from kinsave.storelinks.schemas import (
     LinkCodeIn,
@@ -22,6 +25,8 @@ from kinsave.storelinks.schemas import (
 )
 
 router = APIRouter(tags=["store links"])
+# The signed-in shopper, counted against the action's rate limit: one dependency.
+LinkingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("link_code")]
 CALLER = ("unauthorized", "forbidden", "invalid_request", "rate_limited")
 
 
@@ -29,11 +34,10 @@ CALLER = ("unauthorized", "forbidden", "invalid_request", "rate_limited")
     "/v1/store-links",
     response_model=LinkCodeOut,
     status_code=201,
-    dependencies=[shopper_rate_limit("link_code")],
     responses=openapi_errors(*CALLER, "not_found"),
 )
 def issue_link_code(
-    body: LinkCodeIn, shopper: CurrentShopper, session: DbSession, request: Request
+    body: LinkCodeIn, shopper: LinkingShopper, session: DbSession, request: Request
 ) -> LinkCodeOut:
     """A short-lived, single-use code that lets this shop's store link to the signed-in shopper."""
     ttl = request.app.state.settings.store_link_code_ttl_seconds

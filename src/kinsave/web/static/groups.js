@@ -1,32 +1,17 @@
 // The group deal and price cut pages' buttons: start or join a group, start or help a price cut.
-// Same conventions as app.js: the CSRF cookie in X-Kinsave-CSRF, one Idempotency-Key per tap
-// kept across retries, user text only through textContent.
+// Same conventions and helpers (window.kinsave) as app.js: the CSRF cookie in X-Kinsave-CSRF, one
+// Idempotency-Key per tap kept across retries, user text only through textContent.
 "use strict";
 
 (function () {
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split("; ") : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf("=");
-      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
-    }
-    return "";
-  }
-
-  function newKey() {
-    var bytes = new Uint8Array(16);
-    crypto.getRandomValues(bytes);
-    return Array.prototype.map.call(bytes, function (b) {
-      return ("0" + b.toString(16)).slice(-2);
-    }).join("");
-  }
+  var ks = window.kinsave;  // app.js's helpers
 
   function post(button, path, body, extraHeaders) {
-    if (!button.dataset.key) button.dataset.key = newKey();
+    if (!button.dataset.key) button.dataset.key = ks.newKey();
     button.disabled = true;
     var headers = {
       "Content-Type": "application/json",
-      "X-Kinsave-CSRF": cookie("ks_csrf"),
+      "X-Kinsave-CSRF": ks.cookie("ks_csrf"),
       "Idempotency-Key": button.dataset.key,
     };
     Object.keys(extraHeaders || {}).forEach(function (name) { headers[name] = extraHeaders[name]; });

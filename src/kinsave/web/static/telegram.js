@@ -4,24 +4,8 @@
 "use strict";
 
 (function () {
-  var messages = {};
-  try {
-    messages = JSON.parse(document.getElementById("ks-messages").textContent || "{}");
-  } catch (e) {
-    messages = {};
-  }
-  function t(key) {
-    return messages[key] || messages["state.error"] || key;
-  }
-
-  function cookie(name) {
-    var parts = document.cookie ? document.cookie.split("; ") : [];
-    for (var i = 0; i < parts.length; i++) {
-      var eq = parts[i].indexOf("=");
-      if (parts[i].slice(0, eq) === name) return decodeURIComponent(parts[i].slice(eq + 1));
-    }
-    return "";
-  }
+  var ks = window.kinsave;  // app.js's helpers
+  var t = ks.t;
 
   function openedByTelegram() {
     if (/(^#|&)tgWebAppData=/.test(location.hash)) return true;
@@ -57,7 +41,7 @@
     fetch("/telegram/app/session", {
       method: "POST",
       credentials: "same-origin",
-      headers: { "Content-Type": "application/json", "X-Kinsave-CSRF": cookie("ks_csrf") },
+      headers: { "Content-Type": "application/json", "X-Kinsave-CSRF": ks.cookie("ks_csrf") },
       body: JSON.stringify({ init_data: app.initData }),
     }).then(function (response) {
       return response.json().then(function (data) {
