@@ -1,8 +1,8 @@
 """Each answer in one socket write (ops/http_protocol.py): the writes of one turn of the event loop
 leave together, in order, and nothing held is lost when uvicorn closes the connection."""
 
-import asyncio
 import socket
+from collections.abc import Callable
 
 from kinsave.ops.http_protocol import OneWritePerTurn
 from tests.conftest import LiveServer
@@ -26,42 +26,50 @@ class RecordingTransport:
         return f"info {name}"
 
 
-def test_the_writes_of_one_turn_leave_in_one_write() -> None:
-    async def scenario() -> list[list[bytes]]:
-        real = RecordingTransport()
-        transport = OneWritePerTurn(real, asyncio.get_running_loop())  # type: ignore[arg-type]
-        transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
-        transport.write(bytearray(b"body"))
-        seen = [list(real.writes)]
-        await asyncio.sleep(0)
-        seen.append(list(real.writes))
-        transport.write(b"next answer")
-        await asyncio.sleep(0)
-        seen.append(list(real.writes))
-        assert transport.get_extra_info("peername") == "info peername"
-        return seen
+class ManualLoop:
+    """The event loop's `call_soon`, turned by hand."""
 
-    before, after_one_turn, after_the_next = asyncio.run(scenario())
-    assert before == []
-    assert after_one_turn == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
-    assert after_the_next == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"next answer"]
+    def __init__(self) -> None:
+        self.ready: list[Callable[[], None]] = []
+
+    def call_soon(self, callback: Callable[[], None]) -> None:
+        self.ready.append(callback)
+
+    def turn(self) -> None:
+        ready, self.ready = self.ready, []
+        for callback in ready:
+            callback()
+
+
+def held(real: RecordingTransport, loop: ManualLoop) -> OneWritePerTurn:
+    return OneWritePerTurn(real, loop)  # type: ignore[arg-type]
+
+
+def test_the_writes_of_one_turn_leave_in_one_write() -> None:
+    real, loop = RecordingTransport(), ManualLoop()
+    transport = held(real, loop)
+    transport.write(b"HTTP/1.1 200 OK\r\n\r\n")
+    transport.write(bytearray(b"body"))
+    assert real.writes == []
+    loop.turn()
+    assert real.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody"]
+    transport.write(b"next answer")
+    loop.turn()
+    assert real.writes == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"next answer"]
+    assert transport.get_extra_info("peername") == "info peername"
 
 
 def test_close_writes_what_is_held_first_and_a_closed_transport_gets_nothing() -> None:
-    async def scenario() -> tuple[list[bytes], list[bytes]]:
-        loop = asyncio.get_running_loop()
-        closing, lost = RecordingTransport(), RecordingTransport()
-        transport = OneWritePerTurn(closing, loop)  # type: ignore[arg-type]
-        transport.write(b"last answer")
-        transport.close()
-        assert closing.closed
-        dropped = OneWritePerTurn(lost, loop)  # type: ignore[arg-type]
-        dropped.write(b"too late")
-        lost.closed = True  # the client went away meanwhile
-        await asyncio.sleep(0)
-        return closing.writes, lost.writes
-
-    assert asyncio.run(scenario()) == ([b"last answer"], [])
+    closing, lost, loop = RecordingTransport(), RecordingTransport(), ManualLoop()
+    transport = held(closing, loop)
+    transport.write(b"last answer")
+    transport.close()
+    assert closing.writes == [b"last answer"] and closing.closed
+    dropped = held(lost, loop)
+    dropped.write(b"too late")
+    lost.closed = True  # the client went away meanwhile
+    loop.turn()
+    assert lost.writes == [] and closing.writes == [b"last answer"]
 
 
 def _exchange(live_server: LiveServer, request: bytes) -> bytes:
