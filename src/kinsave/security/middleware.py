@@ -81,7 +81,7 @@ def _marks(body: bytes) -> bytes:
 def nested_deeper(body: bytes, limit: int) -> bool:
     """Whether the JSON nests deeper than `limit`. A body that opens no more than `limit`
     arrays and objects (strings included) cannot: a checkout quote's 30 lines open 32, counted
-    at C speed (a tenth of json_depth's walk, docs/benchmarks.md)."""
+    at C speed (a sixth of json_depth's walk, docs/benchmarks.md)."""
     marks = body.translate(None, _NOT_MARKS)
     if marks.count(b"[") + marks.count(b"{") <= limit:
         return False
