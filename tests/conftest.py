@@ -28,6 +28,7 @@ from kinsave.envelopes import service as envelopes
 from kinsave.ledger import service as ledger
 from kinsave.migrate import upgrade_to_head
 from kinsave.models import Base
+from kinsave.ops.http_protocol import OneWriteHttpToolsProtocol
 from kinsave.social import help_requests
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -145,7 +146,12 @@ class LiveServer:
         self.app = create_app(settings)
         self.port = _free_port()
         config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
+            http=OneWriteHttpToolsProtocol,  # as `kinsave serve` runs uvicorn (ops/serving.py)
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

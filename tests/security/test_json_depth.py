@@ -5,7 +5,7 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kinsave.security.middleware import json_depth
+from kinsave.security.middleware import json_depth, nested_deeper
 
 
 def walked_depth(body: bytes) -> int:
@@ -54,3 +54,17 @@ def test_same_depth_as_the_walk_on_json(value: object) -> None:
 def test_unterminated_strings_and_trailing_escapes() -> None:
     for body in (b'["[[[', b'["a\\', b'["a\\"[[', b'[[]]"', b'"\\\\"[[', b"]]][[", b""):
         assert json_depth(body) == walked_depth(body)
+
+
+@settings(max_examples=300)
+@given(st.lists(JSON_BYTES, max_size=80).map(bytes), st.integers(min_value=0, max_value=6))
+def test_nested_deeper_agrees_with_the_walk(body: bytes, limit: int) -> None:
+    assert nested_deeper(body, limit) == (walked_depth(body) > limit)
+
+
+def test_a_body_opening_at_most_the_limit_is_never_too_deep() -> None:
+    thirty_lines = {"lines": [{"sku": f"S{i}", "quantity": 1} for i in range(30)]}
+    body = json.dumps(thirty_lines).encode()  # opens 32: one object, one array, 30 lines
+    assert not nested_deeper(body, 32) and not nested_deeper(b"[" * 32 + b"]" * 32, 32)
+    assert nested_deeper(b"[" * 33 + b"]" * 33, 32)
+    assert not nested_deeper(b'["' + b"[" * 40 + b'"]', 32)  # in a string: not nesting

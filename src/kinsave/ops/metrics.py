@@ -60,10 +60,20 @@ SWEEP_LAST_SUCCESS = Gauge(
 )
 
 
+# Each (method, route, status)'s counter and histogram, as `.labels()` returns them: asked on
+# every request, `.labels()` checks and joins the labels under a lock (docs/benchmarks.md).
+# Methods are bounded and routes are templates, so this is as small as prometheus-client's map.
+_request_series: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
     method = method if method in METHODS else "OTHER"  # clients choose methods: bound them
-    REQUESTS.labels(method, route, str(status)).inc()
-    LATENCY.labels(method, route).observe(seconds)
+    series = _request_series.get((method, route, status))
+    if series is None:
+        series = REQUESTS.labels(method, route, str(status)), LATENCY.labels(method, route)
+        _request_series[method, route, status] = series
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 def watch_pool(engine: Engine) -> None:

@@ -52,9 +52,14 @@ def serve_api(
 def _uvicorn(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    from kinsave.ops.http_protocol import OneWriteHttpToolsProtocol
+
     uvicorn.run(
         "kinsave.ops.asgi:served_app",
         factory=True,
+        # httptools, as uvicorn's "auto" picks it, with each answer in one socket write
+        # (ops/http_protocol.py); uvloop, as "auto" picks it (uvicorn[standard]).
+        http=OneWriteHttpToolsProtocol,
         host=host,
         port=port,
         workers=workers,
