@@ -1,8 +1,10 @@
 """The shopper's held coupons as the pure optimiser reads them (HeldCoupon): from ORM rows
-(`as_held`) or straight from the driver's rows (`held_coupons`, `held_of_row`, and the SQL
-fragments the checkout quote's one read is built from). Reads only."""
+(`as_held`) or straight from the driver's rows (`held_coupons`, `held_of_rows`, and the SQL
+fragments the checkout quote's one read is built from), with the templates' terms kept per
+process (`remember_terms`). Reads only."""
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -50,11 +52,12 @@ def as_held(template: TemplateTerms, coupon_id: str, expires_at: datetime | None
 # Sent straight to the driver (decision 17): through the ORM, turning 50 rows into HeldCoupons
 # (result processing, JSON and time types, statement caching) was a third of a checkout quote's
 # server time, more than the optimiser itself (docs/benchmarks.md).
-# scope_values as text on both databases: psycopg would parse 50 JSON values per quote, most of
-# them rows held_of_row already remembers (about 6 % of a PostgreSQL quote under cProfile).
-HELD_COLUMNS = """c.id, c.expires_at, t.name, t.kind, t.amount, t.percent, t.cap, t.threshold,
-    t.min_spend, t.scope_kind, CAST(t.scope_values AS TEXT), t.stacking_group,
-    t.credit_combinable"""
+# Each coupon's id, expiry and template with its terms' version only: the terms themselves come
+# from this process's memory of them (remember_terms), which halved the statement's CPU (13
+# columns of 50 rows built per quote; docs/benchmarks.md, "Sixth round"). The version is the
+# database's count of the terms' changes (a trigger, decision 37), so a template edited by any
+# path, in any process, is read again.
+HELD_COLUMNS = "c.id, c.expires_at, c.template_id, t.terms_version"
 HELD_WHERE = """c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state = 'available'
     AND c.expires_at > :now"""
 _HELD = f"""
@@ -64,6 +67,17 @@ _HELD = f"""
     ORDER BY c.id
 """
 _PG_HELD = psycopg_sql(_HELD)
+# scope_values as text on both databases: psycopg would parse JSON that json.loads parses anyway.
+_TERMS_COLUMNS = """id, terms_version, name, kind, amount, percent, cap, threshold, min_spend,
+    scope_kind, CAST(scope_values AS TEXT), stacking_group, credit_combinable"""
+_SQLITE_TERMS = f"""SELECT {_TERMS_COLUMNS} FROM coupon_template
+    WHERE id IN (SELECT value FROM json_each(:ids))"""
+_PG_TERMS = f"SELECT {_TERMS_COLUMNS} FROM coupon_template WHERE id = ANY(%(ids)s)"
+
+# A template's terms in HeldCoupon's field order, from name to credit_combinable.
+Terms = tuple[str, str, int, int, int, int, int, str, frozenset[str], str, bool]
+KeptTerms = tuple[int, Terms]  # with the version they were read at
+HeldRow = tuple[str, Any, str, int]  # HELD_COLUMNS as the driver returns them
 
 
 def held_coupons(
@@ -79,47 +93,79 @@ def held_coupons(
         else:
             params["now"] = sqlite_time(now)
             rows = driver.execute(_HELD, params).fetchall()
-    return [held_of_row(row, postgres) for row in rows]
+        terms = remember_terms(driver, postgres, rows)
+    return held_of_rows(rows, terms, postgres)
 
 
-# held_of_row's answers by row: a quote reads 50 coupons, most of them the same rows as the last
-# quote's, and building each (times, JSON, a frozen dataclass) cost more than reading it. A pure
-# function of the row's values, so never stale; cleared when full.
+# Each template's terms by id, with the version they were read at. Never stale for a quote: a
+# version read with a coupon that differs from the one kept is read again. Cleared when full.
+_MAX_REMEMBERED_TERMS = 50_000
+_terms: dict[str, KeptTerms] = {}
+
+
+def remember_terms(driver: Any, postgres: bool, rows: Sequence[HeldRow]) -> dict[str, KeptTerms]:
+    """The terms of the rows' templates at (or, when a template changed since the rows were
+    read, after) the rows' versions, read from the database only for the templates this process
+    does not know at that version: one more round trip, rarely."""
+    kept: dict[str, KeptTerms] = {}
+    stale = []
+    for template_id, version in {row[2]: row[3] for row in rows}.items():
+        entry = _terms.get(template_id)
+        if entry is None or entry[0] < version:
+            stale.append(template_id)
+        else:
+            kept[template_id] = entry
+    if stale:
+        kept.update(_read_terms(driver, postgres, stale))
+    return kept
+
+
+def _read_terms(driver: Any, postgres: bool, template_ids: list[str]) -> dict[str, KeptTerms]:
+    if postgres:
+        found = driver.execute(_PG_TERMS, {"ids": template_ids}, prepare=True).fetchall()
+    else:
+        found = driver.execute(_SQLITE_TERMS, {"ids": json.dumps(template_ids)}).fetchall()
+    read: dict[str, KeptTerms] = {}
+    for template_id, version, *values in found:
+        values[8] = frozenset(json.loads(values[8]))  # scope_values
+        values[10] = bool(values[10])  # credit_combinable: SQLite answers 0 or 1
+        read[template_id] = (version, tuple(values))  # type: ignore[arg-type]
+    if len(_terms) + len(read) > _MAX_REMEMBERED_TERMS:
+        _terms.clear()
+    _terms.update(read)
+    return read
+
+
+# HeldCoupons by row: a quote reads 50 coupons, most of them the same rows as the last quote's,
+# and building each (the expiry's time, a frozen dataclass) cost more than reading it. A row
+# names its terms' version, so never stale; cleared when full.
 _MAX_REMEMBERED_HELD = 50_000
-_held_of_rows: dict[tuple[Any, ...], HeldCoupon] = {}
+_held_of_rows: dict[HeldRow, HeldCoupon] = {}
 
 
-def held_of_row(row: Any, postgres: bool) -> HeldCoupon:
-    """A HeldCoupon from HELD_COLUMNS as the driver returns them."""
-    key = tuple(row)
-    held = _held_of_rows.get(key)
-    if held is None:
-        held = _held_of_new_row(row, postgres)
-        if len(_held_of_rows) >= _MAX_REMEMBERED_HELD:
-            _held_of_rows.clear()
-        _held_of_rows[key] = held
-    return held
+def held_of_rows(
+    rows: Sequence[HeldRow], terms: dict[str, KeptTerms], postgres: bool
+) -> list[HeldCoupon]:
+    """HeldCoupons from HELD_COLUMNS' rows and their templates' terms (remember_terms)."""
+    remembered = _held_of_rows
+    made = []
+    for row in rows:
+        held = remembered.get(row)
+        if held is None:
+            version, template_terms = terms[row[2]]
+            held = _held_of_new_row(row, template_terms, postgres)
+            if len(remembered) >= _MAX_REMEMBERED_HELD:
+                remembered.clear()
+            if version == row[3]:  # not terms changed since the row was read
+                remembered[row] = held
+        made.append(held)
+    return made
 
 
-def _held_of_new_row(row: Any, postgres: bool) -> HeldCoupon:
-    (coupon_id, expires_at, name, kind, amount, percent, cap, threshold, min_spend) = row[:9]
-    scope_kind, scope_values, stacking_group, credit_combinable = row[9:]
+def _held_of_new_row(row: HeldRow, terms: Terms, postgres: bool) -> HeldCoupon:
+    coupon_id, expires_at = row[0], row[1]
     if postgres:
         expires_at = expires_at.astimezone(UTC)
     else:  # as UTCDateTime reads it back on SQLite
         expires_at = datetime.fromisoformat(expires_at).replace(tzinfo=UTC)
-    return HeldCoupon(
-        coupon_id,
-        name,
-        kind,
-        amount,
-        percent,
-        cap,
-        threshold,
-        min_spend,
-        scope_kind,
-        frozenset(json.loads(scope_values)),
-        stacking_group,
-        bool(credit_combinable),
-        expires_at,
-    )
+    return HeldCoupon(coupon_id, *terms, expires_at)

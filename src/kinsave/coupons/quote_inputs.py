@@ -18,7 +18,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kinsave.catalog import service as catalog
-from kinsave.coupons.held import HELD_COLUMNS, HELD_WHERE, held_of_row
+from kinsave.coupons.held import (
+    HELD_COLUMNS,
+    HELD_WHERE,
+    HeldRow,
+    KeptTerms,
+    held_of_rows,
+    remember_terms,
+)
 from kinsave.coupons.pricing import HeldCoupon
 from kinsave.db import driver_of, psycopg_sql, single_read, sqlite_time
 from kinsave.ledger import service as ledger
@@ -33,7 +40,15 @@ class QuoteInputs:
     rules_json: str | None  # the channel's policy in force; None: its built-in default
     channel_added: bool
     categories: dict[str, str]  # sku -> category, for the skus the shop's catalog knows
-    held: list[HeldCoupon]  # available, unexpired, this shop's; empty unless linked
+    # The held coupons (available, unexpired, this shop's; none unless linked) as rows of
+    # HELD_COLUMNS, which name each coupon's terms exactly (their template and its version):
+    # the checkout's answer memory keys on them, and builds HeldCoupons only when it misses.
+    held_rows: tuple[HeldRow, ...]
+    terms: dict[str, KeptTerms]  # the rows' templates' terms (coupons.held.remember_terms)
+    postgres: bool
+
+    def held(self) -> list[HeldCoupon]:
+        return held_of_rows(self.held_rows, self.terms, self.postgres)
 
 
 def _statement(categories_sql: str) -> str:
@@ -63,20 +78,21 @@ def read_quote_inputs(
     skus: list[str],
     now: datetime,
 ) -> QuoteInputs:
-    """One round trip, straight to the driver (decision 17): in the session's transaction, or,
+    """One round trip (two when a held coupon's template is new to this process at its terms'
+    version), straight to the driver (decision 17): in the session's transaction, or,
     given the engine (the route: app.state.single_read_engine), on a pooled connection of its
     own with no Session or transaction around the one statement (db.single_read)."""
     if isinstance(source, Session):
         postgres = source.get_bind().dialect.name == "postgresql"
         with driver_of(source) as driver:
-            rows = _execute(driver, postgres, shop_id, shopper_id, channel, skus, now)
+            first, held, terms = _execute(driver, postgres, shop_id, shopper_id, channel, skus, now)
     else:
         postgres = source.dialect.name == "postgresql"
-        rows = single_read(
+        first, held, terms = single_read(
             source,
             lambda driver: _execute(driver, postgres, shop_id, shopper_id, channel, skus, now),
         )
-    linked, wallet, rules_json, channel_added, categories = rows[0][:5]
+    linked, wallet, rules_json, channel_added, categories = first[:5]
     if isinstance(categories, str):  # SQLite answers JSON as text, psycopg parses it
         categories = json.loads(categories)
     return QuoteInputs(
@@ -85,7 +101,9 @@ def read_quote_inputs(
         rules_json=rules_json,
         channel_added=bool(channel_added),
         categories=categories or {},
-        held=[held_of_row(row[5:], postgres) for row in rows if row[5] is not None],
+        held_rows=held,
+        terms=terms,
+        postgres=postgres,
     )
 
 
@@ -97,7 +115,7 @@ def _execute(
     channel: str,
     skus: list[str],
     now: datetime,
-) -> list[Any]:
+) -> tuple[Any, tuple[HeldRow, ...], dict[str, KeptTerms]]:
     params: dict[str, Any] = {"shop_id": shop_id, "shopper_id": shopper_id, "channel": channel}
     if postgres:
         params.update(now=now, skus=skus)
@@ -105,4 +123,5 @@ def _execute(
     else:
         params.update(now=sqlite_time(now), skus=json.dumps(skus))
         rows = driver.execute(_SQLITE, params).fetchall()
-    return rows
+    held = tuple(row[5:] for row in rows if row[5] is not None)
+    return rows[0], held, remember_terms(driver, postgres, held)
