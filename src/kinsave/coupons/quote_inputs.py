@@ -116,12 +116,17 @@ def _execute(
     skus: list[str],
     now: datetime,
 ) -> tuple[Any, tuple[HeldRow, ...], dict[str, KeptTerms]]:
-    params: dict[str, Any] = {"shop_id": shop_id, "shopper_id": shopper_id, "channel": channel}
+    params: dict[str, Any] = {
+        "shop_id": shop_id,
+        "shopper_id": shopper_id,
+        "channel": channel,
+        "skus": json.dumps(skus),
+    }
     if postgres:
-        params.update(now=now, skus=skus)
+        params["now"] = now
         rows: list[Any] = driver.execute(_PG, params, prepare=True).fetchall()
     else:
-        params.update(now=sqlite_time(now), skus=json.dumps(skus))
+        params["now"] = sqlite_time(now)
         rows = driver.execute(_SQLITE, params).fetchall()
     held = tuple(row[5:] for row in rows if row[5] is not None)
     return rows[0], held, remember_terms(driver, postgres, held)
