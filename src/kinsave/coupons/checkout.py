@@ -88,6 +88,7 @@ _answers = AnswerMemory()
 class _Visit:
     """What a quote reads; the optimiser's inputs are built from it only when it runs."""
 
+    source: Session | Engine  # for the terms of templates new to this process
     data: QuoteIn
     read: QuoteInputs
     channel: str
@@ -97,7 +98,7 @@ class _Visit:
     def memory_key(self) -> Hashable:
         """Everything the answer is a function of, as plain tuples: hashing 30 CartLines and 50
         HeldCoupons per quote was a visible cost, and a remembered answer needs neither built.
-        The held coupons' rows name their terms exactly (template and terms' version)."""
+        The held coupons' JSON names their terms exactly (template and terms' version)."""
         categories = self.read.categories
         data = self.data
         cart = tuple((x.sku, x.quantity, x.unit_price, categories.get(x.sku)) for x in data.lines)
@@ -105,7 +106,7 @@ class _Visit:
             data.shopper_id,
             cart,
             data.shipping_fee,
-            self.read.held_rows,
+            self.read.held_json,
             self.use_credit,
             self.read.wallet,
             self.channel,
@@ -121,7 +122,7 @@ class _Visit:
         return optimiser.quote(
             lines,
             self.data.shipping_fee,
-            self.read.held(),
+            self.read.held(self.source),
             use_credit=self.use_credit,
             wallet_balance=self.read.wallet,
         )
@@ -135,7 +136,7 @@ def _read_visit(source: Session | Engine, shop_id: str, data: QuoteIn, now: date
         raise storelinks.not_linked()
     methods = sharing.payment_methods_read(channel, read.rules_json, read.channel_added)
     use_credit = data.use_credit if "wallet" in methods else 0
-    return _Visit(data, read, channel, methods, use_credit)
+    return _Visit(source, data, read, channel, methods, use_credit)
 
 
 def quote_out(

@@ -1,17 +1,18 @@
 """The shopper's held coupons as the pure optimiser reads them (HeldCoupon): from ORM rows
-(`as_held`) or straight from the driver's rows (`held_coupons`, `held_of_rows`, and the SQL
-fragments the checkout quote's one read is built from), with the templates' terms kept per
-process (`remember_terms`). Reads only."""
+(`as_held`) or straight from the driver (`held_coupons`, `held_of_json`, and the SQL fragments
+the checkout quote's one read is built from), with the templates' terms kept per process
+(`remember_terms`). Reads only."""
 
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kinsave.coupons.pricing import HeldCoupon
-from kinsave.db import driver_of, psycopg_sql, sqlite_time
+from kinsave.db import driver_of, psycopg_sql, single_read, sqlite_time
 
 
 class TemplateTerms(Protocol):
@@ -52,21 +53,29 @@ def as_held(template: TemplateTerms, coupon_id: str, expires_at: datetime | None
 # Sent straight to the driver (decision 17): through the ORM, turning 50 rows into HeldCoupons
 # (result processing, JSON and time types, statement caching) was a third of a checkout quote's
 # server time, more than the optimiser itself (docs/benchmarks.md).
-# Each coupon's id, expiry and template with its terms' version only: the terms themselves come
-# from this process's memory of them (remember_terms), which halved the statement's CPU (13
-# columns of 50 rows built per quote; docs/benchmarks.md, "Sixth round"). The version is the
-# database's count of the terms' changes (a trigger, decision 37), so a template edited by any
-# path, in any process, is read again.
-HELD_COLUMNS = "c.id, c.expires_at, c.template_id, t.terms_version"
+# Each coupon's id, expiry and template with its terms' version only, all of them as one JSON
+# text built by the database: [[id, expires_at, template_id, terms_version], ...] by id. The
+# terms come from this process's memory of them (remember_terms), and the checkout's answer
+# memory keys on the text itself, so a remembered answer builds no Python value per coupon:
+# the read's CPU fell by a half (13 columns of 50 rows before; docs/benchmarks.md, "Sixth
+# round"). The version is the database's count of the terms' changes (a trigger, decision 37),
+# so a template edited by any path, in any process, is read again.
 HELD_WHERE = """c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state = 'available'
     AND c.expires_at > :now"""
-_HELD = f"""
-    SELECT {HELD_COLUMNS}
+_HELD_ROWS = f"""SELECT c.id, c.expires_at, c.template_id, t.terms_version
     FROM coupon c JOIN coupon_template t ON t.id = c.template_id
-    WHERE {HELD_WHERE}
-    ORDER BY c.id
-"""
-_PG_HELD = psycopg_sql(_HELD)
+    WHERE {{condition}} AND {HELD_WHERE}"""
+# SQLite 3.40 has no ORDER BY inside an aggregate: the rows come ordered, and held_of_json sorts
+# them again (SQLite orders text by its bytes, as Python does).
+SQLITE_HELD_JSON_SQL = f"""(SELECT json_group_array(
+    json_array(id, expires_at, template_id, terms_version))
+    FROM ({_HELD_ROWS} ORDER BY c.id))"""
+PG_HELD_JSON_SQL = f"""(SELECT CAST(json_agg(
+    json_build_array(c.id, c.expires_at, c.template_id, t.terms_version) ORDER BY c.id) AS TEXT)
+    FROM coupon c JOIN coupon_template t ON t.id = c.template_id
+    WHERE {{condition}} AND {HELD_WHERE})"""
+_SQLITE_HELD = "SELECT " + SQLITE_HELD_JSON_SQL.format(condition="1 = 1")
+_PG_HELD = psycopg_sql("SELECT " + PG_HELD_JSON_SQL.format(condition="TRUE"))
 # scope_values as text on both databases: psycopg would parse JSON that json.loads parses anyway.
 _TERMS_COLUMNS = """id, terms_version, name, kind, amount, percent, cap, threshold, min_spend,
     scope_kind, CAST(scope_values AS TEXT), stacking_group, credit_combinable"""
@@ -77,7 +86,7 @@ _PG_TERMS = f"SELECT {_TERMS_COLUMNS} FROM coupon_template WHERE id = ANY(%(ids)
 # A template's terms in HeldCoupon's field order, from name to credit_combinable.
 Terms = tuple[str, str, int, int, int, int, int, str, frozenset[str], str, bool]
 KeptTerms = tuple[int, Terms]  # with the version they were read at
-HeldRow = tuple[str, Any, str, int]  # HELD_COLUMNS as the driver returns them
+HeldRow = tuple[str, str, str, int]  # id, expires_at as the JSON has it, template, version
 
 
 def held_coupons(
@@ -89,12 +98,23 @@ def held_coupons(
     with driver_of(session) as driver:
         if postgres:
             params["now"] = now
-            rows = driver.execute(_PG_HELD, params, prepare=True).fetchall()
+            text = driver.execute(_PG_HELD, params, prepare=True).fetchone()[0]
         else:
             params["now"] = sqlite_time(now)
-            rows = driver.execute(_HELD, params).fetchall()
-        terms = remember_terms(driver, postgres, rows)
-    return held_of_rows(rows, terms, postgres)
+            text = driver.execute(_SQLITE_HELD, params).fetchone()[0]
+    return held_of_json(text, session, postgres)
+
+
+def held_of_json(text: str | None, source: Session | Engine, postgres: bool) -> list[HeldCoupon]:
+    """HeldCoupons from what SQLITE_HELD_JSON_SQL or PG_HELD_JSON_SQL read (None: none held),
+    reading through `source` the terms of templates this process does not know at their
+    versions (remember_terms)."""
+    if not text:
+        return []
+    rows: list[HeldRow] = [tuple(row) for row in json.loads(text)]  # type: ignore[misc]
+    if not postgres:
+        rows.sort()
+    return held_of_rows(rows, remember_terms(source, postgres, rows), postgres)
 
 
 # Each template's terms by id, with the version they were read at. Never stale for a quote: a
@@ -103,9 +123,11 @@ _MAX_REMEMBERED_TERMS = 50_000
 _terms: dict[str, KeptTerms] = {}
 
 
-def remember_terms(driver: Any, postgres: bool, rows: Sequence[HeldRow]) -> dict[str, KeptTerms]:
+def remember_terms(
+    source: Session | Engine, postgres: bool, rows: Sequence[HeldRow]
+) -> dict[str, KeptTerms]:
     """The terms of the rows' templates at (or, when a template changed since the rows were
-    read, after) the rows' versions, read from the database only for the templates this process
+    read, after) the rows' versions, read through `source` only for the templates this process
     does not know at that version: one more round trip, rarely."""
     kept: dict[str, KeptTerms] = {}
     stale = []
@@ -116,7 +138,11 @@ def remember_terms(driver: Any, postgres: bool, rows: Sequence[HeldRow]) -> dict
         else:
             kept[template_id] = entry
     if stale:
-        kept.update(_read_terms(driver, postgres, stale))
+        if isinstance(source, Session):
+            with driver_of(source) as driver:
+                kept.update(_read_terms(driver, postgres, stale))
+        else:
+            kept.update(single_read(source, lambda driver: _read_terms(driver, postgres, stale)))
     return kept
 
 
@@ -146,7 +172,7 @@ _held_of_rows: dict[HeldRow, HeldCoupon] = {}
 def held_of_rows(
     rows: Sequence[HeldRow], terms: dict[str, KeptTerms], postgres: bool
 ) -> list[HeldCoupon]:
-    """HeldCoupons from HELD_COLUMNS' rows and their templates' terms (remember_terms)."""
+    """HeldCoupons from held rows and their templates' terms (remember_terms)."""
     remembered = _held_of_rows
     made = []
     for row in rows:
@@ -163,9 +189,9 @@ def held_of_rows(
 
 
 def _held_of_new_row(row: HeldRow, terms: Terms, postgres: bool) -> HeldCoupon:
-    coupon_id, expires_at = row[0], row[1]
-    if postgres:
+    expires_at = datetime.fromisoformat(row[1])
+    if postgres:  # in the session's time zone
         expires_at = expires_at.astimezone(UTC)
     else:  # as UTCDateTime reads it back on SQLite
-        expires_at = datetime.fromisoformat(expires_at).replace(tzinfo=UTC)
-    return HeldCoupon(coupon_id, *terms, expires_at)
+        expires_at = expires_at.replace(tzinfo=UTC)
+    return HeldCoupon(row[0], *terms, expires_at)
