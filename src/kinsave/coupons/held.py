@@ -111,7 +111,7 @@ def held_of_json(text: str | None, source: Session | Engine, postgres: bool) -> 
     versions (remember_terms)."""
     if not text:
         return []
-    rows: list[HeldRow] = [tuple(row) for row in json.loads(text)]  # type: ignore[misc]
+    rows: list[HeldRow] = [tuple(row) for row in json.loads(text)]
     if not postgres:
         rows.sort()
     return held_of_rows(rows, remember_terms(source, postgres, rows), postgres)
@@ -155,7 +155,7 @@ def _read_terms(driver: Any, postgres: bool, template_ids: list[str]) -> dict[st
     for template_id, version, *values in found:
         values[8] = frozenset(json.loads(values[8]))  # scope_values
         values[10] = bool(values[10])  # credit_combinable: SQLite answers 0 or 1
-        read[template_id] = (version, tuple(values))  # type: ignore[arg-type]
+        read[template_id] = (version, tuple(values))
     if len(_terms) + len(read) > _MAX_REMEMBERED_TERMS:
         _terms.clear()
     _terms.update(read)
