@@ -6,6 +6,7 @@ ledger transfer wallet -> CREDIT_HOLD keyed by the order, so no order can use ei
 Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 """
 
+from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
@@ -33,7 +34,7 @@ from kinsave.coupons.explain import Explanation
 from kinsave.coupons.held import as_held
 from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate, OrderLine
 from kinsave.coupons.pricing import CartLine, HeldCoupon
-from kinsave.coupons.quote_inputs import read_quote_inputs
+from kinsave.coupons.quote_inputs import QuoteInputs, read_quote_inputs
 from kinsave.coupons.quote_memory import AnswerMemory
 from kinsave.db import insert_on_conflict, utcnow
 from kinsave.errors import KinsaveError
@@ -62,7 +63,7 @@ def quote_checkout(
     they chose to use, and the payment methods the visit's channel allows (no credit when it
     forbids "wallet"). Reads only. Errors: shopper_not_linked, not_found (unknown channel)."""
     visit = _read_visit(session, shop_id, data, now or utcnow())
-    return quote_out(data.shopper_id, visit.wallet, visit.best(), visit.channel, visit.methods)
+    return quote_out(data.shopper_id, visit.read.wallet, visit.best(), visit.channel, visit.methods)
 
 
 def quote_checkout_json(
@@ -72,23 +73,12 @@ def quote_checkout_json(
     per process (quote_memory.py). Given the engine, it reads outside any Session and
     transaction (quote_inputs.read_quote_inputs)."""
     visit = _read_visit(source, shop_id, data, now or utcnow())
-    # The lines as plain tuples: hashing 30 dataclasses per quote was a visible cost.
-    cart = tuple((x.sku, x.quantity, x.unit_price, x.category) for x in visit.lines)
-    key = (
-        data.shopper_id,
-        cart,
-        data.shipping_fee,
-        tuple(visit.held),
-        visit.use_credit,
-        visit.wallet,
-        visit.channel,
-        tuple(visit.methods),
-    )
 
     def answer() -> bytes:
-        return quote_json(data.shopper_id, visit.wallet, visit.best(), visit.channel, visit.methods)
+        wallet = visit.read.wallet
+        return quote_json(data.shopper_id, wallet, visit.best(), visit.channel, visit.methods)
 
-    return _answers.answer(key, answer)
+    return _answers.answer(visit.memory_key(), answer)
 
 
 _answers = AnswerMemory()
@@ -96,23 +86,45 @@ _answers = AnswerMemory()
 
 @dataclass(frozen=True)
 class _Visit:
-    """What a quote reads, ready for the optimiser."""
+    """What a quote reads; the optimiser's inputs are built from it only when it runs."""
 
-    lines: list[CartLine]
-    shipping_fee: int
-    held: list[HeldCoupon]
-    use_credit: int  # what the shopper asked for, 0 when the channel forbids "wallet"
-    wallet: int
+    source: Session | Engine  # for the terms of templates new to this process
+    data: QuoteIn
+    read: QuoteInputs
     channel: str
     methods: list[str]
+    use_credit: int  # what the shopper asked for, 0 when the channel forbids "wallet"
+
+    def memory_key(self) -> Hashable:
+        """Everything the answer is a function of, as plain tuples: hashing 30 CartLines and 50
+        HeldCoupons per quote was a visible cost, and a remembered answer needs neither built.
+        The held coupons' JSON names their terms exactly (template and terms' version)."""
+        categories = self.read.categories
+        data = self.data
+        cart = tuple((x.sku, x.quantity, x.unit_price, categories.get(x.sku)) for x in data.lines)
+        return (
+            data.shopper_id,
+            cart,
+            data.shipping_fee,
+            self.read.held_json,
+            self.use_credit,
+            self.read.wallet,
+            self.channel,
+            tuple(self.methods),
+        )
 
     def best(self) -> optimiser.Quote:
+        categories = self.read.categories
+        lines = [
+            CartLine(x.sku, x.quantity, x.unit_price, categories.get(x.sku))
+            for x in self.data.lines
+        ]
         return optimiser.quote(
-            self.lines,
-            self.shipping_fee,
-            self.held,
+            lines,
+            self.data.shipping_fee,
+            self.read.held(self.source),
             use_credit=self.use_credit,
-            wallet_balance=self.wallet,
+            wallet_balance=self.read.wallet,
         )
 
 
@@ -123,11 +135,8 @@ def _read_visit(source: Session | Engine, shop_id: str, data: QuoteIn, now: date
     if not read.linked:
         raise storelinks.not_linked()
     methods = sharing.payment_methods_read(channel, read.rules_json, read.channel_added)
-    lines = [
-        CartLine(x.sku, x.quantity, x.unit_price, read.categories.get(x.sku)) for x in data.lines
-    ]
     use_credit = data.use_credit if "wallet" in methods else 0
-    return _Visit(lines, data.shipping_fee, read.held, use_credit, read.wallet, channel, methods)
+    return _Visit(source, data, read, channel, methods, use_credit)
 
 
 def quote_out(

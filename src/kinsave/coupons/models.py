@@ -54,6 +54,9 @@ class CouponTemplate(Base):
     per_shopper_limit: Mapped[int] = mapped_column(Integer, default=1)
     stacking_group: Mapped[str] = mapped_column(String(40))
     credit_combinable: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Bumped by the database (a trigger, migration 5e1b7c9d3f20) whenever an UPDATE writes one of
+    # the terms' columns above: the checkout quote keeps terms per process by (id, version).
+    terms_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     # active | paused | ended, or granted: its coupons are given by a group deal or a price cut
     # (coupons/entitlements.py), never claimed.
     status: Mapped[str] = mapped_column(String(16))

@@ -34,14 +34,17 @@ _SCOPE_RANK = {"skus": 0, "categories": 1, "store": 2}
 _FAR_FUTURE = datetime.max.replace(tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class CartLine:
+class CartLine(NamedTuple):
+    """A tuple, not a frozen dataclass: a quote builds one per cart line (30 in the bench), and
+    the dataclass's __init__ and its cached `gross` cost three times as much (docs/benchmarks.md,
+    "Sixth round")."""
+
     sku: str
     quantity: int
     unit_price: int
     category: str | None = None
 
-    @cached_property  # read for every combination the optimiser prices
+    @property
     def gross(self) -> int:
         return self.quantity * self.unit_price
 

@@ -5,7 +5,7 @@ A quote is the store's most frequent call (every cart view). Read one by one thr
 services it took six round trips and statement compilations, about a third of the server's time
 per quote (docs/benchmarks.md, "Checkout at holiday speed"). Each package still owns its part of
 the statement (storelinks.LINKED_SQL, ledger.WALLET_BALANCE_SQL, sharing.POLICY_RULES_SQL and
-CHANNEL_ADDED_SQL, catalog's categories, coupons' HELD_COLUMNS/HELD_WHERE); this module only puts
+CHANNEL_ADDED_SQL, catalog's categories, coupons' held coupons as JSON); this module only puts
 them side by side and hands each answer back to its owner to interpret. Reads only.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from kinsave.catalog import service as catalog
-from kinsave.coupons.held import HELD_COLUMNS, HELD_WHERE, held_of_row
+from kinsave.coupons.held import PG_HELD_JSON_SQL, SQLITE_HELD_JSON_SQL, held_of_json
 from kinsave.coupons.pricing import HeldCoupon
 from kinsave.db import driver_of, psycopg_sql, single_read, sqlite_time
 from kinsave.ledger import service as ledger
@@ -33,26 +33,31 @@ class QuoteInputs:
     rules_json: str | None  # the channel's policy in force; None: its built-in default
     channel_added: bool
     categories: dict[str, str]  # sku -> category, for the skus the shop's catalog knows
-    held: list[HeldCoupon]  # available, unexpired, this shop's; empty unless linked
+    # The held coupons (available, unexpired, this shop's; none unless linked) as one JSON text
+    # (coupons.held) naming each coupon's terms exactly (its template and their version): the
+    # checkout's answer memory keys on it, and builds HeldCoupons only when it misses.
+    held_json: str | None
+    postgres: bool
+
+    def held(self, source: Session | Engine) -> list[HeldCoupon]:
+        """The held coupons; `source` reads the terms of templates new to this process."""
+        return held_of_json(self.held_json, source, self.postgres)
 
 
-def _statement(categories_sql: str) -> str:
-    # One header row (LEFT JOIN): it comes back even when the shopper holds no coupon.
+def _statement(categories_sql: str, held_sql: str) -> str:
     return f"""
-        SELECT h.linked, h.wallet, h.rules, h.channel_added, h.categories, {HELD_COLUMNS}
+        SELECT h.linked, h.wallet, h.rules, h.channel_added, h.categories,
+            {held_sql.format(condition="h.linked")}
         FROM (SELECT {storelinks.LINKED_SQL} AS linked,
                      {ledger.WALLET_BALANCE_SQL} AS wallet,
                      {sharing.POLICY_RULES_SQL} AS rules,
                      {sharing.CHANNEL_ADDED_SQL} AS channel_added,
                      {categories_sql} AS categories) h
-        LEFT JOIN coupon c ON h.linked AND {HELD_WHERE}
-        LEFT JOIN coupon_template t ON t.id = c.template_id
-        ORDER BY c.id
     """
 
 
-_SQLITE = _statement(catalog.SQLITE_CATEGORIES_SQL)
-_PG = psycopg_sql(_statement(catalog.PG_CATEGORIES_SQL))
+_SQLITE = _statement(catalog.SQLITE_CATEGORIES_SQL, SQLITE_HELD_JSON_SQL)
+_PG = psycopg_sql(_statement(catalog.PG_CATEGORIES_SQL, PG_HELD_JSON_SQL))
 
 
 def read_quote_inputs(
@@ -69,14 +74,14 @@ def read_quote_inputs(
     if isinstance(source, Session):
         postgres = source.get_bind().dialect.name == "postgresql"
         with driver_of(source) as driver:
-            rows = _execute(driver, postgres, shop_id, shopper_id, channel, skus, now)
+            row = _execute(driver, postgres, shop_id, shopper_id, channel, skus, now)
     else:
         postgres = source.dialect.name == "postgresql"
-        rows = single_read(
+        row = single_read(
             source,
             lambda driver: _execute(driver, postgres, shop_id, shopper_id, channel, skus, now),
         )
-    linked, wallet, rules_json, channel_added, categories = rows[0][:5]
+    linked, wallet, rules_json, channel_added, categories, held_json = row
     if isinstance(categories, str):  # SQLite answers JSON as text, psycopg parses it
         categories = json.loads(categories)
     return QuoteInputs(
@@ -85,7 +90,8 @@ def read_quote_inputs(
         rules_json=rules_json,
         channel_added=bool(channel_added),
         categories=categories or {},
-        held=[held_of_row(row[5:], postgres) for row in rows if row[5] is not None],
+        held_json=held_json,
+        postgres=postgres,
     )
 
 
@@ -97,12 +103,15 @@ def _execute(
     channel: str,
     skus: list[str],
     now: datetime,
-) -> list[Any]:
-    params: dict[str, Any] = {"shop_id": shop_id, "shopper_id": shopper_id, "channel": channel}
+) -> Any:
+    params: dict[str, Any] = {
+        "shop_id": shop_id,
+        "shopper_id": shopper_id,
+        "channel": channel,
+        "skus": json.dumps(skus),
+    }
     if postgres:
-        params.update(now=now, skus=skus)
-        rows: list[Any] = driver.execute(_PG, params, prepare=True).fetchall()
-    else:
-        params.update(now=sqlite_time(now), skus=json.dumps(skus))
-        rows = driver.execute(_SQLITE, params).fetchall()
-    return rows
+        params["now"] = now
+        return driver.execute(_PG, params, prepare=True).fetchone()
+    params["now"] = sqlite_time(now)
+    return driver.execute(_SQLITE, params).fetchone()
