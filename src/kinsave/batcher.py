@@ -21,7 +21,8 @@ the lane runs it by itself right after the batch commits.
 
 With a gate (gates/), a batch first asks it which items it refuses, in one round trip before any
 database work: those are answered at once (a batch refused whole checks out no connection). The
-gate is told every outcome after the commit (`settle`), or gets its reservations back (`release`).
+gate is told every outcome after the commit (`settle`), or gets its reservations back (`release`);
+it sends them with the next batch's admission, or when the lane has nothing queued (`flush`).
 
 Handlers on the event loop `await batcher.answer(...)` (the gate's admission first, on the loop:
 a refusal is answered there, an admitted item joins its batch with its admission; then `submit`:
@@ -78,6 +79,8 @@ class BatchGate(Protocol):
     def settle(self, ticket: Any, outcomes: Sequence[object | None]) -> None: ...
 
     def release(self, ticket: Any) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 def _as_batch_of_one(run_batch: BatchFunction[Item, Result]) -> AloneFunction[Item, Result]:
@@ -212,11 +215,15 @@ class _Lane(Generic[Item, Result]):
             batch.sort(key=lambda entry: entry.order_key)
             self._commit(batch)
         self._give_up(self._later)
+        if self._gate is not None:
+            self._gate.flush()
 
     def _next_batch(self) -> list[_Entry[Item, Result]] | None:
         """Items due for another try, and what is queued; blocks until there is something."""
         while True:
             batch = self._due_later()
+            if not batch and self._gate is not None and self._queue.empty():
+                self._gate.flush()  # no next batch to carry the gate's held settlements
             try:
                 first = self._queue.get(block=not batch, timeout=self._until_next_try())
             except queue.Empty:
