@@ -61,6 +61,7 @@ Result = TypeVar("Result")
 
 RETRY_SECONDS = 1.0  # how long an item may keep coming back RETRY_LATER, by default
 RETRY_DELAY_SECONDS = 0.002  # between its tries: another transaction commits within a few ms
+ANSWERED = object()  # an item's outcome already handed to its caller (a gate's refusal)
 
 
 class BatchGate(Protocol):
@@ -263,6 +264,8 @@ class _Lane(Generic[Item, Result]):
         alone: list[_Entry[Item, Result]] = []
         settled: list[_Answer] = []
         for entry, outcome in zip(batch, outcomes, strict=True):
+            if outcome is ANSWERED:
+                continue
             if isinstance(outcome, RunAlone):
                 alone.append(entry)
                 continue
@@ -281,13 +284,19 @@ class _Lane(Generic[Item, Result]):
             deliver([entry.answer])
 
     def _outcomes(self, batch: list[_Entry[Item, Result]]) -> list[Any]:
-        """One outcome per item: the gate's refusals, then the batch function's in one unit of
-        work for the rest (none at all when the gate refused every item)."""
+        """One outcome per item: the gate's refusals, answered at once (ANSWERED: a refusal is
+        final whatever the batch does, and its caller need not wait for the commit), then the
+        batch function's in one unit of work for the rest (none at all when the gate refused
+        every item)."""
         gate, items = self._gate, [entry.item for entry in batch]
         ticket = gate.join(items, [entry.admitted for entry in batch]) if gate is not None else None
         for entry in batch:
             entry.admitted = None  # settled with this batch: a retry is admitted anew
-        outcomes: list[Any] = gate.refusals(ticket) if gate is not None else [None] * len(items)
+        outcomes: list[Any] = (
+            _answer_refusals(batch, gate.refusals(ticket))
+            if gate is not None
+            else [None] * len(items)
+        )
         todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if not todo:
             return outcomes
@@ -295,8 +304,10 @@ class _Lane(Generic[Item, Result]):
             with unit_of_work(self._session_factory) as session:
                 if gate is not None:
                     gate.load(session, ticket)  # seeds targets it has never seen; else nothing
-                    outcomes = gate.refusals(ticket)
-                    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+                    refusals = gate.refusals(ticket)
+                    for i in todo:
+                        outcomes[i] = refusals[i]
+                    todo = [i for i in todo if outcomes[i] is None]
                 ran = self._run_batch(session, [items[i] for i in todo]) if todo else []
         except Exception:  # the shared transaction is gone: run each item alone
             log.debug("batch of %d failed; running each alone", len(todo), exc_info=True)
@@ -341,3 +352,16 @@ class _Lane(Generic[Item, Result]):
             answer.set_exception(error)
         else:
             answer.set_result(outcome)
+
+
+def _answer_refusals(
+    batch: Sequence[_Entry[Any, Any]], refusals: list[KinsaveError | None]
+) -> list[Any]:
+    """Hand the gate's refusals to their callers now; ANSWERED in their place, None elsewhere."""
+    answered = []
+    for entry, refusal in zip(batch, refusals, strict=True):
+        if refusal is not None:
+            entry.answer.set_exception(refusal)
+            answered.append(entry.answer)
+    deliver(answered)
+    return [None if refusal is None else ANSWERED for refusal in refusals]
