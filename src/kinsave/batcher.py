@@ -21,7 +21,8 @@ the lane runs it by itself right after the batch commits.
 
 With a gate (gates/), a batch first asks it which items it refuses, in one round trip before any
 database work: those are answered at once (a batch refused whole checks out no connection). The
-gate is told every outcome after the commit (`settle`), or gets its reservations back (`release`).
+gate is told every outcome after the commit (`settle`), or gets its reservations back (`release`);
+it sends them with the next batch's admission, or when the lane has nothing queued (`flush`).
 
 Handlers on the event loop `await batcher.answer(...)` (the gate's admission first, on the loop:
 a refusal is answered there, an admitted item joins its batch with its admission; then `submit`:
@@ -60,6 +61,7 @@ Result = TypeVar("Result")
 
 RETRY_SECONDS = 1.0  # how long an item may keep coming back RETRY_LATER, by default
 RETRY_DELAY_SECONDS = 0.002  # between its tries: another transaction commits within a few ms
+ANSWERED = object()  # an item's outcome already handed to its caller (a gate's refusal)
 
 
 class BatchGate(Protocol):
@@ -78,6 +80,8 @@ class BatchGate(Protocol):
     def settle(self, ticket: Any, outcomes: Sequence[object | None]) -> None: ...
 
     def release(self, ticket: Any) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 def _as_batch_of_one(run_batch: BatchFunction[Item, Result]) -> AloneFunction[Item, Result]:
@@ -212,11 +216,15 @@ class _Lane(Generic[Item, Result]):
             batch.sort(key=lambda entry: entry.order_key)
             self._commit(batch)
         self._give_up(self._later)
+        if self._gate is not None:
+            self._gate.flush()
 
     def _next_batch(self) -> list[_Entry[Item, Result]] | None:
         """Items due for another try, and what is queued; blocks until there is something."""
         while True:
             batch = self._due_later()
+            if not batch and self._gate is not None and self._queue.empty():
+                self._gate.flush()  # no next batch to carry the gate's held settlements
             try:
                 first = self._queue.get(block=not batch, timeout=self._until_next_try())
             except queue.Empty:
@@ -256,6 +264,8 @@ class _Lane(Generic[Item, Result]):
         alone: list[_Entry[Item, Result]] = []
         settled: list[_Answer] = []
         for entry, outcome in zip(batch, outcomes, strict=True):
+            if outcome is ANSWERED:
+                continue
             if isinstance(outcome, RunAlone):
                 alone.append(entry)
                 continue
@@ -274,13 +284,19 @@ class _Lane(Generic[Item, Result]):
             deliver([entry.answer])
 
     def _outcomes(self, batch: list[_Entry[Item, Result]]) -> list[Any]:
-        """One outcome per item: the gate's refusals, then the batch function's in one unit of
-        work for the rest (none at all when the gate refused every item)."""
+        """One outcome per item: the gate's refusals, answered at once (ANSWERED: a refusal is
+        final whatever the batch does, and its caller need not wait for the commit), then the
+        batch function's in one unit of work for the rest (none at all when the gate refused
+        every item)."""
         gate, items = self._gate, [entry.item for entry in batch]
         ticket = gate.join(items, [entry.admitted for entry in batch]) if gate is not None else None
         for entry in batch:
             entry.admitted = None  # settled with this batch: a retry is admitted anew
-        outcomes: list[Any] = gate.refusals(ticket) if gate is not None else [None] * len(items)
+        outcomes: list[Any] = (
+            _answer_refusals(batch, gate.refusals(ticket))
+            if gate is not None
+            else [None] * len(items)
+        )
         todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
         if not todo:
             return outcomes
@@ -288,8 +304,10 @@ class _Lane(Generic[Item, Result]):
             with unit_of_work(self._session_factory) as session:
                 if gate is not None:
                     gate.load(session, ticket)  # seeds targets it has never seen; else nothing
-                    outcomes = gate.refusals(ticket)
-                    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+                    refusals = gate.refusals(ticket)
+                    for i in todo:
+                        outcomes[i] = refusals[i]
+                    todo = [i for i in todo if outcomes[i] is None]
                 ran = self._run_batch(session, [items[i] for i in todo]) if todo else []
         except Exception:  # the shared transaction is gone: run each item alone
             log.debug("batch of %d failed; running each alone", len(todo), exc_info=True)
@@ -334,3 +352,16 @@ class _Lane(Generic[Item, Result]):
             answer.set_exception(error)
         else:
             answer.set_result(outcome)
+
+
+def _answer_refusals(
+    batch: Sequence[_Entry[Any, Any]], refusals: list[KinsaveError | None]
+) -> list[Any]:
+    """Hand the gate's refusals to their callers now; ANSWERED in their place, None elsewhere."""
+    answered = []
+    for entry, refusal in zip(batch, refusals, strict=True):
+        if refusal is not None:
+            entry.answer.set_exception(refusal)
+            answered.append(entry.answer)
+    deliver(answered)
+    return [None if refusal is None else ANSWERED for refusal in refusals]

@@ -8,6 +8,11 @@ the batch's transaction and admits their items again; `settle(ticket, outcomes)`
 commit gives back every reservation and teaches the gate what the database did (grants, and the
 database's own refusals); `release(ticket)` gives them back when nothing was committed.
 
+A settlement is held, not sent: it goes to the store ahead of the next admission, in the same
+round trip (a batch pays one round trip, not two), or at `flush`, which the batch's lane calls
+before it waits for work and `join` calls for a batch that asks the store nothing. So a
+settlement waits at most until the next batch of its lane starts, and none is stranded.
+
 Why it is exact: `left` starts at what the database holds and only drops by grants settled after
 their commit; the database's own "exhausted" refusals lower a separate bound, `cap` (a grant that
 committed before such a refusal but settles after it must not be counted against it twice). The
@@ -23,6 +28,7 @@ left alone for `retry_seconds`; then it is asked again, and any count it lost is
 
 import logging
 import secrets
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
@@ -84,6 +90,8 @@ class Gate(Generic[Item]):
         self.retry_seconds = retry_seconds
         self._unused_until = 0.0
         self._unforgotten: set[str] = set()  # forgets the store failed to take; retried first
+        self._held: list[tuple[str, str, list[Settlement]]] = []  # settlements not sent yet
+        self._held_lock = threading.Lock()  # the lanes of a batcher share their gate
         self._front_door = FrontDoor(store, self._give_back)
 
     @property
@@ -113,12 +121,15 @@ class Gate(Generic[Item]):
 
     def join(self, items: Sequence[Item], fronts: Sequence[Any]) -> Ticket[Item]:
         """A batch's ticket: the items admitted at the front door (`fronts[i]` their ticket) keep
-        their admission; the others (None) are admitted now, in one round trip if any. Two front
+        their admission; the others (None) are admitted now, in one round trip if any (else the
+        held settlements are sent alone: nothing else would carry them). Two front
         tickets of one target under different generations (a forget between them) can not
         settle together: the first one's generation stays, the other's reservation is given
         back and its item passes (the database decides it; nothing is learned under a stale
         generation)."""
         rest = {i: at for at, i in enumerate(i for i, front in enumerate(fronts) if front is None)}
+        if not rest:
+            self.flush()
         now = self.admit([items[i] for i in rest]) if rest else Ticket([], [])
         ticket = Ticket(list(items), ["pass"] * len(items))
         for i, front in enumerate(fronts):
@@ -140,7 +151,8 @@ class Gate(Generic[Item]):
         await self._front_door.close()
 
     def admit(self, items: Sequence[Item]) -> Ticket[Item]:
-        """Each item's verdict, in one store round trip; no database work."""
+        """Each item's verdict, in one store round trip (which carries the held settlements
+        first); no database work."""
         ticket = Ticket(list(items), ["pass"] * len(items))
         if not self.in_use or not self._forget_pending():
             self._count("unavailable", len(items))
@@ -148,7 +160,7 @@ class Gate(Generic[Item]):
         by_tag = _indexes_by_tag(self.spec, ticket.items)
         asks = [(tag, [self.spec.member(items[i]) for i in at]) for tag, at in by_tag.items()]
         try:
-            admissions = self.store.admit(asks, int(time.time()))
+            admissions = self.store.admit(asks, int(time.time()), self._take_held())
         except STORE_ERRORS:
             self._stop_using()
             self._count("unavailable", len(items))
@@ -189,13 +201,24 @@ class Gate(Generic[Item]):
         ticket.infos.update(again.infos)
 
     def settle(self, ticket: Ticket[Item], outcomes: Sequence[object | None]) -> None:
-        """After the commit: give back every reservation, and learn the database's answers.
-        `outcomes[i]` is None for an item that never reached the database."""
-        self._send(ticket, outcomes)
+        """After the commit: give back every reservation, and learn the database's answers
+        (held until the next admission or `flush`). `outcomes[i]` is None for an item that
+        never reached the database."""
+        self._hold(ticket, outcomes)
 
     def release(self, ticket: Ticket[Item]) -> None:
-        """Nothing was committed: give back every reservation, learn nothing."""
-        self._send(ticket, [None] * len(ticket.items))
+        """Nothing was committed: give back every reservation, learn nothing (held likewise)."""
+        self._hold(ticket, [None] * len(ticket.items))
+
+    def flush(self) -> None:
+        """Send the held settlements now, in one round trip (none held: no store call)."""
+        held = self._take_held()
+        if not held:
+            return
+        try:
+            self.store.settle(held)
+        except STORE_ERRORS:
+            self._stop_using()
 
     def forget(self, tag: str) -> None:
         """The database's truth went up (a top-up, more stock): seed the target anew. A forget
@@ -231,7 +254,7 @@ class Gate(Generic[Item]):
             ticket.verdicts[i] = verdict
             self._count(self.spec.codes[verdict].code if verdict in REFUSED else _OUTCOME[verdict])
 
-    def _send(self, ticket: Ticket[Item], outcomes: Sequence[object | None]) -> None:
+    def _hold(self, ticket: Ticket[Item], outcomes: Sequence[object | None]) -> None:
         settles: dict[str, list[Settlement]] = defaultdict(list)
         for item, verdict, outcome in zip(ticket.items, ticket.verdicts, outcomes, strict=True):
             tag = self.spec.tag(item)
@@ -244,12 +267,14 @@ class Gate(Generic[Item]):
             )
             if verdict == "reserved" or learned[0] != "-":
                 settles[tag].append((self.spec.member(item), verdict == "reserved", *learned))
-        if not settles:
-            return
-        try:
-            self.store.settle([(tag, str(ticket.gens[tag]), e) for tag, e in settles.items()])
-        except STORE_ERRORS:
-            self._stop_using()
+        if settles:
+            with self._held_lock:
+                self._held += [(tag, str(ticket.gens[tag]), e) for tag, e in settles.items()]
+
+    def _take_held(self) -> list[tuple[str, str, list[Settlement]]]:
+        with self._held_lock:
+            held, self._held = self._held, []
+        return held
 
     def _give_back_ticket(self, tag: str, ticket: Ticket[Item], at: int) -> None:
         gen = ticket.gens.get(tag)

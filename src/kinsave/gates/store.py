@@ -152,6 +152,8 @@ class Admission:
 # One tap's settlement: member, reserved, kind (g granted, a already, x exhausted, - nothing),
 # amount (granted units), value (until mode: the second the member's claim lapses).
 Settlement = tuple[str, bool, str, int, int]
+# Settlements of several targets: (tag, the generation they were admitted under, entries).
+Settles = Sequence[tuple[str, str, Sequence[Settlement]]]
 
 
 def keys_of(tag: str) -> list[str]:
@@ -179,19 +181,17 @@ class RedisStore:
             )
         }
 
-    def admit(self, asks: Sequence[tuple[str, Sequence[str]]], now: int) -> list[Admission]:
-        """One round trip for every target of a batch: each target's verdicts per member."""
-        calls = [("admit", keys_of(tag), [now, *members]) for tag, members in asks]
-        return [admission_of(raw) for raw in self._run(calls)]
+    def admit(
+        self, asks: Sequence[tuple[str, Sequence[str]]], now: int, settles: Settles = ()
+    ) -> list[Admission]:
+        """One round trip for every target of a batch: `settles` first (as `settle`), then each
+        target's verdicts per member."""
+        calls = _settle_calls(settles)
+        calls += [("admit", keys_of(tag), [now, *members]) for tag, members in asks]
+        return [admission_of(raw) for raw in self._run(calls)[len(settles) :]]
 
-    def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
-        calls = []
-        for tag, gen, entries in settles:
-            args: list[Any] = [gen, TTL_SECONDS]
-            for member, reserved, kind, amount, value in entries:
-                args += [member, "1" if reserved else "0", kind, amount, value]
-            calls.append(("settle", keys_of(tag), args))
-        self._run(calls)
+    def settle(self, settles: Settles) -> None:
+        self._run(_settle_calls(settles))
 
     def install(self, tag: str, epoch: str, gen: str, seed: Seed) -> bool:
         args: list[Any] = [epoch, gen, seed.left, seed.lo, seed.hi, seed.limit, seed.mode]
@@ -219,6 +219,16 @@ class RedisStore:
                 for script in self._scripts.values():
                     self.client.script_load(script.script)
         raise AssertionError("unreachable")
+
+
+def _settle_calls(settles: Settles) -> list[tuple[str, list[str], list[Any]]]:
+    calls = []
+    for tag, gen, entries in settles:
+        args: list[Any] = [gen, TTL_SECONDS]
+        for member, reserved, kind, amount, value in entries:
+            args += [member, "1" if reserved else "0", kind, amount, value]
+        calls.append(("settle", keys_of(tag), args))
+    return calls
 
 
 def plain_url(url: str) -> str:
@@ -256,8 +266,11 @@ class MemoryStore:
         self._targets: dict[str, _Target] = {}
         self._epochs: dict[str, int] = {}
 
-    def admit(self, asks: Sequence[tuple[str, Sequence[str]]], now: int) -> list[Admission]:
+    def admit(
+        self, asks: Sequence[tuple[str, Sequence[str]]], now: int, settles: Settles = ()
+    ) -> list[Admission]:
         with self._lock:
+            self._settle(settles)
             return [self._admit(tag, members, now) for tag, members in asks]
 
     def _admit(self, tag: str, members: Sequence[str], now: int) -> Admission:
@@ -286,12 +299,15 @@ class MemoryStore:
                 verdicts.append("pass")
         return Admission(gen=target.gen, info=seed.info, verdicts=tuple(verdicts))
 
-    def settle(self, settles: Sequence[tuple[str, str, Sequence[Settlement]]]) -> None:
+    def settle(self, settles: Settles) -> None:
         with self._lock:
-            for tag, gen, entries in settles:
-                target = self._targets.get(tag)
-                if target is not None and target.gen == gen:
-                    _settle(target, entries)
+            self._settle(settles)
+
+    def _settle(self, settles: Settles) -> None:
+        for tag, gen, entries in settles:
+            target = self._targets.get(tag)
+            if target is not None and target.gen == gen:
+                _settle(target, entries)
 
     def install(self, tag: str, epoch: str, gen: str, seed: Seed) -> bool:
         with self._lock:
