@@ -64,8 +64,3 @@ def deliver(answers: list[ItemAnswer]) -> None:
 def _settle_all(answers: list[EventLoopAnswer[Any]]) -> None:
     for answer in answers:
         answer.settle()
-
-
-# The names batcher.py imports today; it moves to ItemAnswer / EventLoopAnswer with its next edit.
-_Answer = ItemAnswer
-_LoopAnswer = EventLoopAnswer

@@ -42,7 +42,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kinsave.batch_answers import _Answer, _LoopAnswer, deliver
+from kinsave.batch_answers import EventLoopAnswer, ItemAnswer, deliver
 from kinsave.batch_outcomes import (
     RUN_ALONE,
     AloneFunction,
@@ -130,7 +130,7 @@ class Batcher(Generic[Item, Result]):
         rows in the same order and do not deadlock each other. `admitted`: the gate's admission
         of the item already made (`answer`), which its batch then uses instead of asking again.
         """
-        answer: _LoopAnswer[Result] = _LoopAnswer(asyncio.get_running_loop())
+        answer: EventLoopAnswer[Result] = EventLoopAnswer(asyncio.get_running_loop())
         self._lane(order_key).put(item, order_key, answer, admitted)
         return answer.future
 
@@ -162,7 +162,7 @@ class Batcher(Generic[Item, Result]):
 class _Entry(Generic[Item, Result]):
     order_key: str
     item: Item
-    answer: _Answer
+    answer: ItemAnswer
     admitted: object = None  # the gate's admission made before it was queued (its first try)
     give_up_at: float | None = None  # set by its first RETRY_LATER
     due: float = 0.0  # not tried again before (time.monotonic())
@@ -192,7 +192,7 @@ class _Lane(Generic[Item, Result]):
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def put(self, item: Item, order_key: str, answer: _Answer, admitted: object = None) -> None:
+    def put(self, item: Item, order_key: str, answer: ItemAnswer, admitted: object = None) -> None:
         self._ensure_started()
         self._queue.put(_Entry(order_key, item, answer, admitted))
 
@@ -262,7 +262,7 @@ class _Lane(Generic[Item, Result]):
         self._queue_depth.set(self._queue.qsize())
         outcomes = self._outcomes(batch)
         alone: list[_Entry[Item, Result]] = []
-        settled: list[_Answer] = []
+        settled: list[ItemAnswer] = []
         for entry, outcome in zip(batch, outcomes, strict=True):
             if outcome is ANSWERED:
                 continue
@@ -338,7 +338,7 @@ class _Lane(Generic[Item, Result]):
             entry.answer.set_exception(KinsaveError("service_unavailable", "busy; retry"))
         deliver([entry.answer for entry in entries])
 
-    def _run_alone(self, item: Item, answer: _Answer) -> None:
+    def _run_alone(self, item: Item, answer: ItemAnswer) -> None:
         try:
             with unit_of_work(self._session_factory) as session:
                 outcome = self._run_alone_fn(session, item)
