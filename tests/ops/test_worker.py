@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from select import select as wait_readable
 
 import httpx
 import pytest
@@ -21,6 +22,7 @@ from tests.reliability.processes import ServerProcess
 
 pytestmark = pytest.mark.slow
 ENVELOPES = 12
+STARTED_LOGS: dict[int, bytes] = {}  # per worker pid: its stderr read while it started
 
 
 def expired_envelopes(api: httpx.Client, session_factory: sessionmaker[Session]) -> list[str]:
@@ -54,14 +56,35 @@ def refunds(session_factory: sessionmaker[Session], ids: list[str]) -> int:
 
 
 def start_worker(database_url: str) -> subprocess.Popen[bytes]:
+    """A worker that has its stop signals in hand: a SIGTERM that came while it was still
+    importing (a loaded machine) would end it by the signal, not by its graceful stop."""
     env = {
         **os.environ,
         "KINSAVE_DATABASE_URL": database_url,
         "KINSAVE_SWEEPER_INTERVAL_SECONDS": "0.1",
         "KINSAVE_DB_POOL_SIZE": "4",
+        "KINSAVE_LOG_LEVEL": "info",  # its "worker started" line, logged after the handlers
     }
     command = [sys.executable, "-m", "kinsave.cli", "worker"]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    worker = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    STARTED_LOGS[worker.pid] = wait_started(worker)
+    return worker
+
+
+def wait_started(worker: subprocess.Popen[bytes]) -> bytes:
+    """What the worker wrote up to and including its "worker started" line."""
+    assert worker.stderr is not None
+    deadline = time.monotonic() + 60
+    read = b""
+    while b"worker started" not in read:
+        ready, _, _ = wait_readable([worker.stderr], [], [], max(0, deadline - time.monotonic()))
+        if not ready:
+            worker.kill()
+            pytest.fail(f"the worker did not start within 60 s: {read.decode()}")
+        chunk = os.read(worker.stderr.fileno(), 65536)  # unbuffered: what select saw
+        assert chunk, f"the worker ended before it started: {read.decode()}"
+        read += chunk
+    return read
 
 
 def wait_until_settled(session_factory: sessionmaker[Session], ids: list[str]) -> None:
@@ -74,6 +97,7 @@ def wait_until_settled(session_factory: sessionmaker[Session], ids: list[str]) -
 def stop(worker: subprocess.Popen[bytes]) -> bytes:
     worker.send_signal(signal.SIGTERM)
     _, errors = worker.communicate(timeout=20)
+    errors = STARTED_LOGS.pop(worker.pid, b"") + errors
     assert worker.returncode == 0, errors.decode()
     return errors
 
