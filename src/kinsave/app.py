@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.telemetry import TelemetryConfig
 from sqlalchemy import Engine
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -26,7 +26,7 @@ from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
 from kinsave.contract import install_contract, operation_name
-from kinsave.coupons import claims, store_writes
+from kinsave.coupons import claims, held, store_writes
 from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
@@ -69,6 +69,17 @@ NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": Fal
 MONEY_FIELDS = {"amount", "total", "budget", "shares", "use_credit", "unit_price", "shipping_fee"}
 
 
+def _read_terms_ahead(app: FastAPI, settings: Settings) -> None:
+    """The active templates' terms, read before serving so that the quote's first requests read
+    none; on SQLite this is also the process's first thread hop, which loads anyio's thread pool
+    off them (docs/benchmarks.md, "the quote's tail"). A database not ready (schema behind,
+    unreachable) is /readyz's to report: the quote then reads the terms on demand, as before."""
+    try:
+        held.remember_active_terms(app.state.single_read_engine, not settings.is_sqlite)
+    except SQLAlchemyError as error:
+        logger.warning("held coupons' terms not read at start-up: %s", type(error).__name__)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings)
@@ -82,6 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not settings.is_sqlite:  # SQLite opens its file on demand; nothing to run out of
             await run_in_threadpool(open_connections, engine, settings.db_connections_at_start)
+        await run_in_threadpool(_read_terms_ahead, app, settings)
         if settings.sweeper_enabled:
             sweeper.start()
         # The bot's username makes the Mini App's t.me link: asked once, off the request path.

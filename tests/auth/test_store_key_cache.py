@@ -1,5 +1,7 @@
 """Store keys remembered per process: a revoked key stops working within the documented TTL."""
 
+import asyncio
+
 from fastapi.testclient import TestClient
 
 from kinsave.app import create_app
@@ -7,6 +9,7 @@ from kinsave.auth import service as auth
 from kinsave.auth.key_cache import STORE_KEY_TTL_SECONDS, StoreKeyCache
 from kinsave.auth.schemas import ShopPrincipal
 from kinsave.db import unit_of_work
+from kinsave.errors import KinsaveError
 from tests.factories import link_shopper
 
 QUOTE = {"shopper_id": "grandma", "lines": [{"sku": "rice", "quantity": 1, "unit_price": 100}]}
@@ -81,3 +84,47 @@ class TestRevokedStoreKey:
                 "/v1/store/checkout/quote", json=QUOTE, headers={"Authorization": f"Bearer {key}"}
             )
         assert fresh.status_code == 200
+
+
+class TestOneReadPerKey:
+    """A key not remembered is read once for every request asking for it meanwhile."""
+
+    def test_concurrent_askers_share_one_read(self):
+        cache = StoreKeyCache()
+        principal = ShopPrincipal(shop_id="shop_1", role="store")
+        reads = 0
+
+        async def read() -> ShopPrincipal:
+            nonlocal reads
+            reads += 1
+            await asyncio.sleep(0.01)
+            return principal
+
+        async def ask() -> list[ShopPrincipal]:
+            return list(await asyncio.gather(*(cache.principal("hash", read) for _ in range(32))))
+
+        answers = asyncio.run(ask())
+        assert answers == [principal] * 32
+        assert reads == 1
+        assert cache.peek("hash") == principal
+
+    def test_a_refusal_reaches_every_asker_and_is_not_remembered(self):
+        cache = StoreKeyCache()
+        reads = 0
+
+        async def refuse() -> ShopPrincipal:
+            nonlocal reads
+            reads += 1
+            await asyncio.sleep(0.01)
+            raise KinsaveError("unauthorized", "unknown key")
+
+        async def ask() -> list[object]:
+            asks = (cache.principal("hash", refuse) for _ in range(4))
+            return list(await asyncio.gather(*asks, return_exceptions=True))
+
+        answers = asyncio.run(ask())
+        assert [getattr(a, "code", None) for a in answers] == ["unauthorized"] * 4
+        assert reads == 1
+        assert cache.peek("hash") is None
+        asyncio.run(ask())
+        assert reads == 2  # asked again: read again

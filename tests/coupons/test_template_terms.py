@@ -1,8 +1,11 @@
 """A template's terms are kept per process by their version (decision 39): the database bumps the
 version whenever any UPDATE writes a term, so an edit by any path shows in the next quote."""
 
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from kinsave.app import create_app
+from kinsave.coupons import held
 from kinsave.db import unit_of_work
 from tests.coupons.factories import RICE_PRODUCTS, claim, create_template, push_products
 from tests.factories import create_campaign, funded_shopper, link_shopper, shop_key
@@ -71,3 +74,34 @@ class TestTermsVersion:
         assert after["explanations"][0]["name"] == "more rice"
         assert out_of_scope["discount"] == 0
         assert out_of_scope["explanations"][0]["reason"] == "out_of_scope"
+
+
+class TestTermsReadAtStart:
+    def test_after_start_up_the_active_templates_terms_are_kept(
+        self, api, session_factory, settings
+    ):
+        operator = shop_key(session_factory)
+        active = create_template(api, operator, name="rice", amount=700)["id"]
+        paused = create_template(api, operator, name="later")["id"]
+        _update(session_factory, paused, "status = 'paused'")
+        held._terms.clear()
+
+        with TestClient(create_app(settings)):
+            kept = dict(held._terms)
+
+        assert set(kept) == {active}  # the paused one is read on its first quote, as before
+        version, terms = kept[active]
+        assert version == 1
+        assert (terms[0], terms[2]) == ("rice", 700)
+
+    def test_the_read_at_start_is_bounded(self, api, session_factory, settings):
+        operator = shop_key(session_factory)
+        for number in range(3):
+            create_template(api, operator, name=f"t{number}")
+        held._terms.clear()
+        app = create_app(settings)
+        try:
+            assert held.remember_active_terms(app.state.engine, not settings.is_sqlite, 2) == 2
+        finally:
+            app.state.engine.dispose()
+        assert len(held._terms) == 2

@@ -120,8 +120,10 @@ async def current_store(
     remembered = cache.peek(key_hash)
     if remembered is not None:
         return remembered
-    principal = await run_in_threadpool(_shop_principal, request, authorization, "store")
-    cache.remember(key_hash, principal)
+    principal = await cache.principal(
+        key_hash, lambda: run_in_threadpool(_shop_principal, request, authorization, "store")
+    )
+    request.state.shop_id = principal.shop_id  # a request that waited on another's read
     return principal
 
 
