@@ -1,6 +1,9 @@
 """Store keys remembered per process: a revoked key stops working within the documented TTL."""
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from fastapi.testclient import TestClient
 
@@ -12,7 +15,15 @@ from kinsave.db import unit_of_work
 from kinsave.errors import KinsaveError
 from tests.factories import link_shopper
 
+T = TypeVar("T")
 QUOTE = {"shopper_id": "grandma", "lines": [{"sku": "rice", "quantity": 1, "unit_price": 100}]}
+
+
+def run_apart(main: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on an event loop of its own thread: the browser tests leave a running loop
+    on the main thread, where asyncio.run refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, main).result()
 
 
 class Clock:
@@ -103,7 +114,7 @@ class TestOneReadPerKey:
         async def ask() -> list[ShopPrincipal]:
             return list(await asyncio.gather(*(cache.principal("hash", read) for _ in range(32))))
 
-        answers = asyncio.run(ask())
+        answers = run_apart(ask())
         assert answers == [principal] * 32
         assert reads == 1
         assert cache.peek("hash") == principal
@@ -122,9 +133,9 @@ class TestOneReadPerKey:
             asks = (cache.principal("hash", refuse) for _ in range(4))
             return list(await asyncio.gather(*asks, return_exceptions=True))
 
-        answers = asyncio.run(ask())
+        answers = run_apart(ask())
         assert [getattr(a, "code", None) for a in answers] == ["unauthorized"] * 4
         assert reads == 1
         assert cache.peek("hash") is None
-        asyncio.run(ask())
+        run_apart(ask())
         assert reads == 2  # asked again: read again
