@@ -81,19 +81,26 @@
     );
   }
 
+  function errorCode(result) {
+    return (result.data && result.data.error && result.data.error.code) || "";
+  }
+
   function errorText(result) {
     if (result.offline) return t("state.offline");
-    var code = result.data && result.data.error && result.data.error.code;
+    var code = errorCode(result);
     if (code === "unauthorized") {
       window.location.assign("/app/login?next=" + encodeURIComponent(location.pathname));
     }
     return code ? t("error." + code) : t("state.error");
   }
 
-  function showNotice(text) {
-    var notice = document.getElementById("notice");
+  // Words for the shopper in `place`, or in the page's notice without one. An alert (the notice,
+  // a form's error) shows only while it has something to say; a status line stays in place, as a
+  // live region must exist before its text changes for a screen reader to announce the change.
+  function showNotice(text, place) {
+    var notice = place || document.getElementById("notice");
     notice.textContent = text;
-    notice.hidden = !text;
+    if (notice.getAttribute("role") === "alert") notice.hidden = !text;
   }
 
   function watchConnection() {
@@ -107,6 +114,23 @@
   function busy(button, on) {
     button.disabled = on;
     button.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  // One tap that asks the API to do something, the same way on every page: the button is busy
+  // while the call runs, the last refusal is cleared, and a refusal is put in words in
+  // `options.refusal` (an element; the page's notice without one). The button is released when
+  // the answer comes (a spent one is hidden by its page). The idempotency key is kept on
+  // `options.key` (a form) or on the button. Resolves to the call's result, refused or not, for
+  // the page to add what is its own.
+  function tap(button, path, body, options) {
+    var refusal = (options && options.refusal) || null;
+    busy(button, true);
+    showNotice("", refusal);
+    return call((options && options.key) || button, "POST", path, body).then(function (result) {
+      busy(button, false);
+      if (!result.ok) showNotice(errorText(result), refusal);
+      return result;
+    });
   }
 
   // After an action the page's live parts (elements with an id and `data-live`) are read again
@@ -159,6 +183,8 @@
     cookie: cookie,
     newKey: newKey,
     call: call,
+    tap: tap,
+    errorCode: errorCode,
     errorText: errorText,
     showNotice: showNotice,
     busy: busy,

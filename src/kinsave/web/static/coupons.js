@@ -9,11 +9,8 @@
     Array.prototype.forEach.call(buttons, function (button) {
       button.addEventListener("click", function () {
         var status = document.getElementById(button.getAttribute("aria-describedby"));
-        ks.busy(button, true);
-        status.textContent = "";
         var body = { template_id: button.dataset.template };
-        ks.call(button, "POST", "/v1/coupons/claim", body).then(function (result) {
-          ks.busy(button, false);
+        ks.tap(button, "/v1/coupons/claim", body, { refusal: status }).then(function (result) {
           var card = button.closest(".coupon, .deal");
           if (result.ok) {
             status.textContent = ks.t("coupon.claimed");
@@ -27,8 +24,7 @@
             ks.refreshLive();  // "My coupons" lists it
             return;
           }
-          status.textContent = ks.errorText(result);
-          var code = result.data && result.data.error && result.data.error.code;
+          var code = ks.errorCode(result);
           if (card && code) card.dataset.state = code;
           if (code === "coupon_sold_out" || code === "coupon_limit_reached" ||
               code === "coupon_expired" || code === "coupon_not_claimable") {

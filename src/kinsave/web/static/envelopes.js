@@ -9,15 +9,9 @@
     var button = document.getElementById("claim-daily");
     if (!button) return;
     button.addEventListener("click", function () {
-      ks.busy(button, true);
-      ks.showNotice("");
       var path = "/v1/daily/" + encodeURIComponent(button.dataset.campaign) + "/claim";
-      ks.call(button, "POST", path, null).then(function (result) {
-        if (!result.ok) {
-          ks.busy(button, false);
-          ks.showNotice(ks.errorText(result));
-          return;
-        }
+      ks.tap(button, path, null).then(function (result) {
+        if (!result.ok) return;
         var envelope = document.getElementById("daily-envelope");
         envelope.classList.add("opening");
         document.getElementById("daily-amount").textContent = ks.money(result.data.amount);
@@ -49,12 +43,9 @@
       var maxShares = parseInt(form.dataset.maxShares, 10);
       if (total === null || !(shares >= 1 && shares <= maxShares) ||
           total < shares || total > maxTotal) {
-        error.textContent = form.dataset.limits;
-        error.hidden = false;
+        ks.showNotice(form.dataset.limits, error);
         return;
       }
-      var submit = form.querySelector("button[type=submit]");
-      ks.busy(submit, true);
       var body = {
         total: total,
         shares: shares,
@@ -62,15 +53,14 @@
         message: form.elements.message.value,
       };
       if (form.elements.shop) body.shop_id = form.elements.shop.value;
-      ks.call(form, "POST", "/v1/envelopes", body).then(function (result) {
-        ks.busy(submit, false);
+      var submit = form.querySelector("button[type=submit]");
+      var options = { key: form, refusal: error };
+      ks.tap(submit, "/v1/envelopes", body, options).then(function (result) {
         if (result.ok) {
           window.location.assign("/app/e/" + encodeURIComponent(result.data.id));
-          return;
+        } else if (ks.errorCode(result) === "invalid_amount") {
+          ks.showNotice(form.dataset.limits, error);
         }
-        var code = result.data && result.data.error && result.data.error.code;
-        error.textContent = code === "invalid_amount" ? form.dataset.limits : ks.errorText(result);
-        error.hidden = false;
       });
     });
   }
@@ -81,13 +71,9 @@
     var grab = document.getElementById("grab");
     if (grab) {
       grab.addEventListener("click", function () {
-        ks.busy(grab, true);
-        ks.showNotice("");
         var path = "/v1/envelopes/" + encodeURIComponent(page.dataset.envelope) + "/grab";
-        ks.call(grab, "POST", path, null).then(function (result) {
+        ks.tap(grab, path, null).then(function (result) {
           if (!result.ok) {
-            ks.busy(grab, false);
-            ks.showNotice(ks.errorText(result));
             if (result.status >= 400 && result.status < 500) ks.refreshLive();
             return;
           }
@@ -117,14 +103,9 @@
     if (!button) return;
     var status = document.getElementById("circle-status");
     button.addEventListener("click", function () {
-      ks.busy(button, true);
       var body = { envelope_id: button.dataset.envelope };
-      ks.call(button, "POST", "/v1/circle/envelopes", body).then(function (result) {
-        ks.busy(button, false);
-        if (!result.ok) {
-          status.textContent = ks.errorText(result);
-          return;
-        }
+      ks.tap(button, "/v1/circle/envelopes", body, { refusal: status }).then(function (result) {
+        if (!result.ok) return;
         button.hidden = true;
         status.textContent = ks.t(result.data.relatives ? "circle.sent" : "circle.no_relatives");
       });

@@ -9,17 +9,10 @@
     Array.prototype.forEach.call(starts, function (button) {
       button.addEventListener("click", function () {
         var status = document.getElementById(button.getAttribute("aria-describedby"));
-        ks.busy(button, true);
-        ks.call(button, "POST", "/v1/help-requests", { offer_id: button.dataset.offer }).then(
-          function (result) {
-            ks.busy(button, false);
-            if (result.ok) {
-              window.location.assign("/app/help/" + encodeURIComponent(result.data.id));
-              return;
-            }
-            status.textContent = ks.errorText(result);
-          }
-        );
+        var body = { offer_id: button.dataset.offer };
+        ks.tap(button, "/v1/help-requests", body, { refusal: status }).then(function (result) {
+          if (result.ok) window.location.assign("/app/help/" + encodeURIComponent(result.data.id));
+        });
       });
     });
     var page = document.getElementById("help-request");
@@ -27,15 +20,9 @@
     var give = document.getElementById("give-help");
     if (give) {
       give.addEventListener("click", function () {
-        ks.busy(give, true);
-        ks.showNotice("");
         var path = "/v1/help-requests/" + encodeURIComponent(page.dataset.request) + "/help";
-        ks.call(give, "POST", path, null).then(function (result) {
-          if (!result.ok) {
-            ks.busy(give, false);
-            ks.showNotice(ks.errorText(result));
-            return;
-          }
+        ks.tap(give, path, null).then(function (result) {
+          if (!result.ok) return;
           give.hidden = true;
           ks.refreshLive();
         });

@@ -14,9 +14,6 @@
       event.preventDefault();
       var checked = form.querySelector("input[name=channel]:checked");
       if (!checked) return;
-      var submit = form.querySelector("button[type=submit]");
-      ks.busy(submit, true);
-      error.hidden = true;
       var body = {
         target: { type: form.dataset.type, id: form.dataset.id },
         channel: checked.value,
@@ -28,13 +25,9 @@
       // A new channel is a new share: a new key (a retry of the same tap keeps its key).
       if (form.dataset.channel !== checked.value) delete form.dataset.key;
       form.dataset.channel = checked.value;
-      ks.call(form, "POST", "/v1/shares", body).then(function (result) {
-        ks.busy(submit, false);
-        if (!result.ok) {
-          error.textContent = ks.errorText(result);
-          error.hidden = false;
-          return;
-        }
+      var submit = form.querySelector("button[type=submit]");
+      ks.tap(submit, "/v1/shares", body, { key: form, refusal: error }).then(function (result) {
+        if (!result.ok) return;
         var share = result.data;
         var link = document.getElementById("share-link");
         document.getElementById("share-link-box").hidden = !share.link;
