@@ -119,6 +119,16 @@ class TestOneReadPerKey:
         assert reads == 1
         assert cache.peek("hash") == principal
 
+    def test_a_remembered_key_is_answered_without_a_read(self):
+        cache = StoreKeyCache()
+        principal = ShopPrincipal(shop_id="shop_1", role="store")
+        cache.remember("hash", principal)
+
+        async def read() -> ShopPrincipal:
+            raise AssertionError("a remembered key was read again")
+
+        assert run_apart(cache.principal("hash", read)) == principal
+
     def test_a_refusal_reaches_every_asker_and_is_not_remembered(self):
         cache = StoreKeyCache()
         reads = 0

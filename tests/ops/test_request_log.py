@@ -79,6 +79,21 @@ class TestAccessLine:
         logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
         assert key not in logged and "SECRETCODE42" not in logged and "token-in-query" not in logged
 
+    def test_a_remembered_store_key_names_its_shop_too(
+        self,
+        api: httpx.Client,
+        session_factory: sessionmaker[Session],
+        caplog: pytest.LogCaptureFixture,
+    ) -> None:
+        caplog.set_level(logging.INFO, logger=ACCESS)
+        store = shop_key(session_factory, role="store")
+        read = api.get("/v1/store/products", headers=store)
+        remembered = api.get("/v1/store/products", headers=store)  # the key's row is not read
+        assert read.status_code == remembered.status_code == 200
+        first = wait_for(caplog, lambda r: r.request_id == read.headers["x-request-id"])
+        second = wait_for(caplog, lambda r: r.request_id == remembered.headers["x-request-id"])
+        assert first.shop_id and second.shop_id == first.shop_id
+
     def test_unmatched_paths_static_files_and_the_batched_grab_route(
         self, api: httpx.Client, caplog: pytest.LogCaptureFixture
     ) -> None:

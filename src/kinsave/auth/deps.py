@@ -117,13 +117,11 @@ async def current_store(
     STORE_KEY_TTL_SECONDS after its revocation) costs no thread hop and no database read."""
     key_hash = service.api_key_hash(_bearer(authorization))
     cache: StoreKeyCache = request.app.state.store_key_cache
-    remembered = cache.peek(key_hash)
-    if remembered is not None:
-        return remembered
     principal = await cache.principal(
         key_hash, lambda: run_in_threadpool(_shop_principal, request, authorization, "store")
     )
-    request.state.shop_id = principal.shop_id  # a request that waited on another's read
+    # Remembered, or read by another request meanwhile: the access log still names the shop.
+    request.state.shop_id = principal.shop_id
     return principal
 
 
