@@ -24,7 +24,7 @@ from kinsave.envelopes import grabs
 from kinsave.envelopes import service as envelopes
 from kinsave.envelopes.daily_rule import Tier, TieredRule
 from kinsave.envelopes.schemas import EnvelopeIn, ShopperEnvelopeIn
-from kinsave.sharing import campaign_setup
+from kinsave.sharing import campaign_setup, opening
 from kinsave.sharing import events as sharing_events
 from kinsave.sharing import service as sharing
 from kinsave.sharing.schemas import (
@@ -255,7 +255,7 @@ def seed_envelope_share(session: Session, campaign_id: str, envelope_id: str) ->
         now=utcnow(),
     )
     for relative in ("dad", "xiaohong"):
-        sharing.accept_share(session, relative, shared.code, device_hash=None, now=utcnow())
+        opening.accept_share(session, relative, shared.code, device_hash=None, now=utcnow())
         grabs.grab_share(session, envelope_id, relative)
 
 
@@ -307,11 +307,11 @@ def seed_share_followed(
     """A buyer follows the share into the store: the link opened (when it has one), the store
     linked, the token resolved and the visit recorded."""
     if share.link is not None:  # a relative taps the link before the store
-        sharing.open_link(session, share.code, is_bot=False, base_url=DEMO_BASE_URL, now=when)
+        opening.open_link(session, share.code, is_bot=False, base_url=DEMO_BASE_URL, now=when)
     storelinks.link_shopper(session, shop_id, buyer, when)
     # The store resolves the token for a signed-in buyer: the rice coupon the share carries is
     # claimed for them (their first share only: one per shopper).
-    resolved = sharing.resolve_token(
+    resolved = opening.resolve_token(
         session,
         shop_id,
         ResolveIn(text=share.text, shopper_id=buyer),

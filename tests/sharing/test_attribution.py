@@ -10,7 +10,7 @@ from kinsave.db import unit_of_work
 from kinsave.jobs import release_referral_rewards
 from kinsave.ledger import service as ledger
 from kinsave.ledger.models import AccountKind
-from kinsave.sharing import service
+from kinsave.sharing import opening
 from kinsave.sharing.attribution import attribute_order, reverse_order
 from kinsave.sharing.rewards import release_due_rewards
 from kinsave.sharing.schemas import AttributionOut, ResolveIn
@@ -59,7 +59,7 @@ def accept(
 ) -> None:
     shopper(factory, buyer)
     with unit_of_work(factory) as session:
-        service.accept_share(session, buyer, code, device_hash=device, now=now)
+        opening.accept_share(session, buyer, code, device_hash=device, now=now)
 
 
 def money(
@@ -105,7 +105,7 @@ class TestWindow:
         )
         code = share(session_factory, "grandma", campaign_id, T0)
         with unit_of_work(session_factory) as session:
-            service.resolve_token(
+            opening.resolve_token(
                 session, shop_id, ResolveIn(text=code.join("$$")), base_url=BASE, now=T0 + DAY
             )
         assert (
@@ -183,7 +183,7 @@ class TestSelfReferral:
         link_shopper(session_factory, shop_id, "other-login")
         with unit_of_work(session_factory) as session:
             body = ResolveIn(text=f"￥{code}￥", shopper_id="other-login", channel_identity="tg:42")
-            service.resolve_token(session, shop_id, body, base_url=BASE, now=T0 + DAY)
+            opening.resolve_token(session, shop_id, body, base_url=BASE, now=T0 + DAY)
         out = pay(session_factory, shop_id, "o1", "other-login", code, T0 + DAY)
         self.assert_refused(session_factory, shop_id, campaign_id, out)
 

@@ -13,7 +13,7 @@ from sqlalchemy import select, update
 from kinsave.auth.deps import SESSION_COOKIE
 from kinsave.db import unit_of_work, utcnow
 from kinsave.groups.models import DealGroup, GroupMember
-from kinsave.sharing import service as sharing
+from kinsave.sharing import opening
 from kinsave.sharing.lint import CampaignSharingLintInput, lint_campaign
 from kinsave.sharing.policy import DEFAULT_POLICIES
 from tests.coupons.factories import error_code
@@ -142,7 +142,7 @@ class TestShareAGroup:
         group = started(api, grandma, deal["id"])
         code = shared(api, grandma, "group", group["id"], channel="telegram")["code"]
         with unit_of_work(session_factory) as session:
-            page = sharing.open_in_mini_app(
+            page = opening.open_in_mini_app(
                 session, "son", code, base_url="http://test", now=utcnow()
             )
         assert page == f"/app/groups/{group['id']}?share={code}"

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from kinsave.db import unit_of_work, utcnow
-from kinsave.sharing import service
+from kinsave.sharing import opening
 from kinsave.sharing.models import Share, ShareClaim
 from kinsave.sharing.schemas import ResolveIn
 from tests.coupons.factories import claim, create_template, push_products
@@ -164,7 +164,7 @@ class TestResolveClaims:
         assert out["coupon_template_id"] == template["id"]
         with unit_of_work(session_factory) as session:
             shop_id = session.get(Share, out["code"]).shop_id
-            resolved = service.resolve_token(
+            resolved = opening.resolve_token(
                 session,
                 shop_id,
                 ResolveIn(text=out["token"], shopper_id="grandson"),

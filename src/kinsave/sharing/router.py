@@ -12,7 +12,7 @@ from kinsave.auth.deps import CurrentShopper, CurrentStore
 from kinsave.db import utcnow
 from kinsave.errors import openapi_errors
 from kinsave.security.deps import GuardShareCodes, rate_limit
-from kinsave.sharing import bots, events, landing, render, service, store_landing
+from kinsave.sharing import bots, events, landing, opening, render, service, store_landing
 from kinsave.sharing.schemas import (
     ResolveIn,
     ResolveOut,
@@ -90,7 +90,7 @@ def accept_share(
     x_device_hash: str | None = Header(default=None, max_length=64),
 ) -> ResolveOut:
     """The signed-in shopper opened this share in the mini app (a touch for attribution)."""
-    return service.accept_share(
+    return opening.accept_share(
         session, shopper.shopper_id, code, device_hash=x_device_hash, now=utcnow()
     )
 
@@ -138,7 +138,7 @@ def resolve_token(
     retry safely."""
     return once(
         store.scope,
-        lambda: service.resolve_token(
+        lambda: opening.resolve_token(
             once.session,
             store.shop_id,
             body,
@@ -199,7 +199,7 @@ def open_short_link(
 ) -> RedirectResponse:
     """Count the open (not for bots and link-preview crawlers) and redirect where the channel
     allows: the store's page, or kinsave's landing page with the token to copy."""
-    opened = service.open_link(
+    opened = opening.open_link(
         session,
         code,
         is_bot=bots.is_bot(user_agent),

@@ -14,7 +14,7 @@ from kinsave.api import DbSession
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
 from kinsave.security.deps import GuardShareCodes
-from kinsave.sharing import service as sharing
+from kinsave.sharing import opening
 from kinsave.web.mini_app import sign_in_redirect
 from kinsave.web.rendering import render
 from kinsave.web.security import page_shopper
@@ -38,7 +38,7 @@ def open_share(code: str, request: Request, session: DbSession) -> Response:
     if shopper is None:
         return sign_in_redirect(request)
     try:
-        accepted = sharing.accept_share(
+        accepted = opening.accept_share(
             session, shopper.shopper_id, code, device_hash=None, now=utcnow()
         )
     except KinsaveError:

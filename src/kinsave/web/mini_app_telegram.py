@@ -5,7 +5,7 @@ reaches a server: the page's script (telegram.js, with Telegram's own telegram-w
 `Telegram.WebApp.initData` to /telegram/app/session. That checks its signature (a forgery is
 refused and signs nobody in), sets the session cookie, and answers where the Mini App opens:
 the target of the `startapp=<share code>` it was opened with, the touch recorded as this
-shopper's (sharing.open_in_mini_app), else the mini app's home.
+shopper's (sharing.opening.open_in_mini_app), else the mini app's home.
 """
 
 from fastapi import APIRouter, Request
@@ -17,7 +17,7 @@ from kinsave.auth.schemas import TelegramLoginIn
 from kinsave.db import unit_of_work, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.security.deps import rate_limit
-from kinsave.sharing import service as sharing
+from kinsave.sharing import opening
 from kinsave.telegram.security import mini_app_location
 from kinsave.web.rendering import render
 from kinsave.web.security import set_cookie
@@ -45,7 +45,7 @@ def telegram_session(body: TelegramLoginIn, request: Request) -> Response:
         code = auth.telegram_start_param(body.init_data)
         location = "/app"
         if code:
-            location = sharing.open_in_mini_app(
+            location = opening.open_in_mini_app(
                 session, signed_in.shopper_id, code, base_url=base_url, now=utcnow()
             )
     response = JSONResponse({"location": location, "shopper_id": signed_in.shopper_id})
