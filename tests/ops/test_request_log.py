@@ -36,14 +36,20 @@ def wait_for(
     raise AssertionError("no access log line for the request")
 
 
+@pytest.fixture
+def access_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """The captured log, with the access lines in it."""
+    caplog.set_level(logging.INFO, logger=ACCESS)
+    return caplog
+
+
 class TestRequestId:
     def test_a_sane_id_is_kept_and_echoed(
-        self, api: httpx.Client, caplog: pytest.LogCaptureFixture
+        self, api: httpx.Client, access_log: pytest.LogCaptureFixture
     ) -> None:
-        caplog.set_level(logging.INFO, logger=ACCESS)
         response = api.get("/healthz", headers={"X-Request-Id": "lb-7f3a.42:9"})
         assert response.headers["x-request-id"] == "lb-7f3a.42:9"
-        line = wait_for(caplog, lambda r: r.request_id == "lb-7f3a.42:9")
+        line = wait_for(access_log, lambda r: r.request_id == "lb-7f3a.42:9")
         assert (line.method, line.route, line.status) == ("GET", "/healthz", 200)
         assert line.latency_ms >= 0
 
@@ -64,48 +70,45 @@ class TestAccessLine:
         self,
         api: httpx.Client,
         session_factory: sessionmaker[Session],
-        caplog: pytest.LogCaptureFixture,
+        access_log: pytest.LogCaptureFixture,
     ) -> None:
-        caplog.set_level(logging.INFO, logger=ACCESS)
         operator = shop_key(session_factory)
         key = operator["Authorization"].removeprefix("Bearer ")
         listed = api.get("/v1/admin/campaigns", headers=operator)
-        line = wait_for(caplog, lambda r: r.request_id == listed.headers["x-request-id"])
+        line = wait_for(access_log, lambda r: r.request_id == listed.headers["x-request-id"])
         assert line.route == "/v1/admin/campaigns" and line.status == 200
         assert line.shop_id
         landing = api.get("/app/s/SECRETCODE42?t=token-in-query")
-        line = wait_for(caplog, lambda r: r.request_id == landing.headers["x-request-id"])
+        line = wait_for(access_log, lambda r: r.request_id == landing.headers["x-request-id"])
         assert line.route == "/app/s/{code}"
-        logged = caplog.text + " ".join(str(r.__dict__) for r in caplog.records)
+        logged = access_log.text + " ".join(str(r.__dict__) for r in access_log.records)
         assert key not in logged and "SECRETCODE42" not in logged and "token-in-query" not in logged
 
     def test_a_remembered_store_key_names_its_shop_too(
         self,
         api: httpx.Client,
         session_factory: sessionmaker[Session],
-        caplog: pytest.LogCaptureFixture,
+        access_log: pytest.LogCaptureFixture,
     ) -> None:
-        caplog.set_level(logging.INFO, logger=ACCESS)
         store = shop_key(session_factory, role="store")
         read = api.get("/v1/store/products", headers=store)
         remembered = api.get("/v1/store/products", headers=store)  # the key's row is not read
         assert read.status_code == remembered.status_code == 200
-        first = wait_for(caplog, lambda r: r.request_id == read.headers["x-request-id"])
-        second = wait_for(caplog, lambda r: r.request_id == remembered.headers["x-request-id"])
+        first = wait_for(access_log, lambda r: r.request_id == read.headers["x-request-id"])
+        second = wait_for(access_log, lambda r: r.request_id == remembered.headers["x-request-id"])
         assert first.shop_id and second.shop_id == first.shop_id
 
     def test_unmatched_paths_static_files_and_the_batched_grab_route(
-        self, api: httpx.Client, caplog: pytest.LogCaptureFixture
+        self, api: httpx.Client, access_log: pytest.LogCaptureFixture
     ) -> None:
-        caplog.set_level(logging.INFO, logger=ACCESS)
         missing = api.get("/v1/share/abcdefsecret/nothing")
-        line = wait_for(caplog, lambda r: r.request_id == missing.headers["x-request-id"])
+        line = wait_for(access_log, lambda r: r.request_id == missing.headers["x-request-id"])
         assert line.route == "<unmatched>" and line.status == 404
         static = api.get("/static/app.css")
-        line = wait_for(caplog, lambda r: r.request_id == static.headers["x-request-id"])
+        line = wait_for(access_log, lambda r: r.request_id == static.headers["x-request-id"])
         assert line.route == "/static/{path}" and line.status == 200
         grab = api.post("/v1/envelopes/secret-envelope/grab")  # batched behind its route
-        line = wait_for(caplog, lambda r: r.request_id == grab.headers["x-request-id"])
+        line = wait_for(access_log, lambda r: r.request_id == grab.headers["x-request-id"])
         assert line.route == "/v1/envelopes/{envelope_id}/grab" and line.status == 401
 
 

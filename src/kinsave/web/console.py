@@ -22,9 +22,8 @@ from kinsave.errors import KinsaveError
 from kinsave.web.console_forms import (
     Fields,
     answer_form,
+    change_and_go_back,
     denied_page,
-    form_operator,
-    operator_change,
     to_sign_in,
 )
 from kinsave.web.forms import campaign_from_form, parse_int, parse_yuan
@@ -227,18 +226,14 @@ def set_campaign_status(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Pause, resume or end a campaign from its page."""
-    operator = form_operator(request, csrf)
-    if isinstance(operator, Response):
-        return operator
-    if status not in ("active", "paused", "ended"):
-        return denied_page(request)
-    back = f"/admin/campaigns/{campaign_id}"
-    try:
-        with operator_change(writes, operator) as session:
-            campaigns.set_status(session, operator.shop_id, campaign_id, status)
-    except KinsaveError as error:
-        return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
-    return RedirectResponse(back, status_code=303)
+    return change_and_go_back(
+        request,
+        writes,
+        csrf,
+        lambda session, shop_id: campaigns.set_status(session, shop_id, campaign_id, status),
+        back=f"/admin/campaigns/{campaign_id}",
+        choice_valid=status in ("active", "paused", "ended"),
+    )
 
 
 @router.get("/envelopes", response_class=HTMLResponse)

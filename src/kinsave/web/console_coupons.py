@@ -4,16 +4,13 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from kinsave.api import ReadSession, Writes
 from kinsave.coupons import service as coupons
-from kinsave.errors import KinsaveError
 from kinsave.web.console_forms import (
+    change_and_go_back,
     create_from_form,
-    denied_page,
-    form_operator,
-    operator_change,
     to_sign_in,
 )
 from kinsave.web.forms import template_from_form
@@ -115,14 +112,11 @@ def set_status(
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = form_operator(request, csrf)
-    if isinstance(operator, Response):
-        return operator
-    if action not in ("pause", "resume", "end"):
-        return denied_page(request)
-    try:
-        with operator_change(writes, operator) as session:
-            coupons.set_template_status(session, operator.shop_id, template_id, action)
-    except KinsaveError as error:
-        return RedirectResponse(f"/admin/coupons?problem={error.code}", status_code=303)
-    return RedirectResponse("/admin/coupons", status_code=303)
+    return change_and_go_back(
+        request,
+        writes,
+        csrf,
+        lambda session, shop_id: coupons.set_template_status(session, shop_id, template_id, action),
+        back="/admin/coupons",
+        choice_valid=action in ("pause", "resume", "end"),
+    )

@@ -140,6 +140,32 @@ def submit_form(
     return Submitted(data, answer)
 
 
+def change_and_go_back(
+    request: Request,
+    writes: RequestWrites,
+    csrf: str,
+    change: Callable[[Session, str], object],
+    *,
+    back: str,
+    choice_valid: bool = True,
+) -> Response:
+    """A console button's change (pause, resume, end, resend): the form checked as any other,
+    a choice outside the button's (`choice_valid` false) refused with 403, `change(session,
+    shop_id)` written in the request's write boundary; then back to `back`, with a refusal's
+    code as `?problem=`."""
+    operator = form_operator(request, csrf)
+    if isinstance(operator, Response):
+        return operator
+    if not choice_valid:
+        return denied_page(request)
+    try:
+        with operator_change(writes, operator) as session:
+            change(session, operator.shop_id)
+    except KinsaveError as error:
+        return RedirectResponse(f"{back}?problem={error.code}", status_code=303)
+    return RedirectResponse(back, status_code=303)
+
+
 def first_refused_field(error: ValidationError) -> str:
     locations = [str(p["loc"][0]) for p in error.errors() if p.get("loc")]
     return locations[0] if locations else "form"

@@ -5,17 +5,14 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from kinsave.api import ReadSession, Writes
-from kinsave.errors import KinsaveError
 from kinsave.groups import service as group_deals
 from kinsave.groups.schemas import GroupDealIn
 from kinsave.web.console_forms import (
+    change_and_go_back,
     create_from_form,
-    denied_page,
-    form_operator,
-    operator_change,
     to_sign_in,
 )
 from kinsave.web.forms import parse_int, parse_yuan
@@ -95,14 +92,11 @@ def set_status(
     action: Annotated[str, Form()],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    operator = form_operator(request, csrf)
-    if isinstance(operator, Response):
-        return operator
-    if action not in ("pause", "resume"):
-        return denied_page(request)
-    try:
-        with operator_change(writes, operator) as session:
-            group_deals.set_deal_status(session, operator.shop_id, deal_id, action)
-    except KinsaveError as error:
-        return RedirectResponse(f"/admin/group-deals?problem={error.code}", status_code=303)
-    return RedirectResponse("/admin/group-deals", status_code=303)
+    return change_and_go_back(
+        request,
+        writes,
+        csrf,
+        lambda session, shop_id: group_deals.set_deal_status(session, shop_id, deal_id, action),
+        back="/admin/group-deals",
+        choice_valid=action in ("pause", "resume"),
+    )

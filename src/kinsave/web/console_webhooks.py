@@ -5,14 +5,14 @@ import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
 from kinsave.api import ReadSession, Writes
 from kinsave.errors import KinsaveError
 from kinsave.web.console_forms import (
+    change_and_go_back,
     form_operator,
-    operator_change,
     run_form_once,
     to_sign_in,
 )
@@ -109,12 +109,10 @@ def create_endpoint(
 def resend(
     delivery_id: int, request: Request, writes: Writes, csrf: Annotated[str, Form()] = ""
 ) -> Response:
-    operator = form_operator(request, csrf)
-    if isinstance(operator, Response):
-        return operator
-    try:
-        with operator_change(writes, operator) as session:
-            webhooks.resend(session, operator.shop_id, delivery_id)
-    except KinsaveError as error:
-        return RedirectResponse(f"/admin/webhooks?problem={error.code}", status_code=303)
-    return RedirectResponse("/admin/webhooks", status_code=303)
+    return change_and_go_back(
+        request,
+        writes,
+        csrf,
+        lambda session, shop_id: webhooks.resend(session, shop_id, delivery_id),
+        back="/admin/webhooks",
+    )
