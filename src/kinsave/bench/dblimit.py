@@ -9,11 +9,12 @@ work).
 Grabs and daily claims: kinsave's one implementation (envelopes/grabs.book_grabs,
 envelopes/daily.book_daily_claims, booking through ledger/batch.py) runs each batch once in a
 transaction that is rolled back, while every statement it sends is recorded at the driver
-(SQLAlchemy's before_cursor_execute: the final SQL and parameters); then the recorded statements
-are replayed with the plain driver in one transaction that commits, and only the replay is
-timed. The replay starts from the same rows (one lane, nothing else writes), so it writes what
-kinsave would and its answers are the recorded run's. So the bench writes no ledger statement of
-its own, and the limit has no Python per attempt: set-based statements, one batch at a time.
+(SQLAlchemy's before_cursor_execute: the final SQL and parameters; on SQLite, those sent straight
+to the driver's connection, db.driver_of, by the connection itself); then the recorded
+statements are replayed with the plain driver in one transaction that commits, and only the
+replay is timed. The replay starts from the same rows (one lane, nothing else writes), so it
+writes what kinsave would and its answers are the recorded run's. So the bench writes no ledger
+statement of its own, and the limit has no Python per attempt: one batch at a time.
 Coupon claims are sent by coupons/claims.py straight to the driver, pipelined: the limit sends
 its statements (claims.PG_CLAIM_DRIVER, claims.sqlite_claim) the same way.
 
@@ -139,13 +140,27 @@ class Replay:
         self._factory = make_session_factory(self._engine)
         self._batch_function = batch_function
         self._recorded: list[tuple[str, Any, bool]] | None = None
-        event.listen(self._engine, "before_cursor_execute", self._record)
+        event.listen(self._engine, "before_cursor_execute", self._record_cursor)
+        event.listen(self._engine, "do_connect", self._connect_recording)
 
-    def _record(
+    def _record_cursor(
         self, _conn: Any, _cursor: Any, statement: str, params: Any, _ctx: Any, many: bool
     ) -> None:
+        self._record(statement, params, many)
+
+    def _record(self, statement: str, params: Any, many: bool) -> None:
         if self._recorded is not None and not _TRANSACTION_CONTROL.match(statement):
             self._recorded.append((statement, params, many))
+
+    def _connect_recording(self, dialect: Any, _record: Any, _args: Any, kwargs: Any) -> Any:
+        """SQLite: the statements sent straight to the driver (db.driver_of) are recorded by the
+        connection itself, as SQLAlchemy never sees them."""
+        if dialect.name != "sqlite":
+            return None
+        kwargs["factory"] = _RecordingConnection
+        connection = dialect.loaded_dbapi.connect(*_args, **kwargs)
+        connection.on_statement = self._record
+        return connection
 
     def statements(self, items: Sequence[Any]) -> tuple[list[Any], list[tuple[str, Any, bool]]]:
         """The batch function's outcomes for `items` and the statements it sent (undone)."""
@@ -162,6 +177,24 @@ class Replay:
 
     def close(self) -> None:
         self._engine.dispose()
+
+
+class _RecordingConnection(sqlite3.Connection):
+    """An sqlite3 connection that hands what is executed on it directly (not through a cursor,
+    as SQLAlchemy sends) to `on_statement(sql, parameters, many)`."""
+
+    on_statement: Callable[[str, Any, bool], None] | None = None
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if self.on_statement is not None:
+            self.on_statement(sql, parameters, False)
+        return super().execute(sql, parameters)
+
+    def executemany(self, sql: str, parameters: Any, /) -> sqlite3.Cursor:
+        parameters = list(parameters)
+        if self.on_statement is not None:
+            self.on_statement(sql, parameters, True)
+        return super().executemany(sql, parameters)
 
 
 _TRANSACTION_CONTROL = re.compile(r"\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE|PRAGMA)\b", re.I)

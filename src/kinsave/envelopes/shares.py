@@ -8,18 +8,18 @@ grabber. On PostgreSQL that is one statement, one round trip: it reads, locks th
 on share locks can deadlock two grabs), writes their grabbers, and counts the open shares, so a
 grab that got nothing is told apart: shares left means they are all held by grabs in flight
 (busy), none means empty. On SQLite, one writer holds the database: every open share is free;
-one statement reads (the free shares too) and one executemany writes.
+small statements on an index read (per envelope and per pair) and one executemany writes.
 """
 
-import json
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from kinsave.db import sqlite_time
+from kinsave.db import driver_of, sqlite_time
 
 Share = tuple[int, int, int]  # share id, seq, amount
 Asking = tuple[str, str]  # envelope id, shopper id
@@ -140,61 +140,56 @@ def _terms(
     return EnvelopeTerms(expires_at if status == "open" else None, escrow_account_id, shop_id)
 
 
-# SQLite: the envelopes, the pairs already holding a share and up to `most` open shares of each
-# envelope (all free: one writer), in one statement of fixed text (the batch as a JSON parameter),
-# which sqlite3 keeps compiled; the shares' grabbers then in one executemany.
-_SQLITE_READ = """
-    WITH asked AS (SELECT value AS pair FROM json_each(:pairs)),
-    ids AS (SELECT DISTINCT json_extract(pair, '$[0]') AS envelope_id FROM asked)
-    SELECT 'e', e.id, e.status, e.expires_at, e.escrow_account_id, a.shop_id
-    FROM envelope e JOIN ledger_account a ON a.id = e.escrow_account_id
-    WHERE e.id IN (SELECT envelope_id FROM ids)
-    UNION ALL
-    SELECT 'h', s.envelope_id, s.grabbed_by, NULL, NULL, NULL FROM asked
-    JOIN envelope_share s ON s.envelope_id = json_extract(asked.pair, '$[0]')
-     AND s.grabbed_by = json_extract(asked.pair, '$[1]')
-    UNION ALL
-    SELECT 'f', envelope_id, id, seq, amount, NULL FROM (
-        SELECT id, envelope_id, seq, amount,
-               row_number() OVER (PARTITION BY envelope_id ORDER BY seq) AS rank
-        FROM envelope_share WHERE envelope_id IN (SELECT envelope_id FROM ids)
-          AND grabbed_by IS NULL AND refunded_at IS NULL
-    ) WHERE rank <= :most
+# SQLite, in process, one writer holding the database: small statements on an index, each kept
+# compiled by sqlite3 and sent on the driver's connection inside the session's transaction (no
+# SQLAlchemy work per statement): per envelope its terms and its first `n` open shares by seq
+# (n: the grabs that may take one), per pair whether it holds a share already; the grabbers then
+# in one executemany. A statement here costs microseconds; the set-based read it replaces (the
+# batch as JSON, a window function over every open share of its envelopes) cost 2-3x as much
+# (docs/benchmarks.md, "grab-storm on SQLite, session 9").
+_SQLITE_ENVELOPE = """
+    SELECT e.status, e.expires_at, e.escrow_account_id, a.shop_id
+    FROM envelope e JOIN ledger_account a ON a.id = e.escrow_account_id WHERE e.id = ?
+"""
+_SQLITE_HOLDS = "SELECT 1 FROM envelope_share WHERE envelope_id = ? AND grabbed_by = ?"
+_SQLITE_FREE = """
+    SELECT id, seq, amount FROM envelope_share
+    WHERE envelope_id = ? AND grabbed_by IS NULL AND refunded_at IS NULL ORDER BY seq LIMIT ?
 """
 _SQLITE_MARK_GRABBED = """
-    UPDATE envelope_share SET grabbed_by = :shopper_id, grabbed_at = :now WHERE id = :share_id
+    UPDATE envelope_share SET grabbed_by = ?, grabbed_at = ? WHERE id = ?
 """
 
 
 def _sqlite_take(session: Session, asking: Sequence[Asking], now: datetime) -> Taking:
-    most = max(Counter(envelope_id for envelope_id, _ in asking).values())
-    params = {"pairs": json.dumps(asking), "most": most}
-    connection = session.connection()
     taking = Taking()
-    free: dict[str, list[Share]] = defaultdict(list)
-    for kind, envelope_id, first, second, third, shop_id in connection.exec_driver_sql(
-        _SQLITE_READ, params
-    ):
-        if kind == "e":
-            expires_at = datetime.fromisoformat(second).replace(tzinfo=UTC)
-            taking.envelopes[envelope_id] = _terms(first, expires_at, third, shop_id)
-        elif kind == "h":
-            taking.holders.add((envelope_id, first))
-        else:
-            free[envelope_id].append((first, second, third))
-    for shares in free.values():
-        shares.sort(key=lambda share: share[1])  # by seq
-        shares.reverse()  # taken from the end: lowest seq first
-    for pair in asking:
-        terms = taking.envelopes.get(pair[0])
-        if pair in taking.holders or terms is None or not terms.is_open(now) or not free[pair[0]]:
-            continue
-        taking.taken[pair] = free[pair[0]].pop()
-    if taking.taken:
+    with driver_of(session) as driver:
+        for envelope_id in dict.fromkeys(envelope_id for envelope_id, _ in asking):
+            if (row := driver.execute(_SQLITE_ENVELOPE, (envelope_id,)).fetchone()) is not None:
+                status, expires_at, escrow_account_id, shop_id = row
+                until = datetime.fromisoformat(expires_at).replace(tzinfo=UTC)
+                taking.envelopes[envelope_id] = _terms(status, until, escrow_account_id, shop_id)
+        may_take = [pair for pair in asking if _may_take(driver, taking, pair, now)]
+        free = {
+            envelope_id: driver.execute(_SQLITE_FREE, (envelope_id, wanted)).fetchall()[::-1]
+            for envelope_id, wanted in Counter(e for e, _ in may_take).items()
+        }
+        for pair in may_take:
+            if free[pair[0]]:
+                taking.taken[pair] = free[pair[0]].pop()  # lowest seq first
         grabbed_at = sqlite_time(now)
-        rows = [
-            {"share_id": share[0], "shopper_id": pair[1], "now": grabbed_at}
-            for pair, share in taking.taken.items()
-        ]
-        connection.exec_driver_sql(_SQLITE_MARK_GRABBED, rows)
+        rows = [(pair[1], grabbed_at, share[0]) for pair, share in taking.taken.items()]
+        if rows:
+            driver.executemany(_SQLITE_MARK_GRABBED, rows)
     return taking
+
+
+def _may_take(driver: Any, taking: Taking, pair: Asking, now: datetime) -> bool:
+    """The pair's envelope is open and the shopper holds no share of it (noted in `holders`)."""
+    terms = taking.envelopes.get(pair[0])
+    if terms is None:
+        return False
+    if driver.execute(_SQLITE_HOLDS, pair).fetchone() is not None:
+        taking.holders.add(pair)
+        return False
+    return terms.is_open(now)

@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from kinsave.db import (
+    driver_of,
     forget_gate_after_commit,
     insert_on_conflict,
     psycopg_sql,
@@ -220,7 +221,8 @@ def _lock_refs(
 
 
 # SQLite: the same read as one statement of fixed text (lists as JSON parameters), which sqlite3
-# keeps compiled; no lock to take (the one writer holds the database).
+# keeps compiled, sent on the driver's connection in the session's transaction (db.driver_of: no
+# SQLAlchemy work per statement); no lock to take (the one writer holds the database).
 _SQLITE_READ = """
     SELECT id, kind, owner_id, shop_id, balance, may_go_negative, NULL FROM ledger_account
     WHERE id IN (SELECT value FROM json_each(:ids))
@@ -234,7 +236,8 @@ _SQLITE_READ = """
 
 def _sqlite_read(session: Session, params: dict[str, list[Any]]) -> list[Any]:
     as_json = {name: json.dumps(values) for name, values in params.items()}
-    return list(session.connection().exec_driver_sql(_SQLITE_READ, as_json))
+    with driver_of(session) as driver:
+        return list(driver.execute(_SQLITE_READ, as_json))
 
 
 def _open_wallets(
@@ -326,10 +329,9 @@ _PG_BOOK = psycopg_sql("""
     RETURNING id, idempotency_key
 """)
 # SQLite, in process: one executemany for the balances, one INSERT for the transfers (the rows
-# as a JSON parameter: fixed text, kept compiled by sqlite3).
-_SQLITE_ADD_TO_BALANCE = (
-    "UPDATE ledger_account SET balance = balance + :delta WHERE id = :account_id"
-)
+# as a JSON parameter: fixed text, kept compiled by sqlite3), on the driver's connection in the
+# session's transaction (no SQLAlchemy work per statement, as the read).
+_SQLITE_ADD_TO_BALANCE = "UPDATE ledger_account SET balance = balance + ? WHERE id = ?"
 _SQLITE_INSERT_TRANSFERS = """
     INSERT INTO ledger_transfer (idempotency_key, from_account_id, to_account_id, shop_id,
                                  amount, kind, reference, created_at)
@@ -365,12 +367,11 @@ def _write(
         params = {**columns, **deltas, "now": now}
         inserted = session.connection().exec_driver_sql(_PG_BOOK, params)
     else:
-        connection = session.connection()
-        if moved:
-            deltas_of = [{"account_id": a, "delta": d} for a, d in moved]
-            connection.exec_driver_sql(_SQLITE_ADD_TO_BALANCE, deltas_of)
-        as_json = json.dumps([list(row.values()) for row in rows])
-        inserted = connection.exec_driver_sql(
-            _SQLITE_INSERT_TRANSFERS, {"rows": as_json, "now": sqlite_time(now)}
-        )
+        with driver_of(session) as driver:
+            if moved:
+                driver.executemany(_SQLITE_ADD_TO_BALANCE, [(d, a) for a, d in moved])
+            as_json = json.dumps([list(row.values()) for row in rows])
+            inserted = driver.execute(
+                _SQLITE_INSERT_TRANSFERS, {"rows": as_json, "now": sqlite_time(now)}
+            ).fetchall()
     return {key: transfer_id for transfer_id, key in inserted}
