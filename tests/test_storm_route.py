@@ -3,12 +3,13 @@ FastAPI's own handler answers, and only the routes of the storm shape take it.""
 
 import json
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
 
 import httpx
-from fastapi import Request
+from fastapi import Path, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 
 from kinsave.api import IdempotencyKey
 from kinsave.app import STORM_ROUTERS, create_app
@@ -98,3 +99,25 @@ class TestShortWay:
         finally:
             routes.remove(short)
             routes.remove(generic)
+
+
+class TestShapes:
+    def test_a_constrained_path_parameter_or_a_body_gets_fastapis_handler(self):
+        class Body(BaseModel):
+            template_id: str
+
+        async def constrained(
+            envelope_id: Annotated[str, Path(max_length=4)],
+            request: Request,
+            shopper: GrabbingShopper,
+        ) -> Response:
+            return Response()
+
+        async def with_body(body: Body, request: Request, shopper: GrabbingShopper) -> Response:
+            return Response()
+
+        for path, endpoint in (("/c/{envelope_id}", constrained), ("/b", with_body)):
+            route = StormRoute(path, endpoint, methods=["POST"])
+            assert short_handler(route.dependant, endpoint) is None, path
+        plain = StormRoute("/e/{envelope_id}", echo, methods=["POST"])
+        assert short_handler(plain.dependant, echo) is not None

@@ -73,13 +73,17 @@ def short_handler(dependant: Dependant, generic: Handler) -> Handler | None:
 
 
 def _supported(dependant: Dependant) -> bool:
-    """Path parameters typed `str`, the Request, one dependency that takes the request alone,
-    headers that default to None; no body, query or cookie; an async endpoint."""
+    """Path parameters typed `str` without constraints, the Request, one dependency that takes
+    the request alone, headers that default to None; no body, query or cookie; an async
+    endpoint."""
     if dependant.query_params or dependant.cookie_params or dependant.body_params:
         return False
     if not _is_async(dependant.call) or len(dependant.dependencies) != 1:
         return False
-    if any(field.field_info.annotation is not str for field in dependant.path_params):
+    if any(  # a constrained string (max_length, a pattern) would need validating
+        field.field_info.annotation is not str or field.field_info.metadata
+        for field in dependant.path_params
+    ):
         return False
     if any(field.default is not None for field in dependant.header_params):
         return False
