@@ -11,6 +11,7 @@ from kinsave.api import (
 )
 from kinsave.auth.deps import CurrentStore
 from kinsave.auth.schemas import ShopPrincipal
+from kinsave.contract import operation_name
 from kinsave.coupons import checkout, orders, refunds
 from kinsave.coupons.checkout_schemas import (
     OrderOut,
@@ -24,7 +25,10 @@ from kinsave.coupons.checkout_schemas import (
 from kinsave.coupons.store_writes import StoreWrite
 from kinsave.errors import openapi_errors
 
-router = APIRouter(prefix="/v1/store", tags=["store: checkout"])
+# A storm router (app.STORM_ROUTERS): served as its own routes, its operationIds named here.
+router = APIRouter(
+    prefix="/v1/store", tags=["store: checkout"], generate_unique_id_function=operation_name
+)
 STORE = ("unauthorized", "forbidden", "invalid_request", "invalid_amount")
 CHANGE = (*STORE, "idempotency_key_reused", "idempotency_in_progress", "order_not_found")
 

@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse, Response
 from kinsave.api import DbSession, IdempotencyKey, Once, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.auth.schemas import ShopperPrincipal
+from kinsave.contract import operation_name
 from kinsave.coupons import claims, deals, service
 from kinsave.coupons.schemas import (
     CenterOut,
@@ -22,7 +23,8 @@ from kinsave.errors import openapi_errors
 from kinsave.security.deps import rate_limited_shopper
 
 admin_router = APIRouter(prefix="/v1/admin/coupon-templates", tags=["admin: coupons"])
-router = APIRouter(prefix="/v1", tags=["coupons"])
+# A storm router (app.STORM_ROUTERS): served as its own routes, its operationIds named here.
+router = APIRouter(prefix="/v1", tags=["coupons"], generate_unique_id_function=operation_name)
 # The claim's one dependency: the signed-in shopper, counted against the claim's limit.
 ClaimingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("coupon_claim")]
 

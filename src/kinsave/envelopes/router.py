@@ -6,6 +6,7 @@ from fastapi.responses import JSONResponse, Response
 from kinsave.api import IdempotencyKey, Once, ReadSession, batched_or_alone
 from kinsave.auth.deps import CurrentOperator, CurrentShopper
 from kinsave.auth.schemas import ShopperPrincipal
+from kinsave.contract import operation_name
 from kinsave.envelopes import daily, grabs, service
 from kinsave.envelopes.schemas import (
     DailyClaimOut,
@@ -18,8 +19,18 @@ from kinsave.envelopes.schemas import (
 )
 from kinsave.errors import openapi_errors
 from kinsave.security.deps import rate_limited_shopper
+from kinsave.storm_route import StormRoute
 
-router = APIRouter(prefix="/v1", tags=["envelopes"])
+# A storm router (app.STORM_ROUTERS): served as its own routes, so its operationIds are named
+# here as the app names the others'. StormRoute: the grab and the daily claim skip FastAPI's
+# generic dependency solving when there is nothing to validate (storm_route.py); the other
+# routes here get FastAPI's handler.
+router = APIRouter(
+    prefix="/v1",
+    tags=["envelopes"],
+    route_class=StormRoute,
+    generate_unique_id_function=operation_name,
+)
 # The storm routes' one dependency: the signed-in shopper, counted against the action's limit.
 GrabbingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("grab")]
 ClaimingShopper = Annotated[ShopperPrincipal, rate_limited_shopper("claim")]
