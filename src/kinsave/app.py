@@ -88,7 +88,7 @@ async def _warm_up(app: FastAPI) -> None:
     then the app's own first requests (ops/warm_up.py). A database not ready is /readyz's."""
     try:
         checkout.warm_quote(app.state.single_read_engine)
-    except SQLAlchemyError as error:
+    except (SQLAlchemyError, KinsaveError) as error:
         logger.warning("the quote not warmed up at start-up: %s", type(error).__name__)
     await warm_up(app)
     # What start-up built (modules, routes, schemas, the pools) lives as long as the process:

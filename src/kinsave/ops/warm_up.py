@@ -1,6 +1,6 @@
 """A process's first-request work, done in its start-up, before it accepts a connection.
 
-A fresh API process paid 40 to 60 ms on its first request (docs/benchmarks.md, "Eighth round"):
+A fresh API process paid 30 to 50 ms on its first request (docs/benchmarks.md, "Eighth round"):
 FastAPI builds each included router's routes (their dependencies, their pydantic fields) the
 first time a request is matched against them, Starlette builds its middleware stack on its first
 call, and the first store-key read loads anyio's thread pool. Every request that arrived
