@@ -1,5 +1,6 @@
 """Builds the FastAPI app: routers, middleware, error handlers, the sweeper. Nothing else."""
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -26,7 +27,7 @@ from kinsave.campaigns.router import router as campaigns_router
 from kinsave.catalog.router import router as catalog_router
 from kinsave.config import Settings, get_settings
 from kinsave.contract import install_contract, operation_name
-from kinsave.coupons import claims, held, store_writes
+from kinsave.coupons import checkout, claims, held, store_writes
 from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
@@ -50,6 +51,7 @@ from kinsave.ops import metrics
 from kinsave.ops.readiness import Readiness
 from kinsave.ops.request_log import RequestLog, request_id_of
 from kinsave.ops.router import router as ops_router
+from kinsave.ops.warm_up import warm_up
 from kinsave.security.middleware import HostileInputGuard, SecurityHeaders
 from kinsave.security.ratelimit import RateLimiter
 from kinsave.security.router import router as security_router
@@ -80,6 +82,21 @@ def _read_terms_ahead(app: FastAPI, settings: Settings) -> None:
         logger.warning("held coupons' terms not read at start-up: %s", type(error).__name__)
 
 
+async def _warm_up(app: FastAPI) -> None:
+    """The first requests' one-time work, done before the process accepts a connection (decision
+    43): the quote's read, optimiser and answer on the event loop, as the route runs them,
+    then the app's own first requests (ops/warm_up.py). A database not ready is /readyz's."""
+    try:
+        checkout.warm_quote(app.state.single_read_engine)
+    except (SQLAlchemyError, KinsaveError) as error:
+        logger.warning("the quote not warmed up at start-up: %s", type(error).__name__)
+    await warm_up(app)
+    # What start-up built (modules, routes, schemas, the pools) lives as long as the process:
+    # out of the collector's generations, a full collection no longer walks it on the event loop.
+    gc.collect()  # garbage of the start-up freed first, not kept for good
+    gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings)
@@ -94,6 +111,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.is_sqlite:  # SQLite opens its file on demand; nothing to run out of
             await run_in_threadpool(open_connections, engine, settings.db_connections_at_start)
         await run_in_threadpool(_read_terms_ahead, app, settings)
+        await _warm_up(app)
         if settings.sweeper_enabled:
             sweeper.start()
         # The bot's username makes the Mini App's t.me link: asked once, off the request path.

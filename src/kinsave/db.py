@@ -60,7 +60,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def sqlite_time(value: datetime) -> str:
     """An aware datetime as UTCDateTime stores it on SQLite, for statements sent to the driver."""
-    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqlite.Insert:

@@ -82,6 +82,24 @@ def quote_checkout_json(
 
 
 _answers = AnswerMemory()
+WARM_UP_ID = "warm-up"  # no shop, shopper, sku or coupon has it (ids are UUIDs)
+
+
+def warm_quote(engine: Engine) -> None:
+    """The quote's first-run work, for a process's start-up (ops/warm_up.py): the read on the
+    route's engine (its connection opened, on PostgreSQL its statement prepared) for a shop no
+    store has, then the optimiser and the answer's JSON on a cart of one line and one coupon.
+    Reads nothing of anyone's, writes nothing, remembers no answer."""
+    line = CartLineIn(sku=WARM_UP_ID, quantity=1, unit_price=100)
+    try:
+        quote_checkout_json(engine, WARM_UP_ID, QuoteIn(shopper_id=WARM_UP_ID, lines=[line]))
+    except KinsaveError as refusal:
+        if refusal.code != "shopper_not_linked":
+            raise
+    coupon = HeldCoupon(WARM_UP_ID, WARM_UP_ID, "amount_off", amount=10)
+    lines = [CartLine(WARM_UP_ID, 1, 100, None)]
+    result = optimiser.quote(lines, 0, [coupon], use_credit=0, wallet_balance=0)
+    quote_json(WARM_UP_ID, 0, result, DEFAULT_CHANNEL, ["wallet"])
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from kinsave.ops import metrics
+from kinsave.ops.warm_up import WARM_UP
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -64,7 +65,8 @@ class RequestLog:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        # The start-up's own requests (ops/warm_up.py) are no client's: not logged, not counted.
+        if scope["type"] != "http" or WARM_UP in scope.get("state", ()):
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
