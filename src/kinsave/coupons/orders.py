@@ -22,8 +22,7 @@ from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
-from kinsave.ledger import service as ledger
-from kinsave.ledger.batch import Posting, Wallet
+from kinsave.ledger.batch import Posting, ShopAccount, Wallet
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import attribution
 from kinsave.sharing import service as sharing
@@ -88,6 +87,9 @@ _PAY = (
         _ORDER.c.order_id == bindparam("p_order"),
         _ORDER.c.status == "reserved",
         _ORDER.c.expires_at > bindparam("now"),
+        # The store link in the same statement: an unlinked shopper's order stays reserved and
+        # _not_paid_now says why (one round trip less than reading the link after).
+        storelinks.linked_condition(_ORDER.c.shop_id, _ORDER.c.shopper_id),
     )
     .values(
         status="paid",
@@ -170,8 +172,9 @@ def mark_order_paid(
     reserve), payment_method_not_allowed (by the order's channel), order_expired (the hold ran
     out first), order_state_invalid.
 
-    The state change comes first, as one conditional UPDATE returning the order; a refusal
-    after it (link, payment method, ledger) rolls the whole transaction back.
+    The state change comes first, as one conditional UPDATE (with the store link's condition)
+    returning the order; a refusal after it (payment method, ledger) rolls the whole
+    transaction back.
     """
     now = now or utcnow()
     connection = session.connection()
@@ -187,16 +190,14 @@ def mark_order_paid(
     ).one_or_none()
     if paid is None:
         return _not_paid_now(session, shop_id, order_id, data, now)
-    storelinks.require_link(session, shop_id, paid.shopper_id)
     check_payment_method(session, paid, data.payment_method)
     connection.execute(_USE_COUPONS, {"order_pk": paid.id, "now": now})
     if paid.credit:
-        redeemed = ledger.open_account(session, AccountKind.SHOP_REDEEMED, shop_id, shop_id)
         _book_one(
             session,
             Posting(
                 paid.hold_account_id,
-                redeemed,
+                ShopAccount(AccountKind.SHOP_REDEEMED, shop_id),
                 paid.credit,
                 "checkout_redeem",
                 keys.checkout_redeem(paid.id),

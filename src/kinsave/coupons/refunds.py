@@ -24,8 +24,7 @@ from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
 from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
-from kinsave.ledger import service as ledger
-from kinsave.ledger.batch import Posting, Wallet
+from kinsave.ledger.batch import Posting, ShopAccount, Wallet
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import attribution
 from kinsave.webhooks import service as webhooks
@@ -140,9 +139,8 @@ def _return_credit(
 ) -> None:
     if not credit:
         return
-    redeemed = ledger.open_account(session, AccountKind.SHOP_REDEEMED, order.shop_id, order.shop_id)
     back = Posting(
-        redeemed,
+        ShopAccount(AccountKind.SHOP_REDEEMED, order.shop_id),
         Wallet(order.shopper_id, order.shop_id),
         credit,
         "checkout_refund",
