@@ -223,22 +223,27 @@ def _handle_touched_at(session: Session, code: str, now: datetime) -> datetime:
     return share.created_at
 
 
+# Built once: every paid order reads it (building it per call cost more than running it).
+_BUYER_TOUCHES = (
+    select(SharingEvent.share_code, SharingEvent.occurred_at)
+    .where(
+        SharingEvent.shop_id == bindparam("p_shop"),
+        SharingEvent.shopper_id == bindparam("p_shopper"),
+        SharingEvent.kind.in_(TOUCH_KINDS),
+        SharingEvent.is_bot.is_(False),
+        SharingEvent.share_code.is_not(None),
+        SharingEvent.occurred_at <= bindparam("p_now"),
+        SharingEvent.occurred_at >= bindparam("p_since"),
+    )
+    .order_by(SharingEvent.occurred_at, SharingEvent.id)
+)
+
+
 def _buyer_touches(
     session: Session, shop_id: str, shopper_id: str, now: datetime
 ) -> list[tuple[str, datetime]]:
-    rows = session.execute(
-        select(SharingEvent.share_code, SharingEvent.occurred_at)
-        .where(
-            SharingEvent.shop_id == shop_id,
-            SharingEvent.shopper_id == shopper_id,
-            SharingEvent.kind.in_(TOUCH_KINDS),
-            SharingEvent.is_bot.is_(False),
-            SharingEvent.share_code.is_not(None),
-            SharingEvent.occurred_at <= now,
-            SharingEvent.occurred_at >= now - MAX_WINDOW,
-        )
-        .order_by(SharingEvent.occurred_at, SharingEvent.id)
-    )
+    params = {"p_shop": shop_id, "p_shopper": shopper_id, "p_now": now, "p_since": now - MAX_WINDOW}
+    rows = session.execute(_BUYER_TOUCHES, params)
     return [(str(code), at) for code, at in rows]
 
 
