@@ -130,14 +130,24 @@ _PAY_ORDER = (
         payment_method=bindparam("p_method"),
     )
 )
-_PAY = {
-    name: _PAY_ORDER.returning(*ORDER_COLUMNS, literal_column(sql).label("lines_json"))
-    for name, sql in LINES_JSON.items()
-}
 _USE_COUPONS = (
     update(_COUPON)
     .where(_COUPON.c.order_id == bindparam("order_pk"), _COUPON.c.state == "reserved")
     .values(state="used", used_at=bindparam("now"))
+)
+_PAY = {
+    name: _PAY_ORDER.returning(*ORDER_COLUMNS, literal_column(sql).label("lines_json"))
+    for name, sql in LINES_JSON.items()
+}
+# PostgreSQL: the order's coupons become used in the same statement, a data-modifying CTE on the
+# paid order's id (one round trip less per paid order); SQLite, in process, runs _USE_COUPONS
+# after _PAY. Either way nothing happens to the coupons when the order was not paid now.
+_PAID = _PAY["postgresql"].cte("paid")
+_PAY_AND_USE_PG = select(_PAID).add_cte(
+    update(_COUPON)
+    .where(_COUPON.c.order_id.in_(select(_PAID.c.id)), _COUPON.c.state == "reserved")
+    .values(state="used", used_at=bindparam("now"))
+    .cte("used")
 )
 
 
@@ -213,8 +223,9 @@ def mark_order_paid(
     """
     now = now or utcnow()
     connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
     paid = connection.execute(
-        _PAY[connection.dialect.name],
+        _PAY_AND_USE_PG if postgres else _PAY["sqlite"],
         {
             "p_shop": shop_id,
             "p_order": order_id,
@@ -226,7 +237,8 @@ def mark_order_paid(
     if paid is None:
         return _not_paid_now(session, shop_id, order_id, data, now)
     check_payment_method(session, paid, data.payment_method)
-    connection.execute(_USE_COUPONS, {"order_pk": paid.id, "now": now})
+    if not postgres:
+        connection.execute(_USE_COUPONS, {"order_pk": paid.id, "now": now})
     if paid.credit:
         _book_one(
             session,
