@@ -61,7 +61,7 @@ Result = TypeVar("Result")
 
 RETRY_SECONDS = 1.0  # how long an item may keep coming back RETRY_LATER, by default
 RETRY_DELAY_SECONDS = 0.002  # between its tries: another transaction commits within a few ms
-_MAX_KEYS_IN_TURN = 10_000  # keys_take_turns: past this many keys, the turns start again
+_MAX_KEYS_IN_TURN = 10_000  # keys_take_turns: past this many keys, new keys go by their hash
 ANSWERED = object()  # an item's outcome already handed to its caller (a gate's refusal)
 
 
@@ -162,16 +162,19 @@ class Batcher(Generic[Item, Result]):
             lane.stop()
 
     def _lane(self, order_key: str) -> "_Lane[Item, Result]":
+        lane = self._lane_of_key.get(order_key) if self._keys_take_turns else None
+        if lane is not None:
+            return lane
+        by_hash = self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
         if not self._keys_take_turns:
-            return self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
-        lane = self._lane_of_key.get(order_key)
-        if lane is None:
-            with self._turns:
-                if len(self._lane_of_key) >= _MAX_KEYS_IN_TURN:  # many keys: turns are moot
-                    self._lane_of_key.clear()
-                turn = len(self._lane_of_key) % len(self._lanes)
-                lane = self._lane_of_key.setdefault(order_key, self._lanes[turn])
-        return lane
+            return by_hash
+        with self._turns:
+            # A key keeps its lane for good (its items never run on two lanes at once); past
+            # _MAX_KEYS_IN_TURN keys the turns are moot, and new keys go by their hash.
+            if len(self._lane_of_key) >= _MAX_KEYS_IN_TURN:
+                return self._lane_of_key.get(order_key, by_hash)
+            turn = self._lanes[len(self._lane_of_key) % len(self._lanes)]
+            return self._lane_of_key.setdefault(order_key, turn)
 
 
 @dataclass(slots=True, eq=False)  # entries are compared by identity
