@@ -8,18 +8,15 @@ Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from types import SimpleNamespace
-from typing import Any, cast
+from datetime import datetime
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, Table, bindparam, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from kinsave.catalog import service as catalog
-from kinsave.coupons import orders
+from kinsave.coupons import order_rows, orders
 from kinsave.coupons import quote as optimiser
 from kinsave.coupons import service as coupons
 from kinsave.coupons.checkout_schemas import (
@@ -32,7 +29,7 @@ from kinsave.coupons.checkout_schemas import (
     ReserveIn,
 )
 from kinsave.coupons.explain import Explanation
-from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine
+from kinsave.coupons.models import CheckoutOrder, Coupon
 from kinsave.coupons.pricing import CartLine
 from kinsave.coupons.quote_inputs import QuoteInputs, read_quote_inputs
 from kinsave.coupons.quote_memory import AnswerMemory
@@ -41,9 +38,7 @@ from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
 from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
-from kinsave.ledger import service as ledger
 from kinsave.ledger.batch import Posting, Wallet
-from kinsave.ledger.models import AccountKind
 from kinsave.sharing import service as sharing
 from kinsave.storelinks import service as storelinks
 
@@ -243,13 +238,16 @@ def reserve_checkout(
         if existing is None:
             raise
         return _replay(session, existing, request_hash)
-    order = _insert_order(session, shop_id, data, result, request_hash, now, hold_seconds)
+    channel = channel_of(data)
+    order = order_rows.insert_order(
+        session, shop_id, data, result, request_hash, now, hold_seconds, channel
+    )
     if order is None:  # reserved before, or by a concurrent reserve of the same order id
         existing = orders.find_order(session, shop_id, data.order_id)
         assert existing is not None
         return _replay(session, existing, request_hash)
-    lines = _insert_lines(session, order.id, result)
-    _hold_coupons(session, order.id, data.shopper_id, data.coupons, now)
+    lines = order_rows.insert_lines(session, order.id, result)
+    order_rows.hold_coupons(session, order.id, data.shopper_id, data.coupons, now)
     if order.credit:
         hold = Posting(
             Wallet(data.shopper_id, shop_id),
@@ -316,100 +314,6 @@ def _unavailable(
         return KinsaveError("coupon_expired", f"coupon {coupon_id} has expired")
     code = "coupon_reserved" if state == "reserved" else "coupon_used"
     return KinsaveError(code, f"coupon {coupon_id} is {state}")
-
-
-# Built once, on the tables, and run on the session's connection, as paid's and refund's are
-# (orders.py): the ORM's insert and bulk-update layers, and compiling an expanded IN list per
-# call, cost more CPU than the statements (docs/benchmarks.md, "Sixth round: checkout").
-_ORDER = cast(Table, CheckoutOrder.__table__)
-_LINE = cast(Table, OrderLine.__table__)
-_COUPON = cast(Table, Coupon.__table__)
-_INSERT_ORDER = {
-    name: dialect.insert(_ORDER)
-    .on_conflict_do_nothing(index_elements=["shop_id", "order_id"])
-    .returning(*orders.ORDER_COLUMNS)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
-_INSERT_LINES = insert(_LINE)
-_HOLD_COUPONS = (
-    update(_COUPON)
-    .where(
-        _COUPON.c.id.in_(bindparam("coupon_ids", expanding=True)),
-        _COUPON.c.shopper_id == bindparam("p_shopper"),
-        _COUPON.c.state == "available",
-        _COUPON.c.expires_at > bindparam("now"),
-    )
-    .values(state="reserved", order_id=bindparam("order_pk"))
-    .returning(_COUPON.c.id)
-)
-
-
-def _insert_order(
-    session: Session,
-    shop_id: str,
-    data: ReserveIn,
-    result: optimiser.Quote,
-    request_hash: str,
-    now: datetime,
-    hold_seconds: int,
-) -> Any:
-    """The new order's row (orders.ORDER_COLUMNS); None when the order id was taken."""
-    hold = ledger.open_account(
-        session, AccountKind.CREDIT_HOLD, f"{shop_id}:{data.order_id}", shop_id, likely_new=True
-    )
-    connection = session.connection()
-    row = {
-        "shop_id": shop_id,
-        "order_id": data.order_id,
-        "shopper_id": data.shopper_id,
-        "status": "reserved",
-        "request_hash": request_hash,
-        "coupon_ids": list(data.coupons),
-        "subtotal": result.subtotal,
-        "shipping_fee": result.shipping_fee,
-        "shipping_discount": result.shipping_discount,
-        "shipping_credit": result.shipping_credit,
-        "discount": result.discount,
-        "credit": result.credit,
-        "total_to_pay": result.total_to_pay,
-        "hold_account_id": hold,
-        "channel": channel_of(data),
-        "reserved_at": now,
-        "expires_at": now + timedelta(seconds=hold_seconds),
-    }
-    return connection.execute(_INSERT_ORDER[connection.dialect.name], row).one_or_none()
-
-
-def _insert_lines(session: Session, order_pk: int, result: optimiser.Quote) -> list[Any]:
-    """The order's lines, in one statement; their values, for the answer."""
-    rows = [
-        {
-            "order_id": order_pk,
-            "position": position,
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "discount": line.discount,
-            "credit": line.credit,
-            "coupon_discounts": line.coupon_discounts,
-            "refunded_quantity": 0,
-        }
-        for position, line in enumerate(result.lines)
-    ]
-    if rows:
-        session.connection().execute(_INSERT_LINES, rows)
-    return [SimpleNamespace(**row) for row in rows]
-
-
-def _hold_coupons(
-    session: Session, order_pk: int, shopper_id: str, coupon_ids: list[str], now: datetime
-) -> None:
-    if not coupon_ids:
-        return
-    params = {"coupon_ids": coupon_ids, "p_shopper": shopper_id, "now": now, "order_pk": order_pk}
-    held = session.connection().execute(_HOLD_COUPONS, params).all()
-    if len(held) != len(coupon_ids):  # another checkout reserved one a moment earlier
-        raise KinsaveError("coupon_reserved", "a coupon was reserved by another order")
 
 
 def _replay(session: Session, order: CheckoutOrder, request_hash: str) -> OrderOut:
