@@ -238,16 +238,13 @@ def reserve_checkout(
         if existing is None:
             raise
         return _replay(session, existing, request_hash)
-    channel = channel_of(data)
-    order = order_rows.insert_order(
-        session, shop_id, data, result, request_hash, now, hold_seconds, channel
+    order, lines = order_rows.place_order(
+        session, shop_id, data, result, request_hash, now, hold_seconds, channel_of(data)
     )
     if order is None:  # reserved before, or by a concurrent reserve of the same order id
         existing = orders.find_order(session, shop_id, data.order_id)
         assert existing is not None
         return _replay(session, existing, request_hash)
-    lines = order_rows.insert_lines(session, order.id, result)
-    order_rows.hold_coupons(session, order.id, data.shopper_id, data.coupons, now)
     if order.credit:
         hold = Posting(
             Wallet(data.shopper_id, shop_id),
