@@ -21,6 +21,7 @@ from sqlalchemy import (
     insert,
     literal,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -100,7 +101,10 @@ _PLACE_PG = select(
     insert(_LINE)
     .from_select(
         ["order_id", *_LINE_FIELDS, "refunded_quantity"],
-        select(_PLACED.c.id, *(_NEW_LINES.c[name] for name in _LINE_FIELDS), literal(0)),
+        # placed has one row, or none when the order id was taken: every new line, or none
+        select(_PLACED.c.id, *(_NEW_LINES.c[name] for name in _LINE_FIELDS), literal(0))
+        .select_from(_PLACED)
+        .join(_NEW_LINES, true()),
     )
     .cte("placed_lines")
 )
