@@ -283,7 +283,11 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
         "group_join", joining.join_groups, lanes=settings.group_join_lanes
     )
     app.state.checkout_batcher = batcher(
-        "checkout", store_writes.run_store_writes, store_writes.run_store_write
+        "checkout",
+        store_writes.run_store_writes,
+        store_writes.run_store_write,
+        lanes=settings.checkout_lanes,
+        keys_take_turns=True,
     )
     # Sign-ins the session cache does not remember: one read per batch of new tokens, one
     # statement without BEGIN and COMMIT on PostgreSQL (two round trips that changed nothing).

@@ -61,6 +61,7 @@ Result = TypeVar("Result")
 
 RETRY_SECONDS = 1.0  # how long an item may keep coming back RETRY_LATER, by default
 RETRY_DELAY_SECONDS = 0.002  # between its tries: another transaction commits within a few ms
+_MAX_KEYS_IN_TURN = 10_000  # keys_take_turns: past this many keys, new keys go by their hash
 ANSWERED = object()  # an item's outcome already handed to its caller (a gate's refusal)
 
 
@@ -110,16 +111,22 @@ class Batcher(Generic[Item, Result]):
         run_alone: AloneFunction[Item, Result] | None = None,
         name: str = "batch",
         gate: BatchGate | None = None,
+        keys_take_turns: bool = False,
     ) -> None:
         """`run_alone(session, item)` runs an item by itself (RUN_ALONE, or the rerun of a failed
         batch); by default the batch function with a batch of one. `name` labels its metrics.
-        `gate` answers refusals before the database (see the module docstring)."""
+        `gate` answers refusals before the database (see the module docstring).
+        `keys_take_turns`: each new order key takes the next lane in turn and keeps it, for a
+        batcher of few busy keys (the checkout's shops), which a hash may put on one lane."""
         alone = run_alone or _as_batch_of_one(run_batch)
         self.gate = gate
         self._lanes: list[_Lane[Item, Result]] = [
             _Lane(session_factory, run_batch, alone, max_batch, retry_seconds, name, gate)
             for _ in range(lanes)
         ]
+        self._keys_take_turns = keys_take_turns and lanes > 1
+        self._lane_of_key: dict[str, _Lane[Item, Result]] = {}
+        self._turns = threading.Lock()
 
     def submit(
         self, item: Item, *, order_key: str = "", admitted: object = None
@@ -155,7 +162,19 @@ class Batcher(Generic[Item, Result]):
             lane.stop()
 
     def _lane(self, order_key: str) -> "_Lane[Item, Result]":
-        return self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
+        lane = self._lane_of_key.get(order_key) if self._keys_take_turns else None
+        if lane is not None:
+            return lane
+        by_hash = self._lanes[zlib.crc32(order_key.encode()) % len(self._lanes)]
+        if not self._keys_take_turns:
+            return by_hash
+        with self._turns:
+            # A key keeps its lane for good (its items never run on two lanes at once); past
+            # _MAX_KEYS_IN_TURN keys the turns are moot, and new keys go by their hash.
+            if len(self._lane_of_key) >= _MAX_KEYS_IN_TURN:
+                return self._lane_of_key.get(order_key, by_hash)
+            turn = self._lanes[len(self._lane_of_key) % len(self._lanes)]
+            return self._lane_of_key.setdefault(order_key, turn)
 
 
 @dataclass(slots=True, eq=False)  # entries are compared by identity

@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # wait on round trips more than on anything else, and the groups of a deal are many rows,
     # so lanes overlap those waits (bench group-rush; docs/decisions.md, group joins).
     group_join_batch_lanes: int = 4
+    # The checkout batcher's lanes on PostgreSQL (a shop keeps one, and shops take turns): a
+    # write is ten round trips, so a second shop's lane overlaps their waits (decision 44).
+    checkout_batch_lanes: int = 2
     db_pre_ping: bool = True  # ping each pooled connection before use (a round trip per request)
     session_cache_seconds: float = 0.0  # >0: remember token -> shopper this long (revocation lag)
     bench_endpoints: bool = (
@@ -155,6 +158,10 @@ class Settings(BaseSettings):
     def batch_lanes(self) -> int:
         # SQLite has one writer at a time: a second lane would only queue on its lock.
         return 1 if self.is_sqlite else self.grab_batch_lanes
+
+    @property
+    def checkout_lanes(self) -> int:
+        return 1 if self.is_sqlite else self.checkout_batch_lanes
 
     @property
     def group_join_lanes(self) -> int:

@@ -219,6 +219,26 @@ class TestReservePaidRefund:
         assert one == two
         assert balances(session_factory, shop, "o-2")[2] == 1000 - one["credit_returned"]
 
+    def test_a_replay_answers_the_order_as_it_is_whatever_its_coupons(
+        self, api, shop, session_factory
+    ):
+        # The reserve looks for an earlier order only once the new one is refused or its id is
+        # taken: a paid order's coupons are used, an order without coupons passes every check.
+        reserve_path = "/v1/store/checkout/reserve"
+        body = reserve_body(api, shop, "o-again")
+        api.post(reserve_path, json=body, headers=shop.store)
+        paid = api.post("/v1/store/orders/o-again/paid", headers=shop.store).json()
+        again = api.post(reserve_path, json=body, headers=shop.store)
+        assert again.status_code == 200 and again.json() == paid
+        plain = {**body, "order_id": "o-plain", "coupons": [], "use_credit": 500}
+        first = api.post(reserve_path, json=plain, headers=shop.store).json()
+        second = api.post(reserve_path, json=plain, headers=shop.store)
+        assert second.status_code == 200 and second.json() == first
+        assert balances(session_factory, shop, "o-plain") == (1500, 500, 1000)
+        other = api.post(reserve_path, json={**plain, "use_credit": 400}, headers=shop.store)
+        assert (other.status_code, error_code(other)) == (409, "order_state_invalid")
+        assert balances(session_factory, shop, "o-plain") == (1500, 500, 1000)
+
 
 class TestCancelAndExpire:
     def test_cancel_releases_once(self, api, shop, session_factory):

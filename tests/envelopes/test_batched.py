@@ -7,6 +7,7 @@ nothing written, and a batch that fails as a whole reruns each item alone.
 import asyncio
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -200,6 +201,32 @@ class TestDailyBatch:
 
 
 class TestBatcher:
+    def test_keys_taking_turns_get_a_lane_each_and_keep_it(self, session_factory):
+        # Two keys that crc32 puts on one lane of two (the checkout's two busy shops, say).
+        keys = next(
+            (a, b)
+            for a, b in ((f"shop-{i}", f"shop-{i + 1}") for i in range(100))
+            if zlib.crc32(a.encode()) % 2 == zlib.crc32(b.encode()) % 2
+        )
+        threads: dict[str, set[int]] = {key: set() for key in keys}
+
+        def run_batch(session: Session, items: Sequence[str]) -> list[str | KinsaveError]:
+            for key in items:
+                threads[key].add(threading.get_ident())
+            return list(items)
+
+        batcher: Batcher[str, str] = Batcher(
+            session_factory, run_batch, lanes=2, keys_take_turns=True
+        )
+        try:
+            for _ in range(3):
+                for key in keys:
+                    assert batcher.run(key, order_key=key) == key
+        finally:
+            batcher.stop()
+        first, second = (threads[key] for key in keys)
+        assert len(first) == 1 and len(second) == 1 and first != second
+
     def test_a_failed_batch_reruns_each_item_alone(self, session_factory):
         first_batch_running, release_first = threading.Event(), threading.Event()
         sizes: list[int] = []

@@ -148,3 +148,58 @@ class TestBatch:
                 session, [batch.Posting(stranger, accounts["funding"], 1, "t", "s")]
             )
         assert isinstance(outcome, KinsaveError) and outcome.code == "insufficient_funds"
+
+
+class TestShopAccounts:
+    def test_a_shops_account_named_by_kind_opens_with_its_first_booking_then_is_found(
+        self, session_factory, accounts
+    ):
+        redeemed = batch.ShopAccount(AccountKind.SHOP_REDEEMED, accounts["shop"])
+        for key in ("first", "second"):
+            with unit_of_work(session_factory) as session:
+                (outcome,) = batch.book(
+                    session, [batch.Posting(accounts["wallet"], redeemed, 30, "t", key)]
+                )
+            assert isinstance(outcome, int)
+        with unit_of_work(session_factory) as session:
+            shop = accounts["shop"]
+            assert ledger.balance_of(session, AccountKind.SHOP_REDEEMED, shop, shop) == 60
+            assert ledger.balance(session, accounts["wallet"]) == 40
+            opened = session.execute(
+                select(func.count(Account.id)).where(Account.kind == "shop_redeemed")
+            ).scalar_one()
+        assert opened == 1
+
+    def test_it_pays_back_only_what_it_holds_and_never_across_shops(
+        self, session_factory, accounts
+    ):
+        redeemed = batch.ShopAccount(AccountKind.SHOP_REDEEMED, accounts["shop"])
+        bakery = ledger_shop_of(session_factory, accounts["bakery"])
+        with unit_of_work(session_factory) as session:
+            outcomes = batch.book(
+                session,
+                [
+                    batch.Posting(redeemed, accounts["wallet"], 1, "t", "never-opened"),
+                    batch.Posting(accounts["wallet"], redeemed, 20, "t", "in"),
+                    batch.Posting(redeemed, accounts["wallet"], 21, "t", "too-much"),
+                    batch.Posting(redeemed, batch.Wallet("grandma", bakery), 5, "t", "across"),
+                    batch.Posting(redeemed, accounts["wallet"], 20, "t", "back"),
+                ],
+            )
+        codes = [o.code if isinstance(o, KinsaveError) else "ok" for o in outcomes]
+        assert codes == [
+            "insufficient_funds",
+            "ok",
+            "insufficient_funds",
+            "cross_shop_transfer",
+            "ok",
+        ]
+        with unit_of_work(session_factory) as session:
+            assert ledger.balance(session, accounts["wallet"]) == 100
+            shop = accounts["shop"]
+            assert ledger.balance_of(session, AccountKind.SHOP_REDEEMED, shop, shop) == 0
+
+
+def ledger_shop_of(session_factory, account_id: int) -> str:
+    with unit_of_work(session_factory) as session:
+        return ledger.shop_of(session, account_id)

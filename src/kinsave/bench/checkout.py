@@ -185,9 +185,10 @@ def _batched_writer(ctx: BenchContext) -> Writer:
         ctx.session_factory,
         store_writes.run_store_writes,
         max_batch=ctx.settings.grab_batch_max,
-        lanes=ctx.settings.batch_lanes,
+        lanes=ctx.settings.checkout_lanes,
         run_alone=store_writes.run_store_write,
         name="checkout",
+        keys_take_turns=True,
     )
     ctx.cleanups.append(batcher.stop)
     return lambda shop_id, step: batcher.run(step, order_key=shop_id)

@@ -8,17 +8,15 @@ Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass
-from datetime import datetime, timedelta
-from types import SimpleNamespace
-from typing import Any
+from datetime import datetime
 
 from pydantic import TypeAdapter
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from kinsave.catalog import service as catalog
-from kinsave.coupons import orders
+from kinsave.coupons import order_rows, orders
 from kinsave.coupons import quote as optimiser
 from kinsave.coupons import service as coupons
 from kinsave.coupons.checkout_schemas import (
@@ -31,19 +29,16 @@ from kinsave.coupons.checkout_schemas import (
     ReserveIn,
 )
 from kinsave.coupons.explain import Explanation
-from kinsave.coupons.held import as_held
-from kinsave.coupons.models import CheckoutOrder, Coupon, CouponTemplate, OrderLine
-from kinsave.coupons.pricing import CartLine, HeldCoupon
+from kinsave.coupons.models import CheckoutOrder, Coupon
+from kinsave.coupons.pricing import CartLine
 from kinsave.coupons.quote_inputs import QuoteInputs, read_quote_inputs
 from kinsave.coupons.quote_memory import AnswerMemory
-from kinsave.db import insert_on_conflict, utcnow
+from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
 from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
-from kinsave.ledger import service as ledger
 from kinsave.ledger.batch import Posting, Wallet
-from kinsave.ledger.models import AccountKind
 from kinsave.sharing import service as sharing
 from kinsave.storelinks import service as storelinks
 
@@ -241,36 +236,33 @@ def reserve_checkout(
     payment_method_not_allowed (credit on a channel that forbids "wallet"), coupon_expired,
     coupon_reserved, coupon_used, coupon_not_applicable, invalid_amount (credit above what is
     left to pay), insufficient_funds (wallet).
+
+    It reads what a quote reads, in the quote's one statement (quote_inputs.py: the link, the
+    channel's policy, the cart's categories, the held coupons), and looks for an earlier order
+    of the same id only when the new one can not be made or its id is taken: a replay's coupons
+    are reserved by itself, so it is refused by the checks and then found (one round trip less
+    than reading the order first, on every new order).
     """
     now = now or utcnow()
-    storelinks.require_link(session, shop_id, data.shopper_id)
+    skus = [line.sku for line in data.lines]
+    read = read_quote_inputs(session, shop_id, data.shopper_id, channel_of(data), skus, now)
+    if not read.linked:
+        raise storelinks.not_linked()
     request_hash = idempotency.fingerprint("reserve", shop_id, data.model_dump(mode="json"))
-    existing = orders.find_order(session, shop_id, data.order_id)
-    if existing is not None:
-        return _replay(session, existing, request_hash)
-    methods = sharing.payment_methods(session, shop_id, channel_of(data))
-    if data.use_credit and "wallet" not in methods:
-        raise KinsaveError("payment_method_not_allowed", "this channel forbids wallet credit")
-    held = _reservable(session, shop_id, data.shopper_id, data.coupons, now)
     try:
-        result = optimiser.quote_selection(
-            cart_lines(session, shop_id, data.lines),
-            data.shipping_fee,
-            held,
-            credit=data.use_credit,
-        )
-    except optimiser.NotApplicable as refusal:
-        code = "invalid_amount" if refusal.coupon_id is None else "coupon_not_applicable"
-        raise KinsaveError(
-            code, refusal.message, details={"coupon_id": refusal.coupon_id}
-        ) from None
-    order = _insert_order(session, shop_id, data, result, request_hash, now, hold_seconds)
-    if order is None:  # a concurrent reserve of the same order id committed first
+        result = _reservable_quote(session, shop_id, data, read, now)
+    except KinsaveError:
+        existing = orders.find_order(session, shop_id, data.order_id)
+        if existing is None:
+            raise
+        return _replay(session, existing, request_hash)
+    order, lines = order_rows.place_order(
+        session, shop_id, data, result, request_hash, now, hold_seconds, channel_of(data)
+    )
+    if order is None:  # reserved before, or by a concurrent reserve of the same order id
         existing = orders.find_order(session, shop_id, data.order_id)
         assert existing is not None
         return _replay(session, existing, request_hash)
-    lines = _insert_lines(session, order.id, result)
-    _hold_coupons(session, order.id, data.shopper_id, data.coupons, now)
     if order.credit:
         hold = Posting(
             Wallet(data.shopper_id, shop_id),
@@ -290,113 +282,53 @@ def channel_of(data: ReserveIn) -> str:
     return data.channel or DEFAULT_CHANNEL
 
 
-def _reservable(
-    session: Session, shop_id: str, shopper_id: str, coupon_ids: list[str], now: datetime
-) -> list[HeldCoupon]:
-    if len(set(coupon_ids)) != len(coupon_ids):
+def _reservable_quote(
+    session: Session, shop_id: str, data: ReserveIn, read: QuoteInputs, now: datetime
+) -> optimiser.Quote:
+    """The reserve's totals with exactly the chosen coupons and credit, or why not."""
+    methods = sharing.payment_methods_read(channel_of(data), read.rules_json, read.channel_added)
+    if data.use_credit and "wallet" not in methods:
+        raise KinsaveError("payment_method_not_allowed", "this channel forbids wallet credit")
+    if len(set(data.coupons)) != len(data.coupons):
         raise KinsaveError("coupon_not_applicable", "a coupon is listed twice")
+    available = {c.id: c for c in read.held(session)} if data.coupons else {}
+    missing = [coupon_id for coupon_id in data.coupons if coupon_id not in available]
+    if missing:
+        raise _unavailable(session, shop_id, data.shopper_id, missing, now)
+    categories = read.categories
+    lines = [CartLine(x.sku, x.quantity, x.unit_price, categories.get(x.sku)) for x in data.lines]
+    try:
+        return optimiser.quote_selection(
+            lines,
+            data.shipping_fee,
+            [available[coupon_id] for coupon_id in data.coupons],
+            credit=data.use_credit,
+        )
+    except optimiser.NotApplicable as refusal:
+        code = "invalid_amount" if refusal.coupon_id is None else "coupon_not_applicable"
+        raise KinsaveError(
+            code, refusal.message, details={"coupon_id": refusal.coupon_id}
+        ) from None
+
+
+def _unavailable(
+    session: Session, shop_id: str, shopper_id: str, coupon_ids: list[str], now: datetime
+) -> KinsaveError:
+    """Why the first of these coupons (none of them held and available) can not be reserved."""
     rows = session.execute(
-        select(Coupon, CouponTemplate)
-        .join(CouponTemplate, CouponTemplate.id == Coupon.template_id)
-        .where(
+        select(Coupon).where(
             Coupon.id.in_(coupon_ids), Coupon.shopper_id == shopper_id, Coupon.shop_id == shop_id
         )
-    ).all()
-    found = {c.id: (c, t) for c, t in rows}
-    held = []
-    for coupon_id in coupon_ids:
-        if coupon_id not in found:
-            raise KinsaveError("not_found", f"the shopper holds no coupon {coupon_id}")
-        coupon, template = found[coupon_id]
-        state = coupons.coupon_state(coupon, now)
-        if state == "expired":
-            raise KinsaveError("coupon_expired", f"coupon {coupon_id} has expired")
-        if state != "available":
-            code = "coupon_reserved" if state == "reserved" else "coupon_used"
-            raise KinsaveError(code, f"coupon {coupon_id} is {state}")
-        held.append(as_held(template, coupon.id, coupon.expires_at))
-    return held
-
-
-def _insert_order(
-    session: Session,
-    shop_id: str,
-    data: ReserveIn,
-    result: optimiser.Quote,
-    request_hash: str,
-    now: datetime,
-    hold_seconds: int,
-) -> Any:
-    """The new order's row (orders.ORDER_COLUMNS); None when the order id was taken."""
-    hold = ledger.open_account(
-        session, AccountKind.CREDIT_HOLD, f"{shop_id}:{data.order_id}", shop_id, likely_new=True
-    )
-    return session.execute(
-        insert_on_conflict(session, CheckoutOrder)
-        .values(
-            shop_id=shop_id,
-            order_id=data.order_id,
-            shopper_id=data.shopper_id,
-            status="reserved",
-            request_hash=request_hash,
-            coupon_ids=list(data.coupons),
-            subtotal=result.subtotal,
-            shipping_fee=result.shipping_fee,
-            shipping_discount=result.shipping_discount,
-            shipping_credit=result.shipping_credit,
-            discount=result.discount,
-            credit=result.credit,
-            total_to_pay=result.total_to_pay,
-            hold_account_id=hold,
-            channel=channel_of(data),
-            reserved_at=now,
-            expires_at=now + timedelta(seconds=hold_seconds),
-        )
-        .on_conflict_do_nothing(index_elements=["shop_id", "order_id"])
-        .returning(*orders.ORDER_COLUMNS)
-    ).one_or_none()
-
-
-def _insert_lines(session: Session, order_pk: int, result: optimiser.Quote) -> list[Any]:
-    """The order's lines, in one statement; their values, for the answer."""
-    rows = [
-        {
-            "order_id": order_pk,
-            "position": position,
-            "sku": line.sku,
-            "quantity": line.quantity,
-            "unit_price": line.unit_price,
-            "discount": line.discount,
-            "credit": line.credit,
-            "coupon_discounts": line.coupon_discounts,
-            "refunded_quantity": 0,
-        }
-        for position, line in enumerate(result.lines)
-    ]
-    if rows:
-        session.execute(insert(OrderLine), rows)
-    return [SimpleNamespace(**row) for row in rows]
-
-
-def _hold_coupons(
-    session: Session, order_pk: int, shopper_id: str, coupon_ids: list[str], now: datetime
-) -> None:
-    if not coupon_ids:
-        return
-    held = session.execute(
-        update(Coupon)
-        .where(
-            Coupon.id.in_(coupon_ids),
-            Coupon.shopper_id == shopper_id,
-            Coupon.state == "available",
-            Coupon.expires_at > now,
-        )
-        .values(state="reserved", order_id=order_pk)
-        .returning(Coupon.id)
-        .execution_options(synchronize_session=False)
-    ).all()
-    if len(held) != len(coupon_ids):  # another checkout reserved one a moment earlier
-        raise KinsaveError("coupon_reserved", "a coupon was reserved by another order")
+    ).scalars()
+    found = {coupon.id: coupon for coupon in rows}
+    coupon_id = coupon_ids[0]
+    if coupon_id not in found:
+        return KinsaveError("not_found", f"the shopper holds no coupon {coupon_id}")
+    state = coupons.coupon_state(found[coupon_id], now)
+    if state == "expired":
+        return KinsaveError("coupon_expired", f"coupon {coupon_id} has expired")
+    code = "coupon_reserved" if state == "reserved" else "coupon_used"
+    return KinsaveError(code, f"coupon {coupon_id} is {state}")
 
 
 def _replay(session: Session, order: CheckoutOrder, request_hash: str) -> OrderOut:

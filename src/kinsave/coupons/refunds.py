@@ -12,7 +12,7 @@ a shipping coupon once the whole order is.
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy import Table, and_, bindparam, case, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from kinsave.coupons import orders
@@ -24,8 +24,7 @@ from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
 from kinsave.ledger import batch as ledger_batch
 from kinsave.ledger import keys
-from kinsave.ledger import service as ledger
-from kinsave.ledger.batch import Posting, Wallet
+from kinsave.ledger.batch import Posting, ShopAccount, Wallet
 from kinsave.ledger.models import AccountKind
 from kinsave.sharing import attribution
 from kinsave.webhooks import service as webhooks
@@ -41,20 +40,19 @@ def refund_order(
     refund id reused with another body), invalid_request (unknown sku, more than is left).
     """
     now = now or utcnow()
-    order = _order_row(session, shop_id, order_id)
     request_hash = idempotency.fingerprint("refund", order_id, data.model_dump(mode="json"))
     key = data.refund_id or "body:" + request_hash[:40]
-    previous = _find_refund(session, order.id, key)
-    if previous is not None:
-        return _replay(previous, request_hash)
+    order = _order_row(session, shop_id, order_id, key)
+    if order.refund_pk is not None:  # this refund was made before: its first answer
+        return _replay(order.refund_hash, order.refund_result, request_hash)
     if order.status not in ("paid", "partially_refunded"):
         raise KinsaveError("order_state_invalid", f"the order is {order.status}")
     refund_pk = _insert_refund(session, order.id, key, request_hash, now)
     if refund_pk is None:  # the same refund committed concurrently
         again = _find_refund(session, order.id, key)
         assert again is not None
-        return _replay(again, request_hash)
-    lines = orders.order_lines(session, order.id)
+        return _replay(again.request_hash, again.result, request_hash)
+    lines = orders.lines_of_json(order.lines_json)
     refunded = _refund_units(session, order.id, _wanted(lines, data))
     status, shipping_cash, shipping_credit = _close_if_done(session, order, now)
     credit = sum(line.credit for line in refunded) + shipping_credit
@@ -86,15 +84,31 @@ def refund_order(
 _ORDER = cast(Table, CheckoutOrder.__table__)
 _LINE = cast(Table, OrderLine.__table__)
 _REFUND = cast(Table, OrderRefund.__table__)
-_ORDER_ROW = select(
-    *(
-        _ORDER.c[name]
-        for name in (
-            "id order_id shop_id shopper_id status coupon_ids shipping_fee shipping_discount"
-            " shipping_credit"
-        ).split()
+# The order's columns a refund reads, its lines (orders.LINES_JSON) and the refund of this key
+# if it was made before, in one statement (three before: docs/benchmarks.md, "Sixth round").
+_ORDER_ROW = {
+    name: select(
+        *(
+            _ORDER.c[column]
+            for column in (
+                "id order_id shop_id shopper_id status coupon_ids shipping_fee shipping_discount"
+                " shipping_credit"
+            ).split()
+        ),
+        _REFUND.c.id.label("refund_pk"),
+        _REFUND.c.request_hash.label("refund_hash"),
+        _REFUND.c.result.label("refund_result"),
+        literal_column(lines_json).label("lines_json"),
     )
-).where(_ORDER.c.shop_id == bindparam("p_shop"), _ORDER.c.order_id == bindparam("p_order"))
+    .select_from(
+        _ORDER.outerjoin(
+            _REFUND,
+            and_(_REFUND.c.order_id == _ORDER.c.id, _REFUND.c.refund_key == bindparam("p_key")),
+        )
+    )
+    .where(_ORDER.c.shop_id == bindparam("p_shop"), _ORDER.c.order_id == bindparam("p_order"))
+    for name, lines_json in orders.LINES_JSON.items()
+}
 _UNITS_LEFT = (
     select(func.coalesce(func.sum(_LINE.c.quantity - _LINE.c.refunded_quantity), 0))
     .where(_LINE.c.order_id == bindparam("order_pk"))
@@ -126,10 +140,12 @@ _KEEP_RESULT = (
 )
 
 
-def _order_row(session: Session, shop_id: str, order_id: str) -> Any:
-    """What a refund reads of the order, in one row; order_not_found for another shop's."""
-    params = {"p_shop": shop_id, "p_order": order_id}
-    order = session.connection().execute(_ORDER_ROW, params).one_or_none()
+def _order_row(session: Session, shop_id: str, order_id: str, key: str) -> Any:
+    """What a refund reads of the order, in one row (_ORDER_ROW); order_not_found for another
+    shop's."""
+    params = {"p_shop": shop_id, "p_order": order_id, "p_key": key}
+    connection = session.connection()
+    order = connection.execute(_ORDER_ROW[connection.dialect.name], params).one_or_none()
     if order is None:
         raise KinsaveError("order_not_found", "no such order")
     return order
@@ -140,9 +156,8 @@ def _return_credit(
 ) -> None:
     if not credit:
         return
-    redeemed = ledger.open_account(session, AccountKind.SHOP_REDEEMED, order.shop_id, order.shop_id)
     back = Posting(
-        redeemed,
+        ShopAccount(AccountKind.SHOP_REDEEMED, order.shop_id),
         Wallet(order.shopper_id, order.shop_id),
         credit,
         "checkout_refund",
@@ -174,10 +189,11 @@ def _find_refund(session: Session, order_pk: int, key: str) -> OrderRefund | Non
     ).scalar_one_or_none()
 
 
-def _replay(refund: OrderRefund, request_hash: str) -> RefundOut:
-    if refund.request_hash != request_hash or refund.result is None:
+def _replay(first_hash: str, first_result: Any, request_hash: str) -> RefundOut:
+    """The answer of a refund made before with this key (its request's hash and result)."""
+    if first_hash != request_hash or first_result is None:
         raise KinsaveError("order_state_invalid", "this refund id was used for another refund")
-    return RefundOut.model_validate(refund.result)
+    return RefundOut.model_validate(first_result)
 
 
 def _insert_refund(

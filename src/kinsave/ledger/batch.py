@@ -4,7 +4,8 @@
 is a batch of one through the same code. Every posting gets the same checks, in order:
 - the amount is a positive integer of at most MAX_AMOUNT (`invalid_amount`);
 - it moves between two different accounts (`invalid_request`) that exist (`not_found`; a wallet
-  named by its owner and shop is opened when the posting is booked);
+  named by its owner and shop, or a shop's own account named by kind and shop, is opened when
+  the posting is booked);
 - both accounts belong to one shop (`cross_shop_transfer`; the transfer's composite foreign keys
   refuse it in the database too);
 - the paying account can pay, counting the postings before it in the batch (the posting's
@@ -62,7 +63,18 @@ class Wallet:
     shop_id: str
 
 
-AccountRef = int | Wallet
+@dataclass(frozen=True, slots=True)
+class ShopAccount:
+    """A shop's own account of one kind (its owner is the shop: SHOP_REDEEMED, SHOP_FUNDING),
+    named by kind and shop: read and locked with the batch's other accounts, so a caller needs
+    no lookup before booking (a paid order's SHOP_REDEEMED); opened when first booked."""
+
+    kind: AccountKind
+    shop_id: str
+
+
+AccountRef = int | Wallet | ShopAccount
+Named = Wallet | ShopAccount  # an account named by what it is, not by its id
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +118,7 @@ def book(
     for index, posting in enumerate(postings):
         if answers[index] is None:
             answers[index] = _apply(posting, held, booked_before)
-    _open_wallets(session, postings, answers, held, now)
+    _open_named(session, postings, answers, held, now)
     booked = [(i, p) for i, p in enumerate(postings) if answers[i] is None]
     if booked:
         ids = _write(session, [p for _, p in booked], held, now)
@@ -137,11 +149,12 @@ def _apply(
         return KinsaveError(posting.repeated_code, "this was booked already")
     source = held.get(posting.from_account)
     target = held.get(posting.to_account)
-    if target is None and isinstance(posting.to_account, Wallet):
-        wallet = posting.to_account
-        target = held[wallet] = _Held(None, wallet.shop_id, 0, False)
-    if source is None and isinstance(posting.from_account, Wallet):  # never opened: holds 0
-        return KinsaveError(posting.insufficient_code, "not enough money in the paying account")
+    if target is None and isinstance(posting.to_account, Named):
+        target = held[posting.to_account] = _unopened(posting.to_account)
+    if source is None and isinstance(posting.from_account, Named):  # never opened: holds 0
+        if not _unopened(posting.from_account).may_go_negative:
+            return KinsaveError(posting.insufficient_code, "not enough money in the paying account")
+        source = held[posting.from_account] = _unopened(posting.from_account)
     if source is None or target is None:
         return KinsaveError("not_found", "no such account")
     if source is target:  # one account named twice (by id and as a wallet)
@@ -153,6 +166,12 @@ def _apply(
     source.balance -= posting.amount
     target.balance += posting.amount
     return None
+
+
+def _unopened(ref: Named) -> _Held:
+    """A named account not opened yet: balance 0, opened by _open_named if a posting books."""
+    kind = ref.kind if isinstance(ref, ShopAccount) else AccountKind.WALLET
+    return _Held(None, ref.shop_id, 0, kind in NEGATIVE_ALLOWED)
 
 
 def _lock(
@@ -172,13 +191,16 @@ def _lock(
 # not_found under a daily rush). Fixed text with array parameters, sent as the driver's SQL: parsed
 # once, prepared by psycopg after a few batches, no SQLAlchemy compilation per batch. Wallets are
 # matched by owner and by shop separately, so an owner's wallet at another shop of the same batch
-# is locked too (harmless: in id order, and a batch's postings name one or two shops).
+# is locked too (harmless: in id order, and a batch's postings name one or two shops). A shop's own
+# accounts (ShopAccount) likewise, by kind and shop, the shop being their owner.
 _PG_LOCK = """
     WITH locked AS (
         SELECT id, kind, owner_id, shop_id, balance, may_go_negative FROM ledger_account
         WHERE id = ANY(CAST(%(ids)s AS bigint[]))
            OR (kind = 'wallet' AND owner_id = ANY(CAST(%(owners)s AS text[]))
                AND shop_id = ANY(CAST(%(shops)s AS text[])))
+           OR (kind = ANY(CAST(%(shop_kinds)s AS text[]))
+               AND owner_id = ANY(CAST(%(own_shops)s AS text[])) AND shop_id = owner_id)
         ORDER BY id
         FOR NO KEY UPDATE
     )
@@ -194,12 +216,15 @@ def _lock_refs(
 ) -> tuple[dict[AccountRef, _Held], set[str]]:
     ids = [ref for ref in refs if isinstance(ref, int)]
     wallets = [ref for ref in refs if isinstance(ref, Wallet)]
-    if not ids and not wallets:
+    own = [ref for ref in refs if isinstance(ref, ShopAccount)]
+    if not ids and not wallets and not own:
         return {}, set()
     params: dict[str, list[Any]] = {
         "ids": ids,
         "owners": sorted({w.owner_id for w in wallets}),
         "shops": sorted({w.shop_id for w in wallets}),
+        "shop_kinds": sorted({a.kind.value for a in own}),
+        "own_shops": sorted({a.shop_id for a in own}),
         "keys": list(keys),
     }
     if session.get_bind().dialect.name == "postgresql":
@@ -217,6 +242,8 @@ def _lock_refs(
         held[account_id] = account
         if kind == AccountKind.WALLET.value:
             held[Wallet(owner_id, shop_id)] = account
+        elif owner_id == shop_id:
+            held[ShopAccount(AccountKind(kind), shop_id)] = account
     return held, booked_before
 
 
@@ -228,6 +255,8 @@ _SQLITE_READ = """
     WHERE id IN (SELECT value FROM json_each(:ids))
        OR (kind = 'wallet' AND owner_id IN (SELECT value FROM json_each(:owners))
            AND shop_id IN (SELECT value FROM json_each(:shops)))
+       OR (kind IN (SELECT value FROM json_each(:shop_kinds))
+           AND owner_id IN (SELECT value FROM json_each(:own_shops)) AND shop_id = owner_id)
     UNION ALL
     SELECT NULL, NULL, NULL, NULL, NULL, NULL, idempotency_key FROM ledger_transfer
     WHERE idempotency_key IN (SELECT value FROM json_each(:keys))
@@ -240,30 +269,33 @@ def _sqlite_read(session: Session, params: dict[str, list[Any]]) -> list[Any]:
         return list(driver.execute(_SQLITE_READ, as_json))
 
 
-def _open_wallets(
+def _open_named(
     session: Session,
     postings: Sequence[Posting],
     answers: Sequence[object],
     held: dict[AccountRef, _Held],
     now: datetime,
 ) -> None:
-    """Open the wallets that booked postings credit for the first time, and lock them."""
+    """Open the named accounts (wallets, a shop's own) that booked postings move money in or
+    out of for the first time, and lock them."""
     new = sorted(
         {
-            p.to_account
+            ref
             for p, answer in zip(postings, answers, strict=True)
-            if answer is None and isinstance(p.to_account, Wallet) and held[p.to_account].id is None
+            if answer is None
+            for ref in (p.from_account, p.to_account)
+            if isinstance(ref, Named) and held[ref].id is None
         },
-        key=lambda wallet: (wallet.owner_id, wallet.shop_id),
+        key=_row_key,
     )
     if not new:
         return
-    open_wallets(session, new, now=now)
+    _insert_named(session, new, now)
     # Opened now, or a moment ago by a concurrent first credit. Balances move by deltas, so
     # the stored one stays right either way; the batch counts only what it credited itself.
-    for wallet, account in _lock_refs(session, set(new))[0].items():
-        if isinstance(wallet, Wallet):
-            held[wallet].id = account.id
+    for ref, account in _lock_refs(session, set(new))[0].items():
+        if isinstance(ref, Named) and ref in held:
+            held[ref].id = account.id
 
 
 def open_wallets(
@@ -271,30 +303,41 @@ def open_wallets(
 ) -> None:
     """Open these wallets at balance 0, in one statement; a wallet already open stays as it is.
     (A wallet also opens by itself with its first credit; this is for seeding many at once.)"""
-    now = now or utcnow()
-    for start in range(0, len(wallets), _ROWS_PER_INSERT):
+    _insert_named(session, wallets, now or utcnow())
+
+
+def _insert_named(session: Session, refs: Sequence[Named], now: datetime) -> None:
+    for start in range(0, len(refs), _ROWS_PER_INSERT):
         session.execute(
             insert_on_conflict(session, Account)
-            .values([_wallet_row(w, now) for w in wallets[start : start + _ROWS_PER_INSERT]])
+            .values([_named_row(ref, now) for ref in refs[start : start + _ROWS_PER_INSERT]])
             .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
         )
 
 
-def _wallet_row(wallet: Wallet, now: datetime) -> dict[str, object]:
+def _row_key(ref: Named) -> tuple[str, str, str]:
+    """(kind, owner, shop): the accounts' unique key, the order they are opened in."""
+    if isinstance(ref, Wallet):
+        return AccountKind.WALLET.value, ref.owner_id, ref.shop_id
+    return ref.kind.value, ref.shop_id, ref.shop_id
+
+
+def _named_row(ref: Named, now: datetime) -> dict[str, object]:
+    kind, owner_id, shop_id = _row_key(ref)
     return {
-        "kind": AccountKind.WALLET.value,
-        "owner_id": wallet.owner_id,
-        "shop_id": wallet.shop_id,
+        "kind": kind,
+        "owner_id": owner_id,
+        "shop_id": shop_id,
         "currency": DEFAULT_CURRENCY,
         "balance": 0,
-        "may_go_negative": AccountKind.WALLET in NEGATIVE_ALLOWED,
+        "may_go_negative": AccountKind(kind) in NEGATIVE_ALLOWED,
         "created_at": now,
     }
 
 
 def _account_id(held: dict[AccountRef, _Held], ref: AccountRef) -> int:
     account_id = held[ref].id
-    assert account_id is not None  # opened by _open_wallets
+    assert account_id is not None  # opened by _open_named
     return account_id
 
 

@@ -8,12 +8,14 @@ keep every account that is not an outside-money account from going below zero.
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, union_all
+from sqlalchemy import Table, func, select, union_all
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from kinsave.auth import service as auth
-from kinsave.db import insert_on_conflict, utcnow
+from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger import batch
 from kinsave.ledger.models import (
@@ -34,6 +36,17 @@ from kinsave.ledger.schemas import (
     WalletOut,
 )
 
+# Built once per database, on the table: every checkout reserve opens its order's hold account,
+# and building the ORM insert per call cost more CPU than running it (docs/benchmarks.md,
+# "Sixth round: checkout").
+_ACCOUNT = cast(Table, Account.__table__)
+_OPEN_ACCOUNT = {
+    name: dialect.insert(_ACCOUNT)
+    .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
+    .returning(_ACCOUNT.c.id)
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
+
 
 def open_account(
     session: Session,
@@ -51,21 +64,17 @@ def open_account(
     existing = None if likely_new else find_account(session, kind, owner_id, shop_id)
     if existing is not None:
         return existing
-    statement = (
-        insert_on_conflict(session, Account)
-        .values(
-            kind=kind.value,
-            owner_id=owner_id,
-            shop_id=shop_id,
-            currency=currency,
-            balance=0,
-            may_go_negative=kind in NEGATIVE_ALLOWED,
-            created_at=utcnow(),
-        )
-        .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
-        .returning(Account.id)
-    )
-    account_id = session.execute(statement).scalar_one_or_none()
+    row = {
+        "kind": kind.value,
+        "owner_id": owner_id,
+        "shop_id": shop_id,
+        "currency": currency,
+        "balance": 0,
+        "may_go_negative": kind in NEGATIVE_ALLOWED,
+        "created_at": utcnow(),
+    }
+    statement = _OPEN_ACCOUNT[session.get_bind().dialect.name]
+    account_id = session.execute(statement, row).scalar_one_or_none()
     if account_id is None:  # opened a moment ago, by this request or a concurrent one
         account_id = find_account(session, kind, owner_id, shop_id)
     assert account_id is not None

@@ -5,8 +5,9 @@ functions from the checkout's `paid` and `refund` calls, inside the same unit of
 """
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import Table, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from kinsave.errors import KinsaveError
@@ -223,22 +224,31 @@ def _handle_touched_at(session: Session, code: str, now: datetime) -> datetime:
     return share.created_at
 
 
+# Built once, on the table, and run on the session's connection: every paid order reads it, and
+# building it per call, then the ORM's execution layer, cost more than running it (a third of
+# paid's CPU; docs/benchmarks.md, "Sixth round: checkout"). Events are only ever written by
+# record_event's statement, never left pending in the Session, so no autoflush is needed.
+_EVENT = cast(Table, SharingEvent.__table__)
+_BUYER_TOUCHES = (
+    select(_EVENT.c.share_code, _EVENT.c.occurred_at)
+    .where(
+        _EVENT.c.shop_id == bindparam("p_shop"),
+        _EVENT.c.shopper_id == bindparam("p_shopper"),
+        _EVENT.c.kind.in_(TOUCH_KINDS),
+        _EVENT.c.is_bot.is_(False),
+        _EVENT.c.share_code.is_not(None),
+        _EVENT.c.occurred_at <= bindparam("p_now"),
+        _EVENT.c.occurred_at >= bindparam("p_since"),
+    )
+    .order_by(_EVENT.c.occurred_at, _EVENT.c.id)
+)
+
+
 def _buyer_touches(
     session: Session, shop_id: str, shopper_id: str, now: datetime
 ) -> list[tuple[str, datetime]]:
-    rows = session.execute(
-        select(SharingEvent.share_code, SharingEvent.occurred_at)
-        .where(
-            SharingEvent.shop_id == shop_id,
-            SharingEvent.shopper_id == shopper_id,
-            SharingEvent.kind.in_(TOUCH_KINDS),
-            SharingEvent.is_bot.is_(False),
-            SharingEvent.share_code.is_not(None),
-            SharingEvent.occurred_at <= now,
-            SharingEvent.occurred_at >= now - MAX_WINDOW,
-        )
-        .order_by(SharingEvent.occurred_at, SharingEvent.id)
-    )
+    params = {"p_shop": shop_id, "p_shopper": shopper_id, "p_now": now, "p_since": now - MAX_WINDOW}
+    rows = session.connection().execute(_BUYER_TOUCHES, params)
     return [(str(code), at) for code, at in rows]
 
 
