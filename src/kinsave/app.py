@@ -126,6 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.dispose()
         app.state.single_read_engine.dispose()
         metrics.process_exiting()
+        # What start-up froze goes back to the collector: a process that builds apps one after
+        # another (the tests, an embedding program) would otherwise never free their cycles.
+        gc.unfreeze()
 
     app = FastAPI(
         title="kinsave",

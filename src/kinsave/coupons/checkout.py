@@ -30,7 +30,7 @@ from kinsave.coupons.checkout_schemas import (
 )
 from kinsave.coupons.explain import Explanation
 from kinsave.coupons.models import CheckoutOrder, Coupon
-from kinsave.coupons.pricing import CartLine
+from kinsave.coupons.pricing import CartLine, HeldCoupon
 from kinsave.coupons.quote_inputs import QuoteInputs, read_quote_inputs
 from kinsave.coupons.quote_memory import AnswerMemory
 from kinsave.db import utcnow
