@@ -5,7 +5,7 @@ import json
 from sqlalchemy import select
 
 from kinsave.auth.schemas import ShopPrincipal
-from kinsave.coupons import checkout, orders
+from kinsave.coupons import checkout, order_reads
 from kinsave.coupons.checkout_schemas import ReserveIn
 from kinsave.coupons.store_writes import StoreWrite, run_store_writes
 from kinsave.db import unit_of_work
@@ -43,7 +43,7 @@ def test_a_refused_write_leaves_nothing_and_the_others_commit(session_factory, s
     assert balances(session_factory, shop, "b-3")[1] == 1000
     assert balances(session_factory, shop, "b-2")[1] == 0
     with unit_of_work(session_factory) as session:
-        assert orders.find_order(session, shop.shop_id, "b-2") is None
+        assert order_reads.find_order(session, shop.shop_id, "b-2") is None
         targets = session.scalars(
             select(AuditEntry.target).where(AuditEntry.action == "store.reserve")
         ).all()

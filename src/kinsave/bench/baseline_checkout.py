@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kinsave.coupons import checkout, orders, refunds
+from kinsave.coupons import checkout, order_reads, orders, refunds
 from kinsave.coupons import quote as optimiser
 from kinsave.coupons.allocation import units_share
 from kinsave.coupons.checkout_schemas import (
@@ -96,7 +96,7 @@ def reserve_checkout(
     if existing is not None:
         if existing.request_hash != request_hash:
             raise KinsaveError("order_state_invalid", "this order id was reserved differently")
-        return orders.order_view(session, existing)
+        return order_reads.order_view(session, existing)
     channel = checkout.channel_of(data)
     if data.use_credit and "wallet" not in sharing.payment_methods(session, shop_id, channel):
         raise KinsaveError("payment_method_not_allowed", "this channel forbids wallet credit")
@@ -134,7 +134,7 @@ def reserve_checkout(
             reference=order.order_id,
             now=now,
         )
-    return orders.order_view(session, order)
+    return order_reads.order_view(session, order)
 
 
 def _add_order(
@@ -208,7 +208,7 @@ def mark_order_paid(session: Session, shop_id: str, order_id: str, data: PaidIn)
     if order is None:
         raise KinsaveError("order_not_found", "no such order")
     if order.status in orders.PAID_STATES:
-        return orders.order_view(session, order)
+        return order_reads.order_view(session, order)
     if order.status != "reserved" or order.expires_at <= now:
         expired = order.status in ("reserved", "expired")
         code = "order_expired" if expired else "order_state_invalid"
@@ -233,7 +233,7 @@ def mark_order_paid(session: Session, shop_id: str, order_id: str, data: PaidIn)
             now=now,
         )
     orders.on_order_paid(session, order)
-    return orders.order_view(session, order)
+    return order_reads.order_view(session, order)
 
 
 def refund_order(session: Session, shop_id: str, order_id: str, data: RefundIn) -> RefundOut:

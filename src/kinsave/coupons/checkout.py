@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from typing_extensions import TypedDict
 
 from kinsave.catalog import service as catalog
-from kinsave.coupons import order_rows, orders
+from kinsave.coupons import order_reads, order_rows
 from kinsave.coupons import quote as optimiser
 from kinsave.coupons import service as coupons
 from kinsave.coupons.checkout_schemas import (
@@ -252,7 +252,7 @@ def reserve_checkout(
     try:
         result = _reservable_quote(session, shop_id, data, read, now)
     except KinsaveError:
-        existing = orders.find_order(session, shop_id, data.order_id)
+        existing = order_reads.find_order(session, shop_id, data.order_id)
         if existing is None:
             raise
         return _replay(session, existing, request_hash)
@@ -260,7 +260,7 @@ def reserve_checkout(
         session, shop_id, data, result, request_hash, now, hold_seconds, channel_of(data)
     )
     if order is None:  # reserved before, or by a concurrent reserve of the same order id
-        existing = orders.find_order(session, shop_id, data.order_id)
+        existing = order_reads.find_order(session, shop_id, data.order_id)
         assert existing is not None
         return _replay(session, existing, request_hash)
     if order.credit:
@@ -275,7 +275,7 @@ def reserve_checkout(
         (outcome,) = ledger_batch.book(session, [hold], now=now)
         if isinstance(outcome, KinsaveError):
             raise outcome
-    return orders.order_out(order, lines)
+    return order_reads.order_out(order, lines)
 
 
 def channel_of(data: ReserveIn) -> str:
@@ -336,4 +336,4 @@ def _replay(session: Session, order: CheckoutOrder, request_hash: str) -> OrderO
         raise KinsaveError(
             "order_state_invalid", "this order id was reserved with a different request"
         )
-    return orders.order_view(session, order)
+    return order_reads.order_view(session, order)

@@ -12,7 +12,7 @@ from kinsave.api import (
 from kinsave.auth.deps import CurrentStore
 from kinsave.auth.schemas import ShopPrincipal
 from kinsave.contract import operation_name
-from kinsave.coupons import checkout, orders, refunds
+from kinsave.coupons import checkout, order_reads, orders, refunds
 from kinsave.coupons.checkout_schemas import (
     OrderOut,
     PaidIn,
@@ -95,7 +95,7 @@ async def reserve(
 
 @router.get("/orders/{order_id}", response_model=OrderOut)
 def get_order(order_id: str, store: CurrentStore, session: ReadSession) -> OrderOut:
-    return orders.get_order(session, store.shop_id, order_id)
+    return order_reads.get_order(session, store.shop_id, order_id)
 
 
 @router.post(

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kinsave.coupons import orders
+from kinsave.coupons import order_reads
 from kinsave.coupons import quote as optimiser
 from kinsave.coupons.checkout_schemas import ReserveIn
 from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine
@@ -44,7 +44,7 @@ _COUPON = cast(Table, Coupon.__table__)
 _INSERT_ORDER = (
     sqlite.insert(_ORDER)
     .on_conflict_do_nothing(index_elements=["shop_id", "order_id"])
-    .returning(*orders.ORDER_COLUMNS)
+    .returning(*order_reads.ORDER_COLUMNS)
 )
 _INSERT_LINES = insert(_LINE)
 _HOLD_COUPONS = (
@@ -71,7 +71,7 @@ _PLACED = (
     # o_-prefixed: a parameter named like a column would also be SET by the CTEs' UPDATE
     .values({name: bindparam(f"o_{name}", type_=_ORDER.c[name].type) for name in _ORDER_FIELDS})
     .on_conflict_do_nothing(index_elements=["shop_id", "order_id"])
-    .returning(*orders.ORDER_COLUMNS)
+    .returning(*order_reads.ORDER_COLUMNS)
     .cte("placed")
 )
 _NEW_LINES = (
@@ -120,7 +120,7 @@ def place_order(
     hold_seconds: int,
     channel: str,
 ) -> tuple[Any, list[Any]]:
-    """The new order (its row of orders.ORDER_COLUMNS, its CREDIT_HOLD account opened), its
+    """The new order (its row of order_reads.ORDER_COLUMNS, its CREDIT_HOLD account opened), its
     lines and its coupons held for it; (None, []) when the order id was taken. Errors:
     coupon_reserved (another order held one of its coupons first)."""
     hold = ledger.open_account(

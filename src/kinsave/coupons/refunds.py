@@ -15,7 +15,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, bindparam, case, func, literal_column, select, update
 from sqlalchemy.orm import Session
 
-from kinsave.coupons import orders
+from kinsave.coupons import order_reads
 from kinsave.coupons.allocation import units_share
 from kinsave.coupons.checkout_schemas import RefundedLineOut, RefundIn, RefundOut
 from kinsave.coupons.models import CheckoutOrder, Coupon, OrderLine, OrderRefund
@@ -52,7 +52,7 @@ def refund_order(
         again = _find_refund(session, order.id, key)
         assert again is not None
         return _replay(again.request_hash, again.result, request_hash)
-    lines = orders.lines_of_json(order.lines_json)
+    lines = order_reads.lines_of_json(order.lines_json)
     refunded = _refund_units(session, order.id, _wanted(lines, data))
     status, shipping_cash, shipping_credit = _close_if_done(session, order, now)
     credit = sum(line.credit for line in refunded) + shipping_credit
@@ -84,7 +84,7 @@ def refund_order(
 _ORDER = cast(Table, CheckoutOrder.__table__)
 _LINE = cast(Table, OrderLine.__table__)
 _REFUND = cast(Table, OrderRefund.__table__)
-# The order's columns a refund reads, its lines (orders.LINES_JSON) and the refund of this key
+# The order's columns a refund reads, its lines (order_reads.LINES_JSON) and the refund of this key
 # if it was made before, in one statement (three before: docs/benchmarks.md, "Sixth round").
 _ORDER_ROW = {
     name: select(
@@ -107,7 +107,7 @@ _ORDER_ROW = {
         )
     )
     .where(_ORDER.c.shop_id == bindparam("p_shop"), _ORDER.c.order_id == bindparam("p_order"))
-    for name, lines_json in orders.LINES_JSON.items()
+    for name, lines_json in order_reads.LINES_JSON.items()
 }
 _UNITS_LEFT = (
     select(func.coalesce(func.sum(_LINE.c.quantity - _LINE.c.refunded_quantity), 0))
