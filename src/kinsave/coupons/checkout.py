@@ -47,7 +47,12 @@ DEFAULT_CHANNEL = "web"  # a visit that names no channel came straight to the st
 
 def cart_lines(session: Session, shop_id: str, lines: list[CartLineIn]) -> list[CartLine]:
     """The store's lines with each sku's category from the catalog (None when unknown)."""
-    categories = catalog.categories_of(session, shop_id, [line.sku for line in lines])
+    return with_categories(lines, catalog.categories_of(session, shop_id, [x.sku for x in lines]))
+
+
+def with_categories(lines: list[CartLineIn], categories: dict[str, str]) -> list[CartLine]:
+    """The store's lines as the optimiser takes them, each with its sku's category (None when
+    the catalog has none)."""
     return [CartLine(x.sku, x.quantity, x.unit_price, categories.get(x.sku)) for x in lines]
 
 
@@ -127,13 +132,8 @@ class _Visit:
         )
 
     def best(self) -> optimiser.Quote:
-        categories = self.read.categories
-        lines = [
-            CartLine(x.sku, x.quantity, x.unit_price, categories.get(x.sku))
-            for x in self.data.lines
-        ]
         return optimiser.quote(
-            lines,
+            with_categories(self.data.lines, self.read.categories),
             self.data.shipping_fee,
             self.read.held(self.source),
             use_credit=self.use_credit,
@@ -295,11 +295,9 @@ def _reservable_quote(
     missing = [coupon_id for coupon_id in data.coupons if coupon_id not in available]
     if missing:
         raise _unavailable(session, shop_id, data.shopper_id, missing, now)
-    categories = read.categories
-    lines = [CartLine(x.sku, x.quantity, x.unit_price, categories.get(x.sku)) for x in data.lines]
     try:
         return optimiser.quote_selection(
-            lines,
+            with_categories(data.lines, read.categories),
             data.shipping_fee,
             [available[coupon_id] for coupon_id in data.coupons],
             credit=data.use_credit,
