@@ -8,7 +8,17 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData, case, create_engine, event
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    Table,
+    case,
+    create_engine,
+    event,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -72,6 +82,23 @@ def insert_on_conflict(session: Session, model: Any) -> postgresql.Insert | sqli
     if session.get_bind().dialect.name == "postgresql":
         return postgresql.insert(model)
     return sqlite.insert(model)
+
+
+def insert_or_skip_by_dialect(
+    table: Table, returning: ColumnElement[Any], index_elements: Sequence[str] | None = None
+) -> dict[str, postgresql.Insert | sqlite.Insert]:
+    """INSERT ... ON CONFLICT (index_elements) DO NOTHING RETURNING `returning`, built once on
+    `table` for each database, keyed by dialect name: run `[connection.dialect.name]` of it.
+
+    For the hot inserts that build their statement at import: building the ORM insert per call
+    cost more CPU than running it (docs/benchmarks.md, "Sixth round: checkout"). A skipped row
+    returns no row, on both databases. No index_elements: any unique constraint's conflict."""
+    return {
+        name: dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=index_elements)
+        .returning(returning)
+        for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+    }
 
 
 def day_index(column: Any, edges: Sequence[datetime]) -> Any:

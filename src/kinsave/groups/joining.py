@@ -21,13 +21,12 @@ durable commit per join cost more than its statements (bench group-rush). A join
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import and_, bindparam, case, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Table, and_, bindparam, case, or_, select, update
 from sqlalchemy.orm import Session
 
-from kinsave.db import UTCDateTime, utcnow
+from kinsave.db import UTCDateTime, insert_or_skip_by_dialect, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.groups import rules
 from kinsave.groups.arrival import arrival, require_channel
@@ -106,12 +105,8 @@ _SEAT = (
 )
 # ON CONFLICT DO NOTHING rather than a savepoint: a refused insert leaves the transaction
 # usable for the read that says why, at no extra round trips when nothing conflicts.
-_INSERT_MEMBER = {
-    name: dialect.insert(GroupMember.__table__)
-    .on_conflict_do_nothing()
-    .returning(GroupMember.__table__.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+_MEMBER = cast(Table, GroupMember.__table__)
+_INSERT_MEMBER = insert_or_skip_by_dialect(_MEMBER, _MEMBER.c.id)
 
 
 class Membership(NamedTuple):

@@ -11,11 +11,10 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, func, select, union_all
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
 from kinsave.auth import service as auth
-from kinsave.db import utcnow
+from kinsave.db import insert_or_skip_by_dialect, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.ledger import batch
 from kinsave.ledger.models import (
@@ -40,12 +39,9 @@ from kinsave.ledger.schemas import (
 # and building the ORM insert per call cost more CPU than running it (docs/benchmarks.md,
 # "Sixth round: checkout").
 _ACCOUNT = cast(Table, Account.__table__)
-_OPEN_ACCOUNT = {
-    name: dialect.insert(_ACCOUNT)
-    .on_conflict_do_nothing(index_elements=["kind", "owner_id", "shop_id"])
-    .returning(_ACCOUNT.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+_OPEN_ACCOUNT = insert_or_skip_by_dialect(
+    _ACCOUNT, _ACCOUNT.c.id, index_elements=["kind", "owner_id", "shop_id"]
+)
 
 
 def open_account(

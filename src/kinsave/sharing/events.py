@@ -9,10 +9,9 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from kinsave.db import utcnow
+from kinsave.db import insert_or_skip_by_dialect, utcnow
 from kinsave.sharing import tokens
 from kinsave.sharing.models import Share, SharingEvent
 from kinsave.sharing.schemas import StoreVisitIn, StoreVisitOut
@@ -35,12 +34,7 @@ EVENT_KINDS = frozenset(
 # building the ORM insert per call (values, cache key) cost more CPU than running it
 # (docs/benchmarks.md, "Sixth round: checkout"). A NULL dedupe_key never conflicts.
 _EVENT = cast(Table, SharingEvent.__table__)
-_INSERT = {
-    name: dialect.insert(_EVENT)
-    .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    .returning(_EVENT.c.id)
-    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
-}
+_INSERT = insert_or_skip_by_dialect(_EVENT, _EVENT.c.id, index_elements=["dedupe_key"])
 
 
 def record_event(
