@@ -6,13 +6,14 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 import httpx
-from fastapi import Path, Request
+from fastapi import FastAPI, Path, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from kinsave.api import IdempotencyKey
 from kinsave.app import STORM_ROUTERS, create_app
+from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.config import Settings
 from kinsave.envelopes.router import GrabbingShopper
 from kinsave.storm_route import StormRoute, short_handler
@@ -121,3 +122,50 @@ class TestShapes:
             assert short_handler(route.dependant, endpoint) is None, path
         plain = StormRoute("/e/{envelope_id}", echo, methods=["POST"])
         assert short_handler(plain.dependant, echo) is not None
+
+
+def _shopper_dependency(app: FastAPI, name: str) -> Any:
+    (route,) = [r for r in _routes(app.router.routes) if getattr(r, "name", None) == name]
+    (shopper,) = route.dependant.dependencies
+    return shopper.call
+
+
+class TestDependencyOverrides:
+    def test_an_override_of_the_shopper_is_honoured_on_both_ways(self, api, live_server):
+        """The storm routes are the app's own routes, built on the envelopes router: an
+        override of their shopper dependency in app.dependency_overrides is what they call,
+        without a header (the short way) and with one (FastAPI's handler)."""
+        app = live_server.app
+        paths = {"grab_envelope": "/v1/envelopes/env_missing/grab"}
+        paths["claim_daily"] = "/v1/daily/cmp_missing/claim"
+        calls: list[str] = []
+
+        async def signed_in() -> ShopperPrincipal:
+            calls.append("override")
+            return ShopperPrincipal("shp_override")
+
+        for name, path in paths.items():
+            for headers in ({}, {"Idempotency-Key": "k-override"}):
+                assert api.post(path, headers=headers).status_code == 401  # nobody signed in
+                app.dependency_overrides[_shopper_dependency(app, name)] = signed_in
+                try:
+                    answer = api.post(path, headers=headers)
+                finally:
+                    app.dependency_overrides.clear()
+                assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
+                assert api.post(path, headers=headers).status_code == 401  # override gone
+        assert calls == ["override"] * 4
+
+    def test_an_override_of_another_dependency_keeps_the_answers(self, api, live_server):
+        app = live_server.app
+
+        async def unused() -> None:
+            raise AssertionError("not a dependency of the grab")
+
+        app.dependency_overrides[unused] = unused
+        try:
+            for headers in ({}, {"Idempotency-Key": "k-other"}):
+                answer = api.post("/v1/envelopes/env_missing/grab", headers=headers)
+                assert answer.status_code == 401, headers
+        finally:
+            app.dependency_overrides.clear()

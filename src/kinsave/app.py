@@ -248,8 +248,9 @@ def _serve_as_own_routes(app: FastAPI, router: APIRouter) -> None:
     the checkout's routes took 18 us of a refused grab's 150 in-process, now 12 (docs/benchmarks.md,
     "A refused tap's cost, session 9"). The route objects are the router's own, complete where
     they were declared (prefix, tags, responses; no router dependencies), their operationIds
-    named there by `operation_name`, so /openapi.json is the same; what the app's inclusion
-    would add and these routes do not see is `app.dependency_overrides`."""
+    named there by `operation_name`, so /openapi.json is the same. What the app's inclusion
+    would add is `app.dependency_overrides`: StormRoute (the envelopes router) honours them by
+    itself (storm_route.py); the checkout's and the coupons' routes do not see them."""
     assert not router.dependencies and router.generate_unique_id_function is operation_name
     app.router.routes.extend(router.routes)
 

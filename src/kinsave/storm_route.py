@@ -15,9 +15,16 @@ and the same endpoint with what FastAPI would have passed. Any other request (an
 Idempotency-Key sent, so a header to validate) goes through FastAPI's own handler, so its
 validation, its 422s and its answers are FastAPI's. A route whose signature has anything else
 (a body, a query, a typed path parameter, a second dependency) gets FastAPI's handler alone.
+
+`app.dependency_overrides` are honoured: a request to an app that overrides the dependency the
+short way would call goes through FastAPI's handler, and a route the app serves as its own
+(app._serve_as_own_routes: built on a module's router, so without the app as its overrides
+provider) is handed to FastAPI with that app as its provider while the app has overrides.
 """
 
+import copy
 import inspect
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -37,6 +44,8 @@ class StormRoute(APIRoute):
         generic = super().get_route_handler()
         if _included_with_more_dependencies(self):
             return generic  # a router's or the app's own dependencies: FastAPI solves them
+        if self.dependency_overrides_provider is None:
+            generic = _with_the_apps_overrides(self, generic)
         return short_handler(self.dependant, generic) or generic
 
 
@@ -57,7 +66,7 @@ def short_handler(dependant: Dependant, generic: Handler) -> Handler | None:
 
     async def handle(request: Request) -> Response:
         present = request.headers
-        if any(header in present for header in headers):
+        if any(header in present for header in headers) or needs_request in _overrides(request):
             return await generic(request)
         path = request.path_params
         values: dict[str, Any] = {name: path[name] for name in path_names}
@@ -68,6 +77,35 @@ def short_handler(dependant: Dependant, generic: Handler) -> Handler | None:
         if not isinstance(answer, Response):  # FastAPI would serialize it; ours never need it
             raise TypeError(f"{dependant.call!r} must return a Response")
         return answer
+
+    return handle
+
+
+def _overrides(request: Request) -> dict[Any, Any]:
+    """The dependency overrides of the app serving the request (FastAPI's
+    `app.dependency_overrides`); none for an app without them."""
+    return getattr(request.scope.get("app"), "dependency_overrides", None) or {}
+
+
+def _with_the_apps_overrides(route: APIRoute, generic: Handler) -> Handler:
+    """`generic`, or, while the app serving the request has dependency overrides, FastAPI's
+    handler for `route` built with that app as its overrides provider (one per app, built on
+    first use): a route the app serves as its own was built on a module's router, which has no
+    provider, and one route object serves every app made from that module."""
+    by_app: weakref.WeakKeyDictionary[Any, Handler] = weakref.WeakKeyDictionary()
+
+    def for_app(app: Any) -> Handler:
+        handler = by_app.get(app)
+        if handler is None:
+            provided = copy.copy(route)
+            provided.dependency_overrides_provider = app
+            handler = by_app[app] = APIRoute.get_route_handler(provided)
+        return handler
+
+    async def handle(request: Request) -> Response:
+        if not _overrides(request):
+            return await generic(request)
+        return await for_app(request.scope["app"])(request)
 
     return handle
 
