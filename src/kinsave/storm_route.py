@@ -161,7 +161,11 @@ def _is_async(call: Any) -> bool:
 def _included_with_more_dependencies(route: APIRoute) -> bool:
     """True when the router including this route (or the app) adds dependencies of its own, or
     when that can not be told: FastAPI builds an included route's handler under a context of
-    the inclusion, kept in a private variable of fastapi.routing."""
+    the inclusion, kept in a private variable of fastapi.routing. FastAPI 0.165 has no public
+    way to read it while a handler is built (its public RouteContext describes an app's routes
+    once included; its own TODO in APIRoute.get_route_handler means to replace the variable).
+    Without it every StormRoute gets FastAPI's handler: correct, slower, and
+    tests/test_storm_route.py fails so that an upgrade is noticed."""
     context_var = getattr(fastapi_routing, "_effective_route_context_var", None)
     if context_var is None:
         return True
