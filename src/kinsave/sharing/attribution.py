@@ -91,31 +91,43 @@ def _reward(
     amount_paid: int,
     now: datetime,
 ) -> AttributionOut:
-    out = AttributionOut(
+    reason = _refusal(session, share, setup, buyer_id, amount_paid)
+    if reason is not None or setup.referral is None:
+        return _answer(order_id, share, setup, None, 0, reason)
+    held = rewards.hold_reward(
+        session,
+        share=share,
+        rule=setup.referral,
+        order_id=order_id,
+        buyer_id=buyer_id,
+        amount_paid=amount_paid,
+        now=now,
+    )
+    return _answer(order_id, share, setup, held.reward_id, held.amount, held.reason)
+
+
+def _answer(
+    order_id: str,
+    share: Share,
+    setup: CampaignSharingIn,
+    reward_id: int | None,
+    reward_amount: int,
+    reason: str | None,
+) -> AttributionOut:
+    """An attributed order's answer, built the same way when it is made and when a report of
+    the same order is answered again (_replay)."""
+    return AttributionOut(
         order_id=order_id,
         share_code=share.code,
         sharer_id=share.sharer_id,
         campaign_id=share.campaign_id,
         channel=share.channel,
         model=setup.attribution_model,
-        reward_id=None,
-        reward_amount=0,
-        reward_status="none",
-        reason=_refusal(session, share, setup, buyer_id, amount_paid),
+        reward_id=reward_id,
+        reward_amount=reward_amount,
+        reward_status="held" if reward_id is not None else "none",
+        reason=reason,
     )
-    if out.reason is None and setup.referral is not None:
-        held = rewards.hold_reward(
-            session,
-            share=share,
-            rule=setup.referral,
-            order_id=order_id,
-            buyer_id=buyer_id,
-            amount_paid=amount_paid,
-            now=now,
-        )
-        out.reward_id, out.reward_amount, out.reason = held.reward_id, held.amount, held.reason
-        out.reward_status = "held" if held.reward_id else "none"
-    return out
 
 
 def reverse_order(
@@ -308,15 +320,6 @@ def _replay(
         return None
     reward = rewards.reward_for_order(session, shop_id, order_id)
     setup = _setup(session, share, {})
-    return AttributionOut(
-        order_id=order_id,
-        share_code=share.code,
-        sharer_id=share.sharer_id,
-        campaign_id=share.campaign_id,
-        channel=share.channel,
-        model=setup.attribution_model,
-        reward_id=reward.id if reward else None,
-        reward_amount=reward.amount if reward else 0,
-        reward_status="held" if reward else "none",
-        reason=None if reward else "already_attributed",
-    )
+    if reward is None:
+        return _answer(order_id, share, setup, None, 0, "already_attributed")
+    return _answer(order_id, share, setup, reward.id, reward.amount, None)
