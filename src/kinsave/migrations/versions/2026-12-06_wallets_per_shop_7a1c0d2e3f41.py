@@ -11,6 +11,17 @@ re-pointed to the shopper's wallet at the shop of the transfer's other account; 
 a shopper funded takes the shop of whose credit the sender then held enough (the most of). The
 wallets' balances are then recomputed from the transfers, so each shop's accounts sum to zero
 and reconcile is clean. Wallets that never moved money are dropped (they open on first credit).
+
+Why this writes the ledger's tables itself, outside ledger/ (the one other writer, on purpose):
+a migration is frozen history, run against the schema of its own revision, halfway through its
+own changes (shop_id still nullable, the old unique key dropped, the new ones not yet made).
+ledger/ is the current code on the current models: it only appends transfers through
+`batch.book`, with today's checks and key formats, and has no way to re-point a booked transfer
+or recompute a balance, which is what this backfill is. Calling it, or a copy of it kept in
+ledger/, would make an old upgrade change whenever the ledger does (and break once the models
+gain a column this revision lacks); a frozen copy would be this file's statements again under
+another name. So the statements stay here, in plain SQL on this revision's tables, checked by
+tests/ledger/test_wallet_split_migration.py (a database made by the old code, on both backends).
 """
 
 from collections.abc import Sequence
