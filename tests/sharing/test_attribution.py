@@ -195,7 +195,19 @@ class TestReward:
         first = pay(session_factory, shop_id, "o1", "grandson", code, T0 + DAY)
         again = pay(session_factory, shop_id, "o1", "grandson", code, T0 + DAY)
         assert first is not None and again is not None and again.reward_id == first.reward_id
+        assert again == first  # the replay answers as the first report did
+        assert (first.reward_status, first.reward_amount, first.reason) == ("held", 500, None)
         assert money(session_factory, shop_id, campaign_id, "grandma") == (99_500, 500, 0)
+
+    def test_repeat_report_of_an_order_without_reward_says_so(self, session_factory):
+        shop_id, campaign_id = shop_with_campaign(session_factory)
+        code = share(session_factory, "grandma", campaign_id, T0)
+        first = pay(session_factory, shop_id, "o1", "grandson", code, T0 + DAY)
+        again = pay(session_factory, shop_id, "o1", "grandson", code, T0 + DAY)
+        assert first is not None and again is not None
+        assert first.reason == "no_referral_reward"
+        assert again == first.model_copy(update={"reason": "already_attributed"})
+        assert (again.reward_id, again.reward_amount, again.reward_status) == (None, 0, "none")
 
     def test_no_rule_no_reward(self, session_factory):
         shop_id, campaign_id = shop_with_campaign(session_factory)
