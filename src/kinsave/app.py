@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kinsave import __version__
 from kinsave.api import error_response
 from kinsave.auth.key_cache import StoreKeyCache
+from kinsave.auth.loop_reads import loop_session_reads
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
 from kinsave.batch_outcomes import AloneFunction, BatchFunction
@@ -123,6 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         sweeper.stop()
         for batcher in batchers:
             batcher.stop()
+        if app.state.loop_session_reads is not None:
+            app.state.loop_session_reads.close()
         engine.dispose()
         app.state.single_read_engine.dispose()
         metrics.process_exiting()
@@ -177,6 +180,7 @@ def _share_state(
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
     )
     app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    app.state.loop_session_reads = loop_session_reads(engine)
     app.state.readiness = Readiness(engine, settings.redis_url)
     app.state.store_key_cache = StoreKeyCache()
 

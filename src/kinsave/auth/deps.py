@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kinsave.auth import service
 from kinsave.auth.key_cache import StoreKeyCache
+from kinsave.auth.loop_reads import LoopSessionReads
 from kinsave.auth.schemas import ShopperPrincipal, ShopPrincipal
 from kinsave.auth.session_cache import SessionCache
 from kinsave.db import unit_of_work
@@ -56,7 +57,8 @@ STORE_KEY = BearerScheme("StoreKey", "A store server's API key of a shop (`ks_st
 
 # Authentication reads in its own short transaction so that the request's write transaction
 # (on SQLite, an immediate write lock) starts only once we know who is calling. Async, so that
-# a session the cache remembers (session_cache_seconds) costs no thread hop; a miss is handed to
+# a session the cache remembers (session_cache_seconds) costs no thread hop; a miss is read on
+# the loop itself on SQLite (auth/loop_reads.py), else (PostgreSQL, a busy SQLite) handed to
 # the session batcher, which reads a storm's new tokens together, one query per batch.
 async def current_shopper(
     request: Request, authorization: Annotated[str | None, Depends(SHOPPER_TOKEN)] = None
@@ -68,6 +70,13 @@ async def current_shopper(
     remembered = cache.peek(token)
     if remembered is not None:
         return remembered
+    loop_reads: LoopSessionReads | None = request.app.state.loop_session_reads
+    read_here = loop_reads.resolve(token) if loop_reads is not None else None
+    if read_here is not None:
+        answer = cache.answer(token, read_here)
+        if isinstance(answer, KinsaveError):
+            raise answer
+        return answer
     principal: ShopperPrincipal = await request.app.state.session_batcher.submit(
         token, order_key=token
     )

@@ -6,8 +6,9 @@ initData, WeChat code2session) also keeps the shopper's channel identity for ant
 
 import hashlib
 import secrets
+import sqlite3
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -107,7 +108,7 @@ def resolve_sessions(
     time), or unauthorized; one read for all of them."""
     hashes = [_hash(token) for token in tokens]
     rows = {
-        row.token_hash: row
+        row.token_hash: (row.shopper_id, row.expires_at, row.revoked_at)
         for row in session.execute(
             select(
                 ShopperSession.token_hash,
@@ -118,16 +119,32 @@ def resolve_sessions(
         )
     }
     now = utcnow()
-    resolved: list[tuple[ShopperPrincipal, datetime] | KinsaveError] = []
-    for token_hash in hashes:
-        row = rows.get(token_hash)
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
-            resolved.append(
-                KinsaveError("unauthorized", "the session token is unknown, expired or revoked")
-            )
-        else:
-            resolved.append((ShopperPrincipal(shopper_id=row.shopper_id), row.expires_at))
-    return resolved
+    return [_session_answer(rows.get(token_hash), now) for token_hash in hashes]
+
+
+_SESSION_ROW_SQLITE = (
+    "SELECT shopper_id, expires_at, revoked_at FROM shopper_session WHERE token_hash = ?"
+)
+
+
+def resolve_session_sqlite(
+    driver: sqlite3.Connection, token: str
+) -> tuple[ShopperPrincipal, datetime] | KinsaveError:
+    """resolve_sessions for one token, straight on a SQLite driver connection (no Session, no
+    transaction: one statement sees one snapshot). Driver errors are the caller's."""
+    row = driver.execute(_SESSION_ROW_SQLITE, (_hash(token),)).fetchone()
+    if row is not None:  # UTCDateTime's text on SQLite, naive UTC
+        row = (row[0], datetime.fromisoformat(row[1]).replace(tzinfo=UTC), row[2])
+    return _session_answer(row, utcnow())
+
+
+def _session_answer(
+    row: tuple[str, datetime, object] | None, now: datetime
+) -> tuple[ShopperPrincipal, datetime] | KinsaveError:
+    """(shopper id, expires at, revoked at) of a session row: its shopper, or unauthorized."""
+    if row is None or row[2] is not None or row[1] <= now:
+        return KinsaveError("unauthorized", "the session token is unknown, expired or revoked")
+    return ShopperPrincipal(shopper_id=row[0]), row[1]
 
 
 def revoke_session(session: Session, token: str) -> None:

@@ -42,15 +42,18 @@ class SessionCache:
     ) -> list[ShopperPrincipal | KinsaveError]:
         """Each token's shopper (remembered), or unauthorized: one read for all of them. The batch
         function of the app's session batcher, which resolves a storm's new tokens together."""
-        answers: list[ShopperPrincipal | KinsaveError] = []
-        for token, resolved in zip(tokens, service.resolve_sessions(session, tokens), strict=True):
-            if isinstance(resolved, KinsaveError):
-                answers.append(resolved)
-                continue
-            principal, expires_at = resolved
-            self._remember(token, principal, expires_at)
-            answers.append(principal)
-        return answers
+        resolved = service.resolve_sessions(session, tokens)
+        return [self.answer(token, each) for token, each in zip(tokens, resolved, strict=True)]
+
+    def answer(
+        self, token: str, resolved: tuple[ShopperPrincipal, datetime] | KinsaveError
+    ) -> ShopperPrincipal | KinsaveError:
+        """A read's answer for this token (remembered when it is a shopper)."""
+        if isinstance(resolved, KinsaveError):
+            return resolved
+        principal, expires_at = resolved
+        self._remember(token, principal, expires_at)
+        return principal
 
     def _remember(self, token: str, principal: ShopperPrincipal, expires_at: datetime) -> None:
         if self._ttl <= 0:
