@@ -22,6 +22,7 @@ from kinsave.auth.key_cache import StoreKeyCache
 from kinsave.auth.loop_reads import loop_session_reads
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
+from kinsave.auth.shared_sessions import SharedSessions, database_of
 from kinsave.batch_outcomes import AloneFunction, BatchFunction
 from kinsave.batcher import Batcher
 from kinsave.campaigns.router import router as campaigns_router
@@ -121,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         asking.cancel()
         if app.state.gates is not None:
             await app.state.gates.close()
+        if app.state.session_cache.shared is not None:
+            await app.state.session_cache.shared.close()
         sweeper.stop()
         for batcher in batchers:
             batcher.stop()
@@ -179,7 +182,8 @@ def _share_state(
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
     )
-    app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    shared = SharedSessions(settings.redis_url, database_of(engine)) if settings.redis_url else None
+    app.state.session_cache = SessionCache(settings.session_cache_seconds, shared=shared)
     app.state.loop_session_reads = loop_session_reads(engine)
     app.state.readiness = Readiness(engine, settings.redis_url)
     app.state.store_key_cache = StoreKeyCache()

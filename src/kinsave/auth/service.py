@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from kinsave.auth import telegram
+from kinsave.auth import shared_sessions, telegram
 from kinsave.auth.models import ApiKey, ChannelIdentity, Shop, Shopper, ShopperSession
 from kinsave.auth.schemas import HostIdentity, ShopperPrincipal, ShopPrincipal, TokenOut
 from kinsave.auth.wechat import WechatIdentity
@@ -29,6 +29,11 @@ KEY_ACCESS = ("full", "read")
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def session_token_hash(token: str) -> str:
+    """What identifies a session in storage and in Redis (shared_sessions.py): its SHA-256."""
+    return _hash(token)
 
 
 def api_key_hash(key: str) -> str:
@@ -91,6 +96,7 @@ def start_session(
         )
     )
     session.flush()
+    shared_sessions.announce_started(session, [(_hash(token), shopper_id, expires_at)])
     return token, expires_at
 
 
@@ -148,9 +154,12 @@ def _session_answer(
 
 
 def revoke_session(session: Session, token: str) -> None:
+    """The session stops working at once, in every process: in the database, and in Redis (a
+    tombstone, before the commit) when sessions are kept there (shared_sessions.py)."""
     row = session.get(ShopperSession, _hash(token))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+        shared_sessions.announce_ended(session, [(row.token_hash, row.expires_at)])
 
 
 def find_shop(session: Session, name: str) -> Shop | None:
@@ -232,13 +241,16 @@ def revoke_shop_keys(session: Session, shop_id: str, role: str) -> int:
 
 
 def revoke_shopper_sessions(session: Session, shopper_id: str) -> int:
-    """End every live session of the shopper (a stolen phone); returns how many."""
-    result = session.execute(
+    """End every live session of the shopper (a stolen phone), as revoke_session does each;
+    returns how many."""
+    ended = session.execute(
         update(ShopperSession)
         .where(ShopperSession.shopper_id == shopper_id, ShopperSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+        .returning(ShopperSession.token_hash, ShopperSession.expires_at)
+    ).all()
+    shared_sessions.announce_ended(session, [(row[0], row[1]) for row in ended])
+    return len(ended)
 
 
 def remember_channel_identity(
