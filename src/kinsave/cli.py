@@ -350,7 +350,8 @@ def revoke_sessions(shopper: Annotated[str, typer.Argument(help="Shopper id")]) 
     )
     with unit_of_work(factory) as session:
         revoked = auth.revoke_shopper_sessions(session, shopper)
-    del shared
+    if shared is not None:
+        shared.client.close()
     console.print(f"revoked {revoked} sessions of {shopper!r}")
 
 

@@ -2,8 +2,11 @@
 a sign-in, a logout and a revocation at once; a flushed Redis is filled again from the
 database; an expired session never works."""
 
+import gc
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 import pytest
 import redis
@@ -11,8 +14,10 @@ from fastapi.testclient import TestClient
 
 from kinsave.app import create_app
 from kinsave.auth import service
-from kinsave.auth.shared_sessions import TOMBSTONE, session_key
+from kinsave.auth.shared_sessions import TOMBSTONE, SharedSessions, database_of, session_key
 from kinsave.db import unit_of_work, utcnow
+from kinsave.errors import KinsaveError
+from tests.factories import login
 
 
 @pytest.fixture
@@ -70,11 +75,8 @@ def test_a_flushed_redis_is_filled_again_and_never_revives_a_revoked_session(
     # A backfill that read the row before the revocation committed never overwrites it.
     redis.Redis.from_url(redis_url).set(key, TOMBSTONE)
     shared = second.app.state.session_cache.shared  # type: ignore[attr-defined]
-    shared.write(
-        [(service.session_token_hash(headers["Authorization"][7:]), "niece", utcnow())],
-        (),
-        revoke=False,
-    )
+    token_hash = service.session_token_hash(headers["Authorization"].removeprefix("Bearer "))
+    shared.remember([(token_hash, "niece", utcnow() + timedelta(hours=1))])
     assert redis.Redis.from_url(redis_url).get(key) == TOMBSTONE
     assert _refused(second.get("/v1/wallet", headers=headers))
 
@@ -85,3 +87,46 @@ def test_an_expired_session_never_works(two_apps, redis_url):
     store = redis.Redis.from_url(redis_url)
     store.set(key, f"v|{time.time() - 1}|cousin", ex=60)  # Redis has not dropped it yet
     assert _refused(second.get("/v1/wallet", headers=headers))
+
+
+def test_sessions_in_a_redis_cluster(settings, session_factory, redis_cluster):
+    shared = settings.model_copy(update={"redis_url": redis_cluster})
+    with TestClient(create_app(shared)) as first, TestClient(create_app(shared)) as second:
+        crowd = [_sign_in(first, f"guest{n}")[0] for n in range(12)]  # keys on every node
+        with ThreadPoolExecutor(max_workers=12) as pool:  # lookups of one turn: one MGET
+            owners = list(pool.map(lambda h: second.get("/v1/wallet", headers=h), crowd))
+        assert [r.json()["shopper_id"] for r in owners] == [f"guest{n}" for n in range(12)]
+        assert first.post("/v1/auth/logout", headers=crowd[0]).status_code == 204
+        assert _refused(second.get("/v1/wallet", headers=crowd[0]))
+        assert second.get("/v1/wallet", headers=crowd[1]).status_code == 200
+
+
+def test_a_revocation_redis_can_not_take_is_not_made(api, session_factory):
+    headers = login(api, "grandpa")
+    engine = session_factory.kw["bind"]
+    unreachable = SharedSessions("redis://127.0.0.1:1/0", database_of(engine))  # nothing there
+    try:
+        with pytest.raises(KinsaveError) as refused, unit_of_work(session_factory) as session:
+            service.revoke_shopper_sessions(session, "grandpa")
+        assert refused.value.code == "service_unavailable"
+        with unit_of_work(session_factory) as session:  # rolled back: still live, not half-done
+            assert service.resolve_session(session, headers["Authorization"][7:]).shopper_id
+    finally:
+        del unreachable
+        gc.collect()
+
+
+def test_a_hung_redis_costs_one_timeout_per_pause(settings, session_factory, private_redis):
+    """SIGSTOP: Redis accepts connections and answers nothing. Sessions are read from the
+    database meanwhile, after one socket timeout, not one per request."""
+    shared = settings.model_copy(update={"redis_url": private_redis.url})
+    with TestClient(create_app(shared)) as client:
+        crowd = [_sign_in(client, f"hung{n}")[0] for n in range(5)]
+        private_redis.freeze()
+        try:
+            owners = [client.get("/v1/wallet", headers=h).json()["shopper_id"] for h in crowd]
+            # Paused after the first timeout: the other requests did not ask Redis.
+            assert not client.app.state.session_cache.shared.in_use  # type: ignore[attr-defined]
+        finally:
+            private_redis.kill()
+    assert owners == [f"hung{n}" for n in range(5)]

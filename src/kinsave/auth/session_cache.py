@@ -1,4 +1,5 @@
-"""A per-process memory of token -> shopper, behind the `session_cache_seconds` setting.
+"""A per-process memory of token -> shopper, behind the `session_cache_seconds` setting (and the
+way to the sessions kept in Redis, auth/shared_sessions.py, which are exact).
 
 Every shopper request first reads its session row in its own transaction; in a storm that read is
 a third of the work. Remembering the answer for a few seconds removes it. The price, and why the
@@ -18,7 +19,6 @@ from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.auth.shared_sessions import SharedSessions
 from kinsave.db import utcnow
 from kinsave.errors import KinsaveError
-from kinsave.redis_client import REDIS_ERRORS
 
 
 class SessionCache:
@@ -53,14 +53,11 @@ class SessionCache:
         return [self.answer(token, each) for token, each in zip(tokens, resolved, strict=True)]
 
     async def find_shared(self, token: str) -> ShopperPrincipal | KinsaveError | None:
-        """The token's session as Redis has it (None: not there, or Redis failed: read the
-        database)."""
+        """The token's session as Redis has it (None: not there, or Redis paused or failing:
+        read the database)."""
         if self.shared is None:
             return None
-        try:
-            found = await self.shared.find(service.session_token_hash(token))
-        except REDIS_ERRORS:
-            return None
+        found = await self.shared.find(service.session_token_hash(token))
         if found is None:
             return None
         if isinstance(found, str) or found[1] <= time.time():  # revoked, or expired
@@ -80,11 +77,7 @@ class SessionCache:
             for token, each in zip(tokens, resolved, strict=True)
             if not isinstance(each, KinsaveError)
         ]
-        try:
-            if started:
-                shared.write(started, (), revoke=False)
-        except REDIS_ERRORS:
-            pass  # the next request of these tokens reads the database again
+        shared.remember(started)
 
     def answer(
         self, token: str, resolved: tuple[ShopperPrincipal, datetime] | KinsaveError

@@ -29,11 +29,13 @@ import redis.asyncio.cluster
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from kinsave.errors import KinsaveError
 from kinsave.redis_client import REDIS_ERRORS, is_cluster, redis_client
 
 SESSIONS_STARTED = "kinsave.sessions_started"
 SESSIONS_ENDED = "kinsave.sessions_ended"
 TOMBSTONE = b"r"
+PAUSE_SECONDS = 2.0
 # (token hash, shopper id, expires at): a live session; (token hash, expires at): one revoked.
 Started = tuple[str, str, datetime]
 Ended = tuple[str, datetime]
@@ -53,27 +55,52 @@ class SharedSessions:
         self.url, self.database = url, database  # whose sessions: its transactions write here
         self.client: Any = redis_client(url, timeout=0.5, connect_timeout=0.5)
         self._lookups: _Lookups | None = None
+        self._paused_until = 0.0
         _STORES.add(self)
 
+    @property
+    def in_use(self) -> bool:
+        """False for PAUSE_SECONDS after Redis failed: lookups and sign-ins leave it alone (a
+        hung Redis costs one socket timeout per pause, not one per request), as the gates do."""
+        return time.monotonic() >= self._paused_until
+
     async def find(self, token_hash: str) -> Found:
-        """The session of this token hash as Redis has it. Redis errors are the caller's."""
+        """The session of this token hash as Redis has it; None when it is not there, or Redis
+        is paused or fails (the database answers)."""
+        if not self.in_use:
+            return None
         loop = asyncio.get_running_loop()
         lookups = self._lookups
         if lookups is None or lookups.loop is not loop:  # a client belongs to the loop it runs on
             lookups = _Lookups(loop, _async_client(self.url))
             self._lookups = lookups
-        return found_of(await lookups.get(session_key(token_hash)))
+        try:
+            return found_of(await lookups.get(session_key(token_hash)))
+        except REDIS_ERRORS:
+            self._pause()
+            return None
 
-    def write(self, started: Sequence[Started], ended: Sequence[Ended], *, revoke: bool) -> None:
-        """`started` with SET NX; `ended` as tombstones, unconditional when `revoke` (a
-        revocation), else NX (a backfill of a row found revoked). One round trip."""
+    def remember(self, started: Sequence[Started]) -> None:
+        """Live sessions (a sign-in, a backfill), with SET NX: never over a tombstone. A Redis
+        that fails (or is paused) is left alone: those tokens' requests read the database."""
+        if not started or not self.in_use:
+            return
         pipe = self.client.pipeline(transaction=False)
         for token_hash, shopper_id, expires_at in started:
             expiry = math.ceil(expires_at.timestamp())
             value = f"v|{expires_at.timestamp()}|{shopper_id}"
             pipe.set(session_key(token_hash), value, nx=True, exat=expiry)
+        try:
+            pipe.execute()
+        except REDIS_ERRORS:
+            self._pause()
+
+    def end(self, ended: Sequence[Ended]) -> None:
+        """Revoked sessions' tombstones, unconditional, even while paused (a tombstone not
+        written would let Redis's old key answer once it is back). Redis errors are raised."""
+        pipe = self.client.pipeline(transaction=False)
         for token_hash, expires_at in ended:
-            pipe.set(session_key(token_hash), TOMBSTONE, nx=not revoke, exat=_later(expires_at))
+            pipe.set(session_key(token_hash), TOMBSTONE, exat=_later(expires_at))
         pipe.execute()
 
     async def close(self) -> None:
@@ -83,6 +110,9 @@ class SharedSessions:
             await lookups.client.aclose()
         self.client.close()
 
+    def _pause(self) -> None:
+        self._paused_until = time.monotonic() + PAUSE_SECONDS
+
 
 def found_of(raw: bytes | None) -> Found:
     if raw is None:
@@ -91,10 +121,6 @@ def found_of(raw: bytes | None) -> Found:
         return "revoked"
     _, expiry, shopper_id = raw.decode().split("|", 2)
     return shopper_id, float(expiry)
-
-
-def still_valid(found: tuple[str, float]) -> bool:
-    return found[1] > time.time()
 
 
 def _later(expires_at: datetime) -> int:
@@ -140,6 +166,8 @@ class _Lookups:
                         else self.client.mget(keys)
                     )
                 except Exception as error:  # noqa: BLE001 - each asker decides what it means
+                    waiting += self._waiting  # asked meanwhile: not another timeout for them
+                    self._waiting = []
                     for _, answer in waiting:
                         if not answer.done():
                             answer.set_exception(error)
@@ -177,17 +205,19 @@ def database_of(bind: Any) -> str:
 def _end_before_commit(session: Session) -> None:
     ended = session.info.pop(SESSIONS_ENDED, None)
     for store in _stores_of(session) if ended else []:
-        store.write((), ended, revoke=True)  # raises: the revocation rolls back
+        try:
+            store.end(ended)
+        except REDIS_ERRORS as error:  # the revocation rolls back: retry it when Redis answers
+            raise KinsaveError(
+                "service_unavailable", "sessions can not be ended now; retry"
+            ) from error
 
 
 @event.listens_for(Session, "after_commit")
 def _start_after_commit(session: Session) -> None:
     started = session.info.pop(SESSIONS_STARTED, None)
     for store in _stores_of(session) if started else []:
-        try:
-            store.write(started, (), revoke=False)
-        except REDIS_ERRORS:
-            pass  # the token's first request reads the database and writes it back
+        store.remember(started)  # failing: the token's first request reads the database
 
 
 @event.listens_for(Session, "after_rollback")
