@@ -49,6 +49,11 @@ try:
 except ImportError:  # a checkout from before session 7
     GrabbingShopper = None
 
+try:
+    from kinsave.auth import shared_sessions
+except ImportError:  # a checkout from before session 10: sessions only in the database
+    shared_sessions = None
+
 NOTHING = b'{"ok":true}'
 
 
@@ -190,7 +195,12 @@ def main(kind: str, store: str, rounds: int) -> None:
             session_cache_seconds=30,
         )
         upgrade_to_head(settings)
-        factory = make_session_factory(make_engine(settings))
+        engine = make_engine(settings)
+        factory = make_session_factory(engine)
+        # As the bench does: the crowd's sessions go to Redis too, where the server keeps them.
+        shared = None
+        if redis_url and shared_sessions is not None:
+            shared = shared_sessions.SharedSessions(redis_url, shared_sessions.database_of(engine))
         crowd = seed.crowd(factory, BLOCK * (rounds + 2) + IN_FLIGHT * rounds + 10)
         (empty,) = seed.shop_envelopes(factory, settings, crowd.shop_id, 1, 1, 100)
         open_ = seed.shop_envelopes(factory, settings, crowd.shop_id, rounds, IN_FLIGHT, 3_200)
@@ -204,6 +214,7 @@ def main(kind: str, store: str, rounds: int) -> None:
 
         best = asyncio.run(run())
         app.state.engine.dispose()
+        del shared
     figures = "; ".join(f"{name} {ms:.3f} ms" for name, ms in best.items())
     print(f"{kind}, gates in {store}: CPU per request of this process: {figures}")
 

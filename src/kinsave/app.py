@@ -19,8 +19,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from kinsave import __version__
 from kinsave.api import error_response
 from kinsave.auth.key_cache import StoreKeyCache
+from kinsave.auth.loop_reads import loop_session_reads
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
+from kinsave.auth.shared_sessions import SharedSessions, database_of
 from kinsave.batch_outcomes import AloneFunction, BatchFunction
 from kinsave.batcher import Batcher
 from kinsave.campaigns.router import router as campaigns_router
@@ -120,9 +122,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         asking.cancel()
         if app.state.gates is not None:
             await app.state.gates.close()
+        if app.state.session_cache.shared is not None:
+            await app.state.session_cache.shared.close()
         sweeper.stop()
         for batcher in batchers:
             batcher.stop()
+        if app.state.loop_session_reads is not None:
+            app.state.loop_session_reads.close()
         engine.dispose()
         app.state.single_read_engine.dispose()
         metrics.process_exiting()
@@ -176,7 +182,9 @@ def _share_state(
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
     )
-    app.state.session_cache = SessionCache(settings.session_cache_seconds)
+    shared = SharedSessions(settings.redis_url, database_of(engine)) if settings.redis_url else None
+    app.state.session_cache = SessionCache(settings.session_cache_seconds, shared=shared)
+    app.state.loop_session_reads = loop_session_reads(engine)
     app.state.readiness = Readiness(engine, settings.redis_url)
     app.state.store_key_cache = StoreKeyCache()
 

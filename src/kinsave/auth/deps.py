@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kinsave.auth import service
 from kinsave.auth.key_cache import StoreKeyCache
+from kinsave.auth.loop_reads import LoopSessionReads
 from kinsave.auth.schemas import ShopperPrincipal, ShopPrincipal
 from kinsave.auth.session_cache import SessionCache
 from kinsave.db import unit_of_work
@@ -56,8 +57,11 @@ STORE_KEY = BearerScheme("StoreKey", "A store server's API key of a shop (`ks_st
 
 # Authentication reads in its own short transaction so that the request's write transaction
 # (on SQLite, an immediate write lock) starts only once we know who is calling. Async, so that
-# a session the cache remembers (session_cache_seconds) costs no thread hop; a miss is handed to
-# the session batcher, which reads a storm's new tokens together, one query per batch.
+# a session the cache remembers (session_cache_seconds) costs no thread hop; else it is looked
+# up in Redis when sessions are kept there (auth/shared_sessions.py, one MGET per loop turn);
+# else, on SQLite, read on the loop itself (auth/loop_reads.py); else (PostgreSQL, a busy
+# SQLite, a Redis miss) handed to the session batcher, which reads a storm's new tokens
+# together (and writes them back to Redis).
 async def current_shopper(
     request: Request, authorization: Annotated[str | None, Depends(SHOPPER_TOKEN)] = None
 ) -> ShopperPrincipal:
@@ -68,6 +72,20 @@ async def current_shopper(
     remembered = cache.peek(token)
     if remembered is not None:
         return remembered
+    if cache.shared is not None:
+        found = await cache.find_shared(token)
+        if isinstance(found, KinsaveError):
+            raise found
+        if found is not None:
+            return found
+    # Not in Redis (never written, flushed): the batcher's read writes it back, not this one.
+    loop_reads: LoopSessionReads | None = request.app.state.loop_session_reads
+    read_here = loop_reads.resolve(token) if loop_reads and cache.shared is None else None
+    if read_here is not None:
+        answer = cache.answer(token, read_here)
+        if isinstance(answer, KinsaveError):
+            raise answer
+        return answer
     principal: ShopperPrincipal = await request.app.state.session_batcher.submit(
         token, order_key=token
     )

@@ -6,13 +6,14 @@ initData, WeChat code2session) also keeps the shopper's channel identity for ant
 
 import hashlib
 import secrets
+import sqlite3
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
-from kinsave.auth import telegram
+from kinsave.auth import shared_sessions, telegram
 from kinsave.auth.models import ApiKey, ChannelIdentity, Shop, Shopper, ShopperSession
 from kinsave.auth.schemas import HostIdentity, ShopperPrincipal, ShopPrincipal, TokenOut
 from kinsave.auth.wechat import WechatIdentity
@@ -28,6 +29,11 @@ KEY_ACCESS = ("full", "read")
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def session_token_hash(token: str) -> str:
+    """What identifies a session in storage and in Redis (shared_sessions.py): its SHA-256."""
+    return _hash(token)
 
 
 def api_key_hash(key: str) -> str:
@@ -90,6 +96,7 @@ def start_session(
         )
     )
     session.flush()
+    shared_sessions.announce_started(session, [(_hash(token), shopper_id, expires_at)])
     return token, expires_at
 
 
@@ -107,7 +114,7 @@ def resolve_sessions(
     time), or unauthorized; one read for all of them."""
     hashes = [_hash(token) for token in tokens]
     rows = {
-        row.token_hash: row
+        row.token_hash: (row.shopper_id, row.expires_at, row.revoked_at)
         for row in session.execute(
             select(
                 ShopperSession.token_hash,
@@ -118,22 +125,41 @@ def resolve_sessions(
         )
     }
     now = utcnow()
-    resolved: list[tuple[ShopperPrincipal, datetime] | KinsaveError] = []
-    for token_hash in hashes:
-        row = rows.get(token_hash)
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
-            resolved.append(
-                KinsaveError("unauthorized", "the session token is unknown, expired or revoked")
-            )
-        else:
-            resolved.append((ShopperPrincipal(shopper_id=row.shopper_id), row.expires_at))
-    return resolved
+    return [_session_answer(rows.get(token_hash), now) for token_hash in hashes]
+
+
+_SESSION_ROW_SQLITE = (
+    "SELECT shopper_id, expires_at, revoked_at FROM shopper_session WHERE token_hash = ?"
+)
+
+
+def resolve_session_sqlite(
+    driver: sqlite3.Connection, token: str
+) -> tuple[ShopperPrincipal, datetime] | KinsaveError:
+    """resolve_sessions for one token, straight on a SQLite driver connection (no Session, no
+    transaction: one statement sees one snapshot). Driver errors are the caller's."""
+    row = driver.execute(_SESSION_ROW_SQLITE, (_hash(token),)).fetchone()
+    if row is not None:  # UTCDateTime's text on SQLite, naive UTC
+        row = (row[0], datetime.fromisoformat(row[1]).replace(tzinfo=UTC), row[2])
+    return _session_answer(row, utcnow())
+
+
+def _session_answer(
+    row: tuple[str, datetime, object] | None, now: datetime
+) -> tuple[ShopperPrincipal, datetime] | KinsaveError:
+    """(shopper id, expires at, revoked at) of a session row: its shopper, or unauthorized."""
+    if row is None or row[2] is not None or row[1] <= now:
+        return KinsaveError("unauthorized", "the session token is unknown, expired or revoked")
+    return ShopperPrincipal(shopper_id=row[0]), row[1]
 
 
 def revoke_session(session: Session, token: str) -> None:
+    """The session stops working at once, in every process: in the database, and in Redis (a
+    tombstone, before the commit) when sessions are kept there (shared_sessions.py)."""
     row = session.get(ShopperSession, _hash(token))
     if row is not None and row.revoked_at is None:
         row.revoked_at = utcnow()
+        shared_sessions.announce_ended(session, [(row.token_hash, row.expires_at)])
 
 
 def find_shop(session: Session, name: str) -> Shop | None:
@@ -215,13 +241,16 @@ def revoke_shop_keys(session: Session, shop_id: str, role: str) -> int:
 
 
 def revoke_shopper_sessions(session: Session, shopper_id: str) -> int:
-    """End every live session of the shopper (a stolen phone); returns how many."""
-    result = session.execute(
+    """End every live session of the shopper (a stolen phone), as revoke_session does each;
+    returns how many."""
+    ended = session.execute(
         update(ShopperSession)
         .where(ShopperSession.shopper_id == shopper_id, ShopperSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+        .returning(ShopperSession.token_hash, ShopperSession.expires_at)
+    ).all()
+    shared_sessions.announce_ended(session, [(row[0], row[1]) for row in ended])
+    return len(ended)
 
 
 def remember_channel_identity(

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from kinsave.auth.shared_sessions import SharedSessions, database_of
 from kinsave.bench import http, http_runs, seed
 from kinsave.bench.checkout import Checkout
 from kinsave.bench.checks import answer_problems
@@ -159,6 +160,12 @@ def run(
             settings = bench_settings(url, scale, redis)
             upgrade_to_head(settings)
             engine = make_engine(settings)
+            # The server keeps sessions in Redis: the crowd's go there as they are written.
+            shared = (
+                SharedSessions(settings.redis_url, database_of(engine))
+                if settings.redis_url
+                else None
+            )
             try:
                 factory = make_session_factory(engine)
                 progress(f"{database}: signing in {scale.shoppers} shoppers", 0, 1)
@@ -173,6 +180,8 @@ def run(
                 if "http" in modes:
                     _over_http(ctx, scenarios, servers, result, progress, variants)
             finally:
+                if shared is not None:
+                    shared.client.close()
                 engine.dispose()
                 result.write_json(Path("bench-results"), suffix="partial")  # survive a crash
     return result

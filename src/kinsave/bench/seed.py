@@ -3,18 +3,20 @@
 Shoppers are inserted in bulk (tens of thousands through the sign-in service would take longer
 than the storm); they get exactly the rows `auth.service.ensure_shopper` and `start_session`
 write: a shopper, a wallet account (opened by the ledger), a session holding only the token's
-SHA-256.
+SHA-256 (and, where sessions are kept in Redis, its key: `shared_sessions.announce_started`).
 """
 
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from kinsave.auth import service as auth
+from kinsave.auth import shared_sessions
 from kinsave.auth.models import Shopper, ShopperSession
 from kinsave.campaigns import service as campaigns
 from kinsave.campaigns.schemas import CampaignIn
@@ -54,14 +56,14 @@ def crowd(session_factory: sessionmaker[Session], count: int) -> Crowd:
             ledger_batch.open_wallets(
                 session, [ledger_batch.Wallet(ids[i], shop_id) for i in chunk], now=now
             )
-            session.execute(
-                insert(ShopperSession), [_session(ids[i], tokens[i], now) for i in chunk]
-            )
+            rows = [_session(ids[i], tokens[i], now) for i in chunk]
+            session.execute(insert(ShopperSession), rows)
+            started = [(r["token_hash"], r["shopper_id"], r["expires_at"]) for r in rows]
+            shared_sessions.announce_started(session, started)  # as start_session does
     return Crowd(shop_id, ids, tokens)
 
 
-def _session(shopper_id: str, token: str, now: object) -> dict[str, object]:
-    assert isinstance(now, type(utcnow()))
+def _session(shopper_id: str, token: str, now: datetime) -> dict[str, Any]:
     return {
         "token_hash": hashlib.sha256(token.encode()).hexdigest(),
         "shopper_id": shopper_id,
