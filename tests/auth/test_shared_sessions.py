@@ -14,7 +14,13 @@ from fastapi.testclient import TestClient
 
 from kinsave.app import create_app
 from kinsave.auth import service
-from kinsave.auth.shared_sessions import TOMBSTONE, SharedSessions, database_of, session_key
+from kinsave.auth.shared_sessions import (
+    BACKFILL_SECONDS,
+    TOMBSTONE,
+    SharedSessions,
+    database_of,
+    session_key,
+)
 from kinsave.db import unit_of_work, utcnow
 from kinsave.errors import KinsaveError
 from tests.factories import login
@@ -79,6 +85,20 @@ def test_a_flushed_redis_is_filled_again_and_never_revives_a_revoked_session(
     shared.remember([(token_hash, "niece", utcnow() + timedelta(hours=1))])
     assert redis.Redis.from_url(redis_url).get(key) == TOMBSTONE
     assert _refused(second.get("/v1/wallet", headers=headers))
+
+
+def test_a_written_back_session_is_kept_for_a_bounded_time_only(
+    two_apps, session_factory, redis_url
+):
+    first, second = two_apps
+    headers, key = _sign_in(first, "godson")
+    store = redis.Redis.from_url(redis_url)
+    assert store.ttl(key) > BACKFILL_SECONDS  # a sign-in's key lives as long as its session
+    store.flushdb()
+    assert second.get("/v1/wallet", headers=headers).status_code == 200
+    # Written back by the database's read: read again after BACKFILL_SECONDS, so a flush that
+    # raced a revocation can not keep a revoked session alive until it expires.
+    assert 0 < store.ttl(key) <= BACKFILL_SECONDS + 1  # EXAT rounds up to the second
 
 
 def test_an_expired_session_never_works(two_apps, redis_url):

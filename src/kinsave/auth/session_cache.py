@@ -77,7 +77,7 @@ class SessionCache:
             for token, each in zip(tokens, resolved, strict=True)
             if not isinstance(each, KinsaveError)
         ]
-        shared.remember(started)
+        shared.remember(started, backfill=True)
 
     def answer(
         self, token: str, resolved: tuple[ShopperPrincipal, datetime] | KinsaveError

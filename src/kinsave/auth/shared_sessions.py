@@ -8,7 +8,10 @@ expiring when the session does. The database stays the truth; the key is kept ex
 - sign-in writes it once its transaction commits (`SET NX`): a token nobody was given never
   works, and a failed write only costs the token's first request a database read;
 - a read of the database that found the session (a miss: the key was never written, or Redis
-  was flushed or restarted) writes it back with `SET NX`, so that it never overwrites anything;
+  was flushed or restarted) writes it back with `SET NX`, so that it never overwrites anything,
+  for at most BACKFILL_SECONDS: the one gap left is a flush that lands between a backfill's read
+  and its write while a revocation commits, which would bring back the revoked session; the
+  bound makes that last minutes, not until the session expires;
 - revocation writes the tombstone unconditionally BEFORE its transaction commits: a Redis that
   cannot take it makes the revocation fail (rolled back), never half-done; a backfill that read
   the row before the revocation committed finds the tombstone and writes nothing (NX);
@@ -36,6 +39,7 @@ SESSIONS_STARTED = "kinsave.sessions_started"
 SESSIONS_ENDED = "kinsave.sessions_ended"
 TOMBSTONE = b"r"
 PAUSE_SECONDS = 2.0
+BACKFILL_SECONDS = 600  # a written-back key is read again from the database after this
 # (token hash, shopper id, expires at): a live session; (token hash, expires at): one revoked.
 Started = tuple[str, str, datetime]
 Ended = tuple[str, datetime]
@@ -80,14 +84,16 @@ class SharedSessions:
             self._pause()
             return None
 
-    def remember(self, started: Sequence[Started]) -> None:
-        """Live sessions (a sign-in, a backfill), with SET NX: never over a tombstone. A Redis
-        that fails (or is paused) is left alone: those tokens' requests read the database."""
+    def remember(self, started: Sequence[Started], backfill: bool = False) -> None:
+        """Live sessions (a sign-in, or a backfill: kept BACKFILL_SECONDS at most), with SET NX:
+        never over a tombstone. A Redis that fails (or is paused) is left alone: those tokens'
+        requests read the database."""
         if not started or not self.in_use:
             return
         pipe = self.client.pipeline(transaction=False)
+        kept_until = math.ceil(time.time()) + BACKFILL_SECONDS if backfill else math.inf
         for token_hash, shopper_id, expires_at in started:
-            expiry = math.ceil(expires_at.timestamp())
+            expiry = int(min(math.ceil(expires_at.timestamp()), kept_until))
             value = f"v|{expires_at.timestamp()}|{shopper_id}"
             pipe.set(session_key(token_hash), value, nx=True, exat=expiry)
         try:
