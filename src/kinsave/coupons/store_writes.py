@@ -12,7 +12,8 @@ the savepoint rolls back the whole run, the writes before it run again together 
 on the same rows a moment ago), the refused one runs in a savepoint of its own so that exactly its
 rows go and it is answered as it would be alone (a constraint's write is run again by itself
 after the batch), and the rest go on together. A batch with refusals so costs at most twice its
-writes, never more. Each write's audit entry is written with it. A write with an
+writes, never more. A run's audit entries (one per write) are written together at its end,
+inside its savepoint, in one statement. A write with an
 Idempotency-Key runs alone (api.batched_or_alone), so that a retry replays its first answer.
 
 The batch's order key is the shop: one shop's writes (which share its SHOP_REDEEMED account)
@@ -43,9 +44,14 @@ class StoreWrite:
     run: Callable[[Session], Answer]
 
     def __call__(self, session: Session) -> Answer:
-        answer = self.run(session)
-        audit.record_store_action(session, self.store, self.action, order=answer)
+        answer, entry = self.run_for_entry(session)
+        audit.record_rows(session, [entry])
         return answer
+
+    def run_for_entry(self, session: Session) -> tuple[Answer, audit.AuditRow]:
+        """The write, and its audit entry for the caller to record in the same transaction."""
+        answer = self.run(session)
+        return answer, audit.store_action_row(self.store, self.action, order=answer)
 
 
 def run_store_writes(
@@ -77,11 +83,15 @@ def _run_together(session: Session, writes: list[StoreWrite]) -> tuple[list[Answ
     try:
         with session.begin_nested():
             answers: list[Answer] = []
+            entries: list[audit.AuditRow] = []
             for at, write in enumerate(writes):
                 try:
-                    answers.append(write(session))
+                    answer, entry = write.run_for_entry(session)
                 except (KinsaveError, IntegrityError) as refusal:
                     raise _Refused(at) from refusal
+                answers.append(answer)
+                entries.append(entry)
+            audit.record_rows(session, entries)
     except _Refused as refused:
         if refused.at == 0:
             return [], 0
