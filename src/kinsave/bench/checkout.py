@@ -3,9 +3,10 @@
 Every shopper orders once at each shop: the store quotes the cart three times as it grows (eight,
 nine, then ten lines: cart views), reserves what the last quote chose, marks it paid, and one
 order in ten is refunded in full. In-process an item is one whole order (three quotes, reserve,
-paid, maybe refund; each write with its audit entry, kinsave's through a checkout batcher as its
-routes run them); over HTTP every request is timed alone, in four phases (quotes, reserves,
-paid, refunds) so that no step can overtake the one before it.
+paid, maybe refund) run as the routes run them: kinsave's quotes on the single-read engine with
+no Session, its writes with their audit entries through a checkout batcher. Over HTTP every
+request is timed alone, in four phases (quotes, reserves, paid, refunds) so that no step can
+overtake the one before it.
 
 Variants: `kinsave` (the store API's own functions and routes) and `straightforward` (the whole
 checkout as first written, quote, reserve, paid and refund: bench/baseline_checkout.py, served
@@ -21,6 +22,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Engine
+
 from kinsave.auth.schemas import ShopPrincipal
 from kinsave.batcher import Batcher
 from kinsave.bench import baseline_checkout, checkout_seed
@@ -30,7 +33,7 @@ from kinsave.bench.measure import Caller
 from kinsave.coupons import checkout, orders, refunds, store_writes
 from kinsave.coupons.checkout_schemas import PaidIn, QuoteIn, RefundIn, ReserveIn
 from kinsave.coupons.store_writes import StoreWrite
-from kinsave.db import unit_of_work
+from kinsave.db import make_single_read_engine, unit_of_work
 from kinsave.errors import KinsaveError
 
 SHIPPING = 600
@@ -110,10 +113,13 @@ Writer = Callable[[str, StoreWrite], store_writes.Answer]  # (shop id, write) ->
 
 
 def _run_order(
-    ctx: BenchContext, plan: CheckoutPlan, order: Order, straightforward: bool, write: Writer
+    ctx: BenchContext, plan: CheckoutPlan, order: Order, reads: Engine | None, write: Writer
 ) -> str:
-    """One order's steps, each in its own unit of work (the writes with their audit entries,
-    kinsave's through the checkout batcher), as the routes run them."""
+    """One order's steps as the routes run them: the straightforward design's each in its own
+    unit of work (`reads` None); kinsave's quotes on `reads`, the route's single-read engine (no
+    Session, no transaction), and its writes with their audit entries through the checkout
+    batcher."""
+    straightforward = reads is None
     shop_id = plan.seeded.shop_ids[order.shop]
     store = ShopPrincipal(shop_id=shop_id, role="store", key_prefix="bench")
     steps = baseline_checkout if straightforward else _KINSAVE
@@ -121,12 +127,12 @@ def _run_order(
     try:
         for view in range(len(VIEWS)):
             data = QuoteIn.model_validate(order.quote_body(view))
-            with unit_of_work(ctx.session_factory) as session:
-                if straightforward:
+            if reads is None:
+                with unit_of_work(ctx.session_factory) as session:
                     quoted = baseline_checkout.quote_checkout(session, shop_id, data)
-                    answer = quoted.model_dump(mode="json")
-                else:
-                    answer = json.loads(checkout.quote_checkout_json(session, shop_id, data))
+                answer = quoted.model_dump(mode="json")
+            else:
+                answer = json.loads(checkout.quote_checkout_json(reads, shop_id, data))
             order.answers[f"quote{view}"] = answer
         reserve = ReserveIn.model_validate(order.reserve_body())
         reserved = write(
@@ -194,12 +200,22 @@ def _batched_writer(ctx: BenchContext) -> Writer:
     return lambda shop_id, step: batcher.run(step, order_key=shop_id)
 
 
+def _single_read_engine(ctx: BenchContext) -> Engine:
+    """The engine kinsave's quote route reads on (app.state.single_read_engine)."""
+    bind = ctx.session_factory.kw["bind"]
+    engine = make_single_read_engine(bind)
+    if engine is not bind:  # PostgreSQL's pool of its own (SQLite: the engine itself)
+        ctx.cleanups.append(engine.dispose)
+    return engine
+
+
 def _variant(straightforward: bool) -> Callable[[BenchContext, Any], Callable[[], Caller[Any]]]:
     def factory(ctx: BenchContext, plan: CheckoutPlan) -> Callable[[], Caller[Order]]:
         write = _alone_writer(ctx) if straightforward else _batched_writer(ctx)
+        reads = None if straightforward else _single_read_engine(ctx)
 
         def make() -> Caller[Order]:
-            return lambda order: _run_order(ctx, plan, order, straightforward, write)
+            return lambda order: _run_order(ctx, plan, order, reads, write)
 
         return make
 

@@ -35,21 +35,33 @@ READS = {"GET", "HEAD", "OPTIONS"}
 _INSERT = insert(cast(Table, AuditEntry.__table__))
 
 
+AuditRow = dict[str, object]  # one entry's columns, as _INSERT takes them
+
+
 def record(
     session: Session, *, shop_id: str, actor: str, action: str, target: str, details: str
 ) -> None:
+    record_rows(session, [_row(shop_id, actor, action, target, details)])
+
+
+def record_rows(session: Session, rows: list[AuditRow]) -> None:
+    """Entries built earlier (store_action_row), in one statement: the checkout batcher writes
+    a run of writes' entries together. Call it in the actions' own transaction."""
+    if not rows:
+        return
     session.flush()  # what the change added first (the shop the entry names): nothing, mostly
-    session.connection().execute(
-        _INSERT,
-        {
-            "shop_id": shop_id,
-            "actor": actor[:64],
-            "action": action[:200],
-            "target": target[:500],
-            "details": details[:MAX_DETAILS],
-            "created_at": utcnow(),
-        },
-    )
+    session.connection().execute(_INSERT, rows)
+
+
+def _row(shop_id: str, actor: str, action: str, target: str, details: str) -> AuditRow:
+    return {
+        "shop_id": shop_id,
+        "actor": actor[:64],
+        "action": action[:200],
+        "target": target[:500],
+        "details": details[:MAX_DETAILS],
+        "created_at": utcnow(),
+    }
 
 
 def record_change(
@@ -127,11 +139,16 @@ def entries_about(
     return [AuditEntryOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-def record_store_action(
-    session: Session, store: ShopPrincipal, action: str, *, order: OrderOut | RefundOut
-) -> None:
-    """A store's action on a shopper's money (reserve, paid, cancel, refund), in the action's
-    own transaction, with the store key that did it as the actor."""
+def store_action_row(store: ShopPrincipal, action: str, *, order: OrderOut | RefundOut) -> AuditRow:
+    """The entry of a store's action on a shopper's money (reserve, paid, cancel, refund), with
+    the store key that did it as the actor; written by record_rows in the action's own
+    transaction."""
     details = order.model_dump(mode="json", exclude={"lines", "reserved_at", "expires_at"})
     target = {"order_id": order.order_id, "shopper_id": order.shopper_id}
-    record_change(session, store, f"store.{action}", target, json.dumps(details, sort_keys=True))
+    return _row(
+        store.shop_id,
+        store.key_prefix or store.role,
+        f"store.{action}",
+        json.dumps(target, sort_keys=True, default=str),
+        json.dumps(details, sort_keys=True),
+    )
