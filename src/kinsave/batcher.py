@@ -210,9 +210,6 @@ class _Lane(Generic[Item, Result]):
         self._retry_seconds = retry_seconds
         self._queue: queue.SimpleQueue[_Entry[Item, Result] | None] = queue.SimpleQueue()
         self._later: list[_Entry[Item, Result]] = []  # RETRY_LATER items; the lane thread's own
-        # The next batch, taken from the queue before this one's commit, and its admission on its
-        # way (`_ask_ahead`); the lane thread's own.
-        self._ahead: tuple[list[_Entry[Item, Result]], Callable[[], Any]] | None = None
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
@@ -237,22 +234,14 @@ class _Lane(Generic[Item, Result]):
 
     def _loop(self) -> None:
         while (batch := self._next_batch()) is not None:
+            batch.sort(key=lambda entry: entry.order_key)
             self._commit(batch)
         self._give_up(self._later)
         if self._gate is not None:
             self._gate.flush()
 
     def _next_batch(self) -> list[_Entry[Item, Result]] | None:
-        """The batch asked ahead, else items due for another try and what is queued (sorted by
-        order key); blocks until there is something."""
-        if self._ahead is not None:
-            return self._ahead[0]
-        batch = self._waited_batch()
-        if batch is not None:
-            batch.sort(key=lambda entry: entry.order_key)
-        return batch
-
-    def _waited_batch(self) -> list[_Entry[Item, Result]] | None:
+        """Items due for another try, and what is queued; blocks until there is something."""
         while True:
             batch = self._due_later()
             if not batch and self._gate is not None and self._queue.empty():
@@ -320,7 +309,9 @@ class _Lane(Generic[Item, Result]):
         final whatever the batch does, and its caller need not wait for the commit), then the
         batch function's in one unit of work for the rest."""
         gate, items = self._gate, [entry.item for entry in batch]
-        joined = self._join(batch)
+        joined = gate.join(items, [entry.admitted for entry in batch]) if gate else None
+        for entry in batch:
+            entry.admitted = None  # settled with this batch: a retry is admitted anew
         outcomes: list[Any] = [None] * len(items)
         todo = list(range(len(items)))
         try:
@@ -331,7 +322,6 @@ class _Lane(Generic[Item, Result]):
                     todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
                     todo = _seeded(session, gate, joined(), outcomes, todo) if todo else todo
                 ran = self._run_batch(session, [items[i] for i in todo]) if todo else []
-                self._ask_ahead()
         except Exception:  # the shared transaction is gone: run each item alone
             log.debug("batch of %d failed; running each alone", len(todo), exc_info=True)
             if gate is not None and joined is not None:
@@ -344,43 +334,6 @@ class _Lane(Generic[Item, Result]):
         if gate is not None and joined is not None:
             gate.settle(joined(), outcomes)
         return outcomes
-
-    def _join(self, batch: list[_Entry[Item, Result]]) -> Callable[[], Any] | None:
-        """The batch's admission on its way (asked ahead, or now); None without a gate."""
-        if self._ahead is not None and self._ahead[0] is batch:
-            joined, self._ahead = self._ahead[1], None
-            return joined
-        if self._gate is None:
-            return None
-        joined = self._gate.join([e.item for e in batch], [e.admitted for e in batch])
-        for entry in batch:
-            entry.admitted = None  # settled with this batch: a retry is admitted anew
-        return joined
-
-    def _ask_ahead(self) -> None:
-        """Before this batch commits, take what is queued as the next batch and send its
-        admission, so that the store answers while the commit runs (the round trip off the
-        lane's path). Its items are those that would wait for this commit anyway; the held
-        settlements of this batch ride with the batch after it."""
-        if self._gate is None or self._ahead is not None:
-            return
-        batch: list[_Entry[Item, Result]] = []
-        while len(batch) < self._max_batch:
-            try:
-                entry = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if entry is None:
-                self._queue.put(None)  # stop after the batch ahead
-                break
-            batch.append(entry)
-        if not batch:
-            return
-        batch.sort(key=lambda entry: entry.order_key)
-        joined = self._gate.join([e.item for e in batch], [e.admitted for e in batch])
-        for entry in batch:
-            entry.admitted = None
-        self._ahead = (batch, joined)
 
     def _try_later(self, entry: _Entry[Item, Result]) -> bool:
         """Put an item back for a later batch; False once it has been retried long enough."""
