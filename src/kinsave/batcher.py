@@ -19,12 +19,10 @@ in a later batch a moment later, for up to `retry_seconds`, then answers the ref
 meanwhile the lane goes on with other items. An item that needs a path of its own gets RUN_ALONE:
 the lane runs it by itself right after the batch commits.
 
-With a gate (gates/), a batch first asks it which items it refuses, in one round trip sent before
-the batch's transaction begins and read right after (the BEGIN and the round trip overlap, instead
-of the round trip waiting alone on the lane): the refused items are answered at once, and a batch
-refused whole commits an empty transaction. The gate is told every outcome after the commit
-(`settle`), or gets its reservations back (`release`); it sends them with the next batch's
-admission, or when the lane has nothing queued (`flush`).
+With a gate (gates/), a batch first asks it which items it refuses, in one round trip before any
+database work: those are answered at once (a batch refused whole checks out no connection). The
+gate is told every outcome after the commit (`settle`), or gets its reservations back (`release`);
+it sends them with the next batch's admission, or when the lane has nothing queued (`flush`).
 
 Handlers on the event loop `await batcher.answer(...)` (the gate's admission first, on the loop:
 a refusal is answered there, an admitted item joins its batch with its admission; then `submit`:
@@ -37,7 +35,7 @@ import queue
 import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
@@ -72,7 +70,7 @@ class BatchGate(Protocol):
 
     def admit(self, items: Sequence[Any]) -> Any: ...
 
-    def join(self, items: Sequence[Any], fronts: Sequence[Any]) -> Callable[[], Any]: ...
+    def join(self, items: Sequence[Any], fronts: Sequence[Any]) -> Any: ...
 
     def refusals(self, ticket: Any) -> list[KinsaveError | None]: ...
 
@@ -307,32 +305,40 @@ class _Lane(Generic[Item, Result]):
     def _outcomes(self, batch: list[_Entry[Item, Result]]) -> list[Any]:
         """One outcome per item: the gate's refusals, answered at once (ANSWERED: a refusal is
         final whatever the batch does, and its caller need not wait for the commit), then the
-        batch function's in one unit of work for the rest."""
+        batch function's in one unit of work for the rest (none at all when the gate refused
+        every item)."""
         gate, items = self._gate, [entry.item for entry in batch]
-        joined = gate.join(items, [entry.admitted for entry in batch]) if gate else None
+        ticket = gate.join(items, [entry.admitted for entry in batch]) if gate is not None else None
         for entry in batch:
             entry.admitted = None  # settled with this batch: a retry is admitted anew
-        outcomes: list[Any] = [None] * len(items)
-        todo = list(range(len(items)))
+        outcomes: list[Any] = (
+            _answer_refusals(batch, gate.refusals(ticket))
+            if gate is not None
+            else [None] * len(items)
+        )
+        todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
+        if not todo:
+            return outcomes
         try:
             with unit_of_work(self._session_factory) as session:
-                if gate is not None and joined is not None:
-                    session.connection()  # BEGIN while the admission is on its way
-                    outcomes = _answer_refusals(batch, gate.refusals(joined()))
-                    todo = [i for i, outcome in enumerate(outcomes) if outcome is None]
-                    todo = _seeded(session, gate, joined(), outcomes, todo) if todo else todo
+                if gate is not None:
+                    gate.load(session, ticket)  # seeds targets it has never seen; else nothing
+                    refusals = gate.refusals(ticket)
+                    for i in todo:
+                        outcomes[i] = refusals[i]
+                    todo = [i for i in todo if outcomes[i] is None]
                 ran = self._run_batch(session, [items[i] for i in todo]) if todo else []
         except Exception:  # the shared transaction is gone: run each item alone
             log.debug("batch of %d failed; running each alone", len(todo), exc_info=True)
-            if gate is not None and joined is not None:
-                gate.release(joined())
+            if gate is not None:
+                gate.release(ticket)
             for i in todo:
                 outcomes[i] = RUN_ALONE
             return outcomes
         for i, outcome in zip(todo, ran, strict=True):
             outcomes[i] = outcome
-        if gate is not None and joined is not None:
-            gate.settle(joined(), outcomes)
+        if gate is not None:
+            gate.settle(ticket, outcomes)
         return outcomes
 
     def _try_later(self, entry: _Entry[Item, Result]) -> bool:
@@ -378,15 +384,3 @@ def _answer_refusals(
             answered.append(entry.answer)
     deliver(answered)
     return [None if refusal is None else ANSWERED for refusal in refusals]
-
-
-def _seeded(
-    session: Session, gate: BatchGate, ticket: Any, outcomes: list[Any], todo: list[int]
-) -> list[int]:
-    """The items of `todo` left for the batch function once the gate has seeded the targets it
-    had never seen (in the batch's transaction) and refused again; their refusals recorded."""
-    gate.load(session, ticket)  # seeds targets it has never seen; else nothing
-    refusals = gate.refusals(ticket)
-    for i in todo:
-        outcomes[i] = refusals[i]
-    return [i for i in todo if outcomes[i] is None]

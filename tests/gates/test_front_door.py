@@ -142,7 +142,7 @@ def test_a_batch_joins_front_tickets_and_its_own_admissions(store: StoreUnderTes
     _install(target, "env:j", Seed(left=5), gen="gen2")
     second = _run(gate.front(GrabRequest("j", "m1")))
     items = [GrabRequest("j", "m0"), GrabRequest("j", "m1"), GrabRequest("j", "m2")]
-    ticket = gate.join(items, [first, second, None])()
+    ticket = gate.join(items, [first, second, None])
     assert ticket.gens == {"env:j": "gen1"}  # the first ticket's generation stays
     assert ticket.verdicts == ["reserved", "pass", "pass"]
     # m1's reservation under gen2 was given back: its next tap is reserved, not passed

@@ -4,7 +4,7 @@ nothing queued. None is stranded. And a gate's refusals are answered before the 
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any
 
@@ -66,7 +66,7 @@ def test_a_batch_admitted_at_the_front_door_sends_the_held_settlements(
     _install(gate.store, "env:h4", left=5)
     gate.release(gate.admit([GrabRequest("h3", "m0")]))
     front = _front(gate, GrabRequest("h4", "m0"))
-    ticket = gate.join([GrabRequest("h4", "m0")], [front])()  # asks the store nothing else
+    ticket = gate.join([GrabRequest("h4", "m0")], [front])  # asks the store nothing else
     assert ticket.verdicts == ["reserved"]
     assert _store_verdict(gate.store, "env:h3", "m1") == "reserved"  # the release was sent
 
@@ -78,9 +78,9 @@ class _RecordingGate:
         self.flushed = threading.Event()
         self.settled: list[list[Any]] = []
 
-    def join(self, items: Sequence[str], fronts: Sequence[Any]) -> Callable[[], list[str]]:
+    def join(self, items: Sequence[str], fronts: Sequence[Any]) -> list[str]:
         self.flushed.clear()
-        return lambda: list(items)
+        return list(items)
 
     def admit(self, items: Sequence[str]) -> list[str]:
         return list(items)

@@ -26,13 +26,12 @@ When the store fails (Redis down), every item passes to the database unreserved 
 left alone for `retry_seconds`; then it is asked again, and any count it lost is seeded anew.
 """
 
-import functools
 import logging
 import secrets
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -120,12 +119,10 @@ class Gate(Generic[Item]):
             return KinsaveError(refusal.code, refusal.message)
         return ticket
 
-    def join(self, items: Sequence[Item], fronts: Sequence[Any]) -> Callable[[], Ticket[Item]]:
-        """A batch's ticket, asked now and read later: the function returned waits for the
-        store's answer and gives the ticket (the same one each call), so that the lane begins
-        its transaction meanwhile. The items admitted at the front door (`fronts[i]` their
-        ticket) keep their admission; the others (None) are admitted in one round trip if any
-        (else the held settlements are sent alone: nothing else would carry them). Two front
+    def join(self, items: Sequence[Item], fronts: Sequence[Any]) -> Ticket[Item]:
+        """A batch's ticket: the items admitted at the front door (`fronts[i]` their ticket) keep
+        their admission; the others (None) are admitted now, in one round trip if any (else the
+        held settlements are sent alone: nothing else would carry them). Two front
         tickets of one target under different generations (a forget between them) can not
         settle together: the first one's generation stays, the other's reservation is given
         back and its item passes (the database decides it; nothing is learned under a stale
@@ -133,16 +130,7 @@ class Gate(Generic[Item]):
         rest = {i: at for at, i in enumerate(i for i, front in enumerate(fronts) if front is None)}
         if not rest:
             self.flush()
-        asked = self._ask([items[i] for i in rest]) if rest else (lambda: Ticket([], []))
-        return functools.cache(lambda: self._joined(items, fronts, rest, asked()))
-
-    def _joined(
-        self,
-        items: Sequence[Item],
-        fronts: Sequence[Any],
-        rest: dict[int, int],
-        now: Ticket[Item],
-    ) -> Ticket[Item]:
+        now = self.admit([items[i] for i in rest]) if rest else Ticket([], [])
         ticket = Ticket(list(items), ["pass"] * len(items))
         for i, front in enumerate(fronts):
             source, at = (now, rest[i]) if front is None else (front, 0)
@@ -165,36 +153,20 @@ class Gate(Generic[Item]):
     def admit(self, items: Sequence[Item]) -> Ticket[Item]:
         """Each item's verdict, in one store round trip (which carries the held settlements
         first); no database work."""
-        return self._ask(items)()
-
-    def _ask(self, items: Sequence[Item]) -> Callable[[], Ticket[Item]]:
-        """`admit` sent now; the function returned (called once) waits for the verdicts."""
         ticket = Ticket(list(items), ["pass"] * len(items))
         if not self.in_use or not self._forget_pending():
             self._count("unavailable", len(items))
-            return lambda: ticket
+            return ticket
         by_tag = _indexes_by_tag(self.spec, ticket.items)
         asks = [(tag, [self.spec.member(items[i]) for i in at]) for tag, at in by_tag.items()]
         try:
-            asked = self.store.ask(asks, int(time.time()), self._take_held())
+            admissions = self.store.admit(asks, int(time.time()), self._take_held())
         except STORE_ERRORS:
-            return lambda: self._unavailable(ticket)
-
-        def answered() -> Ticket[Item]:
-            try:
-                admissions = asked()
-            except STORE_ERRORS:
-                return self._unavailable(ticket)
-            for (tag, at), admission in zip(by_tag.items(), admissions, strict=True):
-                self._apply(ticket, tag, at, admission)
+            self._stop_using()
+            self._count("unavailable", len(items))
             return ticket
-
-        return answered
-
-    def _unavailable(self, ticket: Ticket[Item]) -> Ticket[Item]:
-        """The store failed: every item passes to the database (the ticket as it was)."""
-        self._stop_using()
-        self._count("unavailable", len(ticket.items))
+        for (tag, at), admission in zip(by_tag.items(), admissions, strict=True):
+            self._apply(ticket, tag, at, admission)
         return ticket
 
     def refusals(self, ticket: Ticket[Item]) -> list[KinsaveError | None]:

@@ -20,9 +20,8 @@ one process without Redis, and the tests run every gate test against both. A tap
 asked on the event loop (gates/front_door.py), a batch's in its lane.
 """
 
-import json
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,22 +80,22 @@ local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'hi', 'limit'
 if st[1] ~= ARGV[1] then return 0 end
 local left, inflight, cap = tonumber(st[2]), tonumber(st[3]), tonumber(st[7] or st[2])
 local hi, limit, mode = tonumber(st[4]), tonumber(st[5]), st[6]
-for _, e in ipairs(cjson.decode(ARGV[3])) do
-  local m, kind, amount = e[1], e[3], tonumber(e[4])
+for i = 3, #ARGV, 5 do
+  local m, kind, amount = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3])
   -- x: the database refused for want of units: whatever it drew (at most hi) was more than left
-  if e[2] == 1 then
+  if ARGV[i + 1] == '1' then
     inflight = inflight - hi
     if redis.call('HINCRBY', KEYS[3], m, -1) <= 0 then redis.call('HDEL', KEYS[3], m) end
   end
   if kind == 'g' then
     left = left - amount
     if mode == 'count' then redis.call('HINCRBY', KEYS[2], m, 1)
-    else redis.call('HSET', KEYS[2], m, e[5]) end
+    else redis.call('HSET', KEYS[2], m, ARGV[i + 4]) end
   elseif kind == 'a' then
     if mode == 'count' then
       local held = tonumber(redis.call('HGET', KEYS[2], m) or '0')
       redis.call('HSET', KEYS[2], m, math.max(held, limit))
-    else redis.call('HSET', KEYS[2], m, e[5]) end
+    else redis.call('HSET', KEYS[2], m, ARGV[i + 4]) end
   elseif kind == 'x' then
     cap = math.min(cap, hi - 1)
   end
@@ -187,30 +186,9 @@ class RedisStore:
     ) -> list[Admission]:
         """One round trip for every target of a batch: `settles` first (as `settle`), then each
         target's verdicts per member."""
-        return self.ask(asks, now, settles)()
-
-    def ask(
-        self, asks: Sequence[tuple[str, Sequence[str]]], now: int, settles: Settles = ()
-    ) -> Callable[[], list[Admission]]:
-        """`admit` in two halves: the round trip is sent now, and the function returned waits for
-        its answers (call it once), so that the caller works meanwhile (a lane begins its
-        transaction while Redis runs the scripts). A Redis Cluster is asked whole here (its
-        pipeline finds each slot's node)."""
         calls = _settle_calls(settles)
         calls += [("admit", keys_of(tag), [now, *members]) for tag, members in asks]
-        if isinstance(self.client, RedisCluster):
-            admissions = [admission_of(raw) for raw in self._run(calls)[len(settles) :]]
-            return lambda: admissions
-        replies = _send(self.client, [self._command(call) for call in calls])
-
-        def answers() -> list[Admission]:
-            raw = replies()
-            if raw is None:  # Redis lost the scripts (a restart, SCRIPT FLUSH): as `_run` does
-                self._load_scripts()
-                raw = self._run(calls)
-            return [admission_of(reply) for reply in raw[len(settles) :]]
-
-        return answers
+        return [admission_of(raw) for raw in self._run(calls)[len(settles) :]]
 
     def settle(self, settles: Settles) -> None:
         self._run(_settle_calls(settles))
@@ -238,57 +216,18 @@ class RedisStore:
             except redis.exceptions.NoScriptError:
                 if attempt == 2:
                     raise
-                self._load_scripts()
+                for script in self._scripts.values():
+                    self.client.script_load(script.script)
         raise AssertionError("unreachable")
-
-    def _load_scripts(self) -> None:
-        for script in self._scripts.values():
-            self.client.script_load(script.script)
-
-    def _command(self, call: tuple[str, list[str], list[Any]]) -> tuple[Any, ...]:
-        name, keys, args = call
-        return ("EVALSHA", self._scripts[name].sha, len(keys), *keys, *args)
-
-
-def _send(client: redis.Redis, commands: list[tuple[Any, ...]]) -> Callable[[], list[Any] | None]:
-    """Pipelined commands written to one of the pool's connections now; the function returned
-    reads every reply and gives the connection back: the replies, or None when a script was
-    missing (every reply is read first, so the connection stays in step)."""
-    pool = client.connection_pool
-    connection = pool.get_connection()
-    try:
-        connection.send_packed_command(connection.pack_commands(commands))
-    except BaseException:
-        connection.disconnect()
-        pool.release(connection)
-        raise
-
-    def replies() -> list[Any] | None:
-        answers: list[Any] = []
-        missing = False
-        try:
-            for _ in commands:
-                try:
-                    answers.append(connection.read_response())
-                except redis.exceptions.NoScriptError:
-                    missing = True
-        except BaseException:
-            connection.disconnect()  # replies may be left unread on it
-            raise
-        finally:
-            pool.release(connection)
-        return None if missing else answers
-
-    return replies
 
 
 def _settle_calls(settles: Settles) -> list[tuple[str, list[str], list[Any]]]:
     calls = []
     for tag, gen, entries in settles:
-        # One JSON argument per target, not five per entry: packing each argument is most of
-        # the lane's CPU for a batch's round trip (docs/benchmarks.md, session 10).
-        rows = [[m, int(r), kind, str(amount), str(value)] for m, r, kind, amount, value in entries]
-        calls.append(("settle", keys_of(tag), [gen, TTL_SECONDS, json.dumps(rows)]))
+        args: list[Any] = [gen, TTL_SECONDS]
+        for member, reserved, kind, amount, value in entries:
+            args += [member, "1" if reserved else "0", kind, amount, value]
+        calls.append(("settle", keys_of(tag), args))
     return calls
 
 
@@ -333,13 +272,6 @@ class MemoryStore:
         with self._lock:
             self._settle(settles)
             return [self._admit(tag, members, now) for tag, members in asks]
-
-    def ask(
-        self, asks: Sequence[tuple[str, Sequence[str]]], now: int, settles: Settles = ()
-    ) -> Callable[[], list[Admission]]:
-        """`admit`, answered at once (nothing to wait for)."""
-        admissions = self.admit(asks, now, settles)
-        return lambda: admissions
 
     def _admit(self, tag: str, members: Sequence[str], now: int) -> Admission:
         target = self._targets.get(tag)
