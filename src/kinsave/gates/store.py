@@ -20,6 +20,7 @@ one process without Redis, and the tests run every gate test against both. A tap
 asked on the event loop (gates/front_door.py), a batch's in its lane.
 """
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -80,22 +81,22 @@ local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'hi', 'limit'
 if st[1] ~= ARGV[1] then return 0 end
 local left, inflight, cap = tonumber(st[2]), tonumber(st[3]), tonumber(st[7] or st[2])
 local hi, limit, mode = tonumber(st[4]), tonumber(st[5]), st[6]
-for i = 3, #ARGV, 5 do
-  local m, kind, amount = ARGV[i], ARGV[i + 2], tonumber(ARGV[i + 3])
+for _, e in ipairs(cjson.decode(ARGV[3])) do
+  local m, kind, amount = e[1], e[3], tonumber(e[4])
   -- x: the database refused for want of units: whatever it drew (at most hi) was more than left
-  if ARGV[i + 1] == '1' then
+  if e[2] == 1 then
     inflight = inflight - hi
     if redis.call('HINCRBY', KEYS[3], m, -1) <= 0 then redis.call('HDEL', KEYS[3], m) end
   end
   if kind == 'g' then
     left = left - amount
     if mode == 'count' then redis.call('HINCRBY', KEYS[2], m, 1)
-    else redis.call('HSET', KEYS[2], m, ARGV[i + 4]) end
+    else redis.call('HSET', KEYS[2], m, e[5]) end
   elseif kind == 'a' then
     if mode == 'count' then
       local held = tonumber(redis.call('HGET', KEYS[2], m) or '0')
       redis.call('HSET', KEYS[2], m, math.max(held, limit))
-    else redis.call('HSET', KEYS[2], m, ARGV[i + 4]) end
+    else redis.call('HSET', KEYS[2], m, e[5]) end
   elseif kind == 'x' then
     cap = math.min(cap, hi - 1)
   end
@@ -224,10 +225,10 @@ class RedisStore:
 def _settle_calls(settles: Settles) -> list[tuple[str, list[str], list[Any]]]:
     calls = []
     for tag, gen, entries in settles:
-        args: list[Any] = [gen, TTL_SECONDS]
-        for member, reserved, kind, amount, value in entries:
-            args += [member, "1" if reserved else "0", kind, amount, value]
-        calls.append(("settle", keys_of(tag), args))
+        # One JSON argument per target, not five per entry: redis-py packs each argument in
+        # Python, which was most of a batch's round trip's CPU (docs/benchmarks.md, session 10).
+        rows = [[m, int(r), kind, str(amount), str(value)] for m, r, kind, amount, value in entries]
+        calls.append(("settle", keys_of(tag), [gen, TTL_SECONDS, json.dumps(rows)]))
     return calls
 
 
