@@ -24,10 +24,16 @@ from kinsave.coupons.checkout_schemas import (
 )
 from kinsave.coupons.store_writes import StoreWrite
 from kinsave.errors import openapi_errors
+from kinsave.storm_route import StormRoute
 
 # A storm router (app.STORM_ROUTERS): served as its own routes, its operationIds named here.
+# StormRoute: the quote skips FastAPI's generic dependency solving (storm_route.py); the other
+# routes here have a body or a header to validate, or run in the thread pool: FastAPI's own.
 router = APIRouter(
-    prefix="/v1/store", tags=["store: checkout"], generate_unique_id_function=operation_name
+    prefix="/v1/store",
+    tags=["store: checkout"],
+    generate_unique_id_function=operation_name,
+    route_class=StormRoute,
 )
 STORE = ("unauthorized", "forbidden", "invalid_request", "invalid_amount")
 CHANGE = (*STORE, "idempotency_key_reused", "idempotency_in_progress", "order_not_found")
