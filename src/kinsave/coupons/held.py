@@ -111,10 +111,26 @@ def held_of_json(text: str | None, source: Session | Engine, postgres: bool) -> 
     versions (remember_terms)."""
     if not text:
         return []
+    known = _held_of_text.get(text)
+    if known is not None:
+        return list(known)
     rows: list[HeldRow] = [tuple(row) for row in json.loads(text)]
     if not postgres:
         rows.sort()
-    return held_of_rows(rows, remember_terms(source, postgres, rows), postgres)
+    made = held_of_rows(rows, remember_terms(source, postgres, rows), postgres)
+    if all(row in _held_of_rows for row in rows):  # each at its terms' version: never stale
+        if len(_held_of_text) >= _MAX_REMEMBERED_TEXTS:
+            _held_of_text.clear()
+        _held_of_text[text] = tuple(made)
+    return made
+
+
+# The HeldCoupons of a whole text, as held_of_rows makes them: a store quotes the same
+# shopper's coupons cart after cart, and parsing the text and looking up its 50 rows was a
+# twentieth of a quote that misses the answer memory (docs/benchmarks.md, "Ninth round").
+# The text names every coupon's terms' version, so the same text is the same coupons.
+_MAX_REMEMBERED_TEXTS = 1024
+_held_of_text: dict[str, tuple[HeldCoupon, ...]] = {}
 
 
 # Each template's terms by id, with the version they were read at. Never stale for a quote: a
