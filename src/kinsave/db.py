@@ -292,16 +292,23 @@ class AwaitedReads:
         self._room = asyncio.Semaphore(max_connections)
 
     async def read(self, statement: Callable[[Any], Awaitable[T]]) -> T:
-        """`await statement(connection)`, on an idle connection or a new one."""
+        """`await statement(connection)`, on an idle connection or a new one. Driver errors come
+        out as SQLAlchemy's, as from single_read (so a database down answers 503)."""
         async with self._room:
-            connection = self._idle.pop() if self._idle else await self._connect()
             try:
-                return await self._run(connection, statement)
-            except psycopg.OperationalError:
-                if not connection.broken:
-                    raise
-            await self._close_idle()  # the others are as dead (the database restarted)
-            return await self._run(await self._connect(), statement)
+                return await self._read(statement)
+            except psycopg.Error as error:
+                raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+
+    async def _read(self, statement: Callable[[Any], Awaitable[T]]) -> T:
+        connection = self._idle.pop() if self._idle else await self._connect()
+        try:
+            return await self._run(connection, statement)
+        except psycopg.OperationalError:
+            if not connection.broken:
+                raise
+        await self._close_idle()  # the others are as dead (the database restarted)
+        return await self._run(await self._connect(), statement)
 
     async def _run(
         self, connection: "psycopg.AsyncConnection[Any]", statement: Callable[[Any], Awaitable[T]]

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 import psycopg
 import pytest
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from kinsave.db import AwaitedReads
 
@@ -79,8 +80,9 @@ def test_a_failing_statement_is_run_once_and_its_connection_kept(
         calls.append(1)
         await connection.execute("SELECT no_such_column FROM no_such_table")
 
-    with pytest.raises(psycopg.errors.UndefinedTable):
+    with pytest.raises(ProgrammingError) as refused:  # SQLAlchemy's, as single_read's
         loop.run(awaited.read(failing))
+    assert isinstance(refused.value.orig, psycopg.errors.UndefinedTable)
     assert len(calls) == 1
     assert loop.run(awaited.read(_backend))[0] == first  # in autocommit: nothing left open
 
@@ -102,3 +104,16 @@ def test_a_cancelled_read_leaves_no_busy_connection(reads: tuple[AwaitedReads, L
 
     loop.run(cancelled())
     assert loop.run(awaited.read(_backend))[1:] == (True, "IDLE")
+
+
+def test_a_database_out_of_reach_is_sqlalchemys_operational_error(engine: Engine) -> None:
+    """The app answers it 503 `service_unavailable`, as for every other read."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's quote reads on the loop: nothing to await")
+    loop = Loop()
+    unreachable = AwaitedReads(engine.url.set(port=1))
+    try:
+        with pytest.raises(OperationalError):
+            loop.run(unreachable.read(_backend))
+    finally:
+        loop.stop()
