@@ -54,9 +54,10 @@ def as_held(template: TemplateTerms, coupon_id: str, expires_at: datetime | None
 # (result processing, JSON and time types, statement caching) was a third of a checkout quote's
 # server time, more than the optimiser itself (docs/benchmarks.md).
 # Each coupon's id, expiry and template with its terms' version only, all of them as one JSON
-# text built by the database: [[id, expires_at, template_id, terms_version], ...] by id. The
-# terms come from this process's memory of them (remember_terms), and the checkout's answer
-# memory keys on the text itself, so a remembered answer builds no Python value per coupon:
+# text built by the database: [[id, expires_at, template_id, terms_version], ...] (by id on
+# PostgreSQL; held_of_json sorts SQLite's). The terms come from this process's memory of them
+# (remember_terms), and the checkout's answer memory keys on the text itself, so a remembered
+# answer builds no Python value per coupon:
 # the read's CPU fell by a half (13 columns of 50 rows before; docs/benchmarks.md, "Sixth
 # round"). The version is the database's count of the terms' changes (a trigger, decision 39),
 # so a template edited by any path, in any process, is read again.
@@ -65,11 +66,15 @@ HELD_WHERE = """c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state 
 _HELD_ROWS = f"""SELECT c.id, c.expires_at, c.template_id, t.terms_version
     FROM coupon c JOIN coupon_template t ON t.id = c.template_id
     WHERE {{condition}} AND {HELD_WHERE}"""
-# SQLite 3.40 has no ORDER BY inside an aggregate: the rows come ordered, and held_of_json sorts
-# them again (SQLite orders text by its bytes, as Python does).
+# SQLite 3.40 has no ORDER BY inside an aggregate, and held_of_json sorts the rows itself, so
+# they come in the index's order (by shopper, state, then insertion), the same for the same
+# coupons: sorting them in the statement as well was a third of its time (0.045 -> 0.030 ms on
+# the bench's 50 coupons, docs/benchmarks.md "Ninth round"). Should the order of the same
+# coupons ever differ (another plan), the answer memory only misses once: same coupons, same
+# answer.
 SQLITE_HELD_JSON_SQL = f"""(SELECT json_group_array(
     json_array(id, expires_at, template_id, terms_version))
-    FROM ({_HELD_ROWS} ORDER BY c.id))"""
+    FROM ({_HELD_ROWS}))"""
 PG_HELD_JSON_SQL = f"""(SELECT CAST(json_agg(
     json_build_array(c.id, c.expires_at, c.template_id, t.terms_version) ORDER BY c.id) AS TEXT)
     FROM coupon c JOIN coupon_template t ON t.id = c.template_id
