@@ -282,16 +282,16 @@ class AwaitedReads:
     (docs/benchmarks.md, "Eighth round" and "Ninth round").
 
     No SQLAlchemy in between and no pool library: idle connections wait in a list, a read takes
-    one or opens one, at most `max_connections` are open at once and at most `max_idle` are
-    kept between reads (the others close, as a pool's overflow), and a connection the error
-    shows broken is closed and the read runs again, once, on a fresh one (a read is safe to run
-    twice). Made for one event loop (the app's); `close` at its shutdown."""
+    one or opens one, at most `max_connections` are open (a further read waits for one; all are
+    kept: closing and opening them per burst cost more CPU than the reads, docs/benchmarks.md
+    "Ninth round"), and a connection the error shows broken is closed and the read runs again,
+    once, on a fresh one (a read is safe to run twice). Made for one event loop (the app's);
+    `close` at its shutdown."""
 
-    def __init__(self, url: URL, max_connections: int = 8, max_idle: int = 2) -> None:
+    def __init__(self, url: URL, max_connections: int = 4) -> None:
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._room = asyncio.Semaphore(max_connections)
-        self._max_idle = max_idle
 
     async def read(self, statement: Callable[[Any], Awaitable[T]]) -> T:
         """`await statement(connection)`, on an idle connection or a new one. Driver errors come
@@ -324,11 +324,10 @@ class AwaitedReads:
         return answer
 
     async def _put_back(self, connection: "psycopg.AsyncConnection[Any]") -> None:
-        idle = not connection.broken and connection.info.transaction_status == IDLE
-        if idle and len(self._idle) < self._max_idle:
-            self._idle.append(connection)
-        else:
+        if connection.broken or connection.info.transaction_status != IDLE:
             await connection.close()
+        else:
+            self._idle.append(connection)
 
     async def _connect(self) -> "psycopg.AsyncConnection[Any]":
         return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
