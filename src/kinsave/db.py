@@ -288,7 +288,7 @@ class AwaitedReads:
     once, on a fresh one (a read is safe to run twice). Made for one event loop (the app's);
     `close` at its shutdown."""
 
-    def __init__(self, url: URL, max_connections: int = 4) -> None:
+    def __init__(self, url: URL, max_connections: int = 16) -> None:
         self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._room = asyncio.Semaphore(max_connections)

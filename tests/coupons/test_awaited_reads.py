@@ -119,10 +119,13 @@ def test_a_database_out_of_reach_is_sqlalchemys_operational_error(engine: Engine
         loop.stop()
 
 
-def test_at_most_four_connections_and_all_kept(reads: tuple[AwaitedReads, Loop]) -> None:
-    """Six reads at once run on four connections (the others wait for one), and the next reads
-    find those four open: none is closed and opened again per burst."""
-    awaited, loop = reads
+def test_at_most_max_connections_and_all_kept(
+    reads: tuple[AwaitedReads, Loop], engine: Engine
+) -> None:
+    """Six reads at once run on four connections when four is the most (the others wait for
+    one), and the next reads find those four open: none is closed and opened again per burst."""
+    _, loop = reads
+    awaited = AwaitedReads(engine.url, max_connections=4)
 
     async def slow(connection: Any) -> int:
         await connection.execute("SELECT pg_sleep(0.1)")
@@ -131,6 +134,9 @@ def test_at_most_four_connections_and_all_kept(reads: tuple[AwaitedReads, Loop])
     async def six_at_once() -> list[int]:
         return list(await asyncio.gather(*(awaited.read(slow) for _ in range(6))))
 
-    pids = set(loop.run(six_at_once()))
-    assert len(pids) == 4
-    assert set(loop.run(six_at_once())) == pids
+    try:
+        pids = set(loop.run(six_at_once()))
+        assert len(pids) == 4
+        assert set(loop.run(six_at_once())) == pids
+    finally:
+        loop.run(awaited.close())
