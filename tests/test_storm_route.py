@@ -19,9 +19,10 @@ from kinsave.api import IdempotencyKey
 from kinsave.app import STORM_ROUTERS, create_app
 from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.config import Settings
+from kinsave.coupons.checkout_router import quote
 from kinsave.envelopes.router import GrabbingShopper
 from kinsave.storm_route import StormRoute, short_handler
-from tests.factories import login, shop_key
+from tests.factories import link_shopper, login, shop_key, store_shop_id
 
 
 def _routes(routes: list[Any]) -> Iterator[Any]:
@@ -48,14 +49,15 @@ def _comparable(response: httpx.Response) -> tuple[int, str, dict[str, str]]:
 
 
 class TestShortWay:
-    def test_only_the_grab_and_the_daily_claim_take_it(self, settings: Settings):
+    def test_only_the_storm_shaped_routes_take_it(self, settings: Settings):
         app = create_app(settings)
         short = {
             route.endpoint.__name__
             for route in _routes(app.router.routes)
             if isinstance(route, StormRoute) and short_handler(route.dependant, route.endpoint)
         }
-        assert short == {"grab_envelope", "claim_daily"}
+        # The store's quote and cancel too: their one dependency is the store key's scheme.
+        assert short == {"grab_envelope", "claim_daily", "quote", "cancel"}
 
     def test_the_storm_routers_are_served_as_the_apps_own_routes(self, settings: Settings):
         app = create_app(settings)
@@ -101,6 +103,48 @@ class TestShortWay:
                     answers.append(_comparable(api.post(prefix + envelope, headers=headers)))
                 assert answers[0] == answers[1], (envelope, headers, cookies)
                 assert answers[0][0] in {200, 401, 403, 422}
+        finally:
+            routes.remove(short)
+            routes.remove(generic)
+
+    def test_the_quotes_answers_are_fastapis_own(
+        self, api: httpx.Client, live_server, session_factory
+    ):
+        """The quote (its store key a dependency with FastAPI's security scheme in it) behind
+        FastAPI's handler and behind StormRoute: the same status, body and headers."""
+        short = StormRoute("/test/short/quote", quote, methods=["POST"])
+        generic = APIRoute("/test/generic/quote", quote, methods=["POST"])
+        assert short_handler(short.dependant, quote) is not None  # the short way is taken
+        routes = live_server.app.router.routes
+        routes[:0] = [short, generic]
+        store = shop_key(session_factory, role="store")
+        link_shopper(session_factory, store_shop_id(session_factory, store), "grandma")
+        shopper = login(api, "grandma")
+        cart = {"shopper_id": "grandma", "lines": [{"sku": "a", "quantity": 2, "unit_price": 150}]}
+        json_type = {"Content-Type": "application/json"}
+        cases: list[tuple[dict[str, str], str]] = [
+            ({}, json.dumps(cart)),
+            ({"Authorization": "Basic abc"}, json.dumps(cart)),
+            ({"Authorization": "Bearer ks_store_unknown"}, json.dumps(cart)),
+            (shopper, json.dumps(cart)),
+            (shop_key(session_factory), json.dumps(cart)),  # an operator's key
+            (store, json.dumps(cart)),
+            (store, json.dumps({**cart, "shopper_id": "nobody"})),
+            (store, json.dumps({**cart, "lines": [{"sku": "a", "quantity": -1}]})),
+            (store, json.dumps({**cart, "channel": "no-such-channel"})),
+            (store, "{not json"),
+            (store, ""),
+        ]
+        try:
+            for headers, body in cases:
+                answers = [
+                    _comparable(api.post(path, headers={**json_type, **headers}, content=body))
+                    for path in ("/test/short/quote", "/test/generic/quote")
+                ]
+                assert answers[0] == answers[1], (headers, body)
+            assert answers[0][0] in {400, 422}
+            first = _comparable(api.post("/test/short/quote", headers=store, json=cart))
+            assert first[0] == 200 and json.loads(first[1])["subtotal"] == 300
         finally:
             routes.remove(short)
             routes.remove(generic)

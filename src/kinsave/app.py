@@ -34,6 +34,7 @@ from kinsave.coupons.checkout_router import router as checkout_router
 from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import (
+    AwaitedReads,
     make_engine,
     make_one_read_session_factory,
     make_session_factory,
@@ -89,7 +90,7 @@ async def _warm_up(app: FastAPI) -> None:
     43): the quote's read, optimiser and answer on the event loop, as the route runs them,
     then the app's own first requests (ops/warm_up.py). A database not ready is /readyz's."""
     try:
-        checkout.warm_quote(app.state.single_read_engine)
+        await checkout.warm_quote(app.state.single_read_engine, app.state.awaited_reads)
     except (SQLAlchemyError, KinsaveError) as error:
         logger.warning("the quote not warmed up at start-up: %s", type(error).__name__)
     await warm_up(app)
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if not settings.is_sqlite:  # SQLite opens its file on demand; nothing to run out of
             await run_in_threadpool(open_connections, engine, settings.db_connections_at_start)
         await run_in_threadpool(_read_terms_ahead, app, settings)
+        # Made here, on the loop that serves: its connections and their waits belong to it.
+        app.state.awaited_reads = None if settings.is_sqlite else AwaitedReads(engine.url)
         await _warm_up(app)
         if settings.sweeper_enabled:
             sweeper.start()
@@ -131,6 +134,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.loop_session_reads.close()
         engine.dispose()
         app.state.single_read_engine.dispose()
+        if app.state.awaited_reads is not None:
+            await app.state.awaited_reads.close()
+            app.state.awaited_reads = None
         metrics.process_exiting()
         # What start-up froze goes back to the collector: a process that builds apps one after
         # another (the tests, an embedding program) would otherwise never free their cycles.
@@ -178,6 +184,7 @@ def _share_state(
     )
     app.state.one_read_session_factory = make_one_read_session_factory(engine)
     app.state.single_read_engine = make_single_read_engine(engine)  # the checkout quote's
+    app.state.awaited_reads = None  # the quote's on PostgreSQL, made by the lifespan
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None

@@ -1,13 +1,16 @@
 """Engine, session factory and the unit of work: the only place a transaction begins and ends."""
 
+import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import psycopg
+from psycopg.pq import TransactionStatus
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
@@ -20,7 +23,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import URL, Dialect, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -29,6 +32,7 @@ from sqlalchemy.types import TypeDecorator
 from kinsave.config import Settings
 
 T = TypeVar("T")
+IDLE = TransactionStatus.IDLE
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -294,6 +298,74 @@ def single_read_connection(engine: Engine) -> Iterator[Any]:
         if switched and pooled.is_valid:
             driver.autocommit = False
         pooled.close()
+
+
+class AwaitedReads:
+    """PostgreSQL connections of psycopg's own AsyncConnection, in autocommit, for a request that
+    reads with one statement and awaits it on the event loop (the checkout quote, decision
+    4X-quote). The loop serves other requests while PostgreSQL works: a read on a pooled sync
+    connection held the only event loop for the round trip, about 0.5 ms of every quote on a
+    busy host, and a thread hop or SQLAlchemy's async engine cost more CPU than that wait
+    (docs/benchmarks.md, "Eighth round" and "Ninth round").
+
+    No SQLAlchemy in between and no pool library: idle connections wait in a list, a read takes
+    one or opens one, at most `max_connections` are open (a further read waits for one; all are
+    kept: closing and opening them per burst cost more CPU than the reads, docs/benchmarks.md
+    "Ninth round"), and a connection the error shows broken is closed and the read runs again,
+    once, on a fresh one (a read is safe to run twice). Made for one event loop (the app's);
+    `close` at its shutdown."""
+
+    def __init__(self, url: URL, max_connections: int = 16) -> None:
+        self._conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._idle: list[psycopg.AsyncConnection[Any]] = []
+        self._room = asyncio.Semaphore(max_connections)
+
+    async def read(self, statement: Callable[[Any], Awaitable[T]]) -> T:
+        """`await statement(connection)`, on an idle connection or a new one. Driver errors come
+        out as SQLAlchemy's, as from single_read (so a database down answers 503)."""
+        async with self._room:
+            try:
+                return await self._read(statement)
+            except psycopg.Error as error:
+                raise DBAPIError.instance(None, None, error, psycopg.Error) from error
+
+    async def _read(self, statement: Callable[[Any], Awaitable[T]]) -> T:
+        connection = self._idle.pop() if self._idle else await self._connect()
+        try:
+            return await self._run(connection, statement)
+        except psycopg.OperationalError:
+            if not connection.broken:
+                raise
+        await self._close_idle()  # the others are as dead (the database restarted)
+        return await self._run(await self._connect(), statement)
+
+    async def _run(
+        self, connection: "psycopg.AsyncConnection[Any]", statement: Callable[[Any], Awaitable[T]]
+    ) -> T:
+        try:
+            answer = await statement(connection)
+        except BaseException:  # cancelled mid-statement too: such a connection is not reused
+            await self._put_back(connection)
+            raise
+        await self._put_back(connection)
+        return answer
+
+    async def _put_back(self, connection: "psycopg.AsyncConnection[Any]") -> None:
+        if connection.broken or connection.info.transaction_status != IDLE:
+            await connection.close()
+        else:
+            self._idle.append(connection)
+
+    async def _connect(self) -> "psycopg.AsyncConnection[Any]":
+        return await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+
+    async def _close_idle(self) -> None:
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            await connection.close()
+
+    async def close(self) -> None:
+        await self._close_idle()
 
 
 def psycopg_sql(sql: str) -> str:

@@ -31,9 +31,9 @@ from kinsave.coupons.checkout_schemas import (
 from kinsave.coupons.explain import Explanation
 from kinsave.coupons.models import CheckoutOrder, Coupon
 from kinsave.coupons.pricing import CartLine, HeldCoupon
-from kinsave.coupons.quote_inputs import QuoteInputs, read_quote_inputs
+from kinsave.coupons.quote_inputs import QuoteInputs, await_quote_inputs, read_quote_inputs
 from kinsave.coupons.quote_memory import AnswerMemory
-from kinsave.db import utcnow
+from kinsave.db import AwaitedReads, utcnow
 from kinsave.errors import KinsaveError
 from kinsave.idempotency import service as idempotency
 from kinsave.ledger import batch as ledger_batch
@@ -72,11 +72,33 @@ def quote_checkout_json(
     """quote_checkout's answer as QuoteOut's JSON, for the route (see quote_json), remembered
     per process (quote_memory.py). Given the engine, it reads outside any Session and
     transaction (quote_inputs.read_quote_inputs)."""
-    visit = _read_visit(source, shop_id, data, now or utcnow())
+    return _answer_json(_read_visit(source, shop_id, data, now or utcnow()))
 
+
+async def quote_checkout_awaited(
+    engine: Engine,
+    reads: AwaitedReads | None,
+    shop_id: str,
+    data: QuoteIn,
+    now: datetime | None = None,
+) -> bytes:
+    """quote_checkout_json(engine, ...) for the route. Given `reads` (PostgreSQL, decision
+    4X-quote) the read is awaited, so the event loop serves other requests while the database
+    works; without (SQLite: its read is this process's own CPU, nothing to wait for) it is
+    quote_checkout_json's. The same statement, the same answer."""
+    if reads is None:
+        return quote_checkout_json(engine, shop_id, data, now)
+    channel = data.channel or DEFAULT_CHANNEL
+    skus = [line.sku for line in data.lines]
+    now = now or utcnow()
+    read = await await_quote_inputs(reads, shop_id, data.shopper_id, channel, skus, now)
+    return _answer_json(_visit(engine, data, read, channel))
+
+
+def _answer_json(visit: "_Visit") -> bytes:
     def answer() -> bytes:
         wallet = visit.read.wallet
-        return quote_json(data.shopper_id, wallet, visit.best(), visit.channel, visit.methods)
+        return quote_json(visit.data.shopper_id, wallet, visit.best(), visit.channel, visit.methods)
 
     return _answers.answer(visit.memory_key(), answer)
 
@@ -85,14 +107,15 @@ _answers = AnswerMemory()
 WARM_UP_ID = "warm-up"  # no shop, shopper, sku or coupon has it (ids are UUIDs)
 
 
-def warm_quote(engine: Engine) -> None:
-    """The quote's first-run work, for a process's start-up (ops/warm_up.py): the read on the
-    route's engine (its connection opened, on PostgreSQL its statement prepared) for a shop no
-    store has, then the optimiser and the answer's JSON on a cart of one line and one coupon.
-    Reads nothing of anyone's, writes nothing, remembers no answer."""
+async def warm_quote(engine: Engine, reads: AwaitedReads | None) -> None:
+    """The quote's first-run work, for a process's start-up (ops/warm_up.py): the route's read
+    (its connection opened, on PostgreSQL its statement prepared) for a shop no store has, then
+    the optimiser and the answer's JSON on a cart of one line and one coupon. Reads nothing of
+    anyone's, writes nothing, remembers no answer."""
     line = CartLineIn(sku=WARM_UP_ID, quantity=1, unit_price=100)
     try:
-        quote_checkout_json(engine, WARM_UP_ID, QuoteIn(shopper_id=WARM_UP_ID, lines=[line]))
+        data = QuoteIn(shopper_id=WARM_UP_ID, lines=[line])
+        await quote_checkout_awaited(engine, reads, WARM_UP_ID, data)
     except KinsaveError as refusal:
         if refusal.code != "shopper_not_linked":
             raise
@@ -145,6 +168,10 @@ def _read_visit(source: Session | Engine, shop_id: str, data: QuoteIn, now: date
     channel = data.channel or DEFAULT_CHANNEL
     skus = [line.sku for line in data.lines]
     read = read_quote_inputs(source, shop_id, data.shopper_id, channel, skus, now)
+    return _visit(source, data, read, channel)
+
+
+def _visit(source: Session | Engine, data: QuoteIn, read: QuoteInputs, channel: str) -> _Visit:
     if not read.linked:
         raise storelinks.not_linked()
     methods = sharing.payment_methods_read(channel, read.rules_json, read.channel_added)

@@ -24,10 +24,16 @@ from kinsave.coupons.checkout_schemas import (
 )
 from kinsave.coupons.store_writes import StoreWrite
 from kinsave.errors import openapi_errors
+from kinsave.storm_route import StormRoute
 
 # A storm router (app.STORM_ROUTERS): served as its own routes, its operationIds named here.
+# StormRoute: the quote skips FastAPI's generic dependency solving (storm_route.py); the other
+# routes here have a body or a header to validate, or run in the thread pool: FastAPI's own.
 router = APIRouter(
-    prefix="/v1/store", tags=["store: checkout"], generate_unique_id_function=operation_name
+    prefix="/v1/store",
+    tags=["store: checkout"],
+    generate_unique_id_function=operation_name,
+    route_class=StormRoute,
 )
 STORE = ("unauthorized", "forbidden", "invalid_request", "invalid_amount")
 CHANGE = (*STORE, "idempotency_key_reused", "idempotency_in_progress", "order_not_found")
@@ -46,11 +52,14 @@ async def quote(store: CurrentStore, request: Request) -> Response:
     # On the event loop, not in the thread pool: a quote is one indexed read (no lock can make
     # it wait) and then pure CPU, which a thread cannot run beside the loop anyway (the GIL).
     # The hop and the GIL's hand-offs between the loop and 32 busy threads cost more than the
-    # read itself (docs/benchmarks.md, "Checkout at holiday speed"). Given the engine, the read
-    # takes a pooled connection with no Session or transaction: one statement needs none.
+    # read itself (docs/benchmarks.md, "Checkout at holiday speed"). The read takes a connection
+    # with no Session or transaction (one statement needs none); on PostgreSQL it is awaited
+    # (app.state.awaited_reads, decision 4X-quote), so the loop serves others meanwhile.
     body = await json_body(request, QuoteIn)
-    engine = request.app.state.single_read_engine
-    answer = checkout.quote_checkout_json(engine, store.shop_id, body)
+    state = request.app.state
+    answer = await checkout.quote_checkout_awaited(
+        state.single_read_engine, state.awaited_reads, store.shop_id, body
+    )
     return Response(answer, media_type="application/json")
 
 

@@ -54,9 +54,10 @@ def as_held(template: TemplateTerms, coupon_id: str, expires_at: datetime | None
 # (result processing, JSON and time types, statement caching) was a third of a checkout quote's
 # server time, more than the optimiser itself (docs/benchmarks.md).
 # Each coupon's id, expiry and template with its terms' version only, all of them as one JSON
-# text built by the database: [[id, expires_at, template_id, terms_version], ...] by id. The
-# terms come from this process's memory of them (remember_terms), and the checkout's answer
-# memory keys on the text itself, so a remembered answer builds no Python value per coupon:
+# text built by the database: [[id, expires_at, template_id, terms_version], ...] (by id on
+# PostgreSQL; held_of_json sorts SQLite's). The terms come from this process's memory of them
+# (remember_terms), and the checkout's answer memory keys on the text itself, so a remembered
+# answer builds no Python value per coupon:
 # the read's CPU fell by a half (13 columns of 50 rows before; docs/benchmarks.md, "Sixth
 # round"). The version is the database's count of the terms' changes (a trigger, decision 39),
 # so a template edited by any path, in any process, is read again.
@@ -65,11 +66,15 @@ HELD_WHERE = """c.shopper_id = :shopper_id AND c.shop_id = :shop_id AND c.state 
 _HELD_ROWS = f"""SELECT c.id, c.expires_at, c.template_id, t.terms_version
     FROM coupon c JOIN coupon_template t ON t.id = c.template_id
     WHERE {{condition}} AND {HELD_WHERE}"""
-# SQLite 3.40 has no ORDER BY inside an aggregate: the rows come ordered, and held_of_json sorts
-# them again (SQLite orders text by its bytes, as Python does).
+# SQLite 3.40 has no ORDER BY inside an aggregate, and held_of_json sorts the rows itself, so
+# they come in the index's order (by shopper, state, then insertion), the same for the same
+# coupons: sorting them in the statement as well was a third of its time (0.045 -> 0.030 ms on
+# the bench's 50 coupons, docs/benchmarks.md "Ninth round"). Should the order of the same
+# coupons ever differ (another plan), the answer memory only misses once: same coupons, same
+# answer.
 SQLITE_HELD_JSON_SQL = f"""(SELECT json_group_array(
     json_array(id, expires_at, template_id, terms_version))
-    FROM ({_HELD_ROWS} ORDER BY c.id))"""
+    FROM ({_HELD_ROWS}))"""
 PG_HELD_JSON_SQL = f"""(SELECT CAST(json_agg(
     json_build_array(c.id, c.expires_at, c.template_id, t.terms_version) ORDER BY c.id) AS TEXT)
     FROM coupon c JOIN coupon_template t ON t.id = c.template_id
@@ -111,10 +116,26 @@ def held_of_json(text: str | None, source: Session | Engine, postgres: bool) -> 
     versions (remember_terms)."""
     if not text:
         return []
+    known = _held_of_text.get(text)
+    if known is not None:
+        return list(known)
     rows: list[HeldRow] = [tuple(row) for row in json.loads(text)]
     if not postgres:
         rows.sort()
-    return held_of_rows(rows, remember_terms(source, postgres, rows), postgres)
+    made = held_of_rows(rows, remember_terms(source, postgres, rows), postgres)
+    if all(row in _held_of_rows for row in rows):  # each at its terms' version: never stale
+        if len(_held_of_text) >= _MAX_REMEMBERED_TEXTS:
+            _held_of_text.clear()
+        _held_of_text[text] = tuple(made)
+    return made
+
+
+# The HeldCoupons of a whole text, as held_of_rows makes them: a store quotes the same
+# shopper's coupons cart after cart, and parsing the text and looking up its 50 rows was a
+# twentieth of a quote that misses the answer memory (docs/benchmarks.md, "Ninth round").
+# The text names every coupon's terms' version, so the same text is the same coupons.
+_MAX_REMEMBERED_TEXTS = 1024
+_held_of_text: dict[str, tuple[HeldCoupon, ...]] = {}
 
 
 # Each template's terms by id, with the version they were read at. Never stale for a quote: a

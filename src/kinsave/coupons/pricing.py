@@ -204,11 +204,12 @@ def measure_all(
 
 
 def _covered(found: dict[str, list[int]], values: frozenset[str]) -> tuple[int, ...]:
-    """The indexes of the lines whose sku (or category) is one of `values`, in cart order."""
+    """The indexes of the lines whose sku (or category) is one of `values`, in cart order.
+    A line has one sku and at most one category, so the values' lists share no index."""
     if len(values) == 1:
         for value in values:
             return tuple(found.get(value, ()))
-    return tuple(sorted({i for v in values for i in found.get(v, ())}))
+    return tuple(sorted([i for v in values for i in found.get(v, ())]))
 
 
 @dataclass

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from kinsave.catalog import service as catalog
 from kinsave.coupons.held import PG_HELD_JSON_SQL, SQLITE_HELD_JSON_SQL, held_of_json
 from kinsave.coupons.pricing import HeldCoupon
-from kinsave.db import driver_of, psycopg_sql, single_read, sqlite_time
+from kinsave.db import AwaitedReads, driver_of, psycopg_sql, single_read, sqlite_time
 from kinsave.ledger import service as ledger
 from kinsave.sharing import service as sharing
 from kinsave.storelinks import service as storelinks
@@ -81,6 +81,24 @@ def read_quote_inputs(
             source,
             lambda driver: _execute(driver, postgres, shop_id, shopper_id, channel, skus, now),
         )
+    return _inputs(row, postgres)
+
+
+async def await_quote_inputs(
+    reads: AwaitedReads, shop_id: str, shopper_id: str, channel: str, skus: list[str], now: datetime
+) -> QuoteInputs:
+    """read_quote_inputs's answer on PostgreSQL, the same statement awaited on psycopg's
+    AsyncConnection (db.AwaitedReads): the event loop serves others while the database works."""
+
+    async def statement(connection: Any) -> Any:
+        params = _params(shop_id, shopper_id, channel, skus)
+        params["now"] = now
+        return await (await connection.execute(_PG, params, prepare=True)).fetchone()
+
+    return _inputs(await reads.read(statement), postgres=True)
+
+
+def _inputs(row: Any, postgres: bool) -> QuoteInputs:
     linked, wallet, rules_json, channel_added, categories, held_json = row
     if isinstance(categories, str):  # SQLite answers JSON as text, psycopg parses it
         categories = json.loads(categories)
@@ -95,6 +113,15 @@ def read_quote_inputs(
     )
 
 
+def _params(shop_id: str, shopper_id: str, channel: str, skus: list[str]) -> dict[str, Any]:
+    return {
+        "shop_id": shop_id,
+        "shopper_id": shopper_id,
+        "channel": channel,
+        "skus": json.dumps(skus),
+    }
+
+
 def _execute(
     driver: Any,
     postgres: bool,
@@ -104,12 +131,7 @@ def _execute(
     skus: list[str],
     now: datetime,
 ) -> Any:
-    params: dict[str, Any] = {
-        "shop_id": shop_id,
-        "shopper_id": shopper_id,
-        "channel": channel,
-        "skus": json.dumps(skus),
-    }
+    params = _params(shop_id, shopper_id, channel, skus)
     if postgres:
         params["now"] = now
         return driver.execute(_PG, params, prepare=True).fetchone()
