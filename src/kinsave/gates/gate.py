@@ -93,7 +93,8 @@ class Gate(Generic[Item]):
         self._held: list[tuple[str, str, list[Settlement]]] = []  # settlements not sent yet
         self._held_lock = threading.Lock()  # the lanes of a batcher share their gate
         self._front_door = FrontDoor(store, self._give_back)
-        self._decisions: dict[str, Any] = {}  # outcome -> its GATE_DECISIONS child
+        # outcome -> its GATE_DECISIONS child (two threads racing both get the same child)
+        self._decisions: dict[str, Any] = {}
 
     @property
     def in_use(self) -> bool:
