@@ -2,6 +2,7 @@
 FastAPI's own handler answers, and only the routes of the storm shape take it."""
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Annotated, Any
 
@@ -13,10 +14,11 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
+from starlette.routing import Match
 
 from kinsave import storm_route
 from kinsave.api import IdempotencyKey
-from kinsave.app import STORM_ROUTERS, create_app
+from kinsave.app import STORM_ROUTERS, STORM_TAPS, create_app
 from kinsave.auth.schemas import ShopperPrincipal
 from kinsave.config import Settings
 from kinsave.coupons.checkout_router import quote
@@ -70,6 +72,27 @@ class TestShortWay:
         }
         assert {"grab_envelope", "claim_daily", "claim_coupon", "checkout_quote"} <= operation_ids
         assert STORM_ROUTERS == 3
+
+    def test_the_taps_are_matched_first_and_shadow_no_route(self, settings: Settings):
+        """The taps come right after /openapi.json (and the bench's do-nothing route, when on),
+        and no other route's requests match a tap's pattern: moving them first hid nothing."""
+        app = create_app(settings.model_copy(update={"bench_endpoints": True}))
+        top = [getattr(route, "path", None) for route in app.router.routes]
+        first = top.index(STORM_TAPS[0])
+        assert top[first : first + len(STORM_TAPS)] == list(STORM_TAPS)
+        assert all(not isinstance(path, str) or path == "/openapi.json" for path in top[:first])
+        taps = app.router.routes[first : first + len(STORM_TAPS)]
+        others = [
+            route
+            for route in _routes(app.router.routes)
+            if isinstance(route, APIRoute) and route.path not in STORM_TAPS
+        ]
+        assert len(others) > 100
+        for route in others:
+            path = re.sub(r"\{[^}]+\}", "x1", route.path)
+            for method in route.methods:
+                scope = {"type": "http", "method": method, "path": path, "root_path": ""}
+                assert all(tap.matches(scope)[0] != Match.FULL for tap in taps), route.path
 
     def test_its_answers_are_fastapis_own(self, api: httpx.Client, live_server, session_factory):
         """The same endpoint and dependency behind FastAPI's handler and behind StormRoute: the

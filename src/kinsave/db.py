@@ -303,7 +303,7 @@ def single_read_connection(engine: Engine) -> Iterator[Any]:
 class AwaitedReads:
     """PostgreSQL connections of psycopg's own AsyncConnection, in autocommit, for a request that
     reads with one statement and awaits it on the event loop (the checkout quote, decision
-    4X-quote). The loop serves other requests while PostgreSQL works: a read on a pooled sync
+    47). The loop serves other requests while PostgreSQL works: a read on a pooled sync
     connection held the only event loop for the round trip, about 0.5 ms of every quote on a
     busy host, and a thread hop or SQLAlchemy's async engine cost more CPU than that wait
     (docs/benchmarks.md, "Eighth round" and "Ninth round").

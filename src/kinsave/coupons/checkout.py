@@ -83,7 +83,7 @@ async def quote_checkout_awaited(
     now: datetime | None = None,
 ) -> bytes:
     """quote_checkout_json(engine, ...) for the route. Given `reads` (PostgreSQL, decision
-    4X-quote) the read is awaited, so the event loop serves other requests while the database
+    47) the read is awaited, so the event loop serves other requests while the database
     works; without (SQLite: its read is this process's own CPU, nothing to wait for) it is
     quote_checkout_json's. The same statement, the same answer."""
     if reads is None:

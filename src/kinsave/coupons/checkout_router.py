@@ -54,7 +54,7 @@ async def quote(store: CurrentStore, request: Request) -> Response:
     # The hop and the GIL's hand-offs between the loop and 32 busy threads cost more than the
     # read itself (docs/benchmarks.md, "Checkout at holiday speed"). The read takes a connection
     # with no Session or transaction (one statement needs none); on PostgreSQL it is awaited
-    # (app.state.awaited_reads, decision 4X-quote), so the loop serves others meanwhile.
+    # (app.state.awaited_reads, decision 47), so the loop serves others meanwhile.
     body = await json_body(request, QuoteIn)
     state = request.app.state
     answer = await checkout.quote_checkout_awaited(
