@@ -148,7 +148,13 @@ class Batcher(Generic[Item, Result]):
         round trip per tap before the database, refused or granted."""
         admitted = await self.gate.front(item) if self.gate is not None else None
         if isinstance(admitted, KinsaveError):
-            raise admitted
+            try:
+                raise admitted
+            finally:
+                # The raised refusal's traceback holds this frame, whose `admitted` holds the
+                # refusal: a cycle only the garbage collector frees, and with it every object the
+                # request's frames hold. Without it, refcounting frees each refusal at once.
+                del admitted
         return await self.submit(item, order_key=order_key, admitted=admitted)
 
     def run(self, item: Item, *, order_key: str = "") -> Result:

@@ -5,8 +5,10 @@ nothing written, and a batch that fails as a whole reruns each item alone.
 """
 
 import asyncio
+import gc
 import threading
 import time
+import weakref
 import zlib
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -394,3 +396,35 @@ class TestStormPathsCreditTheRightShop:
                 assert ledger.wallet_balance(session, shopper, bakery["shop_id"]) == 70
             report = ledger.reconcile(session)
         assert report.clean, report
+
+
+class _RefusingGate:
+    """A gate whose front door refuses every item (the storm's usual answer)."""
+
+    async def front(self, item: object) -> KinsaveError:
+        return KinsaveError("envelope_empty", "every share of this envelope has been grabbed")
+
+
+def test_a_front_door_refusal_is_freed_without_the_garbage_collector(session_factory):
+    # A refusal raised by `Batcher.answer` must not sit in a reference cycle (its traceback's
+    # frame holding it): each one would then wait, with every object the request's frames hold,
+    # for the collector, whose passes cost a storm's refusals ~10 us each (docs/benchmarks.md,
+    # "The refusal's extra over HTTP, session 10").
+    batcher = Batcher(session_factory, grabs.book_grabs, gate=_RefusingGate(), name="test-freed")
+
+    async def refused() -> tuple[str, weakref.ref[KinsaveError]]:
+        try:
+            await batcher.answer(GrabRequest("env_x", "someone"), order_key="env_x")
+        except KinsaveError as refusal:
+            return refusal.code, weakref.ref(refusal)
+        raise AssertionError("not refused")
+
+    gc.disable()
+    try:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            code, freed = pool.submit(asyncio.run, refused()).result(timeout=10)
+        assert code == "envelope_empty"
+        assert freed() is None
+    finally:
+        gc.enable()
+        batcher.stop()
