@@ -200,7 +200,7 @@ def main(kind: str, store: str, rounds: int) -> None:
         # As the bench does: the crowd's sessions go to Redis too, where the server keeps them.
         shared = None
         if redis_url and shared_sessions is not None:
-            shared = shared_sessions.SharedSessions(redis_url, shared_sessions.database_of(engine))
+            shared = shared_sessions.shared_sessions_for(redis_url, engine)
         crowd = seed.crowd(factory, BLOCK * (rounds + 2) + IN_FLIGHT * rounds + 10)
         (empty,) = seed.shop_envelopes(factory, settings, crowd.shop_id, 1, 1, 100)
         open_ = seed.shop_envelopes(factory, settings, crowd.shop_id, rounds, IN_FLIGHT, 3_200)

@@ -23,7 +23,7 @@ from kinsave.auth.key_cache import StoreKeyCache
 from kinsave.auth.loop_reads import loop_session_reads
 from kinsave.auth.router import router as auth_router
 from kinsave.auth.session_cache import SessionCache
-from kinsave.auth.shared_sessions import SharedSessions, database_of
+from kinsave.auth.shared_sessions import shared_sessions_for
 from kinsave.batch_outcomes import AloneFunction, BatchFunction
 from kinsave.batcher import Batcher
 from kinsave.campaigns.router import router as campaigns_router
@@ -190,7 +190,7 @@ def _share_state(
     app.state.rate_limiter = (
         RateLimiter(session_factory, settings.redis_url) if settings.rate_limits_enabled else None
     )
-    shared = SharedSessions(settings.redis_url, database_of(engine)) if settings.redis_url else None
+    shared = shared_sessions_for(settings.redis_url, engine)
     app.state.session_cache = SessionCache(settings.session_cache_seconds, shared=shared)
     app.state.loop_session_reads = loop_session_reads(engine)
     app.state.readiness = Readiness(engine, settings.redis_url)

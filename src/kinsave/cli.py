@@ -338,16 +338,12 @@ def operator_rotate(
 def revoke_sessions(shopper: Annotated[str, typer.Argument(help="Shopper id")]) -> None:
     """Sign a shopper out everywhere (a lost phone, a stolen token)."""
     from kinsave.auth import service as auth
-    from kinsave.auth.shared_sessions import SharedSessions, database_of
+    from kinsave.auth.shared_sessions import shared_sessions_for
 
     factory = _session_factory()
     settings = get_settings()
     # The API keeps sessions in Redis: their tombstones go there before the revocation commits.
-    shared = (
-        SharedSessions(settings.redis_url, database_of(factory.kw["bind"]))
-        if settings.redis_url
-        else None
-    )
+    shared = shared_sessions_for(settings.redis_url, factory.kw["bind"])
     with unit_of_work(factory) as session:
         revoked = auth.revoke_shopper_sessions(session, shopper)
     if shared is not None:

@@ -27,7 +27,35 @@ from tests.factories import login
 
 
 @pytest.fixture
-def two_apps(settings, session_factory, redis_url) -> Iterator[tuple[TestClient, TestClient]]:
+def postgresql_only(backend: str) -> None:
+    if backend == "sqlite":
+        pytest.skip("sessions are kept in Redis for PostgreSQL; SQLite reads them on the loop")
+
+
+def test_sqlite_keeps_no_sessions_in_redis_and_still_ends_them_everywhere(
+    sqlite_settings_with_redis,
+):
+    settings = sqlite_settings_with_redis
+    with TestClient(create_app(settings)) as first, TestClient(create_app(settings)) as second:
+        assert first.app.state.session_cache.shared is None  # type: ignore[attr-defined]
+        headers, key = _sign_in(first, "auntie")
+        assert redis.Redis.from_url(settings.redis_url).get(key) is None
+        assert second.get("/v1/wallet", headers=headers).status_code == 200
+        assert first.post("/v1/auth/logout", headers=headers).status_code == 204
+        assert _refused(second.get("/v1/wallet", headers=headers))  # the row, read on the loop
+
+
+@pytest.fixture
+def sqlite_settings_with_redis(settings, backend, redis_url):
+    if backend != "sqlite":
+        pytest.skip("SQLite only")
+    return settings.model_copy(update={"redis_url": redis_url})
+
+
+@pytest.fixture
+def two_apps(
+    postgresql_only, settings, session_factory, redis_url
+) -> Iterator[tuple[TestClient, TestClient]]:
     redis.Redis.from_url(redis_url).flushdb()
     shared = settings.model_copy(update={"redis_url": redis_url})
     with TestClient(create_app(shared)) as first, TestClient(create_app(shared)) as second:
@@ -109,7 +137,7 @@ def test_an_expired_session_never_works(two_apps, redis_url):
     assert _refused(second.get("/v1/wallet", headers=headers))
 
 
-def test_sessions_in_a_redis_cluster(settings, session_factory, redis_cluster):
+def test_sessions_in_a_redis_cluster(postgresql_only, settings, session_factory, redis_cluster):
     shared = settings.model_copy(update={"redis_url": redis_cluster})
     with TestClient(create_app(shared)) as first, TestClient(create_app(shared)) as second:
         crowd = [_sign_in(first, f"guest{n}")[0] for n in range(12)]  # keys on every node
@@ -136,7 +164,9 @@ def test_a_revocation_redis_can_not_take_is_not_made(api, session_factory):
         gc.collect()
 
 
-def test_a_hung_redis_costs_one_timeout_per_pause(settings, session_factory, private_redis):
+def test_a_hung_redis_costs_one_timeout_per_pause(
+    postgresql_only, settings, session_factory, private_redis
+):
     """SIGSTOP: Redis accepts connections and answers nothing. Sessions are read from the
     database meanwhile, after one socket timeout, not one per request."""
     shared = settings.model_copy(update={"redis_url": private_redis.url})

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from kinsave.auth.shared_sessions import SharedSessions, database_of
+from kinsave.auth.shared_sessions import shared_sessions_for
 from kinsave.bench import http, http_runs, seed
 from kinsave.bench.checkout import Checkout
 from kinsave.bench.checks import answer_problems
@@ -161,11 +161,7 @@ def run(
             upgrade_to_head(settings)
             engine = make_engine(settings)
             # The server keeps sessions in Redis: the crowd's go there as they are written.
-            shared = (
-                SharedSessions(settings.redis_url, database_of(engine))
-                if settings.redis_url
-                else None
-            )
+            shared = shared_sessions_for(settings.redis_url, engine)
             try:
                 factory = make_session_factory(engine)
                 progress(f"{database}: signing in {scale.shoppers} shoppers", 0, 1)
