@@ -1,7 +1,7 @@
 from fastapi import APIRouter, Request
 
 from kinsave.api import DbSession
-from kinsave.auth import service, wechat
+from kinsave.auth import host_sign_in, service, wechat
 from kinsave.auth.schemas import DevLoginIn, TelegramLoginIn, TokenOut, WechatLoginIn
 from kinsave.db import unit_of_work
 from kinsave.errors import ERROR_STATUS, KinsaveError, openapi_errors
@@ -36,7 +36,7 @@ def dev_login(body: DevLoginIn, request: Request, session: DbSession) -> TokenOu
 )
 def telegram_login(body: TelegramLoginIn, request: Request, session: DbSession) -> TokenOut:
     """Sign in from a Telegram Mini App with its initData (hash or Ed25519 signature)."""
-    return service.sign_in_with_telegram(session, request.app.state.settings, body.init_data)
+    return host_sign_in.sign_in_with_telegram(session, request.app.state.settings, body.init_data)
 
 
 @router.post(
@@ -54,4 +54,4 @@ def wechat_login(body: WechatLoginIn, request: Request) -> TokenOut:
     # The network call comes first, with no transaction (and on SQLite no write lock) open.
     user = wechat.exchange_code(settings, body.code)
     with unit_of_work(request.app.state.session_factory) as session:
-        return service.sign_in_with_wechat(session, settings, user)
+        return host_sign_in.sign_in_with_wechat(session, settings, user)

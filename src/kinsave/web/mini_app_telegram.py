@@ -11,7 +11,7 @@ shopper's (sharing.opening.open_in_mini_app), else the mini app's home.
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from kinsave.auth import service as auth
+from kinsave.auth import host_sign_in
 from kinsave.auth.deps import SESSION_COOKIE, csrf_matches
 from kinsave.auth.schemas import TelegramLoginIn
 from kinsave.db import unit_of_work, utcnow
@@ -41,8 +41,8 @@ def telegram_session(body: TelegramLoginIn, request: Request) -> Response:
     settings = request.app.state.settings
     base_url = str(request.base_url).rstrip("/")
     with unit_of_work(request.app.state.session_factory) as session:
-        signed_in = auth.sign_in_with_telegram(session, settings, body.init_data)
-        code = auth.telegram_start_param(body.init_data)
+        signed_in = host_sign_in.sign_in_with_telegram(session, settings, body.init_data)
+        code = host_sign_in.telegram_start_param(body.init_data)
         location = "/app"
         if code:
             location = opening.open_in_mini_app(
