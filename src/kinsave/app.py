@@ -124,24 +124,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         asking = await telegram_identity.start_asking(settings)
         yield
         asking.cancel()
-        if app.state.gates is not None:
-            await app.state.gates.close()
-        if app.state.session_cache.shared is not None:
-            await app.state.session_cache.shared.close()
-        sweeper.stop()
-        for batcher in batchers:
-            batcher.stop()
-        if app.state.loop_session_reads is not None:
-            app.state.loop_session_reads.close()
-        engine.dispose()
-        app.state.single_read_engine.dispose()
-        if app.state.awaited_reads is not None:
-            await app.state.awaited_reads.close()
-            app.state.awaited_reads = None
-        metrics.process_exiting()
-        # What start-up froze goes back to the collector: a process that builds apps one after
-        # another (the tests, an embedding program) would otherwise never free their cycles.
-        gc.unfreeze()
+        await _shut_down(app, sweeper, batchers, engine)
 
     app = FastAPI(
         title="kinsave",
@@ -165,6 +148,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _install_error_handlers(app)
     _install_middleware(app, settings)
     return app
+
+
+async def _shut_down(
+    app: FastAPI, sweeper: Sweeper, batchers: list[Batcher[Any, Any]], engine: Engine
+) -> None:
+    """The lifespan's end: the gates', sessions' and reads' connections closed on the loop that
+    opened them, the sweeper and the batchers stopped, the engines disposed."""
+    if app.state.gates is not None:
+        await app.state.gates.close()
+    if app.state.session_cache.shared is not None:
+        await app.state.session_cache.shared.close()
+    sweeper.stop()
+    for batcher in batchers:
+        batcher.stop()
+    if app.state.loop_session_reads is not None:
+        app.state.loop_session_reads.close()
+    engine.dispose()
+    app.state.single_read_engine.dispose()
+    if app.state.awaited_reads is not None:
+        await app.state.awaited_reads.close()
+        app.state.awaited_reads = None
+    metrics.process_exiting()
+    # What start-up froze goes back to the collector: a process that builds apps one after
+    # another (the tests, an embedding program) would otherwise never free their cycles.
+    gc.unfreeze()
 
 
 def _share_state(
