@@ -58,10 +58,10 @@ STORE_KEY = BearerScheme("StoreKey", "A store server's API key of a shop (`ks_st
 # Authentication reads in its own short transaction so that the request's write transaction
 # (on SQLite, an immediate write lock) starts only once we know who is calling. Async, so that
 # a session the cache remembers (session_cache_seconds) costs no thread hop; else it is looked
-# up in Redis when sessions are kept there (auth/shared_sessions.py, one MGET per loop turn);
-# else, on SQLite, read on the loop itself (auth/loop_reads.py); else (PostgreSQL, a busy
-# SQLite, a Redis miss) handed to the session batcher, which reads a storm's new tokens
-# together (and writes them back to Redis).
+# up in Redis when sessions are kept there (PostgreSQL: auth/shared_sessions.py, one MGET per
+# loop turn); on SQLite read on the loop itself (auth/loop_reads.py); else (a Redis miss, no
+# Redis on PostgreSQL, a busy SQLite) handed to the session batcher, which reads a storm's new
+# tokens together (and writes them back to Redis).
 async def current_shopper(
     request: Request, authorization: Annotated[str | None, Depends(SHOPPER_TOKEN)] = None
 ) -> ShopperPrincipal:
@@ -78,9 +78,10 @@ async def current_shopper(
             raise found
         if found is not None:
             return found
-    # Not in Redis (never written, flushed): the batcher's read writes it back, not this one.
+    # SQLite only (PostgreSQL has no loop reads; Redis keeps sessions for PostgreSQL alone,
+    # shared_sessions_for). A Redis miss goes to the batcher, whose read writes the key back.
     loop_reads: LoopSessionReads | None = request.app.state.loop_session_reads
-    read_here = loop_reads.resolve(token) if loop_reads and cache.shared is None else None
+    read_here = loop_reads.resolve(token) if loop_reads else None
     if read_here is not None:
         answer = cache.answer(token, read_here)
         if isinstance(answer, KinsaveError):
