@@ -12,6 +12,9 @@ In Redis the admissions asked while one round trip is out wait for the next, whi
 of them (one script per target in one pipeline), so a flood of taps costs one round trip per
 turn, not one per tap. A reservation whose asker went away before it was answered (a client
 that disconnected) is given back, so that none waits for a settle that never comes.
+
+A target whose exhaustion is final (an envelope whose every share is grabbed) is answered from
+this process's memo of it (gates/memo.py), without the round trip, once a reply said so.
 """
 
 import asyncio
@@ -23,9 +26,12 @@ import redis
 import redis.asyncio
 import redis.asyncio.cluster
 
+from kinsave.gates.memo import ExhaustionMemo, FinalTarget
 from kinsave.gates.store import (
     ADMIT_SCRIPT,
+    HOLDERS_SCRIPT,
     OPTIONS,
+    STORE_ERRORS,
     Admission,
     MemoryStore,
     RedisStore,
@@ -33,6 +39,7 @@ from kinsave.gates.store import (
     admission_of,
     keys_of,
     plain_url,
+    text_of,
 )
 
 _ADMIT_SHA = hashlib.sha1(ADMIT_SCRIPT.encode()).hexdigest()
@@ -44,23 +51,34 @@ Orphaned = Callable[[str, str, str], None]
 class FrontDoor:
     """A store's admissions of single taps: `await front_door.admit(tag, member, now)`."""
 
-    def __init__(self, store: Store, orphaned: Orphaned) -> None:
+    def __init__(self, store: Store, orphaned: Orphaned, *, final_exhaustion: bool = False):
+        """`final_exhaustion`: the kind's exhaustion is final (`Spec.exhaustion_is_final`), so
+        its final targets are answered from memory (gates/memo.py; Redis only: the memory
+        store answers in memory already)."""
         self._memory = store if isinstance(store, MemoryStore) else None
         self._url = store.url if isinstance(store, RedisStore) else ""
         self._orphaned = orphaned
         self._round_trips: _RoundTrips | None = None
+        self.memo = ExhaustionMemo() if final_exhaustion and self._memory is None else None
 
     async def admit(self, tag: str, member: str, now: int) -> Admission:
         """This member's admission at this target (one verdict), as the batch's would be."""
         if self._memory is not None:
             (admission,) = self._memory.admit([(tag, [member])], now)
             return admission
+        if self.memo is not None and (known := self.memo.answer(tag, member, now)) is not None:
+            return known
         loop = asyncio.get_running_loop()
         trips = self._round_trips
         if trips is None or trips.loop is not loop:  # a client belongs to the loop it runs on
-            trips = _RoundTrips(loop, _async_client(self._url), self._orphaned)
+            trips = _RoundTrips(loop, _async_client(self._url), self._orphaned, self.memo)
             self._round_trips = trips
         return await trips.ask(tag, member, now)
+
+    def forget(self, tag: str) -> None:
+        """The store took a forget of `tag`: its memo, if any, is stale."""
+        if self.memo is not None:
+            self.memo.forget(tag)
 
     async def close(self) -> None:
         """Close the event loop's Redis connections (at shutdown, on that loop)."""
@@ -79,8 +97,14 @@ class _RoundTrips:
     """One event loop's admissions in Redis: at most one round trip out at a time; the ones
     asked meanwhile go together in the next."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, client: Any, orphaned: Orphaned) -> None:
-        self.loop, self.client, self._orphaned = loop, client, orphaned
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client: Any,
+        orphaned: Orphaned,
+        memo: ExhaustionMemo | None,
+    ) -> None:
+        self.loop, self.client, self._orphaned, self._memo = loop, client, orphaned, memo
         self._waiting: list[_Waiting] = []
         self._sending: asyncio.Task[None] | None = None
 
@@ -108,16 +132,38 @@ class _RoundTrips:
         try:
             while self._waiting:
                 waiting, self._waiting = self._waiting, []
+                version = self._memo.version if self._memo is not None else 0
                 try:
                     admissions = await self._round_trip(waiting)
                 except Exception as error:  # noqa: BLE001 - each asker decides what it means
                     for *_, answer in waiting:
                         answer.set_exception(error)
-                else:
-                    for (*_, answer), admission in zip(waiting, admissions, strict=True):
-                        answer.set_result(admission)
+                    continue
+                for (*_, answer), admission in zip(waiting, admissions, strict=True):
+                    answer.set_result(admission)
+                await self._learn_final(waiting, admissions, version)
         finally:
             self._sending = None
+
+    async def _learn_final(
+        self, waiting: list[_Waiting], admissions: list[Admission], version: int
+    ) -> None:
+        """Memoise the holders of each target the replies called final (once per target)."""
+        memo = self._memo
+        if memo is None:
+            return
+        finals = {tag: a.gen for (tag, *_), a in zip(waiting, admissions, strict=True) if a.final}
+        for tag, gen in finals.items():
+            if gen is None or memo.knows(tag):
+                continue
+            try:
+                raw = await self.client.eval(HOLDERS_SCRIPT, 4, *keys_of(tag), gen)
+            except STORE_ERRORS:
+                return  # the memo is only an optimisation: the next tap asks the store again
+            if raw:  # 0: no longer final under `gen` (a forget, a flush came between)
+                until, info = int(raw[0]), text_of(raw[1])
+                holders = frozenset(map(text_of, raw[2]))
+                memo.keep(tag, FinalTarget(gen, info, until, holders), version)
 
     async def _round_trip(self, waiting: list[_Waiting]) -> list[Admission]:
         by_tag: dict[str, list[int]] = {}
@@ -141,5 +187,5 @@ class _RoundTrips:
             whole = admission_of(reply)
             for position, i in enumerate(at):
                 verdicts = whole.verdicts[position : position + 1]
-                admissions[i] = Admission(whole.gen, whole.info, verdicts, whole.epoch)
+                admissions[i] = Admission(whole.gen, whole.info, verdicts, whole.epoch, whole.final)
         return admissions

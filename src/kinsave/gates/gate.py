@@ -57,6 +57,10 @@ class Spec(Protocol[ItemIn]):
     name: str
     prefix: str  # of its tags: env:, camp:, tpl:
     codes: dict[str, KinsaveError]  # "already" and "exhausted" as the database answers them
+    # Once exhausted (every unit granted and settled) a target stays so until its `until`, and
+    # nothing (no process's `forget`) can raise it: its taps are answered from memory
+    # (gates/memo.py). False where another process may raise the truth.
+    exhaustion_is_final: bool
 
     def tag(self, item: ItemIn) -> str: ...
 
@@ -92,7 +96,8 @@ class Gate(Generic[Item]):
         self._unforgotten: set[str] = set()  # forgets the store failed to take; retried first
         self._held: list[tuple[str, str, list[Settlement]]] = []  # settlements not sent yet
         self._held_lock = threading.Lock()  # the lanes of a batcher share their gate
-        self._front_door = FrontDoor(store, self._give_back)
+        final = spec.exhaustion_is_final
+        self._front_door = FrontDoor(store, self._give_back, final_exhaustion=final)
         # outcome -> its GATE_DECISIONS child (two threads racing both get the same child)
         self._decisions: dict[str, Any] = {}
 
@@ -237,6 +242,7 @@ class Gate(Generic[Item]):
             while self._unforgotten:
                 tag = next(iter(self._unforgotten))
                 self.store.forget(tag)
+                self._front_door.forget(tag)  # after the store: a memo read before is stale
                 self._unforgotten.discard(tag)
         except STORE_ERRORS:
             self._stop_using()

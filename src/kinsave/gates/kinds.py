@@ -39,6 +39,8 @@ def _code_of(outcome: object) -> str | None:
 class GrabKind:
     name = "grab"
     prefix = "env:"
+    # An envelope's grabbed shares never come back, and it closes only at its expiry (`until`).
+    exhaustion_is_final = True
     codes = {
         "already": KinsaveError("already_grabbed", "you already grabbed a share of this envelope"),
         "exhausted": KinsaveError(
@@ -76,6 +78,7 @@ class GrabKind:
 class DailyKind:
     name = "daily"
     prefix = "camp:"
+    exhaustion_is_final = False  # a budget is topped up (a forget, maybe in another process)
     codes = {
         "already": KinsaveError("already_claimed_today", "today's envelope is already claimed"),
         "exhausted": KinsaveError("budget_exhausted", "not enough money in the paying account"),
@@ -125,6 +128,7 @@ def day_end(local_day: date, timezone: str) -> int:
 class CouponKind:
     name = "coupon"
     prefix = "tpl:"
+    exhaustion_is_final = False  # a template's stock can be raised, or it paused and resumed
     codes = {
         "already": KinsaveError("coupon_limit_reached", "you already hold as many as allowed"),
         "exhausted": KinsaveError("coupon_sold_out", "every coupon of this kind has been claimed"),

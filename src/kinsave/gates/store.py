@@ -73,9 +73,27 @@ for i = 2, #ARGV do
   out[#out + 1] = v
 end
 redis.call('HSET', KEYS[1], 'inflight', inflight)
-return {1, st[1], st[8], out}
+-- final: every unit's grant committed and settled, nothing in flight (gates/front_door.py)
+local final = 0
+if tonumber(st[2]) < lo and inflight == 0 and mode == 'count'
+   and redis.call('HLEN', KEYS[3]) == 0 then final = 1 end
+return {1, st[1], st[8], out, final}
 """
 ADMIT_SCRIPT = _ADMIT  # also run from the event loop (gates/front_door.py)
+# A final target's holders, if it is still final under generation ARGV[1] (else 0): the
+# until, the info and every member holding its limit (gates/front_door.py, the memo).
+HOLDERS_SCRIPT = """
+local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'lo', 'limit', 'mode',
+                      'until', 'info')
+if st[1] ~= ARGV[1] or st[6] ~= 'count' then return 0 end
+if tonumber(st[2]) >= tonumber(st[4]) or tonumber(st[3]) ~= 0
+   or redis.call('HLEN', KEYS[3]) ~= 0 then return 0 end
+local limit, out, held = tonumber(st[5]), {}, redis.call('HGETALL', KEYS[2])
+for i = 1, #held, 2 do
+  if tonumber(held[i + 1]) >= limit then out[#out + 1] = held[i] end
+end
+return {st[7], st[8], out}
+"""
 _SETTLE = """
 local st = redis.call('HMGET', KEYS[1], 'gen', 'left', 'inflight', 'hi', 'limit', 'mode', 'cap')
 if st[1] ~= ARGV[1] then return 0 end
@@ -148,6 +166,9 @@ class Admission:
     info: str = ""
     verdicts: tuple[str, ...] = ()  # already | exhausted | reserved | pass, one per member
     epoch: str = ""
+    # The script saw `left` (not `cap`) below `lo` with nothing in flight (`count` mode): every
+    # unit's grant is committed and settled, so the holders can not change in this generation.
+    final: bool = False
 
 
 # One tap's settlement: member, reserved, kind (g granted, a already, x exhausted, - nothing),
@@ -239,11 +260,13 @@ def plain_url(url: str) -> str:
 def admission_of(raw: list[Any]) -> Admission:
     """An `_ADMIT` reply as an Admission."""
     if int(raw[0]) == 0:
-        return Admission(gen=None, epoch=_text(raw[1]))
-    return Admission(gen=_text(raw[1]), info=_text(raw[2]), verdicts=tuple(map(_text, raw[3])))
+        return Admission(gen=None, epoch=text_of(raw[1]))
+    verdicts = tuple(map(text_of, raw[3]))
+    final = len(raw) > 4 and int(raw[4]) == 1
+    return Admission(gen=text_of(raw[1]), info=text_of(raw[2]), verdicts=verdicts, final=final)
 
 
-def _text(value: Any) -> str:
+def text_of(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
