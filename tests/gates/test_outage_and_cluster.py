@@ -10,6 +10,7 @@ import pytest
 from kinsave.envelopes.grabs import GrabRequest
 from kinsave.gates import make_gates
 from tests.gates.conftest import codes, shoppers_with_wallets
+from tests.gates.test_exhaustion_memo import _kept
 from tests.gates.test_gates import Shop
 
 
@@ -53,6 +54,8 @@ def test_the_gates_on_a_redis_cluster(shop, redis_cluster, taps_for):
         got = codes(list(pool.map(tap, enumerate(names))))
     assert got.count("ok") == 30 and got.count("envelope_empty") == 60
     assert all(shop.open_shares(e) == 0 for e in envelopes)
+    for gates, taps in ((first, taps_a), (second, taps_b)):  # the holders read on the cluster
+        assert all(_kept(taps, gates, e, names[0]) for e in envelopes)
     first.grab.store.client.flushall()  # type: ignore[union-attr]
     again = codes([taps_a.tap("grab", GrabRequest(envelopes[0], n)) for n in names[:6]])
     assert set(again) <= {"already_grabbed", "envelope_empty"}
