@@ -2,7 +2,7 @@
 and a refused posting in a batch leaves the others booked and writes nothing of its own."""
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from kinsave.db import unit_of_work
@@ -198,72 +198,6 @@ class TestShopAccounts:
             assert ledger.balance(session, accounts["wallet"]) == 100
             shop = accounts["shop"]
             assert ledger.balance_of(session, AccountKind.SHOP_REDEEMED, shop, shop) == 0
-
-
-class TestOneRoundTrip:
-    """On PostgreSQL a batch that every check books is one statement (ledger/one_trip.py); one
-    whose condition declines is booked by the checks, as before, in two."""
-
-    @staticmethod
-    def _book_counting(session_factory, postings):
-        statements = []
-        with unit_of_work(session_factory) as session:
-            connection = session.connection()
-
-            def count(conn, cursor, statement, *args):
-                statements.append(statement)
-
-            event.listen(connection, "before_cursor_execute", count)
-            outcomes = batch.book(session, postings)
-            event.remove(connection, "before_cursor_execute", count)
-        return outcomes, len(statements)
-
-    def test_a_batch_every_check_books_is_one_statement(self, session_factory, accounts, backend):
-        redeemed = batch.ShopAccount(AccountKind.SHOP_REDEEMED, accounts["shop"])
-        # SHOP_REDEEMED opens with its first booking (three statements); then it is found
-        self._book_counting(
-            session_factory, [batch.Posting(accounts["wallet"], redeemed, 1, "t", "o")]
-        )
-        outcomes, statements = self._book_counting(
-            session_factory,
-            [
-                batch.Posting(accounts["wallet"], redeemed, 30, "t", "a"),
-                batch.Posting(batch.Wallet("grandma", accounts["shop"]), redeemed, 69, "t", "b"),
-                batch.Posting(accounts["funding"], accounts["wallet"], 5, "t", "c"),
-            ],
-        )
-        assert all(isinstance(outcome, int) for outcome in outcomes)
-        if backend == "postgresql":
-            assert statements == 1
-        with unit_of_work(session_factory) as session:
-            shop = accounts["shop"]
-            assert ledger.balance(session, accounts["wallet"]) == 5
-            assert ledger.balance_of(session, AccountKind.SHOP_REDEEMED, shop, shop) == 100
-            booked = session.execute(
-                select(Transfer.idempotency_key, Transfer.amount).where(
-                    Transfer.idempotency_key.in_(["a", "b", "c"])
-                )
-            ).all()
-        assert sorted(booked) == [("a", 30), ("b", 69), ("c", 5)]
-
-    def test_paying_from_a_credit_earlier_in_the_batch_declines_then_books(
-        self, session_factory, accounts, backend
-    ):
-        # the wallet pays 150 in all from 100, the 50 it is credited in between: the checks book
-        # every posting, the one-trip condition (all it pays, from what it holds) does not
-        outcomes, statements = self._book_counting(
-            session_factory,
-            [
-                _posting(accounts, "out", amount=100),
-                _posting(accounts, "in", **{"from": "funding", "to": "wallet", "amount": 50}),
-                _posting(accounts, "out-again", amount=50),
-            ],
-        )
-        assert all(isinstance(outcome, int) for outcome in outcomes)
-        if backend == "postgresql":
-            assert statements == 2
-        with unit_of_work(session_factory) as session:
-            assert ledger.balance(session, accounts["wallet"]) == 0
 
 
 def ledger_shop_of(session_factory, account_id: int) -> str:

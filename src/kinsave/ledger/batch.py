@@ -44,7 +44,6 @@ from kinsave.db import (
     utcnow,
 )
 from kinsave.errors import KinsaveError
-from kinsave.ledger import one_trip
 from kinsave.ledger.models import (
     DEFAULT_CURRENCY,
     NEGATIVE_ALLOWED,
@@ -112,34 +111,23 @@ def book(
     id or the refusal. Flushes, never commits."""
     now = now or utcnow()
     answers: list[int | KinsaveError | None] = [_invalid(p) for p in postings]
-    # None below: not refused (yet); after the checks, every posting left None is booked.
-    checked = [p for p, a in zip(postings, answers, strict=True) if a is None]
-    ids: dict[str, int] = {}
-    if checked and len(checked) == len(postings) and _on_postgresql(session):
-        held, booked_before, ids = _lock_and_book(session, postings, now)
-    else:
-        held, booked_before = _lock(session, checked)
+    # None below: not refused (yet); after the loop, every posting left None is booked.
+    held, booked_before = _lock(
+        session, [p for p, a in zip(postings, answers, strict=True) if a is None]
+    )
     for index, posting in enumerate(postings):
         if answers[index] is None:
             answers[index] = _apply(posting, held, booked_before)
-    if ids and any(answer is not None for answer in answers):
-        # one_trip.py's condition wrote a batch the checks refuse: roll the transaction back
-        raise RuntimeError("ledger: the one-trip booking disagrees with the checks")
-    if not ids:
-        _open_named(session, postings, answers, held, now)
-        booked = [p for p, answer in zip(postings, answers, strict=True) if answer is None]
-        ids = _write(session, booked, held, now) if booked else {}
-    for index, posting in enumerate(postings):
-        if answers[index] is None:
+    _open_named(session, postings, answers, held, now)
+    booked = [(i, p) for i, p in enumerate(postings) if answers[i] is None]
+    if booked:
+        ids = _write(session, [p for _, p in booked], held, now)
+        for index, posting in booked:
             answers[index] = ids[posting.key]
             if (campaign_id := held[posting.to_account].budget_of) is not None:
                 # A budget went up: its daily gate reads it anew once this commits (gates/).
                 forget_gate_after_commit(session, f"camp:{campaign_id}")
     return [answer for answer in answers if answer is not None]  # all set by now
-
-
-def _on_postgresql(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _invalid(posting: Posting) -> KinsaveError | None:
@@ -226,33 +214,23 @@ _PG_LOCK = """
 def _lock_refs(
     session: Session, refs: set[AccountRef], keys: Sequence[str] = ()
 ) -> tuple[dict[AccountRef, _Held], set[str]]:
-    if not refs:
-        return {}, set()
-    params = _lock_params(refs, keys)
-    if _on_postgresql(session):
-        rows: Sequence[Any] = session.connection().exec_driver_sql(_PG_LOCK, params).all()
-    else:
-        rows = _sqlite_read(session, params)
-    return _held_of(rows)
-
-
-def _lock_params(refs: Iterable[AccountRef], keys: Sequence[str]) -> dict[str, list[Any]]:
-    """The lock read's parameters: the accounts by id, the wallets, a shop's own accounts."""
-    refs = set(refs)
+    ids = [ref for ref in refs if isinstance(ref, int)]
     wallets = [ref for ref in refs if isinstance(ref, Wallet)]
     own = [ref for ref in refs if isinstance(ref, ShopAccount)]
-    return {
-        "ids": [ref for ref in refs if isinstance(ref, int)],
+    if not ids and not wallets and not own:
+        return {}, set()
+    params: dict[str, list[Any]] = {
+        "ids": ids,
         "owners": sorted({w.owner_id for w in wallets}),
         "shops": sorted({w.shop_id for w in wallets}),
         "shop_kinds": sorted({a.kind.value for a in own}),
         "own_shops": sorted({a.shop_id for a in own}),
         "keys": list(keys),
     }
-
-
-def _held_of(rows: Iterable[Sequence[Any]]) -> tuple[dict[AccountRef, _Held], set[str]]:
-    """The lock read's rows as held accounts (by id and by name), and the keys booked before."""
+    if session.get_bind().dialect.name == "postgresql":
+        rows: Sequence[Any] = session.connection().exec_driver_sql(_PG_LOCK, params).all()
+    else:
+        rows = _sqlite_read(session, params)
     held: dict[AccountRef, _Held] = {}
     booked_before: set[str] = set()
     for account_id, kind, owner_id, shop_id, balance, may_go_negative, booked_key in rows:
@@ -267,43 +245,6 @@ def _held_of(rows: Iterable[Sequence[Any]]) -> tuple[dict[AccountRef, _Held], se
         elif owner_id == shop_id:
             held[ShopAccount(AccountKind(kind), shop_id)] = account
     return held, booked_before
-
-
-def _lock_and_book(
-    session: Session, postings: Sequence[Posting], now: datetime
-) -> tuple[dict[AccountRef, _Held], set[str], dict[str, int]]:
-    """PostgreSQL: the lock read, and the write when every posting will book, in one round trip
-    (one_trip.py); the transfers' ids by key, none when it wrote nothing."""
-    refs = [ref for p in postings for ref in (p.from_account, p.to_account)]
-    keys = [p.key for p in postings if p.repeated_code is not None]
-    params: dict[str, Any] = {**_lock_params(refs, keys), "now": now}
-    params.update(_posting_columns(postings))
-    rows = session.connection().exec_driver_sql(one_trip.LOCK_AND_BOOK, params).all()
-    ids = {row[6]: row[7] for row in rows if row[7] is not None}
-    return (*_held_of(row[:7] for row in rows if row[7] is None), ids)
-
-
-def _posting_columns(postings: Sequence[Posting]) -> dict[str, list[Any]]:
-    columns: dict[str, list[Any]] = {
-        "at": list(range(len(postings))),
-        "amount": [p.amount for p in postings],
-        "kind": [p.kind for p in postings],
-        "idempotency_key": [p.key for p in postings],
-        "reference": [p.reference for p in postings],
-        "refuse_repeated": [p.repeated_code is not None for p in postings],
-    }
-    for side in ("from", "to"):
-        named = [_ref_columns(getattr(p, f"{side}_account")) for p in postings]
-        for at, part in enumerate(("id", "kind", "owner", "shop")):
-            columns[f"{side}_ref_{part}"] = [row[at] for row in named]
-    return columns
-
-
-def _ref_columns(ref: AccountRef) -> tuple[int | None, str | None, str | None, str | None]:
-    """An account as one_trip.py matches it: (id, kind, owner, shop), by id or by name."""
-    if isinstance(ref, int):
-        return ref, None, None, None
-    return (None, *_row_key(ref))
 
 
 # SQLite: the same read as one statement of fixed text (lists as JSON parameters), which sqlite3
