@@ -124,18 +124,23 @@ class Gate(Generic[Item]):
     def join(self, items: Sequence[Item], fronts: Sequence[Any]) -> Ticket[Item]:
         """A batch's ticket: the items admitted at the front door (`fronts[i]` their ticket) keep
         their admission; the others (None) are admitted now, in one round trip if any (else the
-        held settlements are sent alone: nothing else would carry them). Two front
+        held settlements are sent alone: nothing else would carry them). A front ticket that
+        missed (its target not seeded then; it holds nothing) is admitted again in that round
+        trip: an earlier batch has often seeded the target since, and `load` then reads nothing
+        (a hot new envelope was seeded about twice, docs/benchmarks.md, "A granted tap's cost,
+        session 11"). Two front
         tickets of one target under different generations (a forget between them) can not
         settle together: the first one's generation stays, the other's reservation is given
         back and its item passes (the database decides it; nothing is learned under a stale
         generation)."""
-        rest = {i: at for at, i in enumerate(i for i, front in enumerate(fronts) if front is None)}
+        asking = (i for i, front in enumerate(fronts) if front is None or _missed(front))
+        rest = {i: at for at, i in enumerate(asking)}
         if not rest:
             self.flush()
         now = self.admit([items[i] for i in rest]) if rest else Ticket([], [])
         ticket = Ticket(list(items), ["pass"] * len(items))
         for i, front in enumerate(fronts):
-            source, at = (now, rest[i]) if front is None else (front, 0)
+            source, at = (now, rest[i]) if i in rest else (front, 0)
             tag = self.spec.tag(items[i])
             if tag in ticket.gens and ticket.gens[tag] != source.gens.get(tag):
                 self._give_back_ticket(tag, source, at)
@@ -307,6 +312,10 @@ class Gate(Generic[Item]):
                 self.spec.name, outcome
             )
         counter.inc(n)
+
+
+def _missed(front: Ticket[Any]) -> bool:
+    return front.verdicts[0] == "miss"
 
 
 def _indexes_by_tag(spec: Spec[Any], items: Sequence[Any]) -> dict[str, list[int]]:
