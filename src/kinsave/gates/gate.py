@@ -31,7 +31,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -137,7 +137,8 @@ class Gate(Generic[Item]):
         rest = {i: at for at, i in enumerate(asking)}
         if not rest:
             self.flush()
-        now = self.admit([items[i] for i in rest]) if rest else Ticket([], [])
+        asked_before = {at for i, at in rest.items() if fronts[i] is not None}
+        now = self.admit([items[i] for i in rest], asked_before) if rest else Ticket([], [])
         ticket = Ticket(list(items), ["pass"] * len(items))
         for i, front in enumerate(fronts):
             source, at = (now, rest[i]) if i in rest else (front, 0)
@@ -157,9 +158,9 @@ class Gate(Generic[Item]):
         """Close what `front` opened on this event loop (its Redis connections)."""
         await self._front_door.close()
 
-    def admit(self, items: Sequence[Item]) -> Ticket[Item]:
+    def admit(self, items: Sequence[Item], asked_before: Collection[int] = ()) -> Ticket[Item]:
         """Each item's verdict, in one store round trip (which carries the held settlements
-        first); no database work."""
+        first); no database work. `asked_before`: items whose miss was counted already."""
         ticket = Ticket(list(items), ["pass"] * len(items))
         if not self.in_use or not self._forget_pending():
             self._count("unavailable", len(items))
@@ -173,7 +174,7 @@ class Gate(Generic[Item]):
             self._count("unavailable", len(items))
             return ticket
         for (tag, at), admission in zip(by_tag.items(), admissions, strict=True):
-            self._apply(ticket, tag, at, admission)
+            self._apply(ticket, tag, at, admission, asked_before)
         return ticket
 
     def refusals(self, ticket: Ticket[Item]) -> list[KinsaveError | None]:
@@ -248,13 +249,20 @@ class Gate(Generic[Item]):
             return False
         return True
 
-    def _apply(self, ticket: Ticket[Item], tag: str, at: list[int], admission: Admission) -> None:
+    def _apply(
+        self,
+        ticket: Ticket[Item],
+        tag: str,
+        at: list[int],
+        admission: Admission,
+        asked_before: Collection[int] = (),
+    ) -> None:
         ticket.gens[tag] = admission.gen
         if admission.gen is None:
             ticket.epochs[tag] = admission.epoch
             for i in at:
                 ticket.verdicts[i] = "miss"
-            self._count("missed", len(at))
+            self._count("missed", sum(1 for i in at if i not in asked_before))
             return
         ticket.infos[tag] = admission.info
         for i, verdict in zip(at, admission.verdicts, strict=True):
