@@ -32,6 +32,7 @@ from kinsave.coupons.router import admin_router as coupon_admin_router
 from kinsave.coupons.router import router as coupons_router
 from kinsave.db import (
     AwaitedReads,
+    make_batch_engine,
     make_engine,
     make_one_read_session_factory,
     make_session_factory,
@@ -109,7 +110,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not settings.is_sqlite:  # SQLite opens its file on demand; nothing to run out of
-            await run_in_threadpool(open_connections, engine, settings.db_connections_at_start)
+            # The batchers' lanes' pool: what a storm uses first.
+            lanes, count = app.state.batch_engine, settings.db_connections_at_start
+            await run_in_threadpool(open_connections, lanes, count)
         await run_in_threadpool(_read_terms_ahead, app, settings)
         # Made here, on the loop that serves: its connections and their waits belong to it.
         app.state.awaited_reads = None if settings.is_sqlite else AwaitedReads(engine.url)
@@ -161,6 +164,7 @@ async def _shut_down(
     if app.state.loop_session_reads is not None:
         app.state.loop_session_reads.close()
     engine.dispose()
+    app.state.batch_engine.dispose()
     app.state.single_read_engine.dispose()
     if app.state.awaited_reads is not None:
         await app.state.awaited_reads.close()
@@ -189,6 +193,9 @@ def _share_state(
     )
     app.state.one_read_session_factory = make_one_read_session_factory(engine)
     app.state.single_read_engine = make_single_read_engine(engine)  # the checkout quote's
+    app.state.batch_engine = make_batch_engine(engine, settings)  # the batchers' lanes'
+    if app.state.batch_engine is not engine:
+        metrics.watch_pool(app.state.batch_engine)
     app.state.awaited_reads = None  # the quote's on PostgreSQL, made by the lifespan
     # Set even when off: a missing attribute of app.state costs an exception on every request.
     app.state.rate_limiter = (
@@ -299,7 +306,7 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
         **options: Any,
     ) -> Batcher[Any, Any]:
         return Batcher(
-            app.state.session_factory,
+            lanes_sessions,
             run_batch,
             max_batch=settings.grab_batch_max,
             run_alone=run_alone,
@@ -307,6 +314,7 @@ def _start_batchers(app: FastAPI, settings: Settings) -> list[Batcher[Any, Any]]
             **{"lanes": settings.batch_lanes, **options},
         )
 
+    lanes_sessions = make_session_factory(app.state.batch_engine)
     gates = app.state.gates
     app.state.grab_batcher = batcher(
         "grab",

@@ -254,6 +254,24 @@ def make_single_read_engine(engine: Engine) -> Engine:
     )
 
 
+def make_batch_engine(engine: Engine, settings: Settings) -> Engine:
+    """The pool the batchers' lanes take their connections from. On PostgreSQL a pool of its
+    own that pings nothing: the pre-ping (settings.db_pre_ping) was a round trip per batch, a
+    tenth of a grab batch's CPU (docs/benchmarks.md, "A granted tap's cost, session 11"). A lane
+    needs none: a batch that meets a dead connection fails whole and its items run again alone
+    (batcher.py), on fresh connections (a disconnect invalidates the pool's older ones). SQLite:
+    the engine itself (its pool pings nothing)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return create_engine(
+        engine.url,
+        pool_size=settings.db_connections_at_start,
+        max_overflow=settings.db_pool_size,
+        pool_pre_ping=False,
+        pool_recycle=1800,
+    )
+
+
 def single_read(engine: Engine, read: Callable[[Any], T]) -> T:
     """`read(driver)` on a single_read_connection; run again once, on a fresh connection, when
     the pooled one turned out dead (the database restarted, a connection timed out): the pool of

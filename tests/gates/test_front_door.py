@@ -150,6 +150,25 @@ def test_a_batch_joins_front_tickets_and_its_own_admissions(store: StoreUnderTes
     assert admission.gen == "gen2" and admission.verdicts == ("reserved",)
 
 
+def test_a_front_ticket_that_missed_is_admitted_again_when_its_batch_joins(
+    store: StoreUnderTest,
+) -> None:
+    """A tap that found its target unseeded at the front holds nothing; seeded since (by an
+    earlier batch), its batch admits it again and has nothing left to seed."""
+    gates = store.gates()
+    gate, target = gates.grab, gates.grab.store
+    target.forget("env:m")
+    missed = _run(gate.front(GrabRequest("m", "m0")))
+    assert isinstance(missed, Ticket) and missed.verdicts == ["miss"]
+    _install(target, "env:m", Seed(left=1, members={"m1": 1}))
+    items = [GrabRequest("m", "m0"), GrabRequest("m", "m1")]
+    ticket = gate.join(items, [missed, None])
+    assert ticket.verdicts == ["reserved", "already"]
+    assert ticket.gens == {"env:m": "gen1"}
+    (admission,) = target.admit([("env:m", ["m3"])], 0)
+    assert admission.verdicts == ("pass",)  # the one share is reserved for m0
+
+
 def test_a_failing_redis_refuses_nothing_at_the_front() -> None:
     gates = make_gates("redis://127.0.0.1:1/0")  # nothing listens there
     assert _run(gates.grab.front(GrabRequest("e1", "s1"))) is None

@@ -31,7 +31,7 @@ import secrets
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -129,18 +129,24 @@ class Gate(Generic[Item]):
     def join(self, items: Sequence[Item], fronts: Sequence[Any]) -> Ticket[Item]:
         """A batch's ticket: the items admitted at the front door (`fronts[i]` their ticket) keep
         their admission; the others (None) are admitted now, in one round trip if any (else the
-        held settlements are sent alone: nothing else would carry them). Two front
+        held settlements are sent alone: nothing else would carry them). A front ticket that
+        missed (its target not seeded then; it holds nothing) is admitted again in that round
+        trip: an earlier batch has often seeded the target since, and `load` then reads nothing
+        (a hot new envelope was seeded about twice, docs/benchmarks.md, "A granted tap's cost,
+        session 11"). Two front
         tickets of one target under different generations (a forget between them) can not
         settle together: the first one's generation stays, the other's reservation is given
         back and its item passes (the database decides it; nothing is learned under a stale
         generation)."""
-        rest = {i: at for at, i in enumerate(i for i, front in enumerate(fronts) if front is None)}
+        asking = (i for i, front in enumerate(fronts) if front is None or _missed(front))
+        rest = {i: at for at, i in enumerate(asking)}
         if not rest:
             self.flush()
-        now = self.admit([items[i] for i in rest]) if rest else Ticket([], [])
+        asked_before = {at for i, at in rest.items() if fronts[i] is not None}
+        now = self.admit([items[i] for i in rest], asked_before) if rest else Ticket([], [])
         ticket = Ticket(list(items), ["pass"] * len(items))
         for i, front in enumerate(fronts):
-            source, at = (now, rest[i]) if front is None else (front, 0)
+            source, at = (now, rest[i]) if i in rest else (front, 0)
             tag = self.spec.tag(items[i])
             if tag in ticket.gens and ticket.gens[tag] != source.gens.get(tag):
                 self._give_back_ticket(tag, source, at)
@@ -157,9 +163,9 @@ class Gate(Generic[Item]):
         """Close what `front` opened on this event loop (its Redis connections)."""
         await self._front_door.close()
 
-    def admit(self, items: Sequence[Item]) -> Ticket[Item]:
+    def admit(self, items: Sequence[Item], asked_before: Collection[int] = ()) -> Ticket[Item]:
         """Each item's verdict, in one store round trip (which carries the held settlements
-        first); no database work."""
+        first); no database work. `asked_before`: items whose miss was counted already."""
         ticket = Ticket(list(items), ["pass"] * len(items))
         if not self.in_use or not self._forget_pending():
             self._count("unavailable", len(items))
@@ -173,7 +179,7 @@ class Gate(Generic[Item]):
             self._count("unavailable", len(items))
             return ticket
         for (tag, at), admission in zip(by_tag.items(), admissions, strict=True):
-            self._apply(ticket, tag, at, admission)
+            self._apply(ticket, tag, at, admission, asked_before)
         return ticket
 
     def refusals(self, ticket: Ticket[Item]) -> list[KinsaveError | None]:
@@ -249,13 +255,20 @@ class Gate(Generic[Item]):
             return False
         return True
 
-    def _apply(self, ticket: Ticket[Item], tag: str, at: list[int], admission: Admission) -> None:
+    def _apply(
+        self,
+        ticket: Ticket[Item],
+        tag: str,
+        at: list[int],
+        admission: Admission,
+        asked_before: Collection[int] = (),
+    ) -> None:
         ticket.gens[tag] = admission.gen
         if admission.gen is None:
             ticket.epochs[tag] = admission.epoch
             for i in at:
                 ticket.verdicts[i] = "miss"
-            self._count("missed", len(at))
+            self._count("missed", sum(1 for i in at if i not in asked_before))
             return
         ticket.infos[tag] = admission.info
         for i, verdict in zip(at, admission.verdicts, strict=True):
@@ -313,6 +326,10 @@ class Gate(Generic[Item]):
                 self.spec.name, outcome
             )
         counter.inc(n)
+
+
+def _missed(front: Ticket[Any]) -> bool:
+    return front.verdicts[0] == "miss"
 
 
 def _indexes_by_tag(spec: Spec[Any], items: Sequence[Any]) -> dict[str, list[int]]:
