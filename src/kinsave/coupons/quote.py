@@ -326,24 +326,27 @@ def _result(
     explanations, hint = explain(options, applied, chosen, shipping_fee)
     used = [cid for cid in applied.coupon_ids if applied.coupon_discounts[cid] > 0]
     quoted = []
-    for line, discounts, credit in zip(
+    subtotal = 0
+    for (sku, quantity, unit_price, _), discounts, credit in zip(
         lines, applied.line_discounts, applied.line_credits, strict=True
     ):
-        discount = sum(discounts.values())
+        gross = quantity * unit_price  # CartLine.gross, without a property call per line
+        subtotal += gross
+        discount = sum(discounts.values()) if discounts else 0
         quoted.append(
             QuotedLine(
-                line.sku,
-                line.quantity,
-                line.unit_price,
-                line.gross,
+                sku,
+                quantity,
+                unit_price,
+                gross,
                 discount,
                 credit,
-                line.gross - discount - credit,
+                gross - discount - credit,
                 discounts,
             )
         )
     return Quote(
-        subtotal=sum(line.gross for line in lines),
+        subtotal=subtotal,
         shipping_fee=shipping_fee,
         shipping_discount=applied.shipping_discount,
         shipping_credit=applied.shipping_credit,
