@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kinsave.bench import quote as bench
+from kinsave.coupons import pricing
 from kinsave.coupons import quote as optimiser
 from kinsave.coupons.pricing import CartLine, HeldCoupon
 from tests.coupons.oracle import pricing as oracle_pricing
@@ -123,3 +124,17 @@ def test_quote_selection_as_the_oracle(cart, coupons, shipping, credit, data):
     except oracle.NotApplicable as refusal:
         old = ("refused", refusal.coupon_id, refusal.reason, refusal.message)
     assert new == old
+
+
+@settings(max_examples=300, deadline=None)
+@given(lines(), held(), st.integers(0, 1500))
+def test_measured_as_the_oracle(cart, coupons, shipping):
+    """Coupons of one scope share its lines (pricing.measure_all): each option as the oracle
+    measures it, and its bit set names exactly its lines."""
+    old_cart, old_coupons = as_oracle(cart, coupons)
+    old = oracle_pricing.measure_all(old_cart, shipping, old_coupons)
+    new = pricing.measure_all(cart, shipping, coupons)
+    assert [(o.lines, o.eligible, o.nominal) for o in new] == [
+        (o.lines, o.eligible, o.nominal) for o in old
+    ]
+    assert [o.cover for o in new] == [sum(1 << i for i in o.lines) for o in new]

@@ -17,12 +17,14 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     if total == whole:
         return list(weights)
     parts = [total * w // whole for w in weights]
-    remainders = [total * w % whole for w in weights]
     short = total - sum(parts)
-    # Largest remainder first; the sort is stable, so equal remainders keep the earlier index first.
-    order = sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)
-    for i in order[:short]:
-        parts[i] += 1
+    if short:  # none when every part divides exactly: no remainders to rank
+        remainders = [total * w % whole for w in weights]
+        # Largest remainder first; the sort is stable, so equal remainders keep the earlier
+        # index first.
+        order = sorted(range(len(weights)), key=remainders.__getitem__, reverse=True)
+        for i in order[:short]:
+            parts[i] += 1
     return parts
 
 

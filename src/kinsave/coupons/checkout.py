@@ -9,6 +9,7 @@ Paying, cancelling and expiring live in orders.py, refunds in refunds.py.
 from collections.abc import Hashable
 from dataclasses import asdict, dataclass
 from datetime import datetime
+from functools import cached_property
 
 from pydantic import TypeAdapter
 from sqlalchemy import Engine, select
@@ -136,16 +137,22 @@ class _Visit:
     methods: list[str]
     use_credit: int  # what the shopper asked for, 0 when the channel forbids "wallet"
 
+    @cached_property
+    def cart(self) -> tuple[tuple[str, int, int, str | None], ...]:
+        """The cart's lines with their categories: CartLine's fields, as plain tuples."""
+        categories = self.read.categories
+        return tuple(
+            (x.sku, x.quantity, x.unit_price, categories.get(x.sku)) for x in self.data.lines
+        )
+
     def memory_key(self) -> Hashable:
         """Everything the answer is a function of, as plain tuples: hashing 30 CartLines and 50
         HeldCoupons per quote was a visible cost, and a remembered answer needs neither built.
         The held coupons' JSON names their terms exactly (template and terms' version)."""
-        categories = self.read.categories
         data = self.data
-        cart = tuple((x.sku, x.quantity, x.unit_price, categories.get(x.sku)) for x in data.lines)
         return (
             data.shopper_id,
-            cart,
+            self.cart,
             data.shipping_fee,
             self.read.held_json,
             self.use_credit,
@@ -155,13 +162,17 @@ class _Visit:
         )
 
     def best(self) -> optimiser.Quote:
+        # The memory key's tuples are the CartLines' fields: made into CartLines as they are.
         return optimiser.quote(
-            with_categories(self.data.lines, self.read.categories),
+            [_cart_line(CartLine, line) for line in self.cart],
             self.data.shipping_fee,
             self.read.held(self.source),
             use_credit=self.use_credit,
             wallet_balance=self.read.wallet,
         )
+
+
+_cart_line = tuple.__new__  # a CartLine of a tuple of its fields, without NamedTuple's __new__
 
 
 def _read_visit(source: Session | Engine, shop_id: str, data: QuoteIn, now: datetime) -> _Visit:

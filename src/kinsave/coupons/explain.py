@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from kinsave.coupons.pricing import Applied, Option, nominal_discount
+from kinsave.coupons.pricing import Applied, HeldCoupon, Option, nominal_discount
 
 
 def format_money(amount: int, symbol: str = "¥") -> str:
@@ -36,7 +36,7 @@ def _scope_words(option: Option) -> str:
 
 
 def explain_one(
-    option: Option, applied: Applied, chosen_by_group: dict[str, str], names: dict[str, str]
+    option: Option, applied: Applied, chosen_by_group: dict[str, HeldCoupon]
 ) -> Explanation:
     coupon = option.coupon
     if coupon.id in applied.coupon_discounts and applied.coupon_discounts[coupon.id] > 0:
@@ -60,8 +60,8 @@ def explain_one(
             coupon.id, coupon.name, False, 0, "no_shipping_fee", "this order has no shipping fee"
         )
     taken_by = chosen_by_group.get(coupon.stacking_group)
-    if taken_by is not None and taken_by != coupon.id:
-        message = f"one coupon per group '{coupon.stacking_group}': {names[taken_by]} saves more"
+    if taken_by is not None and taken_by.id != coupon.id:
+        message = f"one coupon per group '{coupon.stacking_group}': {taken_by.name} saves more"
         return Explanation(coupon.id, coupon.name, False, 0, "group_taken", message)
     if not coupon.credit_combinable and applied.credit > 0:
         message = "cannot be combined with wallet credit, and the credit saves more"
@@ -75,9 +75,8 @@ def explain(
     options: list[Option], applied: Applied, chosen: list[Option], shipping_fee: int
 ) -> tuple[list[Explanation], str | None]:
     """One explanation per held coupon, and the best unlock hint (smallest extra spend)."""
-    chosen_by_group = {o.coupon.stacking_group: o.coupon.id for o in chosen}
-    names = {o.coupon.id: o.coupon.name for o in options}
-    explanations = [explain_one(o, applied, chosen_by_group, names) for o in options]
+    chosen_by_group = {o.coupon.stacking_group: o.coupon for o in chosen}
+    explanations = [explain_one(o, applied, chosen_by_group) for o in options]
     group_saving: dict[str, int] = {}
     for option in chosen:
         group = option.coupon.stacking_group

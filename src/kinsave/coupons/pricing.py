@@ -165,6 +165,7 @@ class Option(NamedTuple):
     eligible: int  # their full price
     nominal: int
     order: tuple[object, ...]  # where it applies among the chosen (see `apply`)
+    cover: int = 0  # the eligible lines as a bit set (bit i: line i), for the optimiser's bounds
 
 
 def measure(lines: list[CartLine], shipping_fee: int, coupon: HeldCoupon) -> Option:
@@ -176,40 +177,62 @@ def measure_all(
 ) -> list[Option]:
     """Every coupon against the cart, indexing the cart once by sku and by category.
 
-    A store-wide coupon covers every line and their subtotal, shared by all of them; only a
-    set_price coupon reads its lines' unit prices, so no other coupon walks them."""
-    gross = [line.gross for line in lines]
+    A store-wide coupon covers every line and their subtotal, shared by all of them, and coupons
+    of one scope share its lines (many held coupons name the same categories); only a set_price
+    coupon reads its lines' unit prices, so no other coupon walks them."""
+    gross = [line.quantity * line.unit_price for line in lines]
     index: dict[str, dict[str, list[int]]] = {"skus": {}, "categories": {}}
     by_sku, by_category = index["skus"], index["categories"]
     for i, line in enumerate(lines):
         by_sku.setdefault(line.sku, []).append(i)
         if line.category is not None:
             by_category.setdefault(line.category, []).append(i)
-    everything = tuple(range(len(lines)))
-    subtotal = sum(gross)
+    everything = (tuple(range(len(lines))), sum(gross), (1 << len(lines)) - 1)
+    # scope -> scope values -> (lines, their full price, their bit set), once per scope
+    scopes: dict[str, dict[frozenset[str], tuple[tuple[int, ...], int, int]]] = {
+        "skus": {},
+        "categories": {},
+    }
     options = []
     for coupon in coupons:
         found = index.get(coupon.scope)
         if found is None:  # the whole store
-            covered, eligible = everything, subtotal
+            covered, eligible, cover = everything
         else:
-            covered = _covered(found, coupon.scope_values)
-            eligible = sum([gross[i] for i in covered])
+            same_scope = scopes[coupon.scope]
+            values = coupon.scope_values
+            known = same_scope.get(values)
+            if known is None:
+                known = same_scope[values] = _lines_of(found, values, gross)
+            covered, eligible, cover = known
         unit_price = 0
         if coupon.kind == "set_price":
             unit_price = max((lines[i].unit_price for i in covered), default=0)
         nominal = nominal_discount(coupon, eligible, shipping_fee, unit_price)
-        options.append(Option(coupon, covered, eligible, nominal, coupon.apply_order))
+        measured = (coupon, covered, eligible, nominal, coupon.apply_order, cover)
+        options.append(_option(Option, measured))
     return options
 
 
-def _covered(found: dict[str, list[int]], values: frozenset[str]) -> tuple[int, ...]:
-    """The indexes of the lines whose sku (or category) is one of `values`, in cart order.
-    A line has one sku and at most one category, so the values' lists share no index."""
+# NamedTuple's generated __new__ is Python code; tuple's own builds the same tuple in half the time.
+_option = tuple.__new__
+
+
+def _lines_of(
+    found: dict[str, list[int]], values: frozenset[str], gross: list[int]
+) -> tuple[tuple[int, ...], int, int]:
+    """The lines whose sku (or category) is one of `values`, in cart order, their full price and
+    their bit set. A line has one sku and at most one category: the values' lists share no index."""
     if len(values) == 1:
+        covered: tuple[int, ...] = ()
         for value in values:
-            return tuple(found.get(value, ()))
-    return tuple(sorted([i for v in values for i in found.get(v, ())]))
+            covered = tuple(found.get(value, ()))
+    else:
+        covered = tuple(sorted([i for v in values for i in found.get(v, ())]))
+    cover = 0
+    for i in covered:
+        cover |= 1 << i
+    return covered, sum([gross[i] for i in covered]), cover
 
 
 @dataclass
@@ -246,22 +269,29 @@ def apply(
     lines: list[CartLine], shipping_fee: int, chosen: list[Option], credit_limit: int
 ) -> Applied:
     """Apply a combination exactly (the rules in the module docstring), with per-line splits."""
-    remaining = [line.gross for line in lines]
+    remaining = [line.quantity * line.unit_price for line in lines]
     shipping_left = shipping_fee
     per_coupon: dict[str, int] = {}
     per_line: list[dict[str, int]] = [{} for _ in lines]
     ordered = sorted(chosen, key=_apply_order)
     for option in ordered:
+        coupon_id = option.coupon.id
         if option.coupon.kind == "free_shipping":
             taken = min(option.nominal, shipping_left)
             shipping_left -= taken
-        else:
-            parts = take_from_lines(remaining, option)
-            taken = sum(parts)
+        else:  # take_from_lines, with each line's part written as it is taken
+            weights = [remaining[i] for i in option.lines]
+            taken = sum(weights)
+            if option.nominal < taken:
+                parts = allocate(option.nominal, weights)
+                taken = sum(parts)
+            else:  # it takes everything left on its lines
+                parts = weights
             for i, part in zip(option.lines, parts, strict=True):
                 if part:
-                    per_line[i][option.coupon.id] = part
-        per_coupon[option.coupon.id] = taken
+                    remaining[i] -= part
+                    per_line[i][coupon_id] = part
+        per_coupon[coupon_id] = taken
     combinable = all(o.coupon.credit_combinable for o in chosen)
     payable = sum(remaining) + shipping_left
     credit = min(credit_limit, payable) if combinable else 0

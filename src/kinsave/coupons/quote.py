@@ -57,7 +57,7 @@ def candidate_groups(options: list[Option]) -> list[list[Option]]:
 # What the search's bounds read from an option, computed once per quote, as a plain tuple:
 # (option, rank, line nominal (0 for free shipping), cover (bit i set: it applies to line i; 0 for
 # free shipping), shipping nominal (0 for a line coupon), combinable with credit), then the same
-# three bounds with the most the groups after its own could add (set by _suffix_bounds).
+# three bounds with the most the groups after its own could add (set by _candidates).
 _Candidate = tuple[Option, tuple[datetime, str], int, int, int, bool, int, int, int]
 
 
@@ -84,7 +84,6 @@ class _Search:
         # every line, or the same few).
         self._cover_gross: dict[int, int] = {(1 << len(lines)) - 1: self.full - shipping_fee}
         self.groups = self._candidates(candidate_groups(options))
-        self._suffix_bounds()
         self.chosen: list[_Candidate] = []
         self.best: list[Option] = []
         self.pricer = CartPricer(lines, shipping_fee, credit)
@@ -92,56 +91,57 @@ class _Search:
         self.best_saving = self.full - self.best_key[0]
 
     def _candidates(self, groups: list[list[Option]]) -> list[list[_Candidate]]:
-        covers: dict[tuple[int, ...], int] = {}  # an option's lines as a bit set, once per set
-        made = []
-        for group in groups:
+        """Each group's options as the search reads them, and what the groups from each depth on
+        could add at most (one option per group): the bounds `_extend` reads. Built from the
+        last group back, so each candidate carries the most the groups after its own could add."""
+        count = len(groups)
+        self.rest_line_nominal = rest_line_nominal = [0] * (count + 1)
+        self.rest_cover = rest_cover = [0] * (count + 1)
+        self.rest_shipping = rest_shipping = [0] * (count + 1)
+        made: list[list[_Candidate]] = [[]] * count
+        for depth in range(count - 1, -1, -1):
+            after_line_nominal = rest_line_nominal[depth + 1]
+            after_cover, after_shipping = rest_cover[depth + 1], rest_shipping[depth + 1]
+            most_line_nominal = any_cover = most_shipping = 0
             candidates = []
-            for option in group:
+            for option in groups[depth]:
                 coupon = option.coupon
                 if coupon.kind == "free_shipping":
                     line_nominal, cover, shipping = 0, 0, option.nominal
                 else:
-                    cover = covers.get(option.lines, -1)
-                    if cover < 0:
-                        cover = covers[option.lines] = sum(1 << i for i in option.lines)
-                    line_nominal, shipping = option.nominal, 0
+                    line_nominal, cover, shipping = option.nominal, option.cover, 0
+                most_line_nominal = max(most_line_nominal, line_nominal)
+                any_cover |= cover
+                most_shipping = max(most_shipping, shipping)
                 candidates.append(
-                    (option, coupon.rank, line_nominal, cover, shipping, coupon.credit_combinable)
-                    + (0, 0, 0)
+                    (
+                        option,
+                        coupon.rank,
+                        line_nominal,
+                        cover,
+                        shipping,
+                        coupon.credit_combinable,
+                        line_nominal + after_line_nominal,
+                        cover | after_cover,
+                        shipping if shipping > after_shipping else after_shipping,
+                    )
                 )
-            made.append(candidates)
+            made[depth] = candidates
+            rest_line_nominal[depth] = after_line_nominal + most_line_nominal
+            rest_cover[depth] = after_cover | any_cover
+            rest_shipping[depth] = max(after_shipping, most_shipping)
         return made
 
-    def _suffix_bounds(self) -> None:
-        """What the groups from each depth on could add at most (one option per group), and
-        what each candidate with the groups after its own could: the bounds `_extend` reads."""
-        count = len(self.groups)
-        self.rest_line_nominal = [0] * (count + 1)
-        self.rest_cover = [0] * (count + 1)
-        self.rest_shipping = [0] * (count + 1)
-        for depth in range(count - 1, -1, -1):
-            after = depth + 1
-            line_nominal = cover = shipping = 0
-            group = self.groups[depth]
-            for i, c in enumerate(group):
-                line_nominal = line_nominal if line_nominal > c[2] else c[2]
-                cover |= c[3]
-                shipping = shipping if shipping > c[4] else c[4]
-                with_rest = (
-                    c[2] + self.rest_line_nominal[after],
-                    c[3] | self.rest_cover[after],
-                    max(c[4], self.rest_shipping[after]),
-                )
-                group[i] = c[:6] + with_rest
-            self.rest_line_nominal[depth] = self.rest_line_nominal[after] + line_nominal
-            self.rest_cover[depth] = self.rest_cover[after] | cover
-            self.rest_shipping[depth] = max(self.rest_shipping[after], shipping)
-
-    def _saving_bound(self, line_nominal: int, cover: int, shipping: int, combinable: bool) -> int:
+    def _covered_gross(self, cover: int) -> int:
+        """The full price of the covered lines, once per set of lines."""
         covered = self._cover_gross.get(cover)
-        if covered is None:  # the full price of the covered lines, once per set of lines
+        if covered is None:
             covered = sum(g for i, g in enumerate(self.gross) if cover >> i & 1)
             self._cover_gross[cover] = covered
+        return covered
+
+    def _saving_bound(self, line_nominal: int, cover: int, shipping: int, combinable: bool) -> int:
+        covered = self._covered_gross(cover)
         lines = line_nominal if line_nominal < covered else covered
         bound = lines + shipping + (self.credit if combinable else 0)
         return bound if bound < self.full else self.full
@@ -167,6 +167,7 @@ class _Search:
         bound_of, cannot_win = self._saving_bound, self._cannot_win
         rest_line_nominal, rest_cover = self.rest_line_nominal, self.rest_cover
         rest_shipping = self.rest_shipping
+        cover_gross, credit, full = self._cover_gross, self.credit, self.full
         for d in range(depth, len(self.groups)):
             bound = bound_of(
                 line_nominal + rest_line_nominal[d],
@@ -180,13 +181,19 @@ class _Search:
             after = d + 1
             for c in self.groups[d]:
                 c_combinable = combinable and c[5]
-                reach = bound_of(  # with c, alone or with options after it
-                    line_nominal + c[6],
-                    cover | c[7],
-                    shipping if shipping > c[8] else c[8],
-                    c_combinable,
+                # With c, alone or with options after it: _saving_bound's sum, inlined (the
+                # search's most frequent step).
+                reach_cover = cover | c[7]
+                covered = cover_gross.get(reach_cover)
+                if covered is None:
+                    covered = self._covered_gross(reach_cover)
+                reach = line_nominal + c[6]
+                reach = (
+                    (reach if reach < covered else covered)
+                    + (shipping if shipping > c[8] else c[8])
+                    + (credit if c_combinable else 0)
                 )
-                if cannot_win(reach, count):
+                if cannot_win(reach if reach < full else full, count):
                     continue
                 c_line_nominal = line_nominal + c[2]
                 c_cover = cover | c[3]
@@ -319,24 +326,27 @@ def _result(
     explanations, hint = explain(options, applied, chosen, shipping_fee)
     used = [cid for cid in applied.coupon_ids if applied.coupon_discounts[cid] > 0]
     quoted = []
-    for line, discounts, credit in zip(
+    subtotal = 0
+    for (sku, quantity, unit_price, _), discounts, credit in zip(
         lines, applied.line_discounts, applied.line_credits, strict=True
     ):
-        discount = sum(discounts.values())
+        gross = quantity * unit_price  # CartLine.gross, without a property call per line
+        subtotal += gross
+        discount = sum(discounts.values()) if discounts else 0
         quoted.append(
             QuotedLine(
-                line.sku,
-                line.quantity,
-                line.unit_price,
-                line.gross,
+                sku,
+                quantity,
+                unit_price,
+                gross,
                 discount,
                 credit,
-                line.gross - discount - credit,
+                gross - discount - credit,
                 discounts,
             )
         )
     return Quote(
-        subtotal=sum(line.gross for line in lines),
+        subtotal=subtotal,
         shipping_fee=shipping_fee,
         shipping_discount=applied.shipping_discount,
         shipping_credit=applied.shipping_credit,
