@@ -79,9 +79,10 @@ async def current_shopper(
         if found is not None:
             return found
     # SQLite only (PostgreSQL has no loop reads; Redis keeps sessions for PostgreSQL alone,
-    # shared_sessions_for). A Redis miss goes to the batcher, whose read writes the key back.
+    # shared_sessions_for), with the other tokens of this loop turn. A Redis miss goes to the
+    # batcher, whose read writes the key back.
     loop_reads: LoopSessionReads | None = request.app.state.loop_session_reads
-    read_here = loop_reads.resolve(token) if loop_reads else None
+    read_here = await loop_reads.find(token) if loop_reads else None
     if read_here is not None:
         answer = cache.answer(token, read_here)
         if isinstance(answer, KinsaveError):

@@ -125,20 +125,35 @@ def resolve_sessions(
     return [_session_answer(rows.get(token_hash), now) for token_hash in hashes]
 
 
-_SESSION_ROW_SQLITE = (
-    "SELECT shopper_id, expires_at, revoked_at FROM shopper_session WHERE token_hash = ?"
+# At most this many tokens per statement, in a few fixed shapes (1, 2, 4, ... 64 placeholders,
+# the last hash repeated to fill one): the driver's statement cache keeps each shape prepared.
+_SQLITE_READ_MOST = 64
+
+
+def resolve_sessions_sqlite(
+    driver: sqlite3.Connection, tokens: Sequence[str]
+) -> list[tuple[ShopperPrincipal, datetime] | KinsaveError]:
+    """resolve_sessions straight on a SQLite driver connection (no Session, no transaction: one
+    statement sees one snapshot). Driver errors are the caller's."""
+    hashes = [_hash(token) for token in tokens]
+    rows: dict[str, tuple[str, datetime, object]] = {}
+    for start in range(0, len(hashes), _SQLITE_READ_MOST):
+        part = hashes[start : start + _SQLITE_READ_MOST]
+        shape = 1 << (len(part) - 1).bit_length()
+        statement = _SESSION_ROWS_SQLITE.format(",".join("?" * shape))
+        for token_hash, shopper_id, expires_at, revoked_at in driver.execute(
+            statement, part + part[-1:] * (shape - len(part))
+        ):  # UTCDateTime's text on SQLite, naive UTC
+            expires = datetime.fromisoformat(expires_at).replace(tzinfo=UTC)
+            rows[token_hash] = (shopper_id, expires, revoked_at)
+    now = utcnow()
+    return [_session_answer(rows.get(token_hash), now) for token_hash in hashes]
+
+
+_SESSION_ROWS_SQLITE = (
+    "SELECT token_hash, shopper_id, expires_at, revoked_at FROM shopper_session"
+    " WHERE token_hash IN ({})"
 )
-
-
-def resolve_session_sqlite(
-    driver: sqlite3.Connection, token: str
-) -> tuple[ShopperPrincipal, datetime] | KinsaveError:
-    """resolve_sessions for one token, straight on a SQLite driver connection (no Session, no
-    transaction: one statement sees one snapshot). Driver errors are the caller's."""
-    row = driver.execute(_SESSION_ROW_SQLITE, (_hash(token),)).fetchone()
-    if row is not None:  # UTCDateTime's text on SQLite, naive UTC
-        row = (row[0], datetime.fromisoformat(row[1]).replace(tzinfo=UTC), row[2])
-    return _session_answer(row, utcnow())
 
 
 def _session_answer(
