@@ -20,7 +20,7 @@ class TestScenarios:
         variants = {(m.mode, m.variant) for m in result.measurements}
         for variant in ("kinsave", "kinsave alone", "straightforward", "database limit"):
             assert ("in-process", variant) in variants
-        for variant in ("kinsave", "do-nothing", "bare ASGI"):
+        for variant in ("kinsave", "do-nothing", "signed do-nothing", "bare ASGI"):
             assert ("http x1", variant) in variants
         for measurement in result.measurements:
             assert sum(measurement.outcomes.values()) == measurement.attempts
