@@ -73,14 +73,28 @@ class TestShortWay:
         assert {"grab_envelope", "claim_daily", "claim_coupon", "checkout_quote"} <= operation_ids
         assert STORM_ROUTERS == 3
 
+    def test_the_benchs_signed_do_nothing_is_signed_in_as_a_grab(self, settings: Settings):
+        """A tap's floor: the grab's own shopper dependency, the short way, matched where the
+        grab would be (right in front of it)."""
+        app = create_app(settings.model_copy(update={"bench_endpoints": True}))
+        top = [getattr(route, "path", None) for route in app.router.routes]
+        first = top.index(STORM_TAPS[0])
+        signed, grab = app.router.routes[first - 1 : first + 1]
+        assert isinstance(signed, StormRoute) and signed.path == "/v1/bench/signed-noop"
+        assert short_handler(signed.dependant, signed.endpoint) is not None
+        assert isinstance(grab, StormRoute)
+        (signs_in,), (grab_signs_in,) = signed.dependant.dependencies, grab.dependant.dependencies
+        assert signs_in.call is grab_signs_in.call
+
     def test_the_taps_are_matched_first_and_shadow_no_route(self, settings: Settings):
-        """The taps come right after /openapi.json (and the bench's do-nothing route, when on),
+        """The taps come right after /openapi.json (and the bench's do-nothing routes, when on),
         and no other route's requests match a tap's pattern: moving them first hid nothing."""
         app = create_app(settings.model_copy(update={"bench_endpoints": True}))
         top = [getattr(route, "path", None) for route in app.router.routes]
         first = top.index(STORM_TAPS[0])
         assert top[first : first + len(STORM_TAPS)] == list(STORM_TAPS)
-        assert all(not isinstance(path, str) or path == "/openapi.json" for path in top[:first])
+        in_front = {"/openapi.json", "/v1/bench/signed-noop"}
+        assert all(not isinstance(path, str) or path in in_front for path in top[:first])
         taps = app.router.routes[first : first + len(STORM_TAPS)]
         others = [
             route

@@ -256,16 +256,20 @@ STORM_TAPS = (
 
 
 def _install_routes(app: FastAPI, settings: Settings) -> None:
-    """The documented API; when the bench's routes are on, its do-nothing route before all of
+    """The documented API; when the bench's routes are on, its do-nothing routes before all of
     them and its other routes right after the storm routers: FastAPI scans every route of each
     router in front of the one that matches (a grab behind the bench's ten routes paid for ten
     more pattern matches than in production)."""
     bench_routers: tuple[APIRouter, ...] = ()
     if settings.bench_endpoints:
-        from kinsave.bench.router import noop_router
+        from kinsave.bench.router import noop_router, signed_router
         from kinsave.bench.router import router as bench_router
 
         app.include_router(noop_router)
+        # The signed do-nothing, a tap's floor: served as the app's own route where the grab
+        # would be, so its matching costs what the grab's does (the taps pay one more failed
+        # match in the bench, as they do for the do-nothing route).
+        app.router.routes.extend(signed_router.routes)
         bench_routers = (bench_router,)
     storm, rest = DOCUMENTED_ROUTERS[:STORM_ROUTERS], DOCUMENTED_ROUTERS[STORM_ROUTERS:]
     _serve_as_own_routes(app, storm)

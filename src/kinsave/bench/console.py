@@ -86,10 +86,17 @@ def summary(run: BenchRun) -> Table:
 
 def ratios(run: BenchRun) -> Table:
     table = Table(title="kinsave's throughput as a ratio (same run, same database)")
-    keys = ("vs_straightforward", "vs_database_limit", "vs_do_nothing", "vs_bare_asgi")
+    keys = (
+        "vs_straightforward",
+        "vs_database_limit",
+        "vs_do_nothing",
+        "vs_signed_do_nothing",
+        "vs_bare_asgi",
+    )
     for column in ("database", "scenario", "mode", "x straightforward", "x database limit"):
         table.add_column(column)
     table.add_column("x do-nothing")
+    table.add_column("x signed do-nothing")
     table.add_column("x bare ASGI")
     for row in run.ratios():
         table.add_row(

@@ -67,6 +67,7 @@ class GrabStorm:
     http_variants = {
         "bare ASGI": "GET /v1/bench/bare",
         "do-nothing": "GET /v1/bench/noop",
+        "signed do-nothing": "POST /v1/bench/signed-noop",
         "straightforward": "POST /v1/bench/straightforward/envelopes/{target}/grab",
         "kinsave": "POST /v1/envelopes/{target}/grab",
     }

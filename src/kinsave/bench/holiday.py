@@ -25,6 +25,7 @@ COUPON_AGAIN = 0.10
 DAILY = "POST /v1/daily/{target}/claim"
 GRAB = "POST /v1/envelopes/{target}/grab"
 COUPON = "POST /v1/coupons/claim"
+PUBLIC = "the public endpoints"  # kinsave's variant: each attempt to its own endpoint
 
 
 @dataclass
@@ -54,7 +55,8 @@ class Holiday:
     http_variants = {
         "bare ASGI": "GET /v1/bench/bare",
         "do-nothing": "GET /v1/bench/noop",
-        "kinsave": "the public endpoints",
+        "signed do-nothing": "POST /v1/bench/signed-noop",
+        "kinsave": PUBLIC,
     }
 
     def prepare(self, ctx: BenchContext) -> HolidayPlan:
@@ -83,9 +85,9 @@ class Holiday:
 
     def http_targets(self, ctx: BenchContext, plan: HolidayPlan, template: str) -> list[HttpTarget]:
         tokens = ctx.crowd.tokens
-        if template.startswith("GET "):
-            path = template.split(" ", 1)[1]
-            return [HttpTarget("GET", path, tokens[s]) for _, _, s in plan.attempts]
+        if template != PUBLIC:  # one path for every attempt, the tapper's token
+            method, path = template.split(" ", 1)
+            return [HttpTarget(method, path, tokens[s]) for _, _, s in plan.attempts]
         body = f'{{"template_id": "{plan.template_id}"}}'
         targets = []
         for endpoint, envelope, shopper in plan.attempts:

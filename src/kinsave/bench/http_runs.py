@@ -10,6 +10,7 @@ core); the bare ASGI endpoint, driven by the same generator, shows its ceiling i
 
 from collections import defaultdict
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy.engine import make_url
@@ -18,7 +19,12 @@ from kinsave.bench import http
 from kinsave.bench.context import BenchContext, HttpTarget, Scenario
 from kinsave.bench.measure import LoadResult, Measurement, percentile
 
-READ_ONLY = {"do-nothing", "bare ASGI"}  # variants that write nothing: they share a plan
+SIGNED = "signed do-nothing"
+READ_ONLY = {"do-nothing", "bare ASGI", SIGNED}  # variants that write nothing: they share a plan
+# Served by a server of their own: the signed do-nothing reads the crowd's sessions, which the
+# run's server remembers for 30 s (session_cache_seconds) once it has seen them, so on the
+# shared server it would meet kinsave's tappers already signed in (or leave them so for kinsave).
+OWN_SERVER = {SIGNED}
 Progress = Callable[[str, int, int], None]
 
 
@@ -54,7 +60,8 @@ def over_http(
         progress(what, 0, len(targets))
         keep = writes and getattr(scenario, "keep_bodies", False)
         per_phase: dict[str, str] = {}
-        load, spent = _metered_load(ctx, scenario, server, plan, variant, targets, per_phase)
+        with _server_for(ctx, server, variant) as serving:
+            load, spent = _metered_load(ctx, scenario, serving, plan, variant, targets, per_phase)
         if keep:
             plan.bodies = load.bodies  # the scenario checks the answers themselves
         progress(what + " (checking)", len(targets), len(targets))
@@ -65,6 +72,16 @@ def over_http(
         if writes and getattr(plan, "endpoints", None):
             result.notes["per_endpoint"] = per_endpoint(plan.endpoints, load)
         out.append(result)
+
+
+def _server_for(
+    ctx: BenchContext, server: http.ApiServer, variant: str
+) -> AbstractContextManager[http.ApiServer]:
+    """The run's server, or for a variant in OWN_SERVER a new one of the same kind, to which
+    every tapper is new (as the run's is to them when kinsave's variant starts)."""
+    if variant in OWN_SERVER:
+        return http.ApiServer(ctx.settings, server.workers, server.server)
+    return nullcontext(server)
 
 
 def _metered_load(

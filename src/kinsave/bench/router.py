@@ -1,6 +1,8 @@
 """Endpoints for `kinsave bench` only, mounted when KINSAVE_BENCH_ENDPOINTS=1.
 
 - GET /v1/bench/noop: does nothing; the server's own ceiling on these settings.
+- POST /v1/bench/signed-noop: signs the caller in exactly as a storm tap does, then does nothing:
+  the floor of a tap (the do-nothing request plus the shopper's session).
 - /v1/bench/straightforward/...: the straightforward design (bench/baseline.py) over HTTP
   (grab, daily claim, coupon claim, group join; the checkout's quote, reserve, paid and refund).
 - /v1/bench/plain/coupons/claim: kinsave's coupon claim alone (one unit of work per request,
@@ -11,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
@@ -29,17 +31,35 @@ from kinsave.coupons.checkout_schemas import (
 )
 from kinsave.coupons.schemas import ClaimIn
 from kinsave.coupons.store_writes import StoreWrite
+from kinsave.envelopes.router import GrabbingShopper
+from kinsave.storm_route import StormRoute
 
 # The do-nothing route is matched first of all (the floor it measures is FastAPI's, not a scan of
 # other routes); the others after the storm routes, so that the bench's routes do not sit in front
 # of the documented ones as they never do in production (app.py, `_install_routes`).
 noop_router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
 router = APIRouter(prefix="/v1/bench", tags=["bench"], include_in_schema=False)
+# The signed do-nothing route: a tap's floor, so it takes the shopper as the grab does (the same
+# dependency, StormRoute's short way past FastAPI's dependency solving) and is served as the
+# app's own route right in front of the taps, matched as the grab is (app.py, `_install_routes`).
+signed_router = APIRouter(
+    prefix="/v1/bench",
+    tags=["bench"],
+    include_in_schema=False,
+    route_class=StormRoute,
+)
 
 
 @noop_router.get("/noop")
 async def noop() -> dict[str, bool]:
     return {"ok": True}
+
+
+@signed_router.post("/signed-noop")
+async def signed_noop(shopper: GrabbingShopper) -> Response:
+    """The shopper signed in exactly as a grab signs them in, and nothing else: no path
+    parameter, no header to look for, a fixed answer (so never heavier than a tap)."""
+    return Response(b'{"ok":true}', media_type="application/json")
 
 
 @router.post("/straightforward/envelopes/{envelope_id}/grab")

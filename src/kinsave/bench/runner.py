@@ -66,7 +66,8 @@ class BenchRun:
 
     def ratios(self) -> list[dict[str, Any]]:
         """kinsave's throughput over the straightforward design, the database limit (in-process)
-        and the do-nothing and bare ASGI endpoints (HTTP), each measured in the same run."""
+        and the do-nothing, signed do-nothing and bare ASGI endpoints (HTTP), each measured in
+        the same run."""
         groups: dict[tuple[str, str, str], dict[str, float]] = {}
         for m in self.measurements:
             groups.setdefault((m.database, m.scenario, m.mode), {})[m.variant] = m.throughput
@@ -80,6 +81,7 @@ class BenchRun:
                 ("vs_straightforward", "straightforward"),
                 ("vs_database_limit", "database limit"),
                 ("vs_do_nothing", "do-nothing"),
+                ("vs_signed_do_nothing", "signed do-nothing"),
                 ("vs_bare_asgi", "bare ASGI"),
             ):
                 other = by_variant.get(variant)
